@@ -1,0 +1,23 @@
+# CUDA setup, behind NETSWEEP_CUDA (AUTO, ON, OFF). The CPU path never needs it.
+# Sets NETSWEEP_WITH_CUDA. Device code is compiled for Hopper (sm_90 SASS) plus
+# compute_90 PTX so newer GPUs can JIT it; override with CMAKE_CUDA_ARCHITECTURES.
+set(NETSWEEP_WITH_CUDA OFF)
+if(NOT NETSWEEP_CUDA STREQUAL "OFF")
+  include(CheckLanguage)
+  check_language(CUDA)
+  if(CMAKE_CUDA_COMPILER)
+    if(NOT DEFINED CMAKE_CUDA_ARCHITECTURES)
+      set(CMAKE_CUDA_ARCHITECTURES 90)
+    endif()
+    enable_language(CUDA)
+    set(CMAKE_CUDA_STANDARD 17)
+    set(CMAKE_CUDA_STANDARD_REQUIRED ON)
+    find_package(CUDAToolkit REQUIRED)
+    set(NETSWEEP_WITH_CUDA ON)
+    message(STATUS "netsweep: CUDA backend ON (nvcc ${CMAKE_CUDA_COMPILER_VERSION}, architectures ${CMAKE_CUDA_ARCHITECTURES})")
+  elseif(NETSWEEP_CUDA STREQUAL "ON")
+    message(FATAL_ERROR "NETSWEEP_CUDA=ON but no CUDA compiler was found (install the CUDA Toolkit or set CUDACXX)")
+  else()
+    message(STATUS "netsweep: CUDA backend OFF (no nvcc found)")
+  endif()
+endif()

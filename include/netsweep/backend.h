@@ -1,0 +1,83 @@
+// The backend interface: what a backend is given (a TrainingProblem), what it
+// hands back (per-network results, frames through a FrameSink, progress), and
+// the factories. The CPU backend is always built; the CUDA backend slots in
+// behind NETSWEEP_WITH_CUDA.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "netsweep/layout.h"
+#include "netsweep/spec.h"
+
+namespace netsweep {
+
+struct TrainingProblem {
+  Loss loss = Loss::bce;
+  bool classification = true;
+  int classes = 2;  // 0 for regression
+  int inputs = 2, outputs = 2;
+  std::vector<std::string> feature_names;  // (inputs,)
+  int n_train = 0, n_test = 0;
+  std::vector<float> train_x;  // (n_train, inputs) features
+  std::vector<float> train_y;  // (n_train, outputs) targets
+  std::vector<int32_t> train_label;  // (n_train,) class, -1 for regression
+  std::vector<float> test_x, test_y;  // (n_test, inputs), (n_test, outputs)
+  std::vector<int32_t> test_label;    // (n_test,)
+  int grid_h = 0, grid_w = 0;
+  std::vector<float> grid_x;  // (grid_h * grid_w, inputs) features; row 0 is the top (largest y)
+  int epochs = 0;
+  std::vector<int> frame_epochs;  // frame f is taken after frame_epochs[f] epochs
+  float l1 = 0, l2 = 0;
+  std::optional<float> early_stop_loss;
+  std::vector<NetworkConfig> networks;  // may be a shard of the sweep: ids are global
+  PackedLayout layout;
+};
+
+struct NetworkResult {
+  NetStatus status = NetStatus::trained;
+  int epochs_trained = 0;
+  double wall_seconds = 0;
+  std::vector<float> epoch_loss;  // (epochs,) sample-weighted mean of batch losses; NaN once stopped
+  // (frames,) on the full train and test sets at each frame; NaN where undefined
+  std::vector<float> snapshot_train_loss, snapshot_test_loss;
+  std::vector<float> snapshot_train_accuracy, snapshot_test_accuracy;
+};
+
+// Receives frames as they are made, possibly from several threads at once.
+class FrameSink {
+ public:
+  virtual ~FrameSink() = default;
+  // values: (grid_h, grid_w, outputs) output activations of network `index`
+  // (position in TrainingProblem::networks) at frame `frame`.
+  virtual void write_frame(int index, int frame, const float* values) = 0;
+};
+
+// Shared progress counters, bumped by backends, read by the progress line.
+struct Progress {
+  std::atomic<int64_t> network_epochs{0};
+  std::atomic<int64_t> work_done{0};  // multiply-adds done, training and frames
+  std::atomic<int> networks_done{0};
+  int64_t work_total = 0;
+};
+
+// Multiply-adds the whole problem takes (the progress line's denominator).
+int64_t problem_work(const TrainingProblem& p);
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual std::string device_description() const = 0;
+  // Trains every network of the problem. `params` enters holding the initial
+  // parameters (PackedLayout) and leaves holding the final ones.
+  virtual void train(const TrainingProblem& problem, std::vector<float>& params, std::vector<NetworkResult>& results,
+                     FrameSink& frames, Progress& progress) = 0;
+};
+
+std::unique_ptr<Backend> make_cpu_backend(int threads);  // threads <= 0: all cores
+
+}  // namespace netsweep

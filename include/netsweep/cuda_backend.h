@@ -1,0 +1,24 @@
+// The CUDA backend's entry point. Always declared; without CUDA in the build
+// (or without a device) it returns nullptr and says why.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "netsweep/backend.h"
+
+namespace netsweep {
+
+struct CudaDeviceInfo {
+  int count = 0;
+  std::string name;  // of device 0
+  int64_t memory_bytes = 0;
+  int compute_capability = 0;  // e.g. 90
+  std::string error;           // why count is 0, if it is
+};
+
+bool cuda_compiled_in();
+CudaDeviceInfo cuda_device_info();  // count 0 with error set when unavailable
+std::unique_ptr<Backend> make_cuda_backend(std::string& why_not);
+
+}  // namespace netsweep

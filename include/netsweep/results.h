@@ -1,0 +1,101 @@
+// The results file (HDF5), written by `netsweep run` and read by `netsweep
+// info`, `run --from` and the renderer. Its layout is the contract documented
+// in docs/results-format.md; the names below are the ones used there.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "netsweep/backend.h"
+#include "netsweep/dataset.h"
+
+namespace netsweep {
+
+constexpr const char* kFormatName = "netsweep-results";
+constexpr int kFormatVersion = 1;
+
+struct ResultsError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+enum class FrameType { float16, float32 };
+
+struct RunMetadata {
+  std::string tool_version;
+  std::string device;
+  std::string created_utc;  // ISO 8601
+  std::string spec_json;    // the SweepSpec (spec_to_json)
+  std::string command_line;
+  std::vector<std::string> features;
+  std::array<float, 4> extent{};  // x0, x1, y0, y1 of the frame plane
+  FrameType frame_type = FrameType::float16;
+};
+
+// Writes a results file under a temporary name (PATH.partial-PID) and renames
+// it to PATH in finish(); destroyed unfinished, it deletes the partial file.
+// write_frame() may be called from several threads: frames are converted to
+// the stored type by the caller's thread and written by one writer thread.
+class ResultsWriter : public FrameSink {
+ public:
+  ResultsWriter(const std::string& path, const TrainingProblem& problem, const Dataset& data,
+                const RunMetadata& meta);
+  ~ResultsWriter() override;
+  void write_frame(int index, int frame, const float* values) override;
+  void finish(const std::vector<float>& initial_params, const std::vector<float>& final_params,
+              const std::vector<NetworkResult>& results, double elapsed_seconds);
+  const std::string& partial_path() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Bytes the frames take uncompressed, for the up-front size checks.
+int64_t frame_bytes(const TrainingProblem& problem, FrameType type);
+
+// One row of the networks table.
+struct NetworkRow {
+  int id = 0;
+  std::string hidden_shape;  // "64-64-64"
+  int hidden_layers = 0;
+  int width = 0;  // uniform width, -1 for an explicit --shape
+  std::string activation, optimizer, status;
+  float lr = 0;
+  int batch = 0;
+  uint64_t seed = 0;
+  int replica = 0;
+  int epochs_trained = 0;
+  int64_t parameters = 0;
+  float final_epoch_loss = 0, final_train_loss = 0, final_test_loss = 0;
+  float final_train_accuracy = 0, final_test_accuracy = 0;
+  double wall_seconds = 0;
+};
+
+// Read access to a results file.
+class ResultsFile {
+ public:
+  explicit ResultsFile(const std::string& path);  // throws ResultsError with a clear message
+  ~ResultsFile();
+  ResultsFile(ResultsFile&&) noexcept;
+
+  const std::string& path() const;
+  std::string attribute(const std::string& name) const;  // root string attribute
+  int format_version() const;
+  std::vector<NetworkRow> networks() const;
+  std::vector<int> frame_epochs() const;
+  std::array<int, 5> frame_shape() const;  // networks, frames, H, W, outputs
+  std::vector<float> frame(int network, int frame) const;  // (H, W, outputs) as float
+  std::vector<float> epoch_losses(int network) const;      // (epochs,)
+  // The dataset as stored (raw points, labels/values, split), for --from.
+  Dataset dataset() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace netsweep

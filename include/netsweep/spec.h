@@ -1,0 +1,83 @@
+// The sweep spec: the axes a user sweeps, and their expansion into one
+// NetworkConfig per network. The spec is stored (as JSON) in every result
+// file, so `netsweep run --from FILE` reruns a sweep exactly.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "netsweep/common.h"
+#include "netsweep/math.h"
+
+namespace netsweep {
+
+struct SweepSpec {
+  // Hidden shapes: every (layers x widths) uniform shape, then each explicit one.
+  std::vector<int> layers;
+  std::vector<int> widths;
+  std::vector<std::vector<int>> shapes;
+  std::vector<Activation> activations;
+  std::vector<Optimizer> optimizers;
+  std::vector<float> learning_rates;
+  std::vector<int> batch_sizes;  // 0 = full batch
+  int seeds = 1;                 // networks per configuration
+  uint64_t base_seed = 0;        // replica r uses seed base_seed + r
+  int epochs = 0;
+  Loss loss = Loss::bce;
+  int outputs = 0;  // 0 = from the data (classes, or 1 for regression)
+  float l1 = 0.0f;
+  float l2 = 0.0f;
+  std::optional<float> early_stop_loss;  // stop a network once its epoch loss <= this
+  float beta1 = 0.9f, beta2 = 0.999f, adam_eps = 1e-7f, momentum = 0.9f;
+  std::vector<std::string> features;  // input features, e.g. {"x1","x2"}; empty: x1,x2 (x1 for 1-D data)
+  int snapshot_every = 0;             // 0 = only the initial and final frames
+  int grid = 0;                       // frames are grid x grid (grid x 1 for 1-D data)
+  std::optional<std::array<float, 4>> extent;  // x0,x1,y0,y1; default: data bounds + margin
+
+  // Throws SpecError naming the field for any value out of range.
+  void validate() const;
+};
+
+struct SpecError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// One network of the expanded sweep. `id` is its index in the full expansion
+// (stable across shards); its random stream is network_stream_key(seed, id).
+struct NetworkConfig {
+  int id = 0;
+  std::vector<int> hidden;  // hidden layer widths
+  bool uniform = true;      // from --layers x --widths (else an explicit --shape)
+  Activation activation = Activation::relu;
+  OptimizerConfig optimizer;
+  int batch = 32;  // 0 = full batch
+  uint64_t seed = 0;
+  int replica = 0;
+
+  std::string shape_label() const;  // "64-64-64"
+};
+
+// Expansion order (outermost first): shape, activation, optimizer, lr, batch, replica.
+std::vector<NetworkConfig> expand(const SweepSpec& spec);
+
+// Frame epochs: 0, every, 2*every, ... and the last epoch.
+std::vector<int> snapshot_epochs(int epochs, int every);
+
+// Names <-> enums, as used on the command line, in config files and stored files.
+const char* to_string(Activation a);
+const char* to_string(Loss l);
+const char* to_string(Optimizer o);
+const char* to_string(NetStatus s);
+Activation parse_activation(const std::string& s);  // throws SpecError
+Loss parse_loss(const std::string& s);
+Optimizer parse_optimizer(const std::string& s);
+std::vector<int> parse_shape(const std::string& s);  // "3-1-3"
+
+std::string spec_to_json(const SweepSpec& spec);
+SweepSpec spec_from_json(const std::string& json);  // throws SpecError
+
+}  // namespace netsweep

@@ -1,0 +1,33 @@
+// Device discovery for --device auto/cuda. The training kernels join this
+// directory with the GPU backend.
+#include <cuda_runtime.h>
+
+#include "netsweep/cuda_backend.h"
+#include "netsweep/cuda_check.h"
+
+namespace netsweep {
+
+bool cuda_compiled_in() { return true; }
+
+CudaDeviceInfo cuda_device_info() {
+  CudaDeviceInfo info;
+  const cudaError_t status = cudaGetDeviceCount(&info.count);
+  if (status != cudaSuccess) {
+    info.count = 0;
+    info.error = std::string("no usable CUDA device (") + cudaGetErrorString(status) + ")";
+    cudaGetLastError();  // clear the sticky error for later calls
+    return info;
+  }
+  if (info.count == 0) {
+    info.error = "no CUDA device found";
+    return info;
+  }
+  cudaDeviceProp prop{};
+  NS_CUDA_CHECK(cudaGetDeviceProperties(&prop, 0));
+  info.name = prop.name;
+  info.memory_bytes = int64_t(prop.totalGlobalMem);
+  info.compute_capability = prop.major * 10 + prop.minor;
+  return info;
+}
+
+}  // namespace netsweep

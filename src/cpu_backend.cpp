@@ -1,0 +1,233 @@
+// The CPU backend: networks are trained in parallel across cores, one network
+// per worker at a time, largest first, so the long ones start early.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <limits>
+#include <mutex>
+#include <numeric>
+#include <thread>
+
+#include "cpu_network.h"
+#include "netsweep/backend.h"
+#include "netsweep/random.h"
+
+namespace netsweep {
+namespace {
+
+constexpr int kEvalChunk = 256;  // samples per forward pass when evaluating sets and grids
+constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
+
+std::string cpu_model() {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
+  return "unknown CPU";
+}
+
+int64_t epoch_work(const TrainingProblem& p, const NetworkLayout& net) {
+  return 3 * forward_macs(net) * p.n_train;
+}
+
+int64_t snapshot_work(const TrainingProblem& p, const NetworkLayout& net) {
+  return forward_macs(net) * (int64_t(p.n_train) + p.n_test + int64_t(p.grid_h) * p.grid_w);
+}
+
+class NetworkTrainer {
+ public:
+  NetworkTrainer(const TrainingProblem& p, int index, float* params, NetworkResult& result, FrameSink& frames,
+                 Progress& progress)
+      : p_(p),
+        index_(index),
+        cfg_(p.networks[size_t(index)]),
+        net_(p.layout.networks[size_t(index)]),
+        params_(params + net_.offset),
+        result_(result),
+        frames_(frames),
+        progress_(progress),
+        batch_(cfg_.batch == 0 ? p.n_train : std::min(cfg_.batch, p.n_train)),
+        train_ws_(net_, batch_),
+        eval_ws_(net_, kEvalChunk) {}
+
+  void run() {
+    cpu::with_activation(cfg_.activation, [&](auto act) { run_impl<decltype(act)::value>(); });
+  }
+
+ private:
+  template <Activation A>
+  void run_impl() {
+    const auto start = std::chrono::steady_clock::now();
+    const size_t count = size_t(net_.count);
+    std::vector<float> grad(count), state1(count, 0.0f), state2(count, 0.0f), next(count);
+    std::vector<int32_t> order(size_t(p_.n_train));
+    const uint64_t key = network_stream_key(cfg_.seed, uint64_t(cfg_.id));
+    const size_t frames = p_.frame_epochs.size();
+    result_.epoch_loss.assign(size_t(p_.epochs), kNaN);
+    for (auto* v : {&result_.snapshot_train_loss, &result_.snapshot_test_loss, &result_.snapshot_train_accuracy,
+                    &result_.snapshot_test_accuracy})
+      v->assign(frames, kNaN);
+    const int64_t work_per_epoch = epoch_work(p_, net_);
+    size_t frame = 0;
+    while (frame < frames && p_.frame_epochs[frame] == 0) snapshot<A>(frame++);
+    bool active = true;
+    long long step = 0;
+    for (int epoch = 0; epoch < p_.epochs; ++epoch) {
+      if (active) {
+        epoch_permutation(key, uint64_t(epoch), order.data(), p_.n_train);
+        double loss_sum = 0;
+        for (int first = 0; first < p_.n_train && active; first += batch_) {
+          const int count_b = std::min(batch_, p_.n_train - first);
+          cpu::load_batch(p_.train_x.data(), p_.inputs, order.data() + first, 0, count_b, train_ws_);
+          cpu::forward<float, A>(net_, params_, train_ws_);
+          const auto stats = cpu::output_layer<float>(net_, p_.loss, 0, p_.train_y.data(), nullptr,
+                                                       order.data() + first, 0, count_b, true, train_ws_);
+          loss_sum += stats.loss_sum;
+          if (!std::isfinite(stats.loss_sum)) {
+            active = false;
+            break;
+          }
+          cpu::backward<float, A>(net_, params_, train_ws_, grad.data(), count_b);
+          ++step;
+          const float step_size = cfg_.optimizer.kind == Optimizer::adam
+                                      ? float(adam_step_size(cfg_.optimizer.lr, cfg_.optimizer.beta1,
+                                                             cfg_.optimizer.beta2, step))
+                                      : float(cfg_.optimizer.lr);
+          if (!cpu::optimizer_step<float>(net_, cfg_.optimizer, step_size, p_.l1, p_.l2, params_, grad.data(),
+                                          state1.data(), state2.data(), next.data())) {
+            active = false;  // the step would leave non-finite parameters: keep the last finite ones
+            break;
+          }
+          std::memcpy(params_, next.data(), count * sizeof(float));
+        }
+        const float epoch_loss = float(loss_sum / p_.n_train);
+        result_.epoch_loss[size_t(epoch)] = active ? epoch_loss : kNaN;
+        if (!active) {
+          result_.status = NetStatus::diverged;
+        } else {
+          result_.epochs_trained = epoch + 1;
+          if (p_.early_stop_loss && epoch_loss <= *p_.early_stop_loss) {
+            result_.status = NetStatus::early_stopped;
+            active = false;
+          }
+        }
+      }
+      progress_.network_epochs.fetch_add(1, std::memory_order_relaxed);
+      progress_.work_done.fetch_add(work_per_epoch, std::memory_order_relaxed);
+      while (frame < frames && p_.frame_epochs[frame] == epoch + 1) snapshot<A>(frame++);
+    }
+    result_.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    progress_.networks_done.fetch_add(1, std::memory_order_relaxed);
+  }
+
+  // Mean loss and accuracy over a whole point set.
+  template <Activation A>
+  void evaluate_set(const std::vector<float>& x, const std::vector<float>& y, const std::vector<int32_t>& labels,
+                    int n, float& loss, float& accuracy) {
+    if (n == 0) return;  // stays NaN
+    cpu::BatchStats total;
+    for (int first = 0; first < n; first += kEvalChunk) {
+      const int count_b = std::min(kEvalChunk, n - first);
+      cpu::load_batch(x.data(), p_.inputs, nullptr, first, count_b, eval_ws_);
+      cpu::forward<float, A>(net_, params_, eval_ws_);
+      const auto s = cpu::output_layer<float>(net_, p_.loss, p_.classes, y.data(),
+                                               labels.data(), nullptr, first, count_b, false, eval_ws_);
+      total.loss_sum += s.loss_sum;
+      total.correct += s.correct;
+    }
+    loss = float(total.loss_sum / n);
+    if (p_.classification) accuracy = float(total.correct) / float(n);
+  }
+
+  template <Activation A>
+  void snapshot(size_t frame) {
+    evaluate_set<A>(p_.train_x, p_.train_y, p_.train_label, p_.n_train, result_.snapshot_train_loss[frame],
+                    result_.snapshot_train_accuracy[frame]);
+    evaluate_set<A>(p_.test_x, p_.test_y, p_.test_label, p_.n_test, result_.snapshot_test_loss[frame],
+                    result_.snapshot_test_accuracy[frame]);
+    const int points = p_.grid_h * p_.grid_w;
+    frame_buffer_.resize(size_t(points) * size_t(p_.outputs));
+    for (int first = 0; first < points; first += kEvalChunk) {
+      const int count_b = std::min(kEvalChunk, points - first);
+      cpu::load_batch(p_.grid_x.data(), p_.inputs, nullptr, first, count_b, eval_ws_);
+      cpu::forward<float, A>(net_, params_, eval_ws_);
+      cpu::output_layer<float, float>(net_, p_.loss, 0, nullptr, nullptr, nullptr, first, count_b, false, eval_ws_,
+                                      frame_buffer_.data() + size_t(first) * size_t(p_.outputs));
+    }
+    frames_.write_frame(index_, int(frame), frame_buffer_.data());
+    progress_.work_done.fetch_add(snapshot_work(p_, net_), std::memory_order_relaxed);
+  }
+
+  const TrainingProblem& p_;
+  const int index_;
+  const NetworkConfig& cfg_;
+  const NetworkLayout& net_;
+  float* params_;  // this network's block of the packed buffer
+  NetworkResult& result_;
+  FrameSink& frames_;
+  Progress& progress_;
+  const int batch_;
+  cpu::Workspace<float> train_ws_, eval_ws_;
+  std::vector<float> frame_buffer_;  // (grid_h, grid_w, outputs)
+};
+
+class CpuBackend : public Backend {
+ public:
+  explicit CpuBackend(int threads)
+      : threads_(threads > 0 ? threads : std::max(1u, std::thread::hardware_concurrency())) {}
+
+  std::string device_description() const override {
+    return "cpu: " + cpu_model() + ", " + std::to_string(threads_) + " threads";
+  }
+
+  void train(const TrainingProblem& problem, std::vector<float>& params, std::vector<NetworkResult>& results,
+             FrameSink& frames, Progress& progress) override {
+    const int n = int(problem.networks.size());
+    results.assign(size_t(n), NetworkResult{});
+    // Largest first: with dynamic pick-up this keeps the cores busy to the end.
+    std::vector<int> order(static_cast<size_t>(n));
+    std::iota(order.begin(), order.end(), 0);
+    std::stable_sort(order.begin(), order.end(), [&](int a, int b) {
+      return forward_macs(problem.layout.networks[size_t(a)]) > forward_macs(problem.layout.networks[size_t(b)]);
+    });
+    std::atomic<int> next{0};
+    std::exception_ptr failure;
+    std::mutex failure_mutex;
+    auto worker = [&] {
+      for (int k; (k = next.fetch_add(1)) < n;) {
+        try {
+          NetworkTrainer(problem, order[size_t(k)], params.data(), results[size_t(order[size_t(k)])], frames,
+                         progress)
+              .run();
+        } catch (...) {
+          std::lock_guard<std::mutex> lock(failure_mutex);
+          if (!failure) failure = std::current_exception();
+          next = n;
+        }
+      }
+    };
+    std::vector<std::thread> pool;
+    for (int t = 1; t < std::min(threads_, n); ++t) pool.emplace_back(worker);
+    worker();
+    for (auto& t : pool) t.join();
+    if (failure) std::rethrow_exception(failure);
+  }
+
+ private:
+  int threads_;
+};
+
+}  // namespace
+
+int64_t problem_work(const TrainingProblem& p) {
+  int64_t total = 0;
+  for (const auto& net : p.layout.networks)
+    total += epoch_work(p, net) * p.epochs + snapshot_work(p, net) * int64_t(p.frame_epochs.size());
+  return total;
+}
+
+std::unique_ptr<Backend> make_cpu_backend(int threads) { return std::make_unique<CpuBackend>(threads); }
+
+}  // namespace netsweep

@@ -1,0 +1,471 @@
+#include "netsweep/dataset.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "netsweep/random.h"
+
+namespace netsweep {
+namespace {
+
+constexpr double kPi = 3.14159265358979323846;
+
+// A sequential view of one counter-based stream, for the generators.
+class Draws {
+ public:
+  explicit Draws(uint64_t seed, uint64_t salt) : key_(mix64(seed ^ mix64(salt))) {}
+  double uniform(double lo, double hi) {
+    const double u = double(random_bits(key_, kDomainData, next_++) >> 11) * (1.0 / 9007199254740992.0);
+    return lo + (hi - lo) * u;
+  }
+  double normal(double mean, double sigma) {  // Box-Muller
+    const double u1 = 1.0 - uniform(0, 1), u2 = uniform(0, 1);
+    return mean + sigma * std::sqrt(-2.0 * std::log(u1)) * std::cos(2 * kPi * u2);
+  }
+
+ private:
+  uint64_t key_;
+  uint64_t next_ = 0;
+};
+
+uint64_t name_salt(const std::string& name) {
+  uint64_t h = 1469598103934665603ull;  // FNV-1a: each generator gets its own stream
+  for (unsigned char c : name) h = (h ^ c) * 1099511628211ull;
+  return h;
+}
+
+void add_point(PointSet& p, double x, double y, int label) {
+  p.coords.push_back(float(x));
+  p.coords.push_back(float(y));
+  p.labels.push_back(label);
+}
+
+void add_sample(PointSet& p, double x, double value) {
+  p.coords.push_back(float(x));
+  p.values.push_back(float(value));
+  p.labels.push_back(-1);
+}
+
+// The generators. Playground ones follow TensorFlow Playground's dataset.ts
+// (its label +1 is class 1, -1 class 0; noise in [0, 0.5] like its slider).
+PointSet make_circle(const GeneratorOptions& o, Draws& d) {
+  PointSet p;
+  const double radius = 5;
+  auto label_of = [&](double x, double y) { return std::hypot(x, y) < radius * 0.5 ? 1 : 0; };
+  for (int part = 0; part < 2; ++part) {
+    const int count = part == 0 ? o.n_points / 2 : o.n_points - o.n_points / 2;
+    for (int i = 0; i < count; ++i) {
+      const double r = part == 0 ? d.uniform(0, radius * 0.5) : d.uniform(radius * 0.7, radius);
+      const double angle = d.uniform(0, 2 * kPi);
+      const double x = r * std::sin(angle), y = r * std::cos(angle);
+      const double nx = d.uniform(-radius, radius) * o.noise, ny = d.uniform(-radius, radius) * o.noise;
+      add_point(p, x, y, label_of(x + nx, y + ny));
+    }
+  }
+  return p;
+}
+
+PointSet make_xor(const GeneratorOptions& o, Draws& d) {
+  PointSet p;
+  const double padding = 0.3;
+  for (int i = 0; i < o.n_points; ++i) {
+    double x = d.uniform(-5, 5), y = d.uniform(-5, 5);
+    x += x > 0 ? padding : -padding;
+    y += y > 0 ? padding : -padding;
+    const double nx = d.uniform(-5, 5) * o.noise, ny = d.uniform(-5, 5) * o.noise;
+    add_point(p, x, y, (x + nx) * (y + ny) >= 0 ? 1 : 0);
+  }
+  return p;
+}
+
+PointSet make_gauss(const GeneratorOptions& o, Draws& d) {
+  PointSet p;
+  const double variance = 0.5 + (4.0 - 0.5) * (o.noise / 0.5);  // playground's scale [0,.5] -> [.5,4]
+  const double sigma = std::sqrt(variance);
+  for (int part = 0; part < 2; ++part) {
+    const int count = part == 0 ? o.n_points / 2 : o.n_points - o.n_points / 2;
+    const double c = part == 0 ? 2 : -2;
+    for (int i = 0; i < count; ++i) add_point(p, d.normal(c, sigma), d.normal(c, sigma), part == 0 ? 1 : 0);
+  }
+  return p;
+}
+
+PointSet make_spiral(const GeneratorOptions& o, Draws& d) {
+  PointSet p;
+  for (int part = 0; part < 2; ++part) {
+    const int n = part == 0 ? o.n_points / 2 : o.n_points - o.n_points / 2;
+    const double delta = part == 0 ? 0 : kPi;
+    for (int i = 0; i < n; ++i) {
+      const double r = double(i) / n * 5, t = 1.75 * double(i) / n * 2 * kPi + delta;
+      add_point(p, r * std::sin(t) + d.uniform(-1, 1) * o.noise, r * std::cos(t) + d.uniform(-1, 1) * o.noise,
+                part == 0 ? 1 : 0);
+    }
+  }
+  return p;
+}
+
+// Two classes on annuli: class c has radius uniform in [r_lo[c], r_hi[c]] (or
+// exactly r with radial sigma), uniform angle, plus N(0, noise^2) per axis.
+PointSet make_annuli(const GeneratorOptions& o, Draws& d, const double r_lo[2], const double r_hi[2],
+                     double radial_sigma) {
+  PointSet p;
+  for (int c = 0; c < 2; ++c) {
+    const int count = c == 0 ? o.n_points / 2 : o.n_points - o.n_points / 2;
+    for (int i = 0; i < count; ++i) {
+      const double r = d.uniform(r_lo[c], r_hi[c]) + (radial_sigma > 0 ? d.normal(0, radial_sigma) : 0.0);
+      const double a = d.uniform(0, 2 * kPi);
+      add_point(p, r * std::cos(a) + d.normal(0, o.noise), r * std::sin(a) + d.normal(0, o.noise), c);
+    }
+  }
+  return p;
+}
+
+PointSet make_three_blobs(const GeneratorOptions& o, Draws& d) {
+  PointSet p;
+  const double sigma = 0.5;
+  const int class0 = o.n_points / 2, class1 = o.n_points - class0;
+  for (int i = 0; i < class0; ++i) {
+    const double c = (i % 2 == 0) ? -1 : 1;  // alternate the two class-0 blobs
+    add_point(p, d.normal(c, sigma) + d.normal(0, o.noise), d.normal(c, sigma) + d.normal(0, o.noise), 0);
+  }
+  for (int i = 0; i < class1; ++i) add_point(p, d.normal(0, sigma) + d.normal(0, o.noise), d.normal(0, sigma) + d.normal(0, o.noise), 1);
+  return p;
+}
+
+PointSet make_moons(const GeneratorOptions& o, Draws& d) {  // scikit-learn's make_moons
+  PointSet p;
+  const int outer = o.n_points / 2, inner = o.n_points - outer;
+  for (int i = 0; i < outer; ++i) {
+    const double t = outer > 1 ? kPi * i / (outer - 1) : 0;
+    add_point(p, std::cos(t) + d.normal(0, o.noise), std::sin(t) + d.normal(0, o.noise), 0);
+  }
+  for (int i = 0; i < inner; ++i) {
+    const double t = inner > 1 ? kPi * i / (inner - 1) : 0;
+    add_point(p, 1 - std::cos(t) + d.normal(0, o.noise), 1 - std::sin(t) - 0.5 + d.normal(0, o.noise), 1);
+  }
+  return p;
+}
+
+PointSet make_regression(const GeneratorOptions& o, Draws& d, double lo, double hi, double (*f)(double)) {
+  PointSet p;
+  p.dims = 1;
+  for (int i = 0; i < o.n_points; ++i) {
+    const double x = d.uniform(lo, hi);
+    add_sample(p, x, f(x) + (o.noise > 0 ? d.normal(0, o.noise) : 0.0));
+  }
+  return p;
+}
+
+double poly(double x) { return x * x * x * x - 3 * x * x + x + 1; }
+double damped_sine(double x) { return std::sin(3 * x) * std::exp(-x / 8); }
+
+std::string trim(const std::string& s) {
+  const auto b = s.find_first_not_of(" \t\r");
+  const auto e = s.find_last_not_of(" \t\r");
+  return b == std::string::npos ? "" : s.substr(b, e - b + 1);
+}
+
+std::vector<std::string> split(const std::string& s, char sep) {
+  std::vector<std::string> parts;
+  std::stringstream in(s);
+  std::string part;
+  while (std::getline(in, part, sep)) parts.push_back(trim(part));
+  if (!s.empty() && s.back() == sep) parts.emplace_back();
+  return parts;
+}
+
+double parse_number(const std::string& text, const std::string& where) {
+  size_t used = 0;
+  double v = 0;
+  try {
+    v = std::stod(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (text.empty() || used != text.size()) throw DataError(where + ": '" + text + "' is not a number");
+  if (!std::isfinite(v)) throw DataError(where + ": '" + text + "' is not finite");
+  return v;
+}
+
+std::string read_file(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::exists(path, ec) && !std::filesystem::is_regular_file(path, ec))
+    throw DataError(path + ": cannot open: not a regular file");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw DataError(path + ": cannot open file for reading");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  if (in.bad()) throw DataError(path + ": read error");
+  return ss.str();
+}
+
+}  // namespace
+
+std::vector<std::string> generator_names() {
+  return {"circle", "xor", "gauss", "spiral", "rings", "thin-rings", "three-blobs", "moons", "poly", "damped-sine"};
+}
+
+PointSet load_points_json(const std::string& path, int label) {
+  if (label < 0) throw DataError(path + ": label must be >= 0 (got " + std::to_string(label) + ")");
+  const std::string text = read_file(path);
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::exception& e) {  // syntax errors, and numbers that overflow
+    throw DataError(path + ": malformed JSON: " + e.what());
+  }
+  if (!j.is_array()) throw DataError(path + ": expected a JSON list of {\"x\":..,\"y\":..} points");
+  if (j.empty()) throw DataError(path + ": the list of points is empty");
+  PointSet p;
+  for (size_t i = 0; i < j.size(); ++i) {
+    const auto& pt = j[i];
+    const std::string where = path + ": point " + std::to_string(i);
+    if (!pt.is_object()) throw DataError(where + ": expected an object {\"x\":..,\"y\":..}");
+    double xy[2];
+    for (int k = 0; k < 2; ++k) {
+      const char* field = k == 0 ? "x" : "y";
+      const auto it = pt.find(field);
+      if (it == pt.end()) throw DataError(where + ": field '" + field + "' is missing");
+      if (!it->is_number()) throw DataError(where + ": field '" + field + "' is not a number");
+      xy[k] = it->get<double>();
+      if (!std::isfinite(xy[k])) throw DataError(where + ": field '" + field + "' is not finite");
+    }
+    add_point(p, xy[0], xy[1], label);
+  }
+  return p;
+}
+
+PointSet load_csv(const std::string& path) {
+  std::istringstream in(read_file(path));
+  std::string line;
+  if (!std::getline(in, line)) throw DataError(path + ": empty file (expected a header x1,x2,label or x,y)");
+  const auto header = split(trim(line), ',');
+  PointSet p;
+  if (header == std::vector<std::string>{"x1", "x2", "label"}) {
+    p.dims = 2;
+  } else if (header == std::vector<std::string>{"x", "y"}) {
+    p.dims = 1;
+  } else {
+    throw DataError(path + ": line 1: header must be 'x1,x2,label' (classification) or 'x,y' (1-D regression), got '" +
+                    trim(line) + "'");
+  }
+  int line_no = 1;
+  while (std::getline(in, line)) {
+    ++line_no;
+    if (trim(line).empty()) continue;
+    const auto cells = split(trim(line), ',');
+    const std::string where = path + ": line " + std::to_string(line_no);
+    if (cells.size() != header.size())
+      throw DataError(where + ": expected " + std::to_string(header.size()) + " fields, got " +
+                      std::to_string(cells.size()));
+    std::vector<double> v;
+    for (size_t k = 0; k < cells.size(); ++k) v.push_back(parse_number(cells[k], where + ", field '" + header[k] + "'"));
+    if (p.dims == 2) {
+      if (v[2] != std::floor(v[2]) || v[2] < 0)
+        throw DataError(where + ", field 'label': '" + cells[2] + "' is not a class number >= 0");
+      add_point(p, v[0], v[1], int(v[2]));
+    } else {
+      add_sample(p, v[0], v[1]);
+    }
+  }
+  if (p.size() == 0) throw DataError(path + ": no data rows after the header");
+  return p;
+}
+
+PointSet generate_dataset(const std::string& spec, const GeneratorOptions& options) {
+  const auto colon = spec.find(':');
+  const std::string name = spec.substr(0, colon);
+  GeneratorOptions o = options;
+  if (colon != std::string::npos) {
+    for (const auto& kv : split(spec.substr(colon + 1), ',')) {
+      const auto eq = kv.find('=');
+      const std::string where = "--dataset " + spec;
+      if (eq == std::string::npos) throw DataError(where + ": '" + kv + "' is not key=value");
+      const std::string key = kv.substr(0, eq), value = kv.substr(eq + 1);
+      const double v = parse_number(value, where + ": " + key);
+      if (key == "n") o.n_points = int(v);
+      else if (key == "noise") o.noise = float(v);
+      else if (key == "seed") o.seed = uint64_t(v);
+      else throw DataError(where + ": unknown key '" + key + "' (known: n, noise, seed)");
+    }
+  }
+  if (o.n_points < 4) throw DataError("--dataset " + name + ": needs at least 4 points (n/--n-points)");
+  if (!(o.noise >= 0) || !std::isfinite(o.noise)) throw DataError("--dataset " + name + ": noise must be >= 0");
+  Draws d(o.seed, name_salt(name));
+  const double ring_lo[2] = {0, 3}, ring_hi[2] = {1, 4};
+  const double thin_lo[2] = {0.5, 1}, thin_hi[2] = {0.5, 1};
+  if (name == "circle") return make_circle(o, d);
+  if (name == "xor") return make_xor(o, d);
+  if (name == "gauss") return make_gauss(o, d);
+  if (name == "spiral") return make_spiral(o, d);
+  if (name == "rings") return make_annuli(o, d, ring_lo, ring_hi, 0);
+  if (name == "thin-rings") return make_annuli(o, d, thin_lo, thin_hi, 0.005);
+  if (name == "three-blobs") return make_three_blobs(o, d);
+  if (name == "moons") return make_moons(o, d);
+  if (name == "poly") return make_regression(o, d, -2, 2, poly);
+  if (name == "damped-sine") return make_regression(o, d, -10, 10, damped_sine);
+  std::string known;
+  for (const auto& n : generator_names()) known += (known.empty() ? "" : ", ") + n;
+  throw DataError("--dataset: unknown generator '" + name + "' (known: " + known + ")");
+}
+
+Dataset make_dataset(const std::vector<PointSet>& parts, float test_fraction, uint64_t split_seed,
+                     const std::string& source_json) {
+  if (parts.empty()) throw DataError("no data: give --points, --csv or --dataset");
+  if (!(test_fraction >= 0 && test_fraction < 1)) throw DataError("--test-fraction: must be in [0, 1)");
+  PointSet all;
+  all.dims = parts[0].dims;
+  for (const auto& p : parts) {
+    if (p.dims != all.dims) throw DataError("cannot mix 1-D regression data with 2-D classification points");
+    all.coords.insert(all.coords.end(), p.coords.begin(), p.coords.end());
+    all.labels.insert(all.labels.end(), p.labels.begin(), p.labels.end());
+    all.values.insert(all.values.end(), p.values.begin(), p.values.end());
+  }
+  for (size_t i = 0; i < all.coords.size(); ++i)
+    if (!std::isfinite(all.coords[i])) throw DataError("point " + std::to_string(i / all.dims) + ": coordinate is not finite");
+  Dataset d;
+  d.regression = all.dims == 1;
+  if (!d.regression) {
+    std::map<int, size_t> counts;
+    for (int l : all.labels) ++counts[l];
+    d.classes = counts.rbegin()->first + 1;
+    if (counts.size() < 2)
+      throw DataError("the data has only one class (label " + std::to_string(counts.begin()->first) +
+                      "): a classifier needs at least two");
+    for (int c = 0; c < d.classes; ++c)
+      if (!counts.count(c)) throw DataError("class " + std::to_string(c) + " has no points (labels must be 0.." +
+                                            std::to_string(d.classes - 1) + " without gaps)");
+  }
+  const size_t n = all.size();
+  const size_t n_test = size_t(std::llround(double(test_fraction) * double(n)));
+  if (n - n_test < 1) throw DataError("--test-fraction leaves no training points");
+  std::vector<int32_t> order(n);
+  epoch_permutation(mix64(split_seed ^ kDomainSplit), 0, order.data(), int32_t(n));
+  std::vector<char> is_test(n, 0);
+  for (size_t i = 0; i < n_test; ++i) is_test[size_t(order[i])] = 1;
+  for (auto* set : {&d.train, &d.test}) set->dims = all.dims;
+  for (size_t i = 0; i < n; ++i) {
+    PointSet& dst = is_test[i] ? d.test : d.train;
+    for (int k = 0; k < all.dims; ++k) dst.coords.push_back(all.coords[i * size_t(all.dims) + size_t(k)]);
+    dst.labels.push_back(all.labels[i]);
+    if (d.regression) dst.values.push_back(all.values[i]);
+  }
+  nlohmann::json desc;
+  desc["source"] = nlohmann::json::parse(source_json);
+  desc["kind"] = d.regression ? "regression-1d" : "classification-2d";
+  desc["classes"] = d.classes;
+  desc["n_train"] = d.train.size();
+  desc["n_test"] = d.test.size();
+  desc["test_fraction"] = test_fraction;
+  desc["split_seed"] = split_seed;
+  d.description_json = desc.dump();
+  return d;
+}
+
+const char* to_string(Feature f) {
+  static const char* const names[] = {"x1", "x2", "x1^2", "x2^2", "x1*x2", "sin(x1)", "sin(x2)"};
+  return names[int(f)];
+}
+
+Feature parse_feature(const std::string& name, int dims) {
+  static const std::map<std::string, Feature> names = {
+      {"x1", Feature::x1},           {"x2", Feature::x2},
+      {"x1^2", Feature::x1_squared}, {"x1sq", Feature::x1_squared},
+      {"x2^2", Feature::x2_squared}, {"x2sq", Feature::x2_squared},
+      {"x1*x2", Feature::x1_times_x2}, {"x1x2", Feature::x1_times_x2},
+      {"sin(x1)", Feature::sin_x1},  {"sinx1", Feature::sin_x1},
+      {"sin(x2)", Feature::sin_x2},  {"sinx2", Feature::sin_x2},
+  };
+  const auto it = names.find(name);
+  if (it == names.end())
+    throw DataError("--features: unknown feature '" + name + "' (known: x1, x2, x1^2, x2^2, x1*x2, sin(x1), sin(x2))");
+  const Feature f = it->second;
+  if (dims == 1 && f != Feature::x1 && f != Feature::x1_squared && f != Feature::sin_x1)
+    throw DataError("--features: '" + name + "' needs 2-D data; 1-D data has only x1, x1^2, sin(x1)");
+  return f;
+}
+
+std::vector<float> compute_features(const std::vector<float>& coords, int dims, const std::vector<Feature>& features) {
+  const size_t n = coords.size() / size_t(dims), nf = features.size();
+  std::vector<float> out(n * nf);
+  for (size_t i = 0; i < n; ++i) {
+    const float x1 = coords[i * dims], x2 = dims > 1 ? coords[i * dims + 1] : 0.0f;
+    for (size_t k = 0; k < nf; ++k) {
+      float v = 0;
+      switch (features[k]) {
+        case Feature::x1: v = x1; break;
+        case Feature::x2: v = x2; break;
+        case Feature::x1_squared: v = x1 * x1; break;
+        case Feature::x2_squared: v = x2 * x2; break;
+        case Feature::x1_times_x2: v = x1 * x2; break;
+        case Feature::sin_x1: v = std::sin(x1); break;
+        case Feature::sin_x2: v = std::sin(x2); break;
+      }
+      out[i * nf + k] = v;
+    }
+  }
+  return out;
+}
+
+int default_outputs(const Dataset& d) { return d.regression ? 1 : d.classes; }
+
+void check_outputs(const Dataset& d, int outputs, const char* loss_name, bool softmax, bool mse) {
+  const std::string prefix = std::string("--outputs ") + std::to_string(outputs) + " with --loss " + loss_name + ": ";
+  if (d.regression) {
+    if (outputs != 1) throw DataError(prefix + "1-D regression data has one target, so --outputs must be 1");
+    if (!mse) throw DataError(std::string("--loss ") + loss_name + ": 1-D regression data needs --loss mse");
+    return;
+  }
+  if (d.classes == 2) {
+    if (outputs != 1 && outputs != 2) throw DataError(prefix + "two classes take 1 or 2 outputs");
+    if (softmax && outputs != 2) throw DataError(prefix + "softmax over two classes needs 2 outputs");
+  } else if (outputs != d.classes) {
+    throw DataError(prefix + std::to_string(d.classes) + " classes need " + std::to_string(d.classes) + " outputs");
+  }
+}
+
+std::vector<float> make_targets(const Dataset& d, const PointSet& points, int outputs) {
+  const size_t n = points.size();
+  std::vector<float> y(n * size_t(outputs), 0.0f);
+  for (size_t i = 0; i < n; ++i) {
+    float* row = &y[i * size_t(outputs)];
+    if (d.regression) {
+      row[0] = points.values[i];
+    } else if (d.classes == 2) {
+      row[0] = float(points.labels[i]);
+      if (outputs == 2) row[1] = 1.0f - row[0];
+    } else {
+      row[points.labels[i]] = 1.0f;
+    }
+  }
+  return y;
+}
+
+std::array<float, 4> data_extent(const Dataset& d, float margin) {
+  float lo[2] = {INFINITY, INFINITY}, hi[2] = {-INFINITY, -INFINITY};
+  for (const PointSet* s : {&d.train, &d.test})
+    for (size_t i = 0; i < s->size(); ++i)
+      for (int k = 0; k < 2; ++k) {
+        const float v = k < s->dims ? s->coords[i * size_t(s->dims) + size_t(k)] : s->values[i];
+        lo[k] = std::min(lo[k], v);
+        hi[k] = std::max(hi[k], v);
+      }
+  // Data drawn in the unit square (the slide points) keeps exactly that plane.
+  if (!d.regression && lo[0] >= 0 && lo[1] >= 0 && hi[0] <= 1 && hi[1] <= 1) return {0, 1, 0, 1};
+  std::array<float, 4> e{};
+  for (int k = 0; k < 2; ++k) {
+    const float span = std::max(hi[k] - lo[k], 1e-3f);
+    e[2 * k] = lo[k] - margin * span;
+    e[2 * k + 1] = hi[k] + margin * span;
+  }
+  return e;
+}
+
+}  // namespace netsweep

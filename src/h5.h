@@ -1,0 +1,103 @@
+// Thin RAII and typed helpers over the HDF5 C API (host only).
+#pragma once
+
+#include <hdf5.h>
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+namespace netsweep::h5 {
+
+struct Error : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// Owns one HDF5 identifier and closes it with the matching H5*close.
+class Handle {
+ public:
+  using Closer = herr_t (*)(hid_t);
+  Handle() = default;
+  Handle(hid_t id, Closer closer, const std::string& what) : id_(id), closer_(closer) {
+    if (id < 0) throw Error(what);
+  }
+  Handle(Handle&& o) noexcept : id_(o.id_), closer_(o.closer_) { o.id_ = -1; }
+  Handle& operator=(Handle&& o) noexcept {
+    if (this != &o) {
+      reset();
+      id_ = o.id_;
+      closer_ = o.closer_;
+      o.id_ = -1;
+    }
+    return *this;
+  }
+  Handle(const Handle&) = delete;
+  Handle& operator=(const Handle&) = delete;
+  ~Handle() { reset(); }
+  void reset() {
+    if (id_ >= 0 && closer_) closer_(id_);
+    id_ = -1;
+  }
+  hid_t get() const { return id_; }
+  operator hid_t() const { return id_; }
+
+ private:
+  hid_t id_ = -1;
+  Closer closer_ = nullptr;
+};
+
+inline void check(herr_t status, const std::string& what) {
+  if (status < 0) throw Error(what);
+}
+
+// Turns off HDF5's own error printing: netsweep reports errors itself.
+void silence_errors();
+
+// The IEEE half type as h5py reads it (numpy float16).
+hid_t float16_type();
+
+template <typename T>
+hid_t native_type() {
+  if constexpr (std::is_same_v<T, float>) return H5T_NATIVE_FLOAT;
+  else if constexpr (std::is_same_v<T, double>) return H5T_NATIVE_DOUBLE;
+  else if constexpr (std::is_same_v<T, int32_t>) return H5T_NATIVE_INT32;
+  else if constexpr (std::is_same_v<T, int64_t>) return H5T_NATIVE_INT64;
+  else if constexpr (std::is_same_v<T, uint64_t>) return H5T_NATIVE_UINT64;
+  else if constexpr (std::is_same_v<T, int8_t>) return H5T_NATIVE_INT8;
+  else static_assert(sizeof(T) == 0, "unsupported HDF5 element type");
+}
+
+Handle create_group(hid_t parent, const std::string& name);
+Handle open_group(hid_t parent, const std::string& name);
+bool exists(hid_t parent, const std::string& path);
+
+void write_raw(hid_t parent, const std::string& name, hid_t type, const std::vector<hsize_t>& dims, const void* data);
+template <typename T>
+void write(hid_t parent, const std::string& name, const std::vector<hsize_t>& dims, const std::vector<T>& data) {
+  write_raw(parent, name, native_type<T>(), dims, data.data());
+}
+template <typename T>
+void write(hid_t parent, const std::string& name, const std::vector<T>& data) {
+  write(parent, name, {hsize_t(data.size())}, data);
+}
+void write_strings(hid_t parent, const std::string& name, const std::vector<std::string>& values);
+
+void set_attr(hid_t obj, const std::string& name, const std::string& value);
+void set_attr(hid_t obj, const std::string& name, int64_t value);
+void set_attr(hid_t obj, const std::string& name, double value);
+void set_attr(hid_t obj, const std::string& name, const std::vector<double>& values);
+
+// Reading. `where` names the file for error messages.
+std::vector<hsize_t> shape(hid_t parent, const std::string& name, const std::string& where);
+template <typename T>
+std::vector<T> read(hid_t parent, const std::string& name, const std::string& where);
+std::vector<std::string> read_strings(hid_t parent, const std::string& name, const std::string& where);
+std::string get_string_attr(hid_t obj, const std::string& name, const std::string& where);
+int64_t get_int_attr(hid_t obj, const std::string& name, const std::string& where);
+double get_double_attr(hid_t obj, const std::string& name, const std::string& where);
+std::vector<double> get_doubles_attr(hid_t obj, const std::string& name, const std::string& where);
+bool has_attr(hid_t obj, const std::string& name);
+
+}  // namespace netsweep::h5

@@ -1,0 +1,72 @@
+#include "progress.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+
+namespace netsweep {
+namespace {
+constexpr auto kTtyInterval = std::chrono::milliseconds(250);
+constexpr auto kLogInterval = std::chrono::seconds(10);
+}  // namespace
+
+std::string format_duration(double s) {
+  char buf[32];
+  if (s < 60) std::snprintf(buf, sizeof buf, "%.1fs", s);
+  else if (s < 3600) std::snprintf(buf, sizeof buf, "%dm%02ds", int(s) / 60, int(s) % 60);
+  else std::snprintf(buf, sizeof buf, "%dh%02dm", int(s) / 3600, (int(s) % 3600) / 60);
+  return buf;
+}
+
+ProgressReporter::ProgressReporter(const Progress& progress, int networks, bool enabled)
+    : progress_(progress),
+      networks_(networks),
+      enabled_(enabled),
+      tty_(isatty(STDERR_FILENO) != 0),
+      start_(std::chrono::steady_clock::now()) {
+  if (enabled_) thread_ = std::thread([this] { loop(); });
+}
+
+ProgressReporter::~ProgressReporter() { stop(); }
+
+void ProgressReporter::stop() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  if (enabled_) std::fprintf(stderr, "%s%s\n", tty_ ? "\r\x1b[2K" : "", line(true).c_str());
+}
+
+std::string ProgressReporter::line(bool final) const {
+  const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  const double done = double(progress_.work_done.load());
+  const double fraction = progress_.work_total > 0 ? std::min(1.0, done / double(progress_.work_total)) : 0.0;
+  const double epochs_per_s = elapsed > 0 ? double(progress_.network_epochs.load()) / elapsed : 0.0;
+  char buf[256];
+  if (final) {
+    std::snprintf(buf, sizeof buf, "netsweep: %d/%d networks trained in %s (%.0f network-epochs/s)",
+                  progress_.networks_done.load(), networks_, format_duration(elapsed).c_str(), epochs_per_s);
+  } else {
+    const std::string eta = fraction > 0.001 ? format_duration(elapsed * (1 - fraction) / fraction) : "?";
+    std::snprintf(buf, sizeof buf, "netsweep: %5.1f%% | %d/%d networks done | %.0f network-epochs/s | %s elapsed | ETA %s",
+                  100 * fraction, progress_.networks_done.load(), networks_, epochs_per_s,
+                  format_duration(elapsed).c_str(), eta.c_str());
+  }
+  return buf;
+}
+
+void ProgressReporter::loop() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  while (!wake_.wait_for(lock, tty_ ? std::chrono::duration_cast<std::chrono::milliseconds>(kTtyInterval)
+                                    : std::chrono::duration_cast<std::chrono::milliseconds>(kLogInterval),
+                         [&] { return stopping_; })) {
+    if (tty_) std::fprintf(stderr, "\r\x1b[2K%s", line(false).c_str());
+    else std::fprintf(stderr, "%s\n", line(false).c_str());
+    std::fflush(stderr);
+  }
+}
+
+}  // namespace netsweep

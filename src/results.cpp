@@ -1,0 +1,462 @@
+#include "netsweep/results.h"
+
+#include <unistd.h>
+
+#include <cmath>
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <filesystem>
+#include <mutex>
+#include <thread>
+
+#include "h5.h"
+
+namespace netsweep {
+namespace {
+
+// Frames in flight between the trainers and the writer thread, at most.
+constexpr size_t kMaxQueuedBytes = size_t(256) << 20;
+
+uint16_t to_half(float value) {
+  const _Float16 h = static_cast<_Float16>(value);  // IEEE binary16, round to nearest even
+  uint16_t bits;
+  std::memcpy(&bits, &h, sizeof bits);
+  return bits;
+}
+
+float from_half(uint16_t bits) {
+  _Float16 h;
+  std::memcpy(&h, &bits, sizeof bits);
+  return static_cast<float>(h);
+}
+
+size_t frame_elements(const TrainingProblem& p) { return size_t(p.grid_h) * size_t(p.grid_w) * size_t(p.outputs); }
+
+float last_finite(const std::vector<float>& v) {
+  for (auto it = v.rbegin(); it != v.rend(); ++it)
+    if (std::isfinite(*it)) return *it;
+  return NAN;
+}
+
+void write_points(hid_t group, const std::string& prefix, const PointSet& points, const std::vector<float>& targets,
+                  int outputs, bool regression) {
+  const hsize_t n = points.size();
+  h5::write(group, prefix + "_points", {n, hsize_t(points.dims)}, points.coords);
+  h5::write(group, prefix + "_labels", {n}, points.labels);
+  h5::write(group, prefix + "_targets", {n, hsize_t(outputs)}, targets);
+  if (regression) h5::write(group, prefix + "_values", {n}, points.values);
+}
+
+}  // namespace
+
+int64_t frame_bytes(const TrainingProblem& p, FrameType type) {
+  return int64_t(p.networks.size()) * int64_t(p.frame_epochs.size()) * int64_t(frame_elements(p)) *
+         (type == FrameType::float16 ? 2 : 4);
+}
+
+struct ResultsWriter::Impl {
+  struct Item {
+    int index, frame;
+    std::vector<unsigned char> bytes;
+  };
+
+  const TrainingProblem& problem;
+  const Dataset& data;
+  RunMetadata meta;
+  std::string final_path, partial;
+  h5::Handle file, frames;
+  hid_t frame_type = -1;
+  size_t element_size = 2;
+  bool finished = false;
+
+  std::mutex mutex;
+  std::condition_variable changed;
+  std::deque<Item> queue;
+  size_t queued_bytes = 0;
+  bool closing = false;
+  std::string writer_error;
+  std::thread writer;
+
+  Impl(const std::string& path, const TrainingProblem& p, const Dataset& d, const RunMetadata& m)
+      : problem(p), data(d), meta(m), final_path(path) {
+    h5::silence_errors();
+    partial = path + ".partial-" + std::to_string(::getpid());
+    file = h5::Handle(H5Fcreate(partial.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose,
+                      partial + ": cannot create the output file (is the directory writable?)");
+    frame_type = meta.frame_type == FrameType::float16 ? h5::float16_type() : H5T_NATIVE_FLOAT;
+    element_size = meta.frame_type == FrameType::float16 ? 2 : 4;
+    const hsize_t dims[5] = {hsize_t(p.networks.size()), hsize_t(p.frame_epochs.size()), hsize_t(p.grid_h),
+                             hsize_t(p.grid_w), hsize_t(p.outputs)};
+    const hsize_t chunk[5] = {1, 1, dims[2], dims[3], dims[4]};  // one frame of one network
+    h5::Handle space(H5Screate_simple(5, dims, nullptr), H5Sclose, "frames dataspace");
+    h5::Handle props(H5Pcreate(H5P_DATASET_CREATE), H5Pclose, "frames properties");
+    h5::check(H5Pset_chunk(props, 5, chunk), "frames chunking");
+    h5::check(H5Pset_shuffle(props), "frames shuffle filter");
+    h5::check(H5Pset_deflate(props, 1), "frames deflate filter");
+    const float nan = NAN;
+    h5::check(H5Pset_fill_value(props, H5T_NATIVE_FLOAT, &nan), "frames fill value");
+    frames = h5::Handle(H5Dcreate2(file, "frames", frame_type, space, H5P_DEFAULT, props, H5P_DEFAULT), H5Dclose,
+                        partial + ": cannot create dataset frames");
+    writer = std::thread([this] { write_loop(); });
+  }
+
+  ~Impl() {
+    stop_writer();
+    frames.reset();
+    file.reset();
+    if (!finished) std::filesystem::remove(partial);
+  }
+
+  void stop_writer() {
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      closing = true;
+    }
+    changed.notify_all();
+    if (writer.joinable()) writer.join();
+  }
+
+  void enqueue(int index, int frame, const float* values) {
+    const size_t n = frame_elements(problem);
+    Item item{index, frame, std::vector<unsigned char>(n * element_size)};
+    if (meta.frame_type == FrameType::float16) {
+      auto* out = reinterpret_cast<uint16_t*>(item.bytes.data());
+      for (size_t k = 0; k < n; ++k) out[k] = to_half(values[k]);
+    } else {
+      std::memcpy(item.bytes.data(), values, n * sizeof(float));
+    }
+    std::unique_lock<std::mutex> lock(mutex);
+    changed.wait(lock, [&] { return queued_bytes < kMaxQueuedBytes || !writer_error.empty(); });
+    if (!writer_error.empty()) throw ResultsError(writer_error);
+    queued_bytes += item.bytes.size();
+    queue.push_back(std::move(item));
+    changed.notify_all();
+  }
+
+  void write_loop() {
+    for (;;) {
+      Item item;
+      {
+        std::unique_lock<std::mutex> lock(mutex);
+        changed.wait(lock, [&] { return !queue.empty() || closing; });
+        if (queue.empty()) return;
+        item = std::move(queue.front());
+        queue.pop_front();
+      }
+      try {
+        const hsize_t start[5] = {hsize_t(item.index), hsize_t(item.frame), 0, 0, 0};
+        const hsize_t count[5] = {1, 1, hsize_t(problem.grid_h), hsize_t(problem.grid_w), hsize_t(problem.outputs)};
+        h5::Handle file_space(H5Dget_space(frames), H5Sclose, "frames space");
+        h5::check(H5Sselect_hyperslab(file_space, H5S_SELECT_SET, start, nullptr, count, nullptr), "frame slab");
+        h5::Handle mem_space(H5Screate_simple(5, count, nullptr), H5Sclose, "frame memory space");
+        h5::check(H5Dwrite(frames, frame_type, mem_space, file_space, H5P_DEFAULT, item.bytes.data()),
+                  partial + ": cannot write a frame (disk full?)");
+      } catch (const std::exception& e) {
+        std::lock_guard<std::mutex> lock(mutex);
+        writer_error = e.what();
+      }
+      {
+        std::lock_guard<std::mutex> lock(mutex);
+        queued_bytes -= item.bytes.size();
+      }
+      changed.notify_all();
+    }
+  }
+
+  void write_metadata(double elapsed) {
+    h5::set_attr(file, "format", std::string(kFormatName));
+    h5::set_attr(file, "format_version", int64_t(kFormatVersion));
+    h5::set_attr(file, "tool_version", meta.tool_version);
+    h5::set_attr(file, "device", meta.device);
+    h5::set_attr(file, "created", meta.created_utc);
+    h5::set_attr(file, "spec", meta.spec_json);
+    h5::set_attr(file, "dataset", data.description_json);
+    h5::set_attr(file, "command_line", meta.command_line);
+    h5::set_attr(file, "loss", std::string(to_string(problem.loss)));
+    h5::set_attr(file, "networks", int64_t(problem.networks.size()));
+    h5::set_attr(file, "epochs", int64_t(problem.epochs));
+    h5::set_attr(file, "elapsed_seconds", elapsed);
+  }
+
+  void write_data() {
+    auto g = h5::create_group(file, "data");
+    h5::set_attr(g, "kind", std::string(data.regression ? "regression-1d" : "classification-2d"));
+    h5::set_attr(g, "classes", int64_t(data.classes));
+    h5::set_attr(g, "inputs", int64_t(problem.inputs));
+    h5::set_attr(g, "outputs", int64_t(problem.outputs));
+    h5::write_strings(g, "features", meta.features);
+    write_points(g, "train", data.train, problem.train_y, problem.outputs, data.regression);
+    write_points(g, "test", data.test, problem.test_y, problem.outputs, data.regression);
+  }
+
+  void write_grid() {
+    auto g = h5::create_group(file, "grid");
+    const auto& e = meta.extent;
+    h5::set_attr(g, "extent", std::vector<double>{e[0], e[1], e[2], e[3]});
+    std::vector<float> xs(size_t(problem.grid_w)), ys(size_t(problem.grid_h));
+    for (int i = 0; i < problem.grid_w; ++i) xs[size_t(i)] = e[0] + (e[1] - e[0]) * float(i) / float(problem.grid_w - 1);
+    for (int j = 0; j < problem.grid_h; ++j)
+      ys[size_t(j)] = problem.grid_h == 1 ? 0.0f : e[3] - (e[3] - e[2]) * float(j) / float(problem.grid_h - 1);
+    h5::write(g, "x", xs);
+    h5::write(g, "y", ys);
+  }
+
+  void write_networks(const std::vector<NetworkResult>& results) {
+    auto g = h5::create_group(file, "networks");
+    const size_t n = problem.networks.size();
+    std::vector<int32_t> id(n), layers(n), width(n), batch(n), replica(n), epochs_trained(n);
+    std::vector<int8_t> uniform(n);
+    std::vector<uint64_t> seed(n);
+    std::vector<int64_t> parameters(n);
+    std::vector<float> lr(n), final_epoch_loss(n), train_loss(n), test_loss(n), train_acc(n), test_acc(n);
+    std::vector<double> wall(n);
+    std::vector<std::string> shape(n), activation(n), optimizer(n), status(n);
+    for (size_t i = 0; i < n; ++i) {
+      const auto& c = problem.networks[i];
+      const auto& r = results[i];
+      id[i] = c.id;
+      layers[i] = int32_t(c.hidden.size());
+      width[i] = c.uniform && !c.hidden.empty() ? c.hidden[0] : -1;
+      uniform[i] = c.uniform;
+      batch[i] = c.batch;
+      replica[i] = c.replica;
+      seed[i] = c.seed;
+      lr[i] = float(c.optimizer.lr);
+      shape[i] = c.shape_label();
+      activation[i] = to_string(c.activation);
+      optimizer[i] = to_string(c.optimizer.kind);
+      status[i] = to_string(r.status);
+      epochs_trained[i] = r.epochs_trained;
+      parameters[i] = problem.layout.networks[i].count;
+      final_epoch_loss[i] = last_finite(r.epoch_loss);
+      train_loss[i] = r.snapshot_train_loss.back();
+      test_loss[i] = r.snapshot_test_loss.back();
+      train_acc[i] = r.snapshot_train_accuracy.back();
+      test_acc[i] = r.snapshot_test_accuracy.back();
+      wall[i] = r.wall_seconds;
+    }
+    h5::write(g, "id", id);
+    h5::write_strings(g, "hidden_shape", shape);
+    h5::write(g, "hidden_layers", layers);
+    h5::write(g, "width", width);
+    h5::write(g, "uniform", uniform);
+    h5::write_strings(g, "activation", activation);
+    h5::write_strings(g, "optimizer", optimizer);
+    h5::write(g, "lr", lr);
+    h5::write(g, "batch", batch);
+    h5::write(g, "seed", seed);
+    h5::write(g, "replica", replica);
+    h5::write_strings(g, "status", status);
+    h5::write(g, "epochs_trained", epochs_trained);
+    h5::write(g, "parameters", parameters);
+    h5::write(g, "final_epoch_loss", final_epoch_loss);
+    h5::write(g, "final_train_loss", train_loss);
+    h5::write(g, "final_test_loss", test_loss);
+    h5::write(g, "final_train_accuracy", train_acc);
+    h5::write(g, "final_test_accuracy", test_acc);
+    h5::write(g, "wall_seconds", wall);
+  }
+
+  void write_curves(const std::vector<NetworkResult>& results) {
+    const size_t n = results.size(), e = size_t(problem.epochs), f = problem.frame_epochs.size();
+    std::vector<float> epoch_loss(n * e);
+    std::vector<float> snaps[4];
+    for (auto& s : snaps) s.resize(n * f);
+    for (size_t i = 0; i < n; ++i) {
+      std::copy(results[i].epoch_loss.begin(), results[i].epoch_loss.end(), epoch_loss.begin() + long(i * e));
+      const std::vector<float>* src[4] = {&results[i].snapshot_train_loss, &results[i].snapshot_test_loss,
+                                          &results[i].snapshot_train_accuracy, &results[i].snapshot_test_accuracy};
+      for (int k = 0; k < 4; ++k) std::copy(src[k]->begin(), src[k]->end(), snaps[k].begin() + long(i * f));
+    }
+    auto losses = h5::create_group(file, "losses");
+    h5::write(losses, "epoch", {hsize_t(n), hsize_t(e)}, epoch_loss);
+    auto s = h5::create_group(file, "snapshots");
+    std::vector<int32_t> epochs(problem.frame_epochs.begin(), problem.frame_epochs.end());
+    h5::write(s, "epoch", epochs);
+    const char* names[4] = {"train_loss", "test_loss", "train_accuracy", "test_accuracy"};
+    for (int k = 0; k < 4; ++k) h5::write(s, names[k], {hsize_t(n), hsize_t(f)}, snaps[k]);
+  }
+
+  void write_weights(const std::vector<float>& initial, const std::vector<float>& final_params) {
+    auto g = h5::create_group(file, "weights");
+    h5::set_attr(g, "layout",
+                 std::string("per network, layer by layer from the input: W (out, in) row-major, then b (out); "
+                             "network n starts at offsets[n]"));
+    h5::write(g, "offsets", problem.layout.offsets());
+    h5::write(g, "initial", initial);
+    h5::write(g, "final", final_params);
+  }
+
+  void finish(const std::vector<float>& initial, const std::vector<float>& final_params,
+              const std::vector<NetworkResult>& results, double elapsed) {
+    stop_writer();
+    if (!writer_error.empty()) throw ResultsError(writer_error);
+    std::vector<int32_t> epochs(problem.frame_epochs.begin(), problem.frame_epochs.end());
+    h5::write(file, "frame_epochs", epochs);
+    h5::set_attr(frames, "layout", std::string("(networks, frames, H, W, outputs); row 0 is the top of the plane"));
+    write_metadata(elapsed);
+    write_data();
+    write_grid();
+    write_networks(results);
+    write_curves(results);
+    write_weights(initial, final_params);
+    frames.reset();
+    h5::check(H5Fflush(file, H5F_SCOPE_GLOBAL), partial + ": flush failed");
+    file.reset();
+    std::error_code ec;
+    std::filesystem::rename(partial, final_path, ec);
+    if (ec) throw ResultsError(final_path + ": cannot rename " + partial + " into place: " + ec.message());
+    finished = true;
+  }
+};
+
+ResultsWriter::ResultsWriter(const std::string& path, const TrainingProblem& problem, const Dataset& data,
+                             const RunMetadata& meta)
+    : impl_(std::make_unique<Impl>(path, problem, data, meta)) {}
+ResultsWriter::~ResultsWriter() = default;
+void ResultsWriter::write_frame(int index, int frame, const float* values) { impl_->enqueue(index, frame, values); }
+void ResultsWriter::finish(const std::vector<float>& initial, const std::vector<float>& final_params,
+                           const std::vector<NetworkResult>& results, double elapsed) {
+  impl_->finish(initial, final_params, results, elapsed);
+}
+const std::string& ResultsWriter::partial_path() const { return impl_->partial; }
+
+// ---------------------------------------------------------------- reading
+
+struct ResultsFile::Impl {
+  std::string path;
+  h5::Handle file;
+};
+
+ResultsFile::ResultsFile(const std::string& path) : impl_(std::make_unique<Impl>()) {
+  h5::silence_errors();
+  impl_->path = path;
+  if (!std::filesystem::exists(path)) throw ResultsError(path + ": no such file");
+  if (H5Fis_hdf5(path.c_str()) <= 0) throw ResultsError(path + ": not an HDF5 file");
+  impl_->file = h5::Handle(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose, path + ": cannot open");
+  if (!h5::has_attr(impl_->file, "format") || h5::get_string_attr(impl_->file, "format", path) != kFormatName)
+    throw ResultsError(path + ": not a netsweep results file (root attribute 'format' is not '" +
+                       std::string(kFormatName) + "')");
+  const int version = format_version();
+  if (version != kFormatVersion)
+    throw ResultsError(path + ": format version " + std::to_string(version) + ", this netsweep reads version " +
+                       std::to_string(kFormatVersion));
+}
+ResultsFile::~ResultsFile() = default;
+ResultsFile::ResultsFile(ResultsFile&&) noexcept = default;
+
+const std::string& ResultsFile::path() const { return impl_->path; }
+
+std::string ResultsFile::attribute(const std::string& name) const {
+  return h5::get_string_attr(impl_->file, name, impl_->path);
+}
+
+int ResultsFile::format_version() const { return int(h5::get_int_attr(impl_->file, "format_version", impl_->path)); }
+
+std::vector<NetworkRow> ResultsFile::networks() const {
+  const auto& w = impl_->path;
+  auto g = h5::open_group(impl_->file, "networks");
+  const auto id = h5::read<int32_t>(g, "id", w);
+  const auto shape = h5::read_strings(g, "hidden_shape", w);
+  const auto layers = h5::read<int32_t>(g, "hidden_layers", w);
+  const auto width = h5::read<int32_t>(g, "width", w);
+  const auto activation = h5::read_strings(g, "activation", w);
+  const auto optimizer = h5::read_strings(g, "optimizer", w);
+  const auto lr = h5::read<float>(g, "lr", w);
+  const auto batch = h5::read<int32_t>(g, "batch", w);
+  const auto seed = h5::read<uint64_t>(g, "seed", w);
+  const auto replica = h5::read<int32_t>(g, "replica", w);
+  const auto status = h5::read_strings(g, "status", w);
+  const auto trained = h5::read<int32_t>(g, "epochs_trained", w);
+  const auto params = h5::read<int64_t>(g, "parameters", w);
+  const auto fel = h5::read<float>(g, "final_epoch_loss", w);
+  const auto ftl = h5::read<float>(g, "final_train_loss", w);
+  const auto fsl = h5::read<float>(g, "final_test_loss", w);
+  const auto fta = h5::read<float>(g, "final_train_accuracy", w);
+  const auto fsa = h5::read<float>(g, "final_test_accuracy", w);
+  const auto wall = h5::read<double>(g, "wall_seconds", w);
+  std::vector<NetworkRow> rows(id.size());
+  for (size_t i = 0; i < rows.size(); ++i) {
+    auto& r = rows[i];
+    r.id = id[i];
+    r.hidden_shape = shape[i];
+    r.hidden_layers = layers[i];
+    r.width = width[i];
+    r.activation = activation[i];
+    r.optimizer = optimizer[i];
+    r.lr = lr[i];
+    r.batch = batch[i];
+    r.seed = seed[i];
+    r.replica = replica[i];
+    r.status = status[i];
+    r.epochs_trained = trained[i];
+    r.parameters = params[i];
+    r.final_epoch_loss = fel[i];
+    r.final_train_loss = ftl[i];
+    r.final_test_loss = fsl[i];
+    r.final_train_accuracy = fta[i];
+    r.final_test_accuracy = fsa[i];
+    r.wall_seconds = wall[i];
+  }
+  return rows;
+}
+
+std::vector<int> ResultsFile::frame_epochs() const {
+  const auto v = h5::read<int32_t>(impl_->file, "frame_epochs", impl_->path);
+  return {v.begin(), v.end()};
+}
+
+std::array<int, 5> ResultsFile::frame_shape() const {
+  const auto dims = h5::shape(impl_->file, "frames", impl_->path);
+  if (dims.size() != 5) throw ResultsError(impl_->path + ": dataset 'frames' is not 5-dimensional");
+  return {int(dims[0]), int(dims[1]), int(dims[2]), int(dims[3]), int(dims[4])};
+}
+
+std::vector<float> ResultsFile::frame(int network, int frame_index) const {
+  const auto s = frame_shape();
+  if (network < 0 || network >= s[0] || frame_index < 0 || frame_index >= s[1])
+    throw ResultsError(impl_->path + ": frame (" + std::to_string(network) + ", " + std::to_string(frame_index) +
+                       ") out of range");
+  h5::Handle set(H5Dopen2(impl_->file, "frames", H5P_DEFAULT), H5Dclose, impl_->path + ": missing frames");
+  const hsize_t start[5] = {hsize_t(network), hsize_t(frame_index), 0, 0, 0};
+  const hsize_t count[5] = {1, 1, hsize_t(s[2]), hsize_t(s[3]), hsize_t(s[4])};
+  h5::Handle file_space(H5Dget_space(set), H5Sclose, "frames space");
+  h5::check(H5Sselect_hyperslab(file_space, H5S_SELECT_SET, start, nullptr, count, nullptr), "frame slab");
+  h5::Handle mem_space(H5Screate_simple(5, count, nullptr), H5Sclose, "frame memory space");
+  std::vector<float> out(size_t(s[2]) * size_t(s[3]) * size_t(s[4]));
+  h5::check(H5Dread(set, H5T_NATIVE_FLOAT, mem_space, file_space, H5P_DEFAULT, out.data()),
+            impl_->path + ": cannot read frame");
+  return out;
+}
+
+std::vector<float> ResultsFile::epoch_losses(int network) const {
+  const auto dims = h5::shape(impl_->file, "losses/epoch", impl_->path);
+  const auto all = h5::read<float>(impl_->file, "losses/epoch", impl_->path);
+  const size_t e = size_t(dims[1]);
+  return {all.begin() + long(size_t(network) * e), all.begin() + long(size_t(network + 1) * e)};
+}
+
+Dataset ResultsFile::dataset() const {
+  const auto& w = impl_->path;
+  auto g = h5::open_group(impl_->file, "data");
+  Dataset d;
+  d.regression = h5::get_string_attr(g, "kind", w) == "regression-1d";
+  d.classes = int(h5::get_int_attr(g, "classes", w));
+  d.description_json = attribute("dataset");
+  for (auto [set, prefix] : {std::pair<PointSet*, const char*>{&d.train, "train"}, {&d.test, "test"}}) {
+    const std::string p = prefix;
+    const auto dims = h5::shape(g, p + "_points", w);
+    set->dims = dims.size() == 2 ? int(dims[1]) : (d.regression ? 1 : 2);
+    set->coords = h5::read<float>(g, p + "_points", w);
+    set->labels = h5::read<int32_t>(g, p + "_labels", w);
+    if (d.regression) set->values = h5::read<float>(g, p + "_values", w);
+  }
+  return d;
+}
+
+// Exposed for the unit test of the float16 path.
+uint16_t float_to_half_bits(float v) { return to_half(v); }
+float half_bits_to_float(uint16_t b) { return from_half(b); }
+
+}  // namespace netsweep

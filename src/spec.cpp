@@ -1,0 +1,202 @@
+#include "netsweep/spec.h"
+
+#include <nlohmann/json.hpp>
+
+#include <sstream>
+
+namespace netsweep {
+namespace {
+
+template <typename Enum, size_t N>
+Enum parse_enum(const std::string& s, const char* const (&names)[N], const char* what) {
+  for (size_t i = 0; i < N; ++i)
+    if (s == names[i]) return static_cast<Enum>(i);
+  std::string known;
+  for (size_t i = 0; i < N; ++i) known += std::string(i ? ", " : "") + names[i];
+  throw SpecError("unknown " + std::string(what) + " '" + s + "' (known: " + known + ")");
+}
+
+const char* const kActivationNames[] = {"sigmoid", "tanh", "relu", "linear", "leaky_relu", "elu", "gelu", "sine"};
+const char* const kLossNames[] = {"bce", "mse", "softmax"};
+const char* const kOptimizerNames[] = {"adam", "sgd", "momentum"};
+const char* const kStatusNames[] = {"trained", "diverged", "early_stopped"};
+static_assert(sizeof(kActivationNames) / sizeof(*kActivationNames) == kActivationCount, "activation names");
+
+void require(bool ok, const std::string& message) {
+  if (!ok) throw SpecError(message);
+}
+
+}  // namespace
+
+const char* to_string(Activation a) { return kActivationNames[int(a)]; }
+const char* to_string(Loss l) { return kLossNames[int(l)]; }
+const char* to_string(Optimizer o) { return kOptimizerNames[int(o)]; }
+const char* to_string(NetStatus s) { return kStatusNames[int(s)]; }
+Activation parse_activation(const std::string& s) { return parse_enum<Activation>(s, kActivationNames, "activation"); }
+Loss parse_loss(const std::string& s) { return parse_enum<Loss>(s, kLossNames, "loss"); }
+Optimizer parse_optimizer(const std::string& s) { return parse_enum<Optimizer>(s, kOptimizerNames, "optimizer"); }
+
+std::vector<int> parse_shape(const std::string& s) {
+  std::vector<int> widths;
+  std::stringstream in(s);
+  std::string part;
+  while (std::getline(in, part, '-')) {
+    size_t used = 0;
+    int w = 0;
+    try {
+      w = std::stoi(part, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    require(used == part.size() && !part.empty(), "--shape '" + s + "': '" + part + "' is not a layer width");
+    require(w > 0, "--shape '" + s + "': layer width must be >= 1");
+    widths.push_back(w);
+  }
+  require(!widths.empty(), "--shape '" + s + "' has no layers");
+  return widths;
+}
+
+std::string NetworkConfig::shape_label() const {
+  std::string label;
+  for (size_t i = 0; i < hidden.size(); ++i) label += (i ? "-" : "") + std::to_string(hidden[i]);
+  return label.empty() ? "0" : label;
+}
+
+void SweepSpec::validate() const {
+  for (int l : layers) require(l >= 1, "--layers: a layer count must be >= 1 (got " + std::to_string(l) + ")");
+  for (int w : widths) require(w >= 1, "--widths: a width must be >= 1 (got " + std::to_string(w) + ")");
+  for (const auto& s : shapes)
+    for (int w : s) require(w >= 1, "--shape: a layer width must be >= 1 (got " + std::to_string(w) + ")");
+  require(!layers.empty() == !widths.empty(), "--layers and --widths go together: give both or neither");
+  require(!layers.empty() || !shapes.empty(), "no network shapes: give --layers and --widths, or --shape");
+  require(!activations.empty(), "--activations: give at least one");
+  require(!optimizers.empty(), "--optimizers: give at least one");
+  require(!learning_rates.empty(), "--lr: give at least one");
+  for (float lr : learning_rates)
+    require(std::isfinite(lr) && lr > 0, "--lr: a learning rate must be > 0 (got " + std::to_string(lr) + ")");
+  require(!batch_sizes.empty(), "--batch: give at least one");
+  for (int b : batch_sizes) require(b >= 0, "--batch: a batch size must be >= 0 (0 = full batch)");
+  require(seeds >= 1, "--seeds: must be >= 1");
+  require(epochs >= 1, "--epochs: must be >= 1");
+  require(outputs >= 0, "--outputs: must be >= 1 (or 0 for automatic)");
+  require(l1 >= 0 && l2 >= 0, "--l1/--l2: penalties must be >= 0");
+  require(snapshot_every >= 0, "--snapshot-every: must be >= 0");
+  require(grid >= 2, "--grid: must be >= 2");
+  if (extent) {
+    const auto& e = *extent;
+    for (float v : e) require(std::isfinite(v), "--extent: values must be finite");
+    require(e[0] < e[1] && e[2] < e[3], "--extent: need x0 < x1 and y0 < y1");
+  }
+  if (early_stop_loss) require(std::isfinite(*early_stop_loss), "--early-stop-loss: must be finite");
+}
+
+std::vector<NetworkConfig> expand(const SweepSpec& spec) {
+  std::vector<std::pair<std::vector<int>, bool>> hidden_shapes;
+  for (int l : spec.layers)
+    for (int w : spec.widths) hidden_shapes.emplace_back(std::vector<int>(size_t(l), w), true);
+  for (const auto& s : spec.shapes) hidden_shapes.emplace_back(s, false);
+
+  std::vector<NetworkConfig> nets;
+  for (const auto& [hidden, uniform] : hidden_shapes)
+    for (Activation act : spec.activations)
+      for (Optimizer opt : spec.optimizers)
+        for (float lr : spec.learning_rates)
+          for (int batch : spec.batch_sizes)
+            for (int r = 0; r < spec.seeds; ++r) {
+              NetworkConfig n;
+              n.id = int(nets.size());
+              n.hidden = hidden;
+              n.uniform = uniform;
+              n.activation = act;
+              n.optimizer.kind = opt;
+              n.optimizer.lr = lr;
+              n.optimizer.beta1 = spec.beta1;
+              n.optimizer.beta2 = spec.beta2;
+              n.optimizer.eps = spec.adam_eps;
+              n.optimizer.momentum = spec.momentum;
+              n.batch = batch;
+              n.replica = r;
+              n.seed = spec.base_seed + uint64_t(r);
+              nets.push_back(std::move(n));
+            }
+  return nets;
+}
+
+std::vector<int> snapshot_epochs(int epochs, int every) {
+  std::vector<int> out;
+  if (every > 0)
+    for (int e = 0; e < epochs; e += every) out.push_back(e);
+  else
+    out.push_back(0);
+  out.push_back(epochs);
+  return out;
+}
+
+std::string spec_to_json(const SweepSpec& s) {
+  using nlohmann::json;
+  json j;
+  j["layers"] = s.layers;
+  j["widths"] = s.widths;
+  j["shapes"] = s.shapes;
+  std::vector<std::string> names;
+  for (auto a : s.activations) names.push_back(to_string(a));
+  j["activations"] = names;
+  names.clear();
+  for (auto o : s.optimizers) names.push_back(to_string(o));
+  j["optimizers"] = names;
+  j["lr"] = s.learning_rates;
+  j["batch"] = s.batch_sizes;
+  j["seeds"] = s.seeds;
+  j["seed"] = s.base_seed;
+  j["epochs"] = s.epochs;
+  j["loss"] = to_string(s.loss);
+  j["outputs"] = s.outputs;
+  j["l1"] = s.l1;
+  j["l2"] = s.l2;
+  j["early_stop_loss"] = s.early_stop_loss ? json(*s.early_stop_loss) : json(nullptr);
+  j["beta1"] = s.beta1;
+  j["beta2"] = s.beta2;
+  j["adam_eps"] = s.adam_eps;
+  j["momentum"] = s.momentum;
+  j["features"] = s.features;
+  j["snapshot_every"] = s.snapshot_every;
+  j["grid"] = s.grid;
+  j["extent"] = s.extent ? json(*s.extent) : json(nullptr);
+  return j.dump();
+}
+
+SweepSpec spec_from_json(const std::string& text) {
+  using nlohmann::json;
+  SweepSpec s;
+  try {
+    const json j = json::parse(text);
+    j.at("layers").get_to(s.layers);
+    j.at("widths").get_to(s.widths);
+    j.at("shapes").get_to(s.shapes);
+    for (const auto& a : j.at("activations")) s.activations.push_back(parse_activation(a.get<std::string>()));
+    for (const auto& o : j.at("optimizers")) s.optimizers.push_back(parse_optimizer(o.get<std::string>()));
+    j.at("lr").get_to(s.learning_rates);
+    j.at("batch").get_to(s.batch_sizes);
+    j.at("seeds").get_to(s.seeds);
+    j.at("seed").get_to(s.base_seed);
+    j.at("epochs").get_to(s.epochs);
+    s.loss = parse_loss(j.at("loss").get<std::string>());
+    j.at("outputs").get_to(s.outputs);
+    j.at("l1").get_to(s.l1);
+    j.at("l2").get_to(s.l2);
+    if (!j.at("early_stop_loss").is_null()) s.early_stop_loss = j.at("early_stop_loss").get<float>();
+    j.at("beta1").get_to(s.beta1);
+    j.at("beta2").get_to(s.beta2);
+    j.at("adam_eps").get_to(s.adam_eps);
+    j.at("momentum").get_to(s.momentum);
+    j.at("features").get_to(s.features);
+    j.at("snapshot_every").get_to(s.snapshot_every);
+    j.at("grid").get_to(s.grid);
+    if (!j.at("extent").is_null()) s.extent = j.at("extent").get<std::array<float, 4>>();
+  } catch (const json::exception& e) {
+    throw SpecError(std::string("stored spec: ") + e.what());
+  }
+  return s;
+}
+
+}  // namespace netsweep

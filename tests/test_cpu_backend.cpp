@@ -1,0 +1,209 @@
+// The CPU backend end to end on small problems: learning, determinism,
+// divergence isolation, early stopping and the frames it emits.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <mutex>
+
+#include "cpu_network.h"
+#include "netsweep/backend.h"
+#include "netsweep/run.h"
+
+using namespace netsweep;
+
+namespace {
+
+struct CapturedFrames : FrameSink {
+  int values_per_frame = 0;
+  std::mutex mutex;
+  std::map<std::pair<int, int>, std::vector<float>> frames;
+  void write_frame(int index, int frame, const float* values) override {
+    std::lock_guard<std::mutex> lock(mutex);
+    frames[{index, frame}] = std::vector<float>(values, values + values_per_frame);
+  }
+};
+
+struct Outcome {
+  std::vector<float> initial, params;
+  std::vector<NetworkResult> results;
+  CapturedFrames frames;
+  TrainingProblem problem;
+};
+
+SweepSpec small_spec() {
+  SweepSpec s;
+  s.layers = {2};
+  s.widths = {8};
+  s.activations = {Activation::tanh};
+  s.optimizers = {Optimizer::adam};
+  s.learning_rates = {1e-2f};
+  s.batch_sizes = {16};
+  s.epochs = 20;
+  s.features = {"x1", "x2"};
+  s.snapshot_every = 10;
+  s.grid = 9;
+  return s;
+}
+
+Dataset generated(const std::string& name, int n = 120) {
+  DataOptions o;
+  o.datasets = {name};
+  o.generator.n_points = n;
+  o.generator.seed = 1;
+  return load_data(o);
+}
+
+void train(const SweepSpec& spec, const Dataset& data, Outcome& out, int threads = 2) {
+  out.problem = build_problem(spec, data);
+  out.params.assign(size_t(out.problem.layout.total), 0.0f);
+  initialize_parameters(out.problem.layout, out.problem.networks, out.params.data());
+  out.initial = out.params;
+  out.frames.values_per_frame = out.problem.grid_h * out.problem.grid_w * out.problem.outputs;
+  Progress progress;
+  make_cpu_backend(threads)->train(out.problem, out.params, out.results, out.frames, progress);
+}
+
+bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
+  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
+}
+
+std::vector<float> network_params(const Outcome& o, int index) {
+  const auto& n = o.problem.layout.networks[size_t(index)];
+  return {o.params.begin() + n.offset, o.params.begin() + n.offset + n.count};
+}
+
+}  // namespace
+
+TEST(CpuBackend, LossDecreasesOnSlidePointsFor3x64Relu) {
+  const std::string dir = std::string(NETSWEEP_SHARED_DIR) + "/data/slide/";
+  if (!std::ifstream(dir + "green_points.json")) GTEST_SKIP() << "slide points not found at " << dir;
+  DataOptions o;
+  o.points = {dir + "green_points.json:0", dir + "red_points.json:1"};
+  SweepSpec s = small_spec();
+  s.layers = {3};
+  s.widths = {64};
+  s.activations = {Activation::relu};
+  s.learning_rates = {1e-3f};
+  s.batch_sizes = {32};
+  s.epochs = 150;
+  s.snapshot_every = 50;
+  Outcome out;
+  train(s, load_data(o), out);
+  const auto& r = out.results[0];
+  EXPECT_EQ(r.status, NetStatus::trained);
+  const float first = r.epoch_loss.front(), last = r.epoch_loss.back();
+  std::printf("3x64 relu on the slide points: epoch loss %.4f -> %.4f, train accuracy %.3f -> %.3f\n", first, last,
+              r.snapshot_train_accuracy.front(), r.snapshot_train_accuracy.back());
+  EXPECT_LT(last, 0.6f * first);
+  EXPECT_LT(r.snapshot_train_loss.back(), r.snapshot_train_loss.front());
+  EXPECT_GT(r.snapshot_train_accuracy.back(), 0.85f);
+}
+
+TEST(CpuBackend, EveryActivationOptimizerAndLossTrainsWithoutNaN) {
+  SweepSpec s = small_spec();
+  s.activations = {Activation::sigmoid, Activation::tanh, Activation::relu, Activation::linear,
+                   Activation::leaky_relu, Activation::elu, Activation::gelu, Activation::sine};
+  s.optimizers = {Optimizer::adam, Optimizer::sgd, Optimizer::momentum};
+  s.learning_rates = {0.02f};
+  s.shapes = {{3, 1, 3}};  // a bottleneck: must run, need not learn in 20 epochs
+  s.batch_sizes = {0, 7};
+  for (Loss loss : {Loss::bce, Loss::softmax, Loss::mse}) {
+    s.loss = loss;
+    Outcome out;
+    train(s, generated("circle"), out);
+    for (size_t i = 0; i < out.results.size(); ++i) {
+      const auto& r = out.results[i];
+      EXPECT_EQ(r.status, NetStatus::trained) << to_string(loss) << " network " << i;
+      for (float v : r.epoch_loss) ASSERT_TRUE(std::isfinite(v)) << to_string(loss) << " network " << i;
+      if (out.problem.networks[i].uniform) EXPECT_LT(r.epoch_loss.back(), r.epoch_loss.front() + 1e-6f)
+          << to_string(loss) << " " << out.problem.networks[i].shape_label() << " "
+          << to_string(out.problem.networks[i].activation) << " " << to_string(out.problem.networks[i].optimizer.kind);
+    }
+  }
+}
+
+TEST(CpuBackend, ResultsDoNotDependOnThreadCount) {
+  SweepSpec s = small_spec();
+  s.widths = {4, 16};
+  s.seeds = 2;
+  Outcome one, two;
+  train(s, generated("xor"), one, 1);
+  train(s, generated("xor"), two, 2);
+  EXPECT_TRUE(same_bits(one.params, two.params));
+  for (size_t i = 0; i < one.results.size(); ++i) EXPECT_TRUE(same_bits(one.results[i].epoch_loss, two.results[i].epoch_loss));
+  EXPECT_EQ(one.frames.frames, two.frames.frames);
+  // Replicas differ: different seeds give different initial weights.
+  EXPECT_FALSE(same_bits(network_params(one, 0), network_params(one, 1)));
+}
+
+TEST(CpuBackend, DivergedNetworkIsFrozenAndIsolated) {
+  // lr 1e3 with SGD on a linear network and mse explodes within a few steps.
+  SweepSpec s = small_spec();
+  s.activations = {Activation::linear};
+  s.optimizers = {Optimizer::sgd};
+  s.loss = Loss::mse;
+  s.learning_rates = {1e-2f, 1e3f};
+  Outcome mixed;
+  train(s, generated("gauss"), mixed);
+  const auto& bad = mixed.results[1];
+  EXPECT_EQ(bad.status, NetStatus::diverged);
+  EXPECT_LT(bad.epochs_trained, s.epochs);
+  EXPECT_TRUE(std::isnan(bad.epoch_loss.back()));
+  for (float p : network_params(mixed, 1)) ASSERT_TRUE(std::isfinite(p)) << "frozen parameters must stay finite";
+  for (int f = 0; f < int(mixed.problem.frame_epochs.size()); ++f)
+    EXPECT_EQ(mixed.frames.frames.count({1, f}), 1u) << "a diverged network still gets every frame";
+
+  // The healthy network is bit-identical to the same network trained alone.
+  s.learning_rates = {1e-2f};
+  Outcome alone;
+  train(s, generated("gauss"), alone);
+  EXPECT_EQ(mixed.results[0].status, NetStatus::trained);
+  EXPECT_TRUE(same_bits(mixed.results[0].epoch_loss, alone.results[0].epoch_loss));
+  EXPECT_TRUE(same_bits(network_params(mixed, 0), network_params(alone, 0)));
+  for (int f = 0; f < int(alone.problem.frame_epochs.size()); ++f)
+    EXPECT_EQ(mixed.frames.frames.at({0, f}), alone.frames.frames.at({0, f}));
+}
+
+TEST(CpuBackend, EarlyStopFreezesTheNetwork) {
+  SweepSpec s = small_spec();
+  s.early_stop_loss = 10.0f;  // any finite bce loss is below: stops after the first epoch
+  Outcome out;
+  train(s, generated("circle"), out);
+  const auto& r = out.results[0];
+  EXPECT_EQ(r.status, NetStatus::early_stopped);
+  EXPECT_EQ(r.epochs_trained, 1);
+  EXPECT_TRUE(std::isfinite(r.epoch_loss[0]));
+  EXPECT_TRUE(std::isnan(r.epoch_loss[1]));
+  // Frames after the stop all show the same frozen network.
+  EXPECT_EQ(out.frames.frames.at({0, 1}), out.frames.frames.at({0, 2}));
+}
+
+TEST(CpuBackend, FramesAreTheNetworkEvaluatedOnTheGrid) {
+  SweepSpec s = small_spec();
+  s.activations = {Activation::sigmoid};
+  Outcome out;
+  train(s, generated("spiral"), out);
+  const auto& p = out.problem;
+  ASSERT_EQ(out.frames.frames.size(), p.frame_epochs.size());
+  // Frame 0 is the initial network: recompute a few grid points in double.
+  const NetworkLayout& net = p.layout.networks[0];
+  std::vector<double> params(out.initial.begin() + net.offset, out.initial.begin() + net.offset + net.count);
+  const int points = p.grid_h * p.grid_w;
+  cpu::Workspace<double> ws(net, points);
+  cpu::load_batch(p.grid_x.data(), p.inputs, nullptr, 0, points, ws);
+  cpu::forward<double, Activation::sigmoid>(net, params.data(), ws);
+  std::vector<float> expect(size_t(points) * size_t(p.outputs));
+  cpu::output_layer<double, float>(net, p.loss, 0, nullptr, nullptr, nullptr, 0, points, false, ws, expect.data());
+  const auto& got = out.frames.frames.at({0, 0});
+  int bad = 0;
+  for (size_t k = 0; k < expect.size(); ++k)
+    if (std::abs(got[k] - expect[k]) > 1e-6f + 1e-5f * std::abs(expect[k]) && bad++ < 5)
+      ADD_FAILURE() << "frame value " << k << ": " << got[k] << " vs " << expect[k];
+  // Grid row 0 is the top of the plane (largest y).
+  EXPECT_GT(p.grid_x[1], p.grid_x[size_t(points - 1) * 2 + 1]);
+  // Training moved the network: the last frame differs from the first.
+  EXPECT_NE(out.frames.frames.at({0, 0}), out.frames.frames.at({0, int(p.frame_epochs.size()) - 1}));
+}

@@ -1,0 +1,214 @@
+// The results file (written, read back, rerun with --from) and the CLI end
+// to end, including every bad-input case of the foundation issue.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "netsweep/results.h"
+#include "netsweep/run.h"
+
+using namespace netsweep;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string temp_path(const std::string& name) { return ::testing::TempDir() + "netsweep_results_" + name; }
+
+struct CommandResult {
+  int exit_code;
+  std::string output;
+};
+
+CommandResult run_cli(const std::string& args) {
+  const std::string command = std::string(NETSWEEP_BINARY) + " " + args + " 2>&1";
+  FILE* pipe = popen(command.c_str(), "r");
+  std::string output;
+  char buf[4096];
+  while (size_t n = fread(buf, 1, sizeof buf, pipe)) output.append(buf, n);
+  const int status = pclose(pipe);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+}
+
+std::string write_file(const std::string& name, const std::string& content) {
+  const std::string path = temp_path(name);
+  std::ofstream(path) << content;
+  return path;
+}
+
+SweepSpec small_spec() {
+  SweepSpec s;
+  s.layers = {1, 2};
+  s.widths = {4};
+  s.activations = {Activation::relu, Activation::tanh};
+  s.optimizers = {Optimizer::adam};
+  s.learning_rates = {1e-2f};
+  s.batch_sizes = {16};
+  s.epochs = 12;
+  s.features = {"x1", "x2", "x1*x2"};
+  s.snapshot_every = 5;
+  s.grid = 10;
+  return s;
+}
+
+Dataset small_data() {
+  DataOptions o;
+  o.datasets = {"xor"};
+  o.generator.n_points = 80;
+  o.test_fraction = 0.25f;
+  return load_data(o);
+}
+
+}  // namespace
+
+TEST(ResultsFile, RoundTripThroughHdf5) {
+  const std::string path = temp_path("roundtrip.h5");
+  RunOptions o;
+  o.output = path;
+  o.device = "cpu";
+  o.quiet = true;
+  o.frame_type = FrameType::float32;
+  const SweepSpec spec = small_spec();
+  const Dataset data = small_data();
+  run_sweep(spec, data, o);
+
+  ResultsFile f(path);
+  EXPECT_EQ(f.format_version(), kFormatVersion);
+  EXPECT_EQ(f.attribute("spec"), spec_to_json(spec));
+  const auto shape = f.frame_shape();
+  EXPECT_EQ(shape, (std::array<int, 5>{4, 4, 10, 10, 2}));
+  EXPECT_EQ(f.frame_epochs(), (std::vector<int>{0, 5, 10, 12}));
+  const auto rows = f.networks();
+  ASSERT_EQ(rows.size(), 4u);
+  EXPECT_EQ(rows[0].hidden_shape, "4");
+  EXPECT_EQ(rows[2].hidden_shape, "4-4");
+  EXPECT_EQ(rows[1].activation, "tanh");
+  EXPECT_EQ(rows[0].status, "trained");
+  EXPECT_EQ(rows[0].epochs_trained, 12);
+  EXPECT_EQ(rows[0].parameters, 3 * 4 + 4 + 4 * 2 + 2);
+  for (const auto& r : rows) {
+    EXPECT_TRUE(std::isfinite(r.final_test_loss));
+    EXPECT_GE(r.final_test_accuracy, 0.0f);
+  }
+  const auto losses = f.epoch_losses(3);
+  EXPECT_EQ(losses.size(), 12u);
+  EXPECT_FLOAT_EQ(losses.back(), rows[3].final_epoch_loss);
+  const auto frame = f.frame(2, 3);
+  EXPECT_EQ(frame.size(), 200u);
+  for (float v : frame) EXPECT_TRUE(v >= 0 && v <= 1) << v;  // sigmoid outputs (saturate to 1.0f far out)
+  const Dataset back = f.dataset();
+  EXPECT_EQ(back.train.coords, data.train.coords);
+  EXPECT_EQ(back.test.labels, data.test.labels);
+  EXPECT_EQ(back.classes, 2);
+
+  // --from reruns the stored sweep exactly.
+  const std::string again = temp_path("again.h5");
+  o.output = again;
+  run_sweep(spec_from_json(f.attribute("spec")), f.dataset(), o);
+  ResultsFile g(again);
+  for (int n = 0; n < 4; ++n) {
+    EXPECT_EQ(g.epoch_losses(n), f.epoch_losses(n));
+    EXPECT_EQ(g.frame(n, 3), f.frame(n, 3));
+  }
+
+  // float16 frames round to within half precision of the float32 ones.
+  const std::string half = temp_path("half.h5");
+  o.output = half;
+  o.frame_type = FrameType::float16;
+  run_sweep(spec, data, o);
+  ResultsFile h(half);
+  const auto f16 = h.frame(2, 3);
+  for (size_t k = 0; k < frame.size(); ++k) EXPECT_NEAR(f16[k], frame[k], 1e-3f);
+  EXPECT_NE(f16, frame);
+}
+
+TEST(ResultsFile, RejectsOtherFiles) {
+  EXPECT_THROW(ResultsFile(temp_path("missing.h5")), ResultsError);
+  EXPECT_THROW(ResultsFile(write_file("text.h5", "not hdf5")), ResultsError);
+}
+
+TEST(Cli, RunThenInfoEndToEnd) {
+  const std::string out = temp_path("cli.h5");
+  fs::remove(out);
+  const auto run = run_cli("run --layers 1,2 --widths 3 --activations relu,sigmoid --epochs 4 --snapshot-every 2 "
+                           "--grid 8 --dataset moons:n=60 --test-fraction 0.2 --device cpu -o " + out);
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_NE(run.output.find("4 networks"), std::string::npos) << run.output;
+  EXPECT_TRUE(fs::exists(out));
+  for (const auto& entry : fs::directory_iterator(fs::path(out).parent_path()))
+    EXPECT_EQ(entry.path().string().find("cli.h5.partial"), std::string::npos) << "left behind: " << entry.path();
+  const auto info = run_cli("info " + out);
+  ASSERT_EQ(info.exit_code, 0) << info.output;
+  EXPECT_NE(info.output.find("networks: 4, frames: 3 of 8x8"), std::string::npos) << info.output;
+  EXPECT_NE(info.output.find("3-3"), std::string::npos) << info.output;
+  const auto rerun = run_cli("run --from " + out + " -q -o " + temp_path("cli_rerun.h5"));
+  EXPECT_EQ(rerun.exit_code, 0) << rerun.output;
+  const auto mixed = run_cli("run --from " + out + " --epochs 3 -o " + temp_path("cli_bad.h5"));
+  EXPECT_NE(mixed.exit_code, 0);
+  EXPECT_NE(mixed.output.find("--from reruns the stored sweep exactly: drop --epochs"), std::string::npos) << mixed.output;
+}
+
+TEST(Cli, TomlConfigFile) {
+  const std::string cfg = write_file("sweep.toml",
+                                     "layers = [1]\nwidths = [5]\nactivations = [\"tanh\", \"elu\"]\nepochs = 3\n"
+                                     "grid = 6\ndataset = [\"circle:n=40\"]\ndevice = \"cpu\"\n");
+  const std::string out = temp_path("toml.h5");
+  const auto run = run_cli("run --config " + cfg + " -q -o " + out);
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  ResultsFile f(out);
+  const auto rows = f.networks();
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].hidden_shape, "5");
+  EXPECT_EQ(rows[1].activation, "elu");
+  EXPECT_EQ(f.frame_shape()[2], 6);
+}
+
+TEST(Cli, BadInputsFailWithAClearMessage) {
+  const std::string good = write_file("good.json", R"([{"x":0.1,"y":0.2},{"x":0.3,"y":0.4}])");
+  const std::string good1 = write_file("good1.json", R"([{"x":0.5,"y":0.6}])");
+  const std::string broken = write_file("broken.json", R"([{"x":0.1,"y":)");
+  const std::string badcsv = write_file("bad.csv", "x1,x2,label\n0.1,0.2,0\n0.3,nan,1\n");
+  const std::string ragged = write_file("ragged.csv", "x1,x2,label\n0.1,0.2\n");
+  const std::string out = " -o " + temp_path("bad.h5");
+  const std::string small = " --epochs 1 --layers 1 --widths 2";
+  struct Case {
+    std::string args, message;
+  } cases[] = {
+      {"run --points /nonexistent/green.json:0 --points " + good + ":1", "/nonexistent/green.json: cannot open"},
+      {"run --points " + fs::path(good).parent_path().string() + ":0", "cannot open"},
+      {"run --points " + broken + ":0 --points " + good + ":1", "broken.json: malformed JSON"},
+      {"run --csv " + badcsv, "bad.csv: line 3, field 'x2': 'nan' is not"},
+      {"run --csv " + ragged, "ragged.csv: line 2: expected 3 fields"},
+      {"run --points " + good + ":0 --points " + good1 + ":0", "only one class"},
+      {"run --points " + good + " --points " + good1 + ":1", "expected FILE:LABEL"},
+      {"run --widths 0 --layers 1", "--widths: a width must be >= 1"},
+      {"run --config " + write_file("typo.toml", "layerz = [1]\n"), "layerz"},
+      {"run --layers 0 --widths 4", "--layers: a layer count must be >= 1"},
+      {"run --shape 3-0", "--shape '3-0': layer width must be >= 1"},
+      {"run --activations relu,swish", "unknown activation 'swish'"},
+      {"run --optimizers adagrad", "unknown optimizer 'adagrad'"},
+      {"run --loss hinge", "unknown loss 'hinge'"},
+      {"run --dataset nope", "unknown generator 'nope'"},
+      {"run --dataset poly", "1-D regression data needs --loss mse"},
+      {"run --features x1,x3", "unknown feature 'x3'"},
+      {"run --grid 300000", "--grid 300000: frames need about"},
+      {"run --device tpu", "--device 'tpu'"},
+      {"info /nonexistent/results.h5", "no such file"},
+  };
+  for (const auto& c : cases) {
+    std::string args = c.args;
+    if (args.rfind("run", 0) == 0) {
+      if (args.find("--grid") == std::string::npos) args += " --grid 4";
+      if (args.find("--layers") == std::string::npos && args.find("--shape") == std::string::npos) args += small;
+      else args += " --epochs 1";
+      args += out;
+    }
+    const auto r = run_cli(args);
+    EXPECT_NE(r.exit_code, 0) << args << "\n" << r.output;
+    EXPECT_NE(r.output.find(c.message), std::string::npos) << args << "\nexpected: " << c.message << "\ngot: " << r.output;
+    EXPECT_FALSE(fs::exists(temp_path("bad.h5"))) << args << " left an output file";
+  }
+}

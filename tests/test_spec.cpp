@@ -1,0 +1,116 @@
+#include <gtest/gtest.h>
+
+#include "netsweep/layout.h"
+#include "netsweep/spec.h"
+
+using namespace netsweep;
+
+namespace {
+SweepSpec slide_spec() {
+  SweepSpec s;
+  s.layers = {1, 2, 3, 4, 6, 8};
+  s.widths = {2, 4, 8, 16, 32, 64, 128, 256, 384};
+  s.activations = {Activation::sigmoid, Activation::relu};
+  s.optimizers = {Optimizer::adam};
+  s.learning_rates = {1e-3f};
+  s.batch_sizes = {32};
+  s.epochs = 4000;
+  s.features = {"x1", "x2"};
+  s.snapshot_every = 100;
+  s.grid = 256;
+  return s;
+}
+}  // namespace
+
+TEST(Spec, SlideSweepExpandsTo108Networks) {
+  const auto nets = expand(slide_spec());
+  ASSERT_EQ(nets.size(), 108u);
+  EXPECT_EQ(nets[0].hidden, std::vector<int>{2});
+  EXPECT_EQ(nets[0].activation, Activation::sigmoid);
+  EXPECT_EQ(nets[1].activation, Activation::relu);
+  EXPECT_EQ(nets.back().hidden, std::vector<int>(8, 384));
+  for (size_t i = 0; i < nets.size(); ++i) EXPECT_EQ(nets[i].id, int(i));
+}
+
+TEST(Spec, AxesMultiplyAndSeedsReplicate) {
+  SweepSpec s = slide_spec();
+  s.layers = {2};
+  s.widths = {8};
+  s.shapes = {{3, 1, 3}};
+  s.optimizers = {Optimizer::adam, Optimizer::sgd};
+  s.learning_rates = {0.1f, 0.01f};
+  s.batch_sizes = {0, 16};
+  s.seeds = 3;
+  s.base_seed = 10;
+  const auto nets = expand(s);
+  EXPECT_EQ(nets.size(), 2u * 2 * 2 * 2 * 2 * 3);
+  EXPECT_EQ(nets.back().hidden, (std::vector<int>{3, 1, 3}));
+  EXPECT_FALSE(nets.back().uniform);
+  EXPECT_EQ(nets.back().shape_label(), "3-1-3");
+  EXPECT_EQ(nets[0].seed, 10u);
+  EXPECT_EQ(nets[2].seed, 12u);
+  EXPECT_EQ(nets[2].replica, 2);
+}
+
+TEST(Spec, SnapshotEpochsIncludeFirstAndLast) {
+  const auto e = snapshot_epochs(4000, 100);
+  ASSERT_EQ(e.size(), 41u);
+  EXPECT_EQ(e.front(), 0);
+  EXPECT_EQ(e.back(), 4000);
+  EXPECT_EQ(snapshot_epochs(250, 100), (std::vector<int>{0, 100, 200, 250}));
+  EXPECT_EQ(snapshot_epochs(10, 0), (std::vector<int>{0, 10}));
+}
+
+TEST(Spec, ValidationNamesTheField) {
+  auto expect_error = [](SweepSpec s, const std::string& needle) {
+    try {
+      s.validate();
+      ADD_FAILURE() << "no error for " << needle;
+    } catch (const SpecError& e) {
+      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+    }
+  };
+  SweepSpec s = slide_spec();
+  s.widths = {0};
+  expect_error(s, "--widths");
+  s = slide_spec();
+  s.layers = {0};
+  expect_error(s, "--layers");
+  s = slide_spec();
+  s.epochs = 0;
+  expect_error(s, "--epochs");
+  EXPECT_THROW(parse_activation("swish"), SpecError);
+  EXPECT_THROW(parse_shape("3-0-3"), SpecError);
+  EXPECT_THROW(parse_shape("3-x"), SpecError);
+}
+
+TEST(Spec, JsonRoundTrip) {
+  SweepSpec s = slide_spec();
+  s.shapes = {{5, 2}};
+  s.early_stop_loss = 0.05f;
+  s.extent = std::array<float, 4>{0, 1, -1, 2};
+  const SweepSpec back = spec_from_json(spec_to_json(s));
+  EXPECT_EQ(spec_to_json(back), spec_to_json(s));
+  EXPECT_EQ(back.shapes, s.shapes);
+  EXPECT_FLOAT_EQ(*back.early_stop_loss, 0.05f);
+}
+
+TEST(Layout, PackedOffsetsAreAlignedAndCountParameters) {
+  SweepSpec s = slide_spec();
+  const auto nets = expand(s);
+  const auto layout = PackedLayout::build(nets, 2, 2);
+  for (size_t n = 0; n < nets.size(); ++n) {
+    const auto& net = layout.networks[n];
+    EXPECT_EQ(net.offset % kNetworkAlignment, 0);
+    int64_t expect = 0, in = 2;
+    for (int w : nets[n].hidden) {
+      expect += in * w + w;
+      in = w;
+    }
+    expect += in * 2 + 2;
+    EXPECT_EQ(net.count, expect);
+    if (n + 1 < nets.size()) EXPECT_GE(layout.networks[n + 1].offset, net.offset + net.count);
+  }
+  // 8 x 384: W0 (384,2) b0, W1 (384,384) b1 ...: the second layer starts after 2*384 + 384.
+  EXPECT_EQ(layout.networks.back().layers[1].weights, 2 * 384 + 384);
+}
