@@ -18,8 +18,8 @@ using namespace netsweep;
 
 // The demo-sized defaults: the slide sweep's 108-network grid, short enough
 // to finish in a few minutes on a 2-core machine without a GPU.
-constexpr int kDefaultEpochs = 100;
-constexpr int kDefaultSnapshotEvery = 10;
+constexpr int kDefaultEpochs = 300;
+constexpr int kDefaultSnapshotEvery = 15;
 constexpr int kDefaultGrid = 64;
 
 struct CliRun {

@@ -1,0 +1,71 @@
+#!/usr/bin/env python3
+"""netsweep's CPU backend against the PyTorch peer, side by side in one run.
+
+Runs the same sweep with ../shared/peers/torch_sweep.py (--mode loop by default)
+and with `netsweep run --device cpu`, alternating, --repeats times each, and
+prints the median wall time of each and their ratio. Default workload: the
+foundation issue's reduced slide sweep (layers 1,2,3 x widths 4,16,64,128 x
+sigmoid,relu = 24 networks, 100 epochs, a 64x64 frame every 50 epochs).
+
+netsweep's time is the whole process (start, data loading, training, frames,
+HDF5 file written); the peer's is its own reported wall time (training and
+frames only, no start-up or saving), so the ratio is conservative.
+
+Needs PyTorch for the peer (Debian: python3-torch; run with /usr/bin/python3).
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--netsweep", default=os.path.join(ROOT, "build", "netsweep"))
+    p.add_argument("--shared", default=os.path.join(ROOT, "..", "shared"))
+    p.add_argument("--layers", default="1,2,3")
+    p.add_argument("--widths", default="4,16,64,128")
+    p.add_argument("--activations", default="sigmoid,relu")
+    p.add_argument("--epochs", type=int, default=100)
+    p.add_argument("--snapshot-every", type=int, default=50)
+    p.add_argument("--grid", type=int, default=64)
+    p.add_argument("--mode", choices=["loop", "stacked"], default="loop")
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--python", default=sys.executable, help="interpreter with torch for the peer")
+    a = p.parse_args()
+
+    slide = os.path.join(a.shared, "data", "slide")
+    peer = os.path.join(a.shared, "peers", "torch_sweep.py")
+    sweep = ["--layers", a.layers, "--widths", a.widths, "--activations", a.activations, "--epochs", str(a.epochs),
+             "--snapshot-every", str(a.snapshot_every), "--grid", str(a.grid)]
+    peer_cmd = [a.python, peer] + sweep + ["--mode", a.mode, "--device", "cpu"]
+    out = os.path.join(tempfile.mkdtemp(), "bench.h5")
+    ours_cmd = [a.netsweep, "run"] + sweep + [
+        "--points", os.path.join(slide, "green_points.json") + ":0",
+        "--points", os.path.join(slide, "red_points.json") + ":1", "--device", "cpu", "-q", "-o", out]
+    print("peer:     " + " ".join(peer_cmd))
+    print("netsweep: " + " ".join(ours_cmd))
+    peer_times, ours_times = [], []
+    for r in range(a.repeats):
+        res = subprocess.run(peer_cmd, check=True, capture_output=True, text=True)
+        peer_times.append(json.loads(res.stdout.strip().splitlines()[-1])["wall_s"])
+        t0 = time.perf_counter()
+        subprocess.run(ours_cmd, check=True)
+        ours_times.append(time.perf_counter() - t0)
+        print(f"  repeat {r + 1}: torch-{a.mode} {peer_times[-1]:.2f} s, netsweep {ours_times[-1]:.2f} s", flush=True)
+    tp, to = statistics.median(peer_times), statistics.median(ours_times)
+    print(f"median over {a.repeats}: torch-{a.mode} {tp:.2f} s | netsweep cpu {to:.2f} s | "
+          f"netsweep is {tp / to:.1f}x faster")
+    print(json.dumps({"torch_mode": a.mode, "torch_s": tp, "netsweep_s": to, "speedup": round(tp / to, 2),
+                      "repeats": a.repeats, "cpus": os.cpu_count()}))
+
+
+if __name__ == "__main__":
+    main()
