@@ -28,9 +28,7 @@ std::string cpu_model() {
   return "unknown CPU";
 }
 
-int64_t epoch_work(const TrainingProblem& p, const NetworkLayout& net) {
-  return 3 * forward_macs(net) * p.n_train;
-}
+int64_t epoch_work(const TrainingProblem& p, const NetworkLayout& net) { return 3 * forward_macs(net) * p.n_train; }
 
 int64_t snapshot_work(const TrainingProblem& p, const NetworkLayout& net) {
   return forward_macs(net) * (int64_t(p.n_train) + p.n_test + int64_t(p.grid_h) * p.grid_w);
@@ -83,7 +81,7 @@ class NetworkTrainer {
           cpu::load_batch(p_.train_x.data(), p_.inputs, order.data() + first, 0, count_b, train_ws_);
           cpu::forward<float, A>(net_, params_, train_ws_);
           const auto stats = cpu::output_layer<float>(net_, p_.loss, 0, p_.train_y.data(), nullptr,
-                                                       order.data() + first, 0, count_b, true, train_ws_);
+                                                      order.data() + first, 0, count_b, true, train_ws_);
           loss_sum += stats.loss_sum;
           if (!std::isfinite(stats.loss_sum)) {
             active = false;
@@ -91,10 +89,10 @@ class NetworkTrainer {
           }
           cpu::backward<float, A>(net_, params_, train_ws_, grad.data(), count_b);
           ++step;
-          const float step_size = cfg_.optimizer.kind == Optimizer::adam
-                                      ? float(adam_step_size(cfg_.optimizer.lr, cfg_.optimizer.beta1,
-                                                             cfg_.optimizer.beta2, step))
-                                      : float(cfg_.optimizer.lr);
+          const float step_size =
+              cfg_.optimizer.kind == Optimizer::adam
+                  ? float(adam_step_size(cfg_.optimizer.lr, cfg_.optimizer.beta1, cfg_.optimizer.beta2, step))
+                  : float(cfg_.optimizer.lr);
           if (!cpu::optimizer_step<float>(net_, cfg_.optimizer, step_size, p_.l1, p_.l2, params_, grad.data(),
                                           state1.data(), state2.data(), next.data())) {
             active = false;  // the step would leave non-finite parameters: keep the last finite ones
@@ -124,16 +122,16 @@ class NetworkTrainer {
 
   // Mean loss and accuracy over a whole point set.
   template <Activation A>
-  void evaluate_set(const std::vector<float>& x, const std::vector<float>& y, const std::vector<int32_t>& labels,
-                    int n, float& loss, float& accuracy) {
+  void evaluate_set(const std::vector<float>& x, const std::vector<float>& y, const std::vector<int32_t>& labels, int n,
+                    float& loss, float& accuracy) {
     if (n == 0) return;  // stays NaN
     cpu::BatchStats total;
     for (int first = 0; first < n; first += kEvalChunk) {
       const int count_b = std::min(kEvalChunk, n - first);
       cpu::load_batch(x.data(), p_.inputs, nullptr, first, count_b, eval_ws_);
       cpu::forward<float, A>(net_, params_, eval_ws_);
-      const auto s = cpu::output_layer<float>(net_, p_.loss, p_.classes, y.data(),
-                                               labels.data(), nullptr, first, count_b, false, eval_ws_);
+      const auto s = cpu::output_layer<float>(net_, p_.loss, p_.classes, y.data(), labels.data(), nullptr, first,
+                                              count_b, false, eval_ws_);
       total.loss_sum += s.loss_sum;
       total.correct += s.correct;
     }
@@ -198,8 +196,7 @@ class CpuBackend : public Backend {
     auto worker = [&] {
       for (int k; (k = next.fetch_add(1)) < n;) {
         try {
-          NetworkTrainer(problem, order[size_t(k)], params.data(), results[size_t(order[size_t(k)])], frames,
-                         progress)
+          NetworkTrainer(problem, order[size_t(k)], params.data(), results[size_t(order[size_t(k)])], frames, progress)
               .run();
         } catch (...) {
           std::lock_guard<std::mutex> lock(failure_mutex);

@@ -27,9 +27,9 @@ inline int padded(int n) { return (n + kBatchPad - 1) / kBatchPad * kBatchPad; }
 
 template <typename T>
 struct Workspace {
-  int capacity = 0;               // padded batch size
-  std::vector<std::vector<T>> a;  // a[l]: (units_l, capacity) activations; a[0] = inputs
-  std::vector<std::vector<T>> z;  // z[l]: (units_l, capacity) pre-activations (l >= 1)
+  int capacity = 0;                  // padded batch size
+  std::vector<std::vector<T>> a;     // a[l]: (units_l, capacity) activations; a[0] = inputs
+  std::vector<std::vector<T>> z;     // z[l]: (units_l, capacity) pre-activations (l >= 1)
   std::vector<T> delta, delta_next;  // (max_width, capacity)
   std::vector<T> inputs_t;           // (capacity, padded(max_width)): one layer's inputs, sample-major
   std::vector<T> sample_z, sample_y, sample_p, sample_dz;  // (outputs,)
@@ -170,7 +170,8 @@ void forward(const NetworkLayout& net, const T* params, Workspace<T>& ws) {
     const T* prev = ws.a[size_t(l)].data();  // (in, cap)
     T* z = ws.z[size_t(l) + 1].data();       // (out, cap)
     T* a = ws.a[size_t(l) + 1].data();       // (out, cap)
-    for_row_blocks(L.out, [&](auto rows, int o0) { forward_rows<T, decltype(rows)::value>(W, bias, prev, z, L.in, cap, o0); });
+    for_row_blocks(L.out,
+                   [&](auto rows, int o0) { forward_rows<T, decltype(rows)::value>(W, bias, prev, z, L.in, cap, o0); });
     if (l + 1 < layers) {
       const size_t n = size_t(L.out) * cap;
       for (size_t k = 0; k < n; ++k) a[k] = activate<T>(A, z[k]);

@@ -1,12 +1,11 @@
 #include "netsweep/dataset.h"
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 
@@ -135,7 +134,8 @@ PointSet make_three_blobs(const GeneratorOptions& o, Draws& d) {
     const double c = (i % 2 == 0) ? -1 : 1;  // alternate the two class-0 blobs
     add_point(p, d.normal(c, sigma) + d.normal(0, o.noise), d.normal(c, sigma) + d.normal(0, o.noise), 0);
   }
-  for (int i = 0; i < class1; ++i) add_point(p, d.normal(0, sigma) + d.normal(0, o.noise), d.normal(0, sigma) + d.normal(0, o.noise), 1);
+  for (int i = 0; i < class1; ++i)
+    add_point(p, d.normal(0, sigma) + d.normal(0, o.noise), d.normal(0, sigma) + d.normal(0, o.noise), 1);
   return p;
 }
 
@@ -266,7 +266,8 @@ PointSet load_csv(const std::string& path) {
       throw DataError(where + ": expected " + std::to_string(header.size()) + " fields, got " +
                       std::to_string(cells.size()));
     std::vector<double> v;
-    for (size_t k = 0; k < cells.size(); ++k) v.push_back(parse_number(cells[k], where + ", field '" + header[k] + "'"));
+    for (size_t k = 0; k < cells.size(); ++k)
+      v.push_back(parse_number(cells[k], where + ", field '" + header[k] + "'"));
     if (p.dims == 2) {
       if (v[2] != std::floor(v[2]) || v[2] < 0)
         throw DataError(where + ", field 'label': '" + cells[2] + "' is not a class number >= 0");
@@ -290,10 +291,14 @@ PointSet generate_dataset(const std::string& spec, const GeneratorOptions& optio
       if (eq == std::string::npos) throw DataError(where + ": '" + kv + "' is not key=value");
       const std::string key = kv.substr(0, eq), value = kv.substr(eq + 1);
       const double v = parse_number(value, where + ": " + key);
-      if (key == "n") o.n_points = int(v);
-      else if (key == "noise") o.noise = float(v);
-      else if (key == "seed") o.seed = uint64_t(v);
-      else throw DataError(where + ": unknown key '" + key + "' (known: n, noise, seed)");
+      if (key == "n")
+        o.n_points = int(v);
+      else if (key == "noise")
+        o.noise = float(v);
+      else if (key == "seed")
+        o.seed = uint64_t(v);
+      else
+        throw DataError(where + ": unknown key '" + key + "' (known: n, noise, seed)");
     }
   }
   if (o.n_points < 4) throw DataError("--dataset " + name + ": needs at least 4 points (n/--n-points)");
@@ -329,7 +334,8 @@ Dataset make_dataset(const std::vector<PointSet>& parts, float test_fraction, ui
     all.values.insert(all.values.end(), p.values.begin(), p.values.end());
   }
   for (size_t i = 0; i < all.coords.size(); ++i)
-    if (!std::isfinite(all.coords[i])) throw DataError("point " + std::to_string(i / all.dims) + ": coordinate is not finite");
+    if (!std::isfinite(all.coords[i]))
+      throw DataError("point " + std::to_string(i / all.dims) + ": coordinate is not finite");
   Dataset d;
   d.regression = all.dims == 1;
   if (!d.regression) {
@@ -340,8 +346,9 @@ Dataset make_dataset(const std::vector<PointSet>& parts, float test_fraction, ui
       throw DataError("the data has only one class (label " + std::to_string(counts.begin()->first) +
                       "): a classifier needs at least two");
     for (int c = 0; c < d.classes; ++c)
-      if (!counts.count(c)) throw DataError("class " + std::to_string(c) + " has no points (labels must be 0.." +
-                                            std::to_string(d.classes - 1) + " without gaps)");
+      if (!counts.count(c))
+        throw DataError("class " + std::to_string(c) + " has no points (labels must be 0.." +
+                        std::to_string(d.classes - 1) + " without gaps)");
   }
   const size_t n = all.size();
   const size_t n_test = size_t(std::llround(double(test_fraction) * double(n)));
@@ -376,12 +383,18 @@ const char* to_string(Feature f) {
 
 Feature parse_feature(const std::string& name, int dims) {
   static const std::map<std::string, Feature> names = {
-      {"x1", Feature::x1},           {"x2", Feature::x2},
-      {"x1^2", Feature::x1_squared}, {"x1sq", Feature::x1_squared},
-      {"x2^2", Feature::x2_squared}, {"x2sq", Feature::x2_squared},
-      {"x1*x2", Feature::x1_times_x2}, {"x1x2", Feature::x1_times_x2},
-      {"sin(x1)", Feature::sin_x1},  {"sinx1", Feature::sin_x1},
-      {"sin(x2)", Feature::sin_x2},  {"sinx2", Feature::sin_x2},
+      {"x1", Feature::x1},
+      {"x2", Feature::x2},
+      {"x1^2", Feature::x1_squared},
+      {"x1sq", Feature::x1_squared},
+      {"x2^2", Feature::x2_squared},
+      {"x2sq", Feature::x2_squared},
+      {"x1*x2", Feature::x1_times_x2},
+      {"x1x2", Feature::x1_times_x2},
+      {"sin(x1)", Feature::sin_x1},
+      {"sinx1", Feature::sin_x1},
+      {"sin(x2)", Feature::sin_x2},
+      {"sinx2", Feature::sin_x2},
   };
   const auto it = names.find(name);
   if (it == names.end())

@@ -60,13 +60,20 @@ hid_t float16_type();
 
 template <typename T>
 hid_t native_type() {
-  if constexpr (std::is_same_v<T, float>) return H5T_NATIVE_FLOAT;
-  else if constexpr (std::is_same_v<T, double>) return H5T_NATIVE_DOUBLE;
-  else if constexpr (std::is_same_v<T, int32_t>) return H5T_NATIVE_INT32;
-  else if constexpr (std::is_same_v<T, int64_t>) return H5T_NATIVE_INT64;
-  else if constexpr (std::is_same_v<T, uint64_t>) return H5T_NATIVE_UINT64;
-  else if constexpr (std::is_same_v<T, int8_t>) return H5T_NATIVE_INT8;
-  else static_assert(sizeof(T) == 0, "unsupported HDF5 element type");
+  if constexpr (std::is_same_v<T, float>)
+    return H5T_NATIVE_FLOAT;
+  else if constexpr (std::is_same_v<T, double>)
+    return H5T_NATIVE_DOUBLE;
+  else if constexpr (std::is_same_v<T, int32_t>)
+    return H5T_NATIVE_INT32;
+  else if constexpr (std::is_same_v<T, int64_t>)
+    return H5T_NATIVE_INT64;
+  else if constexpr (std::is_same_v<T, uint64_t>)
+    return H5T_NATIVE_UINT64;
+  else if constexpr (std::is_same_v<T, int8_t>)
+    return H5T_NATIVE_INT8;
+  else
+    static_assert(sizeof(T) == 0, "unsupported HDF5 element type");
 }
 
 Handle create_group(hid_t parent, const std::string& name);

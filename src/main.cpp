@@ -1,7 +1,6 @@
 // netsweep's command line: `run` trains a sweep and writes a results file,
 // `info` summarizes one.
 #include <CLI/CLI.hpp>
-
 #include <cmath>
 #include <cstdio>
 #include <iostream>
@@ -85,8 +84,7 @@ void add_run_options(CLI::App& run, CliRun& c, std::vector<CLI::Option*>& spec_o
   spec(run.add_option("--layers", c.layers, "hidden layer counts (x --widths)")->delimiter(',')->capture_default_str());
   spec(run.add_option("--widths", c.widths, "hidden widths (x --layers)")->delimiter(',')->capture_default_str());
   spec(run.add_option("--shape", c.shapes, "explicit hidden widths, e.g. 3-1-3 (repeatable)"));
-  spec(run.add_option("--activations", c.activations,
-                      "sigmoid, tanh, relu, linear, leaky_relu, elu, gelu, sine")
+  spec(run.add_option("--activations", c.activations, "sigmoid, tanh, relu, linear, leaky_relu, elu, gelu, sine")
            ->delimiter(',')
            ->capture_default_str());
   spec(run.add_option("--optimizers", c.optimizers, "adam, sgd, momentum")->delimiter(',')->capture_default_str());
@@ -102,13 +100,14 @@ void add_run_options(CLI::App& run, CliRun& c, std::vector<CLI::Option*>& spec_o
   spec(run.add_option("--l2", c.l2, "L2 penalty on weights")->capture_default_str());
   spec(run.add_option("--early-stop-loss", c.early_stop, "stop a network once its epoch loss <= this"));
   spec(run.add_option("--momentum", c.momentum, "momentum of --optimizers momentum")->capture_default_str());
-  spec(run.add_option("--features", c.features, "inputs: x1, x2, x1^2, x2^2, x1*x2, sin(x1), sin(x2) (default x1,x2; x1 for 1-D data)")
+  spec(run.add_option("--features", c.features,
+                      "inputs: x1, x2, x1^2, x2^2, x1*x2, sin(x1), sin(x2) (default x1,x2; x1 for 1-D data)")
            ->delimiter(','));
   spec(run.add_option("--snapshot-every", c.snapshot_every, "epochs between frames (0 = first and last only)")
            ->capture_default_str());
-  spec(run.add_option("--grid", c.grid, "frame resolution (grid x grid; grid x 1 for 1-D data)")->capture_default_str());
-  spec(run.add_option("--extent", c.extent, "frame plane x0,x1,y0,y1 (default: data bounds + margin)")
-           ->delimiter(','));
+  spec(
+      run.add_option("--grid", c.grid, "frame resolution (grid x grid; grid x 1 for 1-D data)")->capture_default_str());
+  spec(run.add_option("--extent", c.extent, "frame plane x0,x1,y0,y1 (default: data bounds + margin)")->delimiter(','));
 
   auto data = [&](CLI::Option* o) {
     o->group("Data");
@@ -156,17 +155,17 @@ void print_info(const std::string& path) {
   std::printf("%s: netsweep %s, format %d, created %s\n", path.c_str(), f.attribute("tool_version").c_str(),
               f.format_version(), f.attribute("created").c_str());
   std::printf("device: %s\n", f.attribute("device").c_str());
-  std::printf("networks: %zu, frames: %d of %dx%d x %d outputs, loss: %s\n", rows.size(), shape[1], shape[3],
-              shape[2], shape[4], f.attribute("loss").c_str());
+  std::printf("networks: %zu, frames: %d of %dx%d x %d outputs, loss: %s\n", rows.size(), shape[1], shape[3], shape[2],
+              shape[4], f.attribute("loss").c_str());
   std::printf("%5s %-16s %-10s %-9s %9s %6s %5s %-13s %6s %11s %11s %9s %9s %9s\n", "id", "shape", "activation",
               "optimizer", "lr", "batch", "seed", "status", "epochs", "epoch_loss", "train_loss", "train_acc",
               "test_acc", "time_s");
   for (const auto& r : rows)
     std::printf("%5d %-16s %-10s %-9s %9.3g %6d %5llu %-13s %6d %11.5f %11.5f %9.4f %9.4f %9.2f\n", r.id,
                 r.hidden_shape.c_str(), r.activation.c_str(), r.optimizer.c_str(), double(r.lr), r.batch,
-                static_cast<unsigned long long>(r.seed), r.status.c_str(), r.epochs_trained,
-                double(r.final_epoch_loss), double(r.final_train_loss), double(r.final_train_accuracy),
-                double(r.final_test_accuracy), r.wall_seconds);
+                static_cast<unsigned long long>(r.seed), r.status.c_str(), r.epochs_trained, double(r.final_epoch_loss),
+                double(r.final_train_loss), double(r.final_train_accuracy), double(r.final_test_accuracy),
+                r.wall_seconds);
 }
 
 std::string joined_command_line(int argc, char** argv) {

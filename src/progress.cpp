@@ -12,9 +12,12 @@ constexpr auto kLogInterval = std::chrono::seconds(10);
 
 std::string format_duration(double s) {
   char buf[32];
-  if (s < 60) std::snprintf(buf, sizeof buf, "%.1fs", s);
-  else if (s < 3600) std::snprintf(buf, sizeof buf, "%dm%02ds", int(s) / 60, int(s) % 60);
-  else std::snprintf(buf, sizeof buf, "%dh%02dm", int(s) / 3600, (int(s) % 3600) / 60);
+  if (s < 60)
+    std::snprintf(buf, sizeof buf, "%.1fs", s);
+  else if (s < 3600)
+    std::snprintf(buf, sizeof buf, "%dm%02ds", int(s) / 60, int(s) % 60);
+  else
+    std::snprintf(buf, sizeof buf, "%dh%02dm", int(s) / 3600, (int(s) % 3600) / 60);
   return buf;
 }
 
@@ -51,7 +54,8 @@ std::string ProgressReporter::line(bool final) const {
                   progress_.networks_done.load(), networks_, format_duration(elapsed).c_str(), epochs_per_s);
   } else {
     const std::string eta = fraction > 0.001 ? format_duration(elapsed * (1 - fraction) / fraction) : "?";
-    std::snprintf(buf, sizeof buf, "netsweep: %5.1f%% | %d/%d networks done | %.0f network-epochs/s | %s elapsed | ETA %s",
+    std::snprintf(buf, sizeof buf,
+                  "netsweep: %5.1f%% | %d/%d networks done | %.0f network-epochs/s | %s elapsed | ETA %s",
                   100 * fraction, progress_.networks_done.load(), networks_, epochs_per_s,
                   format_duration(elapsed).c_str(), eta.c_str());
   }
@@ -60,11 +64,14 @@ std::string ProgressReporter::line(bool final) const {
 
 void ProgressReporter::loop() {
   std::unique_lock<std::mutex> lock(mutex_);
-  while (!wake_.wait_for(lock, tty_ ? std::chrono::duration_cast<std::chrono::milliseconds>(kTtyInterval)
-                                    : std::chrono::duration_cast<std::chrono::milliseconds>(kLogInterval),
+  while (!wake_.wait_for(lock,
+                         tty_ ? std::chrono::duration_cast<std::chrono::milliseconds>(kTtyInterval)
+                              : std::chrono::duration_cast<std::chrono::milliseconds>(kLogInterval),
                          [&] { return stopping_; })) {
-    if (tty_) std::fprintf(stderr, "\r\x1b[2K%s", line(false).c_str());
-    else std::fprintf(stderr, "%s\n", line(false).c_str());
+    if (tty_)
+      std::fprintf(stderr, "\r\x1b[2K%s", line(false).c_str());
+    else
+      std::fprintf(stderr, "%s\n", line(false).c_str());
     std::fflush(stderr);
   }
 }

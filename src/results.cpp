@@ -195,7 +195,8 @@ struct ResultsWriter::Impl {
     const auto& e = meta.extent;
     h5::set_attr(g, "extent", std::vector<double>{e[0], e[1], e[2], e[3]});
     std::vector<float> xs(size_t(problem.grid_w)), ys(size_t(problem.grid_h));
-    for (int i = 0; i < problem.grid_w; ++i) xs[size_t(i)] = e[0] + (e[1] - e[0]) * float(i) / float(problem.grid_w - 1);
+    for (int i = 0; i < problem.grid_w; ++i)
+      xs[size_t(i)] = e[0] + (e[1] - e[0]) * float(i) / float(problem.grid_w - 1);
     for (int j = 0; j < problem.grid_h; ++j)
       ys[size_t(j)] = problem.grid_h == 1 ? 0.0f : e[3] - (e[3] - e[2]) * float(j) / float(problem.grid_h - 1);
     h5::write(g, "x", xs);

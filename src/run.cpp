@@ -1,6 +1,5 @@
 #include "netsweep/run.h"
 
-#include <nlohmann/json.hpp>
 #include <unistd.h>
 
 #include <chrono>
@@ -8,6 +7,7 @@
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "netsweep/cuda_backend.h"
@@ -72,7 +72,8 @@ void check_frame_disk(const TrainingProblem& p, const RunOptions& o) {
   if (int64_t(space.available) < disk)
     throw SpecError("-o " + o.output + ": the frames could take up to " + gib(disk) +
                     " (networks x frames x grid^2 x outputs, before compression) but " + dir.string() + " has " +
-                    gib(int64_t(space.available)) + " free; lower --grid, raise --snapshot-every or sweep fewer networks");
+                    gib(int64_t(space.available)) +
+                    " free; lower --grid, raise --snapshot-every or sweep fewer networks");
 }
 
 }  // namespace
@@ -112,7 +113,8 @@ TrainingProblem build_problem(const SweepSpec& spec, const Dataset& d) {
   const int dims = d.regression ? 1 : 2;
   std::vector<Feature> features;
   for (const auto& name : spec.features) features.push_back(parse_feature(name, dims));
-  if (features.empty()) features = dims == 1 ? std::vector<Feature>{Feature::x1} : std::vector<Feature>{Feature::x1, Feature::x2};
+  if (features.empty())
+    features = dims == 1 ? std::vector<Feature>{Feature::x1} : std::vector<Feature>{Feature::x1, Feature::x2};
   p.loss = spec.loss;
   p.classification = !d.regression;
   p.classes = d.classes;
@@ -186,7 +188,8 @@ void run_sweep(const SweepSpec& spec, const Dataset& data, const RunOptions& o) 
   progress.work_total = problem_work(problem);
   ResultsWriter writer(o.output, problem, data, meta);
   if (!o.quiet)
-    std::fprintf(stderr, "netsweep: %zu networks x %d epochs on %s, %d train / %d test points, %zu frames of %dx%d -> %s\n",
+    std::fprintf(stderr,
+                 "netsweep: %zu networks x %d epochs on %s, %d train / %d test points, %zu frames of %dx%d -> %s\n",
                  problem.networks.size(), problem.epochs, meta.device.c_str(), problem.n_train, problem.n_test,
                  problem.frame_epochs.size(), problem.grid_w, problem.grid_h, o.output.c_str());
   const auto start = std::chrono::steady_clock::now();

@@ -1,7 +1,6 @@
 #include "netsweep/spec.h"
 
 #include <nlohmann/json.hpp>
-
 #include <sstream>
 
 namespace netsweep {

@@ -104,8 +104,8 @@ TEST(CpuBackend, LossDecreasesOnSlidePointsFor3x64Relu) {
 
 TEST(CpuBackend, EveryActivationOptimizerAndLossTrainsWithoutNaN) {
   SweepSpec s = small_spec();
-  s.activations = {Activation::sigmoid, Activation::tanh, Activation::relu, Activation::linear,
-                   Activation::leaky_relu, Activation::elu, Activation::gelu, Activation::sine};
+  s.activations = {Activation::sigmoid,    Activation::tanh, Activation::relu, Activation::linear,
+                   Activation::leaky_relu, Activation::elu,  Activation::gelu, Activation::sine};
   s.optimizers = {Optimizer::adam, Optimizer::sgd, Optimizer::momentum};
   s.learning_rates = {0.02f};
   s.shapes = {{3, 1, 3}};  // a bottleneck: must run, need not learn in 20 epochs
@@ -118,9 +118,11 @@ TEST(CpuBackend, EveryActivationOptimizerAndLossTrainsWithoutNaN) {
       const auto& r = out.results[i];
       EXPECT_EQ(r.status, NetStatus::trained) << to_string(loss) << " network " << i;
       for (float v : r.epoch_loss) ASSERT_TRUE(std::isfinite(v)) << to_string(loss) << " network " << i;
-      if (out.problem.networks[i].uniform) EXPECT_LT(r.epoch_loss.back(), r.epoch_loss.front() + 1e-6f)
-          << to_string(loss) << " " << out.problem.networks[i].shape_label() << " "
-          << to_string(out.problem.networks[i].activation) << " " << to_string(out.problem.networks[i].optimizer.kind);
+      if (out.problem.networks[i].uniform)
+        EXPECT_LT(r.epoch_loss.back(), r.epoch_loss.front() + 1e-6f)
+            << to_string(loss) << " " << out.problem.networks[i].shape_label() << " "
+            << to_string(out.problem.networks[i].activation) << " "
+            << to_string(out.problem.networks[i].optimizer.kind);
     }
   }
 }
@@ -133,7 +135,8 @@ TEST(CpuBackend, ResultsDoNotDependOnThreadCount) {
   train(s, generated("xor"), one, 1);
   train(s, generated("xor"), two, 2);
   EXPECT_TRUE(same_bits(one.params, two.params));
-  for (size_t i = 0; i < one.results.size(); ++i) EXPECT_TRUE(same_bits(one.results[i].epoch_loss, two.results[i].epoch_loss));
+  for (size_t i = 0; i < one.results.size(); ++i)
+    EXPECT_TRUE(same_bits(one.results[i].epoch_loss, two.results[i].epoch_loss));
   EXPECT_EQ(one.frames.frames, two.frames.frames);
   // Replicas differ: different seeds give different initial weights.
   EXPECT_FALSE(same_bits(network_params(one, 0), network_params(one, 1)));

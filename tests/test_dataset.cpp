@@ -74,8 +74,10 @@ TEST(Generators, FormulasHold) {
   const PointSet rings = generate_dataset("rings", o);
   for (size_t i = 0; i < rings.size(); ++i) {
     const double r = std::hypot(rings.coords[2 * i], rings.coords[2 * i + 1]);
-    if (rings.labels[i] == 0) EXPECT_LE(r, 1.0 + 1e-5);
-    else EXPECT_TRUE(r >= 3.0 - 1e-5 && r <= 4.0 + 1e-5) << r;
+    if (rings.labels[i] == 0)
+      EXPECT_LE(r, 1.0 + 1e-5);
+    else
+      EXPECT_TRUE(r >= 3.0 - 1e-5 && r <= 4.0 + 1e-5) << r;
   }
   const PointSet circle = generate_dataset("circle", o);  // noise 0: labels follow the radius
   for (size_t i = 0; i < circle.size(); ++i)
@@ -111,7 +113,8 @@ TEST(Loaders, JsonGoodAndBad) {
   EXPECT_EQ(p.labels[1], 2);
   expect_data_error([] { load_points_json("/nonexistent/points.json", 0); }, "/nonexistent/points.json: cannot open");
   expect_data_error([] { load_points_json(temp_file("broken.json", "[{\"x\":1,"), 0); }, "broken.json: malformed JSON");
-  expect_data_error([] { load_points_json(temp_file("noy.json", R"([{"x":1}])"), 0); }, "point 0: field 'y' is missing");
+  expect_data_error([] { load_points_json(temp_file("noy.json", R"([{"x":1}])"), 0); },
+                    "point 0: field 'y' is missing");
   expect_data_error([] { load_points_json(temp_file("str.json", R"([{"x":1,"y":2},{"x":"a","y":2}])"), 0); },
                     "point 1: field 'x' is not a number");
   expect_data_error([] { load_points_json(temp_file("inf.json", R"([{"x":1e999,"y":2}])"), 0); }, "overflow");

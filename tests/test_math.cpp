@@ -16,9 +16,8 @@ using namespace netsweep;
 
 namespace {
 
-const Activation kActivations[] = {Activation::sigmoid, Activation::tanh,       Activation::relu,
-                                   Activation::linear,  Activation::leaky_relu, Activation::elu,
-                                   Activation::gelu,    Activation::sine};
+const Activation kActivations[] = {Activation::sigmoid,    Activation::tanh, Activation::relu, Activation::linear,
+                                   Activation::leaky_relu, Activation::elu,  Activation::gelu, Activation::sine};
 const Loss kLosses[] = {Loss::bce, Loss::mse, Loss::softmax};
 
 // A small double-precision problem: 2 inputs -> 4 -> 3 -> outputs, batch of 5.
@@ -53,7 +52,8 @@ struct SmallProblem {
     cpu::Workspace<double> ws(net, 5);
     cpu::load_batch(x.data(), 2, rows.data(), 0, 5, ws);
     cpu::forward<double, A>(net, p.data(), ws);
-    const auto stats = cpu::output_layer<double>(net, loss, 0, y.data(), nullptr, rows.data(), 0, 5, grad != nullptr, ws);
+    const auto stats =
+        cpu::output_layer<double>(net, loss, 0, y.data(), nullptr, rows.data(), 0, 5, grad != nullptr, ws);
     if (grad) {
       grad->assign(size_t(net.count), 0.0);
       cpu::backward<double, A>(net, p.data(), ws, grad->data(), 5);
@@ -73,7 +73,8 @@ void check_gradient(Loss loss) {
     auto plus = prob.params, minus = prob.params;
     plus[k] += h;
     minus[k] -= h;
-    const double fd = (prob.loss_and_grad<A>(loss, plus, nullptr) - prob.loss_and_grad<A>(loss, minus, nullptr)) / (2 * h);
+    const double fd =
+        (prob.loss_and_grad<A>(loss, plus, nullptr) - prob.loss_and_grad<A>(loss, minus, nullptr)) / (2 * h);
     if (std::abs(grad[k] - fd) > atol + rtol * std::abs(fd) && mismatches++ < 5)
       ADD_FAILURE() << to_string(A) << " x " << to_string(loss) << ": parameter " << k << " analytic " << grad[k]
                     << " vs finite difference " << fd;
@@ -98,7 +99,8 @@ TEST(Math, ActivationDerivativesMatchFiniteDifferences) {
     for (double z : {-2.3, -0.7, 0.4, 1.9}) {
       const double h = 1e-6;
       const double fd = (activate<double>(act, z + h) - activate<double>(act, z - h)) / (2 * h);
-      EXPECT_NEAR(activate_derivative<double>(act, z, activate<double>(act, z)), fd, 1e-7) << to_string(act) << " at " << z;
+      EXPECT_NEAR(activate_derivative<double>(act, z, activate<double>(act, z)), fd, 1e-7)
+          << to_string(act) << " at " << z;
     }
 }
 
@@ -154,7 +156,7 @@ TEST(Math, SgdAndMomentumStepsMatchHandComputedValues) {
   momentum.kind = Optimizer::momentum;  // Keras: u = 0.9 u - lr g; p += u
   p = 0.5, s1 = 0;
   optimizer_update<double>(momentum, 0.1, 0.2, p, s1, s2);
-  EXPECT_NEAR(p, 0.48, 1e-15);   // u = -0.02
+  EXPECT_NEAR(p, 0.48, 1e-15);  // u = -0.02
   optimizer_update<double>(momentum, 0.1, 0.2, p, s1, s2);
   EXPECT_NEAR(s1, -0.038, 1e-15);  // u = 0.9 * -0.02 - 0.02
   EXPECT_NEAR(p, 0.442, 1e-15);

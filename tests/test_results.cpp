@@ -133,8 +133,10 @@ TEST(ResultsFile, RejectsOtherFiles) {
 TEST(Cli, RunThenInfoEndToEnd) {
   const std::string out = temp_path("cli.h5");
   fs::remove(out);
-  const auto run = run_cli("run --layers 1,2 --widths 3 --activations relu,sigmoid --epochs 4 --snapshot-every 2 "
-                           "--grid 8 --dataset moons:n=60 --test-fraction 0.2 --device cpu -o " + out);
+  const auto run = run_cli(
+      "run --layers 1,2 --widths 3 --activations relu,sigmoid --epochs 4 --snapshot-every 2 "
+      "--grid 8 --dataset moons:n=60 --test-fraction 0.2 --device cpu -o " +
+      out);
   ASSERT_EQ(run.exit_code, 0) << run.output;
   EXPECT_NE(run.output.find("4 networks"), std::string::npos) << run.output;
   EXPECT_TRUE(fs::exists(out));
@@ -148,7 +150,8 @@ TEST(Cli, RunThenInfoEndToEnd) {
   EXPECT_EQ(rerun.exit_code, 0) << rerun.output;
   const auto mixed = run_cli("run --from " + out + " --epochs 3 -o " + temp_path("cli_bad.h5"));
   EXPECT_NE(mixed.exit_code, 0);
-  EXPECT_NE(mixed.output.find("--from reruns the stored sweep exactly: drop --epochs"), std::string::npos) << mixed.output;
+  EXPECT_NE(mixed.output.find("--from reruns the stored sweep exactly: drop --epochs"), std::string::npos)
+      << mixed.output;
 }
 
 TEST(Cli, TomlConfigFile) {
@@ -202,13 +205,57 @@ TEST(Cli, BadInputsFailWithAClearMessage) {
     std::string args = c.args;
     if (args.rfind("run", 0) == 0) {
       if (args.find("--grid") == std::string::npos) args += " --grid 4";
-      if (args.find("--layers") == std::string::npos && args.find("--shape") == std::string::npos) args += small;
-      else args += " --epochs 1";
+      if (args.find("--layers") == std::string::npos && args.find("--shape") == std::string::npos)
+        args += small;
+      else
+        args += " --epochs 1";
       args += out;
     }
     const auto r = run_cli(args);
     EXPECT_NE(r.exit_code, 0) << args << "\n" << r.output;
-    EXPECT_NE(r.output.find(c.message), std::string::npos) << args << "\nexpected: " << c.message << "\ngot: " << r.output;
+    EXPECT_NE(r.output.find(c.message), std::string::npos)
+        << args << "\nexpected: " << c.message << "\ngot: " << r.output;
     EXPECT_FALSE(fs::exists(temp_path("bad.h5"))) << args << " left an output file";
   }
+}
+
+TEST(Cli, RegressionFramesAreCurves) {
+  const std::string out = temp_path("poly.h5");
+  const auto run = run_cli(
+      "run --dataset poly:n=64 --loss mse --layers 2 --widths 16 --activations tanh --lr 0.01 "
+      "--epochs 30 --snapshot-every 10 --grid 50 --device cpu -q -o " +
+      out);
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  ResultsFile f(out);
+  EXPECT_EQ(f.frame_shape(), (std::array<int, 5>{1, 4, 1, 50, 1}));  // (networks, frames, H=1, W, outputs)
+  const auto rows = f.networks();
+  EXPECT_TRUE(std::isnan(rows[0].final_train_accuracy));  // no accuracy for regression
+  const auto losses = f.epoch_losses(0);
+  EXPECT_LT(losses.back(), losses.front());
+  const Dataset d = f.dataset();
+  EXPECT_TRUE(d.regression);
+  EXPECT_EQ(d.train.values.size(), 64u);
+}
+
+TEST(Cli, ThreeClassSoftmaxFromCsv) {
+  std::string csv = "x1,x2,label\n";
+  for (int i = 0; i < 60; ++i) {
+    const int c = i % 3;
+    csv += std::to_string(c * 2.0 + 0.1 * (i % 7)) + "," + std::to_string(-c + 0.05 * (i % 5)) + "," +
+           std::to_string(c) + "\n";
+  }
+  const std::string out = temp_path("softmax.h5");
+  const auto run = run_cli("run --csv " + write_file("three.csv", csv) +
+                           " --loss softmax --layers 1 --widths 8 "
+                           "--activations relu --lr 0.05 --epochs 40 --snapshot-every 20 --grid 7 --device cpu -q -o " +
+                           out);
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  ResultsFile f(out);
+  EXPECT_EQ(f.frame_shape()[4], 3);
+  const auto frame = f.frame(0, 2);
+  for (size_t p = 0; p < frame.size(); p += 3) EXPECT_NEAR(frame[p] + frame[p + 1] + frame[p + 2], 1.0f, 2e-3f);
+  EXPECT_GT(f.networks()[0].final_train_accuracy, 0.9f);
+  const auto bad = run_cli("run --csv " + temp_path("three.csv") + " --outputs 2 --epochs 1 --grid 4 -o " + out + "x");
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.output.find("3 classes need 3 outputs"), std::string::npos) << bad.output;
 }

@@ -23,9 +23,9 @@ struct TrainingProblem {
   int inputs = 2, outputs = 2;
   std::vector<std::string> feature_names;  // (inputs,)
   int n_train = 0, n_test = 0;
-  std::vector<float> train_x;  // (n_train, inputs) features
-  std::vector<float> train_y;  // (n_train, outputs) targets
-  std::vector<int32_t> train_label;  // (n_train,) class, -1 for regression
+  std::vector<float> train_x;         // (n_train, inputs) features
+  std::vector<float> train_y;         // (n_train, outputs) targets
+  std::vector<int32_t> train_label;   // (n_train,) class, -1 for regression
   std::vector<float> test_x, test_y;  // (n_test, inputs), (n_test, outputs)
   std::vector<int32_t> test_label;    // (n_test,)
   int grid_h = 0, grid_w = 0;

@@ -15,8 +15,8 @@ struct CudaError : std::runtime_error {
 
 inline void cuda_check(cudaError_t status, const char* expr, const char* file, int line) {
   if (status != cudaSuccess)
-    throw CudaError(std::string(file) + ":" + std::to_string(line) + ": " + expr + " failed: " +
-                    cudaGetErrorName(status) + " (" + cudaGetErrorString(status) + ")");
+    throw CudaError(std::string(file) + ":" + std::to_string(line) + ": " + expr +
+                    " failed: " + cudaGetErrorName(status) + " (" + cudaGetErrorString(status) + ")");
 }
 
 }  // namespace netsweep

@@ -21,7 +21,7 @@ struct DataError : std::runtime_error {
 // Regression: dims = 1, value is the target and label is -1.
 struct PointSet {
   int dims = 2;
-  std::vector<float> coords;  // (n, dims)
+  std::vector<float> coords;    // (n, dims)
   std::vector<int32_t> labels;  // (n,)
   std::vector<float> values;    // (n,) regression targets; empty for classification
   size_t size() const { return labels.size(); }

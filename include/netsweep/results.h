@@ -41,8 +41,7 @@ struct RunMetadata {
 // the stored type by the caller's thread and written by one writer thread.
 class ResultsWriter : public FrameSink {
  public:
-  ResultsWriter(const std::string& path, const TrainingProblem& problem, const Dataset& data,
-                const RunMetadata& meta);
+  ResultsWriter(const std::string& path, const TrainingProblem& problem, const Dataset& data, const RunMetadata& meta);
   ~ResultsWriter() override;
   void write_frame(int index, int frame, const float* values) override;
   void finish(const std::vector<float>& initial_params, const std::vector<float>& final_params,
@@ -87,7 +86,7 @@ class ResultsFile {
   int format_version() const;
   std::vector<NetworkRow> networks() const;
   std::vector<int> frame_epochs() const;
-  std::array<int, 5> frame_shape() const;  // networks, frames, H, W, outputs
+  std::array<int, 5> frame_shape() const;                  // networks, frames, H, W, outputs
   std::vector<float> frame(int network, int frame) const;  // (H, W, outputs) as float
   std::vector<float> epoch_losses(int network) const;      // (epochs,)
   // The dataset as stored (raw points, labels/values, split), for --from.

@@ -25,7 +25,7 @@ struct DataOptions {
 // The built-in dataset used when no data option is given.
 constexpr const char* kDefaultDataset = "spiral";
 
-Dataset load_data(const DataOptions& options);  // throws DataError
+Dataset load_data(const DataOptions& options);                              // throws DataError
 TrainingProblem build_problem(const SweepSpec& spec, const Dataset& data);  // throws SpecError/DataError
 
 struct RunOptions {

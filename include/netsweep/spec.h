@@ -33,9 +33,9 @@ struct SweepSpec {
   float l2 = 0.0f;
   std::optional<float> early_stop_loss;  // stop a network once its epoch loss <= this
   float beta1 = 0.9f, beta2 = 0.999f, adam_eps = 1e-7f, momentum = 0.9f;
-  std::vector<std::string> features;  // input features, e.g. {"x1","x2"}; empty: x1,x2 (x1 for 1-D data)
-  int snapshot_every = 0;             // 0 = only the initial and final frames
-  int grid = 0;                       // frames are grid x grid (grid x 1 for 1-D data)
+  std::vector<std::string> features;           // input features, e.g. {"x1","x2"}; empty: x1,x2 (x1 for 1-D data)
+  int snapshot_every = 0;                      // 0 = only the initial and final frames
+  int grid = 0;                                // frames are grid x grid (grid x 1 for 1-D data)
   std::optional<std::array<float, 4>> extent;  // x0,x1,y0,y1; default: data bounds + margin
 
   // Throws SpecError naming the field for any value out of range.
