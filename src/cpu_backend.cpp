@@ -37,7 +37,7 @@ int64_t snapshot_work(const TrainingProblem& p, const NetworkLayout& net) {
 class NetworkTrainer {
  public:
   NetworkTrainer(const TrainingProblem& p, int index, float* params, NetworkResult& result, FrameSink& frames,
-                 Progress& progress)
+                 Progress& progress, const TrainControl& control)
       : p_(p),
         index_(index),
         cfg_(p.networks[size_t(index)]),
@@ -46,78 +46,133 @@ class NetworkTrainer {
         result_(result),
         frames_(frames),
         progress_(progress),
+        control_(control),
         batch_(cfg_.batch == 0 ? p.n_train : std::min(cfg_.batch, p.n_train)),
         train_ws_(net_, batch_),
         eval_ws_(net_, kEvalChunk) {}
 
-  void run() {
-    cpu::with_activation(cfg_.activation, [&](auto act) { run_impl<decltype(act)::value>(); });
+  // Returns false if it stopped on request.
+  bool run() {
+    return cpu::with_activation(cfg_.activation, [&](auto act) { return run_impl<decltype(act)::value>(); });
   }
 
  private:
+  bool stop_requested() const { return control_.stop && control_.stop->load(std::memory_order_relaxed); }
+
+  NetworkState capture(const NetworkState& st) const {
+    NetworkState copy = st;
+    copy.params.assign(params_, params_ + net_.count);
+    copy.state1 = state1_;
+    copy.state2 = state2_;
+    copy.result = result_;
+    return copy;
+  }
+
   template <Activation A>
-  void run_impl() {
+  bool run_impl() {
     const auto start = std::chrono::steady_clock::now();
     const size_t count = size_t(net_.count);
-    std::vector<float> grad(count), state1(count, 0.0f), state2(count, 0.0f), next(count);
+    const size_t frames = p_.frame_epochs.size();
+    std::vector<float> grad(count), next(count);
     std::vector<int32_t> order(size_t(p_.n_train));
     const uint64_t key = network_stream_key(cfg_.seed, uint64_t(cfg_.id));
-    const size_t frames = p_.frame_epochs.size();
-    result_.epoch_loss.assign(size_t(p_.epochs), kNaN);
-    for (auto* v : {&result_.snapshot_train_loss, &result_.snapshot_test_loss, &result_.snapshot_train_accuracy,
-                    &result_.snapshot_test_accuracy})
-      v->assign(frames, kNaN);
     const int64_t work_per_epoch = epoch_work(p_, net_);
-    size_t frame = 0;
-    while (frame < frames && p_.frame_epochs[frame] == 0) snapshot<A>(frame++);
-    bool active = true;
-    long long step = 0;
-    for (int epoch = 0; epoch < p_.epochs; ++epoch) {
-      if (active) {
-        epoch_permutation(key, uint64_t(epoch), order.data(), p_.n_train);
-        double loss_sum = 0;
-        for (int first = 0; first < p_.n_train && active; first += batch_) {
-          const int count_b = std::min(batch_, p_.n_train - first);
-          cpu::load_batch(p_.train_x.data(), p_.inputs, order.data() + first, 0, count_b, train_ws_);
+    double wall_before = 0;
+
+    NetworkState st;
+    const bool resumed = control_.resume && (*control_.resume)[size_t(index_)].has_value();
+    if (resumed) {
+      st = *(*control_.resume)[size_t(index_)];
+      std::copy(st.params.begin(), st.params.end(), params_);
+      state1_ = st.state1;
+      state2_ = st.state2;
+      result_ = st.result;
+      wall_before = result_.wall_seconds;
+      progress_.work_done.fetch_add(work_per_epoch * st.epoch, std::memory_order_relaxed);
+    } else {
+      state1_.assign(count, 0.0f);
+      state2_.assign(count, 0.0f);
+      result_.epoch_loss.assign(size_t(p_.epochs), kNaN);
+      for (auto* v : {&result_.snapshot_train_loss, &result_.snapshot_test_loss, &result_.snapshot_train_accuracy,
+                      &result_.snapshot_test_accuracy})
+        v->assign(frames, kNaN);
+    }
+    auto finish_timing = [&] {
+      result_.wall_seconds =
+          wall_before + std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    };
+    auto stop_here = [&] {
+      finish_timing();
+      if (control_.checkpointer) control_.checkpointer->stopped_state(index_, capture(st));
+      return false;
+    };
+    // Frames due at the current epoch boundary, then a checkpoint of this state.
+    auto emit_due_frames = [&] {
+      bool emitted = false;
+      while (size_t(st.frames_done) < frames && p_.frame_epochs[size_t(st.frames_done)] == st.epoch) {
+        snapshot<A>(size_t(st.frames_done++));
+        emitted = true;
+      }
+      if (emitted && control_.checkpointer) {
+        finish_timing();
+        control_.checkpointer->snapshot_state(index_, capture(st));
+      }
+    };
+    if (!resumed) emit_due_frames();
+
+    while (st.epoch < p_.epochs) {
+      if (st.active) {
+        epoch_permutation(key, uint64_t(st.epoch), order.data(), p_.n_train);
+        for (; st.next_sample < p_.n_train; st.next_sample += batch_) {
+          if (stop_requested()) return stop_here();
+          const int count_b = std::min(batch_, p_.n_train - st.next_sample);
+          const int32_t* rows = order.data() + st.next_sample;
+          cpu::load_batch(p_.train_x.data(), p_.inputs, rows, 0, count_b, train_ws_);
           cpu::forward<float, A>(net_, params_, train_ws_);
-          const auto stats = cpu::output_layer<float>(net_, p_.loss, 0, p_.train_y.data(), nullptr,
-                                                      order.data() + first, 0, count_b, true, train_ws_);
-          loss_sum += stats.loss_sum;
+          const auto stats =
+              cpu::output_layer<float>(net_, p_.loss, 0, p_.train_y.data(), nullptr, rows, 0, count_b, true, train_ws_);
+          st.loss_sum += stats.loss_sum;
           if (!std::isfinite(stats.loss_sum)) {
-            active = false;
+            st.active = false;
             break;
           }
           cpu::backward<float, A>(net_, params_, train_ws_, grad.data(), count_b);
-          ++step;
+          ++st.step;
           const float step_size =
               cfg_.optimizer.kind == Optimizer::adam
-                  ? float(adam_step_size(cfg_.optimizer.lr, cfg_.optimizer.beta1, cfg_.optimizer.beta2, step))
+                  ? float(adam_step_size(cfg_.optimizer.lr, cfg_.optimizer.beta1, cfg_.optimizer.beta2, st.step))
                   : float(cfg_.optimizer.lr);
           if (!cpu::optimizer_step<float>(net_, cfg_.optimizer, step_size, p_.l1, p_.l2, params_, grad.data(),
-                                          state1.data(), state2.data(), next.data())) {
-            active = false;  // the step would leave non-finite parameters: keep the last finite ones
+                                          state1_.data(), state2_.data(), next.data())) {
+            st.active = false;  // the step would leave non-finite parameters: keep the last finite ones
             break;
           }
           std::memcpy(params_, next.data(), count * sizeof(float));
         }
-        const float epoch_loss = float(loss_sum / p_.n_train);
-        result_.epoch_loss[size_t(epoch)] = active ? epoch_loss : kNaN;
-        if (!active) {
+        const float epoch_loss = float(st.loss_sum / p_.n_train);
+        if (!st.active) {
           result_.status = NetStatus::diverged;
         } else {
-          result_.epochs_trained = epoch + 1;
+          result_.epoch_loss[size_t(st.epoch)] = epoch_loss;
+          result_.epochs_trained = st.epoch + 1;
           if (p_.early_stop_loss && epoch_loss <= *p_.early_stop_loss) {
             result_.status = NetStatus::early_stopped;
-            active = false;
+            st.active = false;
           }
         }
+        st.loss_sum = 0;
+        st.next_sample = 0;
+      } else if (stop_requested()) {
+        return stop_here();
       }
+      ++st.epoch;
       progress_.network_epochs.fetch_add(1, std::memory_order_relaxed);
       progress_.work_done.fetch_add(work_per_epoch, std::memory_order_relaxed);
-      while (frame < frames && p_.frame_epochs[frame] == epoch + 1) snapshot<A>(frame++);
+      emit_due_frames();
     }
-    result_.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    finish_timing();
     progress_.networks_done.fetch_add(1, std::memory_order_relaxed);
+    return true;
   }
 
   // Mean loss and accuracy over a whole point set.
@@ -166,7 +221,9 @@ class NetworkTrainer {
   NetworkResult& result_;
   FrameSink& frames_;
   Progress& progress_;
+  const TrainControl& control_;
   const int batch_;
+  std::vector<float> state1_, state2_;  // optimizer state (adam: m, v; momentum: velocity)
   cpu::Workspace<float> train_ws_, eval_ws_;
   std::vector<float> frame_buffer_;  // (grid_h, grid_w, outputs)
 };
@@ -180,8 +237,8 @@ class CpuBackend : public Backend {
     return "cpu: " + cpu_model() + ", " + std::to_string(threads_) + " threads";
   }
 
-  void train(const TrainingProblem& problem, std::vector<float>& params, std::vector<NetworkResult>& results,
-             FrameSink& frames, Progress& progress) override {
+  bool train(const TrainingProblem& problem, std::vector<float>& params, std::vector<NetworkResult>& results,
+             FrameSink& frames, Progress& progress, const TrainControl& control) override {
     const int n = int(problem.networks.size());
     results.assign(size_t(n), NetworkResult{});
     // Largest first: with dynamic pick-up this keeps the cores busy to the end.
@@ -191,13 +248,19 @@ class CpuBackend : public Backend {
       return forward_macs(problem.layout.networks[size_t(a)]) > forward_macs(problem.layout.networks[size_t(b)]);
     });
     std::atomic<int> next{0};
+    std::atomic<bool> completed{true};
     std::exception_ptr failure;
     std::mutex failure_mutex;
     auto worker = [&] {
       for (int k; (k = next.fetch_add(1)) < n;) {
+        if (control.stop && control.stop->load()) {  // networks not started keep their checkpointed state
+          completed = false;
+          break;
+        }
         try {
-          NetworkTrainer(problem, order[size_t(k)], params.data(), results[size_t(order[size_t(k)])], frames, progress)
-              .run();
+          const int index = order[size_t(k)];
+          if (!NetworkTrainer(problem, index, params.data(), results[size_t(index)], frames, progress, control).run())
+            completed = false;
         } catch (...) {
           std::lock_guard<std::mutex> lock(failure_mutex);
           if (!failure) failure = std::current_exception();
@@ -210,6 +273,7 @@ class CpuBackend : public Backend {
     worker();
     for (auto& t : pool) t.join();
     if (failure) std::rethrow_exception(failure);
+    return completed;
   }
 
  private:

@@ -3,6 +3,8 @@
 #include <CLI/CLI.hpp>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
 
 #include "netsweep/cuda_backend.h"
@@ -45,6 +47,7 @@ struct CliRun {
   RunOptions run;
   std::string frame_dtype = "f16";
   std::string from;
+  std::string shard;
 };
 
 SweepSpec make_spec(const CliRun& c) {
@@ -72,6 +75,12 @@ SweepSpec make_spec(const CliRun& c) {
     if (c.extent.size() != 4) throw SpecError("--extent: expected x0,x1,y0,y1");
     s.extent = std::array<float, 4>{c.extent[0], c.extent[1], c.extent[2], c.extent[3]};
   }
+  return s;
+}
+
+std::string joined_command_line(int argc, char** argv) {
+  std::string s;
+  for (int i = 0; i < argc; ++i) s += (i ? " " : "") + std::string(argv[i]);
   return s;
 }
 
@@ -134,6 +143,41 @@ void add_run_options(CLI::App& run, CliRun& c, std::vector<CLI::Option*>& spec_o
   run.add_flag("-q,--quiet", c.run.quiet, "no progress output");
 }
 
+void add_checkpoint_options(CLI::App& run, CliRun& c) {
+  run.add_option("--shard", c.shard, "train only shard I/N of the sweep (balanced by estimated work)")
+      ->group("Cluster");
+  run.add_flag("--resume", c.run.resume,
+               "continue from OUTPUT.ckpt if present (checkpoints on; exits at once if OUTPUT is complete)")
+      ->group("Cluster");
+  run.add_option("--checkpoint-every", c.run.checkpoint_every,
+                 "seconds between checkpoints (0: at every frame; default with --resume: 60)")
+      ->group("Cluster");
+}
+
+void resolve_run_options(CliRun& c, int argc, char** argv) {
+  c.run.command_line = joined_command_line(argc, argv);
+  if (c.frame_dtype != "f16" && c.frame_dtype != "f32")
+    throw SpecError("--frame-dtype '" + c.frame_dtype + "': expected f16 or f32");
+  c.run.frame_type = c.frame_dtype == "f16" ? FrameType::float16 : FrameType::float32;
+  if (!c.shard.empty()) c.run.shard = parse_shard(c.shard);
+}
+
+// The sweep to run: stored in a results or plan file (--from), or from the options.
+SweepSource sweep_source(const CliRun& c, const std::vector<CLI::Option*>& spec_options) {
+  if (c.from.empty()) return {make_spec(c), load_data(c.data)};
+  for (const auto* o : spec_options)
+    if (o->count() > 0)
+      throw SpecError("--from reruns the stored sweep exactly: drop " + o->get_name() +
+                      " (only -o, --device, --threads, --frame-dtype, --quiet and the cluster options apply)");
+  return read_sweep_source(c.from);
+}
+
+std::string self_path(const char* argv0) {
+  std::error_code ec;
+  const auto p = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? std::filesystem::absolute(argv0).string() : p.string();
+}
+
 // CLI11 reads config files on the main app only: this formatter files the
 // config's top-level keys under `run`, so a sweep.toml holds plain run options
 // (`layers = [1, 2]`, `epochs = 4000`, ...). Options given on the command line
@@ -168,12 +212,6 @@ void print_info(const std::string& path) {
                 r.wall_seconds);
 }
 
-std::string joined_command_line(int argc, char** argv) {
-  std::string s;
-  for (int i = 0; i < argc; ++i) s += (i ? " " : "") + std::string(argv[i]);
-  return s;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -185,6 +223,7 @@ int main(int argc, char** argv) {
   std::vector<CLI::Option*> spec_options;
   CLI::App* run = app.add_subcommand("run", "train a sweep and write one HDF5 results file");
   add_run_options(*run, c, spec_options);
+  add_checkpoint_options(*run, c);
   app.config_formatter(std::make_shared<RunConfig>());
   app.set_config("--config", "", "run: TOML file with run options (keys are the long option names)");
   app.allow_config_extras(CLI::config_extras_mode::error);
@@ -194,26 +233,72 @@ int main(int argc, char** argv) {
   CLI::App* info = app.add_subcommand("info", "one row per network of a results file");
   info->add_option("file", info_path, "results file")->required();
 
+  std::vector<std::string> merge_inputs;
+  std::string merge_output;
+  bool merge_quiet = false;
+  CLI::App* merge = app.add_subcommand("merge", "join the shard files of one sweep into one results file");
+  merge->add_option("shards", merge_inputs, "shard files (e.g. sweep.shard-*.h5)")->required();
+  merge->add_option("-o,--output", merge_output, "merged results file")->required();
+  merge->add_flag("-q,--quiet", merge_quiet, "no output");
+
+  CliRun sc;
+  std::vector<CLI::Option*> slurm_spec_options;
+  SlurmOptions slurm_options;
+  CLI::App* slurm = app.add_subcommand(
+      "slurm", "write a SLURM job-array script (stdout) that trains the sweep in shards; --submit to sbatch it");
+  add_run_options(*slurm, sc, slurm_spec_options);
+  slurm->add_option("--shards", slurm_options.shards, "number of array tasks")->required()->group("SLURM");
+  slurm->add_option("--partition", slurm_options.partition, "sbatch --partition")->group("SLURM");
+  slurm->add_option("--gres", slurm_options.gres, "sbatch --gres, e.g. gpu:1")->group("SLURM");
+  slurm->add_option("--time", slurm_options.time, "sbatch --time, e.g. 00:30:00")->group("SLURM");
+  slurm->add_option("--account", slurm_options.account, "sbatch --account")->group("SLURM");
+  slurm->add_option("--mem", slurm_options.mem, "sbatch --mem")->group("SLURM");
+  slurm->add_option("--cpus-per-task", slurm_options.cpus_per_task, "sbatch --cpus-per-task")->group("SLURM");
+  slurm->add_option("--job-name", slurm_options.job_name, "sbatch --job-name")->group("SLURM");
+  slurm
+      ->add_option("--signal-seconds", slurm_options.signal_seconds,
+                   "send SIGTERM this long before the time limit (checkpoint and exit)")
+      ->capture_default_str()
+      ->group("SLURM");
+  slurm->add_flag("--submit", slurm_options.submit, "run sbatch on the script and print the job id")->group("SLURM");
+
   CLI11_PARSE(app, argc, argv);
   try {
     if (*run) {
-      c.run.command_line = joined_command_line(argc, argv);
-      if (c.frame_dtype != "f16" && c.frame_dtype != "f32")
-        throw SpecError("--frame-dtype '" + c.frame_dtype + "': expected f16 or f32");
-      c.run.frame_type = c.frame_dtype == "f16" ? FrameType::float16 : FrameType::float32;
-      if (!c.from.empty()) {
-        for (const auto* o : spec_options)
-          if (o->count() > 0)
-            throw SpecError("--from reruns the stored sweep exactly: drop " + o->get_name() +
-                            " (only -o, --device, --threads, --frame-dtype and --quiet apply)");
-        ResultsFile source(c.from);
-        run_sweep(spec_from_json(source.attribute("spec")), source.dataset(), c.run);
-      } else {
-        run_sweep(make_spec(c), load_data(c.data), c.run);
-      }
+      resolve_run_options(c, argc, argv);
+      const SweepSource source = sweep_source(c, spec_options);
+      run_sweep(source.spec, source.data, c.run);
     } else if (*info) {
       print_info(info_path);
+    } else if (*merge) {
+      merge_results(merge_inputs, merge_output, joined_command_line(argc, argv), merge_quiet);
+    } else if (*slurm) {
+      resolve_run_options(sc, argc, argv);
+      const SweepSource source = sweep_source(sc, slurm_spec_options);
+      const std::string script = write_slurm_job(source.spec, source.data, sc.run, slurm_options, self_path(argv[0]));
+      if (!slurm_options.submit) {
+        std::fputs(script.c_str(), stdout);
+      } else {
+        const auto out = std::filesystem::absolute(sc.run.output);
+        const std::string path = (out.parent_path() / (out.stem().string() + ".sbatch")).string();
+        std::ofstream(path) << script;
+        const std::string command = "sbatch --parsable '" + path + "'";
+        FILE* pipe = popen(command.c_str(), "r");
+        if (!pipe) throw SpecError("--submit: cannot run sbatch");
+        char buf[256] = {0};
+        const bool got = std::fgets(buf, sizeof buf, pipe) != nullptr;
+        const int status = pclose(pipe);
+        if (!got || status != 0)
+          throw SpecError("--submit: sbatch " + path + " failed (is SLURM installed and reachable?)");
+        std::string id = buf;
+        id = id.substr(0, id.find_first_of(";\n"));
+        std::printf("%s\n", id.c_str());
+        std::fprintf(stderr, "netsweep: submitted %s as job %s\n", path.c_str(), id.c_str());
+      }
     }
+  } catch (const Interrupted& e) {
+    std::fprintf(stderr, "\n%s%s\n", log_prefix().c_str(), e.what());
+    return e.code;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "\nnetsweep: error: %s\n", e.what());
     return 2;

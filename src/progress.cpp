@@ -3,12 +3,33 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <ctime>
 
 namespace netsweep {
 namespace {
 constexpr auto kTtyInterval = std::chrono::milliseconds(250);
 constexpr auto kLogInterval = std::chrono::seconds(10);
 }  // namespace
+
+namespace {
+std::string g_shard;  // set once per run, before any thread logs
+}
+
+void set_log_shard(const std::string& shard) { g_shard = shard; }
+
+std::string log_prefix() {
+  std::string prefix;
+  if (!isatty(STDERR_FILENO)) {
+    const std::time_t t = std::time(nullptr);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ ", std::gmtime(&t));
+    prefix = buf;
+  }
+  if (!g_shard.empty()) prefix += "[shard " + g_shard + "] ";
+  return prefix + "netsweep: ";
+}
+
+void log_line(const std::string& message) { std::fprintf(stderr, "%s%s\n", log_prefix().c_str(), message.c_str()); }
 
 std::string format_duration(double s) {
   char buf[32];
@@ -40,7 +61,7 @@ void ProgressReporter::stop() {
   }
   wake_.notify_all();
   if (thread_.joinable()) thread_.join();
-  if (enabled_) std::fprintf(stderr, "%s%s\n", tty_ ? "\r\x1b[2K" : "", line(true).c_str());
+  if (enabled_) std::fprintf(stderr, "%s%s%s\n", tty_ ? "\r\x1b[2K" : "", log_prefix().c_str(), line(true).c_str());
 }
 
 std::string ProgressReporter::line(bool final) const {
@@ -50,7 +71,7 @@ std::string ProgressReporter::line(bool final) const {
   const double epochs_per_s = elapsed > 0 ? double(progress_.network_epochs.load()) / elapsed : 0.0;
   char buf[256];
   if (final) {
-    std::snprintf(buf, sizeof buf, "netsweep: %d/%d networks trained in %s (%.0f network-epochs/s)",
+    std::snprintf(buf, sizeof buf, "%d/%d networks trained in %s (%.0f network-epochs/s)",
                   progress_.networks_done.load(), networks_, format_duration(elapsed).c_str(), epochs_per_s);
   } else {
     const std::string eta = fraction > 0.001 ? format_duration(elapsed * (1 - fraction) / fraction) : "?";
@@ -69,9 +90,9 @@ void ProgressReporter::loop() {
                               : std::chrono::duration_cast<std::chrono::milliseconds>(kLogInterval),
                          [&] { return stopping_; })) {
     if (tty_)
-      std::fprintf(stderr, "\r\x1b[2K%s", line(false).c_str());
+      std::fprintf(stderr, "\r\x1b[2K%s%s", log_prefix().c_str(), line(false).c_str());
     else
-      std::fprintf(stderr, "%s\n", line(false).c_str());
+      std::fprintf(stderr, "%s%s\n", log_prefix().c_str(), line(false).c_str());
     std::fflush(stderr);
   }
 }

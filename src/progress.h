@@ -34,4 +34,10 @@ class ProgressReporter {
 
 std::string format_duration(double seconds);
 
+// One log line on stderr: "netsweep: MESSAGE", with a UTC timestamp and the
+// shard (if any) in front when stderr is not a terminal (batch jobs, logs).
+void log_line(const std::string& message);
+void set_log_shard(const std::string& shard_label);  // "" for none
+std::string log_prefix();
+
 }  // namespace netsweep

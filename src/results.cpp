@@ -48,6 +48,36 @@ void write_points(hid_t group, const std::string& prefix, const PointSet& points
   if (regression) h5::write(group, prefix + "_values", {n}, points.values);
 }
 
+void write_data_group(hid_t file, const TrainingProblem& problem, const Dataset& data) {
+  auto g = h5::create_group(file, "data");
+  h5::set_attr(g, "kind", std::string(data.regression ? "regression-1d" : "classification-2d"));
+  h5::set_attr(g, "classes", int64_t(data.classes));
+  h5::set_attr(g, "inputs", int64_t(problem.inputs));
+  h5::set_attr(g, "outputs", int64_t(problem.outputs));
+  h5::write_strings(g, "features", problem.feature_names);
+  write_points(g, "train", data.train, problem.train_y, problem.outputs, data.regression);
+  write_points(g, "test", data.test, problem.test_y, problem.outputs, data.regression);
+}
+
+Dataset read_data_group(hid_t file, const std::string& where, const std::string& description) {
+  auto g = h5::open_group(file, "data");
+  Dataset d;
+  d.regression = h5::get_string_attr(g, "kind", where) == "regression-1d";
+  d.classes = int(h5::get_int_attr(g, "classes", where));
+  d.description_json = description;
+  for (auto [set, prefix] : {std::pair<PointSet*, const char*>{&d.train, "train"}, {&d.test, "test"}}) {
+    const std::string p = prefix;
+    const auto dims = h5::shape(g, p + "_points", where);
+    set->dims = dims.size() == 2 ? int(dims[1]) : (d.regression ? 1 : 2);
+    set->coords = h5::read<float>(g, p + "_points", where);
+    set->labels = h5::read<int32_t>(g, p + "_labels", where);
+    if (d.regression) set->values = h5::read<float>(g, p + "_values", where);
+  }
+  return d;
+}
+
+constexpr const char* kPlanFormat = "netsweep-plan";
+
 }  // namespace
 
 int64_t frame_bytes(const TrainingProblem& p, FrameType type) {
@@ -177,17 +207,11 @@ struct ResultsWriter::Impl {
     h5::set_attr(file, "networks", int64_t(problem.networks.size()));
     h5::set_attr(file, "epochs", int64_t(problem.epochs));
     h5::set_attr(file, "elapsed_seconds", elapsed);
-  }
-
-  void write_data() {
-    auto g = h5::create_group(file, "data");
-    h5::set_attr(g, "kind", std::string(data.regression ? "regression-1d" : "classification-2d"));
-    h5::set_attr(g, "classes", int64_t(data.classes));
-    h5::set_attr(g, "inputs", int64_t(problem.inputs));
-    h5::set_attr(g, "outputs", int64_t(problem.outputs));
-    h5::write_strings(g, "features", meta.features);
-    write_points(g, "train", data.train, problem.train_y, problem.outputs, data.regression);
-    write_points(g, "test", data.test, problem.test_y, problem.outputs, data.regression);
+    h5::set_attr(file, "sweep_hash", meta.sweep_hash);
+    if (meta.shard_count > 0) {
+      h5::set_attr(file, "shard_index", int64_t(meta.shard_index));
+      h5::set_attr(file, "shard_count", int64_t(meta.shard_count));
+    }
   }
 
   void write_grid() {
@@ -297,7 +321,7 @@ struct ResultsWriter::Impl {
     h5::write(file, "frame_epochs", epochs);
     h5::set_attr(frames, "layout", std::string("(networks, frames, H, W, outputs); row 0 is the top of the plane"));
     write_metadata(elapsed);
-    write_data();
+    write_data_group(file, problem, data);
     write_grid();
     write_networks(results);
     write_curves(results);
@@ -438,22 +462,97 @@ std::vector<float> ResultsFile::epoch_losses(int network) const {
   return {all.begin() + long(size_t(network) * e), all.begin() + long(size_t(network + 1) * e)};
 }
 
-Dataset ResultsFile::dataset() const {
+Dataset ResultsFile::dataset() const { return read_data_group(impl_->file, impl_->path, attribute("dataset")); }
+
+NetworkResult ResultsFile::network_result(int network) const {
   const auto& w = impl_->path;
-  auto g = h5::open_group(impl_->file, "data");
-  Dataset d;
-  d.regression = h5::get_string_attr(g, "kind", w) == "regression-1d";
-  d.classes = int(h5::get_int_attr(g, "classes", w));
-  d.description_json = attribute("dataset");
-  for (auto [set, prefix] : {std::pair<PointSet*, const char*>{&d.train, "train"}, {&d.test, "test"}}) {
-    const std::string p = prefix;
-    const auto dims = h5::shape(g, p + "_points", w);
-    set->dims = dims.size() == 2 ? int(dims[1]) : (d.regression ? 1 : 2);
-    set->coords = h5::read<float>(g, p + "_points", w);
-    set->labels = h5::read<int32_t>(g, p + "_labels", w);
-    if (d.regression) set->values = h5::read<float>(g, p + "_values", w);
+  NetworkResult r;
+  r.epoch_loss = epoch_losses(network);
+  const auto row = networks().at(size_t(network));
+  r.status = row.status == "diverged"        ? NetStatus::diverged
+             : row.status == "early_stopped" ? NetStatus::early_stopped
+                                             : NetStatus::trained;
+  r.epochs_trained = row.epochs_trained;
+  r.wall_seconds = row.wall_seconds;
+  const char* names[4] = {"snapshots/train_loss", "snapshots/test_loss", "snapshots/train_accuracy",
+                          "snapshots/test_accuracy"};
+  std::vector<float>* dst[4] = {&r.snapshot_train_loss, &r.snapshot_test_loss, &r.snapshot_train_accuracy,
+                                &r.snapshot_test_accuracy};
+  for (int k = 0; k < 4; ++k) {
+    const auto dims = h5::shape(impl_->file, names[k], w);
+    const auto all = h5::read<float>(impl_->file, names[k], w);
+    const size_t f = size_t(dims[1]);
+    dst[k]->assign(all.begin() + long(size_t(network) * f), all.begin() + long(size_t(network + 1) * f));
   }
-  return d;
+  return r;
+}
+
+std::vector<float> ResultsFile::weights(int network, bool final) const {
+  const auto offsets = h5::read<int64_t>(impl_->file, "weights/offsets", impl_->path);
+  const auto all = h5::read<float>(impl_->file, final ? "weights/final" : "weights/initial", impl_->path);
+  const auto rows = networks();
+  const int64_t start = offsets.at(size_t(network));
+  return {all.begin() + start, all.begin() + start + rows.at(size_t(network)).parameters};
+}
+
+FrameType ResultsFile::frame_type() const {
+  h5::Handle set(H5Dopen2(impl_->file, "frames", H5P_DEFAULT), H5Dclose, impl_->path + ": missing frames");
+  h5::Handle type(H5Dget_type(set), H5Tclose, "frames type");
+  return H5Tget_size(type) == 2 ? FrameType::float16 : FrameType::float32;
+}
+
+std::array<float, 4> ResultsFile::extent() const {
+  auto g = h5::open_group(impl_->file, "grid");
+  const auto e = h5::get_doubles_attr(g, "extent", impl_->path);
+  if (e.size() != 4) throw ResultsError(impl_->path + ": grid extent is not x0,x1,y0,y1");
+  return {float(e[0]), float(e[1]), float(e[2]), float(e[3])};
+}
+
+bool ResultsFile::has_attribute(const std::string& name) const { return h5::has_attr(impl_->file, name); }
+
+int64_t ResultsFile::int_attribute(const std::string& name) const {
+  return h5::get_int_attr(impl_->file, name, impl_->path);
+}
+
+double ResultsFile::double_attribute(const std::string& name) const {
+  return h5::get_double_attr(impl_->file, name, impl_->path);
+}
+
+SweepSource read_sweep_source(const std::string& path) {
+  h5::silence_errors();
+  if (!std::filesystem::exists(path)) throw ResultsError(path + ": no such file");
+  if (H5Fis_hdf5(path.c_str()) <= 0) throw ResultsError(path + ": not an HDF5 file");
+  h5::Handle file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose, path + ": cannot open");
+  const std::string format = h5::has_attr(file, "format") ? h5::get_string_attr(file, "format", path) : "";
+  if (format != kFormatName && format != kPlanFormat)
+    throw ResultsError(path + ": neither a netsweep results file nor a plan file");
+  const int64_t version = h5::get_int_attr(file, "format_version", path);
+  if (version != kFormatVersion)
+    throw ResultsError(path + ": format version " + std::to_string(version) + ", this netsweep reads version " +
+                       std::to_string(kFormatVersion));
+  SweepSource s;
+  s.spec = spec_from_json(h5::get_string_attr(file, "spec", path));
+  s.data = read_data_group(file, path, h5::get_string_attr(file, "dataset", path));
+  return s;
+}
+
+void write_plan_file(const std::string& path, const SweepSpec& spec, const Dataset& data,
+                     const TrainingProblem& problem, const std::string& sweep_hash) {
+  h5::silence_errors();
+  const std::string tmp = path + ".partial-" + std::to_string(::getpid());
+  {
+    h5::Handle file(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose,
+                    tmp + ": cannot create the plan file");
+    h5::set_attr(file, "format", std::string(kPlanFormat));
+    h5::set_attr(file, "format_version", int64_t(kFormatVersion));
+    h5::set_attr(file, "spec", spec_to_json(spec));
+    h5::set_attr(file, "dataset", data.description_json);
+    h5::set_attr(file, "sweep_hash", sweep_hash);
+    write_data_group(file, problem, data);
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) throw ResultsError(path + ": cannot rename " + tmp + " into place: " + ec.message());
 }
 
 // Exposed for the unit test of the float16 path.

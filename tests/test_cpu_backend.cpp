@@ -63,7 +63,7 @@ void train(const SweepSpec& spec, const Dataset& data, Outcome& out, int threads
   out.initial = out.params;
   out.frames.values_per_frame = out.problem.grid_h * out.problem.grid_w * out.problem.outputs;
   Progress progress;
-  make_cpu_backend(threads)->train(out.problem, out.params, out.results, out.frames, progress);
+  make_cpu_backend(threads)->train(out.problem, out.params, out.results, out.frames, progress, {});
 }
 
 bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
@@ -209,4 +209,67 @@ TEST(CpuBackend, FramesAreTheNetworkEvaluatedOnTheGrid) {
   EXPECT_GT(p.grid_x[1], p.grid_x[size_t(points - 1) * 2 + 1]);
   // Training moved the network: the last frame differs from the first.
   EXPECT_NE(out.frames.frames.at({0, 0}), out.frames.frames.at({0, int(p.frame_epochs.size()) - 1}));
+}
+
+namespace {
+// Records the states a backend reports and asks it to stop after `stop_after` snapshot states.
+struct RecordingCheckpointer : Checkpointer {
+  std::mutex mutex;
+  std::atomic<bool> stop{false};
+  int snapshots = 0, stop_after = 0;
+  std::map<int, NetworkState> latest;
+  void snapshot_state(int index, const NetworkState& s) override {
+    std::lock_guard<std::mutex> lock(mutex);
+    latest[index] = s;
+    if (++snapshots == stop_after) stop = true;
+  }
+  void stopped_state(int index, const NetworkState& s) override {
+    std::lock_guard<std::mutex> lock(mutex);
+    latest[index] = s;
+  }
+};
+}  // namespace
+
+TEST(CpuBackend, StopAndResumeIsBitIdentical) {
+  SweepSpec s = small_spec();
+  s.widths = {4, 32};
+  s.activations = {Activation::relu, Activation::sigmoid};
+  s.batch_sizes = {16, 0};
+  s.epochs = 30;
+  s.snapshot_every = 7;
+  const Dataset data = generated("moons", 150);
+  Outcome whole;
+  train(s, data, whole);
+
+  for (int stop_after : {1, 5, 13}) {
+    RecordingCheckpointer ck;
+    ck.stop_after = stop_after;
+    Outcome part;
+    part.problem = build_problem(s, data);
+    part.params.assign(size_t(part.problem.layout.total), 0.0f);
+    initialize_parameters(part.problem.layout, part.problem.networks, part.params.data());
+    part.frames.values_per_frame = part.problem.grid_h * part.problem.grid_w * part.problem.outputs;
+    Progress progress;
+    TrainControl control;
+    control.stop = &ck.stop;
+    control.checkpointer = &ck;
+    EXPECT_FALSE(make_cpu_backend(2)->train(part.problem, part.params, part.results, part.frames, progress, control));
+    // At least one network stopped between two epochs' steps, not at a boundary.
+    // Resume from the recorded states (networks never started begin afresh).
+    std::vector<std::optional<NetworkState>> resume(part.problem.networks.size());
+    for (auto& [index, state] : ck.latest) resume[size_t(index)] = state;
+    TrainControl again;
+    again.resume = &resume;
+    std::vector<float> params(size_t(part.problem.layout.total));
+    initialize_parameters(part.problem.layout, part.problem.networks, params.data());
+    std::vector<NetworkResult> results;
+    EXPECT_TRUE(make_cpu_backend(2)->train(part.problem, params, results, part.frames, progress, again));
+    EXPECT_TRUE(same_bits(params, whole.params)) << "stop after " << stop_after;
+    for (size_t i = 0; i < results.size(); ++i) {
+      EXPECT_TRUE(same_bits(results[i].epoch_loss, whole.results[i].epoch_loss)) << "network " << i;
+      EXPECT_TRUE(same_bits(results[i].snapshot_train_loss, whole.results[i].snapshot_train_loss)) << "network " << i;
+      EXPECT_EQ(results[i].status, whole.results[i].status);
+    }
+    EXPECT_EQ(part.frames.frames, whole.frames.frames) << "stop after " << stop_after;
+  }
 }

@@ -57,6 +57,37 @@ class FrameSink {
   virtual void write_frame(int index, int frame, const float* values) = 0;
 };
 
+// A network's whole training state between two optimizer steps: enough to
+// continue bit for bit. The random streams are counter-based, so their
+// position is (epoch, next_sample).
+struct NetworkState {
+  int epoch = 0;        // epochs completed
+  int next_sample = 0;  // the next batch of epoch `epoch` starts here in its permutation (0: epoch boundary)
+  double loss_sum = 0;  // running sum of this epoch's per-sample losses
+  int64_t step = 0;     // optimizer steps taken
+  bool active = true;   // false once diverged or early-stopped
+  int frames_done = 0;  // frames already emitted
+  std::vector<float> params, state1, state2;  // the network's parameter block and optimizer state
+  NetworkResult result;                       // losses and metrics so far
+};
+
+// Receives states for checkpoints; called from several threads at once.
+class Checkpointer {
+ public:
+  virtual ~Checkpointer() = default;
+  // After each frame of network `index` (its state at that snapshot).
+  virtual void snapshot_state(int index, const NetworkState& state) = 0;
+  // When training stops on request, wherever the network was.
+  virtual void stopped_state(int index, const NetworkState& state) = 0;
+};
+
+// How a run may be interrupted and resumed.
+struct TrainControl {
+  const std::atomic<bool>* stop = nullptr;  // set (e.g. by SIGTERM): finish the current step and return
+  Checkpointer* checkpointer = nullptr;
+  const std::vector<std::optional<NetworkState>>* resume = nullptr;  // per network: continue from here
+};
+
 // Shared progress counters, bumped by backends, read by the progress line.
 struct Progress {
   std::atomic<int64_t> network_epochs{0};
@@ -73,9 +104,10 @@ class Backend {
   virtual ~Backend() = default;
   virtual std::string device_description() const = 0;
   // Trains every network of the problem. `params` enters holding the initial
-  // parameters (PackedLayout) and leaves holding the final ones.
-  virtual void train(const TrainingProblem& problem, std::vector<float>& params, std::vector<NetworkResult>& results,
-                     FrameSink& frames, Progress& progress) = 0;
+  // parameters (PackedLayout) and leaves holding the final ones. Returns
+  // false if it stopped on request before finishing (see TrainControl).
+  virtual bool train(const TrainingProblem& problem, std::vector<float>& params, std::vector<NetworkResult>& results,
+                     FrameSink& frames, Progress& progress, const TrainControl& control = {}) = 0;
 };
 
 std::unique_ptr<Backend> make_cpu_backend(int threads);  // threads <= 0: all cores

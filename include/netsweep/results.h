@@ -12,6 +12,7 @@
 
 #include "netsweep/backend.h"
 #include "netsweep/dataset.h"
+#include "netsweep/spec.h"
 
 namespace netsweep {
 
@@ -30,9 +31,10 @@ struct RunMetadata {
   std::string created_utc;  // ISO 8601
   std::string spec_json;    // the SweepSpec (spec_to_json)
   std::string command_line;
-  std::vector<std::string> features;
   std::array<float, 4> extent{};  // x0, x1, y0, y1 of the frame plane
   FrameType frame_type = FrameType::float16;
+  std::string sweep_hash;                // shard files of one sweep share it
+  int shard_index = 0, shard_count = 0;  // shard_count 0: the whole sweep
 };
 
 // Writes a results file under a temporary name (PATH.partial-PID) and renames
@@ -74,6 +76,16 @@ struct NetworkRow {
   double wall_seconds = 0;
 };
 
+// What `run --from` needs: the spec and the data, from a results file or a
+// plan file (written by `netsweep slurm` for the tasks of a job array).
+struct SweepSource {
+  SweepSpec spec;
+  Dataset data;
+};
+SweepSource read_sweep_source(const std::string& path);
+void write_plan_file(const std::string& path, const SweepSpec& spec, const Dataset& data,
+                     const TrainingProblem& problem, const std::string& sweep_hash);
+
 // Read access to a results file.
 class ResultsFile {
  public:
@@ -86,9 +98,16 @@ class ResultsFile {
   int format_version() const;
   std::vector<NetworkRow> networks() const;
   std::vector<int> frame_epochs() const;
-  std::array<int, 5> frame_shape() const;                  // networks, frames, H, W, outputs
-  std::vector<float> frame(int network, int frame) const;  // (H, W, outputs) as float
-  std::vector<float> epoch_losses(int network) const;      // (epochs,)
+  std::array<int, 5> frame_shape() const;                     // networks, frames, H, W, outputs
+  std::vector<float> frame(int network, int frame) const;     // (H, W, outputs) as float
+  std::vector<float> epoch_losses(int network) const;         // (epochs,)
+  NetworkResult network_result(int network) const;            // status, losses and metrics of one row
+  std::vector<float> weights(int network, bool final) const;  // the network's parameter block
+  FrameType frame_type() const;
+  std::array<float, 4> extent() const;
+  bool has_attribute(const std::string& name) const;
+  int64_t int_attribute(const std::string& name) const;
+  double double_attribute(const std::string& name) const;
   // The dataset as stored (raw points, labels/values, split), for --from.
   Dataset dataset() const;
 

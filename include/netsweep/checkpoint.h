@@ -1,0 +1,69 @@
+// Checkpoints of a running sweep, for preemption (SIGTERM) and crashes
+// (kill -9): OUTPUT.ckpt/ holds
+//   frames.bin  one fixed slot per (network, frame) in the stored frame type,
+//               written as frames are made (a crash cannot corrupt it);
+//   state.h5    every network's NetworkState, replaced atomically (write to
+//               state.h5.tmp, fsync, rename) after the frames it counts are
+//               in frames.bin.
+// A resumed run continues each network from its last recorded state; the
+// final results file is assembled from frames.bin and is identical to that
+// of an uninterrupted run.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "netsweep/backend.h"
+#include "netsweep/results.h"
+
+namespace netsweep {
+
+class CheckpointStore : public FrameSink, public Checkpointer {
+ public:
+  // interval_seconds: how often state.h5 is rewritten (0: after every frame).
+  CheckpointStore(const std::string& dir, const TrainingProblem& problem, const std::string& sweep_hash,
+                  const std::string& shard_label, FrameType frame_type, double interval_seconds);
+  ~CheckpointStore() override;
+
+  // The states recorded by an earlier run (none if there is no checkpoint).
+  // Throws if the checkpoint belongs to another sweep or shard.
+  std::vector<std::optional<NetworkState>> load();
+  bool loaded_any() const { return loaded_any_; }
+
+  void write_frame(int index, int frame, const float* values) override;
+  void snapshot_state(int index, const NetworkState& state) override;
+  void stopped_state(int index, const NetworkState& state) override;
+
+  void flush();                         // write state.h5 now
+  void replay_frames(FrameSink& sink);  // every recorded frame, in order
+  void remove();                        // delete the checkpoint directory
+  const std::string& directory() const { return dir_; }
+
+ private:
+  void record(int index, const NetworkState& state, bool write_now);
+  void write_state_locked();
+  void writer_loop();
+
+  std::string dir_;
+  const TrainingProblem& problem_;
+  std::string hash_, shard_;
+  FrameType frame_type_;
+  double interval_;
+  size_t frame_elements_, slot_bytes_;
+  int frames_fd_ = -1;
+  bool loaded_any_ = false;
+
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::vector<std::optional<NetworkState>> latest_;
+  bool dirty_ = false, closing_ = false;
+  std::thread writer_;
+};
+
+}  // namespace netsweep

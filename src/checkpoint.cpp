@@ -1,0 +1,267 @@
+#include "netsweep/checkpoint.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+
+#include "h5.h"
+
+namespace netsweep {
+namespace fs = std::filesystem;
+
+namespace {
+constexpr const char* kCheckpointFormat = "netsweep-checkpoint";
+
+void fsync_path(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY);
+  if (fd >= 0) {
+    ::fsync(fd);
+    ::close(fd);
+  }
+}
+
+uint16_t half_bits(float v) {
+  const _Float16 h = static_cast<_Float16>(v);
+  uint16_t b;
+  std::memcpy(&b, &h, 2);
+  return b;
+}
+
+float half_value(uint16_t b) {
+  _Float16 h;
+  std::memcpy(&h, &b, 2);
+  return float(h);
+}
+}  // namespace
+
+CheckpointStore::CheckpointStore(const std::string& dir, const TrainingProblem& problem, const std::string& hash,
+                                 const std::string& shard, FrameType frame_type, double interval)
+    : dir_(dir),
+      problem_(problem),
+      hash_(hash),
+      shard_(shard),
+      frame_type_(frame_type),
+      interval_(interval),
+      frame_elements_(size_t(problem.grid_h) * size_t(problem.grid_w) * size_t(problem.outputs)),
+      slot_bytes_(frame_elements_ * (frame_type == FrameType::float16 ? 2 : 4)),
+      latest_(problem.networks.size()) {
+  h5::silence_errors();
+  std::error_code ec;
+  fs::create_directories(dir_, ec);
+  if (ec) throw ResultsError(dir_ + ": cannot create the checkpoint directory: " + ec.message());
+  const std::string frames = dir_ + "/frames.bin";
+  frames_fd_ = ::open(frames.c_str(), O_RDWR | O_CREAT, 0644);
+  if (frames_fd_ < 0) throw ResultsError(frames + ": cannot open: " + std::strerror(errno));
+  if (interval_ > 0) writer_ = std::thread([this] { writer_loop(); });
+}
+
+CheckpointStore::~CheckpointStore() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    closing_ = true;
+  }
+  wake_.notify_all();
+  if (writer_.joinable()) writer_.join();
+  if (frames_fd_ >= 0) ::close(frames_fd_);
+}
+
+std::vector<std::optional<NetworkState>> CheckpointStore::load() {
+  const std::string path = dir_ + "/state.h5";
+  std::vector<std::optional<NetworkState>> states(problem_.networks.size());
+  if (!fs::exists(path)) return states;
+  h5::Handle file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose, path + ": cannot open checkpoint");
+  if (h5::get_string_attr(file, "format", path) != kCheckpointFormat)
+    throw ResultsError(path + ": not a netsweep checkpoint");
+  const std::string hash = h5::get_string_attr(file, "sweep_hash", path);
+  const std::string shard = h5::get_string_attr(file, "shard", path);
+  if (hash != hash_ || shard != shard_)
+    throw ResultsError(path + ": checkpoint of another sweep or shard (sweep " + hash + ", shard '" + shard +
+                       "'; this run is sweep " + hash_ + ", shard '" + shard_ + "'); remove " + dir_ +
+                       " to start over");
+  const size_t n = problem_.networks.size(), e = size_t(problem_.epochs), f = problem_.frame_epochs.size();
+  const auto has = h5::read<int8_t>(file, "has_state", path);
+  if (has.size() != n) throw ResultsError(path + ": checkpoint has another number of networks");
+  const auto epoch = h5::read<int32_t>(file, "epoch", path);
+  const auto next_sample = h5::read<int32_t>(file, "next_sample", path);
+  const auto loss_sum = h5::read<double>(file, "loss_sum", path);
+  const auto step = h5::read<int64_t>(file, "step", path);
+  const auto active = h5::read<int8_t>(file, "active", path);
+  const auto frames_done = h5::read<int32_t>(file, "frames_done", path);
+  const auto status = h5::read<int32_t>(file, "status", path);
+  const auto trained = h5::read<int32_t>(file, "epochs_trained", path);
+  const auto wall = h5::read<double>(file, "wall_seconds", path);
+  const auto params = h5::read<float>(file, "params", path);
+  const auto state1 = h5::read<float>(file, "state1", path);
+  const auto state2 = h5::read<float>(file, "state2", path);
+  const auto epoch_loss = h5::read<float>(file, "epoch_loss", path);
+  const char* snap_names[4] = {"snapshot_train_loss", "snapshot_test_loss", "snapshot_train_accuracy",
+                               "snapshot_test_accuracy"};
+  std::vector<float> snaps[4];
+  for (int k = 0; k < 4; ++k) snaps[k] = h5::read<float>(file, snap_names[k], path);
+  for (size_t i = 0; i < n; ++i) {
+    if (!has[i]) continue;
+    const auto& net = problem_.layout.networks[i];
+    NetworkState s;
+    s.epoch = epoch[i];
+    s.next_sample = next_sample[i];
+    s.loss_sum = loss_sum[i];
+    s.step = step[i];
+    s.active = active[i] != 0;
+    s.frames_done = frames_done[i];
+    auto block = [&](const std::vector<float>& v) {
+      return std::vector<float>(v.begin() + net.offset, v.begin() + net.offset + net.count);
+    };
+    s.params = block(params);
+    s.state1 = block(state1);
+    s.state2 = block(state2);
+    s.result.status = NetStatus(status[i]);
+    s.result.epochs_trained = trained[i];
+    s.result.wall_seconds = wall[i];
+    s.result.epoch_loss.assign(epoch_loss.begin() + long(i * e), epoch_loss.begin() + long((i + 1) * e));
+    std::vector<float>* dst[4] = {&s.result.snapshot_train_loss, &s.result.snapshot_test_loss,
+                                  &s.result.snapshot_train_accuracy, &s.result.snapshot_test_accuracy};
+    for (int k = 0; k < 4; ++k) dst[k]->assign(snaps[k].begin() + long(i * f), snaps[k].begin() + long((i + 1) * f));
+    states[i] = std::move(s);
+    loaded_any_ = true;
+  }
+  std::lock_guard<std::mutex> lock(mutex_);
+  latest_ = states;
+  return states;
+}
+
+void CheckpointStore::write_frame(int index, int frame, const float* values) {
+  std::vector<unsigned char> bytes(slot_bytes_);
+  if (frame_type_ == FrameType::float16) {
+    auto* out = reinterpret_cast<uint16_t*>(bytes.data());
+    for (size_t k = 0; k < frame_elements_; ++k) out[k] = half_bits(values[k]);
+  } else {
+    std::memcpy(bytes.data(), values, slot_bytes_);
+  }
+  const off_t offset = off_t((size_t(index) * problem_.frame_epochs.size() + size_t(frame)) * slot_bytes_);
+  size_t done = 0;
+  while (done < slot_bytes_) {
+    const ssize_t w = ::pwrite(frames_fd_, bytes.data() + done, slot_bytes_ - done, offset + off_t(done));
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) throw ResultsError(dir_ + "/frames.bin: write failed: " + std::strerror(errno));
+    done += size_t(w);
+  }
+}
+
+void CheckpointStore::record(int index, const NetworkState& state, bool write_now) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  latest_[size_t(index)] = state;
+  dirty_ = true;
+  if (write_now) write_state_locked();
+}
+
+void CheckpointStore::snapshot_state(int index, const NetworkState& state) { record(index, state, interval_ <= 0); }
+void CheckpointStore::stopped_state(int index, const NetworkState& state) { record(index, state, false); }
+
+void CheckpointStore::flush() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  write_state_locked();
+}
+
+void CheckpointStore::writer_loop() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  const auto period = std::chrono::duration<double>(interval_);
+  while (!wake_.wait_for(lock, period, [&] { return closing_; }))
+    if (dirty_) write_state_locked();
+}
+
+void CheckpointStore::write_state_locked() {
+  ::fdatasync(frames_fd_);  // the frames a state counts are on disk before the state is
+  const size_t n = problem_.networks.size(), e = size_t(problem_.epochs), f = problem_.frame_epochs.size();
+  const size_t p = size_t(problem_.layout.total);
+  std::vector<int8_t> has(n, 0), active(n, 0);
+  std::vector<int32_t> epoch(n, 0), next_sample(n, 0), frames_done(n, 0), status(n, 0), trained(n, 0);
+  std::vector<double> loss_sum(n, 0), wall(n, 0);
+  std::vector<int64_t> step(n, 0);
+  std::vector<float> params(p, 0), state1(p, 0), state2(p, 0), epoch_loss(n * e, NAN);
+  std::vector<float> snaps[4];
+  for (auto& s : snaps) s.assign(n * f, NAN);
+  for (size_t i = 0; i < n; ++i) {
+    if (!latest_[i]) continue;
+    const NetworkState& s = *latest_[i];
+    const auto& net = problem_.layout.networks[i];
+    has[i] = 1;
+    epoch[i] = s.epoch;
+    next_sample[i] = s.next_sample;
+    loss_sum[i] = s.loss_sum;
+    step[i] = s.step;
+    active[i] = s.active;
+    frames_done[i] = s.frames_done;
+    status[i] = int32_t(s.result.status);
+    trained[i] = s.result.epochs_trained;
+    wall[i] = s.result.wall_seconds;
+    std::copy(s.params.begin(), s.params.end(), params.begin() + net.offset);
+    std::copy(s.state1.begin(), s.state1.end(), state1.begin() + net.offset);
+    std::copy(s.state2.begin(), s.state2.end(), state2.begin() + net.offset);
+    std::copy(s.result.epoch_loss.begin(), s.result.epoch_loss.end(), epoch_loss.begin() + long(i * e));
+    const std::vector<float>* src[4] = {&s.result.snapshot_train_loss, &s.result.snapshot_test_loss,
+                                        &s.result.snapshot_train_accuracy, &s.result.snapshot_test_accuracy};
+    for (int k = 0; k < 4; ++k) std::copy(src[k]->begin(), src[k]->end(), snaps[k].begin() + long(i * f));
+  }
+  const std::string tmp = dir_ + "/state.h5.tmp", path = dir_ + "/state.h5";
+  {
+    h5::Handle file(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose,
+                    tmp + ": cannot create checkpoint");
+    h5::set_attr(file, "format", std::string(kCheckpointFormat));
+    h5::set_attr(file, "sweep_hash", hash_);
+    h5::set_attr(file, "shard", shard_);
+    h5::write(file, "has_state", has);
+    h5::write(file, "epoch", epoch);
+    h5::write(file, "next_sample", next_sample);
+    h5::write(file, "loss_sum", loss_sum);
+    h5::write(file, "step", step);
+    h5::write(file, "active", active);
+    h5::write(file, "frames_done", frames_done);
+    h5::write(file, "status", status);
+    h5::write(file, "epochs_trained", trained);
+    h5::write(file, "wall_seconds", wall);
+    h5::write(file, "params", params);
+    h5::write(file, "state1", state1);
+    h5::write(file, "state2", state2);
+    h5::write(file, "epoch_loss", {hsize_t(n), hsize_t(e)}, epoch_loss);
+    const char* names[4] = {"snapshot_train_loss", "snapshot_test_loss", "snapshot_train_accuracy",
+                            "snapshot_test_accuracy"};
+    for (int k = 0; k < 4; ++k) h5::write(file, names[k], {hsize_t(n), hsize_t(f)}, snaps[k]);
+  }
+  fsync_path(tmp);
+  std::error_code ec;
+  fs::rename(tmp, path, ec);
+  if (ec) throw ResultsError(path + ": cannot replace checkpoint: " + ec.message());
+  dirty_ = false;
+}
+
+void CheckpointStore::replay_frames(FrameSink& sink) {
+  std::vector<unsigned char> bytes(slot_bytes_);
+  std::vector<float> values(frame_elements_);
+  const size_t f = problem_.frame_epochs.size();
+  for (size_t i = 0; i < latest_.size(); ++i) {
+    const int done = latest_[i] ? latest_[i]->frames_done : 0;
+    for (int k = 0; k < done; ++k) {
+      const off_t offset = off_t((i * f + size_t(k)) * slot_bytes_);
+      if (::pread(frames_fd_, bytes.data(), slot_bytes_, offset) != ssize_t(slot_bytes_))
+        throw ResultsError(dir_ + "/frames.bin: short read (truncated checkpoint?)");
+      if (frame_type_ == FrameType::float16) {
+        const auto* in = reinterpret_cast<const uint16_t*>(bytes.data());
+        for (size_t j = 0; j < frame_elements_; ++j) values[j] = half_value(in[j]);
+      } else {
+        std::memcpy(values.data(), bytes.data(), slot_bytes_);
+      }
+      sink.write_frame(int(i), k, values.data());
+    }
+  }
+}
+
+void CheckpointStore::remove() {
+  std::error_code ec;
+  fs::remove_all(dir_, ec);
+}
+
+}  // namespace netsweep

@@ -1,0 +1,79 @@
+#include "netsweep/shard.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <numeric>
+
+namespace netsweep {
+
+std::string ShardId::label() const { return std::to_string(index) + "/" + std::to_string(count); }
+
+ShardId parse_shard(const std::string& text) {
+  ShardId s;
+  char extra = 0;
+  if (std::sscanf(text.c_str(), "%d/%d%c", &s.index, &s.count, &extra) != 2 || s.count < 1 || s.index < 0 ||
+      s.index >= s.count)
+    throw SpecError("--shard '" + text + "': expected I/N with 0 <= I < N, e.g. 3/16");
+  return s;
+}
+
+int64_t network_work(const TrainingProblem& p, int index) {
+  const int64_t macs = forward_macs(p.layout.networks[size_t(index)]);
+  return 3 * macs * p.n_train * p.epochs +
+         macs * (int64_t(p.n_train) + p.n_test + int64_t(p.grid_h) * p.grid_w) * int64_t(p.frame_epochs.size());
+}
+
+std::vector<std::vector<int>> assign_shards(const TrainingProblem& p, int count) {
+  const int n = int(p.networks.size());
+  std::vector<int> order(static_cast<size_t>(n));
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return network_work(p, a) > network_work(p, b); });
+  std::vector<int64_t> load(static_cast<size_t>(count), 0);
+  std::vector<std::vector<int>> shards(static_cast<size_t>(count));
+  for (int i : order) {
+    const size_t lightest = size_t(std::min_element(load.begin(), load.end()) - load.begin());
+    load[lightest] += network_work(p, i);
+    shards[lightest].push_back(i);
+  }
+  for (auto& s : shards) std::sort(s.begin(), s.end());
+  return shards;
+}
+
+TrainingProblem select_networks(const TrainingProblem& p, const std::vector<int>& indices) {
+  TrainingProblem out = p;
+  out.networks.clear();
+  for (int i : indices) out.networks.push_back(p.networks[size_t(i)]);
+  out.layout = PackedLayout::build(out.networks, p.inputs, p.outputs);
+  return out;
+}
+
+namespace {
+uint64_t fnv1a(uint64_t h, const void* data, size_t bytes) {
+  const auto* p = static_cast<const unsigned char*>(data);
+  for (size_t i = 0; i < bytes; ++i) h = (h ^ p[i]) * 1099511628211ull;
+  return h;
+}
+template <typename T>
+uint64_t fnv1a(uint64_t h, const std::vector<T>& v) {
+  const uint64_t size = v.size();
+  h = fnv1a(h, &size, sizeof size);
+  return fnv1a(h, v.data(), v.size() * sizeof(T));
+}
+}  // namespace
+
+std::string sweep_hash(const SweepSpec& spec, const Dataset& d) {
+  uint64_t h = 1469598103934665603ull;
+  const std::string json = spec_to_json(spec);
+  h = fnv1a(h, json.data(), json.size());
+  for (const PointSet* s : {&d.train, &d.test}) {
+    h = fnv1a(h, s->coords);
+    h = fnv1a(h, s->labels);
+    h = fnv1a(h, s->values);
+  }
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+  return buf;
+}
+
+}  // namespace netsweep

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Shards of a sweep, merged, equal the single-process run; merge refuses
+# missing, duplicated and foreign shards with a message naming them.
+# usage: shard_merge_test.sh NETSWEEP PYTHON COMPARE_SCRIPT
+set -euo pipefail
+netsweep=$1 python=$2 compare=$3
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+args=(--layers 1,2 --widths 4,16,64 --activations relu,tanh --seeds 2 --epochs 15 --snapshot-every 5 --grid 16
+      --dataset moons:n=200 --device cpu -q)
+"$netsweep" run "${args[@]}" -o single.h5
+for i in 0 1 2; do "$netsweep" run "${args[@]}" --shard "$i/3" -o "sweep.shard-$i.h5"; done
+"$netsweep" merge -q sweep.shard-*.h5 -o merged.h5
+"$python" "$compare" single.h5 merged.h5
+"$netsweep" info merged.h5 | grep -q "networks: 24, frames: 4 of 16x16"
+
+expect_error() {  # message, command...
+  local message=$1; shift
+  local out status=0
+  out=$("$@" 2>&1) || status=$?
+  [ "$status" -ne 0 ] || { echo "FAIL: '$*' succeeded"; exit 1; }
+  grep -qF -- "$message" <<<"$out" || { echo "FAIL: '$*' said: $out"; exit 1; }
+  echo "ok: $message"
+}
+expect_error "networks are missing, e.g." "$netsweep" merge sweep.shard-0.h5 sweep.shard-1.h5 -o bad.h5
+expect_error "is in both sweep.shard-1.h5 and sweep.shard-1.h5" \
+  "$netsweep" merge sweep.shard-0.h5 sweep.shard-1.h5 sweep.shard-1.h5 sweep.shard-2.h5 -o bad.h5
+"$netsweep" run --layers 1 --widths 4 --epochs 3 --grid 8 --dataset moons:n=50 --device cpu -q -o other.h5
+expect_error "shards of different sweeps cannot be merged" "$netsweep" merge sweep.shard-0.h5 other.h5 -o bad.h5
+expect_error "--shard '3/3': expected I/N" "$netsweep" run "${args[@]}" --shard 3/3 -o bad.h5
+[ ! -e bad.h5 ] || { echo "FAIL: a failed merge left bad.h5"; exit 1; }
+echo "shards merge to the single-process result"
