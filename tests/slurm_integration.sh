@@ -22,6 +22,11 @@ dir=$(mktemp -d /tmp/netsweep-slurm.XXXXXX)
 chmod 700 "$dir"
 pids=()
 cleanup() {
+  # Jobs first (their slurmstepd processes outlive slurmd), then the daemons we started.
+  if [ -n "${SLURM_CONF:-}" ]; then
+    scancel --full --quiet --partition=test 2>/dev/null || true
+    for _ in $(seq 1 50); do [ -z "$(squeue -h 2>/dev/null)" ] && break; sleep 0.2; done
+  fi
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do
     for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
