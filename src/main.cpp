@@ -260,8 +260,9 @@ int main(int argc, char** argv) {
                    "send SIGTERM this long before the time limit (checkpoint and exit)")
       ->capture_default_str()
       ->group("SLURM");
-  slurm->add_option("--checkpoint-every", sc.run.checkpoint_every,
-                    "seconds between each task's checkpoints (default 60; SIGTERM always checkpoints)")
+  slurm
+      ->add_option("--checkpoint-every", sc.run.checkpoint_every,
+                   "seconds between each task's checkpoints (default 60; SIGTERM always checkpoints)")
       ->group("SLURM");
   slurm->add_flag("--submit", slurm_options.submit, "run sbatch on the script and print the job id")->group("SLURM");
 

@@ -428,13 +428,13 @@ std::string write_slurm_job(const SweepSpec& spec, const Dataset& data, const Ru
   script += "# When all tasks are done: " + quote(binary) + " merge " + quote(shard_prefix) + "*" +
             quote(shard_suffix) + " -o " + quote(out.string()) + "\n";
   script += "set -euo pipefail\n";
-  script += "exec " + quote(binary) + " run --from " + quote(plan.string()) + " --shard \"${SLURM_ARRAY_TASK_ID}/" +
-            std::to_string(s.shards) + "\" --resume --device " + quote(run.device) +
-            (run.threads > 0 ? " --threads " + std::to_string(run.threads) : std::string()) +
-            (run.checkpoint_every >= 0 ? " --checkpoint-every " + std::to_string(run.checkpoint_every) : std::string()) +
-            " --frame-dtype " +
-            (run.frame_type == FrameType::float16 ? "f16" : "f32") + " -o " + quote(shard_prefix) +
-            "\"${SLURM_ARRAY_TASK_ID}\"" + quote(shard_suffix) + "\n";
+  script +=
+      "exec " + quote(binary) + " run --from " + quote(plan.string()) + " --shard \"${SLURM_ARRAY_TASK_ID}/" +
+      std::to_string(s.shards) + "\" --resume --device " + quote(run.device) +
+      (run.threads > 0 ? " --threads " + std::to_string(run.threads) : std::string()) +
+      (run.checkpoint_every >= 0 ? " --checkpoint-every " + std::to_string(run.checkpoint_every) : std::string()) +
+      " --frame-dtype " + (run.frame_type == FrameType::float16 ? "f16" : "f32") + " -o " + quote(shard_prefix) +
+      "\"${SLURM_ARRAY_TASK_ID}\"" + quote(shard_suffix) + "\n";
   return script;
 }
 

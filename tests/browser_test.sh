@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# The gallery in a real browser: headless Chromium loads index.html and a
+# network page from file://; the test fails on any broken image or script
+# error (the page's self-check reports both) and saves a screenshot.
+# Exits 77 (skipped) only if Chromium cannot be installed.
+# usage: browser_test.sh NETSWEEP NETSWEEP_RENDER ARTIFACT_DIR
+set -euo pipefail
+netsweep=$1 render=$2 artifacts=$3
+skip() { echo "SKIP: $*"; exit 77; }
+browser=$(command -v chromium || command -v chromium-browser || true)
+if [ -z "$browser" ]; then
+  [ "$(id -u)" -eq 0 ] || skip "chromium is not installed and this is not root"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null 2>&1 ||
+    { apt-get update -qq >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null 2>&1; } ||
+    skip "cannot install chromium"
+  browser=$(command -v chromium)
+fi
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+mkdir -p "$artifacts"
+
+"$netsweep" run --layers 1,2 --widths 4,16 --activations relu,tanh --epochs 30 --snapshot-every 10 --grid 32 \
+  --dataset spiral:n=120 --test-fraction 0.25 --device cpu -q -o "$work/sweep.h5"
+"$render" "$work/sweep.h5" -o "$work/gallery" -q
+
+chrome() {  # extra args...
+  "$browser" --headless --no-sandbox --disable-gpu --disable-dev-shm-usage --user-data-dir="$work/profile-$RANDOM" \
+    --allow-file-access-from-files --virtual-time-budget=15000 "$@" 2>"$work/chrome.log"
+}
+check_page() {  # page, expected status
+  local page=$1 expect=$2 dom status
+  dom=$(chrome --dump-dom "file://$page") || { cat "$work/chrome.log"; echo "FAIL: chromium failed on $page"; exit 1; }
+  status=$(grep -o 'data-selfcheck="[^"]*"' <<<"$dom" | head -n 1 | cut -d'"' -f2)
+  images=$(grep -o 'data-images="[0-9]*"' <<<"$dom" | head -n 1 | cut -d'"' -f2)
+  echo "$page: self-check '$status', $images images"
+  case "$expect" in
+    ok) [ "$status" = ok ] && [ "${images:-0}" -gt 0 ] || { echo "FAIL: $page: self-check '$status'"; exit 1; } ;;
+    broken) [[ "$status" == broken=1* ]] || { echo "FAIL: the self-check missed a deleted image on $page: '$status'"; exit 1; } ;;
+  esac
+}
+check_page "$work/gallery/index.html" ok
+check_page "$work/gallery/nets/net-0003.html" ok
+chrome --screenshot="$artifacts/gallery.png" --window-size=1400,1400 "file://$work/gallery/index.html" >/dev/null
+[ -s "$artifacts/gallery.png" ] || { echo "FAIL: no screenshot"; exit 1; }
+echo "screenshot: $artifacts/gallery.png"
+# The check can fail: a missing image is reported.
+rm "$work/gallery/nets/net-0002/loss.png"
+check_page "$work/gallery/index.html" broken
+echo "gallery loads in Chromium with no broken image and no script error"

@@ -1,0 +1,329 @@
+// The renderer's images are checked, not just produced: colours per map,
+// point positions, GIF frames and delay, PNG size, loss plot axes, and the
+// gallery end to end.
+#include <gif_lib.h>
+#include <gtest/gtest.h>
+#include <hdf5.h>
+
+#define STB_IMAGE_IMPLEMENTATION
+#define STBI_ONLY_PNG
+#include <stb/stb_image.h>
+
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include "colormap.h"
+#include "draw.h"
+#include "gallery.h"
+#include "gif.h"
+#include "image.h"
+#include "netsweep/results.h"
+#include "netsweep/run.h"
+
+using namespace netsweep;
+using namespace netsweep::render;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string temp_path(const std::string& name) { return ::testing::TempDir() + "netsweep_render_" + name; }
+
+void expect_color(Rgb got, Rgb want, int tolerance, const std::string& what) {
+  for (int k = 0; k < 3; ++k)
+    EXPECT_NEAR(got[size_t(k)], want[size_t(k)], tolerance)
+        << what << ": got (" << int(got[0]) << "," << int(got[1]) << "," << int(got[2]) << "), want (" << int(want[0])
+        << "," << int(want[1]) << "," << int(want[2]) << ")";
+}
+
+const Font& font() {
+  static const Font f(Font::default_path());
+  return f;
+}
+
+// A small results file from a real run.
+std::string small_results(const std::string& name, const std::string& extra = "") {
+  const std::string path = temp_path(name);
+  if (fs::exists(path)) return path;
+  const std::string cmd = std::string(NETSWEEP_BINARY) +
+                          " run --layers 1,2 --widths 4,8 --activations relu,tanh --epochs 12 --snapshot-every 3 "
+                          "--grid 20 --dataset circle:n=80 --test-fraction 0.25 --device cpu -q " +
+                          extra + " -o " + path;
+  EXPECT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  return path;
+}
+
+}  // namespace
+
+TEST(Colormap, KnownColorsAtKnownValues) {
+  FieldStyle seed{ColorMap::seed, false, 2, 2};
+  const float red[2] = {1, 0}, green[2] = {0, 1}, half[2] = {0.5f, 0.5f};
+  expect_color(field_color(seed, red), {255, 0, 0}, 0, "seed (1,0)");
+  expect_color(field_color(seed, green), {0, 255, 0}, 0, "seed (0,1)");
+  expect_color(field_color(seed, half), {128, 128, 0}, 0, "seed (0.5,0.5)");
+
+  FieldStyle pg{ColorMap::playground, false, 2, 2};
+  const float p0[2] = {0, 1}, p5[2] = {0.5f, 0.5f}, p1[2] = {1, 0}, p25[2] = {0.25f, 0.75f};
+  expect_color(field_color(pg, p0), {0xf5, 0x93, 0x22}, 0, "playground 0 = #f59322");
+  expect_color(field_color(pg, p5), {0xe8, 0xea, 0xeb}, 0, "playground 0.5 = #e8eaeb");
+  expect_color(field_color(pg, p1), {0x08, 0x77, 0xbd}, 0, "playground 1 = #0877bd");
+  expect_color(field_color(pg, p25), {(0xf5 + 0xe8 + 1) / 2, (0x93 + 0xea + 1) / 2, (0x22 + 0xeb + 1) / 2}, 1,
+               "playground 0.25");
+
+  FieldStyle vi{ColorMap::viridis, false, 2, 2};
+  expect_color(field_color(vi, p0), {0x44, 0x01, 0x54}, 4, "viridis 0 = #440154");
+  expect_color(field_color(vi, p5), {0x21, 0x91, 0x8c}, 4, "viridis 0.5 = #21918c");
+  expect_color(field_color(vi, p1), {0xfd, 0xe7, 0x25}, 4, "viridis 1 = #fde725");
+
+  FieldStyle disc = seed;
+  disc.discretize = true;
+  const float mostly_red[2] = {0.7f, 0.3f}, mostly_green[2] = {0.4f, 0.6f};
+  expect_color(field_color(disc, mostly_red), {255, 0, 0}, 0, "discretized seed");
+  expect_color(field_color(disc, mostly_green), {0, 255, 0}, 0, "discretized seed");
+  disc.map = ColorMap::playground;
+  expect_color(field_color(disc, mostly_red), {0x08, 0x77, 0xbd}, 0, "discretized playground: class 1 blue");
+  EXPECT_THROW(parse_colormap("jet"), RenderError);
+}
+
+TEST(Frame, FieldPointsAndCaption) {
+  FrameScene s;
+  s.grid_h = s.grid_w = 32;
+  s.outputs = 2;
+  s.extent = {0, 1, 0, 1};
+  s.scale = 8;
+  s.style = {ColorMap::seed, false, 2, 2};
+  s.train.coords = {0.0f, 1.0f, 0.5f, 0.25f};  // top-left corner; a point inside
+  s.train.labels = {1, 0};
+  std::vector<float> field(32 * 32 * 2);
+  for (size_t i = 0; i < field.size(); i += 2) field[i] = 0.25f, field[i + 1] = 0.75f;
+  const Image img = render_frame(s, field.data(), "epoch 7   loss 0.1234   acc 50.0%", font());
+  EXPECT_EQ(img.width, 256);
+  EXPECT_EQ(img.height, 256 + caption_height(256));
+  // The field away from points: seed colour of (0.25, 0.75).
+  expect_color(img.at(200, 30), {64, 191, 0}, 0, "field pixel");
+  // Plane (0, 1) is the centre of the top-left grid cell.
+  const auto corner = plane_to_pixel(s, 0.0f, 1.0f);
+  EXPECT_FLOAT_EQ(corner[0], 4.0f);
+  EXPECT_FLOAT_EQ(corner[1], 4.0f);
+  expect_color(img.at(4, 4), class_color(s.style, 1), 30, "class-1 point at the top-left");
+  // (0.5, 0.25): column 15.5, row 23.25 of 32 -> pixel centre (128, 190).
+  const auto inside = plane_to_pixel(s, 0.5f, 0.25f);
+  EXPECT_FLOAT_EQ(inside[0], (15.5f + 0.5f) * 8);
+  EXPECT_FLOAT_EQ(inside[1], (23.25f + 0.5f) * 8);
+  expect_color(img.at(int(inside[0]), int(inside[1])), class_color(s.style, 0), 30, "class-0 point");
+  // The caption strip holds dark text pixels.
+  int dark = 0;
+  for (int y = 256; y < img.height; ++y)
+    for (int x = 0; x < img.width; ++x) dark += img.at(x, y)[0] < 100;
+  EXPECT_GT(dark, 20);
+}
+
+TEST(Frame, PngHasTheImageSize) {
+  Image img(37, 23, {10, 20, 30});
+  img.set(5, 6, {200, 100, 50});
+  const std::string path = temp_path("size.png");
+  img.write_png(path);
+  int w = 0, h = 0, n = 0;
+  unsigned char* data = stbi_load(path.c_str(), &w, &h, &n, 3);
+  ASSERT_NE(data, nullptr);
+  EXPECT_EQ(w, 37);
+  EXPECT_EQ(h, 23);
+  EXPECT_EQ(data[(6 * 37 + 5) * 3], 200);
+  EXPECT_EQ(data[0], 10);
+  stbi_image_free(data);
+}
+
+TEST(Gif, FrameCountDelayAndLoop) {
+  std::vector<Image> frames;
+  for (int k = 0; k < 5; ++k) {
+    Image img(30, 20);
+    for (int y = 0; y < 20; ++y)
+      for (int x = 0; x < 30; ++x) img.set(x, y, {uint8_t(x * 8), uint8_t(y * 12), uint8_t(k * 50)});
+    frames.push_back(img);
+  }
+  const std::string path = temp_path("anim.gif");
+  write_gif(path, frames, 7);
+  int error = 0;
+  GifFileType* gif = DGifOpenFileName(path.c_str(), &error);
+  ASSERT_NE(gif, nullptr);
+  ASSERT_EQ(DGifSlurp(gif), GIF_OK);
+  EXPECT_EQ(gif->ImageCount, 5);
+  EXPECT_EQ(gif->SWidth, 30);
+  EXPECT_EQ(gif->SHeight, 20);
+  bool looping = false;
+  for (int i = 0; i < gif->ImageCount; ++i) {
+    GraphicsControlBlock gcb;
+    ASSERT_EQ(DGifSavedExtensionToGCB(gif, i, &gcb), GIF_OK);
+    EXPECT_EQ(gcb.DelayTime, 7);
+    for (int e = 0; e < gif->SavedImages[i].ExtensionBlockCount; ++e) {
+      const auto& b = gif->SavedImages[i].ExtensionBlocks[e];
+      looping |= b.ByteCount == 11 && std::memcmp(b.Bytes, "NETSCAPE2.0", 11) == 0;
+    }
+  }
+  EXPECT_TRUE(looping) << "no NETSCAPE2.0 loop extension";
+  // The last frame's colours survive quantization (a smooth gradient: within a few levels).
+  const SavedImage& last = gif->SavedImages[4];
+  const ColorMapObject* map = last.ImageDesc.ColorMap ? last.ImageDesc.ColorMap : gif->SColorMap;
+  const GifColorType c = map->Colors[last.RasterBits[10 * 30 + 20]];
+  EXPECT_NEAR(c.Red, 160, 24);  // median cut of ~600 gradient colours into 256
+  EXPECT_NEAR(c.Green, 120, 24);
+  EXPECT_NEAR(c.Blue, 200, 24);
+  DGifCloseFile(gif, &error);
+  EXPECT_THROW(write_gif(temp_path("none.gif"), {}, 5), RenderError);
+}
+
+TEST(LossPlot, AxesCoverTheCurves) {
+  LossCurves c;
+  for (int e = 0; e < 50; ++e) c.epoch_loss.push_back(0.7f * std::exp(-e / 10.0f) + 0.01f);
+  c.snapshot_epochs = {0, 25, 50};
+  c.snapshot_test_loss = {0.72f, 0.12f, 0.05f};
+  PlotAxes ax{};
+  const Image img = render_loss_plot(c, "2 x 8 relu", false, 1, font(), &ax);
+  EXPECT_EQ(img.width, 400);
+  EXPECT_EQ(img.height, 260);
+  EXPECT_FLOAT_EQ(ax.x_min, 0);
+  EXPECT_FLOAT_EQ(ax.x_max, 50);
+  EXPECT_LE(ax.y_min, 0.01f + 0.7f * std::exp(-4.9f));
+  EXPECT_GE(ax.y_max, 0.72f);
+  EXPECT_LT(ax.y_max, 0.9f);
+  // The train curve passes through its first point.
+  const auto p = ax.to_pixel(1, c.epoch_loss[0]);
+  expect_color(img.at(int(p[0]), int(p[1])), kTrainColor, 60, "train curve at epoch 1");
+  PlotAxes log_ax{};
+  render_loss_plot(c, "log", true, 1, font(), &log_ax);
+  EXPECT_LE(log_ax.y_min, std::log10(c.epoch_loss.back()));
+  EXPECT_GE(log_ax.y_max, std::log10(0.72f));
+}
+
+TEST(Gallery, RendersEveryNetworkAndAtomically) {
+  const std::string results = small_results("gallery.h5");
+  const std::string out = temp_path("gallery");
+  fs::remove_all(out);
+  RenderOptions o;
+  o.input = results;
+  o.output = out;
+  o.quiet = true;
+  o.scale = 2;
+  render_gallery(o);
+  ASSERT_TRUE(fs::exists(out + "/index.html"));
+  for (int id = 0; id < 8; ++id) {
+    char dir[64];
+    std::snprintf(dir, sizeof dir, "%s/nets/net-%04d", out.c_str(), id);
+    for (const char* f : {"anim.gif", "final.png", "loss.png", "frame-000.png", "frame-004.png"})
+      EXPECT_TRUE(fs::exists(std::string(dir) + "/" + f)) << dir << "/" << f;
+    EXPECT_TRUE(fs::exists(std::string(dir) + ".html"));
+  }
+  int w = 0, h = 0, n = 0;
+  unsigned char* png = stbi_load((out + "/nets/net-0003/final.png").c_str(), &w, &h, &n, 3);
+  ASSERT_NE(png, nullptr);
+  EXPECT_EQ(w, 40);  // grid 20 x scale 2
+  EXPECT_EQ(h, 40 + caption_height(40));
+  stbi_image_free(png);
+  std::ifstream in(out + "/index.html");
+  const std::string html((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(html.find("nets/net-0007/anim.gif"), std::string::npos);
+  EXPECT_NE(html.find("2 x 8"), std::string::npos);
+  EXPECT_NE(html.find("sortTable"), std::string::npos);
+  for (const auto& e : fs::directory_iterator(fs::path(out).parent_path()))
+    EXPECT_EQ(e.path().string().find("gallery.partial"), std::string::npos) << "left behind: " << e.path();
+
+  // A filter and a stride; the re-render replaces the earlier gallery.
+  o.runs = "activation=relu,layers=2";
+  o.frame_stride = 2;
+  render_gallery(o);
+  EXPECT_FALSE(fs::exists(out + "/nets/net-0000"));
+  EXPECT_TRUE(fs::exists(out + "/nets/net-0006/frame-002.png"));
+  EXPECT_FALSE(fs::exists(out + "/nets/net-0006/frame-001.png"));
+  EXPECT_TRUE(fs::exists(out + "/nets/net-0006/frame-004.png")) << "the last frame is always rendered";
+  o.runs = "activation=swish";
+  EXPECT_THROW(render_gallery(o), RenderError);
+}
+
+TEST(Gallery, RegressionFilesRenderCurves) {
+  const std::string path = temp_path("poly.h5");
+  const std::string cmd = std::string(NETSWEEP_BINARY) +
+                          " run --dataset poly:n=60 --loss mse --layers 2 --widths 12 --activations tanh --lr 0.01 "
+                          "--epochs 20 --snapshot-every 10 --grid 40 --device cpu -q -o " +
+                          path;
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  RenderOptions o;
+  o.input = path;
+  o.output = temp_path("poly_gallery");
+  o.quiet = true;
+  render_gallery(o);
+  int w = 0, h = 0, n = 0;
+  unsigned char* png = stbi_load((o.output + "/nets/net-0000/final.png").c_str(), &w, &h, &n, 3);
+  ASSERT_NE(png, nullptr);
+  EXPECT_EQ(w, 320);
+  int curve = 0;  // pixels of the prediction curve's colour
+  for (int i = 0; i < w * 240; ++i)
+    curve += std::abs(png[3 * i] - kTrainColor[0]) < 40 && std::abs(png[3 * i + 2] - kTrainColor[2]) < 40 &&
+             png[3 * i + 2] > 150;
+  EXPECT_GT(curve, 200);
+  stbi_image_free(png);
+}
+
+TEST(Gallery, BadInputsGiveClearErrors) {
+  RenderOptions o;
+  o.quiet = true;
+  o.output = temp_path("bad_gallery");
+  fs::remove_all(o.output);
+  o.input = temp_path("missing.h5");
+  try {
+    render_gallery(o);
+    ADD_FAILURE() << "no error for a missing file";
+  } catch (const std::exception& e) {
+    EXPECT_NE(std::string(e.what()).find("no such file"), std::string::npos) << e.what();
+  }
+  // Another format version.
+  const std::string other = temp_path("v99.h5");
+  fs::copy_file(small_results("gallery.h5"), other, fs::copy_options::overwrite_existing);
+  {
+    const hid_t f = H5Fopen(other.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+    const hid_t a = H5Aopen(f, "format_version", H5P_DEFAULT);
+    const int64_t v = 99;
+    H5Awrite(a, H5T_NATIVE_INT64, &v);
+    H5Aclose(a);
+    H5Fclose(f);
+  }
+  o.input = other;
+  try {
+    render_gallery(o);
+    ADD_FAILURE() << "no error for format version 99";
+  } catch (const std::exception& e) {
+    EXPECT_NE(std::string(e.what()).find("format version 99"), std::string::npos) << e.what();
+  }
+  // No frames.
+  const std::string noframes = temp_path("noframes.h5");
+  fs::copy_file(small_results("gallery.h5"), noframes, fs::copy_options::overwrite_existing);
+  {
+    const hid_t f = H5Fopen(noframes.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+    H5Ldelete(f, "frames", H5P_DEFAULT);
+    H5Fclose(f);
+  }
+  o.input = noframes;
+  try {
+    render_gallery(o);
+    ADD_FAILURE() << "no error for a file without frames";
+  } catch (const std::exception& e) {
+    EXPECT_NE(std::string(e.what()).find("has no frames"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(fs::exists(o.output)) << "a failed render left a gallery";
+  // A missing font is named; nothing is left looking complete.
+  o.input = small_results("gallery.h5");
+  o.font = "/nonexistent/font.ttf";
+  try {
+    render_gallery(o);
+    ADD_FAILURE() << "no error for a missing font";
+  } catch (const std::exception& e) {
+    EXPECT_NE(std::string(e.what()).find("/nonexistent/font.ttf"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(fs::exists(o.output));
+  // An existing directory that is not a gallery is not replaced.
+  fs::create_directories(o.output);
+  std::ofstream(o.output + "/precious.txt") << "keep";
+  o.font.clear();
+  EXPECT_THROW(render_gallery(o), RenderError);
+  EXPECT_TRUE(fs::exists(o.output + "/precious.txt"));
+}

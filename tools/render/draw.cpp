@@ -1,0 +1,200 @@
+#include "draw.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+namespace netsweep::render {
+namespace {
+constexpr int kRegressionWidth = 320, kRegressionHeight = 240;
+constexpr Rgb kInk{40, 40, 40}, kAxis{90, 90, 90}, kGridLine{225, 225, 225};
+
+std::string format_tick(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", std::abs(v) < 1e-12 ? 0.0 : v);
+  return buf;
+}
+
+// About `target` round tick values (1, 2, 5 x 10^k steps) covering [lo, hi].
+std::vector<double> nice_ticks(double lo, double hi, int target) {
+  const double span = hi - lo > 0 ? hi - lo : 1;
+  const double raw = span / target, mag = std::pow(10, std::floor(std::log10(raw)));
+  const double step = mag * (raw / mag < 1.5 ? 1 : raw / mag < 3.5 ? 2 : raw / mag < 7.5 ? 5 : 10);
+  std::vector<double> ticks;
+  for (double t = std::ceil(lo / step) * step; t <= hi + step * 1e-6; t += step) ticks.push_back(t);
+  return ticks;
+}
+}  // namespace
+
+// Text and marks are sized from the frame's width, not the grid's scale.
+float caption_font_size(int field_width) { return std::clamp(float(field_width) / 24.0f, 9.0f, 16.0f); }
+int caption_height(int field_width) { return int(std::lround(caption_font_size(field_width) * 1.5f)); }
+float point_radius(int field_width) { return std::clamp(float(field_width) / 110.0f, 1.5f, 5.0f); }
+
+std::array<float, 2> plane_to_pixel(const FrameScene& s, float x, float y) {
+  const auto& e = s.extent;
+  if (s.regression) {
+    const float w = float(kRegressionWidth * s.scale), h = float(kRegressionHeight * s.scale);
+    const auto& v = s.value_range;
+    return {(x - e[0]) / (e[1] - e[0]) * (w - 1) + 0.5f, (v[1] - y) / (v[1] - v[0]) * (h - 1) + 0.5f};
+  }
+  const float col = (x - e[0]) / (e[1] - e[0]) * float(s.grid_w - 1);
+  const float row = (e[3] - y) / (e[3] - e[2]) * float(s.grid_h - 1);
+  return {(col + 0.5f) * float(s.scale), (row + 0.5f) * float(s.scale)};
+}
+
+Image render_frame(const FrameScene& s, const float* values, const std::string& caption, const Font& font) {
+  const int scale = s.scale;
+  const int field_w = s.regression ? kRegressionWidth * scale : s.grid_w * scale;
+  const int field_h = s.regression ? kRegressionHeight * scale : s.grid_h * scale;
+  Image img(field_w, field_h + caption_height(field_w));
+  const float r = point_radius(field_w), stroke = std::max(0.6f, r / 3.5f);
+  if (!s.regression) {
+    // Each pixel samples the field at its centre, bilinearly between grid points.
+    std::vector<float> p(size_t(s.outputs));
+    const size_t stride = size_t(s.outputs);
+    for (int y = 0; y < field_h; ++y) {
+      const float gy = std::clamp((float(y) + 0.5f) / float(scale) - 0.5f, 0.0f, float(s.grid_h - 1));
+      const int j0 = std::min(int(gy), s.grid_h - 1), j1 = std::min(j0 + 1, s.grid_h - 1);
+      const float ty = gy - float(j0);
+      for (int x = 0; x < field_w; ++x) {
+        const float gx = std::clamp((float(x) + 0.5f) / float(scale) - 0.5f, 0.0f, float(s.grid_w - 1));
+        const int i0 = std::min(int(gx), s.grid_w - 1), i1 = std::min(i0 + 1, s.grid_w - 1);
+        const float tx = gx - float(i0);
+        const float* a = values + (size_t(j0) * size_t(s.grid_w) + size_t(i0)) * stride;
+        const float* b = values + (size_t(j0) * size_t(s.grid_w) + size_t(i1)) * stride;
+        const float* c = values + (size_t(j1) * size_t(s.grid_w) + size_t(i0)) * stride;
+        const float* d = values + (size_t(j1) * size_t(s.grid_w) + size_t(i1)) * stride;
+        for (size_t k = 0; k < stride; ++k)
+          p[k] = (a[k] * (1 - tx) + b[k] * tx) * (1 - ty) + (c[k] * (1 - tx) + d[k] * tx) * ty;
+        img.set(x, y, field_color(s.style, p.data()));
+      }
+    }
+    const Rgb outline = class_outline(s.style);
+    for (size_t k = 0; k < s.train.labels.size(); ++k) {
+      const auto q = plane_to_pixel(s, s.train.coords[2 * k], s.train.coords[2 * k + 1]);
+      img.disc(q[0], q[1], r, class_color(s.style, s.train.labels[k]), outline, stroke);
+    }
+    for (size_t k = 0; k < s.test.labels.size(); ++k) {  // test points: hollow rings
+      const auto q = plane_to_pixel(s, s.test.coords[2 * k], s.test.coords[2 * k + 1]);
+      img.ring(q[0], q[1], r + stroke * 0.7f, outline, stroke * 3.0f);
+      img.ring(q[0], q[1], r, class_color(s.style, s.test.labels[k]), stroke * 1.6f);
+    }
+  } else {
+    for (double t : nice_ticks(s.value_range[0], s.value_range[1], 4)) {  // horizontal guide lines
+      const float y = plane_to_pixel(s, s.extent[0], float(t))[1];
+      img.line(0, y, float(field_w), y, kGridLine, 1);
+    }
+    for (size_t k = 0; k < s.train.values.size(); ++k) {
+      const auto p = plane_to_pixel(s, s.train.coords[k], s.train.values[k]);
+      img.disc(p[0], p[1], r * 0.8f, {150, 150, 150}, {90, 90, 90}, stroke);
+    }
+    for (size_t k = 0; k < s.test.values.size(); ++k) {
+      const auto p = plane_to_pixel(s, s.test.coords[k], s.test.values[k]);
+      img.ring(p[0], p[1], r * 0.8f, kTestColor, stroke * 1.6f);
+    }
+    for (int i = 0; i + 1 < s.grid_w; ++i) {
+      const float x0 = s.extent[0] + (s.extent[1] - s.extent[0]) * float(i) / float(s.grid_w - 1);
+      const float x1 = s.extent[0] + (s.extent[1] - s.extent[0]) * float(i + 1) / float(s.grid_w - 1);
+      const auto a = plane_to_pixel(s, x0, values[size_t(i) * size_t(s.outputs)]);
+      const auto b = plane_to_pixel(s, x1, values[size_t(i + 1) * size_t(s.outputs)]);
+      if (std::isfinite(a[1]) && std::isfinite(b[1]))
+        img.line(a[0], a[1], b[0], b[1], kTrainColor, 2.0f * float(scale));
+    }
+  }
+  img.fill_rect(0, field_h, field_w, img.height, {250, 250, 250});
+  const float size = caption_font_size(field_w);
+  const float x = 3.0f;
+  // Shrink the text to fit narrow frames.
+  const float fit = std::min(1.0f, (float(field_w) - 2 * x) / std::max(1.0f, font.width(caption, size)));
+  font.draw(img, caption, x, float(field_h) + size * 1.1f, size * fit, kInk);
+  return img;
+}
+
+std::array<float, 2> PlotAxes::to_pixel(float x, float y) const {
+  const float yy = log ? std::log10(std::max(y, 1e-30f)) : y;
+  return {float(left) + (x - x_min) / (x_max - x_min) * float(right - left),
+          float(bottom) - (yy - y_min) / (y_max - y_min) * float(bottom - top)};
+}
+
+Image render_loss_plot(const LossCurves& c, const std::string& title, bool log, int scale, const Font& font,
+                       PlotAxes* axes_out) {
+  const int w = 400 * scale, h = 260 * scale;
+  Image img(w, h);
+  PlotAxes ax{};
+  ax.left = 58 * scale;
+  ax.right = w - 14 * scale;
+  ax.top = 26 * scale;
+  ax.bottom = h - 40 * scale;
+  ax.log = log;
+  ax.x_min = 0;
+  ax.x_max = float(std::max<size_t>(1, c.epoch_loss.size()));
+  float lo = INFINITY, hi = -INFINITY;
+  auto consider = [&](float v) {
+    if (!std::isfinite(v) || (log && v <= 0)) return;
+    const float y = log ? std::log10(v) : v;
+    lo = std::min(lo, y);
+    hi = std::max(hi, y);
+  };
+  for (float v : c.epoch_loss) consider(v);
+  for (float v : c.snapshot_test_loss) consider(v);
+  if (!std::isfinite(lo)) lo = 0, hi = 1;
+  if (hi - lo < 1e-6f) hi = lo + (log ? 1.0f : std::max(1e-3f, std::abs(lo) * 0.1f));
+  const float pad = 0.05f * (hi - lo);
+  ax.y_min = log ? lo - pad : std::max(0.0f, lo - pad);
+  if (!log && lo - pad < 0 && lo < 0) ax.y_min = lo - pad;
+  ax.y_max = hi + pad;
+
+  const float fs = 11.0f * float(scale);
+  // Grid and tick labels.
+  for (double t : nice_ticks(ax.y_min, ax.y_max, 5)) {
+    const float y = float(ax.bottom) - (float(t) - ax.y_min) / (ax.y_max - ax.y_min) * float(ax.bottom - ax.top);
+    img.line(float(ax.left), y, float(ax.right), y, kGridLine, 1);
+    const std::string label = log ? format_tick(std::pow(10.0, t)) : format_tick(t);
+    font.draw(img, label, float(ax.left) - font.width(label, fs) - 4.0f * float(scale), y + fs * 0.35f, fs, kAxis);
+  }
+  for (double t : nice_ticks(ax.x_min, ax.x_max, 6)) {
+    const float x = float(ax.left) + (float(t) - ax.x_min) / (ax.x_max - ax.x_min) * float(ax.right - ax.left);
+    img.line(x, float(ax.bottom), x, float(ax.bottom) + 4.0f * float(scale), kAxis, 1);
+    const std::string label = format_tick(t);
+    font.draw(img, label, x - font.width(label, fs) / 2, float(ax.bottom) + 16.0f * float(scale), fs, kAxis);
+  }
+  img.line(float(ax.left), float(ax.top), float(ax.left), float(ax.bottom), kAxis, 1.2f);
+  img.line(float(ax.left), float(ax.bottom), float(ax.right), float(ax.bottom), kAxis, 1.2f);
+  const std::string xlabel = "epoch", ylabel = log ? "loss (log)" : "loss";
+  font.draw(img, xlabel, (float(ax.left + ax.right) - font.width(xlabel, fs)) / 2, float(h) - 6.0f * float(scale), fs,
+            kInk);
+  font.draw(img, ylabel, 4.0f * float(scale), float(ax.top) - 8.0f * float(scale), fs, kInk);
+  font.draw(img, title, float(ax.left) + 40.0f * float(scale), 16.0f * float(scale), fs * 1.1f, kInk);
+
+  // Curves: epoch e's loss is plotted after it, at x = e + 1.
+  auto polyline = [&](const std::vector<float>& xs, const std::vector<float>& ys, Rgb color) {
+    for (size_t k = 0; k + 1 < ys.size(); ++k) {
+      if (!std::isfinite(ys[k]) || !std::isfinite(ys[k + 1]) || (log && (ys[k] <= 0 || ys[k + 1] <= 0))) continue;
+      const auto a = ax.to_pixel(xs[k], ys[k]), b = ax.to_pixel(xs[k + 1], ys[k + 1]);
+      img.line(a[0], a[1], b[0], b[1], color, 1.6f * float(scale));
+    }
+  };
+  std::vector<float> xs(c.epoch_loss.size());
+  for (size_t e = 0; e < xs.size(); ++e) xs[e] = float(e + 1);
+  polyline(xs, c.epoch_loss, kTrainColor);
+  bool has_test = false;
+  for (float v : c.snapshot_test_loss) has_test |= std::isfinite(v);
+  if (has_test) {
+    std::vector<float> sx(c.snapshot_epochs.begin(), c.snapshot_epochs.end());
+    polyline(sx, c.snapshot_test_loss, kTestColor);
+  }
+  // Legend.
+  float lx = float(ax.right) - 80.0f * float(scale), ly = float(ax.top) + 10.0f * float(scale);
+  img.line(lx, ly, lx + 16.0f * float(scale), ly, kTrainColor, 2.0f * float(scale));
+  font.draw(img, "train", lx + 20.0f * float(scale), ly + 4.0f * float(scale), fs, kInk);
+  if (has_test) {
+    ly += 15.0f * float(scale);
+    img.line(lx, ly, lx + 16.0f * float(scale), ly, kTestColor, 2.0f * float(scale));
+    font.draw(img, "test", lx + 20.0f * float(scale), ly + 4.0f * float(scale), fs, kInk);
+  }
+  if (axes_out) *axes_out = ax;
+  return img;
+}
+
+}  // namespace netsweep::render

@@ -1,0 +1,56 @@
+// Composing a frame (decision field, points, caption) and a loss plot.
+#pragma once
+
+#include <array>
+#include <string>
+#include <vector>
+
+#include "colormap.h"
+#include "image.h"
+
+namespace netsweep::render {
+
+struct Points {
+  std::vector<float> coords;  // (n, dims)
+  std::vector<int> labels;    // (n,)
+  std::vector<float> values;  // (n,) regression targets
+};
+
+struct FrameScene {
+  int grid_h = 0, grid_w = 0, outputs = 2;
+  std::array<float, 4> extent{};  // x0, x1, y0, y1 of the grid
+  bool regression = false;
+  std::array<float, 2> value_range{};  // regression: y range of the plot
+  Points train, test;
+  FieldStyle style;
+  int scale = 1;
+};
+
+// Pixel centre of plane point (x, y) in a field image of the scene.
+std::array<float, 2> plane_to_pixel(const FrameScene& s, float x, float y);
+
+// The frame image: the field (or, for 1-D data, the prediction curve over the
+// target points) plus a caption strip underneath. values: (H, W, outputs).
+Image render_frame(const FrameScene& s, const float* values, const std::string& caption, const Font& font);
+int caption_height(int field_width);  // the strip under a frame of that width
+
+struct LossCurves {
+  std::vector<float> epoch_loss;          // (epochs,) per-epoch training loss
+  std::vector<int> snapshot_epochs;       // (frames,)
+  std::vector<float> snapshot_test_loss;  // (frames,) NaN if no test set
+};
+
+struct PlotAxes {
+  float x_min, x_max, y_min, y_max;  // data range shown (y in log10 when log)
+  int left, right, top, bottom;      // plot area in pixels
+  bool log;
+  std::array<float, 2> to_pixel(float x, float y) const;
+};
+
+constexpr Rgb kTrainColor{31, 119, 180}, kTestColor{255, 127, 14};
+
+// The loss plot: train (and test) loss against epoch, labelled axes.
+Image render_loss_plot(const LossCurves& c, const std::string& title, bool log, int scale, const Font& font,
+                       PlotAxes* axes_out = nullptr);
+
+}  // namespace netsweep::render

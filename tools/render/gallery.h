@@ -1,0 +1,28 @@
+// netsweep-render: a results file -> frames, GIFs, loss plots and an HTML gallery.
+#pragma once
+
+#include <string>
+
+#include "colormap.h"
+
+namespace netsweep::render {
+
+struct RenderOptions {
+  std::string input, output;
+  std::string colormap;  // "" = seed for two-output binary files, playground otherwise
+  bool discretize = false;
+  bool log_loss = false;
+  int scale = 0;         // pixels per grid point; 0 = enough for frames about 256 px wide
+  int frame_stride = 1;  // every k-th frame (the last is always rendered)
+  int gif_delay = 10;    // 1/100 s per GIF frame
+  std::string runs;      // filter, e.g. "activation=relu,layers=3"
+  std::string font;      // TrueType font; "" = Font::default_path()
+  int threads = 0;
+  bool quiet = false;
+};
+
+// Renders the gallery into OUTPUT.partial-PID and renames it to OUTPUT when
+// complete (replacing an earlier gallery). Throws RenderError/ResultsError.
+void render_gallery(const RenderOptions& options);
+
+}  // namespace netsweep::render

@@ -1,0 +1,175 @@
+#include "image.h"
+
+#include <zlib.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+// stb_image_write with zlib's deflate (faster and smaller than stb's own).
+static unsigned char* netsweep_png_deflate(unsigned char* data, int length, int* out_length, int quality) {
+  uLongf size = compressBound(uLong(length));
+  auto* out = static_cast<unsigned char*>(std::malloc(size));
+  if (!out || compress2(out, &size, data, uLong(length), std::min(quality, 9)) != Z_OK) {
+    std::free(out);
+    return nullptr;
+  }
+  *out_length = int(size);
+  return out;
+}
+#define STBIW_ZLIB_COMPRESS netsweep_png_deflate
+#define STB_IMAGE_WRITE_IMPLEMENTATION
+#define STB_IMAGE_WRITE_STATIC
+#include <stb/stb_image_write.h>
+
+#define STB_TRUETYPE_IMPLEMENTATION
+#define STBTT_STATIC
+#include <stb/stb_truetype.h>
+
+namespace netsweep::render {
+
+Image::Image(int w, int h, Rgb fill) : width(w), height(h), pixels(size_t(w) * size_t(h) * 3) {
+  for (size_t i = 0; i < pixels.size(); i += 3) std::memcpy(&pixels[i], fill.data(), 3);
+}
+
+Rgb Image::at(int x, int y) const {
+  const size_t i = (size_t(y) * size_t(width) + size_t(x)) * 3;
+  return {pixels[i], pixels[i + 1], pixels[i + 2]};
+}
+
+void Image::set(int x, int y, Rgb c) {
+  if (x < 0 || y < 0 || x >= width || y >= height) return;
+  std::memcpy(&pixels[(size_t(y) * size_t(width) + size_t(x)) * 3], c.data(), 3);
+}
+
+void Image::blend(int x, int y, Rgb c, float alpha) {
+  if (x < 0 || y < 0 || x >= width || y >= height || alpha <= 0) return;
+  alpha = std::min(alpha, 1.0f);
+  uint8_t* p = &pixels[(size_t(y) * size_t(width) + size_t(x)) * 3];
+  for (int k = 0; k < 3; ++k) p[k] = uint8_t(std::lround(p[k] + (float(c[size_t(k)]) - p[k]) * alpha));
+}
+
+void Image::fill_rect(int x0, int y0, int x1, int y1, Rgb c) {
+  for (int y = std::max(0, y0); y < std::min(height, y1); ++y)
+    for (int x = std::max(0, x0); x < std::min(width, x1); ++x) set(x, y, c);
+}
+
+void Image::disc(float cx, float cy, float r, Rgb fill, Rgb outline, float outline_width) {
+  const int x0 = int(std::floor(cx - r - 1)), x1 = int(std::ceil(cx + r + 1));
+  const int y0 = int(std::floor(cy - r - 1)), y1 = int(std::ceil(cy + r + 1));
+  for (int y = y0; y <= y1; ++y)
+    for (int x = x0; x <= x1; ++x) {
+      const float d = std::hypot(x + 0.5f - cx, y + 0.5f - cy);
+      const float coverage = std::clamp(r + 0.5f - d, 0.0f, 1.0f);
+      if (coverage <= 0) continue;
+      const bool in_outline = d > r - outline_width;
+      blend(x, y, in_outline ? outline : fill, coverage);
+    }
+}
+
+void Image::ring(float cx, float cy, float r, Rgb color, float w) {
+  const int x0 = int(std::floor(cx - r - 1)), x1 = int(std::ceil(cx + r + 1));
+  const int y0 = int(std::floor(cy - r - 1)), y1 = int(std::ceil(cy + r + 1));
+  for (int y = y0; y <= y1; ++y)
+    for (int x = x0; x <= x1; ++x) {
+      const float d = std::hypot(x + 0.5f - cx, y + 0.5f - cy);
+      const float coverage = std::clamp(std::min(r + 0.5f - d, d - (r - w) + 0.5f), 0.0f, 1.0f);
+      blend(x, y, color, coverage);
+    }
+}
+
+void Image::line(float x0, float y0, float x1, float y1, Rgb c, float w) {
+  // Distance-to-segment coverage over the segment's bounding box.
+  const int bx0 = int(std::floor(std::min(x0, x1) - w - 1)), bx1 = int(std::ceil(std::max(x0, x1) + w + 1));
+  const int by0 = int(std::floor(std::min(y0, y1) - w - 1)), by1 = int(std::ceil(std::max(y0, y1) + w + 1));
+  const float dx = x1 - x0, dy = y1 - y0, len2 = dx * dx + dy * dy;
+  for (int y = std::max(0, by0); y <= std::min(height - 1, by1); ++y)
+    for (int x = std::max(0, bx0); x <= std::min(width - 1, bx1); ++x) {
+      const float px = x + 0.5f, py = y + 0.5f;
+      const float t = len2 > 0 ? std::clamp(((px - x0) * dx + (py - y0) * dy) / len2, 0.0f, 1.0f) : 0.0f;
+      const float d = std::hypot(px - (x0 + t * dx), py - (y0 + t * dy));
+      blend(x, y, c, std::clamp(w / 2 + 0.5f - d, 0.0f, 1.0f));
+    }
+}
+
+void Image::paste(const Image& src, int x, int y) {
+  for (int j = 0; j < src.height; ++j)
+    for (int i = 0; i < src.width; ++i) set(x + i, y + j, src.at(i, j));
+}
+
+void Image::write_png(const std::string& path) const {
+  stbi_write_png_compression_level = 3;  // speed over the last few percent of size
+  if (!stbi_write_png(path.c_str(), width, height, 3, pixels.data(), width * 3))
+    throw RenderError(path + ": cannot write PNG");
+}
+
+struct Font::Impl {
+  std::vector<unsigned char> data;
+  stbtt_fontinfo info{};
+};
+
+Font::Font(const std::string& path) : impl_(std::make_unique<Impl>()) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    throw RenderError("font " + path +
+                      ": cannot open (install Debian's fonts-dejavu-core, or give --font / $NETSWEEP_FONT)");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  const std::string bytes = ss.str();
+  impl_->data.assign(bytes.begin(), bytes.end());
+  if (impl_->data.empty() ||
+      !stbtt_InitFont(&impl_->info, impl_->data.data(), stbtt_GetFontOffsetForIndex(impl_->data.data(), 0)))
+    throw RenderError("font " + path + ": not a TrueType font");
+}
+
+Font::~Font() = default;
+
+std::string Font::default_path() {
+  if (const char* env = std::getenv("NETSWEEP_FONT")) return env;
+  return "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
+}
+
+float Font::ascent(float size) const {
+  int ascent = 0, descent = 0, gap = 0;
+  stbtt_GetFontVMetrics(&impl_->info, &ascent, &descent, &gap);
+  return float(ascent) * stbtt_ScaleForPixelHeight(&impl_->info, size);
+}
+
+float Font::width(const std::string& text, float size) const {
+  const float scale = stbtt_ScaleForPixelHeight(&impl_->info, size);
+  float w = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    int advance = 0, lsb = 0;
+    stbtt_GetCodepointHMetrics(&impl_->info, static_cast<unsigned char>(text[i]), &advance, &lsb);
+    w += float(advance) * scale;
+    if (i + 1 < text.size())
+      w += scale * float(stbtt_GetCodepointKernAdvance(&impl_->info, static_cast<unsigned char>(text[i]),
+                                                       static_cast<unsigned char>(text[i + 1])));
+  }
+  return w;
+}
+
+void Font::draw(Image& img, const std::string& text, float x, float y, float size, Rgb color) const {
+  const float scale = stbtt_ScaleForPixelHeight(&impl_->info, size);
+  for (size_t i = 0; i < text.size(); ++i) {
+    const int cp = static_cast<unsigned char>(text[i]);
+    int w = 0, h = 0, xoff = 0, yoff = 0;
+    const float frac = x - std::floor(x);
+    unsigned char* bitmap =
+        stbtt_GetCodepointBitmapSubpixel(&impl_->info, scale, scale, frac, 0, cp, &w, &h, &xoff, &yoff);
+    for (int j = 0; j < h; ++j)
+      for (int k = 0; k < w; ++k)
+        img.blend(int(std::floor(x)) + xoff + k, int(std::lround(y)) + yoff + j, color, bitmap[j * w + k] / 255.0f);
+    stbtt_FreeBitmap(bitmap, nullptr);
+    int advance = 0, lsb = 0;
+    stbtt_GetCodepointHMetrics(&impl_->info, cp, &advance, &lsb);
+    x += float(advance) * scale;
+    if (i + 1 < text.size())
+      x += scale * float(stbtt_GetCodepointKernAdvance(&impl_->info, cp, static_cast<unsigned char>(text[i + 1])));
+  }
+}
+
+}  // namespace netsweep::render

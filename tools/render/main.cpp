@@ -1,0 +1,35 @@
+// netsweep-render RESULTS.h5 -o gallery/ : frames, GIFs, loss plots and an HTML gallery.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+
+#include "gallery.h"
+#include "netsweep/version.h"
+
+int main(int argc, char** argv) {
+  netsweep::render::RenderOptions o;
+  CLI::App app{"netsweep-render: turn a netsweep results file into frames, GIFs, loss plots and an HTML gallery"};
+  app.set_version_flag("--version", std::string("netsweep-render ") + netsweep::kVersion);
+  app.add_option("results", o.input, "results file written by netsweep run (or merge)")->required();
+  app.add_option("-o,--output", o.output, "gallery directory (open OUTPUT/index.html)")->required();
+  app.add_option("--colormap", o.colormap,
+                 "seed (output 0 red, output 1 green), playground (orange-grey-blue) or viridis; "
+                 "default seed for two-output binary files, else playground");
+  app.add_flag("--discretize", o.discretize, "show only the predicted class");
+  app.add_flag("--log-loss", o.log_loss, "loss plots on a log scale");
+  app.add_option("--scale", o.scale, "pixels per grid point (0 = automatic: frames about 256 px wide)")
+      ->capture_default_str();
+  app.add_option("--frame-stride", o.frame_stride, "render every k-th frame (the last always)")->capture_default_str();
+  app.add_option("--gif-delay", o.gif_delay, "GIF frame delay in 1/100 s")->capture_default_str();
+  app.add_option("--runs", o.runs, "only networks matching key=value[|value],... e.g. activation=relu,layers=3");
+  app.add_option("--font", o.font, "TrueType font (default: $NETSWEEP_FONT or DejaVu Sans)");
+  app.add_option("--threads", o.threads, "threads (0 = all cores)")->capture_default_str();
+  app.add_flag("-q,--quiet", o.quiet, "no progress output");
+  CLI11_PARSE(app, argc, argv);
+  try {
+    netsweep::render::render_gallery(o);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "netsweep-render: error: %s\n", e.what());
+    return 2;
+  }
+  return 0;
+}
