@@ -1,0 +1,55 @@
+// The GPU backend's host side, shared by the CUDA executor and the host
+// emulation used in the tests: the device plan (descriptors and sizes) and
+// the schedule (train to the next frame epoch, evaluate, emit, checkpoint).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "netsweep/backend.h"
+#include "netsweep/device_train.h"
+
+namespace netsweep {
+
+struct DevicePlan {
+  std::vector<device::Layer> layers;
+  std::vector<device::Net> nets;    // state initialised fresh (or from resume states)
+  int64_t param_floats = 0;         // packed buffer (params, state1, state2 each)
+  int64_t grad_floats = 0;          // grad and next each
+  int64_t scratch_floats = 0;       // training scratch, all networks
+  int64_t eval_scratch_floats = 0;  // one evaluation slot (the largest network)
+  int block_threads = device::kBlockThreads;
+
+  // Device bytes for `eval_slots` concurrent evaluation blocks.
+  int64_t device_bytes(const TrainingProblem& p, int eval_slots) const;
+};
+
+// Throws SpecError if a network has more than device::kMaxOutputs outputs.
+DevicePlan plan_device(const TrainingProblem& p, int block_threads,
+                       const std::vector<std::optional<NetworkState>>* resume = nullptr);
+
+// A device the schedule drives. Point sets: 0 train, 1 test, 2 grid.
+class DeviceExecutor {
+ public:
+  virtual ~DeviceExecutor() = default;
+  virtual std::string description() const = 0;
+  // Allocates and copies everything; params/state1/state2 are packed buffers,
+  // epoch_loss is (networks, epochs).
+  virtual void upload(const DevicePlan& plan, const TrainingProblem& p, const std::vector<float>& params,
+                      const std::vector<float>& state1, const std::vector<float>& state2,
+                      const std::vector<float>& epoch_loss) = 0;
+  virtual void train_until(int epoch_end) = 0;  // every network
+  // Every network on a point set: probs (networks, points, outputs) if given;
+  // with targets (train/test), per-network loss and correct-prediction sums.
+  virtual void evaluate(int set, std::vector<float>* probs, std::vector<double>* loss_sum,
+                        std::vector<double>* correct) = 0;
+  virtual void download(std::vector<device::Net>& nets, std::vector<float>& params, std::vector<float>& state1,
+                        std::vector<float>& state2, std::vector<float>& epoch_loss) = 0;
+};
+
+// Trains the problem on an executor, with the same contract as Backend::train.
+bool run_device_schedule(const TrainingProblem& p, DeviceExecutor& exec, std::vector<float>& params,
+                         std::vector<NetworkResult>& results, FrameSink& frames, Progress& progress,
+                         const TrainControl& control);
+
+}  // namespace netsweep

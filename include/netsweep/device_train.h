@@ -1,0 +1,345 @@
+// The GPU backend's training and evaluation algorithm, written once for a
+// "block": a group of threads with ids 0..size()-1 and a barrier. On the
+// device a block is a CUDA thread block (kernels/train.cu); in the tests it is
+// a group of host threads (tests/test_device_algorithm.cpp), so CI without a
+// GPU runs exactly the code the kernels run and compares it with the CPU
+// backend. One block trains one network; every buffer lives in global memory
+// (the packed layout of layout.h for parameters and optimizer state, and a
+// per-network scratch region for activations).
+//
+// Block concept:   int tid() const;  int size() const;  void sync();
+#pragma once
+
+#include <cstdint>
+
+#include "netsweep/common.h"
+#include "netsweep/math.h"
+#include "netsweep/random.h"
+
+namespace netsweep::device {
+
+constexpr int kMaxOutputs = 16;     // outputs per network (classes)
+constexpr int kEvalChunk = 128;     // points per block when evaluating grids and sets
+constexpr int kBlockThreads = 256;  // threads per block on the device
+
+struct Layer {
+  int32_t in, out;
+  int64_t weights, biases;  // offsets within the network's parameter block
+};
+
+// One network: its shape, hyper-parameters, buffers and training state.
+struct Net {
+  int32_t first_layer, layers;  // into the Layer array
+  int32_t batch;                // samples per step (full batch: n_train)
+  int32_t max_width;
+  int64_t param_offset, param_count;  // into params/state1/state2 (packed layout)
+  int64_t grad_offset;                // into grad/next (param_count floats each)
+  int64_t scratch_offset;             // into scratch (train_scratch_floats(net) floats)
+  Activation activation;
+  OptimizerConfig optimizer;
+  uint64_t stream_key;  // network_stream_key(seed, id)
+  // Training state, written by thread 0 (see NetworkState).
+  int32_t epoch, next_sample, active, status, epochs_trained;
+  int64_t step;
+  double loss_sum;
+};
+
+struct Problem {
+  Loss loss;
+  int32_t inputs, outputs, classes, n_train, epochs;
+  float l1, l2;
+  int32_t has_early_stop;
+  float early_stop_loss;
+  const float* train_x;  // (n_train, inputs)
+  const float* train_y;  // (n_train, outputs)
+  const Layer* layers;
+  Net* nets;
+  float* params;  // packed parameters
+  float* state1;  // optimizer state, same layout
+  float* state2;
+  float* grad;        // per network, param_count floats at grad_offset
+  float* next;        // candidate parameters of a step, same offsets as grad
+  float* scratch;     // per network activations, at scratch_offset
+  int32_t* perm;      // (networks, n_train) this epoch's order
+  float* epoch_loss;  // (networks, epochs)
+};
+
+// Scratch floats one network needs to train with batch `cap`:
+// a_l and z_l for every layer (units_l x cap), two delta buffers
+// (max_width x cap), per-sample losses (cap) and one flag per thread.
+NS_HD int64_t train_scratch_floats(const Layer* layers, int n_layers, int max_width, int cap, int threads) {
+  int64_t total = int64_t(layers[0].in) * cap;  // a_0
+  for (int l = 0; l < n_layers; ++l) total += 2 * int64_t(layers[l].out) * cap;
+  return total + 2 * int64_t(max_width) * cap + 2 * int64_t(cap) + threads + 4;
+}
+
+// Views into a network's scratch region for batch capacity `cap`.
+struct Scratch {
+  float* base;
+  int cap;
+  // a_l: l = 0 inputs, then each layer's outputs; z_l follows a_l for l >= 1.
+  NS_HD float* act(const Layer* L, int l) const {
+    int64_t off = int64_t(L[0].in) * cap;
+    if (l == 0) return base;
+    for (int k = 0; k < l - 1; ++k) off += 2 * int64_t(L[k].out) * cap;
+    return base + off;
+  }
+  NS_HD float* pre(const Layer* L, int l) const { return act(L, l) + int64_t(L[l - 1].out) * cap; }
+  NS_HD float* end(const Layer* L, int n_layers) const { return pre(L, n_layers) + int64_t(L[n_layers - 1].out) * cap; }
+};
+
+// Loads rows[0..count) of x (n, in) into a_0 (in, cap); rows == nullptr: first + b.
+template <typename Block>
+NS_HD void load_inputs(Block& blk, const float* x, int in, const int32_t* rows, int first, int count, float* a0,
+                       int cap) {
+  for (int k = blk.tid(); k < in * count; k += blk.size()) {
+    const int i = k / count, b = k % count;
+    const int64_t row = rows ? rows[b] : first + b;
+    a0[int64_t(i) * cap + b] = x[row * in + i];
+  }
+}
+
+// z = W a_prev + b (sum over inputs in order, from the bias), a = f(z) on hidden layers.
+template <typename Block>
+NS_HD void forward(Block& blk, const Layer* L, int n_layers, const float* params, Activation act, Scratch s,
+                   int count) {
+  for (int l = 0; l < n_layers; ++l) {
+    const Layer& layer = L[l];
+    const float* W = params + layer.weights;  // (out, in)
+    const float* bias = params + layer.biases;
+    const float* prev = s.act(L, l);  // (in, cap)
+    float* z = s.pre(L, l + 1);       // (out, cap)
+    float* a = s.act(L, l + 1);       // (out, cap)
+    const bool hidden = l + 1 < n_layers;
+    for (int k = blk.tid(); k < layer.out * count; k += blk.size()) {
+      const int o = k / count, b = k % count;  // consecutive threads: consecutive samples
+      const float* w = W + int64_t(o) * layer.in;
+      float acc = bias[o];
+      for (int i = 0; i < layer.in; ++i) acc += w[i] * prev[int64_t(i) * s.cap + b];
+      z[int64_t(o) * s.cap + b] = acc;
+      if (hidden) a[int64_t(o) * s.cap + b] = activate<float>(act, acc);
+    }
+    blk.sync();
+  }
+}
+
+// Output layer for `count` samples: per-sample loss into losses[b] (and,
+// with targets, dL/dz / count into delta (out, cap)); probabilities into
+// probs (count, out) if given; correct[b] = 1 if the class was predicted.
+template <typename Block>
+NS_HD void output_layer(Block& blk, const Layer* L, int n_layers, Loss loss, int classes, const float* targets,
+                        const int32_t* labels, const int32_t* rows, int first, int count, Scratch s, float* delta,
+                        float* losses, float* correct, float* probs) {
+  const int out = L[n_layers - 1].out;
+  const float* z = s.pre(L, n_layers);
+  for (int b = blk.tid(); b < count; b += blk.size()) {
+    const int64_t row = rows ? rows[b] : first + b;
+    float zb[kMaxOutputs], yb[kMaxOutputs], pb[kMaxOutputs], dz[kMaxOutputs];
+    for (int k = 0; k < out; ++k) {
+      zb[k] = z[int64_t(k) * s.cap + b];
+      yb[k] = targets ? targets[row * out + k] : 0.0f;
+    }
+    const float l = output_loss_and_grad<float>(loss, zb, yb, out, pb, delta ? dz : nullptr);
+    if (losses) losses[b] = l;
+    if (correct)
+      correct[b] = (classes > 0 && labels && predicted_class<float>(pb, out, classes) == labels[row]) ? 1.0f : 0.0f;
+    for (int k = 0; k < out; ++k) {
+      if (delta) delta[int64_t(k) * s.cap + b] = dz[k] / float(count);
+      if (probs) probs[int64_t(b) * out + k] = pb[k];
+    }
+  }
+  blk.sync();
+}
+
+// Gradients of every parameter (into grad, the network's layout) from
+// delta = dL/dz of the output layer; sums in the CPU backend's order.
+template <typename Block>
+NS_HD void backward(Block& blk, const Layer* L, int n_layers, const float* params, Activation act, Scratch s, int count,
+                    float* delta, float* delta_next, float* grad) {
+  for (int l = n_layers - 1; l >= 0; --l) {
+    const Layer& layer = L[l];
+    const float* W = params + layer.weights;  // (out, in)
+    const float* prev = s.act(L, l);          // (in, cap)
+    float* dW = grad + layer.weights;
+    float* db = grad + layer.biases;
+    for (int k = blk.tid(); k < layer.out * (layer.in + 1); k += blk.size()) {
+      const int o = k / (layer.in + 1), i = k % (layer.in + 1);
+      const float* d = delta + int64_t(o) * s.cap;
+      float acc = 0;
+      if (i < layer.in) {
+        const float* x = prev + int64_t(i) * s.cap;
+        for (int b = 0; b < count; ++b) acc += d[b] * x[b];
+        dW[int64_t(o) * layer.in + i] = acc;
+      } else {
+        for (int b = 0; b < count; ++b) acc += d[b];
+        db[o] = acc;
+      }
+    }
+    if (l == 0) {
+      blk.sync();
+      break;
+    }
+    const float* zp = s.pre(L, l);
+    for (int k = blk.tid(); k < layer.in * count; k += blk.size()) {
+      const int i = k / count, b = k % count;
+      float acc = 0;
+      for (int o = 0; o < layer.out; ++o) acc += W[int64_t(o) * layer.in + i] * delta[int64_t(o) * s.cap + b];
+      const int64_t at = int64_t(i) * s.cap + b;
+      delta_next[at] = acc * activate_derivative<float>(act, zp[at], prev[at]);
+    }
+    blk.sync();
+    float* t = delta;  // the next layer down reads what was just written
+    delta = delta_next;
+    delta_next = t;
+  }
+}
+
+// Trains network `index` until it has completed `epoch_end` epochs (or
+// stops: diverged or early-stopped). Thread 0 keeps the Net's state; every
+// thread follows the same control flow from block-wide values.
+template <typename Block>
+NS_HD void train_until(Block& blk, const Problem& P, int index, int epoch_end) {
+  Net& N = P.nets[index];
+  const Layer* L = P.layers + N.first_layer;
+  const int n_layers = N.layers, cap = N.batch;
+  Scratch s{P.scratch + N.scratch_offset, cap};
+  float* delta = s.end(L, n_layers);
+  float* delta_next = delta + int64_t(N.max_width) * cap;
+  float* losses = delta_next + int64_t(N.max_width) * cap;
+  float* flags = losses + 2 * int64_t(cap);  // one per thread
+  double* shared = reinterpret_cast<double*>((reinterpret_cast<uintptr_t>(flags + blk.size()) + 7) & ~uintptr_t(7));
+  float* params = P.params + N.param_offset;
+  float* state1 = P.state1 + N.param_offset;
+  float* state2 = P.state2 + N.param_offset;
+  float* grad = P.grad + N.grad_offset;
+  float* next = P.next + N.grad_offset;
+  int32_t* perm = P.perm + int64_t(index) * P.n_train;
+
+  // Every thread keeps its own copy of the state; all make the same updates.
+  int epoch = N.epoch, next_sample = N.next_sample, active = N.active, status = N.status;
+  int epochs_trained = N.epochs_trained;
+  int64_t step = N.step;
+  double loss_sum = N.loss_sum;
+  int perm_epoch = -1;
+  blk.sync();
+  while (epoch < epoch_end && epoch < P.epochs) {
+    if (active) {
+      if (perm_epoch != epoch) {
+        if (blk.tid() == 0) epoch_permutation(N.stream_key, uint64_t(epoch), perm, P.n_train);
+        perm_epoch = epoch;
+        blk.sync();
+      }
+      while (next_sample < P.n_train) {
+        const int count = P.n_train - next_sample < cap ? P.n_train - next_sample : cap;
+        const int32_t* rows = perm + next_sample;
+        load_inputs(blk, P.train_x, P.inputs, rows, 0, count, s.act(L, 0), cap);
+        blk.sync();
+        forward(blk, L, n_layers, params, N.activation, s, count);
+        output_layer(blk, L, n_layers, P.loss, 0, P.train_y, nullptr, rows, 0, count, s, delta, losses, nullptr,
+                     nullptr);
+        if (blk.tid() == 0) {  // the batch's loss, summed in sample order
+          double sum = 0;
+          for (int b = 0; b < count; ++b) sum += double(losses[b]);
+          *shared = sum;
+        }
+        blk.sync();
+        const double batch_loss = *shared;
+        blk.sync();
+        loss_sum += batch_loss;
+        if (!(batch_loss - batch_loss == 0.0)) {  // NaN or Inf
+          active = 0;
+          break;
+        }
+        backward(blk, L, n_layers, params, N.activation, s, count, delta, delta_next, grad);
+        ++step;
+        const OptimizerConfig& opt = N.optimizer;
+        const float step_size =
+            opt.kind == Optimizer::adam ? float(adam_step_size(opt.lr, opt.beta1, opt.beta2, step)) : float(opt.lr);
+        int finite = 1;
+        for (int l = 0; l < n_layers; ++l) {
+          const int64_t weights = int64_t(L[l].in) * L[l].out;
+          for (int64_t k = L[l].weights + blk.tid(); k < L[l].weights + weights + L[l].out; k += blk.size()) {
+            float g = grad[k];
+            if ((P.l1 != 0.0f || P.l2 != 0.0f) && k < L[l].weights + weights)
+              g = regularized_gradient<float>(g, params[k], P.l1, P.l2);
+            float p = params[k];
+            optimizer_update<float>(opt, step_size, g, p, state1[k], state2[k]);
+            next[k] = p;
+            finite &= (p - p == 0.0f) ? 1 : 0;
+          }
+        }
+        flags[blk.tid()] = float(finite);
+        blk.sync();
+        int all_finite = 1;
+        for (int t = 0; t < blk.size(); ++t) all_finite &= flags[t] != 0.0f;
+        blk.sync();
+        if (!all_finite) {  // keep the last finite parameters
+          active = 0;
+          break;
+        }
+        for (int64_t k = blk.tid(); k < N.param_count; k += blk.size()) params[k] = next[k];
+        blk.sync();
+        next_sample += cap;
+      }
+      const float epoch_loss = float(loss_sum / P.n_train);
+      if (!active) {
+        status = int(NetStatus::diverged);
+      } else {
+        if (blk.tid() == 0) P.epoch_loss[int64_t(index) * P.epochs + epoch] = epoch_loss;
+        epochs_trained = epoch + 1;
+        if (P.has_early_stop && epoch_loss <= P.early_stop_loss) {
+          status = int(NetStatus::early_stopped);
+          active = 0;
+        }
+      }
+      loss_sum = 0;
+      next_sample = 0;
+    }
+    ++epoch;
+  }
+  if (blk.tid() == 0) {
+    N.epoch = epoch;
+    N.next_sample = next_sample;
+    N.active = active;
+    N.status = status;
+    N.epochs_trained = epochs_trained;
+    N.step = step;
+    N.loss_sum = loss_sum;
+  }
+  blk.sync();
+}
+
+// Evaluates network `index` on points[first, first + count) (count <= cap of
+// the scratch): probabilities into probs (count, outputs) if given; with
+// targets, the chunk's loss sum and number of correct predictions.
+template <typename Block>
+NS_HD void evaluate_chunk(Block& blk, const Problem& P, int index, const float* points, const float* targets,
+                          const int32_t* labels, int first, int count, float* scratch, float* probs, double* loss_sum,
+                          double* correct_sum) {
+  const Net& N = P.nets[index];
+  const Layer* L = P.layers + N.first_layer;
+  Scratch s{scratch, kEvalChunk};
+  float* losses = s.end(L, N.layers);
+  float* correct = losses + kEvalChunk;
+  load_inputs(blk, points, P.inputs, nullptr, first, count, s.act(L, 0), kEvalChunk);
+  blk.sync();
+  forward(blk, L, N.layers, P.params + N.param_offset, N.activation, s, count);
+  output_layer(blk, L, N.layers, P.loss, targets ? P.classes : 0, targets, labels, nullptr, first, count, s, nullptr,
+               losses, correct, probs);
+  if (targets && blk.tid() == 0) {
+    double l = 0, c = 0;
+    for (int b = 0; b < count; ++b) l += double(losses[b]), c += double(correct[b]);
+    *loss_sum = l;
+    *correct_sum = c;
+  }
+  blk.sync();
+}
+
+// Scratch floats evaluate_chunk needs for a network.
+NS_HD int64_t eval_scratch_floats(const Layer* layers, int n_layers) {
+  int64_t total = int64_t(layers[0].in) * kEvalChunk;
+  for (int l = 0; l < n_layers; ++l) total += 2 * int64_t(layers[l].out) * kEvalChunk;
+  return total + 2 * kEvalChunk;
+}
+
+}  // namespace netsweep::device

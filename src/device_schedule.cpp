@@ -1,0 +1,186 @@
+#include "netsweep/device_schedule.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <limits>
+
+#include "netsweep/random.h"
+
+namespace netsweep {
+
+int64_t DevicePlan::device_bytes(const TrainingProblem& p, int eval_slots) const {
+  const int64_t n = int64_t(nets.size());
+  const int64_t points = int64_t(p.n_train) + p.n_test + int64_t(p.grid_h) * p.grid_w;
+  const int64_t floats = 3 * param_floats + 2 * grad_floats + scratch_floats + eval_slots * eval_scratch_floats +
+                         points * (p.inputs + p.outputs) + n * p.epochs +
+                         n * int64_t(p.grid_h) * p.grid_w * p.outputs;  // one frame of every network
+  const int64_t other = n * int64_t(p.n_train) * 4 + n * int64_t(sizeof(device::Net)) +
+                        int64_t(layers.size() * sizeof(device::Layer)) + 2 * n * 4096 * 8;
+  return floats * 4 + other;
+}
+
+DevicePlan plan_device(const TrainingProblem& p, int block_threads,
+                       const std::vector<std::optional<NetworkState>>* resume) {
+  if (p.outputs > device::kMaxOutputs)
+    throw SpecError("--outputs " + std::to_string(p.outputs) + ": the GPU backend supports at most " +
+                    std::to_string(device::kMaxOutputs) + " outputs");
+  DevicePlan plan;
+  plan.block_threads = block_threads;
+  plan.param_floats = p.layout.total;
+  for (size_t n = 0; n < p.networks.size(); ++n) {
+    const NetworkConfig& cfg = p.networks[n];
+    const NetworkLayout& layout = p.layout.networks[n];
+    device::Net net{};
+    net.first_layer = int32_t(plan.layers.size());
+    net.layers = int32_t(layout.layers.size());
+    for (const LayerView& l : layout.layers) plan.layers.push_back({l.in, l.out, l.weights, l.biases});
+    net.batch = cfg.batch == 0 ? p.n_train : std::min(cfg.batch, p.n_train);
+    net.max_width = layout.max_width;
+    net.param_offset = layout.offset;
+    net.param_count = layout.count;
+    net.grad_offset = plan.grad_floats;
+    plan.grad_floats += (layout.count + 31) / 32 * 32;
+    net.scratch_offset = plan.scratch_floats;
+    const int64_t scratch = device::train_scratch_floats(plan.layers.data() + net.first_layer, net.layers,
+                                                         net.max_width, net.batch, block_threads);
+    plan.scratch_floats += (scratch + 31) / 32 * 32;
+    plan.eval_scratch_floats = std::max(plan.eval_scratch_floats,
+                                        device::eval_scratch_floats(plan.layers.data() + net.first_layer, net.layers));
+    net.activation = cfg.activation;
+    net.optimizer = cfg.optimizer;
+    net.stream_key = network_stream_key(cfg.seed, uint64_t(cfg.id));
+    net.active = 1;
+    net.status = int32_t(NetStatus::trained);
+    if (resume && (*resume)[n]) {
+      const NetworkState& st = *(*resume)[n];
+      net.epoch = st.epoch;
+      net.next_sample = st.next_sample;
+      net.loss_sum = st.loss_sum;
+      net.step = st.step;
+      net.active = st.active;
+      net.status = int32_t(st.result.status);
+      net.epochs_trained = st.result.epochs_trained;
+    }
+    plan.nets.push_back(net);
+  }
+  plan.eval_scratch_floats = (plan.eval_scratch_floats + 31) / 32 * 32;
+  return plan;
+}
+
+namespace {
+constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
+
+NetworkState capture(const TrainingProblem& p, size_t n, const device::Net& net, const std::vector<float>& params,
+                     const std::vector<float>& state1, const std::vector<float>& state2, const NetworkResult& result,
+                     int frames_done) {
+  const NetworkLayout& layout = p.layout.networks[n];
+  NetworkState st;
+  st.epoch = net.epoch;
+  st.next_sample = net.next_sample;
+  st.loss_sum = net.loss_sum;
+  st.step = net.step;
+  st.active = net.active != 0;
+  st.frames_done = frames_done;
+  auto block = [&](const std::vector<float>& v) {
+    return std::vector<float>(v.begin() + layout.offset, v.begin() + layout.offset + layout.count);
+  };
+  st.params = block(params);
+  st.state1 = block(state1);
+  st.state2 = block(state2);
+  st.result = result;
+  return st;
+}
+}  // namespace
+
+bool run_device_schedule(const TrainingProblem& p, DeviceExecutor& exec, std::vector<float>& params,
+                         std::vector<NetworkResult>& results, FrameSink& frames, Progress& progress,
+                         const TrainControl& control) {
+  const auto start = std::chrono::steady_clock::now();
+  const size_t n = p.networks.size(), f_count = p.frame_epochs.size(), e_count = size_t(p.epochs);
+  const auto* resume = control.resume;
+  DevicePlan plan = plan_device(p, device::kBlockThreads, resume);
+  std::vector<float> state1(params.size(), 0.0f), state2(params.size(), 0.0f), epoch_loss(n * e_count, kNaN);
+  std::vector<int> frames_done(n, 0);
+  std::vector<double> wall_before(n, 0.0);
+  results.assign(n, NetworkResult{});
+  for (size_t i = 0; i < n; ++i) {
+    NetworkResult& r = results[i];
+    for (auto* v :
+         {&r.snapshot_train_loss, &r.snapshot_test_loss, &r.snapshot_train_accuracy, &r.snapshot_test_accuracy})
+      v->assign(f_count, kNaN);
+    if (resume && (*resume)[i]) {
+      const NetworkState& st = *(*resume)[i];
+      const NetworkLayout& layout = p.layout.networks[i];
+      std::copy(st.params.begin(), st.params.end(), params.begin() + layout.offset);
+      std::copy(st.state1.begin(), st.state1.end(), state1.begin() + layout.offset);
+      std::copy(st.state2.begin(), st.state2.end(), state2.begin() + layout.offset);
+      std::copy(st.result.epoch_loss.begin(), st.result.epoch_loss.end(), epoch_loss.begin() + long(i * e_count));
+      r = st.result;
+      frames_done[i] = st.frames_done;
+      wall_before[i] = st.result.wall_seconds;
+    }
+  }
+  exec.upload(plan, p, params, state1, state2, epoch_loss);
+
+  std::vector<float> probs;
+  std::vector<double> loss_sum, correct;
+  const int64_t grid_values = int64_t(p.grid_h) * p.grid_w * p.outputs;
+  auto sync_results = [&] {  // device state -> results
+    exec.download(plan.nets, params, state1, state2, epoch_loss);
+    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    for (size_t i = 0; i < n; ++i) {
+      NetworkResult& r = results[i];
+      r.epoch_loss.assign(epoch_loss.begin() + long(i * e_count), epoch_loss.begin() + long((i + 1) * e_count));
+      r.status = NetStatus(plan.nets[i].status);
+      r.epochs_trained = plan.nets[i].epochs_trained;
+      r.wall_seconds = wall_before[i] + elapsed;  // all networks train at once
+    }
+  };
+  int64_t epochs_seen = 0;
+  for (size_t f = 0; f < f_count; ++f) {
+    const int epoch = p.frame_epochs[f];
+    bool due = false;
+    for (size_t i = 0; i < n; ++i) due |= frames_done[i] <= int(f);
+    if (!due) continue;  // resumed past this frame
+    if (epoch > 0) exec.train_until(epoch);
+    exec.evaluate(2, &probs, nullptr, nullptr);
+    std::vector<double> train_loss, train_correct, test_loss, test_correct;
+    exec.evaluate(0, nullptr, &train_loss, &train_correct);
+    if (p.n_test > 0) exec.evaluate(1, nullptr, &test_loss, &test_correct);
+    sync_results();
+    for (size_t i = 0; i < n; ++i) {
+      if (frames_done[i] > int(f)) continue;
+      NetworkResult& r = results[i];
+      r.snapshot_train_loss[f] = float(train_loss[i] / p.n_train);
+      if (p.classification) r.snapshot_train_accuracy[f] = float(train_correct[i]) / float(p.n_train);
+      if (p.n_test > 0) {
+        r.snapshot_test_loss[f] = float(test_loss[i] / p.n_test);
+        if (p.classification) r.snapshot_test_accuracy[f] = float(test_correct[i]) / float(p.n_test);
+      }
+      frames.write_frame(int(i), int(f), probs.data() + int64_t(i) * grid_values);
+      frames_done[i] = int(f) + 1;
+      if (control.checkpointer)
+        control.checkpointer->snapshot_state(int(i),
+                                             capture(p, i, plan.nets[i], params, state1, state2, r, frames_done[i]));
+    }
+    const int64_t now = int64_t(epoch) * int64_t(n);
+    progress.network_epochs.fetch_add(now - epochs_seen);
+    progress.work_done.store(progress.work_total * epoch / std::max(1, p.epochs));
+    epochs_seen = now;
+    if (control.stop && control.stop->load() && f + 1 < f_count) {
+      // Stop between frames: every network's state was just recorded.
+      for (size_t i = 0; i < n; ++i)
+        if (control.checkpointer)
+          control.checkpointer->stopped_state(
+              int(i), capture(p, i, plan.nets[i], params, state1, state2, results[i], frames_done[i]));
+      return false;
+    }
+  }
+  sync_results();
+  progress.networks_done.store(int(n));
+  progress.work_done.store(progress.work_total);
+  return true;
+}
+
+}  // namespace netsweep

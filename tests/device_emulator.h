@@ -1,0 +1,150 @@
+// Runs the device algorithm (device_train.h) on the host: a "block" is a
+// group of host threads sharing a barrier, exactly the contract the CUDA
+// kernels rely on (same code, same thread-strided loops, same barriers).
+#pragma once
+
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "netsweep/device_schedule.h"
+
+namespace netsweep::test {
+
+class HostBarrier {
+ public:
+  explicit HostBarrier(int n) : n_(n) {}
+  void wait() {
+    std::unique_lock<std::mutex> lock(m_);
+    const long gen = generation_;
+    if (++arrived_ == n_) {
+      arrived_ = 0;
+      ++generation_;
+      cv_.notify_all();
+    } else {
+      cv_.wait(lock, [&] { return gen != generation_; });
+    }
+  }
+
+ private:
+  std::mutex m_;
+  std::condition_variable cv_;
+  int n_, arrived_ = 0;
+  long generation_ = 0;
+};
+
+struct HostBlock {
+  int id, n;
+  HostBarrier* barrier;
+  int tid() const { return id; }
+  int size() const { return n; }
+  void sync() { barrier->wait(); }
+};
+
+template <typename F>
+void run_block(int threads, F&& f) {
+  HostBarrier barrier(threads);
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t)
+    pool.emplace_back([&, t] {
+      HostBlock b{t, threads, &barrier};
+      f(b);
+    });
+  for (auto& t : pool) t.join();
+}
+
+class EmulatedExecutor : public DeviceExecutor {
+ public:
+  explicit EmulatedExecutor(int threads) : threads_(threads) {}
+  std::string description() const override { return "host emulation of the CUDA kernels"; }
+
+  void upload(const DevicePlan& plan, const TrainingProblem& p, const std::vector<float>& params,
+              const std::vector<float>& state1, const std::vector<float>& state2,
+              const std::vector<float>& epoch_loss) override {
+    p_ = &p;
+    layers_ = plan.layers;
+    nets_ = plan.nets;
+    params_ = params;
+    state1_ = state1;
+    state2_ = state2;
+    epoch_loss_ = epoch_loss;
+    grad_.assign(size_t(plan.grad_floats), 0.0f);
+    next_.assign(size_t(plan.grad_floats), 0.0f);
+    // Training scratch was planned for kBlockThreads flags; the emulation uses fewer threads.
+    scratch_.assign(size_t(plan.scratch_floats), 0.0f);
+    eval_scratch_.assign(size_t(plan.eval_scratch_floats), 0.0f);
+    perm_.assign(nets_.size() * size_t(p.n_train), 0);
+    P_ = device::Problem{p.loss,
+                         p.inputs,
+                         p.outputs,
+                         p.classes,
+                         p.n_train,
+                         p.epochs,
+                         p.l1,
+                         p.l2,
+                         p.early_stop_loss.has_value(),
+                         p.early_stop_loss.value_or(0.0f),
+                         p.train_x.data(),
+                         p.train_y.data(),
+                         layers_.data(),
+                         nets_.data(),
+                         params_.data(),
+                         state1_.data(),
+                         state2_.data(),
+                         grad_.data(),
+                         next_.data(),
+                         scratch_.data(),
+                         perm_.data(),
+                         epoch_loss_.data()};
+  }
+
+  void train_until(int epoch_end) override {
+    for (size_t i = 0; i < nets_.size(); ++i)
+      run_block(threads_, [&](HostBlock& b) { device::train_until(b, P_, int(i), epoch_end); });
+  }
+
+  void evaluate(int set, std::vector<float>* probs, std::vector<double>* loss_sum,
+                std::vector<double>* correct) override {
+    const TrainingProblem& p = *p_;
+    const float* x = set == 0 ? p.train_x.data() : set == 1 ? p.test_x.data() : p.grid_x.data();
+    const float* y = set == 0 ? p.train_y.data() : set == 1 ? p.test_y.data() : nullptr;
+    const int32_t* labels = set == 0 ? p.train_label.data() : set == 1 ? p.test_label.data() : nullptr;
+    const int count = set == 0 ? p.n_train : set == 1 ? p.n_test : p.grid_h * p.grid_w;
+    const size_t n = nets_.size();
+    if (probs) probs->assign(n * size_t(count) * size_t(p.outputs), 0.0f);
+    if (loss_sum) loss_sum->assign(n, 0.0);
+    if (correct) correct->assign(n, 0.0);
+    for (size_t i = 0; i < n; ++i)
+      for (int first = 0; first < count; first += device::kEvalChunk) {
+        const int c = std::min(device::kEvalChunk, count - first);
+        double l = 0, k = 0;
+        float* out = probs ? probs->data() + (i * size_t(count) + size_t(first)) * size_t(p.outputs) : nullptr;
+        run_block(threads_, [&](HostBlock& b) {
+          device::evaluate_chunk(b, P_, int(i), x, y, labels, first, c, eval_scratch_.data(), out, &l, &k);
+        });
+        if (loss_sum) (*loss_sum)[i] += l;
+        if (correct) (*correct)[i] += k;
+      }
+  }
+
+  void download(std::vector<device::Net>& nets, std::vector<float>& params, std::vector<float>& state1,
+                std::vector<float>& state2, std::vector<float>& epoch_loss) override {
+    nets = nets_;
+    params = params_;
+    state1 = state1_;
+    state2 = state2_;
+    epoch_loss = epoch_loss_;
+  }
+
+ private:
+  int threads_;
+  const TrainingProblem* p_ = nullptr;
+  std::vector<device::Layer> layers_;
+  std::vector<device::Net> nets_;
+  std::vector<float> params_, state1_, state2_, epoch_loss_, grad_, next_, scratch_, eval_scratch_;
+  std::vector<int32_t> perm_;
+  device::Problem P_{};
+};
+
+}  // namespace netsweep::test

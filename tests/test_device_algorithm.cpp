@@ -1,0 +1,250 @@
+// The GPU backend's algorithm (device_train.h driven by device_schedule.h),
+// run on host threads standing in for a CUDA block, against the CPU backend:
+// the parity the GPU must show, checked in CI without a GPU.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <map>
+#include <mutex>
+
+#include "device_emulator.h"
+#include "netsweep/device_schedule.h"
+#include "netsweep/run.h"
+
+using namespace netsweep;
+
+namespace {
+
+struct Captured : FrameSink {
+  std::mutex mutex;
+  std::map<std::pair<int, int>, std::vector<float>> frames;
+  int values = 0;
+  void write_frame(int index, int frame, const float* v) override {
+    std::lock_guard<std::mutex> lock(mutex);
+    frames[{index, frame}] = std::vector<float>(v, v + values);
+  }
+};
+
+struct SweepRun {
+  TrainingProblem problem;
+  std::vector<float> params;
+  std::vector<NetworkResult> results;
+  Captured frames;
+};
+
+void start(SweepRun& r, const SweepSpec& s, const Dataset& d) {
+  r.problem = build_problem(s, d);
+  r.params.assign(size_t(r.problem.layout.total), 0.0f);
+  initialize_parameters(r.problem.layout, r.problem.networks, r.params.data());
+  r.frames.values = r.problem.grid_h * r.problem.grid_w * r.problem.outputs;
+}
+
+void run_cpu(SweepRun& r, const SweepSpec& s, const Dataset& d, const TrainControl& c = {}) {
+  start(r, s, d);
+  Progress progress;
+  make_cpu_backend(2)->train(r.problem, r.params, r.results, r.frames, progress, c);
+}
+
+bool run_emulated(SweepRun& r, const SweepSpec& s, const Dataset& d, int threads, const TrainControl& c = {}) {
+  start(r, s, d);
+  Progress progress;
+  test::EmulatedExecutor exec(threads);
+  return run_device_schedule(r.problem, exec, r.params, r.results, r.frames, progress, c);
+}
+
+// |a - b| <= atol + rtol |a|, reporting the first mismatches.
+int compare(const std::vector<float>& ref, const std::vector<float>& got, float atol, float rtol,
+            const std::string& what) {
+  int bad = 0;
+  EXPECT_EQ(ref.size(), got.size()) << what;
+  for (size_t k = 0; k < std::min(ref.size(), got.size()); ++k) {
+    const bool same = ref[k] == got[k] || (std::isnan(ref[k]) && std::isnan(got[k]));
+    if (!same && !(std::abs(ref[k] - got[k]) <= atol + rtol * std::abs(ref[k])) && bad++ < 4)
+      ADD_FAILURE() << what << "[" << k << "]: cpu " << ref[k] << " vs device algorithm " << got[k];
+  }
+  return bad;
+}
+
+void expect_parity(const SweepRun& cpu, const SweepRun& dev, const std::string& label) {
+  ASSERT_EQ(cpu.results.size(), dev.results.size());
+  for (size_t i = 0; i < cpu.results.size(); ++i) {
+    const auto& cfg = cpu.problem.networks[i];
+    const std::string name = label + " net " + std::to_string(i) + " (" + cfg.shape_label() + " " +
+                             to_string(cfg.activation) + " " + to_string(cfg.optimizer.kind) + " batch " +
+                             std::to_string(cfg.batch) + ")";
+    EXPECT_EQ(int(cpu.results[i].status), int(dev.results[i].status)) << name;
+    EXPECT_EQ(cpu.results[i].epochs_trained, dev.results[i].epochs_trained) << name;
+    compare(cpu.results[i].epoch_loss, dev.results[i].epoch_loss, 1e-7f, 1e-4f, name + " epoch loss");
+    compare(cpu.results[i].snapshot_train_loss, dev.results[i].snapshot_train_loss, 1e-6f, 1e-4f,
+            name + " snapshot train loss");
+    compare(cpu.results[i].snapshot_test_accuracy, dev.results[i].snapshot_test_accuracy, 1e-6f, 0,
+            name + " snapshot test accuracy");
+  }
+  compare(cpu.params, dev.params, 1e-5f, 1e-3f, label + " final parameters");
+  ASSERT_EQ(cpu.frames.frames.size(), dev.frames.frames.size()) << label;
+  for (const auto& [key, frame] : cpu.frames.frames)
+    compare(frame, dev.frames.frames.at(key), 1e-3f, 1e-5f,
+            label + " frame " + std::to_string(key.first) + "/" + std::to_string(key.second));
+}
+
+SweepSpec base_spec() {
+  SweepSpec s;
+  s.layers = {1, 2};
+  s.widths = {3, 10};
+  s.activations = {Activation::relu};
+  s.optimizers = {Optimizer::adam};
+  s.learning_rates = {1e-2f};
+  s.batch_sizes = {16};
+  s.epochs = 50;  // 60 train points, batch 16: 4 steps per epoch, 200 steps
+  s.snapshot_every = 10;
+  s.grid = 12;
+  return s;
+}
+
+Dataset data(const std::string& name, float test_fraction = 0.2f) {
+  DataOptions o;
+  o.datasets = {name};
+  o.generator.n_points = 75;
+  o.test_fraction = test_fraction;
+  return load_data(o);
+}
+
+}  // namespace
+
+TEST(DeviceAlgorithm, MatchesCpuForEveryActivationLossAndOptimizer) {
+  for (Loss loss : {Loss::bce, Loss::softmax, Loss::mse}) {
+    SweepSpec s = base_spec();
+    s.loss = loss;
+    s.activations = {Activation::sigmoid,    Activation::tanh, Activation::relu, Activation::linear,
+                     Activation::leaky_relu, Activation::elu,  Activation::gelu, Activation::sine};
+    s.optimizers = {Optimizer::adam, Optimizer::sgd, Optimizer::momentum};
+    s.layers = {2};
+    s.widths = {6};
+    s.shapes = {{5, 2, 7}};  // mixed shapes in one sweep
+    s.l2 = 1e-3f;
+    SweepRun cpu, dev;
+    run_cpu(cpu, s, data("moons"));
+    run_emulated(dev, s, data("moons"), 8);
+    expect_parity(cpu, dev, std::string("loss ") + to_string(loss));
+  }
+}
+
+TEST(DeviceAlgorithm, MatchesCpuForBatchesThreadsAndRegression) {
+  SweepSpec s = base_spec();
+  s.batch_sizes = {0, 7, 64};  // full batch, a partial last batch, one batch larger than the data
+  s.early_stop_loss = 0.3f;
+  SweepRun cpu, dev, dev_wide;
+  run_cpu(cpu, s, data("xor"));
+  run_emulated(dev, s, data("xor"), 5);  // fewer threads than samples or units
+  expect_parity(cpu, dev, "batches");
+  run_emulated(dev_wide, s, data("xor"), 64);  // more threads than work
+  expect_parity(cpu, dev_wide, "64 threads");
+
+  SweepSpec r = base_spec();
+  r.loss = Loss::mse;
+  r.activations = {Activation::tanh};
+  SweepRun cpu_r, dev_r;
+  run_cpu(cpu_r, r, data("poly", 0.25f));
+  run_emulated(dev_r, r, data("poly", 0.25f), 8);
+  expect_parity(cpu_r, dev_r, "regression");
+}
+
+TEST(DeviceAlgorithm, DivergedNetworkIsFrozenAndIsolated) {
+  SweepSpec s = base_spec();
+  s.activations = {Activation::linear};
+  s.optimizers = {Optimizer::sgd};
+  s.loss = Loss::mse;
+  s.layers = {1};
+  s.widths = {4};
+  s.learning_rates = {1e-2f, 1e3f};
+  SweepRun cpu, dev;
+  run_cpu(cpu, s, data("gauss"));
+  run_emulated(dev, s, data("gauss"), 8);
+  ASSERT_EQ(dev.results[1].status, NetStatus::diverged);
+  expect_parity(cpu, dev, "divergence");
+}
+
+TEST(DeviceAlgorithm, ResumesFromCheckpointsOfEitherBackend) {
+  // Stop the device schedule between frames, then resume it on the CPU backend
+  // (and the other way round): the result is the uninterrupted one.
+  struct Recorder : Checkpointer {
+    std::mutex m;
+    std::atomic<bool> stop{false};
+    int frames = 0, stop_after = 0;
+    std::map<int, NetworkState> states;
+    void snapshot_state(int i, const NetworkState& st) override {
+      std::lock_guard<std::mutex> lock(m);
+      states[i] = st;
+      if (++frames == stop_after) stop = true;
+    }
+    void stopped_state(int i, const NetworkState& st) override {
+      std::lock_guard<std::mutex> lock(m);
+      states[i] = st;
+    }
+  };
+  SweepSpec s = base_spec();
+  s.activations = {Activation::tanh, Activation::relu};
+  SweepRun whole;
+  run_cpu(whole, s, data("circle"));
+
+  Recorder rec;
+  rec.stop_after = 4 * 3;  // after the third frame of all four networks
+  TrainControl c;
+  c.stop = &rec.stop;
+  c.checkpointer = &rec;
+  SweepRun first;
+  EXPECT_FALSE(run_emulated(first, s, data("circle"), 8, c));
+  std::vector<std::optional<NetworkState>> states(first.problem.networks.size());
+  for (auto& [i, st] : rec.states) states[size_t(i)] = st;
+  TrainControl resume;
+  resume.resume = &states;
+  SweepRun on_cpu;
+  run_cpu(on_cpu, s, data("circle"), resume);
+  for (auto& [key, frame] : first.frames.frames) on_cpu.frames.frames[key] = frame;  // frames before the stop
+  expect_parity(whole, on_cpu, "device stop, CPU resume");
+
+  // CPU stopped mid-epoch, device resumes.
+  Recorder rec2;
+  rec2.stop_after = 5;
+  TrainControl c2;
+  c2.stop = &rec2.stop;
+  c2.checkpointer = &rec2;
+  SweepRun cpu_first;
+  run_cpu(cpu_first, s, data("circle"), c2);
+  std::vector<std::optional<NetworkState>> states2(cpu_first.problem.networks.size());
+  for (auto& [i, st] : rec2.states) states2[size_t(i)] = st;
+  TrainControl resume2;
+  resume2.resume = &states2;
+  SweepRun on_dev;
+  EXPECT_TRUE(run_emulated(on_dev, s, data("circle"), 8, resume2));
+  for (auto& [key, frame] : cpu_first.frames.frames) on_dev.frames.frames.emplace(key, frame);
+  expect_parity(whole, on_dev, "CPU stop, device resume");
+}
+
+TEST(DevicePlan, ScratchRegionsAreDisjointAndSized) {
+  SweepSpec s = base_spec();
+  s.shapes = {{7, 3, 9}};
+  s.batch_sizes = {0, 16};
+  const TrainingProblem p = build_problem(s, data("spiral"));
+  const DevicePlan plan = plan_device(p, device::kBlockThreads);
+  ASSERT_EQ(plan.nets.size(), p.networks.size());
+  int64_t scratch_end = 0, grad_end = 0;
+  for (size_t i = 0; i < plan.nets.size(); ++i) {
+    const auto& n = plan.nets[i];
+    EXPECT_EQ(n.scratch_offset % 32, 0);
+    EXPECT_GE(n.scratch_offset, scratch_end);
+    EXPECT_GE(n.grad_offset, grad_end);
+    scratch_end = n.scratch_offset + device::train_scratch_floats(plan.layers.data() + n.first_layer, n.layers,
+                                                                  n.max_width, n.batch, device::kBlockThreads);
+    grad_end = n.grad_offset + n.param_count;
+    EXPECT_EQ(n.param_offset, p.layout.networks[i].offset);
+    EXPECT_EQ(n.batch, p.networks[i].batch == 0 ? p.n_train : std::min(16, p.n_train));
+  }
+  EXPECT_LE(scratch_end, plan.scratch_floats);
+  EXPECT_LE(grad_end, plan.grad_floats);
+  // The memory estimate counts the frames: a bigger grid needs more.
+  SweepSpec big = s;
+  big.grid = 200;
+  const TrainingProblem pb = build_problem(big, data("spiral"));
+  EXPECT_GT(plan_device(pb, 256).device_bytes(pb, 264), plan.device_bytes(p, 264) + 4 * 200 * 200 * 2);
+}
