@@ -7,6 +7,7 @@
 #include <fstream>
 #include <iostream>
 
+#include "netsweep/bench.h"
 #include "netsweep/cuda_backend.h"
 #include "netsweep/results.h"
 #include "netsweep/run.h"
@@ -266,6 +267,18 @@ int main(int argc, char** argv) {
       ->group("SLURM");
   slurm->add_flag("--submit", slurm_options.submit, "run sbatch on the script and print the job id")->group("SLURM");
 
+  CliRun bc;
+  std::vector<CLI::Option*> bench_spec_options;
+  std::vector<std::string> bench_devices{"cpu", "cuda"};
+  bool bench_json = false;
+  CLI::App* bench = app.add_subcommand(
+      "bench", "time a sweep on the CPU and on the GPU side by side (steps/s, s/epoch, frames/s, GFLOP/s, speedup)");
+  add_run_options(*bench, bc, bench_spec_options);
+  bench->add_option("--devices", bench_devices, "devices to time, in order (speedups are relative to the first)")
+      ->delimiter(',')
+      ->capture_default_str();
+  bench->add_flag("--json", bench_json, "JSON instead of a table");
+
   CLI11_PARSE(app, argc, argv);
   try {
     if (*run) {
@@ -274,6 +287,11 @@ int main(int argc, char** argv) {
       run_sweep(source.spec, source.data, c.run);
     } else if (*info) {
       print_info(info_path);
+    } else if (*bench) {
+      resolve_run_options(bc, argc, argv);
+      const SweepSource source = sweep_source(bc, bench_spec_options);
+      std::fputs(format_bench(run_bench(source.spec, source.data, bench_devices, bc.run.threads), bench_json).c_str(),
+                 stdout);
     } else if (*merge) {
       merge_results(merge_inputs, merge_output, joined_command_line(argc, argv), merge_quiet);
     } else if (*slurm) {

@@ -10,103 +10,18 @@
 #include "device_emulator.h"
 #include "netsweep/device_schedule.h"
 #include "netsweep/run.h"
+#include "parity.h"
 
 using namespace netsweep;
+using namespace netsweep::test;
 
 namespace {
-
-struct Captured : FrameSink {
-  std::mutex mutex;
-  std::map<std::pair<int, int>, std::vector<float>> frames;
-  int values = 0;
-  void write_frame(int index, int frame, const float* v) override {
-    std::lock_guard<std::mutex> lock(mutex);
-    frames[{index, frame}] = std::vector<float>(v, v + values);
-  }
-};
-
-struct SweepRun {
-  TrainingProblem problem;
-  std::vector<float> params;
-  std::vector<NetworkResult> results;
-  Captured frames;
-};
-
-void start(SweepRun& r, const SweepSpec& s, const Dataset& d) {
-  r.problem = build_problem(s, d);
-  r.params.assign(size_t(r.problem.layout.total), 0.0f);
-  initialize_parameters(r.problem.layout, r.problem.networks, r.params.data());
-  r.frames.values = r.problem.grid_h * r.problem.grid_w * r.problem.outputs;
-}
-
-void run_cpu(SweepRun& r, const SweepSpec& s, const Dataset& d, const TrainControl& c = {}) {
-  start(r, s, d);
-  Progress progress;
-  make_cpu_backend(2)->train(r.problem, r.params, r.results, r.frames, progress, c);
-}
 
 bool run_emulated(SweepRun& r, const SweepSpec& s, const Dataset& d, int threads, const TrainControl& c = {}) {
   start(r, s, d);
   Progress progress;
   test::EmulatedExecutor exec(threads);
   return run_device_schedule(r.problem, exec, r.params, r.results, r.frames, progress, c);
-}
-
-// |a - b| <= atol + rtol |a|, reporting the first mismatches.
-int compare(const std::vector<float>& ref, const std::vector<float>& got, float atol, float rtol,
-            const std::string& what) {
-  int bad = 0;
-  EXPECT_EQ(ref.size(), got.size()) << what;
-  for (size_t k = 0; k < std::min(ref.size(), got.size()); ++k) {
-    const bool same = ref[k] == got[k] || (std::isnan(ref[k]) && std::isnan(got[k]));
-    if (!same && !(std::abs(ref[k] - got[k]) <= atol + rtol * std::abs(ref[k])) && bad++ < 4)
-      ADD_FAILURE() << what << "[" << k << "]: cpu " << ref[k] << " vs device algorithm " << got[k];
-  }
-  return bad;
-}
-
-void expect_parity(const SweepRun& cpu, const SweepRun& dev, const std::string& label) {
-  ASSERT_EQ(cpu.results.size(), dev.results.size());
-  for (size_t i = 0; i < cpu.results.size(); ++i) {
-    const auto& cfg = cpu.problem.networks[i];
-    const std::string name = label + " net " + std::to_string(i) + " (" + cfg.shape_label() + " " +
-                             to_string(cfg.activation) + " " + to_string(cfg.optimizer.kind) + " batch " +
-                             std::to_string(cfg.batch) + ")";
-    EXPECT_EQ(int(cpu.results[i].status), int(dev.results[i].status)) << name;
-    EXPECT_EQ(cpu.results[i].epochs_trained, dev.results[i].epochs_trained) << name;
-    compare(cpu.results[i].epoch_loss, dev.results[i].epoch_loss, 1e-7f, 1e-4f, name + " epoch loss");
-    compare(cpu.results[i].snapshot_train_loss, dev.results[i].snapshot_train_loss, 1e-6f, 1e-4f,
-            name + " snapshot train loss");
-    compare(cpu.results[i].snapshot_test_accuracy, dev.results[i].snapshot_test_accuracy, 1e-6f, 0,
-            name + " snapshot test accuracy");
-  }
-  compare(cpu.params, dev.params, 1e-5f, 1e-3f, label + " final parameters");
-  ASSERT_EQ(cpu.frames.frames.size(), dev.frames.frames.size()) << label;
-  for (const auto& [key, frame] : cpu.frames.frames)
-    compare(frame, dev.frames.frames.at(key), 1e-3f, 1e-5f,
-            label + " frame " + std::to_string(key.first) + "/" + std::to_string(key.second));
-}
-
-SweepSpec base_spec() {
-  SweepSpec s;
-  s.layers = {1, 2};
-  s.widths = {3, 10};
-  s.activations = {Activation::relu};
-  s.optimizers = {Optimizer::adam};
-  s.learning_rates = {1e-2f};
-  s.batch_sizes = {16};
-  s.epochs = 50;  // 60 train points, batch 16: 4 steps per epoch, 200 steps
-  s.snapshot_every = 10;
-  s.grid = 12;
-  return s;
-}
-
-Dataset data(const std::string& name, float test_fraction = 0.2f) {
-  DataOptions o;
-  o.datasets = {name};
-  o.generator.n_points = 75;
-  o.test_fraction = test_fraction;
-  return load_data(o);
 }
 
 }  // namespace

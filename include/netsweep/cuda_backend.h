@@ -21,4 +21,8 @@ bool cuda_compiled_in();
 CudaDeviceInfo cuda_device_info();  // count 0 with error set when unavailable
 std::unique_ptr<Backend> make_cuda_backend(std::string& why_not);
 
+class DeviceExecutor;
+// The CUDA executor of the device schedule (only in builds with CUDA).
+std::unique_ptr<DeviceExecutor> make_cuda_executor();
+
 }  // namespace netsweep

@@ -1,0 +1,211 @@
+// The CUDA executor of the device schedule: device buffers, uploads and
+// downloads, and the kernel launches of kernels/train.cu.
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <vector>
+
+#include "kernels/train.cuh"
+#include "netsweep/cuda_backend.h"
+#include "netsweep/cuda_check.h"
+#include "netsweep/device_schedule.h"
+
+namespace netsweep {
+namespace {
+
+std::string gib(int64_t bytes) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f GiB", double(bytes) / double(int64_t(1) << 30));
+  return buf;
+}
+
+// A device allocation of n elements of T.
+template <typename T>
+class DeviceBuffer {
+ public:
+  DeviceBuffer() = default;
+  explicit DeviceBuffer(size_t n) : n_(n) {
+    if (n) NS_CUDA_CHECK(cudaMalloc(&ptr_, n * sizeof(T)));
+  }
+  DeviceBuffer(const DeviceBuffer&) = delete;
+  DeviceBuffer& operator=(DeviceBuffer&& o) noexcept {
+    std::swap(ptr_, o.ptr_);
+    std::swap(n_, o.n_);
+    return *this;
+  }
+  ~DeviceBuffer() {
+    if (ptr_) cudaFree(ptr_);
+  }
+  T* get() const { return ptr_; }
+  size_t size() const { return n_; }
+  void upload(const std::vector<T>& v) {
+    if (!v.empty()) NS_CUDA_CHECK(cudaMemcpy(ptr_, v.data(), v.size() * sizeof(T), cudaMemcpyHostToDevice));
+  }
+  void download(std::vector<T>& v) const {
+    v.resize(n_);
+    if (n_) NS_CUDA_CHECK(cudaMemcpy(v.data(), ptr_, n_ * sizeof(T), cudaMemcpyDeviceToHost));
+  }
+  void zero() {
+    if (n_) NS_CUDA_CHECK(cudaMemset(ptr_, 0, n_ * sizeof(T)));
+  }
+
+ private:
+  T* ptr_ = nullptr;
+  size_t n_ = 0;
+};
+
+class CudaExecutor : public DeviceExecutor {
+ public:
+  CudaExecutor() {
+    NS_CUDA_CHECK(cudaGetDevice(&device_));
+    cudaDeviceProp prop{};
+    NS_CUDA_CHECK(cudaGetDeviceProperties(&prop, device_));
+    name_ = prop.name;
+    sms_ = prop.multiProcessorCount;
+    NS_CUDA_CHECK(cudaStreamCreate(&stream_));
+  }
+  ~CudaExecutor() override { cudaStreamDestroy(stream_); }
+
+  std::string description() const override { return "cuda: " + name_; }
+
+  void upload(const DevicePlan& plan, const TrainingProblem& p, const std::vector<float>& params,
+              const std::vector<float>& state1, const std::vector<float>& state2,
+              const std::vector<float>& epoch_loss) override {
+    p_ = &p;
+    networks_ = int(plan.nets.size());
+    slots_ = std::max(1, std::min(4 * sms_, networks_ * 64));
+    size_t free_bytes = 0, total_bytes = 0;
+    NS_CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total_bytes));
+    const int64_t need = plan.device_bytes(p, slots_);
+    if (need > int64_t(free_bytes))
+      throw SpecError("the sweep needs about " + gib(need) + " of GPU memory but " + name_ + " has " +
+                      gib(int64_t(free_bytes)) +
+                      " free; lower --grid (frames are evaluated on the device), use fewer --seeds or networks, "
+                      "or a smaller full batch (--batch 0 keeps every training point's activations)");
+    slot_floats_ = plan.eval_scratch_floats;
+    layers_ = DeviceBuffer<device::Layer>(plan.layers.size());
+    nets_ = DeviceBuffer<device::Net>(plan.nets.size());
+    params_ = DeviceBuffer<float>(params.size());
+    state1_ = DeviceBuffer<float>(params.size());
+    state2_ = DeviceBuffer<float>(params.size());
+    grad_ = DeviceBuffer<float>(size_t(plan.grad_floats));
+    next_ = DeviceBuffer<float>(size_t(plan.grad_floats));
+    scratch_ = DeviceBuffer<float>(size_t(plan.scratch_floats));
+    eval_scratch_ = DeviceBuffer<float>(size_t(slot_floats_) * size_t(slots_));
+    perm_ = DeviceBuffer<int32_t>(size_t(networks_) * size_t(p.n_train));
+    epoch_loss_ = DeviceBuffer<float>(epoch_loss.size());
+    for (int set = 0; set < 3; ++set) {
+      const auto& x = set == 0 ? p.train_x : set == 1 ? p.test_x : p.grid_x;
+      points_[set] = DeviceBuffer<float>(x.size());
+      points_[set].upload(x);
+    }
+    targets_[0] = DeviceBuffer<float>(p.train_y.size());
+    targets_[0].upload(p.train_y);
+    targets_[1] = DeviceBuffer<float>(p.test_y.size());
+    targets_[1].upload(p.test_y);
+    labels_[0] = DeviceBuffer<int32_t>(p.train_label.size());
+    labels_[0].upload(p.train_label);
+    labels_[1] = DeviceBuffer<int32_t>(p.test_label.size());
+    labels_[1].upload(p.test_label);
+    const int64_t grid_points = int64_t(p.grid_h) * p.grid_w;
+    probs_ = DeviceBuffer<float>(size_t(networks_) * size_t(grid_points) * size_t(p.outputs));
+    const size_t max_chunks =
+        size_t((std::max({p.n_train, p.n_test, 1}) + device::kEvalChunk - 1) / device::kEvalChunk);
+    loss_sums_ = DeviceBuffer<double>(size_t(networks_) * max_chunks);
+    correct_sums_ = DeviceBuffer<double>(size_t(networks_) * max_chunks);
+    layers_.upload(plan.layers);
+    nets_.upload(plan.nets);
+    params_.upload(params);
+    state1_.upload(state1);
+    state2_.upload(state2);
+    epoch_loss_.upload(epoch_loss);
+    grad_.zero();
+    next_.zero();
+    problem_ = device::Problem{p.loss,
+                               p.inputs,
+                               p.outputs,
+                               p.classes,
+                               p.n_train,
+                               p.epochs,
+                               p.l1,
+                               p.l2,
+                               p.early_stop_loss.has_value(),
+                               p.early_stop_loss.value_or(0.0f),
+                               points_[0].get(),
+                               targets_[0].get(),
+                               layers_.get(),
+                               nets_.get(),
+                               params_.get(),
+                               state1_.get(),
+                               state2_.get(),
+                               grad_.get(),
+                               next_.get(),
+                               scratch_.get(),
+                               perm_.get(),
+                               epoch_loss_.get()};
+  }
+
+  void train_until(int epoch_end) override {
+    device::train_until(problem_, networks_, epoch_end, stream_);
+    NS_CUDA_CHECK(cudaStreamSynchronize(stream_));
+  }
+
+  void evaluate(int set, std::vector<float>* probs, std::vector<double>* loss_sum,
+                std::vector<double>* correct) override {
+    const TrainingProblem& p = *p_;
+    const int count = set == 0 ? p.n_train : set == 1 ? p.n_test : p.grid_h * p.grid_w;
+    const bool with_targets = set < 2;
+    device::evaluate(problem_, networks_, points_[set].get(), with_targets ? targets_[set].get() : nullptr,
+                     with_targets ? labels_[set].get() : nullptr, count, eval_scratch_.get(), slot_floats_, slots_,
+                     probs ? probs_.get() : nullptr, with_targets ? loss_sums_.get() : nullptr,
+                     with_targets ? correct_sums_.get() : nullptr, stream_);
+    NS_CUDA_CHECK(cudaStreamSynchronize(stream_));
+    if (probs) {
+      probs->resize(size_t(networks_) * size_t(count) * size_t(p.outputs));
+      NS_CUDA_CHECK(cudaMemcpy(probs->data(), probs_.get(), probs->size() * sizeof(float), cudaMemcpyDeviceToHost));
+    }
+    if (with_targets && (loss_sum || correct)) {
+      const int chunks = (count + device::kEvalChunk - 1) / device::kEvalChunk;
+      std::vector<double> l(size_t(networks_) * size_t(chunks)), c(l.size());
+      NS_CUDA_CHECK(cudaMemcpy(l.data(), loss_sums_.get(), l.size() * sizeof(double), cudaMemcpyDeviceToHost));
+      NS_CUDA_CHECK(cudaMemcpy(c.data(), correct_sums_.get(), c.size() * sizeof(double), cudaMemcpyDeviceToHost));
+      if (loss_sum) loss_sum->assign(size_t(networks_), 0.0);
+      if (correct) correct->assign(size_t(networks_), 0.0);
+      for (int n = 0; n < networks_; ++n)
+        for (int k = 0; k < chunks; ++k) {  // in chunk order, as the host emulation sums
+          if (loss_sum) (*loss_sum)[size_t(n)] += l[size_t(n * chunks + k)];
+          if (correct) (*correct)[size_t(n)] += c[size_t(n * chunks + k)];
+        }
+    }
+  }
+
+  void download(std::vector<device::Net>& nets, std::vector<float>& params, std::vector<float>& state1,
+                std::vector<float>& state2, std::vector<float>& epoch_loss) override {
+    nets_.download(nets);
+    params_.download(params);
+    state1_.download(state1);
+    state2_.download(state2);
+    epoch_loss_.download(epoch_loss);
+  }
+
+ private:
+  int device_ = 0, sms_ = 1, networks_ = 0, slots_ = 1;
+  int64_t slot_floats_ = 0;
+  std::string name_;
+  cudaStream_t stream_{};
+  const TrainingProblem* p_ = nullptr;
+  device::Problem problem_{};
+  DeviceBuffer<device::Layer> layers_;
+  DeviceBuffer<device::Net> nets_;
+  DeviceBuffer<float> params_, state1_, state2_, grad_, next_, scratch_, eval_scratch_, epoch_loss_, probs_;
+  DeviceBuffer<float> points_[3], targets_[2];
+  DeviceBuffer<int32_t> perm_, labels_[2];
+  DeviceBuffer<double> loss_sums_, correct_sums_;
+};
+
+}  // namespace
+
+std::unique_ptr<DeviceExecutor> make_cuda_executor() { return std::make_unique<CudaExecutor>(); }
+
+}  // namespace netsweep

@@ -1,0 +1,127 @@
+// `netsweep bench`: one sweep on each device, side by side, one table.
+#include "netsweep/bench.h"
+
+#include <chrono>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "netsweep/cuda_backend.h"
+#include "netsweep/device_schedule.h"
+#include "netsweep/run.h"
+
+namespace netsweep {
+namespace {
+
+struct CountingSink : FrameSink {
+  std::atomic<int64_t> frames{0};
+  void write_frame(int, int, const float*) override { frames.fetch_add(1); }
+};
+
+// Multiply-adds -> FLOPs: training ~ 3 forward passes per sample, 2 FLOPs per multiply-add.
+double training_flops(const TrainingProblem& p) {
+  double f = 0;
+  for (const auto& net : p.layout.networks) {
+    const double macs = double(forward_macs(net));
+    f += 2.0 * 3.0 * macs * p.n_train * p.epochs;
+    f += 2.0 * macs * (double(p.grid_h) * p.grid_w + p.n_train + p.n_test) * double(p.frame_epochs.size());
+  }
+  return f;
+}
+
+int64_t total_steps(const TrainingProblem& p) {
+  int64_t steps = 0;
+  for (const auto& n : p.networks) {
+    const int batch = n.batch == 0 ? p.n_train : std::min(n.batch, p.n_train);
+    steps += int64_t((p.n_train + batch - 1) / batch) * p.epochs;
+  }
+  return steps;
+}
+
+}  // namespace
+
+std::vector<BenchRow> run_bench(const SweepSpec& spec, const Dataset& data, const std::vector<std::string>& devices,
+                                int threads) {
+  const TrainingProblem problem = build_problem(spec, data);
+  std::vector<BenchRow> rows;
+  for (const auto& device : devices) {
+    BenchRow row;
+    row.device = device;
+    row.networks = int(problem.networks.size());
+    row.epochs = problem.epochs;
+    std::unique_ptr<Backend> backend;
+    if (device == "cpu") {
+      backend = make_cpu_backend(threads);
+    } else if (device == "cuda") {
+      std::string why;
+      backend = make_cuda_backend(why);
+      if (!backend)
+        row.error = why;
+      else
+        row.memory_bytes = plan_device(problem, device::kBlockThreads).device_bytes(problem, 4 * 132);
+    } else {
+      throw SpecError("--devices: '" + device + "' is not cpu or cuda");
+    }
+    if (backend) {
+      row.description = backend->device_description();
+      std::vector<float> params(size_t(problem.layout.total));
+      initialize_parameters(problem.layout, problem.networks, params.data());
+      std::vector<NetworkResult> results;
+      CountingSink sink;
+      Progress progress;
+      const auto start = std::chrono::steady_clock::now();
+      backend->train(problem, params, results, sink, progress, {});
+      row.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      row.frames = sink.frames.load();
+      row.steps = total_steps(problem);
+      row.flops = training_flops(problem);
+    }
+    rows.push_back(row);
+  }
+  return rows;
+}
+
+std::string format_bench(const std::vector<BenchRow>& rows, bool json) {
+  const double base = !rows.empty() && rows[0].error.empty() ? rows[0].seconds : 0;
+  if (json) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& r : rows) {
+      nlohmann::json j = {
+          {"device", r.device}, {"description", r.description}, {"networks", r.networks}, {"epochs", r.epochs}};
+      if (!r.error.empty()) {
+        j["error"] = r.error;
+      } else {
+        j["seconds"] = r.seconds;
+        j["steps_per_s"] = double(r.steps) / r.seconds;
+        j["seconds_per_epoch"] = r.seconds / r.epochs;
+        j["frames_per_s"] = double(r.frames) / r.seconds;
+        j["gflops"] = r.flops / r.seconds / 1e9;
+        j["speedup_vs_first"] = base > 0 ? base / r.seconds : 0.0;
+        j["memory_bytes"] = r.memory_bytes;
+      }
+      out.push_back(j);
+    }
+    return out.dump(2) + "\n";
+  }
+  std::ostringstream t;
+  char buf[512];
+  std::snprintf(buf, sizeof buf, "%-6s %9s %8s %12s %10s %10s %10s %9s %11s  %s\n", "device", "networks", "epochs",
+                "steps/s", "s/epoch", "frames/s", "GFLOP/s", "speedup", "GPU mem", "on");
+  t << buf;
+  for (const auto& r : rows) {
+    if (!r.error.empty()) {
+      std::snprintf(buf, sizeof buf, "%-6s %9d %8d   unavailable: %s\n", r.device.c_str(), r.networks, r.epochs,
+                    r.error.c_str());
+    } else {
+      std::snprintf(buf, sizeof buf, "%-6s %9d %8d %12.0f %10.4f %10.1f %10.1f %8.2fx %11s  %s (%.2f s)\n",
+                    r.device.c_str(), r.networks, r.epochs, double(r.steps) / r.seconds, r.seconds / r.epochs,
+                    double(r.frames) / r.seconds, r.flops / r.seconds / 1e9, base > 0 ? base / r.seconds : 0.0,
+                    r.memory_bytes ? (std::to_string(r.memory_bytes >> 20) + " MiB").c_str() : "-",
+                    r.description.c_str(), r.seconds);
+    }
+    t << buf;
+  }
+  return t.str();
+}
+
+}  // namespace netsweep
