@@ -10,15 +10,10 @@
 #include "netsweep/cuda_backend.h"
 #include "netsweep/cuda_check.h"
 #include "netsweep/device_schedule.h"
+#include "src/host_util.h"
 
 namespace netsweep {
 namespace {
-
-std::string gib(int64_t bytes) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.2f GiB", double(bytes) / double(int64_t(1) << 30));
-  return buf;
-}
 
 // A device allocation of n elements of T.
 template <typename T>
@@ -79,8 +74,8 @@ class CudaExecutor : public DeviceExecutor {
     NS_CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total_bytes));
     const int64_t need = plan.device_bytes(p, slots_);
     if (need > int64_t(free_bytes))
-      throw SpecError("the sweep needs about " + gib(need) + " of GPU memory but " + name_ + " has " +
-                      gib(int64_t(free_bytes)) +
+      throw SpecError("the sweep needs about " + format_gib(need) + " of GPU memory but " + name_ + " has " +
+                      format_gib(int64_t(free_bytes)) +
                       " free; lower --grid (frames are evaluated on the device), use fewer --seeds or networks, "
                       "or a smaller full batch (--batch 0 keeps every training point's activations)");
     slot_floats_ = plan.eval_scratch_floats;

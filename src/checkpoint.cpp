@@ -9,6 +9,7 @@
 #include <filesystem>
 
 #include "h5.h"
+#include "host_util.h"
 
 namespace netsweep {
 namespace fs = std::filesystem;
@@ -24,18 +25,6 @@ void fsync_path(const std::string& path) {
   }
 }
 
-uint16_t half_bits(float v) {
-  const _Float16 h = static_cast<_Float16>(v);
-  uint16_t b;
-  std::memcpy(&b, &h, 2);
-  return b;
-}
-
-float half_value(uint16_t b) {
-  _Float16 h;
-  std::memcpy(&h, &b, 2);
-  return float(h);
-}
 }  // namespace
 
 CheckpointStore::CheckpointStore(const std::string& dir, const TrainingProblem& problem, const std::string& hash,
@@ -137,7 +126,7 @@ void CheckpointStore::write_frame(int index, int frame, const float* values) {
   std::vector<unsigned char> bytes(slot_bytes_);
   if (frame_type_ == FrameType::float16) {
     auto* out = reinterpret_cast<uint16_t*>(bytes.data());
-    for (size_t k = 0; k < frame_elements_; ++k) out[k] = half_bits(values[k]);
+    for (size_t k = 0; k < frame_elements_; ++k) out[k] = float_to_half_bits(values[k]);
   } else {
     std::memcpy(bytes.data(), values, slot_bytes_);
   }
@@ -250,7 +239,7 @@ void CheckpointStore::replay_frames(FrameSink& sink) {
         throw ResultsError(dir_ + "/frames.bin: short read (truncated checkpoint?)");
       if (frame_type_ == FrameType::float16) {
         const auto* in = reinterpret_cast<const uint16_t*>(bytes.data());
-        for (size_t j = 0; j < frame_elements_; ++j) values[j] = half_value(in[j]);
+        for (size_t j = 0; j < frame_elements_; ++j) values[j] = half_bits_to_float(in[j]);
       } else {
         std::memcpy(values.data(), bytes.data(), slot_bytes_);
       }

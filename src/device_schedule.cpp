@@ -20,6 +20,31 @@ int64_t DevicePlan::device_bytes(const TrainingProblem& p, int eval_slots) const
   return floats * 4 + other;
 }
 
+device::Problem describe_problem(const TrainingProblem& p, const DeviceBuffers& b) {
+  return device::Problem{p.loss,
+                         p.inputs,
+                         p.outputs,
+                         p.classes,
+                         p.n_train,
+                         p.epochs,
+                         p.l1,
+                         p.l2,
+                         p.early_stop_loss.has_value(),
+                         p.early_stop_loss.value_or(0.0f),
+                         b.train_x,
+                         b.train_y,
+                         b.layers,
+                         b.nets,
+                         b.params,
+                         b.state1,
+                         b.state2,
+                         b.grad,
+                         b.next,
+                         b.scratch,
+                         b.perm,
+                         b.epoch_loss};
+}
+
 DevicePlan plan_device(const TrainingProblem& p, int block_threads,
                        const std::vector<std::optional<NetworkState>>* resume) {
   if (p.outputs > device::kMaxOutputs)

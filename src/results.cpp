@@ -11,25 +11,13 @@
 #include <thread>
 
 #include "h5.h"
+#include "host_util.h"
 
 namespace netsweep {
 namespace {
 
 // Frames in flight between the trainers and the writer thread, at most.
 constexpr size_t kMaxQueuedBytes = size_t(256) << 20;
-
-uint16_t to_half(float value) {
-  const _Float16 h = static_cast<_Float16>(value);  // IEEE binary16, round to nearest even
-  uint16_t bits;
-  std::memcpy(&bits, &h, sizeof bits);
-  return bits;
-}
-
-float from_half(uint16_t bits) {
-  _Float16 h;
-  std::memcpy(&h, &bits, sizeof bits);
-  return static_cast<float>(h);
-}
 
 size_t frame_elements(const TrainingProblem& p) { return size_t(p.grid_h) * size_t(p.grid_w) * size_t(p.outputs); }
 
@@ -152,7 +140,7 @@ struct ResultsWriter::Impl {
     Item item{index, frame, std::vector<unsigned char>(n * element_size)};
     if (meta.frame_type == FrameType::float16) {
       auto* out = reinterpret_cast<uint16_t*>(item.bytes.data());
-      for (size_t k = 0; k < n; ++k) out[k] = to_half(values[k]);
+      for (size_t k = 0; k < n; ++k) out[k] = float_to_half_bits(values[k]);
     } else {
       std::memcpy(item.bytes.data(), values, n * sizeof(float));
     }
@@ -554,9 +542,5 @@ void write_plan_file(const std::string& path, const SweepSpec& spec, const Datas
   std::filesystem::rename(tmp, path, ec);
   if (ec) throw ResultsError(path + ": cannot rename " + tmp + " into place: " + ec.message());
 }
-
-// Exposed for the unit test of the float16 path.
-uint16_t float_to_half_bits(float v) { return to_half(v); }
-float half_bits_to_float(uint16_t b) { return from_half(b); }
 
 }  // namespace netsweep

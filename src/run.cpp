@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "host_util.h"
 #include "netsweep/checkpoint.h"
 #include "netsweep/cuda_backend.h"
 #include "netsweep/version.h"
@@ -19,12 +20,6 @@
 
 namespace netsweep {
 namespace {
-
-std::string gib(int64_t bytes) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1f GiB", double(bytes) / double(int64_t(1) << 30));
-  return buf;
-}
 
 std::string utc_now() {
   const std::time_t t = std::time(nullptr);
@@ -61,8 +56,8 @@ void check_frame_memory(int64_t grid_points, int inputs, int outputs) {
   const int64_t available = available_memory_bytes();
   if (available > 0 && memory > available)
     throw SpecError("--grid " + std::to_string(int64_t(std::sqrt(double(grid_points)))) + ": frames need about " +
-                    gib(memory) + " of memory (one frame is grid x grid x outputs x 4 bytes = " + gib(one_frame) +
-                    "), but only " + gib(available) + " is available; lower --grid");
+                    format_gib(memory) + " of memory (one frame is grid x grid x outputs x 4 bytes = " +
+                    format_gib(one_frame) + "), but only " + format_gib(available) + " is available; lower --grid");
 }
 
 // Refuses, before any work, frames that cannot fit on the output's disk.
@@ -73,9 +68,9 @@ void check_frame_disk(const TrainingProblem& p, const RunOptions& o) {
   const auto space = std::filesystem::space(dir, ec);
   if (ec) throw SpecError("-o " + o.output + ": cannot use directory " + dir.string() + ": " + ec.message());
   if (int64_t(space.available) < disk)
-    throw SpecError("-o " + o.output + ": the frames could take up to " + gib(disk) +
+    throw SpecError("-o " + o.output + ": the frames could take up to " + format_gib(disk) +
                     " (networks x frames x grid^2 x outputs, before compression) but " + dir.string() + " has " +
-                    gib(int64_t(space.available)) +
+                    format_gib(int64_t(space.available)) +
                     " free; lower --grid, raise --snapshot-every or sweep fewer networks");
 }
 

@@ -80,6 +80,12 @@ inline void expect_parity(const SweepRun& cpu, const SweepRun& dev, const std::s
             label + " frame " + std::to_string(key.first) + "/" + std::to_string(key.second));
 }
 
+inline std::vector<Activation> all_activations() {
+  return {Activation::sigmoid,    Activation::tanh, Activation::relu, Activation::linear,
+          Activation::leaky_relu, Activation::elu,  Activation::gelu, Activation::sine};
+}
+inline std::vector<Optimizer> all_optimizers() { return {Optimizer::adam, Optimizer::sgd, Optimizer::momentum}; }
+
 // A small sweep: 60 train points, batch 16, 50 epochs = 200 steps per network.
 inline SweepSpec base_spec() {
   SweepSpec s;

@@ -36,7 +36,7 @@ TEST(CudaBackend, MatchesCpuForEveryActivationLossAndOptimizer) {
     s.loss = loss;
     s.activations = {Activation::sigmoid,    Activation::tanh, Activation::relu, Activation::linear,
                      Activation::leaky_relu, Activation::elu,  Activation::gelu, Activation::sine};
-    s.optimizers = {Optimizer::adam, Optimizer::sgd, Optimizer::momentum};
+    s.optimizers = all_optimizers();
     s.layers = {2};
     s.widths = {6, 64};
     s.shapes = {{5, 2, 7}};

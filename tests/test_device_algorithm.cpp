@@ -32,7 +32,7 @@ TEST(DeviceAlgorithm, MatchesCpuForEveryActivationLossAndOptimizer) {
     s.loss = loss;
     s.activations = {Activation::sigmoid,    Activation::tanh, Activation::relu, Activation::linear,
                      Activation::leaky_relu, Activation::elu,  Activation::gelu, Activation::sine};
-    s.optimizers = {Optimizer::adam, Optimizer::sgd, Optimizer::momentum};
+    s.optimizers = all_optimizers();
     s.layers = {2};
     s.widths = {6};
     s.shapes = {{5, 2, 7}};  // mixed shapes in one sweep

@@ -28,6 +28,17 @@ struct DevicePlan {
 DevicePlan plan_device(const TrainingProblem& p, int block_threads,
                        const std::vector<std::optional<NetworkState>>* resume = nullptr);
 
+// Where an executor keeps the buffers device::Problem points to.
+struct DeviceBuffers {
+  const float *train_x, *train_y;
+  const device::Layer* layers;
+  device::Net* nets;
+  float *params, *state1, *state2, *grad, *next, *scratch;
+  int32_t* perm;
+  float* epoch_loss;
+};
+device::Problem describe_problem(const TrainingProblem& p, const DeviceBuffers& b);
+
 // A device the schedule drives. Point sets: 0 train, 1 test, 2 grid.
 class DeviceExecutor {
  public:
