@@ -59,10 +59,16 @@ class CudaExecutor : public DeviceExecutor {
     name_ = prop.name;
     sms_ = prop.multiProcessorCount;
     NS_CUDA_CHECK(cudaStreamCreate(&stream_));
+    NS_CUDA_CHECK(cudaStreamCreate(&group_stream_));
   }
-  ~CudaExecutor() override { cudaStreamDestroy(stream_); }
+  ~CudaExecutor() override {
+    cudaStreamDestroy(stream_);
+    cudaStreamDestroy(group_stream_);
+  }
 
   std::string description() const override { return "cuda: " + name_; }
+  // Half of what can be resident, so single-block networks train beside the groups.
+  int group_budget() const override { return device::resident_train_blocks() / 2; }
 
   void upload(const DevicePlan& plan, const TrainingProblem& p, const std::vector<float>& params,
               const std::vector<float>& state1, const std::vector<float>& state2,
@@ -89,6 +95,20 @@ class CudaExecutor : public DeviceExecutor {
     scratch_ = DeviceBuffer<float>(size_t(plan.scratch_floats));
     eval_scratch_ = DeviceBuffer<float>(size_t(slot_floats_) * size_t(slots_));
     perm_ = DeviceBuffer<int32_t>(size_t(networks_) * size_t(p.n_train));
+    auto upload_ints = [](DeviceBuffer<int32_t>& buf, const std::vector<int>& v) {
+      buf = DeviceBuffer<int32_t>(v.size());
+      buf.upload(std::vector<int32_t>(v.begin(), v.end()));
+    };
+    upload_ints(single_nets_, plan.single_block_nets);
+    upload_ints(group_block_net_, plan.group_block_net);
+    upload_ints(group_block_rank_, plan.group_block_rank);
+    upload_ints(group_blocks_, plan.blocks);
+    barriers_ = DeviceBuffer<device::GroupBarrier>(size_t(networks_));
+    single_count_ = int(plan.single_block_nets.size());
+    group_count_ = int(plan.group_block_net.size());
+    if (group_count_ > device::resident_train_blocks())
+      throw SpecError("the widest networks need " + std::to_string(group_count_) + " resident blocks but " + name_ +
+                      " holds " + std::to_string(device::resident_train_blocks()));
     epoch_loss_ = DeviceBuffer<float>(epoch_loss.size());
     for (int set = 0; set < 3; ++set) {
       const auto& x = set == 0 ? p.train_x : set == 1 ? p.test_x : p.grid_x;
@@ -142,7 +162,11 @@ class CudaExecutor : public DeviceExecutor {
   }
 
   void train_until(int epoch_end) override {
-    device::train_until(problem_, networks_, epoch_end, stream_);
+    // The multi-block groups first (their blocks must all become resident), the rest beside them.
+    device::train_group(problem_, group_block_net_.get(), group_block_rank_.get(), group_blocks_.get(), barriers_.get(),
+                        networks_, group_count_, epoch_end, group_stream_);
+    device::train_until(problem_, single_nets_.get(), single_count_, epoch_end, stream_);
+    NS_CUDA_CHECK(cudaStreamSynchronize(group_stream_));
     NS_CUDA_CHECK(cudaStreamSynchronize(stream_));
   }
 
@@ -188,7 +212,10 @@ class CudaExecutor : public DeviceExecutor {
   int device_ = 0, sms_ = 1, networks_ = 0, slots_ = 1;
   int64_t slot_floats_ = 0;
   std::string name_;
-  cudaStream_t stream_{};
+  cudaStream_t stream_{}, group_stream_{};
+  int single_count_ = 0, group_count_ = 0;
+  DeviceBuffer<int32_t> single_nets_, group_block_net_, group_block_rank_, group_blocks_;
+  DeviceBuffer<device::GroupBarrier> barriers_;
   const TrainingProblem* p_ = nullptr;
   device::Problem problem_{};
   DeviceBuffer<device::Layer> layers_;

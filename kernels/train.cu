@@ -2,6 +2,8 @@
 // blocks looping over (network, chunk) items (evaluation). The algorithm is
 // device_train.h, shared with the host emulation that CI runs.
 // Kernels first, then launchers; every launch is followed by an error check.
+#include <cuda/atomic>
+
 #include "kernels/train.cuh"
 #include "netsweep/cuda_check.h"
 #include "netsweep/device_train.h"
@@ -14,12 +16,46 @@ struct CudaBlock {
   __device__ void sync() const { __syncthreads(); }
 };
 
+// Several blocks training one network: thread ids run over the group, and
+// sync() is a barrier across its blocks (all resident: cooperative launch).
+struct CudaGroup {
+  int rank, blocks;
+  GroupBarrier* barrier;
+  __device__ int tid() const { return rank * int(blockDim.x) + int(threadIdx.x); }
+  __device__ int size() const { return blocks * int(blockDim.x); }
+  __device__ void sync() const {
+    __syncthreads();  // this block's writes happen before thread 0's release below
+    if (threadIdx.x == 0) {
+      cuda::atomic_ref<unsigned int, cuda::thread_scope_device> arrived(barrier->arrived);
+      cuda::atomic_ref<unsigned int, cuda::thread_scope_device> generation(barrier->generation);
+      const unsigned int g = generation.load(cuda::memory_order_relaxed);
+      if (arrived.fetch_add(1u, cuda::memory_order_acq_rel) == unsigned(blocks) - 1u) {
+        arrived.store(0u, cuda::memory_order_relaxed);
+        generation.fetch_add(1u, cuda::memory_order_release);
+      } else {
+        while (generation.load(cuda::memory_order_acquire) == g) __nanosleep(20);
+      }
+    }
+    __syncthreads();
+  }
+};
+
 // ----------------------------------------------------------------- kernels
 
-// grid: (networks), block: kBlockThreads
-__global__ void __launch_bounds__(kBlockThreads) train_until_kernel(Problem problem, int epoch_end) {
+// grid: (single-block networks), block: kBlockThreads
+__global__ void __launch_bounds__(kBlockThreads)
+    train_until_kernel(Problem problem, const int32_t* networks, int epoch_end) {
   CudaBlock block;
-  train_until(block, problem, int(blockIdx.x), epoch_end);
+  train_until(block, problem, networks[blockIdx.x], epoch_end);
+}
+
+// grid: (blocks of all multi-block networks), block: kBlockThreads; launched cooperatively
+__global__ void __launch_bounds__(kBlockThreads)
+    train_group_kernel(Problem problem, const int32_t* block_net, const int32_t* block_rank,
+                       const int32_t* group_blocks, GroupBarrier* barriers, int epoch_end) {
+  const int net = block_net[blockIdx.x];
+  CudaGroup group{block_rank[blockIdx.x], group_blocks[net], barriers + net};
+  train_until(group, problem, net, epoch_end);
 }
 
 // grid: (slots), block: kBlockThreads; item = network * chunks + chunk
@@ -49,9 +85,28 @@ __global__ void __launch_bounds__(kBlockThreads)
 
 // --------------------------------------------------------------- launchers
 
-void train_until(const Problem& problem, int networks, int epoch_end, cudaStream_t stream) {
-  train_until_kernel<<<networks, kBlockThreads, 0, stream>>>(problem, epoch_end);
+void train_until(const Problem& problem, const int32_t* networks, int count, int epoch_end, cudaStream_t stream) {
+  if (count == 0) return;
+  train_until_kernel<<<count, kBlockThreads, 0, stream>>>(problem, networks, epoch_end);
   NS_CUDA_CHECK_LAUNCH();
+}
+
+void train_group(const Problem& problem, const int32_t* block_net, const int32_t* block_rank,
+                 const int32_t* group_blocks, GroupBarrier* barriers, int networks, int blocks, int epoch_end,
+                 cudaStream_t stream) {
+  if (blocks == 0) return;
+  NS_CUDA_CHECK(cudaMemsetAsync(barriers, 0, sizeof(GroupBarrier) * size_t(networks), stream));
+  void* args[] = {const_cast<Problem*>(&problem), &block_net, &block_rank, &group_blocks, &barriers, &epoch_end};
+  NS_CUDA_CHECK(cudaLaunchCooperativeKernel(reinterpret_cast<void*>(train_group_kernel), dim3(unsigned(blocks)),
+                                            dim3(kBlockThreads), args, 0, stream));
+}
+
+int resident_train_blocks() {
+  int device = 0, sms = 0, per_sm = 0;
+  NS_CUDA_CHECK(cudaGetDevice(&device));
+  NS_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
+  NS_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, train_group_kernel, kBlockThreads, 0));
+  return sms * per_sm;
 }
 
 void evaluate(const Problem& problem, int networks, const float* points, const float* targets, const int32_t* labels,

@@ -45,14 +45,45 @@ device::Problem describe_problem(const TrainingProblem& p, const DeviceBuffers& 
                          b.epoch_loss};
 }
 
+std::vector<int> plan_group_blocks(const TrainingProblem& p, int budget, int64_t macs_per_block) {
+  const size_t n = p.networks.size();
+  std::vector<int> blocks(n, 1);
+  if (budget <= 0) return blocks;
+  std::vector<int64_t> step_macs(n);
+  int64_t wanted = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const int batch = p.networks[i].batch == 0 ? p.n_train : std::min(p.networks[i].batch, p.n_train);
+    step_macs[i] = forward_macs(p.layout.networks[i]) * batch;
+    const int64_t k = std::min<int64_t>(kMaxGroupBlocks, step_macs[i] / macs_per_block);
+    if (k >= 2) wanted += k;
+  }
+  // Scale down evenly if the wide networks want more blocks than the budget.
+  for (size_t i = 0; i < n; ++i) {
+    int64_t k = std::min<int64_t>(kMaxGroupBlocks, step_macs[i] / macs_per_block);
+    if (k < 2) continue;
+    if (wanted > budget) k = std::max<int64_t>(2, k * budget / wanted);
+    blocks[i] = int(k);
+  }
+  return blocks;
+}
+
 DevicePlan plan_device(const TrainingProblem& p, int block_threads,
-                       const std::vector<std::optional<NetworkState>>* resume) {
+                       const std::vector<std::optional<NetworkState>>* resume, int group_budget,
+                       int64_t macs_per_block) {
   if (p.outputs > device::kMaxOutputs)
     throw SpecError("--outputs " + std::to_string(p.outputs) + ": the GPU backend supports at most " +
                     std::to_string(device::kMaxOutputs) + " outputs");
   DevicePlan plan;
   plan.block_threads = block_threads;
   plan.param_floats = p.layout.total;
+  plan.blocks = plan_group_blocks(p, group_budget, macs_per_block);
+  for (size_t n = 0; n < p.networks.size(); ++n) {
+    if (plan.blocks[n] == 1) plan.single_block_nets.push_back(int(n));
+    for (int r = 0; plan.blocks[n] > 1 && r < plan.blocks[n]; ++r) {
+      plan.group_block_net.push_back(int(n));
+      plan.group_block_rank.push_back(r);
+    }
+  }
   for (size_t n = 0; n < p.networks.size(); ++n) {
     const NetworkConfig& cfg = p.networks[n];
     const NetworkLayout& layout = p.layout.networks[n];
@@ -68,7 +99,7 @@ DevicePlan plan_device(const TrainingProblem& p, int block_threads,
     plan.grad_floats += (layout.count + 31) / 32 * 32;
     net.scratch_offset = plan.scratch_floats;
     const int64_t scratch = device::train_scratch_floats(plan.layers.data() + net.first_layer, net.layers,
-                                                         net.max_width, net.batch, block_threads);
+                                                         net.max_width, net.batch, block_threads * plan.blocks[n]);
     plan.scratch_floats += (scratch + 31) / 32 * 32;
     plan.eval_scratch_floats = std::max(plan.eval_scratch_floats,
                                         device::eval_scratch_floats(plan.layers.data() + net.first_layer, net.layers));
@@ -124,7 +155,7 @@ bool run_device_schedule(const TrainingProblem& p, DeviceExecutor& exec, std::ve
   const auto start = std::chrono::steady_clock::now();
   const size_t n = p.networks.size(), f_count = p.frame_epochs.size(), e_count = size_t(p.epochs);
   const auto* resume = control.resume;
-  DevicePlan plan = plan_device(p, device::kBlockThreads, resume);
+  DevicePlan plan = plan_device(p, device::kBlockThreads, resume, exec.group_budget(), exec.macs_per_block());
   std::vector<float> state1(params.size(), 0.0f), state2(params.size(), 0.0f), epoch_loss(n * e_count, kNaN);
   std::vector<int> frames_done(n, 0);
   std::vector<double> wall_before(n, 0.0);

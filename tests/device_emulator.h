@@ -56,13 +56,19 @@ void run_block(int threads, F&& f) {
 
 class EmulatedExecutor : public DeviceExecutor {
  public:
-  explicit EmulatedExecutor(int threads) : threads_(threads) {}
+  // group_budget > 0 lets the widest networks train as groups of several
+  // emulated blocks (threads x blocks host threads), as on the device.
+  EmulatedExecutor(int threads, int group_budget = 0, int64_t macs_per_block = kMacsPerBlock)
+      : threads_(threads), budget_(group_budget), macs_per_block_(macs_per_block) {}
   std::string description() const override { return "host emulation of the CUDA kernels"; }
+  int group_budget() const override { return budget_; }
+  int64_t macs_per_block() const override { return macs_per_block_; }
 
   void upload(const DevicePlan& plan, const TrainingProblem& p, const std::vector<float>& params,
               const std::vector<float>& state1, const std::vector<float>& state2,
               const std::vector<float>& epoch_loss) override {
     p_ = &p;
+    blocks_ = plan.blocks;
     layers_ = plan.layers;
     nets_ = plan.nets;
     params_ = params;
@@ -101,7 +107,7 @@ class EmulatedExecutor : public DeviceExecutor {
 
   void train_until(int epoch_end) override {
     for (size_t i = 0; i < nets_.size(); ++i)
-      run_block(threads_, [&](HostBlock& b) { device::train_until(b, P_, int(i), epoch_end); });
+      run_block(threads_ * blocks_[i], [&](HostBlock& b) { device::train_until(b, P_, int(i), epoch_end); });
   }
 
   void evaluate(int set, std::vector<float>* probs, std::vector<double>* loss_sum,
@@ -138,7 +144,9 @@ class EmulatedExecutor : public DeviceExecutor {
   }
 
  private:
-  int threads_;
+  int threads_, budget_;
+  int64_t macs_per_block_;
+  std::vector<int> blocks_;
   const TrainingProblem* p_ = nullptr;
   std::vector<device::Layer> layers_;
   std::vector<device::Net> nets_;

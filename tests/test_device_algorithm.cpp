@@ -17,10 +17,11 @@ using namespace netsweep::test;
 
 namespace {
 
-bool run_emulated(SweepRun& r, const SweepSpec& s, const Dataset& d, int threads, const TrainControl& c = {}) {
+bool run_emulated(SweepRun& r, const SweepSpec& s, const Dataset& d, int threads, const TrainControl& c = {},
+                  int group_budget = 0, int64_t macs_per_block = kMacsPerBlock) {
   start(r, s, d);
   Progress progress;
-  test::EmulatedExecutor exec(threads);
+  test::EmulatedExecutor exec(threads, group_budget, macs_per_block);
   return run_device_schedule(r.problem, exec, r.params, r.results, r.frames, progress, c);
 }
 
@@ -162,4 +163,48 @@ TEST(DevicePlan, ScratchRegionsAreDisjointAndSized) {
   big.grid = 200;
   const TrainingProblem pb = build_problem(big, data("spiral"));
   EXPECT_GT(plan_device(pb, 256).device_bytes(pb, 264), plan.device_bytes(p, 264) + 4 * 200 * 200 * 2);
+}
+
+TEST(DeviceAlgorithm, WideNetworksTrainAsGroupsOfBlocks) {
+  // A low threshold gives the 2 x 24 networks groups of several emulated blocks.
+  SweepSpec s = base_spec();
+  s.layers = {1, 2};
+  s.widths = {3, 24};
+  s.activations = {Activation::tanh, Activation::relu};
+  const TrainingProblem p = build_problem(s, data("moons"));
+  const DevicePlan plan = plan_device(p, 4, nullptr, 12, 2000);
+  int grouped = 0;
+  for (size_t i = 0; i < p.networks.size(); ++i) grouped += plan.blocks[i] > 1;
+  ASSERT_GT(grouped, 0);
+  SweepRun cpu, dev;
+  run_cpu(cpu, s, data("moons"));
+  run_emulated(dev, s, data("moons"), 4, {}, 12, 2000);
+  expect_parity(cpu, dev, "groups of blocks");
+}
+
+TEST(DevicePlan, SlideSweepGivesTheWidestNetworksGroupsWithinBudget) {
+  SweepSpec s;
+  s.layers = {1, 2, 3, 4, 6, 8};
+  s.widths = {2, 4, 8, 16, 32, 64, 128, 256, 384};
+  s.activations = {Activation::sigmoid, Activation::relu};
+  s.optimizers = {Optimizer::adam};
+  s.learning_rates = {1e-3f};
+  s.batch_sizes = {32};
+  s.epochs = 10;
+  s.grid = 8;
+  const TrainingProblem p = build_problem(s, data("spiral"));
+  const int budget = 264;  // half of an H100's 132 SMs x 4 resident blocks
+  const DevicePlan plan = plan_device(p, device::kBlockThreads, nullptr, budget);
+  int group_total = 0;
+  for (size_t i = 0; i < p.networks.size(); ++i) {
+    const auto& hidden = p.networks[i].hidden;
+    if (hidden.size() == 8 && hidden[0] == 384) EXPECT_GE(plan.blocks[i], 8) << p.networks[i].shape_label();
+    if (hidden[0] <= 64) EXPECT_EQ(plan.blocks[i], 1) << p.networks[i].shape_label();
+    if (plan.blocks[i] > 1) group_total += plan.blocks[i];
+  }
+  EXPECT_LE(group_total, budget);
+  EXPECT_EQ(int(plan.group_block_net.size()), group_total);
+  EXPECT_EQ(plan.single_block_nets.size() +
+                size_t(std::count_if(plan.blocks.begin(), plan.blocks.end(), [](int b) { return b > 1; })),
+            p.networks.size());
 }

@@ -19,14 +19,28 @@ struct DevicePlan {
   int64_t scratch_floats = 0;       // training scratch, all networks
   int64_t eval_scratch_floats = 0;  // one evaluation slot (the largest network)
   int block_threads = device::kBlockThreads;
+  // Blocks that train each network together (1 for most; more for the widest).
+  std::vector<int> blocks;
+  std::vector<int> single_block_nets;  // networks trained by one block each
+  std::vector<int> group_block_net;    // for the multi-block kernel: network of each block
+  std::vector<int> group_block_rank;   // and its rank within the network's group
 
   // Device bytes for `eval_slots` concurrent evaluation blocks.
   int64_t device_bytes(const TrainingProblem& p, int eval_slots) const;
 };
 
+// Blocks for networks whose per-step work (multiply-adds x batch) is large:
+// one block per kMacsPerBlock, at most kMaxGroupBlocks, within a budget of
+// `group_budget` blocks in all (what can be resident beside the rest).
+constexpr int64_t kMacsPerBlock = int64_t(1) << 21;
+constexpr int kMaxGroupBlocks = 32;
+std::vector<int> plan_group_blocks(const TrainingProblem& p, int group_budget, int64_t macs_per_block = kMacsPerBlock);
+
 // Throws SpecError if a network has more than device::kMaxOutputs outputs.
+// group_budget 0: every network trains in one block.
 DevicePlan plan_device(const TrainingProblem& p, int block_threads,
-                       const std::vector<std::optional<NetworkState>>* resume = nullptr);
+                       const std::vector<std::optional<NetworkState>>* resume = nullptr, int group_budget = 0,
+                       int64_t macs_per_block = kMacsPerBlock);
 
 // Where an executor keeps the buffers device::Problem points to.
 struct DeviceBuffers {
@@ -44,6 +58,9 @@ class DeviceExecutor {
  public:
   virtual ~DeviceExecutor() = default;
   virtual std::string description() const = 0;
+  // Blocks the widest networks may use together (0: one block per network).
+  virtual int group_budget() const { return 0; }
+  virtual int64_t macs_per_block() const { return kMacsPerBlock; }
   // Allocates and copies everything; params/state1/state2 are packed buffers,
   // epoch_loss is (networks, epochs).
   virtual void upload(const DevicePlan& plan, const TrainingProblem& p, const std::vector<float>& params,

@@ -8,6 +8,8 @@
 // per-network scratch region for activations).
 //
 // Block concept:   int tid() const;  int size() const;  void sync();
+// A "block" may also be a group of several CUDA blocks with a device-wide
+// barrier (kernels/train.cu), so the widest networks train on many SMs.
 #pragma once
 
 #include <cstdint>
