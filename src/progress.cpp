@@ -76,7 +76,7 @@ std::string ProgressReporter::line(bool final) const {
   } else {
     const std::string eta = fraction > 0.001 ? format_duration(elapsed * (1 - fraction) / fraction) : "?";
     std::snprintf(buf, sizeof buf,
-                  "netsweep: %5.1f%% | %d/%d networks done | %.0f network-epochs/s | %s elapsed | ETA %s",
+                  "%5.1f%% | %d/%d networks done | %.0f network-epochs/s | %s elapsed | ETA %s",
                   100 * fraction, progress_.networks_done.load(), networks_, epochs_per_s,
                   format_duration(elapsed).c_str(), eta.c_str());
   }
