@@ -116,10 +116,11 @@ cd "$dir/out"
 sweep=(--layers 1,2 --widths 8,32 --activations relu,tanh --seeds 2 --epochs 40 --snapshot-every 10 --grid 16
        --dataset moons:n=200 --test-fraction 0.25 --device cpu --threads 1)
 "$netsweep" run "${sweep[@]}" -q -o single.h5
-"$netsweep" slurm "${sweep[@]}" --shards 4 --time 00:10:00 --job-name nstest -o "$dir/out/sweep.h5" >sweep.sbatch
+# --submit writes sweep.sbatch beside the output, runs sbatch and prints the job id.
+job=$("$netsweep" slurm "${sweep[@]}" --shards 4 --time 00:10:00 --job-name nstest --submit -o "$dir/out/sweep.h5") ||
+  fail "netsweep slurm --submit failed"
+[[ "$job" =~ ^[0-9]+$ ]] || fail "--submit printed '$job', not a job id"
 grep -q -- "--array=0-3" sweep.sbatch || fail "no --array=0-3 in the script"
-job=$(sbatch --parsable sweep.sbatch) || fail "sbatch failed"
-job=${job%%;*}
 echo "submitted job array $job"
 wait_for_job "$job" 180
 for i in 0 1 2 3; do [ -f "sweep.shard-$i.h5" ] || fail "shard $i missing: task log: $(cat sweep."$job"_"$i".log 2>/dev/null)"; done
