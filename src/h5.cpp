@@ -131,6 +131,44 @@ template std::vector<int64_t> read<int64_t>(hid_t, const std::string&, const std
 template std::vector<uint64_t> read<uint64_t>(hid_t, const std::string&, const std::string&);
 template std::vector<int8_t> read<int8_t>(hid_t, const std::string&, const std::string&);
 
+namespace {
+template <typename T>
+std::vector<T> read_slab(hid_t parent, const std::string& name, const std::vector<hsize_t>& start,
+                         const std::vector<hsize_t>& count, const std::string& where) {
+  Handle set = open_dataset(parent, name, where);
+  Handle file_space(H5Dget_space(set), H5Sclose, where + ": dataspace of " + name);
+  check(H5Sselect_hyperslab(file_space, H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr),
+        where + ": '" + name + "': slice out of range");
+  hsize_t n = 1;
+  for (auto c : count) n *= c;
+  std::vector<T> out(n);
+  Handle mem_space(H5Screate_simple(1, &n, nullptr), H5Sclose, "memory space");
+  if (n > 0)
+    check(H5Dread(set, native_type<T>(), mem_space, file_space, H5P_DEFAULT, out.data()),
+          where + ": cannot read dataset '" + name + "'");
+  return out;
+}
+}  // namespace
+
+template <typename T>
+std::vector<T> read_row(hid_t parent, const std::string& name, hsize_t row, const std::string& where) {
+  auto dims = shape(parent, name, where);
+  if (dims.empty() || row >= dims[0]) throw Error(where + ": '" + name + "' has no row " + std::to_string(row));
+  std::vector<hsize_t> start(dims.size(), 0), count = dims;
+  start[0] = row;
+  count[0] = 1;
+  return read_slab<T>(parent, name, start, count, where);
+}
+
+template <typename T>
+std::vector<T> read_range(hid_t parent, const std::string& name, hsize_t start, hsize_t count,
+                          const std::string& where) {
+  return read_slab<T>(parent, name, {start}, {count}, where);
+}
+
+template std::vector<float> read_row<float>(hid_t, const std::string&, hsize_t, const std::string&);
+template std::vector<float> read_range<float>(hid_t, const std::string&, hsize_t, hsize_t, const std::string&);
+
 std::vector<std::string> read_strings(hid_t parent, const std::string& name, const std::string& where) {
   const auto dims = shape(parent, name, where);
   const size_t n = dims.empty() ? 0 : size_t(dims[0]);

@@ -100,6 +100,12 @@ void set_attr(hid_t obj, const std::string& name, const std::vector<double>& val
 std::vector<hsize_t> shape(hid_t parent, const std::string& name, const std::string& where);
 template <typename T>
 std::vector<T> read(hid_t parent, const std::string& name, const std::string& where);
+// One slice along the first axis: row `row` of an (N, ...) dataset, or
+// elements [start, start + count) of a 1-D one.
+template <typename T>
+std::vector<T> read_row(hid_t parent, const std::string& name, hsize_t row, const std::string& where);
+template <typename T>
+std::vector<T> read_range(hid_t parent, const std::string& name, hsize_t start, hsize_t count, const std::string& where);
 std::vector<std::string> read_strings(hid_t parent, const std::string& name, const std::string& where);
 std::string get_string_attr(hid_t obj, const std::string& name, const std::string& where);
 int64_t get_int_attr(hid_t obj, const std::string& name, const std::string& where);

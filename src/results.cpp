@@ -340,6 +340,8 @@ const std::string& ResultsWriter::partial_path() const { return impl_->partial; 
 struct ResultsFile::Impl {
   std::string path;
   h5::Handle file;
+  std::vector<NetworkRow> rows;    // the networks table, read once
+  std::vector<int64_t> offsets;    // weights/offsets, read once
 };
 
 ResultsFile::ResultsFile(const std::string& path) : impl_(std::make_unique<Impl>()) {
@@ -367,7 +369,8 @@ std::string ResultsFile::attribute(const std::string& name) const {
 
 int ResultsFile::format_version() const { return int(h5::get_int_attr(impl_->file, "format_version", impl_->path)); }
 
-std::vector<NetworkRow> ResultsFile::networks() const {
+const std::vector<NetworkRow>& ResultsFile::networks() const {
+  if (!impl_->rows.empty()) return impl_->rows;
   const auto& w = impl_->path;
   auto g = h5::open_group(impl_->file, "networks");
   const auto id = h5::read<int32_t>(g, "id", w);
@@ -412,7 +415,8 @@ std::vector<NetworkRow> ResultsFile::networks() const {
     r.final_test_accuracy = fsa[i];
     r.wall_seconds = wall[i];
   }
-  return rows;
+  impl_->rows = std::move(rows);
+  return impl_->rows;
 }
 
 std::vector<int> ResultsFile::frame_epochs() const {
@@ -444,10 +448,7 @@ std::vector<float> ResultsFile::frame(int network, int frame_index) const {
 }
 
 std::vector<float> ResultsFile::epoch_losses(int network) const {
-  const auto dims = h5::shape(impl_->file, "losses/epoch", impl_->path);
-  const auto all = h5::read<float>(impl_->file, "losses/epoch", impl_->path);
-  const size_t e = size_t(dims[1]);
-  return {all.begin() + long(size_t(network) * e), all.begin() + long(size_t(network + 1) * e)};
+  return h5::read_row<float>(impl_->file, "losses/epoch", hsize_t(network), impl_->path);
 }
 
 Dataset ResultsFile::dataset() const { return read_data_group(impl_->file, impl_->path, attribute("dataset")); }
@@ -456,7 +457,7 @@ NetworkResult ResultsFile::network_result(int network) const {
   const auto& w = impl_->path;
   NetworkResult r;
   r.epoch_loss = epoch_losses(network);
-  const auto row = networks().at(size_t(network));
+  const NetworkRow& row = networks().at(size_t(network));
   r.status = row.status == "diverged"        ? NetStatus::diverged
              : row.status == "early_stopped" ? NetStatus::early_stopped
                                              : NetStatus::trained;
@@ -466,21 +467,15 @@ NetworkResult ResultsFile::network_result(int network) const {
                           "snapshots/test_accuracy"};
   std::vector<float>* dst[4] = {&r.snapshot_train_loss, &r.snapshot_test_loss, &r.snapshot_train_accuracy,
                                 &r.snapshot_test_accuracy};
-  for (int k = 0; k < 4; ++k) {
-    const auto dims = h5::shape(impl_->file, names[k], w);
-    const auto all = h5::read<float>(impl_->file, names[k], w);
-    const size_t f = size_t(dims[1]);
-    dst[k]->assign(all.begin() + long(size_t(network) * f), all.begin() + long(size_t(network + 1) * f));
-  }
+  for (int k = 0; k < 4; ++k) *dst[k] = h5::read_row<float>(impl_->file, names[k], hsize_t(network), w);
   return r;
 }
 
 std::vector<float> ResultsFile::weights(int network, bool final) const {
-  const auto offsets = h5::read<int64_t>(impl_->file, "weights/offsets", impl_->path);
-  const auto all = h5::read<float>(impl_->file, final ? "weights/final" : "weights/initial", impl_->path);
-  const auto rows = networks();
-  const int64_t start = offsets.at(size_t(network));
-  return {all.begin() + start, all.begin() + start + rows.at(size_t(network)).parameters};
+  if (impl_->offsets.empty()) impl_->offsets = h5::read<int64_t>(impl_->file, "weights/offsets", impl_->path);
+  const int64_t count = networks().at(size_t(network)).parameters;
+  return h5::read_range<float>(impl_->file, final ? "weights/final" : "weights/initial",
+                               hsize_t(impl_->offsets.at(size_t(network))), hsize_t(count), impl_->path);
 }
 
 FrameType ResultsFile::frame_type() const {

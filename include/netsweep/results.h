@@ -96,7 +96,7 @@ class ResultsFile {
   const std::string& path() const;
   std::string attribute(const std::string& name) const;  // root string attribute
   int format_version() const;
-  std::vector<NetworkRow> networks() const;
+  const std::vector<NetworkRow>& networks() const;  // read once, then cached
   std::vector<int> frame_epochs() const;
   std::array<int, 5> frame_shape() const;                     // networks, frames, H, W, outputs
   std::vector<float> frame(int network, int frame) const;     // (H, W, outputs) as float
