@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <vector>
 
+#include "kernels/grid_ops.cuh"
 #include "kernels/train.cuh"
 #include "netsweep/cuda_backend.h"
 #include "netsweep/cuda_check.h"
@@ -62,6 +63,7 @@ class CudaExecutor : public DeviceExecutor {
     NS_CUDA_CHECK(cudaStreamCreate(&group_stream_));
   }
   ~CudaExecutor() override {
+    grid_ops_.reset();
     cudaStreamDestroy(stream_);
     cudaStreamDestroy(group_stream_);
   }
@@ -125,6 +127,9 @@ class CudaExecutor : public DeviceExecutor {
     labels_[1].upload(p.test_label);
     const int64_t grid_points = int64_t(p.grid_h) * p.grid_w;
     probs_ = DeviceBuffer<float>(size_t(networks_) * size_t(grid_points) * size_t(p.outputs));
+    grid_a_ = DeviceBuffer<float>(size_t(grid_max_width(p)) * size_t(grid_points));
+    grid_b_ = DeviceBuffer<float>(grid_a_.size());
+    grid_ops_ = std::make_unique<device::CublasGridOps>(stream_);
     const size_t max_chunks =
         size_t((std::max({p.n_train, p.n_test, 1}) + device::kEvalChunk - 1) / device::kEvalChunk);
     loss_sums_ = DeviceBuffer<double>(size_t(networks_) * max_chunks);
@@ -175,6 +180,15 @@ class CudaExecutor : public DeviceExecutor {
     const TrainingProblem& p = *p_;
     const int count = set == 0 ? p.n_train : set == 1 ? p.n_test : p.grid_h * p.grid_w;
     const bool with_targets = set < 2;
+    if (set == 2) {  // frames: every network's forward pass over the whole grid as big GEMMs
+      evaluate_grid_gemm(p, *grid_ops_, params_.get(), points_[2].get(), probs_.get(), grid_a_.get(), grid_b_.get());
+      NS_CUDA_CHECK(cudaStreamSynchronize(stream_));
+      if (probs) {
+        probs->resize(probs_.size());
+        NS_CUDA_CHECK(cudaMemcpy(probs->data(), probs_.get(), probs->size() * sizeof(float), cudaMemcpyDeviceToHost));
+      }
+      return;
+    }
     device::evaluate(problem_, networks_, points_[set].get(), with_targets ? targets_[set].get() : nullptr,
                      with_targets ? labels_[set].get() : nullptr, count, eval_scratch_.get(), slot_floats_, slots_,
                      probs ? probs_.get() : nullptr, with_targets ? loss_sums_.get() : nullptr,
@@ -221,6 +235,8 @@ class CudaExecutor : public DeviceExecutor {
   DeviceBuffer<device::Layer> layers_;
   DeviceBuffer<device::Net> nets_;
   DeviceBuffer<float> params_, state1_, state2_, grad_, next_, scratch_, eval_scratch_, epoch_loss_, probs_;
+  DeviceBuffer<float> grid_a_, grid_b_;  // the grid GEMMs' activations, max width x grid points
+  std::unique_ptr<device::CublasGridOps> grid_ops_;
   DeviceBuffer<float> points_[3], targets_[2];
   DeviceBuffer<int32_t> perm_, labels_[2];
   DeviceBuffer<double> loss_sums_, correct_sums_;

@@ -16,7 +16,8 @@ CudaDeviceInfo cuda_device_info() {
     info.count = 0;
     info.error = status == cudaErrorInsufficientDriver || status == cudaErrorNoDevice
                      ? std::string("no CUDA device (no NVIDIA GPU or driver found, or the driver is older than CUDA ") +
-                           std::to_string(CUDART_VERSION / 1000) + "." + std::to_string(CUDART_VERSION % 1000 / 10) + ")"
+                           std::to_string(CUDART_VERSION / 1000) + "." + std::to_string(CUDART_VERSION % 1000 / 10) +
+                           ")"
                      : std::string("no usable CUDA device (") + cudaGetErrorString(status) + ")";
     cudaGetLastError();  // clear the sticky error for later calls
     return info;

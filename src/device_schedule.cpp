@@ -14,7 +14,8 @@ int64_t DevicePlan::device_bytes(const TrainingProblem& p, int eval_slots) const
   const int64_t points = int64_t(p.n_train) + p.n_test + int64_t(p.grid_h) * p.grid_w;
   const int64_t floats = 3 * param_floats + 2 * grad_floats + scratch_floats + eval_slots * eval_scratch_floats +
                          points * (p.inputs + p.outputs) + n * p.epochs +
-                         n * int64_t(p.grid_h) * p.grid_w * p.outputs;  // one frame of every network
+                         n * int64_t(p.grid_h) * p.grid_w * p.outputs +         // one frame of every network
+                         2 * int64_t(grid_max_width(p)) * p.grid_h * p.grid_w;  // the grid GEMMs' activations
   const int64_t other = n * int64_t(p.n_train) * 4 + n * int64_t(sizeof(device::Net)) +
                         int64_t(layers.size() * sizeof(device::Layer)) + 2 * n * 4096 * 8;
   return floats * 4 + other;
@@ -122,6 +123,32 @@ DevicePlan plan_device(const TrainingProblem& p, int block_threads,
   }
   plan.eval_scratch_floats = (plan.eval_scratch_floats + 31) / 32 * 32;
   return plan;
+}
+
+int grid_max_width(const TrainingProblem& p) {
+  int w = 0;
+  for (const auto& n : p.layout.networks) w = std::max(w, n.max_width);
+  return w;
+}
+
+void evaluate_grid_gemm(const TrainingProblem& p, GridOps& ops, const float* params, const float* grid_x, float* probs,
+                        float* work_a, float* work_b) {
+  const int points = p.grid_h * p.grid_w;
+  for (size_t n = 0; n < p.networks.size(); ++n) {
+    const NetworkLayout& net = p.layout.networks[n];
+    const float* a = grid_x;  // (in x G) column-major = (G, in) row-major
+    float* out = work_a;
+    for (size_t l = 0; l < net.layers.size(); ++l) {
+      const LayerView& L = net.layers[l];
+      const bool last = l + 1 == net.layers.size();
+      float* z = last ? probs + int64_t(n) * points * p.outputs : out;
+      // W is (out, in) row-major = (in x out) column-major with ld in: Z = W^T-of-that x A.
+      ops.gemm(true, false, L.out, points, L.in, params + net.offset + L.weights, L.in, a, L.in, z, L.out);
+      ops.bias_activate(z, params + net.offset + L.biases, L.out, points, p.networks[n].activation, last, p.loss);
+      a = z;
+      out = out == work_a ? work_b : work_a;
+    }
+  }
 }
 
 namespace {

@@ -75,8 +75,7 @@ std::string ProgressReporter::line(bool final) const {
                   progress_.networks_done.load(), networks_, format_duration(elapsed).c_str(), epochs_per_s);
   } else {
     const std::string eta = fraction > 0.001 ? format_duration(elapsed * (1 - fraction) / fraction) : "?";
-    std::snprintf(buf, sizeof buf,
-                  "%5.1f%% | %d/%d networks done | %.0f network-epochs/s | %s elapsed | ETA %s",
+    std::snprintf(buf, sizeof buf, "%5.1f%% | %d/%d networks done | %.0f network-epochs/s | %s elapsed | ETA %s",
                   100 * fraction, progress_.networks_done.load(), networks_, epochs_per_s,
                   format_duration(elapsed).c_str(), eta.c_str());
   }

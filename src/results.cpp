@@ -340,8 +340,8 @@ const std::string& ResultsWriter::partial_path() const { return impl_->partial; 
 struct ResultsFile::Impl {
   std::string path;
   h5::Handle file;
-  std::vector<NetworkRow> rows;    // the networks table, read once
-  std::vector<int64_t> offsets;    // weights/offsets, read once
+  std::vector<NetworkRow> rows;  // the networks table, read once
+  std::vector<int64_t> offsets;  // weights/offsets, read once
 };
 
 ResultsFile::ResultsFile(const std::string& path) : impl_(std::make_unique<Impl>()) {

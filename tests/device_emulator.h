@@ -54,12 +54,38 @@ void run_block(int threads, F&& f) {
   for (auto& t : pool) t.join();
 }
 
+// BLAS semantics on the host: column-major, C = op(A) op(B).
+class HostGridOps : public GridOps {
+ public:
+  void gemm(bool trans_a, bool trans_b, int m, int n, int k, const float* A, int lda, const float* B, int ldb, float* C,
+            int ldc) override {
+    for (int j = 0; j < n; ++j)
+      for (int i = 0; i < m; ++i) {
+        float acc = 0;
+        for (int q = 0; q < k; ++q) {
+          const float a = trans_a ? A[q + int64_t(i) * lda] : A[i + int64_t(q) * lda];
+          const float b = trans_b ? B[j + int64_t(q) * ldb] : B[q + int64_t(j) * ldb];
+          acc += a * b;
+        }
+        C[i + int64_t(j) * ldc] = acc;
+      }
+  }
+  void bias_activate(float* Z, const float* bias, int units, int points, Activation act, bool output,
+                     Loss loss) override {
+    if (output)
+      for (int64_t g = 0; g < points; ++g) device::bias_activate_output(Z, bias, units, g, loss);
+    else
+      for (int64_t i = 0; i < int64_t(units) * points; ++i) device::bias_activate_hidden(Z, bias, units, i, act);
+  }
+};
+
 class EmulatedExecutor : public DeviceExecutor {
  public:
   // group_budget > 0 lets the widest networks train as groups of several
   // emulated blocks (threads x blocks host threads), as on the device.
-  EmulatedExecutor(int threads, int group_budget = 0, int64_t macs_per_block = kMacsPerBlock)
-      : threads_(threads), budget_(group_budget), macs_per_block_(macs_per_block) {}
+  // grid_gemm: evaluate frames through evaluate_grid_gemm (the device's path) with host BLAS.
+  EmulatedExecutor(int threads, int group_budget = 0, int64_t macs_per_block = kMacsPerBlock, bool grid_gemm = false)
+      : threads_(threads), budget_(group_budget), macs_per_block_(macs_per_block), grid_gemm_(grid_gemm) {}
   std::string description() const override { return "host emulation of the CUDA kernels"; }
   int group_budget() const override { return budget_; }
   int64_t macs_per_block() const override { return macs_per_block_; }
@@ -113,6 +139,14 @@ class EmulatedExecutor : public DeviceExecutor {
   void evaluate(int set, std::vector<float>* probs, std::vector<double>* loss_sum,
                 std::vector<double>* correct) override {
     const TrainingProblem& p = *p_;
+    if (set == 2 && grid_gemm_ && probs) {
+      const int64_t g = int64_t(p.grid_h) * p.grid_w;
+      probs->assign(nets_.size() * size_t(g) * size_t(p.outputs), 0.0f);
+      std::vector<float> a(size_t(grid_max_width(p) * g)), b(a.size());
+      HostGridOps ops;
+      evaluate_grid_gemm(p, ops, params_.data(), p.grid_x.data(), probs->data(), a.data(), b.data());
+      return;
+    }
     const float* x = set == 0 ? p.train_x.data() : set == 1 ? p.test_x.data() : p.grid_x.data();
     const float* y = set == 0 ? p.train_y.data() : set == 1 ? p.test_y.data() : nullptr;
     const int32_t* labels = set == 0 ? p.train_label.data() : set == 1 ? p.test_label.data() : nullptr;
@@ -146,6 +180,7 @@ class EmulatedExecutor : public DeviceExecutor {
  private:
   int threads_, budget_;
   int64_t macs_per_block_;
+  bool grid_gemm_;
   std::vector<int> blocks_;
   const TrainingProblem* p_ = nullptr;
   std::vector<device::Layer> layers_;

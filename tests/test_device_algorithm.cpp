@@ -18,10 +18,10 @@ using namespace netsweep::test;
 namespace {
 
 bool run_emulated(SweepRun& r, const SweepSpec& s, const Dataset& d, int threads, const TrainControl& c = {},
-                  int group_budget = 0, int64_t macs_per_block = kMacsPerBlock) {
+                  int group_budget = 0, int64_t macs_per_block = kMacsPerBlock, bool grid_gemm = false) {
   start(r, s, d);
   Progress progress;
-  test::EmulatedExecutor exec(threads, group_budget, macs_per_block);
+  test::EmulatedExecutor exec(threads, group_budget, macs_per_block, grid_gemm);
   return run_device_schedule(r.problem, exec, r.params, r.results, r.frames, progress, c);
 }
 
@@ -207,4 +207,23 @@ TEST(DevicePlan, SlideSweepGivesTheWidestNetworksGroupsWithinBudget) {
   EXPECT_EQ(plan.single_block_nets.size() +
                 size_t(std::count_if(plan.blocks.begin(), plan.blocks.end(), [](int b) { return b > 1; })),
             p.networks.size());
+}
+
+TEST(DeviceAlgorithm, GridFramesAsGemmsMatchTheCpu) {
+  // The device's frame path: per network and layer Z = W A over the whole grid (BLAS
+  // column-major conventions, checked here with host BLAS semantics), bias and activation.
+  for (Loss loss : {Loss::bce, Loss::softmax, Loss::mse}) {
+    SweepSpec s = base_spec();
+    s.loss = loss;
+    s.activations = all_activations();
+    s.shapes = {{5, 2, 7}};
+    s.epochs = 12;
+    s.snapshot_every = 4;
+    s.grid = 17;
+    s.features = {"x1", "x2", "x1*x2"};
+    SweepRun cpu, dev;
+    run_cpu(cpu, s, data("circle"));
+    run_emulated(dev, s, data("circle"), 4, {}, 0, kMacsPerBlock, true);
+    expect_parity(cpu, dev, std::string("grid GEMMs, loss ") + to_string(loss));
+  }
 }

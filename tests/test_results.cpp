@@ -266,8 +266,10 @@ TEST(Cli, FramesThatDoNotFitOnDiskAreRefusedUpFront) {
   if (std::system(("mount -t tmpfs -o size=2m tmpfs " + dir + " 2>/dev/null").c_str()) != 0)
     GTEST_SKIP() << "cannot mount a small tmpfs here (needs root)";
   // 24 networks x 11 frames x 256^2 x 2 outputs x 2 bytes = 69 MiB > 2 MiB free.
-  const auto r = run_cli("run --layers 1,2,3 --widths 2,4,8,16 --epochs 10 --snapshot-every 1 --grid 256 "
-                         "--dataset xor:n=40 --device cpu -o " + dir + "/sweep.h5");
+  const auto r = run_cli(
+      "run --layers 1,2,3 --widths 2,4,8,16 --epochs 10 --snapshot-every 1 --grid 256 "
+      "--dataset xor:n=40 --device cpu -o " +
+      dir + "/sweep.h5");
   std::system(("umount " + dir).c_str());
   EXPECT_NE(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("the frames could take up to"), std::string::npos) << r.output;

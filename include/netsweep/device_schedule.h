@@ -53,6 +53,29 @@ struct DeviceBuffers {
 };
 device::Problem describe_problem(const TrainingProblem& p, const DeviceBuffers& b);
 
+// The grid (frames) as chains of big GEMMs: for every network and layer,
+// Z (out x G) = W (out x in) A (in x G) over all G grid points, then bias and
+// activation in place. Matrices are column-major as in BLAS: A (in x G) with
+// leading dimension `in` is the grid's (G, in) row-major features, and the
+// last Z (outputs x G) is the frame's (G, outputs) layout. The device
+// implements the ops with cuBLAS and kernels; the tests with host loops.
+class GridOps {
+ public:
+  virtual ~GridOps() = default;
+  // C (m x n) = op(A) op(B), column-major, op = transpose when trans_*.
+  virtual void gemm(bool trans_a, bool trans_b, int m, int n, int k, const float* A, int lda, const float* B, int ldb,
+                    float* C, int ldc) = 0;
+  // Z (units x points) += bias; then the hidden activation, or (output layer) the loss's output activation.
+  virtual void bias_activate(float* Z, const float* bias, int units, int points, Activation act, bool output,
+                             Loss loss) = 0;
+};
+
+// Every network's outputs on the grid into probs (networks, G, outputs).
+// work_a and work_b hold max_width x G floats each.
+void evaluate_grid_gemm(const TrainingProblem& p, GridOps& ops, const float* params, const float* grid_x, float* probs,
+                        float* work_a, float* work_b);
+int grid_max_width(const TrainingProblem& p);
+
 // A device the schedule drives. Point sets: 0 train, 1 test, 2 grid.
 class DeviceExecutor {
  public:

@@ -337,6 +337,20 @@ NS_HD void evaluate_chunk(Block& blk, const Problem& P, int index, const float* 
   blk.sync();
 }
 
+// One element of the grid path's bias + activation (kernels and host tests):
+// Z (units x points) column-major, element `index`.
+NS_HD void bias_activate_hidden(float* Z, const float* bias, int units, int64_t index, Activation act) {
+  Z[index] = activate<float>(act, Z[index] + bias[index % units]);
+}
+// One point (column) of the output layer: bias, then the output activation.
+NS_HD void bias_activate_output(float* Z, const float* bias, int units, int64_t point, Loss loss) {
+  float z[kMaxOutputs];
+  float* column = Z + point * units;
+  for (int k = 0; k < units; ++k) z[k] = column[k] + bias[k];
+  output_activation<float>(loss, z, units);
+  for (int k = 0; k < units; ++k) column[k] = z[k];
+}
+
 // Scratch floats evaluate_chunk needs for a network.
 NS_HD int64_t eval_scratch_floats(const Layer* layers, int n_layers) {
   int64_t total = int64_t(layers[0].in) * kEvalChunk;

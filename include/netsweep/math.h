@@ -110,6 +110,25 @@ NS_HD T output_loss_and_grad(Loss loss, const T* z, const T* y, int n, T* p, T* 
   return total;
 }
 
+// The output activation alone (sigmoid, softmax or identity by loss), in place on z[0..n).
+template <typename T>
+NS_HD void output_activation(Loss loss, T* z, int n) {
+  switch (loss) {
+    case Loss::bce:
+      for (int k = 0; k < n; ++k) z[k] = sigmoid(z[k]);
+      return;
+    case Loss::softmax: {
+      T zmax = z[0];
+      for (int k = 1; k < n; ++k) zmax = z[k] > zmax ? z[k] : zmax;
+      T sum = T(0);
+      for (int k = 0; k < n; ++k) sum += (z[k] = std::exp(z[k] - zmax));
+      for (int k = 0; k < n; ++k) z[k] /= sum;
+      return;
+    }
+    case Loss::mse: return;
+  }
+}
+
 // The class a sample's output activations predict. Two classes: one output
 // is P(class 1) (> 0.5 means class 1); two outputs are [P(class 1),
 // P(class 0)] as in the slide experiment. More classes: the argmax.

@@ -1,0 +1,28 @@
+// GridOps on the device: cuBLAS for the GEMMs, a kernel for bias + activation.
+#pragma once
+
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+
+#include "netsweep/device_schedule.h"
+
+namespace netsweep::device {
+
+void bias_activate(float* Z, const float* bias, int units, int points, Activation act, bool output, Loss loss,
+                   cudaStream_t stream);
+
+class CublasGridOps : public GridOps {
+ public:
+  explicit CublasGridOps(cudaStream_t stream);
+  ~CublasGridOps() override;
+  void gemm(bool trans_a, bool trans_b, int m, int n, int k, const float* A, int lda, const float* B, int ldb, float* C,
+            int ldc) override;
+  void bias_activate(float* Z, const float* bias, int units, int points, Activation act, bool output,
+                     Loss loss) override;
+
+ private:
+  cudaStream_t stream_;
+  cublasHandle_t handle_{};
+};
+
+}  // namespace netsweep::device
