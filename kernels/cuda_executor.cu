@@ -167,10 +167,16 @@ class CudaExecutor : public DeviceExecutor {
   }
 
   void train_until(int epoch_end) override {
+    start_train_until(epoch_end);
+    wait_train();
+  }
+  void start_train_until(int epoch_end) override {
     // The multi-block groups first (their blocks must all become resident), the rest beside them.
     device::train_group(problem_, group_block_net_.get(), group_block_rank_.get(), group_blocks_.get(), barriers_.get(),
                         networks_, group_count_, epoch_end, group_stream_);
     device::train_until(problem_, single_nets_.get(), single_count_, epoch_end, stream_);
+  }
+  void wait_train() override {
     NS_CUDA_CHECK(cudaStreamSynchronize(group_stream_));
     NS_CUDA_CHECK(cudaStreamSynchronize(stream_));
   }
@@ -213,13 +219,14 @@ class CudaExecutor : public DeviceExecutor {
     }
   }
 
-  void download(std::vector<device::Net>& nets, std::vector<float>& params, std::vector<float>& state1,
-                std::vector<float>& state2, std::vector<float>& epoch_loss) override {
+  void download_state(std::vector<device::Net>& nets, std::vector<float>& epoch_loss) override {
     nets_.download(nets);
+    epoch_loss_.download(epoch_loss);
+  }
+  void download_params(std::vector<float>& params, std::vector<float>& state1, std::vector<float>& state2) override {
     params_.download(params);
     state1_.download(state1);
     state2_.download(state2);
-    epoch_loss_.download(epoch_loss);
   }
 
  private:

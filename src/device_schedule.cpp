@@ -207,10 +207,11 @@ bool run_device_schedule(const TrainingProblem& p, DeviceExecutor& exec, std::ve
   exec.upload(plan, p, params, state1, state2, epoch_loss);
 
   std::vector<float> probs;
-  std::vector<double> loss_sum, correct;
   const int64_t grid_values = int64_t(p.grid_h) * p.grid_w * p.outputs;
-  auto sync_results = [&] {  // device state -> results
-    exec.download(plan.nets, params, state1, state2, epoch_loss);
+  // The small per-network state every frame; the packed buffers only for checkpoints and at the end.
+  auto sync_results = [&](bool with_params) {
+    exec.download_state(plan.nets, epoch_loss);
+    if (with_params) exec.download_params(params, state1, state2);
     const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     for (size_t i = 0; i < n; ++i) {
       NetworkResult& r = results[i];
@@ -220,18 +221,34 @@ bool run_device_schedule(const TrainingProblem& p, DeviceExecutor& exec, std::ve
       r.wall_seconds = wall_before[i] + elapsed;  // all networks train at once
     }
   };
+  std::vector<size_t> due_frames;  // frames some network still needs
+  for (size_t f = 0; f < f_count; ++f)
+    for (size_t i = 0; i < n; ++i)
+      if (frames_done[i] <= int(f)) {
+        due_frames.push_back(f);
+        break;
+      }
   int64_t epochs_seen = 0;
-  for (size_t f = 0; f < f_count; ++f) {
+  bool training = false;  // a segment started and not yet waited for
+  for (size_t d = 0; d < due_frames.size(); ++d) {
+    const size_t f = due_frames[d];
     const int epoch = p.frame_epochs[f];
-    bool due = false;
-    for (size_t i = 0; i < n; ++i) due |= frames_done[i] <= int(f);
-    if (!due) continue;  // resumed past this frame
-    if (epoch > 0) exec.train_until(epoch);
+    if (training)
+      exec.wait_train();
+    else if (epoch > 0)
+      exec.train_until(epoch);
+    training = false;
     exec.evaluate(2, &probs, nullptr, nullptr);
     std::vector<double> train_loss, train_correct, test_loss, test_correct;
     exec.evaluate(0, nullptr, &train_loss, &train_correct);
     if (p.n_test > 0) exec.evaluate(1, nullptr, &test_loss, &test_correct);
-    sync_results();
+    const bool stopping = control.stop && control.stop->load() && d + 1 < due_frames.size();
+    sync_results(control.checkpointer != nullptr || stopping);
+    // The device trains the next segment while the host hands these frames on.
+    if (!stopping && d + 1 < due_frames.size()) {
+      exec.start_train_until(p.frame_epochs[due_frames[d + 1]]);
+      training = true;
+    }
     for (size_t i = 0; i < n; ++i) {
       if (frames_done[i] > int(f)) continue;
       NetworkResult& r = results[i];
@@ -251,7 +268,7 @@ bool run_device_schedule(const TrainingProblem& p, DeviceExecutor& exec, std::ve
     progress.network_epochs.fetch_add(now - epochs_seen);
     progress.work_done.store(progress.work_total * epoch / std::max(1, p.epochs));
     epochs_seen = now;
-    if (control.stop && control.stop->load() && f + 1 < f_count) {
+    if (stopping) {
       // Stop between frames: every network's state was just recorded.
       for (size_t i = 0; i < n; ++i)
         if (control.checkpointer)
@@ -260,7 +277,8 @@ bool run_device_schedule(const TrainingProblem& p, DeviceExecutor& exec, std::ve
       return false;
     }
   }
-  sync_results();
+  if (training) exec.wait_train();
+  sync_results(true);
   progress.networks_done.store(int(n));
   progress.work_done.store(progress.work_total);
   return true;

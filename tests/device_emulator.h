@@ -168,13 +168,14 @@ class EmulatedExecutor : public DeviceExecutor {
       }
   }
 
-  void download(std::vector<device::Net>& nets, std::vector<float>& params, std::vector<float>& state1,
-                std::vector<float>& state2, std::vector<float>& epoch_loss) override {
+  void download_state(std::vector<device::Net>& nets, std::vector<float>& epoch_loss) override {
     nets = nets_;
+    epoch_loss = epoch_loss_;
+  }
+  void download_params(std::vector<float>& params, std::vector<float>& state1, std::vector<float>& state2) override {
     params = params_;
     state1 = state1_;
     state2 = state2_;
-    epoch_loss = epoch_loss_;
   }
 
  private:

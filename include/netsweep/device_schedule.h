@@ -90,12 +90,16 @@ class DeviceExecutor {
                       const std::vector<float>& state1, const std::vector<float>& state2,
                       const std::vector<float>& epoch_loss) = 0;
   virtual void train_until(int epoch_end) = 0;  // every network
+  // Asynchronous form: start, do host work, then wait (default: synchronous).
+  virtual void start_train_until(int epoch_end) { train_until(epoch_end); }
+  virtual void wait_train() {}
   // Every network on a point set: probs (networks, points, outputs) if given;
   // with targets (train/test), per-network loss and correct-prediction sums.
   virtual void evaluate(int set, std::vector<float>* probs, std::vector<double>* loss_sum,
                         std::vector<double>* correct) = 0;
-  virtual void download(std::vector<device::Net>& nets, std::vector<float>& params, std::vector<float>& state1,
-                        std::vector<float>& state2, std::vector<float>& epoch_loss) = 0;
+  // The networks' state and per-epoch losses (small), and the packed buffers (large).
+  virtual void download_state(std::vector<device::Net>& nets, std::vector<float>& epoch_loss) = 0;
+  virtual void download_params(std::vector<float>& params, std::vector<float>& state1, std::vector<float>& state2) = 0;
 };
 
 // Trains the problem on an executor, with the same contract as Backend::train.
