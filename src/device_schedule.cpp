@@ -99,8 +99,8 @@ DevicePlan plan_device(const TrainingProblem& p, int block_threads,
     net.grad_offset = plan.grad_floats;
     plan.grad_floats += (layout.count + 31) / 32 * 32;
     net.scratch_offset = plan.scratch_floats;
-    const int64_t scratch = device::train_scratch_floats(plan.layers.data() + net.first_layer, net.layers,
-                                                         net.max_width, net.batch, block_threads * plan.blocks[n]);
+    const int64_t scratch =
+        device::train_scratch_floats(plan.layers.data() + net.first_layer, net.layers, net.max_width, net.batch);
     plan.scratch_floats += (scratch + 31) / 32 * 32;
     plan.eval_scratch_floats = std::max(plan.eval_scratch_floats,
                                         device::eval_scratch_floats(plan.layers.data() + net.first_layer, net.layers));

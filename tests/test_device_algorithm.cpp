@@ -150,8 +150,8 @@ TEST(DevicePlan, ScratchRegionsAreDisjointAndSized) {
     EXPECT_EQ(n.scratch_offset % 32, 0);
     EXPECT_GE(n.scratch_offset, scratch_end);
     EXPECT_GE(n.grad_offset, grad_end);
-    scratch_end = n.scratch_offset + device::train_scratch_floats(plan.layers.data() + n.first_layer, n.layers,
-                                                                  n.max_width, n.batch, device::kBlockThreads);
+    scratch_end = n.scratch_offset +
+                  device::train_scratch_floats(plan.layers.data() + n.first_layer, n.layers, n.max_width, n.batch);
     grad_end = n.grad_offset + n.param_count;
     EXPECT_EQ(n.param_offset, p.layout.networks[i].offset);
     EXPECT_EQ(n.batch, p.networks[i].batch == 0 ? p.n_train : std::min(16, p.n_train));

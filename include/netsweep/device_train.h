@@ -68,11 +68,20 @@ struct Problem {
 
 // Scratch floats one network needs to train with batch `cap`:
 // a_l and z_l for every layer (units_l x cap), two delta buffers
-// (max_width x cap), per-sample losses (cap) and one flag per thread.
-NS_HD int64_t train_scratch_floats(const Layer* layers, int n_layers, int max_width, int cap, int threads) {
+// (max_width x cap), per-sample losses (cap) and a few shared words.
+NS_HD int64_t train_scratch_floats(const Layer* layers, int n_layers, int max_width, int cap) {
   int64_t total = int64_t(layers[0].in) * cap;  // a_0
   for (int l = 0; l < n_layers; ++l) total += 2 * int64_t(layers[l].out) * cap;
-  return total + 2 * int64_t(max_width) * cap + 2 * int64_t(cap) + threads + 4;
+  return total + 2 * int64_t(max_width) * cap + int64_t(cap) + 8;
+}
+
+// Sets *flag to 1 from any thread (device atomics; GCC/Clang builtins on the host).
+NS_HD void raise_flag(int* flag) {
+#if defined(__CUDA_ARCH__)
+  atomicOr(flag, 1);
+#else
+  __atomic_fetch_or(flag, 1, __ATOMIC_RELAXED);
+#endif
 }
 
 // Views into a network's scratch region for batch capacity `cap`.
@@ -208,8 +217,9 @@ NS_HD void train_until(Block& blk, const Problem& P, int index, int epoch_end) {
   float* delta = s.end(L, n_layers);
   float* delta_next = delta + int64_t(N.max_width) * cap;
   float* losses = delta_next + int64_t(N.max_width) * cap;
-  float* flags = losses + 2 * int64_t(cap);  // one per thread
-  double* shared = reinterpret_cast<double*>((reinterpret_cast<uintptr_t>(flags + blk.size()) + 7) & ~uintptr_t(7));
+  // Block-wide values: the batch loss, and a flag raised by any non-finite update.
+  double* shared = reinterpret_cast<double*>((reinterpret_cast<uintptr_t>(losses + cap) + 7) & ~uintptr_t(7));
+  int* nonfinite = reinterpret_cast<int*>(shared + 1);
   float* params = P.params + N.param_offset;
   float* state1 = P.state1 + N.param_offset;
   float* state2 = P.state2 + N.param_offset;
@@ -243,6 +253,7 @@ NS_HD void train_until(Block& blk, const Problem& P, int index, int epoch_end) {
           double sum = 0;
           for (int b = 0; b < count; ++b) sum += double(losses[b]);
           *shared = sum;
+          *nonfinite = 0;  // read by all only after the update below
         }
         blk.sync();
         const double batch_loss = *shared;
@@ -257,7 +268,6 @@ NS_HD void train_until(Block& blk, const Problem& P, int index, int epoch_end) {
         const OptimizerConfig& opt = N.optimizer;
         const float step_size =
             opt.kind == Optimizer::adam ? float(adam_step_size(opt.lr, opt.beta1, opt.beta2, step)) : float(opt.lr);
-        int finite = 1;
         for (int l = 0; l < n_layers; ++l) {
           const int64_t weights = int64_t(L[l].in) * L[l].out;
           for (int64_t k = L[l].weights + blk.tid(); k < L[l].weights + weights + L[l].out; k += blk.size()) {
@@ -267,13 +277,11 @@ NS_HD void train_until(Block& blk, const Problem& P, int index, int epoch_end) {
             float p = params[k];
             optimizer_update<float>(opt, step_size, g, p, state1[k], state2[k]);
             next[k] = p;
-            finite &= (p - p == 0.0f) ? 1 : 0;
+            if (!(p - p == 0.0f)) raise_flag(nonfinite);
           }
         }
-        flags[blk.tid()] = float(finite);
         blk.sync();
-        int all_finite = 1;
-        for (int t = 0; t < blk.size(); ++t) all_finite &= flags[t] != 0.0f;
+        const bool all_finite = *nonfinite == 0;
         blk.sync();
         if (!all_finite) {  // keep the last finite parameters
           active = 0;
