@@ -11,6 +11,7 @@
 #include "netsweep/device_schedule.h"
 #include "netsweep/run.h"
 #include "parity.h"
+#include "sweeps.h"
 
 using namespace netsweep;
 using namespace netsweep::test;
@@ -183,13 +184,7 @@ TEST(DeviceAlgorithm, WideNetworksTrainAsGroupsOfBlocks) {
 }
 
 TEST(DevicePlan, SlideSweepGivesTheWidestNetworksGroupsWithinBudget) {
-  SweepSpec s;
-  s.layers = {1, 2, 3, 4, 6, 8};
-  s.widths = {2, 4, 8, 16, 32, 64, 128, 256, 384};
-  s.activations = {Activation::sigmoid, Activation::relu};
-  s.optimizers = {Optimizer::adam};
-  s.learning_rates = {1e-3f};
-  s.batch_sizes = {32};
+  SweepSpec s = slide_spec();
   s.epochs = 10;
   s.grid = 8;
   const TrainingProblem p = build_problem(s, data("spiral"));

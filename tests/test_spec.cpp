@@ -2,25 +2,11 @@
 
 #include "netsweep/layout.h"
 #include "netsweep/spec.h"
+#include "sweeps.h"
 
 using namespace netsweep;
 
-namespace {
-SweepSpec slide_spec() {
-  SweepSpec s;
-  s.layers = {1, 2, 3, 4, 6, 8};
-  s.widths = {2, 4, 8, 16, 32, 64, 128, 256, 384};
-  s.activations = {Activation::sigmoid, Activation::relu};
-  s.optimizers = {Optimizer::adam};
-  s.learning_rates = {1e-3f};
-  s.batch_sizes = {32};
-  s.epochs = 4000;
-  s.features = {"x1", "x2"};
-  s.snapshot_every = 100;
-  s.grid = 256;
-  return s;
-}
-}  // namespace
+using netsweep::test::slide_spec;
 
 TEST(Spec, SlideSweepExpandsTo108Networks) {
   const auto nets = expand(slide_spec());

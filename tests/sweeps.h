@@ -1,0 +1,24 @@
+// Sweep specs shared by several tests.
+#pragma once
+
+#include "netsweep/spec.h"
+
+namespace netsweep::test {
+
+// The reference workload: 108 networks, 4000 epochs, 41 frames of 256^2.
+inline SweepSpec slide_spec() {
+  SweepSpec s;
+  s.layers = {1, 2, 3, 4, 6, 8};
+  s.widths = {2, 4, 8, 16, 32, 64, 128, 256, 384};
+  s.activations = {Activation::sigmoid, Activation::relu};
+  s.optimizers = {Optimizer::adam};
+  s.learning_rates = {1e-3f};
+  s.batch_sizes = {32};
+  s.epochs = 4000;
+  s.features = {"x1", "x2"};
+  s.snapshot_every = 100;
+  s.grid = 256;
+  return s;
+}
+
+}  // namespace netsweep::test
