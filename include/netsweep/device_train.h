@@ -253,17 +253,17 @@ NS_HD void train_until(Block& blk, const Problem& P, int index, int epoch_end) {
           double sum = 0;
           for (int b = 0; b < count; ++b) sum += double(losses[b]);
           *shared = sum;
-          *nonfinite = 0;  // read by all only after the update below
+          *nonfinite = 0;  // everyone read last step's flag before this step's load barrier
         }
-        blk.sync();
+        // The backward pass's barriers publish the loss; a non-finite batch is
+        // dropped before any parameter changes (its gradients are discarded).
+        backward(blk, L, n_layers, params, N.activation, s, count, delta, delta_next, grad);
         const double batch_loss = *shared;
-        blk.sync();
         loss_sum += batch_loss;
         if (!(batch_loss - batch_loss == 0.0)) {  // NaN or Inf
           active = 0;
           break;
         }
-        backward(blk, L, n_layers, params, N.activation, s, count, delta, delta_next, grad);
         ++step;
         const OptimizerConfig& opt = N.optimizer;
         const float step_size =
@@ -281,14 +281,12 @@ NS_HD void train_until(Block& blk, const Problem& P, int index, int epoch_end) {
           }
         }
         blk.sync();
-        const bool all_finite = *nonfinite == 0;
-        blk.sync();
-        if (!all_finite) {  // keep the last finite parameters
+        if (*nonfinite != 0) {  // keep the last finite parameters
           active = 0;
           break;
         }
+        // Published by the next barrier (the next step's input load, or the end of training).
         for (int64_t k = blk.tid(); k < N.param_count; k += blk.size()) params[k] = next[k];
-        blk.sync();
         next_sample += cap;
       }
       const float epoch_loss = float(loss_sum / P.n_train);
