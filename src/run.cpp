@@ -48,14 +48,14 @@ std::pair<std::string, int> split_points_arg(const std::string& arg) {
 // Refuses, before allocating, a grid whose frames cannot fit in memory:
 // the grid's features, a frame buffer and an in-flight copy per worker, and
 // the writer's queue.
-void check_frame_memory(int64_t grid_points, int inputs, int outputs) {
+void check_frame_memory(int grid, int64_t grid_points, int inputs, int outputs) {
   const int64_t workers = std::max(1u, std::thread::hardware_concurrency());
   const int64_t one_frame = grid_points * outputs * int64_t(sizeof(float));
   const int64_t memory =
       grid_points * inputs * int64_t(sizeof(float)) + one_frame * (2 * workers + 1) + (int64_t(256) << 20);
   const int64_t available = available_memory_bytes();
   if (available > 0 && memory > available)
-    throw SpecError("--grid " + std::to_string(int64_t(std::sqrt(double(grid_points)))) + ": frames need about " +
+    throw SpecError("--grid " + std::to_string(grid) + ": frames need about " +
                     format_gib(memory) + " of memory (one frame is grid x grid x outputs x 4 bytes = " +
                     format_gib(one_frame) + "), but only " + format_gib(available) + " is available; lower --grid");
 }
@@ -131,7 +131,7 @@ TrainingProblem build_problem(const SweepSpec& spec, const Dataset& d) {
   const auto e = spec.extent ? *spec.extent : data_extent(d, 0.05f);
   p.grid_w = spec.grid;
   p.grid_h = d.regression ? 1 : spec.grid;
-  check_frame_memory(int64_t(p.grid_w) * p.grid_h, p.inputs, p.outputs);
+  check_frame_memory(spec.grid, int64_t(p.grid_w) * p.grid_h, p.inputs, p.outputs);
   std::vector<float> coords;
   coords.reserve(size_t(p.grid_w) * size_t(p.grid_h) * size_t(dims));
   for (int j = 0; j < p.grid_h; ++j)
@@ -215,6 +215,9 @@ void run_sweep(const SweepSpec& spec, const Dataset& data, const RunOptions& o) 
   const TrainingProblem whole = build_problem(spec, data);
   const std::string hash = sweep_hash(spec, data);
   set_log_shard(o.shard.sharded() ? o.shard.label() : "");
+  if (o.shard.sharded() && size_t(o.shard.count) > whole.networks.size())
+    throw SpecError("--shard " + o.shard.label() + ": the sweep has only " + std::to_string(whole.networks.size()) +
+                    " networks; use at most that many shards");
   TrainingProblem problem =
       o.shard.sharded() ? select_networks(whole, assign_shards(whole, o.shard.count)[size_t(o.shard.index)]) : whole;
   if (o.resume && output_is_complete(o.output, hash)) {

@@ -29,5 +29,6 @@ expect_error "is in both sweep.shard-1.h5 and sweep.shard-1.h5" \
 "$netsweep" run --layers 1 --widths 4 --epochs 3 --grid 8 --dataset moons:n=50 --device cpu -q -o other.h5
 expect_error "shards of different sweeps cannot be merged" "$netsweep" merge sweep.shard-0.h5 other.h5 -o bad.h5
 expect_error "--shard '3/3': expected I/N" "$netsweep" run "${args[@]}" --shard 3/3 -o bad.h5
+expect_error "the sweep has only 24 networks" "$netsweep" run "${args[@]}" --shard 30/40 -o bad.h5
 [ ! -e bad.h5 ] || { echo "FAIL: a failed merge left bad.h5"; exit 1; }
 echo "shards merge to the single-process result"
