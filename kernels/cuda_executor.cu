@@ -142,28 +142,9 @@ class CudaExecutor : public DeviceExecutor {
     epoch_loss_.upload(epoch_loss);
     grad_.zero();
     next_.zero();
-    problem_ = device::Problem{p.loss,
-                               p.inputs,
-                               p.outputs,
-                               p.classes,
-                               p.n_train,
-                               p.epochs,
-                               p.l1,
-                               p.l2,
-                               p.early_stop_loss.has_value(),
-                               p.early_stop_loss.value_or(0.0f),
-                               points_[0].get(),
-                               targets_[0].get(),
-                               layers_.get(),
-                               nets_.get(),
-                               params_.get(),
-                               state1_.get(),
-                               state2_.get(),
-                               grad_.get(),
-                               next_.get(),
-                               scratch_.get(),
-                               perm_.get(),
-                               epoch_loss_.get()};
+    problem_ = describe_problem(p, {points_[0].get(), targets_[0].get(), layers_.get(), nets_.get(), params_.get(),
+                                    state1_.get(), state2_.get(), grad_.get(), next_.get(), scratch_.get(),
+                                    perm_.get(), epoch_loss_.get()});
   }
 
   void train_until(int epoch_end) override {
