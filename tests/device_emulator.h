@@ -107,9 +107,9 @@ class EmulatedExecutor : public DeviceExecutor {
     scratch_.assign(size_t(plan.scratch_floats), 0.0f);
     eval_scratch_.assign(size_t(plan.eval_scratch_floats), 0.0f);
     perm_.assign(nets_.size() * size_t(p.n_train), 0);
-    P_ = describe_problem(p, {p.train_x.data(), p.train_y.data(), layers_.data(), nets_.data(), params_.data(),
-                              state1_.data(), state2_.data(), grad_.data(), next_.data(), scratch_.data(),
-                              perm_.data(), epoch_loss_.data()});
+    P_ = describe_problem(
+        p, {p.train_x.data(), p.train_y.data(), layers_.data(), nets_.data(), params_.data(), state1_.data(),
+            state2_.data(), grad_.data(), next_.data(), scratch_.data(), perm_.data(), epoch_loss_.data()});
   }
 
   void train_until(int epoch_end) override {

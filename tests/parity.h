@@ -12,6 +12,7 @@
 
 #include "netsweep/backend.h"
 #include "netsweep/run.h"
+#include "sweeps.h"
 
 namespace netsweep::test {
 
@@ -79,12 +80,6 @@ inline void expect_parity(const SweepRun& cpu, const SweepRun& dev, const std::s
     compare(frame, dev.frames.frames.at(key), 1e-3f, 1e-5f,
             label + " frame " + std::to_string(key.first) + "/" + std::to_string(key.second));
 }
-
-inline std::vector<Activation> all_activations() {
-  return {Activation::sigmoid,    Activation::tanh, Activation::relu, Activation::linear,
-          Activation::leaky_relu, Activation::elu,  Activation::gelu, Activation::sine};
-}
-inline std::vector<Optimizer> all_optimizers() { return {Optimizer::adam, Optimizer::sgd, Optimizer::momentum}; }
 
 // A small sweep: 60 train points, batch 16, 50 epochs = 200 steps per network.
 inline SweepSpec base_spec() {

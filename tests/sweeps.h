@@ -1,9 +1,17 @@
 // Sweep specs shared by several tests.
 #pragma once
 
+#include <vector>
+
 #include "netsweep/spec.h"
 
 namespace netsweep::test {
+
+inline std::vector<Activation> all_activations() {
+  return {Activation::sigmoid,    Activation::tanh, Activation::relu, Activation::linear,
+          Activation::leaky_relu, Activation::elu,  Activation::gelu, Activation::sine};
+}
+inline std::vector<Optimizer> all_optimizers() { return {Optimizer::adam, Optimizer::sgd, Optimizer::momentum}; }
 
 // The reference workload: 108 networks, 4000 epochs, 41 frames of 256^2.
 inline SweepSpec slide_spec() {

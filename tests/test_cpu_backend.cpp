@@ -11,8 +11,11 @@
 #include "cpu_network.h"
 #include "netsweep/backend.h"
 #include "netsweep/run.h"
+#include "sweeps.h"
 
 using namespace netsweep;
+using netsweep::test::all_activations;
+using netsweep::test::all_optimizers;
 
 namespace {
 
@@ -104,9 +107,8 @@ TEST(CpuBackend, LossDecreasesOnSlidePointsFor3x64Relu) {
 
 TEST(CpuBackend, EveryActivationOptimizerAndLossTrainsWithoutNaN) {
   SweepSpec s = small_spec();
-  s.activations = {Activation::sigmoid,    Activation::tanh, Activation::relu, Activation::linear,
-                   Activation::leaky_relu, Activation::elu,  Activation::gelu, Activation::sine};
-  s.optimizers = {Optimizer::adam, Optimizer::sgd, Optimizer::momentum};
+  s.activations = all_activations();
+  s.optimizers = all_optimizers();
   s.learning_rates = {0.02f};
   s.shapes = {{3, 1, 3}};  // a bottleneck: must run, need not learn in 20 epochs
   s.batch_sizes = {0, 7};

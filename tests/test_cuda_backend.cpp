@@ -34,8 +34,7 @@ TEST(CudaBackend, MatchesCpuForEveryActivationLossAndOptimizer) {
   for (Loss loss : {Loss::bce, Loss::softmax, Loss::mse}) {
     SweepSpec s = base_spec();
     s.loss = loss;
-    s.activations = {Activation::sigmoid,    Activation::tanh, Activation::relu, Activation::linear,
-                     Activation::leaky_relu, Activation::elu,  Activation::gelu, Activation::sine};
+    s.activations = all_activations();
     s.optimizers = all_optimizers();
     s.layers = {2};
     s.widths = {6, 64};
