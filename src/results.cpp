@@ -1,6 +1,7 @@
 #include "netsweep/results.h"
 
 #include <unistd.h>
+#include <zlib.h>
 
 #include <cmath>
 #include <condition_variable>
@@ -73,10 +74,15 @@ int64_t frame_bytes(const TrainingProblem& p, FrameType type) {
          (type == FrameType::float16 ? 2 : 4);
 }
 
+// Frames travel: caller (converted to the stored type) -> compressor threads
+// (the dataset's own filter pipeline, byte shuffle then deflate, done here in
+// parallel) -> one writer thread (H5Dwrite_chunk of the finished chunk).
 struct ResultsWriter::Impl {
   struct Item {
     int index, frame;
-    std::vector<unsigned char> bytes;
+    std::vector<unsigned char> bytes;  // raw, then the filtered chunk
+    uint32_t filter_mask = 0;          // bit 1: deflate skipped (it would not shrink the chunk)
+    size_t raw_size = 0;
   };
 
   const TrainingProblem& problem;
@@ -90,10 +96,12 @@ struct ResultsWriter::Impl {
 
   std::mutex mutex;
   std::condition_variable changed;
-  std::deque<Item> queue;
+  std::deque<Item> raw, ready;
   size_t queued_bytes = 0;
+  int compressing = 0;  // items taken by compressor threads
   bool closing = false;
   std::string writer_error;
+  std::vector<std::thread> compressors;
   std::thread writer;
 
   Impl(const std::string& path, const TrainingProblem& p, const Dataset& d, const RunMetadata& m)
@@ -116,6 +124,8 @@ struct ResultsWriter::Impl {
     h5::check(H5Pset_fill_value(props, H5T_NATIVE_FLOAT, &nan), "frames fill value");
     frames = h5::Handle(H5Dcreate2(file, "frames", frame_type, space, H5P_DEFAULT, props, H5P_DEFAULT), H5Dclose,
                         partial + ": cannot create dataset frames");
+    const unsigned threads = std::max(1u, std::thread::hardware_concurrency());
+    for (unsigned t = 0; t < threads; ++t) compressors.emplace_back([this] { compress_loop(); });
     writer = std::thread([this] { write_loop(); });
   }
 
@@ -132,12 +142,15 @@ struct ResultsWriter::Impl {
       closing = true;
     }
     changed.notify_all();
+    for (auto& t : compressors)
+      if (t.joinable()) t.join();
     if (writer.joinable()) writer.join();
   }
 
   void enqueue(int index, int frame, const float* values) {
     const size_t n = frame_elements(problem);
     Item item{index, frame, std::vector<unsigned char>(n * element_size)};
+    item.raw_size = item.bytes.size();
     if (meta.frame_type == FrameType::float16) {
       auto* out = reinterpret_cast<uint16_t*>(item.bytes.data());
       for (size_t k = 0; k < n; ++k) out[k] = float_to_half_bits(values[k]);
@@ -147,9 +160,48 @@ struct ResultsWriter::Impl {
     std::unique_lock<std::mutex> lock(mutex);
     changed.wait(lock, [&] { return queued_bytes < kMaxQueuedBytes || !writer_error.empty(); });
     if (!writer_error.empty()) throw ResultsError(writer_error);
-    queued_bytes += item.bytes.size();
-    queue.push_back(std::move(item));
+    queued_bytes += item.raw_size;
+    raw.push_back(std::move(item));
     changed.notify_all();
+  }
+
+  // HDF5's shuffle filter (byte k of every element together), then deflate level 1.
+  void filter(Item& item) const {
+    const size_t n = item.bytes.size() / element_size;
+    std::vector<unsigned char> shuffled(item.bytes.size());
+    for (size_t e = 0; e < n; ++e)
+      for (size_t b = 0; b < element_size; ++b) shuffled[b * n + e] = item.bytes[e * element_size + b];
+    uLongf size = compressBound(uLong(shuffled.size()));
+    std::vector<unsigned char> packed(size);
+    if (compress2(packed.data(), &size, shuffled.data(), uLong(shuffled.size()), 1) == Z_OK && size < shuffled.size()) {
+      packed.resize(size);
+      item.bytes = std::move(packed);
+      item.filter_mask = 0;
+    } else {
+      item.bytes = std::move(shuffled);
+      item.filter_mask = 1u << 1;  // deflate (filter 1) not applied
+    }
+  }
+
+  void compress_loop() {
+    for (;;) {
+      Item item;
+      {
+        std::unique_lock<std::mutex> lock(mutex);
+        changed.wait(lock, [&] { return !raw.empty() || closing; });
+        if (raw.empty()) return;
+        item = std::move(raw.front());
+        raw.pop_front();
+        ++compressing;
+      }
+      filter(item);
+      {
+        std::lock_guard<std::mutex> lock(mutex);
+        --compressing;
+        ready.push_back(std::move(item));
+      }
+      changed.notify_all();
+    }
   }
 
   void write_loop() {
@@ -157,18 +209,15 @@ struct ResultsWriter::Impl {
       Item item;
       {
         std::unique_lock<std::mutex> lock(mutex);
-        changed.wait(lock, [&] { return !queue.empty() || closing; });
-        if (queue.empty()) return;
-        item = std::move(queue.front());
-        queue.pop_front();
+        // Done only when nothing is left anywhere in the pipeline.
+        changed.wait(lock, [&] { return !ready.empty() || (closing && raw.empty() && compressing == 0); });
+        if (ready.empty()) return;
+        item = std::move(ready.front());
+        ready.pop_front();
       }
       try {
-        const hsize_t start[5] = {hsize_t(item.index), hsize_t(item.frame), 0, 0, 0};
-        const hsize_t count[5] = {1, 1, hsize_t(problem.grid_h), hsize_t(problem.grid_w), hsize_t(problem.outputs)};
-        h5::Handle file_space(H5Dget_space(frames), H5Sclose, "frames space");
-        h5::check(H5Sselect_hyperslab(file_space, H5S_SELECT_SET, start, nullptr, count, nullptr), "frame slab");
-        h5::Handle mem_space(H5Screate_simple(5, count, nullptr), H5Sclose, "frame memory space");
-        h5::check(H5Dwrite(frames, frame_type, mem_space, file_space, H5P_DEFAULT, item.bytes.data()),
+        const hsize_t offset[5] = {hsize_t(item.index), hsize_t(item.frame), 0, 0, 0};  // the chunk's first element
+        h5::check(H5Dwrite_chunk(frames, H5P_DEFAULT, item.filter_mask, offset, item.bytes.size(), item.bytes.data()),
                   partial + ": cannot write a frame (disk full?)");
       } catch (const std::exception& e) {
         std::lock_guard<std::mutex> lock(mutex);
@@ -176,7 +225,7 @@ struct ResultsWriter::Impl {
       }
       {
         std::lock_guard<std::mutex> lock(mutex);
-        queued_bytes -= item.bytes.size();
+        queued_bytes -= item.raw_size;
       }
       changed.notify_all();
     }
@@ -441,9 +490,18 @@ std::vector<float> ResultsFile::frame(int network, int frame_index) const {
   h5::Handle file_space(H5Dget_space(set), H5Sclose, "frames space");
   h5::check(H5Sselect_hyperslab(file_space, H5S_SELECT_SET, start, nullptr, count, nullptr), "frame slab");
   h5::Handle mem_space(H5Screate_simple(5, count, nullptr), H5Sclose, "frame memory space");
-  std::vector<float> out(size_t(s[2]) * size_t(s[3]) * size_t(s[4]));
-  h5::check(H5Dread(set, H5T_NATIVE_FLOAT, mem_space, file_space, H5P_DEFAULT, out.data()),
-            impl_->path + ": cannot read frame");
+  const size_t n = size_t(s[2]) * size_t(s[3]) * size_t(s[4]);
+  std::vector<float> out(n);
+  if (frame_type() == FrameType::float16) {
+    // Read the half bits as stored (HDF5's own half -> float conversion is slow) and widen them here.
+    std::vector<uint16_t> bits(n);
+    h5::check(H5Dread(set, h5::float16_type(), mem_space, file_space, H5P_DEFAULT, bits.data()),
+              impl_->path + ": cannot read frame");
+    for (size_t k = 0; k < n; ++k) out[k] = half_bits_to_float(bits[k]);
+  } else {
+    h5::check(H5Dread(set, H5T_NATIVE_FLOAT, mem_space, file_space, H5P_DEFAULT, out.data()),
+              impl_->path + ": cannot read frame");
+  }
   return out;
 }
 
