@@ -18,17 +18,6 @@ struct CountingSink : FrameSink {
   void write_frame(int, int, const float*) override { frames.fetch_add(1); }
 };
 
-// Multiply-adds -> FLOPs: training ~ 3 forward passes per sample, 2 FLOPs per multiply-add.
-double training_flops(const TrainingProblem& p) {
-  double f = 0;
-  for (const auto& net : p.layout.networks) {
-    const double macs = double(forward_macs(net));
-    f += 2.0 * 3.0 * macs * p.n_train * p.epochs;
-    f += 2.0 * macs * (double(p.grid_h) * p.grid_w + p.n_train + p.n_test) * double(p.frame_epochs.size());
-  }
-  return f;
-}
-
 int64_t total_steps(const TrainingProblem& p) {
   int64_t steps = 0;
   for (const auto& n : p.networks) {
@@ -74,7 +63,7 @@ std::vector<BenchRow> run_bench(const SweepSpec& spec, const Dataset& data, cons
       row.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       row.frames = sink.frames.load();
       row.steps = total_steps(problem);
-      row.flops = training_flops(problem);
+      row.flops = 2.0 * double(problem_work(problem));  // 2 FLOPs per multiply-add
     }
     rows.push_back(row);
   }

@@ -32,12 +32,6 @@ std::string cpu_model() {
   return "unknown CPU";
 }
 
-int64_t epoch_work(const TrainingProblem& p, const NetworkLayout& net) { return 3 * forward_macs(net) * p.n_train; }
-
-int64_t snapshot_work(const TrainingProblem& p, const NetworkLayout& net) {
-  return forward_macs(net) * (int64_t(p.n_train) + p.n_test + int64_t(p.grid_h) * p.grid_w);
-}
-
 class NetworkTrainer {
  public:
   NetworkTrainer(const TrainingProblem& p, int index, float* params, NetworkResult& result, FrameSink& frames,
@@ -300,13 +294,6 @@ class CpuBackend : public Backend {
 };
 
 }  // namespace
-
-int64_t problem_work(const TrainingProblem& p) {
-  int64_t total = 0;
-  for (const auto& net : p.layout.networks)
-    total += epoch_work(p, net) * p.epochs + snapshot_work(p, net) * int64_t(p.frame_epochs.size());
-  return total;
-}
 
 std::unique_ptr<Backend> make_cpu_backend(int threads) { return std::make_unique<CpuBackend>(threads); }
 

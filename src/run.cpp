@@ -55,9 +55,9 @@ void check_frame_memory(int grid, int64_t grid_points, int inputs, int outputs) 
       grid_points * inputs * int64_t(sizeof(float)) + one_frame * (2 * workers + 1) + (int64_t(256) << 20);
   const int64_t available = available_memory_bytes();
   if (available > 0 && memory > available)
-    throw SpecError("--grid " + std::to_string(grid) + ": frames need about " +
-                    format_gib(memory) + " of memory (one frame is grid x grid x outputs x 4 bytes = " +
-                    format_gib(one_frame) + "), but only " + format_gib(available) + " is available; lower --grid");
+    throw SpecError("--grid " + std::to_string(grid) + ": frames need about " + format_gib(memory) +
+                    " of memory (one frame is grid x grid x outputs x 4 bytes = " + format_gib(one_frame) +
+                    "), but only " + format_gib(available) + " is available; lower --grid");
 }
 
 // Refuses, before any work, frames that cannot fit on the output's disk.

@@ -18,12 +18,6 @@ ShardId parse_shard(const std::string& text) {
   return s;
 }
 
-int64_t network_work(const TrainingProblem& p, int index) {
-  const int64_t macs = forward_macs(p.layout.networks[size_t(index)]);
-  return 3 * macs * p.n_train * p.epochs +
-         macs * (int64_t(p.n_train) + p.n_test + int64_t(p.grid_h) * p.grid_w) * int64_t(p.frame_epochs.size());
-}
-
 std::vector<std::vector<int>> assign_shards(const TrainingProblem& p, int count) {
   const int n = int(p.networks.size());
   std::vector<int> order(static_cast<size_t>(n));

@@ -96,8 +96,13 @@ struct Progress {
   int64_t work_total = 0;
 };
 
-// Multiply-adds the whole problem takes (the progress line's denominator).
-int64_t problem_work(const TrainingProblem& p);
+// Estimated work in multiply-adds (training ~ 3 forward passes per sample;
+// a snapshot is one forward pass over train, test and grid points). Used for
+// the progress line, shard balancing and achieved FLOP/s (2 FLOPs each).
+int64_t epoch_work(const TrainingProblem& p, const NetworkLayout& net);
+int64_t snapshot_work(const TrainingProblem& p, const NetworkLayout& net);
+int64_t network_work(const TrainingProblem& p, int index);  // all epochs and frames of one network
+int64_t problem_work(const TrainingProblem& p);             // every network
 
 class Backend {
  public:

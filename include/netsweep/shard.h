@@ -21,7 +21,6 @@ ShardId parse_shard(const std::string& text);  // "I/N", throws SpecError
 // training and frames), largest first onto the least-loaded shard; returns
 // each shard's network indices in ascending order. Deterministic.
 std::vector<std::vector<int>> assign_shards(const TrainingProblem& problem, int count);
-int64_t network_work(const TrainingProblem& problem, int index);
 
 // The problem restricted to some networks (ids stay global; layout is rebuilt).
 TrainingProblem select_networks(const TrainingProblem& problem, const std::vector<int>& indices);

@@ -340,17 +340,21 @@ void render_gallery(const RenderOptions& o) {
   std::map<std::string, int> status_counts;
   for (const auto& r : s.rows) ++status_counts[r.status];
   // Columns: every axis besides the shape that varies among the shown networks.
+  auto varies = [&](auto get) {
+    for (const auto& x : s.rows)
+      if (get(x) != get(s.rows[0])) return true;
+    return false;
+  };
+  const bool optimizers = varies([](const NetworkRow& x) { return x.optimizer; });
+  const bool lrs = varies([](const NetworkRow& x) { return x.lr; });
+  const bool batches = varies([](const NetworkRow& x) { return x.batch; });
+  const bool seeds = varies([](const NetworkRow& x) { return x.seed; });
   auto column_key = [&](const NetworkRow& r) {
     std::string key = r.activation;
-    auto varies = [&](auto get) {
-      for (const auto& x : s.rows)
-        if (get(x) != get(s.rows[0])) return true;
-      return false;
-    };
-    if (varies([](const NetworkRow& x) { return x.optimizer; })) key += " · " + r.optimizer;
-    if (varies([](const NetworkRow& x) { return x.lr; })) key += " · lr " + fmt("%g", r.lr);
-    if (varies([](const NetworkRow& x) { return x.batch; })) key += " · batch " + std::to_string(r.batch);
-    if (varies([](const NetworkRow& x) { return x.seed; })) key += " · seed " + std::to_string(r.seed);
+    if (optimizers) key += " · " + r.optimizer;
+    if (lrs) key += " · lr " + fmt("%g", r.lr);
+    if (batches) key += " · batch " + std::to_string(r.batch);
+    if (seeds) key += " · seed " + std::to_string(r.seed);
     return key;
   };
   std::vector<std::string> shapes, columns;
