@@ -1,11 +1,13 @@
 // The CUDA executor of the device schedule: device buffers, uploads and
-// downloads, and the kernel launches of kernels/train.cu.
+// downloads, the fused kernels of kernels/train.cu and the GEMM groups of
+// kernels/gemm_train.cu.
 #include <cuda_runtime.h>
 
 #include <algorithm>
 #include <cstdio>
 #include <vector>
 
+#include "kernels/gemm_train.cuh"
 #include "kernels/grid_ops.cuh"
 #include "kernels/train.cuh"
 #include "netsweep/cuda_backend.h"
@@ -51,9 +53,12 @@ class DeviceBuffer {
   size_t n_ = 0;
 };
 
+// Streams the GEMM groups are spread over.
+constexpr int kGemmStreams = 8;
+
 class CudaExecutor : public DeviceExecutor {
  public:
-  CudaExecutor() {
+  explicit CudaExecutor(const CudaOptions& options) : options_(options) {
     NS_CUDA_CHECK(cudaGetDevice(&device_));
     cudaDeviceProp prop{};
     NS_CUDA_CHECK(cudaGetDeviceProperties(&prop, device_));
@@ -64,6 +69,7 @@ class CudaExecutor : public DeviceExecutor {
   }
   ~CudaExecutor() override {
     grid_ops_.reset();
+    gemm_ops_.reset();
     cudaStreamDestroy(stream_);
     cudaStreamDestroy(group_stream_);
   }
@@ -71,6 +77,8 @@ class CudaExecutor : public DeviceExecutor {
   std::string description() const override { return "cuda: " + name_; }
   // Half of what can be resident, so single-block networks train beside the groups.
   int group_budget() const override { return device::resident_train_blocks() / 2; }
+  TrainPath train_path() const override { return options_.path; }
+  int64_t device_bytes_in_use() const override { return bytes_in_use_; }
 
   void upload(const DevicePlan& plan, const TrainingProblem& p, const std::vector<float>& params,
               const std::vector<float>& state1, const std::vector<float>& state2,
@@ -80,7 +88,9 @@ class CudaExecutor : public DeviceExecutor {
     slots_ = std::max(1, std::min(4 * sms_, networks_ * 64));
     size_t free_bytes = 0, total_bytes = 0;
     NS_CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total_bytes));
-    const int64_t need = plan.device_bytes(p, slots_);
+    const int gemm_streams = std::min<int>(kGemmStreams, int(plan.gemm_groups.size()));
+    const int64_t need =
+        plan.device_bytes(p, slots_) + gemm_streams * device::CublasGemmOps::kWorkspaceBytes + (int64_t(64) << 20);
     if (need > int64_t(free_bytes))
       throw SpecError("the sweep needs about " + format_gib(need) + " of GPU memory but " + name_ + " has " +
                       format_gib(int64_t(free_bytes)) +
@@ -129,7 +139,7 @@ class CudaExecutor : public DeviceExecutor {
     probs_ = DeviceBuffer<float>(size_t(networks_) * size_t(grid_points) * size_t(p.outputs));
     grid_a_ = DeviceBuffer<float>(size_t(grid_max_width(p)) * size_t(grid_points));
     grid_b_ = DeviceBuffer<float>(grid_a_.size());
-    grid_ops_ = std::make_unique<device::CublasGridOps>(stream_);
+    grid_ops_ = std::make_unique<device::CublasGridOps>(stream_, options_.tf32);
     const size_t max_chunks =
         size_t((std::max({p.n_train, p.n_test, 1}) + device::kEvalChunk - 1) / device::kEvalChunk);
     loss_sums_ = DeviceBuffer<double>(size_t(networks_) * max_chunks);
@@ -142,9 +152,23 @@ class CudaExecutor : public DeviceExecutor {
     epoch_loss_.upload(epoch_loss);
     grad_.zero();
     next_.zero();
+    gemm_state_ = DeviceBuffer<device::GemmNetState>(size_t(networks_));
+    gemm_state_.zero();
+    gemm_groups_ = plan.gemm_groups;
+    gemm_members_ = DeviceBuffer<int32_t>(plan.gemm_members.size());
+    gemm_members_.upload(plan.gemm_members);
+    gemm_table_ = DeviceBuffer<float*>(size_t(plan.gemm_table_entries));
+    gemm_table_.upload(
+        gemm_pointer_tables(gemm_groups_, plan.layers, plan.nets, params_.get(), grad_.get(), scratch_.get()));
+    if (!gemm_groups_.empty())
+      gemm_ops_ = std::make_unique<device::CublasGemmOps>(gemm_streams, options_.tf32, gemm_table_.get());
     problem_ = describe_problem(p, {points_[0].get(), targets_[0].get(), layers_.get(), nets_.get(), params_.get(),
-                                    state1_.get(), state2_.get(), grad_.get(), next_.get(), scratch_.get(),
-                                    perm_.get(), epoch_loss_.get()});
+                                    state1_.get(), state2_.get(), grad_.get(), next_.get(), scratch_.get(), perm_.get(),
+                                    epoch_loss_.get(), gemm_state_.get()});
+    NS_CUDA_CHECK(cudaDeviceSynchronize());
+    size_t free_after = 0;
+    NS_CUDA_CHECK(cudaMemGetInfo(&free_after, &total_bytes));
+    bytes_in_use_ = int64_t(free_bytes) - int64_t(free_after);  // everything this run allocated
   }
 
   void train_until(int epoch_end) override {
@@ -156,10 +180,17 @@ class CudaExecutor : public DeviceExecutor {
     device::train_group(problem_, group_block_net_.get(), group_block_rank_.get(), group_blocks_.get(), barriers_.get(),
                         networks_, group_count_, epoch_end, group_stream_);
     device::train_until(problem_, single_nets_.get(), single_count_, epoch_end, stream_);
+    // Then the GEMM groups, each on its stream: an epoch graph per group and epoch.
+    for (size_t g = 0; g < gemm_groups_.size(); ++g) {
+      gemm_ops_->use_group(int(g));
+      train_gemm_group_until(*gemm_ops_, problem_, gemm_groups_[g].desc(gemm_members_.get()), gemm_groups_[g],
+                             epoch_end);
+    }
   }
   void wait_train() override {
     NS_CUDA_CHECK(cudaStreamSynchronize(group_stream_));
     NS_CUDA_CHECK(cudaStreamSynchronize(stream_));
+    if (gemm_ops_) gemm_ops_->synchronize();
   }
 
   void evaluate(int set, std::vector<float>* probs, std::vector<double>* loss_sum,
@@ -211,6 +242,8 @@ class CudaExecutor : public DeviceExecutor {
   }
 
  private:
+  CudaOptions options_;
+  int64_t bytes_in_use_ = 0;
   int device_ = 0, sms_ = 1, networks_ = 0, slots_ = 1;
   int64_t slot_floats_ = 0;
   std::string name_;
@@ -228,10 +261,18 @@ class CudaExecutor : public DeviceExecutor {
   DeviceBuffer<float> points_[3], targets_[2];
   DeviceBuffer<int32_t> perm_, labels_[2];
   DeviceBuffer<double> loss_sums_, correct_sums_;
+  // The GEMM path: per-network step state, groups, member lists and pointer tables.
+  DeviceBuffer<device::GemmNetState> gemm_state_;
+  std::vector<GemmGroupPlan> gemm_groups_;
+  DeviceBuffer<int32_t> gemm_members_;
+  DeviceBuffer<float*> gemm_table_;
+  std::unique_ptr<device::CublasGemmOps> gemm_ops_;
 };
 
 }  // namespace
 
-std::unique_ptr<DeviceExecutor> make_cuda_executor() { return std::make_unique<CudaExecutor>(); }
+std::unique_ptr<DeviceExecutor> make_cuda_executor(const CudaOptions& options) {
+  return std::make_unique<CudaExecutor>(options);
+}
 
 }  // namespace netsweep

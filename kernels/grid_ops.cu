@@ -36,10 +36,11 @@ void bias_activate(float* Z, const float* bias, int units, int points, Activatio
   NS_CUDA_CHECK_LAUNCH();
 }
 
-CublasGridOps::CublasGridOps(cudaStream_t stream) : stream_(stream) {
+CublasGridOps::CublasGridOps(cudaStream_t stream, bool tf32) : stream_(stream) {
   NS_CUBLAS_CHECK(cublasCreate(&handle_));
   NS_CUBLAS_CHECK(cublasSetStream(handle_, stream_));
-  NS_CUBLAS_CHECK(cublasSetMathMode(handle_, CUBLAS_PEDANTIC_MATH));  // FP32, comparable with the CPU
+  // FP32 by default, comparable with the CPU; TF32 tensor cores on request.
+  NS_CUBLAS_CHECK(cublasSetMathMode(handle_, tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_PEDANTIC_MATH));
 }
 
 CublasGridOps::~CublasGridOps() { cublasDestroy(handle_); }

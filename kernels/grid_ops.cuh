@@ -13,7 +13,7 @@ void bias_activate(float* Z, const float* bias, int units, int points, Activatio
 
 class CublasGridOps : public GridOps {
  public:
-  explicit CublasGridOps(cudaStream_t stream);
+  CublasGridOps(cudaStream_t stream, bool tf32);
   ~CublasGridOps() override;
   void gemm(bool trans_a, bool trans_b, int m, int n, int k, const float* A, int lda, const float* B, int ldb, float* C,
             int ldc) override;

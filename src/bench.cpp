@@ -29,8 +29,25 @@ int64_t total_steps(const TrainingProblem& p) {
 
 }  // namespace
 
+// "cuda-gemm-tf32" -> the CUDA options it names, over the run's defaults.
+CudaOptions cuda_variant(const std::string& device, const RunOptions& options) {
+  CudaOptions cuda{parse_train_path(options.gpu_path), parse_precision_tf32(options.precision)};
+  std::stringstream rest(device.substr(4));
+  std::string word;
+  std::getline(rest, word, '-');  // empty: the text before the first '-'
+  while (std::getline(rest, word, '-')) {
+    if (word == "tf32" || word == "fp32")
+      cuda.tf32 = word == "tf32";
+    else if (word == "fused" || word == "gemm" || word == "auto")
+      cuda.path = parse_train_path(word);
+    else
+      throw SpecError("--devices: '" + device + "': unknown variant '" + word + "' (fused, gemm, auto, tf32, fp32)");
+  }
+  return cuda;
+}
+
 std::vector<BenchRow> run_bench(const SweepSpec& spec, const Dataset& data, const std::vector<std::string>& devices,
-                                int threads) {
+                                const RunOptions& options) {
   const TrainingProblem problem = build_problem(spec, data);
   std::vector<BenchRow> rows;
   for (const auto& device : devices) {
@@ -40,16 +57,13 @@ std::vector<BenchRow> run_bench(const SweepSpec& spec, const Dataset& data, cons
     row.epochs = problem.epochs;
     std::unique_ptr<Backend> backend;
     if (device == "cpu") {
-      backend = make_cpu_backend(threads);
-    } else if (device == "cuda") {
+      backend = make_cpu_backend(options.threads);
+    } else if (device == "cuda" || device.rfind("cuda-", 0) == 0) {
       std::string why;
-      backend = make_cuda_backend(why);
-      if (!backend)
-        row.error = why;
-      else
-        row.memory_bytes = plan_device(problem, device::kBlockThreads).device_bytes(problem, 4 * 132);
+      backend = make_cuda_backend(why, cuda_variant(device, options));
+      if (!backend) row.error = why;
     } else {
-      throw SpecError("--devices: '" + device + "' is not cpu or cuda");
+      throw SpecError("--devices: '" + device + "' is not cpu or cuda[-variant]");
     }
     if (backend) {
       row.description = backend->device_description();
@@ -64,6 +78,7 @@ std::vector<BenchRow> run_bench(const SweepSpec& spec, const Dataset& data, cons
       row.frames = sink.frames.load();
       row.steps = total_steps(problem);
       row.flops = 2.0 * double(problem_work(problem));  // 2 FLOPs per multiply-add
+      row.memory_bytes = backend->device_bytes_used();
     }
     rows.push_back(row);
   }
@@ -94,15 +109,15 @@ std::string format_bench(const std::vector<BenchRow>& rows, bool json) {
   }
   std::ostringstream t;
   char buf[512];
-  std::snprintf(buf, sizeof buf, "%-6s %9s %8s %12s %10s %10s %10s %9s %11s  %s\n", "device", "networks", "epochs",
+  std::snprintf(buf, sizeof buf, "%-14s %9s %8s %12s %10s %10s %10s %9s %11s  %s\n", "device", "networks", "epochs",
                 "steps/s", "s/epoch", "frames/s", "GFLOP/s", "speedup", "GPU mem", "on");
   t << buf;
   for (const auto& r : rows) {
     if (!r.error.empty()) {
-      std::snprintf(buf, sizeof buf, "%-6s %9d %8d   unavailable: %s\n", r.device.c_str(), r.networks, r.epochs,
+      std::snprintf(buf, sizeof buf, "%-14s %9d %8d   unavailable: %s\n", r.device.c_str(), r.networks, r.epochs,
                     r.error.c_str());
     } else {
-      std::snprintf(buf, sizeof buf, "%-6s %9d %8d %12.0f %10.4f %10.1f %10.1f %8.2fx %11s  %s (%.2f s)\n",
+      std::snprintf(buf, sizeof buf, "%-14s %9d %8d %12.0f %10.4f %10.1f %10.1f %8.2fx %11s  %s (%.2f s)\n",
                     r.device.c_str(), r.networks, r.epochs, double(r.steps) / r.seconds, r.seconds / r.epochs,
                     double(r.frames) / r.seconds, r.flops / r.seconds / 1e9, base > 0 ? base / r.seconds : 0.0,
                     r.memory_bytes ? (std::to_string(r.memory_bytes >> 20) + " MiB").c_str() : "-",

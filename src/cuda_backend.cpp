@@ -5,6 +5,16 @@
 
 namespace netsweep {
 
+bool parse_precision_tf32(const std::string& name) {
+  if (name == "fp32") return false;
+  if (name == "tf32") return true;
+  throw SpecError("--precision '" + name + "': expected fp32 or tf32");
+}
+
+std::string describe(const CudaOptions& options) {
+  return std::string(options.tf32 ? "tf32" : "fp32") + ", " + to_string(options.path) + " path";
+}
+
 #ifndef NETSWEEP_WITH_CUDA
 bool cuda_compiled_in() { return false; }
 CudaDeviceInfo cuda_device_info() {
@@ -16,33 +26,40 @@ CudaDeviceInfo cuda_device_info() {
 
 #ifdef NETSWEEP_WITH_CUDA
 namespace {
-// Every network of the sweep at once: one thread block per network
-// (device_train.h), driven frame to frame by the device schedule.
+// Every network of the sweep at once: narrow ones in fused blocks
+// (device_train.h), wide ones in GEMM groups (gemm_train.h), driven frame to
+// frame by the device schedule.
 class CudaBackend : public Backend {
  public:
-  explicit CudaBackend(const CudaDeviceInfo& info) : info_(info) {}
-  std::string device_description() const override { return "cuda: " + info_.name; }
+  CudaBackend(const CudaDeviceInfo& info, const CudaOptions& options) : info_(info), options_(options) {}
+  std::string device_description() const override { return "cuda: " + info_.name + " (" + describe(options_) + ")"; }
   bool train(const TrainingProblem& problem, std::vector<float>& params, std::vector<NetworkResult>& results,
              FrameSink& frames, Progress& progress, const TrainControl& control) override {
-    auto executor = make_cuda_executor();
-    return run_device_schedule(problem, *executor, params, results, frames, progress, control);
+    auto executor = make_cuda_executor(options_);
+    const bool done = run_device_schedule(problem, *executor, params, results, frames, progress, control);
+    device_bytes_ = executor->device_bytes_in_use();
+    return done;
   }
+  int64_t device_bytes_used() const override { return device_bytes_; }
 
  private:
   CudaDeviceInfo info_;
+  CudaOptions options_;
+  int64_t device_bytes_ = 0;
 };
 }  // namespace
 #endif
 
-std::unique_ptr<Backend> make_cuda_backend(std::string& why_not) {
+std::unique_ptr<Backend> make_cuda_backend(std::string& why_not, const CudaOptions& options) {
   const CudaDeviceInfo info = cuda_device_info();
   if (info.count == 0) {
     why_not = info.error;
     return nullptr;
   }
 #ifdef NETSWEEP_WITH_CUDA
-  return std::make_unique<CudaBackend>(info);
+  return std::make_unique<CudaBackend>(info, options);
 #else
+  (void)options;
   why_not = info.error;
   return nullptr;
 #endif

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <limits>
+#include <map>
 
 #include "netsweep/random.h"
 
@@ -17,7 +18,9 @@ int64_t DevicePlan::device_bytes(const TrainingProblem& p, int eval_slots) const
                          n * int64_t(p.grid_h) * p.grid_w * p.outputs +         // one frame of every network
                          2 * int64_t(grid_max_width(p)) * p.grid_h * p.grid_w;  // the grid GEMMs' activations
   const int64_t other = n * int64_t(p.n_train) * 4 + n * int64_t(sizeof(device::Net)) +
-                        int64_t(layers.size() * sizeof(device::Layer)) + 2 * n * 4096 * 8;
+                        int64_t(layers.size() * sizeof(device::Layer)) + 2 * n * 4096 * 8 +
+                        n * int64_t(sizeof(device::GemmNetState)) + gemm_table_entries * 8 +
+                        int64_t(gemm_members.size()) * 4;
   return floats * 4 + other;
 }
 
@@ -43,16 +46,38 @@ device::Problem describe_problem(const TrainingProblem& p, const DeviceBuffers& 
                          b.next,
                          b.scratch,
                          b.perm,
-                         b.epoch_loss};
+                         b.epoch_loss,
+                         b.gemm_state};
 }
 
-std::vector<int> plan_group_blocks(const TrainingProblem& p, int budget, int64_t macs_per_block) {
+TrainPath parse_train_path(const std::string& name) {
+  if (name == "auto") return TrainPath::automatic;
+  if (name == "fused") return TrainPath::fused;
+  if (name == "gemm") return TrainPath::gemm;
+  throw SpecError("--gpu-path '" + name + "': expected auto, fused or gemm");
+}
+
+const char* to_string(TrainPath path) {
+  switch (path) {
+    case TrainPath::automatic: return "auto";
+    case TrainPath::fused: return "fused";
+    case TrainPath::gemm: return "gemm";
+  }
+  return "?";
+}
+
+std::vector<int> plan_group_blocks(const TrainingProblem& p, int budget, int64_t macs_per_block,
+                                   const std::vector<uint8_t>* skip) {
   const size_t n = p.networks.size();
   std::vector<int> blocks(n, 1);
+  if (skip)
+    for (size_t i = 0; i < n; ++i)
+      if ((*skip)[i]) blocks[i] = 0;
   if (budget <= 0) return blocks;
   std::vector<int64_t> step_macs(n);
   int64_t wanted = 0;
   for (size_t i = 0; i < n; ++i) {
+    if (blocks[i] == 0) continue;
     const int batch = p.networks[i].batch == 0 ? p.n_train : std::min(p.networks[i].batch, p.n_train);
     step_macs[i] = forward_macs(p.layout.networks[i]) * batch;
     const int64_t k = std::min<int64_t>(kMaxGroupBlocks, step_macs[i] / macs_per_block);
@@ -60,6 +85,7 @@ std::vector<int> plan_group_blocks(const TrainingProblem& p, int budget, int64_t
   }
   // Scale down evenly if the wide networks want more blocks than the budget.
   for (size_t i = 0; i < n; ++i) {
+    if (blocks[i] == 0) continue;
     int64_t k = std::min<int64_t>(kMaxGroupBlocks, step_macs[i] / macs_per_block);
     if (k < 2) continue;
     if (wanted > budget) k = std::max<int64_t>(2, k * budget / wanted);
@@ -69,15 +95,19 @@ std::vector<int> plan_group_blocks(const TrainingProblem& p, int budget, int64_t
 }
 
 DevicePlan plan_device(const TrainingProblem& p, int block_threads,
-                       const std::vector<std::optional<NetworkState>>* resume, int group_budget,
-                       int64_t macs_per_block) {
+                       const std::vector<std::optional<NetworkState>>* resume, int group_budget, int64_t macs_per_block,
+                       TrainPath path) {
   if (p.outputs > device::kMaxOutputs)
     throw SpecError("--outputs " + std::to_string(p.outputs) + ": the GPU backend supports at most " +
                     std::to_string(device::kMaxOutputs) + " outputs");
   DevicePlan plan;
   plan.block_threads = block_threads;
   plan.param_floats = p.layout.total;
-  plan.blocks = plan_group_blocks(p, group_budget, macs_per_block);
+  plan.uses_gemm.assign(p.networks.size(), 0);
+  for (size_t n = 0; n < p.networks.size(); ++n)
+    plan.uses_gemm[n] =
+        path == TrainPath::gemm || (path == TrainPath::automatic && p.layout.networks[n].max_width >= kGemmMinWidth);
+  plan.blocks = plan_group_blocks(p, group_budget, macs_per_block, &plan.uses_gemm);
   for (size_t n = 0; n < p.networks.size(); ++n) {
     if (plan.blocks[n] == 1) plan.single_block_nets.push_back(int(n));
     for (int r = 0; plan.blocks[n] > 1 && r < plan.blocks[n]; ++r) {
@@ -122,6 +152,35 @@ DevicePlan plan_device(const TrainingProblem& p, int block_threads,
     plan.nets.push_back(net);
   }
   plan.eval_scratch_floats = (plan.eval_scratch_floats + 31) / 32 * 32;
+
+  // GEMM groups: equal layer shapes and batch, and (after a resume) the same position.
+  std::map<std::vector<int64_t>, size_t> group_of;
+  for (size_t n = 0; n < p.networks.size(); ++n) {
+    if (!plan.uses_gemm[n]) continue;
+    const device::Net& net = plan.nets[n];
+    std::vector<int64_t> key{net.batch, net.epoch, net.next_sample};
+    for (const LayerView& l : p.layout.networks[n].layers) key.insert(key.end(), {l.in, l.out});
+    auto [it, fresh] = group_of.emplace(key, plan.gemm_groups.size());
+    if (fresh) {
+      GemmGroupPlan g;
+      for (const LayerView& l : p.layout.networks[n].layers) {
+        g.in.push_back(l.in);
+        g.out.push_back(l.out);
+      }
+      g.batch = net.batch;
+      g.params = net.param_count;
+      g.epoch = net.epoch;
+      g.next_sample = net.next_sample;
+      plan.gemm_groups.push_back(g);
+    }
+    plan.gemm_groups[it->second].nets.push_back(int(n));
+  }
+  for (GemmGroupPlan& g : plan.gemm_groups) {
+    g.member_offset = int64_t(plan.gemm_members.size());
+    plan.gemm_members.insert(plan.gemm_members.end(), g.nets.begin(), g.nets.end());
+    g.table_offset = plan.gemm_table_entries;
+    plan.gemm_table_entries += int64_t(g.in.size()) * kGemmKinds * 3 * int64_t(g.nets.size());
+  }
   return plan;
 }
 
@@ -182,7 +241,8 @@ bool run_device_schedule(const TrainingProblem& p, DeviceExecutor& exec, std::ve
   const auto start = std::chrono::steady_clock::now();
   const size_t n = p.networks.size(), f_count = p.frame_epochs.size(), e_count = size_t(p.epochs);
   const auto* resume = control.resume;
-  DevicePlan plan = plan_device(p, device::kBlockThreads, resume, exec.group_budget(), exec.macs_per_block());
+  DevicePlan plan =
+      plan_device(p, device::kBlockThreads, resume, exec.group_budget(), exec.macs_per_block(), exec.train_path());
   std::vector<float> state1(params.size(), 0.0f), state2(params.size(), 0.0f), epoch_loss(n * e_count, kNaN);
   std::vector<int> frames_done(n, 0);
   std::vector<double> wall_before(n, 0.0);

@@ -138,6 +138,12 @@ void add_run_options(CLI::App& run, CliRun& c, std::vector<CLI::Option*>& spec_o
 
   run.add_option("-o,--output", c.run.output, "results file (HDF5)")->capture_default_str();
   run.add_option("--device", c.run.device, "auto, cpu or cuda")->capture_default_str();
+  run.add_option("--gpu-path", c.run.gpu_path,
+                 "cuda: auto (networks wider than 64 as batched GEMMs, the rest in fused blocks), fused or gemm")
+      ->capture_default_str();
+  run.add_option("--precision", c.run.precision,
+                 "cuda GEMMs: fp32, or tf32 (tensor cores; not bit-comparable with the CPU)")
+      ->capture_default_str();
   run.add_option("--threads", c.run.threads, "CPU threads (0 = all cores)")->capture_default_str();
   run.add_option("--frame-dtype", c.frame_dtype, "stored frame type: f16 or f32")->capture_default_str();
   run.add_option("--from", c.from, "rerun the sweep stored in a results file (its spec and data)");
@@ -169,7 +175,8 @@ SweepSource sweep_source(const CliRun& c, const std::vector<CLI::Option*>& spec_
   for (const auto* o : spec_options)
     if (o->count() > 0)
       throw SpecError("--from reruns the stored sweep exactly: drop " + o->get_name() +
-                      " (only -o, --device, --threads, --frame-dtype, --quiet and the cluster options apply)");
+                      " (only -o, --device, --gpu-path, --precision, --threads, --frame-dtype, --quiet and the cluster "
+                      "options apply)");
   return read_sweep_source(c.from);
 }
 
@@ -274,7 +281,10 @@ int main(int argc, char** argv) {
   CLI::App* bench = app.add_subcommand(
       "bench", "time a sweep on the CPU and on the GPU side by side (steps/s, s/epoch, frames/s, GFLOP/s, speedup)");
   add_run_options(*bench, bc, bench_spec_options);
-  bench->add_option("--devices", bench_devices, "devices to time, in order (speedups are relative to the first)")
+  bench
+      ->add_option("--devices", bench_devices,
+                   "devices to time, in order (speedups are relative to the first): cpu, cuda, or cuda with "
+                   "-fused, -gemm, -tf32 (e.g. cuda-gemm-tf32) overriding --gpu-path and --precision")
       ->delimiter(',')
       ->capture_default_str();
   bench->add_flag("--json", bench_json, "JSON instead of a table");
@@ -290,8 +300,7 @@ int main(int argc, char** argv) {
     } else if (*bench) {
       resolve_run_options(bc, argc, argv);
       const SweepSource source = sweep_source(bc, bench_spec_options);
-      std::fputs(format_bench(run_bench(source.spec, source.data, bench_devices, bc.run.threads), bench_json).c_str(),
-                 stdout);
+      std::fputs(format_bench(run_bench(source.spec, source.data, bench_devices, bc.run), bench_json).c_str(), stdout);
     } else if (*merge) {
       merge_results(merge_inputs, merge_output, joined_command_line(argc, argv), merge_quiet);
     } else if (*slurm) {

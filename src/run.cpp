@@ -183,11 +183,12 @@ class StopSignals {
 };
 
 std::unique_ptr<Backend> choose_backend(const RunOptions& o) {
+  const CudaOptions cuda{parse_train_path(o.gpu_path), parse_precision_tf32(o.precision)};
   if (o.device == "cpu") return make_cpu_backend(o.threads);
   if (o.device != "cuda" && o.device != "auto")
     throw SpecError("--device '" + o.device + "': expected auto, cpu or cuda");
   std::string why_not;
-  auto backend = make_cuda_backend(why_not);
+  auto backend = make_cuda_backend(why_not, cuda);
   if (backend) return backend;
   if (o.device == "cuda") throw SpecError("--device cuda: " + why_not);
   if (!o.quiet) log_line("no GPU backend (" + why_not + "); training on the CPU");
@@ -429,6 +430,8 @@ std::string write_slurm_job(const SweepSpec& spec, const Dataset& data, const Ru
   script +=
       "exec " + quote(binary) + " run --from " + quote(plan.string()) + " --shard \"${SLURM_ARRAY_TASK_ID}/" +
       std::to_string(s.shards) + "\" --resume --device " + quote(run.device) +
+      (run.gpu_path != "auto" ? " --gpu-path " + quote(run.gpu_path) : std::string()) +
+      (run.precision != "fp32" ? " --precision " + quote(run.precision) : std::string()) +
       (run.threads > 0 ? " --threads " + std::to_string(run.threads) : std::string()) +
       (run.checkpoint_every >= 0 ? " --checkpoint-every " + std::to_string(run.checkpoint_every) : std::string()) +
       " --frame-dtype " + (run.frame_type == FrameType::float16 ? "f16" : "f32") + " -o " + quote(shard_prefix) +

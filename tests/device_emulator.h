@@ -4,6 +4,7 @@
 #pragma once
 
 #include <condition_variable>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -79,13 +80,48 @@ class HostGridOps : public GridOps {
   }
 };
 
+// The GEMM path's ops as host loops over the same pointer tables and op structs.
+class HostGemmOps : public GemmOps {
+ public:
+  explicit HostGemmOps(std::vector<float*> table) : table_(std::move(table)) {}
+  void gemm_batched(bool trans_a, bool trans_b, int m, int n, int k, int64_t a, int lda, int64_t b, int ldb, int64_t c,
+                    int ldc, int members) override {
+    HostGridOps blas;
+    for (int i = 0; i < members; ++i)
+      blas.gemm(trans_a, trans_b, m, n, k, table_[size_t(a + i)], lda, table_[size_t(b + i)], ldb,
+                table_[size_t(c + i)], ldc);
+    ++gemms;
+  }
+  void run(const device::GatherOp& op) override { loop(op); }
+  void run(const device::BiasActivateOp& op) override { loop(op); }
+  void run(const device::OutputLossOp& op) override { loop(op); }
+  void run(const device::BeginUpdateOp& op) override { loop(op); }
+  void run(const device::BackpropOp& op) override { loop(op); }
+  void run(const device::UpdateOp& op) override { loop(op); }
+  void run(const device::CommitOp& op) override { loop(op); }
+  void run(const device::EpochBeginOp& op) override { loop(op); }
+  void run(const device::EpochEndOp& op) override { loop(op); }
+  int64_t gemms = 0, ops = 0;
+
+ private:
+  template <typename Op>
+  void loop(const Op& op) {
+    for (int64_t e = op.size() - 1; e >= 0; --e) op(e);  // backwards: no op may rely on element order
+    ++ops;
+  }
+  std::vector<float*> table_;
+};
+
 class EmulatedExecutor : public DeviceExecutor {
  public:
   // group_budget > 0 lets the widest networks train as groups of several
   // emulated blocks (threads x blocks host threads), as on the device.
   // grid_gemm: evaluate frames through evaluate_grid_gemm (the device's path) with host BLAS.
-  EmulatedExecutor(int threads, int group_budget = 0, int64_t macs_per_block = kMacsPerBlock, bool grid_gemm = false)
-      : threads_(threads), budget_(group_budget), macs_per_block_(macs_per_block), grid_gemm_(grid_gemm) {}
+  // path: which networks take the GEMM path (run by HostGemmOps).
+  EmulatedExecutor(int threads, int group_budget = 0, int64_t macs_per_block = kMacsPerBlock, bool grid_gemm = false,
+                   TrainPath path = TrainPath::fused)
+      : threads_(threads), budget_(group_budget), macs_per_block_(macs_per_block), grid_gemm_(grid_gemm), path_(path) {}
+  TrainPath train_path() const override { return path_; }
   std::string description() const override { return "host emulation of the CUDA kernels"; }
   int group_budget() const override { return budget_; }
   int64_t macs_per_block() const override { return macs_per_block_; }
@@ -107,15 +143,24 @@ class EmulatedExecutor : public DeviceExecutor {
     scratch_.assign(size_t(plan.scratch_floats), 0.0f);
     eval_scratch_.assign(size_t(plan.eval_scratch_floats), 0.0f);
     perm_.assign(nets_.size() * size_t(p.n_train), 0);
-    P_ = describe_problem(
-        p, {p.train_x.data(), p.train_y.data(), layers_.data(), nets_.data(), params_.data(), state1_.data(),
-            state2_.data(), grad_.data(), next_.data(), scratch_.data(), perm_.data(), epoch_loss_.data()});
+    gemm_state_.assign(nets_.size(), device::GemmNetState{});
+    P_ = describe_problem(p, {p.train_x.data(), p.train_y.data(), layers_.data(), nets_.data(), params_.data(),
+                              state1_.data(), state2_.data(), grad_.data(), next_.data(), scratch_.data(), perm_.data(),
+                              epoch_loss_.data(), gemm_state_.data()});
+    gemm_groups_ = plan.gemm_groups;
+    gemm_members_ = plan.gemm_members;
+    gemm_ops_ = std::make_unique<HostGemmOps>(
+        gemm_pointer_tables(gemm_groups_, layers_, nets_, params_.data(), grad_.data(), scratch_.data()));
   }
 
   void train_until(int epoch_end) override {
     for (size_t i = 0; i < nets_.size(); ++i)
-      run_block(threads_ * blocks_[i], [&](HostBlock& b) { device::train_until(b, P_, int(i), epoch_end); });
+      if (blocks_[i] > 0)
+        run_block(threads_ * blocks_[i], [&](HostBlock& b) { device::train_until(b, P_, int(i), epoch_end); });
+    for (GemmGroupPlan& g : gemm_groups_)
+      train_gemm_group_until(*gemm_ops_, P_, g.desc(gemm_members_.data()), g, epoch_end);
   }
+  const HostGemmOps* gemm_ops() const { return gemm_ops_.get(); }
 
   void evaluate(int set, std::vector<float>* probs, std::vector<double>* loss_sum,
                 std::vector<double>* correct) override {
@@ -163,7 +208,12 @@ class EmulatedExecutor : public DeviceExecutor {
   int threads_, budget_;
   int64_t macs_per_block_;
   bool grid_gemm_;
+  TrainPath path_;
   std::vector<int> blocks_;
+  std::vector<GemmGroupPlan> gemm_groups_;
+  std::vector<int32_t> gemm_members_;
+  std::vector<device::GemmNetState> gemm_state_;
+  std::unique_ptr<HostGemmOps> gemm_ops_;
   const TrainingProblem* p_ = nullptr;
   std::vector<device::Layer> layers_;
   std::vector<device::Net> nets_;

@@ -78,6 +78,15 @@ TEST(DeviceAlgorithm, DivergedNetworkIsFrozenAndIsolated) {
   run_emulated(dev, s, data("gauss"), 8);
   ASSERT_EQ(dev.results[1].status, NetStatus::diverged);
   expect_parity(cpu, dev, "divergence");
+
+  // Momentum at lr 1e38: the first update overflows while its loss was finite.
+  s.optimizers = {Optimizer::momentum};
+  s.learning_rates = {1e-2f, 1e38f};
+  SweepRun cpu_m, dev_m;
+  run_cpu(cpu_m, s, data("gauss"));
+  run_emulated(dev_m, s, data("gauss"), 8);
+  ASSERT_EQ(dev_m.results[1].status, NetStatus::diverged);
+  expect_parity(cpu_m, dev_m, "update overflow");
 }
 
 TEST(DeviceAlgorithm, ResumesFromCheckpointsOfEitherBackend) {

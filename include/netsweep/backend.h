@@ -113,6 +113,8 @@ class Backend {
   // false if it stopped on request before finishing (see TrainControl).
   virtual bool train(const TrainingProblem& problem, std::vector<float>& params, std::vector<NetworkResult>& results,
                      FrameSink& frames, Progress& progress, const TrainControl& control = {}) = 0;
+  // Device memory the last train() held, measured (0: not a device backend).
+  virtual int64_t device_bytes_used() const { return 0; }
 };
 
 std::unique_ptr<Backend> make_cpu_backend(int threads);  // threads <= 0: all cores

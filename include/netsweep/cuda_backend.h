@@ -6,6 +6,7 @@
 #include <string>
 
 #include "netsweep/backend.h"
+#include "netsweep/device_schedule.h"
 
 namespace netsweep {
 
@@ -17,12 +18,20 @@ struct CudaDeviceInfo {
   std::string error;           // why count is 0, if it is
 };
 
+// How the CUDA backend trains: per-network path, and the GEMMs' precision
+// (tf32 uses tensor cores and is not bit-comparable with the CPU).
+struct CudaOptions {
+  TrainPath path = TrainPath::automatic;
+  bool tf32 = false;
+};
+bool parse_precision_tf32(const std::string& name);  // "fp32" or "tf32"; throws SpecError
+std::string describe(const CudaOptions& options);
+
 bool cuda_compiled_in();
 CudaDeviceInfo cuda_device_info();  // count 0 with error set when unavailable
-std::unique_ptr<Backend> make_cuda_backend(std::string& why_not);
+std::unique_ptr<Backend> make_cuda_backend(std::string& why_not, const CudaOptions& options = {});
 
-class DeviceExecutor;
 // The CUDA executor of the device schedule (only in builds with CUDA).
-std::unique_ptr<DeviceExecutor> make_cuda_executor();
+std::unique_ptr<DeviceExecutor> make_cuda_executor(const CudaOptions& options);
 
 }  // namespace netsweep

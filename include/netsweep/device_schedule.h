@@ -8,8 +8,17 @@
 
 #include "netsweep/backend.h"
 #include "netsweep/device_train.h"
+#include "netsweep/gemm_train.h"
 
 namespace netsweep {
+
+// How networks train on the device: each in a fused block (or group of
+// blocks), each in a GEMM group, or chosen per network by width.
+enum class TrainPath { automatic, fused, gemm };
+// automatic: networks with a layer at least this wide take the GEMM path.
+constexpr int kGemmMinWidth = 65;
+TrainPath parse_train_path(const std::string& name);  // throws SpecError
+const char* to_string(TrainPath path);
 
 struct DevicePlan {
   std::vector<device::Layer> layers;
@@ -24,6 +33,11 @@ struct DevicePlan {
   std::vector<int> single_block_nets;  // networks trained by one block each
   std::vector<int> group_block_net;    // for the multi-block kernel: network of each block
   std::vector<int> group_block_rank;   // and its rank within the network's group
+  // The GEMM path: groups of equal shape, batch and starting point.
+  std::vector<uint8_t> uses_gemm;          // per network
+  std::vector<GemmGroupPlan> gemm_groups;  // members in gemm_members[member_offset...]
+  std::vector<int32_t> gemm_members;
+  int64_t gemm_table_entries = 0;  // pointers in the GEMM pointer tables
 
   // Device bytes for `eval_slots` concurrent evaluation blocks.
   int64_t device_bytes(const TrainingProblem& p, int eval_slots) const;
@@ -34,13 +48,15 @@ struct DevicePlan {
 // `group_budget` blocks in all (what can be resident beside the rest).
 constexpr int64_t kMacsPerBlock = int64_t(1) << 21;
 constexpr int kMaxGroupBlocks = 32;
-std::vector<int> plan_group_blocks(const TrainingProblem& p, int group_budget, int64_t macs_per_block = kMacsPerBlock);
+// Networks with `skip` set (the GEMM path's) get 0 blocks.
+std::vector<int> plan_group_blocks(const TrainingProblem& p, int group_budget, int64_t macs_per_block = kMacsPerBlock,
+                                   const std::vector<uint8_t>* skip = nullptr);
 
 // Throws SpecError if a network has more than device::kMaxOutputs outputs.
 // group_budget 0: every network trains in one block.
 DevicePlan plan_device(const TrainingProblem& p, int block_threads,
                        const std::vector<std::optional<NetworkState>>* resume = nullptr, int group_budget = 0,
-                       int64_t macs_per_block = kMacsPerBlock);
+                       int64_t macs_per_block = kMacsPerBlock, TrainPath path = TrainPath::fused);
 
 // Where an executor keeps the buffers device::Problem points to.
 struct DeviceBuffers {
@@ -50,6 +66,7 @@ struct DeviceBuffers {
   float *params, *state1, *state2, *grad, *next, *scratch;
   int32_t* perm;
   float* epoch_loss;
+  device::GemmNetState* gemm_state;
 };
 device::Problem describe_problem(const TrainingProblem& p, const DeviceBuffers& b);
 
@@ -84,6 +101,9 @@ class DeviceExecutor {
   // Blocks the widest networks may use together (0: one block per network).
   virtual int group_budget() const { return 0; }
   virtual int64_t macs_per_block() const { return kMacsPerBlock; }
+  virtual TrainPath train_path() const { return TrainPath::fused; }
+  // Device memory held since upload(), measured (0 where not measured).
+  virtual int64_t device_bytes_in_use() const { return 0; }
   // Allocates and copies everything; params/state1/state2 are packed buffers,
   // epoch_loss is (networks, epochs).
   virtual void upload(const DevicePlan& plan, const TrainingProblem& p, const std::vector<float>& params,

@@ -46,6 +46,8 @@ struct Net {
   double loss_sum;
 };
 
+struct GemmNetState;  // gemm_train.h
+
 struct Problem {
   Loss loss;
   int32_t inputs, outputs, classes, n_train, epochs;
@@ -59,11 +61,12 @@ struct Problem {
   float* params;  // packed parameters
   float* state1;  // optimizer state, same layout
   float* state2;
-  float* grad;        // per network, param_count floats at grad_offset
-  float* next;        // candidate parameters of a step, same offsets as grad
-  float* scratch;     // per network activations, at scratch_offset
-  int32_t* perm;      // (networks, n_train) this epoch's order
-  float* epoch_loss;  // (networks, epochs)
+  float* grad;               // per network, param_count floats at grad_offset
+  float* next;               // candidate parameters of a step, same offsets as grad
+  float* scratch;            // per network activations, at scratch_offset
+  int32_t* perm;             // (networks, n_train) this epoch's order
+  float* epoch_loss;         // (networks, epochs)
+  GemmNetState* gemm_state;  // (networks) the GEMM path's per-step state
 };
 
 // Scratch floats one network needs to train with batch `cap`:

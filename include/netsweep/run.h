@@ -31,7 +31,9 @@ TrainingProblem build_problem(const SweepSpec& spec, const Dataset& data);  // t
 
 struct RunOptions {
   std::string output = "netsweep.h5";
-  std::string device = "auto";  // auto, cpu, cuda
+  std::string device = "auto";     // auto, cpu, cuda
+  std::string gpu_path = "auto";   // cuda: auto, fused or gemm (see device_schedule.h)
+  std::string precision = "fp32";  // cuda: fp32 or tf32
   int threads = 0;
   FrameType frame_type = FrameType::float16;
   bool quiet = false;

@@ -1,0 +1,330 @@
+// The GPU backend's GEMM path: networks of equal shape (and batch) train in
+// lockstep as one group, every layer of a step one batched GEMM over the
+// group's members, with the elementwise work in small fused ops. The fused
+// block path (device_train.h) suits narrow networks; this one the wide ones.
+//
+// The step is written once here, against GemmOps: on the device the GEMMs are
+// cuBLAS batched calls and each op below is one launch of a generic kernel
+// templated on the op (kernels/gemm_train.cu), captured per epoch in a CUDA
+// graph; in the tests GemmOps runs them as host loops (tests/device_emulator.h),
+// so CI checks exactly this sequence against the CPU backend.
+//
+// Buffers are the fused path's (device::Problem): per network, the scratch
+// region holds a_l and z_l as (units, cap) with sample-contiguous rows, which
+// is a column-major (cap x units) matrix with leading dimension cap, and
+// W (out, in) row-major is a column-major (in x out) matrix with leading
+// dimension in. Hence, for `count` samples:
+//   forward   Z^T (count x out) = A^T (count x in) . W^T          gemm(N, N)
+//   weights   dW^T (in x out)   = (A^T)^T . Delta^T (count x out)  gemm(T, N)
+//   delta     D^T (count x in)  = Delta^T . (W^T)^T                gemm(N, T)
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "netsweep/device_train.h"
+
+namespace netsweep::device {
+
+// Per-network state of the GEMM path between ops (device memory).
+struct GemmNetState {
+  float step_size;                // this step's optimizer step size
+  int32_t update_failed;          // a non-finite parameter appeared in this step's update
+  int32_t active_at_epoch_start;  // the epoch counts for this network (else it only advances)
+  int32_t pad;
+};
+
+// A group as the ops see it: members share layer shapes and batch.
+struct GemmGroup {
+  const int32_t* nets;  // (members) network indices
+  int32_t members, layers, batch;
+  int64_t params;  // parameters per member
+};
+
+NS_HD const Layer* layers_of(const Problem& P, const Net& N) { return P.layers + N.first_layer; }
+NS_HD Scratch scratch_of(const Problem& P, const Net& N) { return Scratch{P.scratch + N.scratch_offset, N.batch}; }
+// The two delta buffers after the activations, then per-sample losses (as in train_until).
+NS_HD float* delta_buffer(const Problem& P, const Net& N, int parity) {
+  return scratch_of(P, N).end(layers_of(P, N), N.layers) + int64_t(parity) * N.max_width * N.batch;
+}
+// dL/dz of layer l lives in buffer (layers - 1 - l) % 2: each layer's delta is written beside the one above.
+NS_HD int delta_parity(int n_layers, int layer) { return (n_layers - 1 - layer) % 2; }
+NS_HD float* sample_losses(const Problem& P, const Net& N) { return delta_buffer(P, N, 2); }
+
+// Every op is {size(), operator()(e)} over independent elements e.
+
+// a_0 (in, cap) <- this step's rows of x; element (member, input, sample).
+struct GatherOp {
+  Problem P;
+  GemmGroup G;
+  int first, count;  // samples [first, first + count) of the epoch's permutation
+  NS_HD int64_t size() const { return int64_t(G.members) * P.inputs * count; }
+  NS_HD void operator()(int64_t e) const {
+    const int m = int(e / (int64_t(P.inputs) * count)), r = int(e % (int64_t(P.inputs) * count));
+    const int i = r / count, b = r % count;
+    const int net = G.nets[m];
+    const Net& N = P.nets[net];
+    const int64_t row = P.perm[int64_t(net) * P.n_train + first + b];
+    scratch_of(P, N).act(layers_of(P, N), 0)[int64_t(i) * N.batch + b] = P.train_x[row * P.inputs + i];
+  }
+};
+
+// z_l += bias, and a_l = f(z_l) on hidden layers; element (member, unit, sample).
+struct BiasActivateOp {
+  Problem P;
+  GemmGroup G;
+  int layer, count, out;  // out: the layer's units
+  NS_HD int64_t size() const { return int64_t(G.members) * out * count; }
+  NS_HD void operator()(int64_t e) const {
+    const int m = int(e / (int64_t(out) * count)), r = int(e % (int64_t(out) * count));
+    const int o = r / count, b = r % count;
+    const Net& N = P.nets[G.nets[m]];
+    const Layer* L = layers_of(P, N);
+    const Scratch s = scratch_of(P, N);
+    const int64_t at = int64_t(o) * N.batch + b;
+    float* z = s.pre(L, layer + 1);
+    const float v = z[at] + P.params[N.param_offset + L[layer].biases + o];
+    z[at] = v;
+    if (layer + 1 < N.layers) s.act(L, layer + 1)[at] = activate<float>(N.activation, v);
+  }
+};
+
+// Per-sample loss and dL/dz / count of the output layer; element (member, sample).
+struct OutputLossOp {
+  Problem P;
+  GemmGroup G;
+  int first, count;
+  NS_HD int64_t size() const { return int64_t(G.members) * count; }
+  NS_HD void operator()(int64_t e) const {
+    const int m = int(e / count), b = int(e % count);
+    const int net = G.nets[m];
+    const Net& N = P.nets[net];
+    const Layer* L = layers_of(P, N);
+    const int out = L[N.layers - 1].out;
+    const float* z = scratch_of(P, N).pre(L, N.layers);
+    float* delta = delta_buffer(P, N, delta_parity(N.layers, N.layers - 1));
+    const int64_t row = P.perm[int64_t(net) * P.n_train + first + b];
+    float zb[kMaxOutputs], yb[kMaxOutputs], pb[kMaxOutputs], dz[kMaxOutputs];
+    for (int k = 0; k < out; ++k) {
+      zb[k] = z[int64_t(k) * N.batch + b];
+      yb[k] = P.train_y[row * out + k];
+    }
+    sample_losses(P, N)[b] = output_loss_and_grad<float>(P.loss, zb, yb, out, pb, dz);
+    for (int k = 0; k < out; ++k) delta[int64_t(k) * N.batch + b] = dz[k] / float(count);
+  }
+};
+
+// Per member, once the losses are in: the batch loss (in sample order), the
+// divergence check before any parameter changes, the step count and size,
+// and the output layer's bias gradient.
+struct BeginUpdateOp {
+  Problem P;
+  GemmGroup G;
+  int count;
+  NS_HD int64_t size() const { return G.members; }
+  NS_HD void operator()(int64_t e) const {
+    const int net = G.nets[e];
+    Net& N = P.nets[net];
+    GemmNetState& st = P.gemm_state[net];
+    if (st.update_failed) {  // the last step's update went non-finite: keep the parameters from before it
+      N.active = 0;
+      st.update_failed = 0;
+    }
+    if (!N.active) return;
+    const float* losses = sample_losses(P, N);
+    double sum = 0;
+    for (int b = 0; b < count; ++b) sum += double(losses[b]);
+    N.loss_sum += sum;
+    if (!(sum - sum == 0.0)) {  // NaN or Inf: this batch's gradients are dropped
+      N.active = 0;
+      return;
+    }
+    ++N.step;
+    const OptimizerConfig& opt = N.optimizer;
+    st.step_size =
+        opt.kind == Optimizer::adam ? float(adam_step_size(opt.lr, opt.beta1, opt.beta2, N.step)) : float(opt.lr);
+    const Layer& top = layers_of(P, N)[N.layers - 1];
+    const float* delta = delta_buffer(P, N, delta_parity(N.layers, N.layers - 1));
+    float* db = P.grad + N.grad_offset + top.biases;
+    for (int k = 0; k < top.out; ++k) {
+      float acc = 0;
+      for (int b = 0; b < count; ++b) acc += delta[int64_t(k) * N.batch + b];
+      db[k] = acc;
+    }
+  }
+};
+
+// After the delta GEMM of layer `layer` (>= 1) wrote W^T-products into the
+// buffer of layer - 1: times the activation derivative, and that layer's
+// bias gradient; element (member, unit of layer - 1), looping over samples.
+struct BackpropOp {
+  Problem P;
+  GemmGroup G;
+  int layer, count, in;  // in: the layer's inputs (units of layer - 1)
+  NS_HD int64_t size() const { return int64_t(G.members) * in; }
+  NS_HD void operator()(int64_t e) const {
+    const int m = int(e / in), i = int(e % in);
+    const Net& N = P.nets[G.nets[m]];
+    const Layer* L = layers_of(P, N);
+    const Scratch s = scratch_of(P, N);
+    float* d = delta_buffer(P, N, delta_parity(N.layers, layer - 1));
+    const float* z = s.pre(L, layer);
+    const float* a = s.act(L, layer);
+    float acc = 0;
+    for (int b = 0; b < count; ++b) {
+      const int64_t at = int64_t(i) * N.batch + b;
+      const float v = d[at] * activate_derivative<float>(N.activation, z[at], a[at]);
+      d[at] = v;
+      acc += v;
+    }
+    P.grad[N.grad_offset + L[layer - 1].biases + i] = acc;
+  }
+};
+
+// The optimizer update of every parameter of active members into `next`
+// (state in place, as train_until); element (member, parameter).
+struct UpdateOp {
+  Problem P;
+  GemmGroup G;
+  NS_HD int64_t size() const { return int64_t(G.members) * G.params; }
+  NS_HD void operator()(int64_t e) const {
+    const int net = G.nets[e / G.params];
+    const int64_t k = e % G.params;
+    const Net& N = P.nets[net];
+    if (!N.active) return;
+    const Layer* L = layers_of(P, N);
+    bool weight = false;
+    for (int l = 0; l < N.layers; ++l)
+      if (k >= L[l].weights && k < L[l].biases) weight = true;
+    const int64_t at = N.param_offset + k;
+    float g = P.grad[N.grad_offset + k];
+    if (weight && (P.l1 != 0.0f || P.l2 != 0.0f)) g = regularized_gradient<float>(g, P.params[at], P.l1, P.l2);
+    float p = P.params[at];
+    GemmNetState& st = P.gemm_state[net];
+    optimizer_update<float>(N.optimizer, st.step_size, g, p, P.state1[at], P.state2[at]);
+    P.next[N.grad_offset + k] = p;
+    if (!(p - p == 0.0f)) raise_flag(&st.update_failed);
+  }
+};
+
+// Members whose update stayed finite take the new parameters; element (member, parameter).
+struct CommitOp {
+  Problem P;
+  GemmGroup G;
+  NS_HD int64_t size() const { return int64_t(G.members) * G.params; }
+  NS_HD void operator()(int64_t e) const {
+    const int net = G.nets[e / G.params];
+    const int64_t k = e % G.params;
+    const Net& N = P.nets[net];
+    if (N.active && !P.gemm_state[net].update_failed) P.params[N.param_offset + k] = P.next[N.grad_offset + k];
+  }
+};
+
+// Per member: the epoch's permutation (active networks), as train_until.
+struct EpochBeginOp {
+  Problem P;
+  GemmGroup G;
+  NS_HD int64_t size() const { return G.members; }
+  NS_HD void operator()(int64_t e) const {
+    const int net = G.nets[e];
+    const Net& N = P.nets[net];
+    P.gemm_state[net].active_at_epoch_start = N.active;
+    if (N.active) epoch_permutation(N.stream_key, uint64_t(N.epoch), P.perm + int64_t(net) * P.n_train, P.n_train);
+  }
+};
+
+// Per member: the epoch's loss, status and early stop, as train_until.
+struct EpochEndOp {
+  Problem P;
+  GemmGroup G;
+  NS_HD int64_t size() const { return G.members; }
+  NS_HD void operator()(int64_t e) const {
+    const int net = G.nets[e];
+    Net& N = P.nets[net];
+    GemmNetState& st = P.gemm_state[net];
+    if (st.update_failed) {
+      N.active = 0;
+      st.update_failed = 0;
+    }
+    if (st.active_at_epoch_start) {
+      if (!N.active) {
+        N.status = int32_t(NetStatus::diverged);
+      } else {
+        const float epoch_loss = float(N.loss_sum / P.n_train);
+        P.epoch_loss[int64_t(net) * P.epochs + N.epoch] = epoch_loss;
+        N.epochs_trained = N.epoch + 1;
+        if (P.has_early_stop && epoch_loss <= P.early_stop_loss) {
+          N.status = int32_t(NetStatus::early_stopped);
+          N.active = 0;
+        }
+      }
+    }
+    N.loss_sum = 0;
+    N.next_sample = 0;
+    ++N.epoch;
+  }
+};
+
+}  // namespace netsweep::device
+
+namespace netsweep {
+
+// The GEMMs of a step, per layer: A, B and C pointer tables with one entry per member.
+enum class GemmKind : int { forward = 0, weights = 1, delta = 2 };
+constexpr int kGemmKinds = 3;
+
+// A group on the host: its members, where it stands, and its pointer tables.
+struct GemmGroupPlan {
+  std::vector<int> nets;
+  std::vector<int> in, out;  // per layer
+  int batch = 0;
+  int64_t params = 0;
+  int epoch = 0, next_sample = 0;  // where every member stands (resumed members may start mid-epoch)
+  int64_t table_offset = 0;        // into the pointer table: (layers, kinds, 3 operands, members)
+  int64_t member_offset = 0;       // into the member list
+  device::GemmGroup desc(const int32_t* member_list) const {
+    return {member_list + member_offset, int32_t(nets.size()), int32_t(in.size()), int32_t(batch), params};
+  }
+  int64_t table(int layer, GemmKind kind, int operand) const {
+    return table_offset + ((int64_t(layer) * kGemmKinds + int(kind)) * 3 + operand) * int64_t(nets.size());
+  }
+};
+
+// Executes a group's ops: batched GEMMs and the elementwise ops, in order.
+class GemmOps {
+ public:
+  virtual ~GemmOps() = default;
+  // For every member i: C_i = op(A_i) op(B_i), column-major; the operands are
+  // pointer tables (one entry per member) at offsets a, b, c of the table.
+  virtual void gemm_batched(bool trans_a, bool trans_b, int m, int n, int k, int64_t a, int lda, int64_t b, int ldb,
+                            int64_t c, int ldc, int members) = 0;
+  virtual void run(const device::GatherOp& op) = 0;
+  virtual void run(const device::BiasActivateOp& op) = 0;
+  virtual void run(const device::OutputLossOp& op) = 0;
+  virtual void run(const device::BeginUpdateOp& op) = 0;
+  virtual void run(const device::BackpropOp& op) = 0;
+  virtual void run(const device::UpdateOp& op) = 0;
+  virtual void run(const device::CommitOp& op) = 0;
+  virtual void run(const device::EpochBeginOp& op) = 0;
+  virtual void run(const device::EpochEndOp& op) = 0;
+  // A whole epoch from its first sample; the device replays a captured graph.
+  virtual void full_epoch(const device::Problem& P, const device::GemmGroup& G, const GemmGroupPlan& g);
+};
+
+// One step (forward, loss, backward, update) of every member on samples [first, first + count).
+void enqueue_gemm_step(GemmOps& ops, const device::Problem& P, const device::GemmGroup& G, const GemmGroupPlan& g,
+                       int first, int count);
+// The rest of an epoch from sample `first` (0: all of it).
+void enqueue_gemm_epoch(GemmOps& ops, const device::Problem& P, const device::GemmGroup& G, const GemmGroupPlan& g,
+                        int first);
+// Trains the group until its members have completed epoch_end epochs; advances g.
+void train_gemm_group_until(GemmOps& ops, const device::Problem& P, const device::GemmGroup& G, GemmGroupPlan& g,
+                            int epoch_end);
+
+// The pointer tables of every group for buffers at these addresses (device
+// addresses on the GPU, host ones in the emulation).
+std::vector<float*> gemm_pointer_tables(const std::vector<GemmGroupPlan>& groups,
+                                        const std::vector<device::Layer>& layers, const std::vector<device::Net>& nets,
+                                        float* params, float* grad, float* scratch);
+
+}  // namespace netsweep

@@ -1,0 +1,61 @@
+// GemmOps on the device (host-callable, CUDA translation units only): cuBLAS
+// batched GEMMs over pointer tables, each elementwise op one launch of a
+// generic kernel, and one CUDA graph per group replaying a whole epoch.
+#pragma once
+
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+
+#include <map>
+#include <vector>
+
+#include "netsweep/gemm_train.h"
+
+namespace netsweep::device {
+
+class CublasGemmOps : public GemmOps {
+ public:
+  // streams: how many groups may run at once; table: the pointer tables in device memory.
+  CublasGemmOps(int streams, bool tf32, float* const* table);
+  ~CublasGemmOps() override;
+  CublasGemmOps(const CublasGemmOps&) = delete;
+  CublasGemmOps& operator=(const CublasGemmOps&) = delete;
+
+  // The group whose ops follow (each group keeps to one stream).
+  void use_group(int group) { group_ = group; }
+  void synchronize();
+  int64_t workspace_bytes() const { return int64_t(workspaces_.size()) * kWorkspaceBytes; }
+
+  void gemm_batched(bool trans_a, bool trans_b, int m, int n, int k, int64_t a, int lda, int64_t b, int ldb, int64_t c,
+                    int ldc, int members) override;
+  void run(const GatherOp& op) override;
+  void run(const BiasActivateOp& op) override;
+  void run(const OutputLossOp& op) override;
+  void run(const BeginUpdateOp& op) override;
+  void run(const BackpropOp& op) override;
+  void run(const UpdateOp& op) override;
+  void run(const CommitOp& op) override;
+  void run(const EpochBeginOp& op) override;
+  void run(const EpochEndOp& op) override;
+  void full_epoch(const Problem& P, const GemmGroup& G, const GemmGroupPlan& g) override;
+
+  // cuBLAS workspace per stream, set explicitly so graph capture never allocates.
+  static constexpr int64_t kWorkspaceBytes = int64_t(32) << 20;
+
+ private:
+  struct EpochGraph {
+    bool warmed = false;  // one epoch ran uncaptured (cuBLAS initialises lazily)
+    cudaGraphExec_t exec = nullptr;
+  };
+  size_t lane() const { return size_t(group_) % streams_.size(); }
+  cudaStream_t stream() const { return streams_[lane()]; }
+
+  float* const* table_;
+  int group_ = 0;
+  std::vector<cudaStream_t> streams_;
+  std::vector<cublasHandle_t> handles_;
+  std::vector<void*> workspaces_;
+  std::map<int, EpochGraph> graphs_;
+};
+
+}  // namespace netsweep::device

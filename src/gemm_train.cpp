@@ -1,0 +1,88 @@
+// The GEMM path's step sequence (gemm_train.h), shared by the CUDA executor
+// and the host emulation.
+#include "netsweep/gemm_train.h"
+
+#include <algorithm>
+
+namespace netsweep {
+
+using device::GemmGroup;
+using device::Problem;
+
+void GemmOps::full_epoch(const Problem& P, const GemmGroup& G, const GemmGroupPlan& g) {
+  enqueue_gemm_epoch(*this, P, G, g, 0);
+}
+
+void enqueue_gemm_step(GemmOps& ops, const Problem& P, const GemmGroup& G, const GemmGroupPlan& g, int first,
+                       int count) {
+  const int layers = int(g.in.size()), cap = g.batch, members = int(g.nets.size());
+  auto gemm = [&](int l, GemmKind kind, bool ta, bool tb, int m, int n, int k, int lda, int ldb, int ldc) {
+    ops.gemm_batched(ta, tb, m, n, k, g.table(l, kind, 0), lda, g.table(l, kind, 1), ldb, g.table(l, kind, 2), ldc,
+                     members);
+  };
+  ops.run(device::GatherOp{P, G, first, count});
+  for (int l = 0; l < layers; ++l) {
+    // Z^T (count x out) = A^T (count x in) . W^T (in x out)
+    gemm(l, GemmKind::forward, false, false, count, g.out[l], g.in[l], cap, g.in[l], cap);
+    ops.run(device::BiasActivateOp{P, G, l, count, g.out[l]});
+  }
+  ops.run(device::OutputLossOp{P, G, first, count});
+  ops.run(device::BeginUpdateOp{P, G, count});
+  for (int l = layers - 1; l >= 0; --l) {
+    // dW^T (in x out) = (A^T)^T . Delta^T (count x out)
+    gemm(l, GemmKind::weights, true, false, g.in[l], g.out[l], count, cap, cap, g.in[l]);
+    if (l == 0) break;
+    // D^T (count x in) = Delta^T (count x out) . (W^T)^T
+    gemm(l, GemmKind::delta, false, true, count, g.in[l], g.out[l], cap, g.in[l], cap);
+    ops.run(device::BackpropOp{P, G, l, count, g.in[l]});
+  }
+  ops.run(device::UpdateOp{P, G});
+  ops.run(device::CommitOp{P, G});
+}
+
+void enqueue_gemm_epoch(GemmOps& ops, const Problem& P, const GemmGroup& G, const GemmGroupPlan& g, int first) {
+  ops.run(device::EpochBeginOp{P, G});
+  for (int s = first; s < P.n_train; s += g.batch) enqueue_gemm_step(ops, P, G, g, s, std::min(g.batch, P.n_train - s));
+  ops.run(device::EpochEndOp{P, G});
+}
+
+void train_gemm_group_until(GemmOps& ops, const Problem& P, const GemmGroup& G, GemmGroupPlan& g, int epoch_end) {
+  for (; g.epoch < std::min(epoch_end, P.epochs); ++g.epoch) {
+    if (g.next_sample > 0) {  // a resumed epoch, from where it stopped
+      enqueue_gemm_epoch(ops, P, G, g, g.next_sample);
+      g.next_sample = 0;
+    } else {
+      ops.full_epoch(P, G, g);
+    }
+  }
+}
+
+std::vector<float*> gemm_pointer_tables(const std::vector<GemmGroupPlan>& groups,
+                                        const std::vector<device::Layer>& layers, const std::vector<device::Net>& nets,
+                                        float* params, float* grad, float* scratch) {
+  int64_t entries = 0;
+  for (const GemmGroupPlan& g : groups) entries = std::max(entries, g.table(int(g.in.size()), GemmKind::forward, 0));
+  std::vector<float*> table(size_t(entries), nullptr);
+  for (const GemmGroupPlan& g : groups)
+    for (size_t m = 0; m < g.nets.size(); ++m) {
+      const device::Net& N = nets[size_t(g.nets[m])];
+      const device::Layer* L = layers.data() + N.first_layer;
+      const device::Scratch s{scratch + N.scratch_offset, N.batch};
+      float* deltas = s.end(L, N.layers);  // two buffers of max_width x cap
+      auto delta = [&](int l) { return deltas + int64_t(device::delta_parity(N.layers, l)) * N.max_width * N.batch; };
+      for (int l = 0; l < N.layers; ++l) {
+        float* weights = params + N.param_offset + L[l].weights;
+        auto put = [&](GemmKind kind, float* a, float* b, float* c) {
+          table[size_t(g.table(l, kind, 0)) + m] = a;
+          table[size_t(g.table(l, kind, 1)) + m] = b;
+          table[size_t(g.table(l, kind, 2)) + m] = c;
+        };
+        put(GemmKind::forward, s.act(L, l), weights, s.pre(L, l + 1));
+        put(GemmKind::weights, s.act(L, l), delta(l), grad + N.grad_offset + L[l].weights);
+        if (l > 0) put(GemmKind::delta, delta(l), weights, delta(l - 1));
+      }
+    }
+  return table;
+}
+
+}  // namespace netsweep

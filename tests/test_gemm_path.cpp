@@ -1,0 +1,231 @@
+// The GPU backend's GEMM path (gemm_train.h): groups of equal-shaped networks
+// stepping together as batched GEMMs plus fused elementwise ops, run here with
+// host BLAS and host loops over the same op structs, against the CPU backend.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <map>
+#include <mutex>
+
+#include "device_emulator.h"
+#include "netsweep/device_schedule.h"
+#include "netsweep/run.h"
+#include "parity.h"
+#include "sweeps.h"
+
+using namespace netsweep;
+using namespace netsweep::test;
+
+namespace {
+
+bool run_gemm(SweepRun& r, const SweepSpec& s, const Dataset& d, const TrainControl& c = {},
+              TrainPath path = TrainPath::gemm) {
+  start(r, s, d);
+  Progress progress;
+  test::EmulatedExecutor exec(4, 0, kMacsPerBlock, true, path);
+  return run_device_schedule(r.problem, exec, r.params, r.results, r.frames, progress, c);
+}
+
+struct Recorder : Checkpointer {
+  std::mutex m;
+  std::atomic<bool> stop{false};
+  int frames = 0, stop_after = 0;
+  std::map<int, NetworkState> states;
+  void snapshot_state(int i, const NetworkState& st) override {
+    std::lock_guard<std::mutex> lock(m);
+    states[i] = st;
+    if (++frames == stop_after) stop = true;
+  }
+  void stopped_state(int i, const NetworkState& st) override {
+    std::lock_guard<std::mutex> lock(m);
+    states[i] = st;
+  }
+};
+
+}  // namespace
+
+TEST(GemmPath, MatchesCpuForEveryActivationLossAndOptimizer) {
+  for (Loss loss : {Loss::bce, Loss::softmax, Loss::mse}) {
+    SweepSpec s = base_spec();
+    s.loss = loss;
+    s.activations = all_activations();
+    s.optimizers = all_optimizers();
+    s.layers = {2};
+    s.widths = {6};
+    s.shapes = {{5, 2, 7}};  // two shapes: two groups of 24 members each
+    s.l2 = 1e-3f;
+    SweepRun cpu, dev;
+    run_cpu(cpu, s, data("moons"));
+    run_gemm(dev, s, data("moons"));
+    expect_parity(cpu, dev, std::string("GEMM path, loss ") + to_string(loss));
+  }
+}
+
+TEST(GemmPath, MatchesCpuForBatchesEarlyStopL1AndRegression) {
+  SweepSpec s = base_spec();
+  s.batch_sizes = {0, 7, 64};  // full batch, a partial last batch, one batch larger than the data
+  s.early_stop_loss = 0.3f;
+  s.l1 = 1e-3f;
+  s.activations = {Activation::relu, Activation::tanh};
+  SweepRun cpu, dev;
+  run_cpu(cpu, s, data("xor"));
+  run_gemm(dev, s, data("xor"));
+  int stopped = 0;
+  for (const auto& r : cpu.results) stopped += r.status == NetStatus::early_stopped;
+  EXPECT_GT(stopped, 0) << "the threshold should stop some networks early";
+  expect_parity(cpu, dev, "GEMM path batches");
+
+  SweepSpec r = base_spec();
+  r.loss = Loss::mse;
+  r.activations = {Activation::tanh};
+  SweepRun cpu_r, dev_r;
+  run_cpu(cpu_r, r, data("poly", 0.25f));
+  run_gemm(dev_r, r, data("poly", 0.25f));
+  expect_parity(cpu_r, dev_r, "GEMM path regression");
+}
+
+TEST(GemmPath, DivergedMembersAreFrozenWithoutSpoilingTheirGroup) {
+  // One group of four: healthy SGD and momentum, SGD whose loss overflows, and
+  // momentum at lr 1e38 whose very first update overflows (the loss before it
+  // was finite): that one must keep its initial parameters.
+  SweepSpec s = base_spec();
+  s.activations = {Activation::linear};
+  s.optimizers = {Optimizer::sgd, Optimizer::momentum};
+  s.loss = Loss::mse;
+  s.layers = {1};
+  s.widths = {4};
+  s.learning_rates = {1e-2f, 1e38f};
+  SweepRun cpu, dev, initial;
+  run_cpu(cpu, s, data("gauss"));
+  run_gemm(dev, s, data("gauss"));
+  start(initial, s, data("gauss"));
+  int diverged = 0, kept_initial = 0;
+  for (size_t i = 0; i < dev.results.size(); ++i) {
+    const NetworkConfig& cfg = dev.problem.networks[i];
+    const bool huge = cfg.optimizer.lr > 1.0;
+    EXPECT_EQ(dev.results[i].status, huge ? NetStatus::diverged : NetStatus::trained) << i;
+    diverged += dev.results[i].status == NetStatus::diverged;
+    const NetworkLayout& net = dev.problem.layout.networks[i];
+    for (int64_t k = net.offset; k < net.offset + net.count; ++k)
+      ASSERT_TRUE(std::isfinite(dev.params[size_t(k)])) << "network " << i << " parameter " << k;
+    if (huge && cfg.optimizer.kind == Optimizer::momentum) {
+      kept_initial += std::equal(dev.params.begin() + net.offset, dev.params.begin() + net.offset + net.count,
+                                 initial.params.begin() + net.offset);
+    }
+  }
+  EXPECT_EQ(diverged, 2);
+  EXPECT_EQ(kept_initial, 1) << "a failed first update must leave the initial parameters";
+  expect_parity(cpu, dev, "GEMM path divergence");
+}
+
+TEST(GemmPath, ResumesMidEpochAndHandsOverToTheCpu) {
+  SweepSpec s = base_spec();
+  s.activations = {Activation::tanh, Activation::relu};
+  SweepRun whole;
+  run_cpu(whole, s, data("circle"));
+
+  // The CPU stops mid-epoch; the GEMM path resumes each network where it stood
+  // (networks at different positions fall into different groups).
+  Recorder rec;
+  rec.stop_after = 5;
+  TrainControl c;
+  c.stop = &rec.stop;
+  c.checkpointer = &rec;
+  SweepRun cpu_first;
+  run_cpu(cpu_first, s, data("circle"), c);
+  std::vector<std::optional<NetworkState>> states(cpu_first.problem.networks.size());
+  bool mid_epoch = false;
+  for (auto& [i, st] : rec.states) {
+    states[size_t(i)] = st;
+    mid_epoch |= st.next_sample != 0;
+  }
+  TrainControl resume;
+  resume.resume = &states;
+  SweepRun on_gemm;
+  EXPECT_TRUE(run_gemm(on_gemm, s, data("circle"), resume));
+  for (auto& [key, frame] : cpu_first.frames.frames) on_gemm.frames.frames.emplace(key, frame);
+  expect_parity(whole, on_gemm, "CPU stop, GEMM path resume");
+  if (!mid_epoch) GTEST_LOG_(INFO) << "(no network stopped mid-epoch this time)";
+
+  // The GEMM path stops between frames; the CPU finishes.
+  Recorder rec2;
+  rec2.stop_after = 4 * 2;
+  TrainControl c2;
+  c2.stop = &rec2.stop;
+  c2.checkpointer = &rec2;
+  SweepRun gemm_first;
+  EXPECT_FALSE(run_gemm(gemm_first, s, data("circle"), c2));
+  std::vector<std::optional<NetworkState>> states2(gemm_first.problem.networks.size());
+  for (auto& [i, st] : rec2.states) states2[size_t(i)] = st;
+  TrainControl resume2;
+  resume2.resume = &states2;
+  SweepRun on_cpu;
+  run_cpu(on_cpu, s, data("circle"), resume2);
+  for (auto& [key, frame] : gemm_first.frames.frames) on_cpu.frames.frames[key] = frame;
+  expect_parity(whole, on_cpu, "GEMM path stop, CPU resume");
+}
+
+TEST(GemmPath, AutomaticPathSendsWideNetworksToGemmGroups) {
+  SweepSpec s = base_spec();
+  s.layers = {1, 2};
+  s.widths = {3, 70};
+  s.activations = {Activation::tanh, Activation::relu};
+  s.seeds = 2;
+  s.epochs = 20;
+  s.snapshot_every = 5;
+  const TrainingProblem p = build_problem(s, data("moons"));
+  const DevicePlan plan = plan_device(p, device::kBlockThreads, nullptr, 0, kMacsPerBlock, TrainPath::automatic);
+  size_t members = 0;
+  for (size_t i = 0; i < p.networks.size(); ++i) {
+    const bool wide = p.networks[i].hidden[0] == 70;
+    EXPECT_EQ(bool(plan.uses_gemm[i]), wide) << p.networks[i].shape_label();
+    EXPECT_EQ(plan.blocks[i], wide ? 0 : 1);
+  }
+  ASSERT_EQ(plan.gemm_groups.size(), 2u);  // 1x70 and 2x70: activations and seeds share a group
+  for (const GemmGroupPlan& g : plan.gemm_groups) {
+    EXPECT_EQ(g.nets.size(), 4u);
+    for (int n : g.nets) EXPECT_EQ(p.networks[size_t(n)].hidden.size(), g.in.size() - 1);
+    members += g.nets.size();
+  }
+  EXPECT_EQ(plan.gemm_members.size(), members);
+  EXPECT_EQ(plan.single_block_nets.size() + members, p.networks.size());
+
+  SweepRun cpu, dev;
+  run_cpu(cpu, s, data("moons"));
+  run_gemm(dev, s, data("moons"), {}, TrainPath::automatic);
+  expect_parity(cpu, dev, "fused and GEMM paths in one sweep");
+}
+
+TEST(GemmPath, OneStepIsABatchedGemmPerLayerAndPass) {
+  // The launch sequence the device captures: per step 3L - 1 batched GEMMs
+  // and 2L + 4 elementwise ops, whatever the number of members.
+  SweepSpec s = base_spec();
+  s.layers = {3};
+  s.widths = {5};
+  s.activations = all_activations();
+  s.epochs = 2;
+  s.snapshot_every = 2;
+  SweepRun r;
+  start(r, s, data("moons"));  // 60 train points, batch 16: 4 steps per epoch
+  Progress progress;
+  test::EmulatedExecutor exec(2, 0, kMacsPerBlock, false, TrainPath::gemm);
+  run_device_schedule(r.problem, exec, r.params, r.results, r.frames, progress, {});
+  const int layers = 4, steps = 4 * 2;
+  EXPECT_EQ(exec.gemm_ops()->gemms, int64_t(steps) * (3 * layers - 1));
+  EXPECT_EQ(exec.gemm_ops()->ops, int64_t(steps) * (2 * layers + 4) + 2 * 2);
+}
+
+TEST(DevicePlan, SlideSweepTakesTheGemmPathForWidthsAbove64) {
+  SweepSpec s = slide_spec();
+  s.epochs = 10;
+  s.grid = 8;
+  const TrainingProblem p = build_problem(s, data("spiral"));
+  const DevicePlan plan = plan_device(p, device::kBlockThreads, nullptr, 264, kMacsPerBlock, TrainPath::automatic);
+  EXPECT_EQ(plan.gemm_groups.size(), 6u * 3u);  // depths x widths {128, 256, 384}; sigmoid and relu share
+  for (const GemmGroupPlan& g : plan.gemm_groups) EXPECT_EQ(g.nets.size(), 2u);
+  EXPECT_EQ(plan.single_block_nets.size() + plan.gemm_members.size() +
+                size_t(std::count_if(plan.blocks.begin(), plan.blocks.end(), [](int b) { return b > 1; })),
+            p.networks.size());
+  for (size_t i = 0; i < p.networks.size(); ++i)
+    EXPECT_EQ(bool(plan.uses_gemm[i]), p.networks[i].hidden[0] > 64) << p.networks[i].shape_label();
+}
