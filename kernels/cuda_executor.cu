@@ -66,10 +66,15 @@ class CudaExecutor : public DeviceExecutor {
     sms_ = prop.multiProcessorCount;
     NS_CUDA_CHECK(cudaStreamCreate(&stream_));
     NS_CUDA_CHECK(cudaStreamCreate(&group_stream_));
+    NS_CUDA_CHECK(cudaStreamCreateWithFlags(&copy_stream_, cudaStreamNonBlocking));
+    NS_CUDA_CHECK(cudaEventCreateWithFlags(&frames_made_, cudaEventDisableTiming));
   }
   ~CudaExecutor() override {
     grid_ops_.reset();
     gemm_ops_.reset();
+    if (host_frames_) cudaFreeHost(host_frames_);
+    cudaEventDestroy(frames_made_);
+    cudaStreamDestroy(copy_stream_);
     cudaStreamDestroy(stream_);
     cudaStreamDestroy(group_stream_);
   }
@@ -137,6 +142,8 @@ class CudaExecutor : public DeviceExecutor {
     labels_[1].upload(p.test_label);
     const int64_t grid_points = int64_t(p.grid_h) * p.grid_w;
     probs_ = DeviceBuffer<float>(size_t(networks_) * size_t(grid_points) * size_t(p.outputs));
+    half_frames_ = DeviceBuffer<uint16_t>(probs_.size());
+    NS_CUDA_CHECK(cudaMallocHost(&host_frames_, probs_.size() * sizeof(float)));  // pinned: asynchronous copies
     grid_a_ = DeviceBuffer<float>(size_t(grid_max_width(p)) * size_t(grid_points));
     grid_b_ = DeviceBuffer<float>(grid_a_.size());
     grid_ops_ = std::make_unique<device::CublasGridOps>(stream_, options_.tf32);
@@ -198,13 +205,10 @@ class CudaExecutor : public DeviceExecutor {
     const TrainingProblem& p = *p_;
     const int count = set == 0 ? p.n_train : set == 1 ? p.n_test : p.grid_h * p.grid_w;
     const bool with_targets = set < 2;
-    if (set == 2) {  // frames: every network's forward pass over the whole grid as big GEMMs
-      evaluate_grid_gemm(p, *grid_ops_, params_.get(), points_[2].get(), probs_.get(), grid_a_.get(), grid_b_.get());
-      NS_CUDA_CHECK(cudaStreamSynchronize(stream_));
-      if (probs) {
-        probs->resize(probs_.size());
-        NS_CUDA_CHECK(cudaMemcpy(probs->data(), probs_.get(), probs->size() * sizeof(float), cudaMemcpyDeviceToHost));
-      }
+    if (set == 2) {  // the frames' path (big GEMMs over the whole grid), waited for
+      start_frames(false);
+      const auto* grid = static_cast<const float*>(frames());
+      if (probs) probs->assign(grid, grid + probs_.size());
       return;
     }
     device::evaluate(problem_, networks_, points_[set].get(), with_targets ? targets_[set].get() : nullptr,
@@ -231,6 +235,23 @@ class CudaExecutor : public DeviceExecutor {
     }
   }
 
+  void start_frames(bool half) override {
+    // The grid GEMMs, the conversion to the stored type, then the copy on its
+    // own stream: training may start again on the others while it runs.
+    const TrainingProblem& p = *p_;
+    evaluate_grid_gemm(p, *grid_ops_, params_.get(), points_[2].get(), probs_.get(), grid_a_.get(), grid_b_.get());
+    if (half) device::convert_to_half(probs_.get(), half_frames_.get(), int64_t(probs_.size()), stream_);
+    NS_CUDA_CHECK(cudaEventRecord(frames_made_, stream_));
+    NS_CUDA_CHECK(cudaStreamWaitEvent(copy_stream_, frames_made_, 0));
+    const void* from = half ? static_cast<const void*>(half_frames_.get()) : probs_.get();
+    NS_CUDA_CHECK(
+        cudaMemcpyAsync(host_frames_, from, probs_.size() * (half ? 2 : 4), cudaMemcpyDeviceToHost, copy_stream_));
+  }
+  const void* frames() override {
+    NS_CUDA_CHECK(cudaStreamSynchronize(copy_stream_));
+    return host_frames_;
+  }
+
   void download_state(std::vector<device::Net>& nets, std::vector<float>& epoch_loss) override {
     nets_.download(nets);
     epoch_loss_.download(epoch_loss);
@@ -247,7 +268,10 @@ class CudaExecutor : public DeviceExecutor {
   int device_ = 0, sms_ = 1, networks_ = 0, slots_ = 1;
   int64_t slot_floats_ = 0;
   std::string name_;
-  cudaStream_t stream_{}, group_stream_{};
+  cudaStream_t stream_{}, group_stream_{}, copy_stream_{};
+  cudaEvent_t frames_made_{};
+  void* host_frames_ = nullptr;         // pinned, (networks, grid points, outputs) floats or half bits
+  DeviceBuffer<uint16_t> half_frames_;  // (networks, grid points, outputs) float16 bits
   int single_count_ = 0, group_count_ = 0;
   DeviceBuffer<int32_t> single_nets_, group_block_net_, group_block_rank_, group_blocks_;
   DeviceBuffer<device::GroupBarrier> barriers_;

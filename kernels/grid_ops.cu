@@ -1,6 +1,7 @@
 // The grid path on the device: cuBLAS GEMMs and one bias + activation kernel
 // (templated on hidden vs output layer). Kernels first, then launchers.
 #include <cublas_v2.h>
+#include <cuda_fp16.h>
 
 #include "kernels/grid_ops.cuh"
 #include "netsweep/cuda_check.h"
@@ -22,6 +23,12 @@ __global__ void bias_activate_kernel(float* Z, const float* bias, int units, int
   }
 }
 
+// (count) floats -> (count) half bits
+__global__ void convert_to_half_kernel(const float* values, uint16_t* bits, int64_t count) {
+  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < count; i += int64_t(gridDim.x) * blockDim.x)
+    bits[i] = __half_as_ushort(__float2half_rn(values[i]));
+}
+
 // --------------------------------------------------------------- launchers
 
 void bias_activate(float* Z, const float* bias, int units, int points, Activation act, bool output, Loss loss,
@@ -33,6 +40,14 @@ void bias_activate(float* Z, const float* bias, int units, int points, Activatio
     bias_activate_kernel<true><<<blocks, threads, 0, stream>>>(Z, bias, units, points, act, loss);
   else
     bias_activate_kernel<false><<<blocks, threads, 0, stream>>>(Z, bias, units, points, act, loss);
+  NS_CUDA_CHECK_LAUNCH();
+}
+
+void convert_to_half(const float* values, uint16_t* bits, int64_t count, cudaStream_t stream) {
+  if (count == 0) return;
+  const int threads = 256;
+  const int blocks = int(std::min<int64_t>((count + threads - 1) / threads, 65535));
+  convert_to_half_kernel<<<blocks, threads, 0, stream>>>(values, bits, count);
   NS_CUDA_CHECK_LAUNCH();
 }
 

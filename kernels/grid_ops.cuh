@@ -10,6 +10,8 @@ namespace netsweep::device {
 
 void bias_activate(float* Z, const float* bias, int units, int points, Activation act, bool output, Loss loss,
                    cudaStream_t stream);
+// Frames in the stored type: float -> IEEE binary16 bits, round to nearest even (as the host's conversion).
+void convert_to_half(const float* values, uint16_t* bits, int64_t count, cudaStream_t stream);
 
 class CublasGridOps : public GridOps {
  public:

@@ -123,17 +123,23 @@ std::vector<std::optional<NetworkState>> CheckpointStore::load() {
 }
 
 void CheckpointStore::write_frame(int index, int frame, const float* values) {
-  std::vector<unsigned char> bytes(slot_bytes_);
-  if (frame_type_ == FrameType::float16) {
-    auto* out = reinterpret_cast<uint16_t*>(bytes.data());
-    for (size_t k = 0; k < frame_elements_; ++k) out[k] = float_to_half_bits(values[k]);
-  } else {
-    std::memcpy(bytes.data(), values, slot_bytes_);
-  }
+  if (frame_type_ == FrameType::float32) return write_slot(index, frame, values);
+  std::vector<uint16_t> bits(frame_elements_);
+  for (size_t k = 0; k < frame_elements_; ++k) bits[k] = float_to_half_bits(values[k]);
+  write_slot(index, frame, bits.data());
+}
+
+void CheckpointStore::write_frame_half(int index, int frame, const uint16_t* bits) {
+  if (!takes_half()) FrameSink::write_frame_half(index, frame, bits);
+  write_slot(index, frame, bits);
+}
+
+void CheckpointStore::write_slot(int index, int frame, const void* stored) {
+  const auto* bytes = static_cast<const unsigned char*>(stored);
   const off_t offset = off_t((size_t(index) * problem_.frame_epochs.size() + size_t(frame)) * slot_bytes_);
   size_t done = 0;
   while (done < slot_bytes_) {
-    const ssize_t w = ::pwrite(frames_fd_, bytes.data() + done, slot_bytes_ - done, offset + off_t(done));
+    const ssize_t w = ::pwrite(frames_fd_, bytes + done, slot_bytes_ - done, offset + off_t(done));
     if (w < 0 && errno == EINTR) continue;
     if (w <= 0) throw ResultsError(dir_ + "/frames.bin: write failed: " + std::strerror(errno));
     done += size_t(w);
@@ -237,6 +243,10 @@ void CheckpointStore::replay_frames(FrameSink& sink) {
       const off_t offset = off_t((i * f + size_t(k)) * slot_bytes_);
       if (::pread(frames_fd_, bytes.data(), slot_bytes_, offset) != ssize_t(slot_bytes_))
         throw ResultsError(dir_ + "/frames.bin: short read (truncated checkpoint?)");
+      if (frame_type_ == FrameType::float16 && sink.takes_half()) {
+        sink.write_frame_half(int(i), k, reinterpret_cast<const uint16_t*>(bytes.data()));
+        continue;
+      }
       if (frame_type_ == FrameType::float16) {
         const auto* in = reinterpret_cast<const uint16_t*>(bytes.data());
         for (size_t j = 0; j < frame_elements_; ++j) values[j] = half_bits_to_float(in[j]);

@@ -266,7 +266,7 @@ bool run_device_schedule(const TrainingProblem& p, DeviceExecutor& exec, std::ve
   }
   exec.upload(plan, p, params, state1, state2, epoch_loss);
 
-  std::vector<float> probs;
+  const bool half = frames.takes_half();  // converted where they are made
   const int64_t grid_values = int64_t(p.grid_h) * p.grid_w * p.outputs;
   // The small per-network state every frame; the packed buffers only for checkpoints and at the end.
   auto sync_results = [&](bool with_params) {
@@ -298,7 +298,7 @@ bool run_device_schedule(const TrainingProblem& p, DeviceExecutor& exec, std::ve
     else if (epoch > 0)
       exec.train_until(epoch);
     training = false;
-    exec.evaluate(2, &probs, nullptr, nullptr);
+    exec.start_frames(half);
     std::vector<double> train_loss, train_correct, test_loss, test_correct;
     exec.evaluate(0, nullptr, &train_loss, &train_correct);
     if (p.n_test > 0) exec.evaluate(1, nullptr, &test_loss, &test_correct);
@@ -309,6 +309,7 @@ bool run_device_schedule(const TrainingProblem& p, DeviceExecutor& exec, std::ve
       exec.start_train_until(p.frame_epochs[due_frames[d + 1]]);
       training = true;
     }
+    const void* grid = exec.frames();  // copied back while the next segment started
     for (size_t i = 0; i < n; ++i) {
       if (frames_done[i] > int(f)) continue;
       NetworkResult& r = results[i];
@@ -318,7 +319,10 @@ bool run_device_schedule(const TrainingProblem& p, DeviceExecutor& exec, std::ve
         r.snapshot_test_loss[f] = float(test_loss[i] / p.n_test);
         if (p.classification) r.snapshot_test_accuracy[f] = float(test_correct[i]) / float(p.n_test);
       }
-      frames.write_frame(int(i), int(f), probs.data() + int64_t(i) * grid_values);
+      if (half)
+        frames.write_frame_half(int(i), int(f), static_cast<const uint16_t*>(grid) + int64_t(i) * grid_values);
+      else
+        frames.write_frame(int(i), int(f), static_cast<const float*>(grid) + int64_t(i) * grid_values);
       frames_done[i] = int(f) + 1;
       if (control.checkpointer)
         control.checkpointer->snapshot_state(int(i),

@@ -147,15 +147,17 @@ struct ResultsWriter::Impl {
     if (writer.joinable()) writer.join();
   }
 
-  void enqueue(int index, int frame, const float* values) {
+  // values: floats, or (half_bits) float16 bits already converted.
+  void enqueue(int index, int frame, const void* values, bool half_bits) {
     const size_t n = frame_elements(problem);
     Item item{index, frame, std::vector<unsigned char>(n * element_size)};
     item.raw_size = item.bytes.size();
-    if (meta.frame_type == FrameType::float16) {
+    if (meta.frame_type == FrameType::float16 && !half_bits) {
       auto* out = reinterpret_cast<uint16_t*>(item.bytes.data());
-      for (size_t k = 0; k < n; ++k) out[k] = float_to_half_bits(values[k]);
+      const auto* in = static_cast<const float*>(values);
+      for (size_t k = 0; k < n; ++k) out[k] = float_to_half_bits(in[k]);
     } else {
-      std::memcpy(item.bytes.data(), values, n * sizeof(float));
+      std::memcpy(item.bytes.data(), values, item.bytes.size());
     }
     std::unique_lock<std::mutex> lock(mutex);
     changed.wait(lock, [&] { return queued_bytes < kMaxQueuedBytes || !writer_error.empty(); });
@@ -377,7 +379,18 @@ ResultsWriter::ResultsWriter(const std::string& path, const TrainingProblem& pro
                              const RunMetadata& meta)
     : impl_(std::make_unique<Impl>(path, problem, data, meta)) {}
 ResultsWriter::~ResultsWriter() = default;
-void ResultsWriter::write_frame(int index, int frame, const float* values) { impl_->enqueue(index, frame, values); }
+void ResultsWriter::write_frame(int index, int frame, const float* values) {
+  impl_->enqueue(index, frame, values, false);
+}
+bool ResultsWriter::takes_half() const { return impl_->meta.frame_type == FrameType::float16; }
+void ResultsWriter::write_frame_half(int index, int frame, const uint16_t* bits) {
+  if (!takes_half()) FrameSink::write_frame_half(index, frame, bits);
+  impl_->enqueue(index, frame, bits, true);
+}
+
+void FrameSink::write_frame_half(int, int, const uint16_t*) {
+  throw std::logic_error("write_frame_half on a sink that does not take float16 frames");
+}
 void ResultsWriter::finish(const std::vector<float>& initial, const std::vector<float>& final_params,
                            const std::vector<NetworkResult>& results, double elapsed) {
   impl_->finish(initial, final_params, results, elapsed);

@@ -9,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include "host_util.h"
 #include "netsweep/device_schedule.h"
 
 namespace netsweep::test {
@@ -194,6 +195,16 @@ class EmulatedExecutor : public DeviceExecutor {
       }
   }
 
+  void start_frames(bool half) override {
+    evaluate(2, &frames_, nullptr, nullptr);
+    half_frames_.clear();
+    if (half)
+      for (float v : frames_) half_frames_.push_back(float_to_half_bits(v));
+  }
+  const void* frames() override {
+    return half_frames_.empty() ? static_cast<const void*>(frames_.data()) : half_frames_.data();
+  }
+
   void download_state(std::vector<device::Net>& nets, std::vector<float>& epoch_loss) override {
     nets = nets_;
     epoch_loss = epoch_loss_;
@@ -219,6 +230,8 @@ class EmulatedExecutor : public DeviceExecutor {
   std::vector<device::Net> nets_;
   std::vector<float> params_, state1_, state2_, epoch_loss_, grad_, next_, scratch_, eval_scratch_;
   std::vector<int32_t> perm_;
+  std::vector<float> frames_;
+  std::vector<uint16_t> half_frames_;
   device::Problem P_{};
 };
 

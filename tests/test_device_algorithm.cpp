@@ -230,3 +230,42 @@ TEST(DeviceAlgorithm, GridFramesAsGemmsMatchTheCpu) {
     expect_parity(cpu, dev, std::string("grid GEMMs, loss ") + to_string(loss));
   }
 }
+
+TEST(DeviceAlgorithm, FramesCrossAsHalfWhereTheFileStoresHalf) {
+  // The schedule hands float16 frames (converted by the executor, on the GPU
+  // where they are made) to a float16 results file; the file must equal one
+  // written from the float frames and converted on the host.
+  SweepSpec s = base_spec();
+  const Dataset d = data("moons");
+  RunMetadata meta;
+  meta.frame_type = FrameType::float16;
+  const std::string from_half = ::testing::TempDir() + "netsweep_frames_from_half.h5";
+  const std::string from_float = ::testing::TempDir() + "netsweep_frames_from_float.h5";
+
+  SweepRun r;
+  start(r, s, d);
+  const std::vector<float> initial = r.params;
+  {
+    ResultsWriter writer(from_half, r.problem, d, meta);
+    ASSERT_TRUE(writer.takes_half());
+    Progress progress;
+    test::EmulatedExecutor exec(4);
+    ASSERT_TRUE(run_device_schedule(r.problem, exec, r.params, r.results, writer, progress, {}));
+    writer.finish(initial, r.params, r.results, 1.0);
+  }
+  SweepRun f;
+  run_emulated(f, s, d, 4);  // float frames (the Captured sink takes floats)
+  {
+    ResultsWriter writer(from_float, f.problem, d, meta);
+    for (const auto& [key, frame] : f.frames.frames) writer.write_frame(key.first, key.second, frame.data());
+    writer.finish(initial, f.params, f.results, 1.0);
+  }
+  ResultsFile a(from_half), b(from_float);
+  ASSERT_EQ(a.frame_type(), FrameType::float16);
+  for (int n = 0; n < int(r.problem.networks.size()); ++n)
+    for (int k = 0; k < int(r.problem.frame_epochs.size()); ++k) {
+      const auto fa = a.frame(n, k), fb = b.frame(n, k);
+      ASSERT_EQ(fa, fb) << "network " << n << " frame " << k;
+      ASSERT_NE(fa, f.frames.frames.at({n, k})) << "float16 differs from float32 somewhere";
+    }
+}

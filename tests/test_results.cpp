@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "netsweep/results.h"
 #include "netsweep/run.h"
@@ -199,6 +200,9 @@ TEST(Cli, BadInputsFailWithAClearMessage) {
       {"run --features x1,x3", "unknown feature 'x3'"},
       {"run --grid 300000", "--grid 300000: frames need about"},
       {"run --device tpu", "--device 'tpu'"},
+      {"run --device cpu --gpu-path blocks", "--gpu-path 'blocks': expected auto, fused or gemm"},
+      {"run --device cpu --precision fp16", "--precision 'fp16': expected fp32 or tf32"},
+      {"bench --devices cuda-fast", "--devices: 'cuda-fast': unknown variant 'fast'"},
       {"info /nonexistent/results.h5", "no such file"},
   };
   for (const auto& c : cases) {
@@ -273,4 +277,27 @@ TEST(Cli, FramesThatDoNotFitOnDiskAreRefusedUpFront) {
   std::system(("umount " + dir).c_str());
   EXPECT_NE(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("the frames could take up to"), std::string::npos) << r.output;
+}
+
+TEST(Cli, BenchTimesEachDeviceInOneTable) {
+  const auto r = run_cli(
+      "bench --devices cpu,cuda,cuda-gemm-tf32 --layers 1,2 --widths 4,80 --activations relu --epochs 3 --grid 8 "
+      "--json");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto rows = nlohmann::json::parse(r.output);
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(rows[0]["device"], "cpu");
+  EXPECT_EQ(rows[0]["networks"], 4);
+  EXPECT_GT(rows[0]["seconds"].get<double>(), 0.0);
+  EXPECT_GT(rows[0]["steps_per_s"].get<double>(), 0.0);
+  EXPECT_GT(rows[0]["frames_per_s"].get<double>(), 0.0);
+  for (int i = 1; i < 3; ++i) {
+    if (rows[i].contains("error")) {  // no GPU here: said, not timed
+      EXPECT_FALSE(rows[i]["error"].get<std::string>().empty());
+    } else {
+      EXPECT_GT(rows[i]["memory_bytes"].get<int64_t>(), 0) << "GPU memory is measured";
+      EXPECT_NE(rows[i]["description"].get<std::string>().find(i == 1 ? "fp32, auto" : "tf32, gemm"),
+                std::string::npos);
+    }
+  }
 }

@@ -55,6 +55,11 @@ class FrameSink {
   // values: (grid_h, grid_w, outputs) output activations of network `index`
   // (position in TrainingProblem::networks) at frame `frame`.
   virtual void write_frame(int index, int frame, const float* values) = 0;
+  // True if the sink stores float16 and takes frames already converted
+  // (IEEE binary16 bits, rounded to nearest even), e.g. by the GPU.
+  virtual bool takes_half() const { return false; }
+  // Half-bits form of write_frame, called only where takes_half() is true.
+  virtual void write_frame_half(int index, int frame, const uint16_t* bits);
 };
 
 // A network's whole training state between two optimizer steps: enough to

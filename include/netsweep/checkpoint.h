@@ -37,6 +37,8 @@ class CheckpointStore : public FrameSink, public Checkpointer {
   bool loaded_any() const { return loaded_any_; }
 
   void write_frame(int index, int frame, const float* values) override;
+  bool takes_half() const override { return frame_type_ == FrameType::float16; }
+  void write_frame_half(int index, int frame, const uint16_t* bits) override;
   void snapshot_state(int index, const NetworkState& state) override;
   void stopped_state(int index, const NetworkState& state) override;
 
@@ -46,6 +48,7 @@ class CheckpointStore : public FrameSink, public Checkpointer {
   const std::string& directory() const { return dir_; }
 
  private:
+  void write_slot(int index, int frame, const void* stored);  // one frame in the stored type
   void record(int index, const NetworkState& state, bool write_now);
   void write_state_locked();
   void writer_loop();

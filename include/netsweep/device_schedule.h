@@ -117,6 +117,12 @@ class DeviceExecutor {
   // with targets (train/test), per-network loss and correct-prediction sums.
   virtual void evaluate(int set, std::vector<float>* probs, std::vector<double>* loss_sum,
                         std::vector<double>* correct) = 0;
+  // Every network's frame (networks, grid points, outputs) from the current
+  // parameters: started here (the device copies it back while it goes on),
+  // as float16 bits when `half`, else floats.
+  virtual void start_frames(bool half) = 0;
+  // Waits for the frames started last; valid until the next start_frames().
+  virtual const void* frames() = 0;
   // The networks' state and per-epoch losses (small), and the packed buffers (large).
   virtual void download_state(std::vector<device::Net>& nets, std::vector<float>& epoch_loss) = 0;
   virtual void download_params(std::vector<float>& params, std::vector<float>& state1, std::vector<float>& state2) = 0;

@@ -46,6 +46,8 @@ class ResultsWriter : public FrameSink {
   ResultsWriter(const std::string& path, const TrainingProblem& problem, const Dataset& data, const RunMetadata& meta);
   ~ResultsWriter() override;
   void write_frame(int index, int frame, const float* values) override;
+  bool takes_half() const override;
+  void write_frame_half(int index, int frame, const uint16_t* bits) override;
   void finish(const std::vector<float>& initial_params, const std::vector<float>& final_params,
               const std::vector<NetworkResult>& results, double elapsed_seconds);
   const std::string& partial_path() const;
