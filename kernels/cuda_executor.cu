@@ -53,8 +53,9 @@ class DeviceBuffer {
   size_t n_ = 0;
 };
 
-// Streams the GEMM groups are spread over.
-constexpr int kGemmStreams = 8;
+// Streams the GEMM groups are spread over: groups sharing a stream run one
+// after the other (the slide sweep has 18 groups, so each gets its own).
+constexpr int kGemmStreams = 32;
 
 class CudaExecutor : public DeviceExecutor {
  public:

@@ -40,7 +40,7 @@ class CublasGemmOps : public GemmOps {
   void full_epoch(const Problem& P, const GemmGroup& G, const GemmGroupPlan& g) override;
 
   // cuBLAS workspace per stream, set explicitly so graph capture never allocates.
-  static constexpr int64_t kWorkspaceBytes = int64_t(32) << 20;
+  static constexpr int64_t kWorkspaceBytes = int64_t(8) << 20;
 
  private:
   struct EpochGraph {
