@@ -96,6 +96,20 @@ inline SweepSpec base_spec() {
   return s;
 }
 
+// Every activation and optimizer with `loss`, in two shapes (2 x 6 and the
+// explicit 5-2-7) and an L2 penalty: the parity sweep of every backend.
+inline SweepSpec every_activation_and_optimizer(Loss loss) {
+  SweepSpec s = base_spec();
+  s.loss = loss;
+  s.activations = all_activations();
+  s.optimizers = all_optimizers();
+  s.layers = {2};
+  s.widths = {6};
+  s.shapes = {{5, 2, 7}};
+  s.l2 = 1e-3f;
+  return s;
+}
+
 inline Dataset data(const std::string& name, float test_fraction = 0.2f) {
   DataOptions o;
   o.datasets = {name};

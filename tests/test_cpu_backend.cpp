@@ -11,6 +11,7 @@
 #include "cpu_network.h"
 #include "netsweep/backend.h"
 #include "netsweep/run.h"
+#include "recording_checkpointer.h"
 #include "sweeps.h"
 
 using namespace netsweep;
@@ -213,25 +214,6 @@ TEST(CpuBackend, FramesAreTheNetworkEvaluatedOnTheGrid) {
   EXPECT_NE(out.frames.frames.at({0, 0}), out.frames.frames.at({0, int(p.frame_epochs.size()) - 1}));
 }
 
-namespace {
-// Records the states a backend reports and asks it to stop after `stop_after` snapshot states.
-struct RecordingCheckpointer : Checkpointer {
-  std::mutex mutex;
-  std::atomic<bool> stop{false};
-  int snapshots = 0, stop_after = 0;
-  std::map<int, NetworkState> latest;
-  void snapshot_state(int index, const NetworkState& s) override {
-    std::lock_guard<std::mutex> lock(mutex);
-    latest[index] = s;
-    if (++snapshots == stop_after) stop = true;
-  }
-  void stopped_state(int index, const NetworkState& s) override {
-    std::lock_guard<std::mutex> lock(mutex);
-    latest[index] = s;
-  }
-};
-}  // namespace
-
 TEST(CpuBackend, StopAndResumeIsBitIdentical) {
   SweepSpec s = small_spec();
   s.widths = {4, 32};
@@ -244,22 +226,18 @@ TEST(CpuBackend, StopAndResumeIsBitIdentical) {
   train(s, data, whole);
 
   for (int stop_after : {1, 5, 13}) {
-    RecordingCheckpointer ck;
-    ck.stop_after = stop_after;
+    test::RecordingCheckpointer ck(stop_after);
     Outcome part;
     part.problem = build_problem(s, data);
     part.params.assign(size_t(part.problem.layout.total), 0.0f);
     initialize_parameters(part.problem.layout, part.problem.networks, part.params.data());
     part.frames.values_per_frame = part.problem.grid_h * part.problem.grid_w * part.problem.outputs;
     Progress progress;
-    TrainControl control;
-    control.stop = &ck.stop;
-    control.checkpointer = &ck;
-    EXPECT_FALSE(make_cpu_backend(2)->train(part.problem, part.params, part.results, part.frames, progress, control));
+    EXPECT_FALSE(
+        make_cpu_backend(2)->train(part.problem, part.params, part.results, part.frames, progress, ck.control()));
     // At least one network stopped between two epochs' steps, not at a boundary.
     // Resume from the recorded states (networks never started begin afresh).
-    std::vector<std::optional<NetworkState>> resume(part.problem.networks.size());
-    for (auto& [index, state] : ck.latest) resume[size_t(index)] = state;
+    const auto resume = ck.resume_states(part.problem.networks.size());
     TrainControl again;
     again.resume = &resume;
     std::vector<float> params(size_t(part.problem.layout.total));

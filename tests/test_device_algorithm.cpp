@@ -11,6 +11,7 @@
 #include "netsweep/device_schedule.h"
 #include "netsweep/run.h"
 #include "parity.h"
+#include "recording_checkpointer.h"
 #include "sweeps.h"
 
 using namespace netsweep;
@@ -30,14 +31,7 @@ bool run_emulated(SweepRun& r, const SweepSpec& s, const Dataset& d, int threads
 
 TEST(DeviceAlgorithm, MatchesCpuForEveryActivationLossAndOptimizer) {
   for (Loss loss : {Loss::bce, Loss::softmax, Loss::mse}) {
-    SweepSpec s = base_spec();
-    s.loss = loss;
-    s.activations = all_activations();
-    s.optimizers = all_optimizers();
-    s.layers = {2};
-    s.widths = {6};
-    s.shapes = {{5, 2, 7}};  // mixed shapes in one sweep
-    s.l2 = 1e-3f;
+    const SweepSpec s = every_activation_and_optimizer(loss);
     SweepRun cpu, dev;
     run_cpu(cpu, s, data("moons"));
     run_emulated(dev, s, data("moons"), 8);
@@ -66,61 +60,36 @@ TEST(DeviceAlgorithm, MatchesCpuForBatchesThreadsAndRegression) {
 }
 
 TEST(DeviceAlgorithm, DivergedNetworkIsFrozenAndIsolated) {
-  SweepSpec s = base_spec();
-  s.activations = {Activation::linear};
-  s.optimizers = {Optimizer::sgd};
-  s.loss = Loss::mse;
-  s.layers = {1};
-  s.widths = {4};
-  s.learning_rates = {1e-2f, 1e3f};
-  SweepRun cpu, dev;
-  run_cpu(cpu, s, data("gauss"));
-  run_emulated(dev, s, data("gauss"), 8);
-  ASSERT_EQ(dev.results[1].status, NetStatus::diverged);
-  expect_parity(cpu, dev, "divergence");
-
-  // Momentum at lr 1e38: the first update overflows while its loss was finite.
-  s.optimizers = {Optimizer::momentum};
-  s.learning_rates = {1e-2f, 1e38f};
-  SweepRun cpu_m, dev_m;
-  run_cpu(cpu_m, s, data("gauss"));
-  run_emulated(dev_m, s, data("gauss"), 8);
-  ASSERT_EQ(dev_m.results[1].status, NetStatus::diverged);
-  expect_parity(cpu_m, dev_m, "update overflow");
+  // SGD at lr 1e3: the loss overflows; momentum at 1e38: the first update
+  // overflows while its loss was finite. Either way the network is frozen.
+  for (auto [optimizer, lr] : {std::pair{Optimizer::sgd, 1e3f}, std::pair{Optimizer::momentum, 1e38f}}) {
+    SweepSpec s = base_spec();
+    s.activations = {Activation::linear};
+    s.optimizers = {optimizer};
+    s.loss = Loss::mse;
+    s.layers = {1};
+    s.widths = {4};
+    s.learning_rates = {1e-2f, lr};
+    SweepRun cpu, dev;
+    run_cpu(cpu, s, data("gauss"));
+    run_emulated(dev, s, data("gauss"), 8);
+    ASSERT_EQ(dev.results[1].status, NetStatus::diverged);
+    expect_parity(cpu, dev, std::string("divergence, ") + to_string(optimizer));
+  }
 }
 
 TEST(DeviceAlgorithm, ResumesFromCheckpointsOfEitherBackend) {
   // Stop the device schedule between frames, then resume it on the CPU backend
   // (and the other way round): the result is the uninterrupted one.
-  struct Recorder : Checkpointer {
-    std::mutex m;
-    std::atomic<bool> stop{false};
-    int frames = 0, stop_after = 0;
-    std::map<int, NetworkState> states;
-    void snapshot_state(int i, const NetworkState& st) override {
-      std::lock_guard<std::mutex> lock(m);
-      states[i] = st;
-      if (++frames == stop_after) stop = true;
-    }
-    void stopped_state(int i, const NetworkState& st) override {
-      std::lock_guard<std::mutex> lock(m);
-      states[i] = st;
-    }
-  };
   SweepSpec s = base_spec();
   s.activations = {Activation::tanh, Activation::relu};
   SweepRun whole;
   run_cpu(whole, s, data("circle"));
 
-  Recorder rec;
-  rec.stop_after = 4 * 3;  // after the third frame of all four networks
-  TrainControl c;
-  c.stop = &rec.stop;
-  c.checkpointer = &rec;
+  RecordingCheckpointer rec(4 * 3);  // after the third frame of all four networks
   SweepRun first;
-  EXPECT_FALSE(run_emulated(first, s, data("circle"), 8, c));
-  std::vector<std::optional<NetworkState>> states(first.problem.networks.size());
-  for (auto& [i, st] : rec.states) states[size_t(i)] = st;
+  EXPECT_FALSE(run_emulated(first, s, data("circle"), 8, rec.control()));
+  const auto states = rec.resume_states(first.problem.networks.size());
   TrainControl resume;
   resume.resume = &states;
   SweepRun on_cpu;
@@ -129,15 +98,10 @@ TEST(DeviceAlgorithm, ResumesFromCheckpointsOfEitherBackend) {
   expect_parity(whole, on_cpu, "device stop, CPU resume");
 
   // CPU stopped mid-epoch, device resumes.
-  Recorder rec2;
-  rec2.stop_after = 5;
-  TrainControl c2;
-  c2.stop = &rec2.stop;
-  c2.checkpointer = &rec2;
+  RecordingCheckpointer rec2(5);
   SweepRun cpu_first;
-  run_cpu(cpu_first, s, data("circle"), c2);
-  std::vector<std::optional<NetworkState>> states2(cpu_first.problem.networks.size());
-  for (auto& [i, st] : rec2.states) states2[size_t(i)] = st;
+  run_cpu(cpu_first, s, data("circle"), rec2.control());
+  const auto states2 = rec2.resume_states(cpu_first.problem.networks.size());
   TrainControl resume2;
   resume2.resume = &states2;
   SweepRun on_dev;

@@ -11,6 +11,7 @@
 #include "netsweep/device_schedule.h"
 #include "netsweep/run.h"
 #include "parity.h"
+#include "recording_checkpointer.h"
 #include "sweeps.h"
 
 using namespace netsweep;
@@ -26,34 +27,11 @@ bool run_gemm(SweepRun& r, const SweepSpec& s, const Dataset& d, const TrainCont
   return run_device_schedule(r.problem, exec, r.params, r.results, r.frames, progress, c);
 }
 
-struct Recorder : Checkpointer {
-  std::mutex m;
-  std::atomic<bool> stop{false};
-  int frames = 0, stop_after = 0;
-  std::map<int, NetworkState> states;
-  void snapshot_state(int i, const NetworkState& st) override {
-    std::lock_guard<std::mutex> lock(m);
-    states[i] = st;
-    if (++frames == stop_after) stop = true;
-  }
-  void stopped_state(int i, const NetworkState& st) override {
-    std::lock_guard<std::mutex> lock(m);
-    states[i] = st;
-  }
-};
-
 }  // namespace
 
 TEST(GemmPath, MatchesCpuForEveryActivationLossAndOptimizer) {
   for (Loss loss : {Loss::bce, Loss::softmax, Loss::mse}) {
-    SweepSpec s = base_spec();
-    s.loss = loss;
-    s.activations = all_activations();
-    s.optimizers = all_optimizers();
-    s.layers = {2};
-    s.widths = {6};
-    s.shapes = {{5, 2, 7}};  // two shapes: two groups of 24 members each
-    s.l2 = 1e-3f;
+    const SweepSpec s = every_activation_and_optimizer(loss);  // two shapes: two groups of 24 members
     SweepRun cpu, dev;
     run_cpu(cpu, s, data("moons"));
     run_gemm(dev, s, data("moons"));
@@ -126,19 +104,12 @@ TEST(GemmPath, ResumesMidEpochAndHandsOverToTheCpu) {
 
   // The CPU stops mid-epoch; the GEMM path resumes each network where it stood
   // (networks at different positions fall into different groups).
-  Recorder rec;
-  rec.stop_after = 5;
-  TrainControl c;
-  c.stop = &rec.stop;
-  c.checkpointer = &rec;
+  RecordingCheckpointer rec(5);
   SweepRun cpu_first;
-  run_cpu(cpu_first, s, data("circle"), c);
-  std::vector<std::optional<NetworkState>> states(cpu_first.problem.networks.size());
+  run_cpu(cpu_first, s, data("circle"), rec.control());
+  const auto states = rec.resume_states(cpu_first.problem.networks.size());
   bool mid_epoch = false;
-  for (auto& [i, st] : rec.states) {
-    states[size_t(i)] = st;
-    mid_epoch |= st.next_sample != 0;
-  }
+  for (const auto& st : states) mid_epoch |= st && st->next_sample != 0;
   TrainControl resume;
   resume.resume = &states;
   SweepRun on_gemm;
@@ -148,15 +119,10 @@ TEST(GemmPath, ResumesMidEpochAndHandsOverToTheCpu) {
   if (!mid_epoch) GTEST_LOG_(INFO) << "(no network stopped mid-epoch this time)";
 
   // The GEMM path stops between frames; the CPU finishes.
-  Recorder rec2;
-  rec2.stop_after = 4 * 2;
-  TrainControl c2;
-  c2.stop = &rec2.stop;
-  c2.checkpointer = &rec2;
+  RecordingCheckpointer rec2(4 * 2);
   SweepRun gemm_first;
-  EXPECT_FALSE(run_gemm(gemm_first, s, data("circle"), c2));
-  std::vector<std::optional<NetworkState>> states2(gemm_first.problem.networks.size());
-  for (auto& [i, st] : rec2.states) states2[size_t(i)] = st;
+  EXPECT_FALSE(run_gemm(gemm_first, s, data("circle"), rec2.control()));
+  const auto states2 = rec2.resume_states(gemm_first.problem.networks.size());
   TrainControl resume2;
   resume2.resume = &states2;
   SweepRun on_cpu;

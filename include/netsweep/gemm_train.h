@@ -51,6 +51,22 @@ NS_HD float* delta_buffer(const Problem& P, const Net& N, int parity) {
 NS_HD int delta_parity(int n_layers, int layer) { return (n_layers - 1 - layer) % 2; }
 NS_HD float* sample_losses(const Problem& P, const Net& N) { return delta_buffer(P, N, 2); }
 
+// Element (member, parameter) of a group: the network and the index in its parameter block.
+struct MemberParam {
+  int net;
+  int64_t k;
+};
+NS_HD MemberParam member_param(const GemmGroup& G, int64_t e) { return {G.nets[e / G.params], e % G.params}; }
+
+// A non-finite update in the last step takes the network out; its
+// parameters stay those from before that step (CommitOp skipped them).
+NS_HD void settle_failed_update(Net& N, GemmNetState& st) {
+  if (st.update_failed) {
+    N.active = 0;
+    st.update_failed = 0;
+  }
+}
+
 // Every op is {size(), operator()(e)} over independent elements e.
 
 // a_0 (in, cap) <- this step's rows of x; element (member, input, sample).
@@ -126,10 +142,7 @@ struct BeginUpdateOp {
     const int net = G.nets[e];
     Net& N = P.nets[net];
     GemmNetState& st = P.gemm_state[net];
-    if (st.update_failed) {  // the last step's update went non-finite: keep the parameters from before it
-      N.active = 0;
-      st.update_failed = 0;
-    }
+    settle_failed_update(N, st);
     if (!N.active) return;
     const float* losses = sample_losses(P, N);
     double sum = 0;
@@ -188,8 +201,7 @@ struct UpdateOp {
   GemmGroup G;
   NS_HD int64_t size() const { return int64_t(G.members) * G.params; }
   NS_HD void operator()(int64_t e) const {
-    const int net = G.nets[e / G.params];
-    const int64_t k = e % G.params;
+    const auto [net, k] = member_param(G, e);
     const Net& N = P.nets[net];
     if (!N.active) return;
     const Layer* L = layers_of(P, N);
@@ -213,8 +225,7 @@ struct CommitOp {
   GemmGroup G;
   NS_HD int64_t size() const { return int64_t(G.members) * G.params; }
   NS_HD void operator()(int64_t e) const {
-    const int net = G.nets[e / G.params];
-    const int64_t k = e % G.params;
+    const auto [net, k] = member_param(G, e);
     const Net& N = P.nets[net];
     if (N.active && !P.gemm_state[net].update_failed) P.params[N.param_offset + k] = P.next[N.grad_offset + k];
   }
@@ -242,10 +253,7 @@ struct EpochEndOp {
     const int net = G.nets[e];
     Net& N = P.nets[net];
     GemmNetState& st = P.gemm_state[net];
-    if (st.update_failed) {
-      N.active = 0;
-      st.update_failed = 0;
-    }
+    settle_failed_update(N, st);
     if (st.active_at_epoch_start) {
       if (!N.active) {
         N.status = int32_t(NetStatus::diverged);
