@@ -173,10 +173,16 @@ class CudaExecutor : public DeviceExecutor {
     problem_ = describe_problem(p, {points_[0].get(), targets_[0].get(), layers_.get(), nets_.get(), params_.get(),
                                     state1_.get(), state2_.get(), grad_.get(), next_.get(), scratch_.get(), perm_.get(),
                                     epoch_loss_.get(), gemm_state_.get()});
+    free_before_ = int64_t(free_bytes);
     NS_CUDA_CHECK(cudaDeviceSynchronize());
-    size_t free_after = 0;
-    NS_CUDA_CHECK(cudaMemGetInfo(&free_after, &total_bytes));
-    bytes_in_use_ = int64_t(free_bytes) - int64_t(free_after);  // everything this run allocated
+    sample_memory();
+  }
+  // Device memory this run holds (buffers, and what cuBLAS and the graphs add
+  // later): sampled after upload and after every training segment, the peak kept.
+  void sample_memory() {
+    size_t free_now = 0, total = 0;
+    NS_CUDA_CHECK(cudaMemGetInfo(&free_now, &total));
+    bytes_in_use_ = std::max(bytes_in_use_, free_before_ - int64_t(free_now));
   }
 
   void train_until(int epoch_end) override {
@@ -199,6 +205,7 @@ class CudaExecutor : public DeviceExecutor {
     NS_CUDA_CHECK(cudaStreamSynchronize(group_stream_));
     NS_CUDA_CHECK(cudaStreamSynchronize(stream_));
     if (gemm_ops_) gemm_ops_->synchronize();
+    sample_memory();
   }
 
   void evaluate(int set, std::vector<float>* probs, std::vector<double>* loss_sum,
@@ -265,7 +272,7 @@ class CudaExecutor : public DeviceExecutor {
 
  private:
   CudaOptions options_;
-  int64_t bytes_in_use_ = 0;
+  int64_t bytes_in_use_ = 0, free_before_ = 0;
   int device_ = 0, sms_ = 1, networks_ = 0, slots_ = 1;
   int64_t slot_floats_ = 0;
   std::string name_;

@@ -20,8 +20,8 @@ struct CountingSink : FrameSink {
 
 int64_t total_steps(const TrainingProblem& p) {
   int64_t steps = 0;
-  for (const auto& n : p.networks) {
-    const int batch = n.batch == 0 ? p.n_train : std::min(n.batch, p.n_train);
+  for (size_t i = 0; i < p.networks.size(); ++i) {
+    const int batch = effective_batch(p, int(i));
     steps += int64_t((p.n_train + batch - 1) / batch) * p.epochs;
   }
   return steps;

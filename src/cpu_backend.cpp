@@ -45,7 +45,7 @@ class NetworkTrainer {
         frames_(frames),
         progress_(progress),
         control_(control),
-        batch_(cfg_.batch == 0 ? p.n_train : std::min(cfg_.batch, p.n_train)),
+        batch_(effective_batch(p, index)),
         train_ws_(net_, batch_),
         eval_ws_(net_, kEvalChunk) {}
 

@@ -17,10 +17,10 @@ int64_t DevicePlan::device_bytes(const TrainingProblem& p, int eval_slots) const
                          points * (p.inputs + p.outputs) + n * p.epochs +
                          n * int64_t(p.grid_h) * p.grid_w * p.outputs +         // one frame of every network
                          2 * int64_t(grid_max_width(p)) * p.grid_h * p.grid_w;  // the grid GEMMs' activations
-  const int64_t other = n * int64_t(p.n_train) * 4 + n * int64_t(sizeof(device::Net)) +
-                        int64_t(layers.size() * sizeof(device::Layer)) + 2 * n * 4096 * 8 +
-                        n * int64_t(sizeof(device::GemmNetState)) + gemm_table_entries * 8 +
-                        int64_t(gemm_members.size()) * 4;
+  const int64_t other =
+      n * int64_t(p.n_train) * 4 + n * int64_t(sizeof(device::Net)) + int64_t(layers.size() * sizeof(device::Layer)) +
+      2 * n * 4096 * 8 + n * int64_t(sizeof(device::GemmNetState)) + gemm_table_entries * 8 +
+      int64_t(gemm_members.size()) * 4 + n * int64_t(p.grid_h) * p.grid_w * p.outputs * 2;  // the frames' float16 copy
   return floats * 4 + other;
 }
 
@@ -78,8 +78,7 @@ std::vector<int> plan_group_blocks(const TrainingProblem& p, int budget, int64_t
   int64_t wanted = 0;
   for (size_t i = 0; i < n; ++i) {
     if (blocks[i] == 0) continue;
-    const int batch = p.networks[i].batch == 0 ? p.n_train : std::min(p.networks[i].batch, p.n_train);
-    step_macs[i] = forward_macs(p.layout.networks[i]) * batch;
+    step_macs[i] = forward_macs(p.layout.networks[i]) * effective_batch(p, int(i));
     const int64_t k = std::min<int64_t>(kMaxGroupBlocks, step_macs[i] / macs_per_block);
     if (k >= 2) wanted += k;
   }
@@ -122,7 +121,7 @@ DevicePlan plan_device(const TrainingProblem& p, int block_threads,
     net.first_layer = int32_t(plan.layers.size());
     net.layers = int32_t(layout.layers.size());
     for (const LayerView& l : layout.layers) plan.layers.push_back({l.in, l.out, l.weights, l.biases});
-    net.batch = cfg.batch == 0 ? p.n_train : std::min(cfg.batch, p.n_train);
+    net.batch = effective_batch(p, int(n));
     net.max_width = layout.max_width;
     net.param_offset = layout.offset;
     net.param_count = layout.count;

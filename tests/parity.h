@@ -110,6 +110,14 @@ inline SweepSpec every_activation_and_optimizer(Loss loss) {
   return s;
 }
 
+// Regression: one output, MSE, tanh, on the 1-D `poly` data (25% held out).
+inline SweepSpec regression_spec() {
+  SweepSpec s = base_spec();
+  s.loss = Loss::mse;
+  s.activations = {Activation::tanh};
+  return s;
+}
+
 inline Dataset data(const std::string& name, float test_fraction = 0.2f) {
   DataOptions o;
   o.datasets = {name};

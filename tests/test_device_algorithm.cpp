@@ -50,9 +50,7 @@ TEST(DeviceAlgorithm, MatchesCpuForBatchesThreadsAndRegression) {
   run_emulated(dev_wide, s, data("xor"), 64);  // more threads than work
   expect_parity(cpu, dev_wide, "64 threads");
 
-  SweepSpec r = base_spec();
-  r.loss = Loss::mse;
-  r.activations = {Activation::tanh};
+  const SweepSpec r = regression_spec();
   SweepRun cpu_r, dev_r;
   run_cpu(cpu_r, r, data("poly", 0.25f));
   run_emulated(dev_r, r, data("poly", 0.25f), 8);

@@ -53,9 +53,7 @@ TEST(GemmPath, MatchesCpuForBatchesEarlyStopL1AndRegression) {
   EXPECT_GT(stopped, 0) << "the threshold should stop some networks early";
   expect_parity(cpu, dev, "GEMM path batches");
 
-  SweepSpec r = base_spec();
-  r.loss = Loss::mse;
-  r.activations = {Activation::tanh};
+  const SweepSpec r = regression_spec();
   SweepRun cpu_r, dev_r;
   run_cpu(cpu_r, r, data("poly", 0.25f));
   run_gemm(dev_r, r, data("poly", 0.25f));

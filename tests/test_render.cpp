@@ -269,13 +269,17 @@ TEST(Gallery, BadInputsGiveClearErrors) {
   o.quiet = true;
   o.output = temp_path("bad_gallery");
   fs::remove_all(o.output);
+  // render_gallery(o) must throw a message containing `needle`.
+  auto expect_error = [&o](const std::string& needle) {
+    try {
+      render_gallery(o);
+      ADD_FAILURE() << "no error (expected one naming '" << needle << "')";
+    } catch (const std::exception& e) {
+      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+    }
+  };
   o.input = temp_path("missing.h5");
-  try {
-    render_gallery(o);
-    ADD_FAILURE() << "no error for a missing file";
-  } catch (const std::exception& e) {
-    EXPECT_NE(std::string(e.what()).find("no such file"), std::string::npos) << e.what();
-  }
+  expect_error("no such file");
   // Another format version.
   const std::string other = temp_path("v99.h5");
   fs::copy_file(small_results("gallery.h5"), other, fs::copy_options::overwrite_existing);
@@ -288,12 +292,7 @@ TEST(Gallery, BadInputsGiveClearErrors) {
     H5Fclose(f);
   }
   o.input = other;
-  try {
-    render_gallery(o);
-    ADD_FAILURE() << "no error for format version 99";
-  } catch (const std::exception& e) {
-    EXPECT_NE(std::string(e.what()).find("format version 99"), std::string::npos) << e.what();
-  }
+  expect_error("format version 99");
   // No frames.
   const std::string noframes = temp_path("noframes.h5");
   fs::copy_file(small_results("gallery.h5"), noframes, fs::copy_options::overwrite_existing);
@@ -303,22 +302,12 @@ TEST(Gallery, BadInputsGiveClearErrors) {
     H5Fclose(f);
   }
   o.input = noframes;
-  try {
-    render_gallery(o);
-    ADD_FAILURE() << "no error for a file without frames";
-  } catch (const std::exception& e) {
-    EXPECT_NE(std::string(e.what()).find("has no frames"), std::string::npos) << e.what();
-  }
+  expect_error("has no frames");
   EXPECT_FALSE(fs::exists(o.output)) << "a failed render left a gallery";
   // A missing font is named; nothing is left looking complete.
   o.input = small_results("gallery.h5");
   o.font = "/nonexistent/font.ttf";
-  try {
-    render_gallery(o);
-    ADD_FAILURE() << "no error for a missing font";
-  } catch (const std::exception& e) {
-    EXPECT_NE(std::string(e.what()).find("/nonexistent/font.ttf"), std::string::npos) << e.what();
-  }
+  expect_error("/nonexistent/font.ttf");
   EXPECT_FALSE(fs::exists(o.output));
   // An existing directory that is not a gallery is not replaced.
   fs::create_directories(o.output);

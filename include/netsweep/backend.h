@@ -4,6 +4,7 @@
 // behind NETSWEEP_WITH_CUDA.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -100,6 +101,13 @@ struct Progress {
   std::atomic<int> networks_done{0};
   int64_t work_total = 0;
 };
+
+// Samples per optimizer step of network `index`: its batch, the whole
+// training set for batch 0 (full batch), never more than the training set.
+inline int effective_batch(const TrainingProblem& p, int index) {
+  const int batch = p.networks[size_t(index)].batch;
+  return batch == 0 ? p.n_train : std::min(batch, p.n_train);
+}
 
 // Estimated work in multiply-adds (training ~ 3 forward passes per sample;
 // a snapshot is one forward pass over train, test and grid points). Used for

@@ -102,7 +102,7 @@ class DeviceExecutor {
   virtual int group_budget() const { return 0; }
   virtual int64_t macs_per_block() const { return kMacsPerBlock; }
   virtual TrainPath train_path() const { return TrainPath::fused; }
-  // Device memory held since upload(), measured (0 where not measured).
+  // Peak device memory held since upload(), measured (0 where not measured).
   virtual int64_t device_bytes_in_use() const { return 0; }
   // Allocates and copies everything; params/state1/state2 are packed buffers,
   // epoch_loss is (networks, epochs).

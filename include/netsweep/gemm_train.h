@@ -204,13 +204,13 @@ struct UpdateOp {
     const auto [net, k] = member_param(G, e);
     const Net& N = P.nets[net];
     if (!N.active) return;
-    const Layer* L = layers_of(P, N);
-    bool weight = false;
-    for (int l = 0; l < N.layers; ++l)
-      if (k >= L[l].weights && k < L[l].biases) weight = true;
     const int64_t at = N.param_offset + k;
     float g = P.grad[N.grad_offset + k];
-    if (weight && (P.l1 != 0.0f || P.l2 != 0.0f)) g = regularized_gradient<float>(g, P.params[at], P.l1, P.l2);
+    if (P.l1 != 0.0f || P.l2 != 0.0f) {  // penalties on weights only: find the layer just then
+      const Layer* L = layers_of(P, N);
+      for (int l = 0; l < N.layers; ++l)
+        if (k >= L[l].weights && k < L[l].biases) g = regularized_gradient<float>(g, P.params[at], P.l1, P.l2);
+    }
     float p = P.params[at];
     GemmNetState& st = P.gemm_state[net];
     optimizer_update<float>(N.optimizer, st.step_size, g, p, P.state1[at], P.state2[at]);
