@@ -17,6 +17,7 @@
 #include "cpu_network.h"
 #include "netsweep/backend.h"
 #include "netsweep/random.h"
+#include "netsweep/training_rules.h"
 
 namespace netsweep {
 namespace {
@@ -59,9 +60,7 @@ class NetworkTrainer {
 
   NetworkState capture(const NetworkState& st) const {
     NetworkState copy = st;
-    copy.params.assign(params_, params_ + net_.count);
-    copy.state1 = state1_;
-    copy.state2 = state2_;
+    copy.save_parameters(params_, state1_.data(), state2_.data(), net_.count);
     copy.result = result_;
     return copy;
   }
@@ -78,18 +77,16 @@ class NetworkTrainer {
     double wall_before = 0;
 
     NetworkState st;
+    state1_.assign(count, 0.0f);
+    state2_.assign(count, 0.0f);
     const bool resumed = control_.resume && (*control_.resume)[size_t(index_)].has_value();
     if (resumed) {
       st = *(*control_.resume)[size_t(index_)];
-      std::copy(st.params.begin(), st.params.end(), params_);
-      state1_ = st.state1;
-      state2_ = st.state2;
+      st.restore_parameters(params_, state1_.data(), state2_.data());
       result_ = st.result;
       wall_before = result_.wall_seconds;
       progress_.work_done.fetch_add(work_per_epoch * st.epoch, std::memory_order_relaxed);
     } else {
-      state1_.assign(count, 0.0f);
-      state2_.assign(count, 0.0f);
       result_.epoch_loss.assign(size_t(p_.epochs), kNaN);
       for (auto* v : {&result_.snapshot_train_loss, &result_.snapshot_test_loss, &result_.snapshot_train_accuracy,
                       &result_.snapshot_test_accuracy})
@@ -130,16 +127,13 @@ class NetworkTrainer {
           const auto stats =
               cpu::output_layer<float>(net_, p_.loss, 0, p_.train_y.data(), nullptr, rows, 0, count_b, true, train_ws_);
           st.loss_sum += stats.loss_sum;
-          if (!std::isfinite(stats.loss_sum)) {
+          if (!finite_value(stats.loss_sum)) {
             st.active = false;
             break;
           }
           cpu::backward<float, A>(net_, params_, train_ws_, grad.data(), count_b);
           ++st.step;
-          const float step_size =
-              cfg_.optimizer.kind == Optimizer::adam
-                  ? float(adam_step_size(cfg_.optimizer.lr, cfg_.optimizer.beta1, cfg_.optimizer.beta2, st.step))
-                  : float(cfg_.optimizer.lr);
+          const float step_size = optimizer_step_size(cfg_.optimizer, st.step);
           if (!cpu::optimizer_step<float>(net_, cfg_.optimizer, step_size, p_.l1, p_.l2, params_, grad.data(),
                                           state1_.data(), state2_.data(), next.data())) {
             st.active = false;  // the step would leave non-finite parameters: keep the last finite ones
@@ -147,17 +141,14 @@ class NetworkTrainer {
           }
           std::memcpy(params_, next.data(), count * sizeof(float));
         }
-        const float epoch_loss = float(st.loss_sum / p_.n_train);
-        if (!st.active) {
-          result_.status = NetStatus::diverged;
-        } else {
-          result_.epoch_loss[size_t(st.epoch)] = epoch_loss;
+        const EpochEnd end = end_of_epoch(st.active, st.loss_sum, p_.n_train, int32_t(result_.status),
+                                          p_.early_stop_loss.has_value(), p_.early_stop_loss.value_or(0.0f));
+        if (end.record_loss) {
+          result_.epoch_loss[size_t(st.epoch)] = end.loss;
           result_.epochs_trained = st.epoch + 1;
-          if (p_.early_stop_loss && epoch_loss <= *p_.early_stop_loss) {
-            result_.status = NetStatus::early_stopped;
-            st.active = false;
-          }
         }
+        result_.status = NetStatus(end.status);
+        st.active = end.active;
         st.loss_sum = 0;
         st.next_sample = 0;
       } else if (stop_requested()) {

@@ -18,6 +18,7 @@
 
 #include "netsweep/layout.h"
 #include "netsweep/math.h"
+#include "netsweep/training_rules.h"
 
 namespace netsweep::cpu {
 
@@ -277,7 +278,7 @@ bool optimizer_step(const NetworkLayout& net, const OptimizerConfig& opt, T step
       T p = params[k];
       optimizer_update<T>(opt, step_size, g, p, state1[k], state2[k]);
       next[k] = p;
-      finite &= std::isfinite(p);
+      finite &= finite_value(p);
     }
   }
   return finite;

@@ -10,6 +10,26 @@
 
 namespace netsweep {
 
+namespace {
+// A network's place in training, between NetworkState and device::Net.
+void restore_position(device::Net& net, const NetworkState& st) {
+  net.epoch = st.epoch;
+  net.next_sample = st.next_sample;
+  net.loss_sum = st.loss_sum;
+  net.step = st.step;
+  net.active = st.active;
+  net.status = int32_t(st.result.status);
+  net.epochs_trained = st.result.epochs_trained;
+}
+void save_position(NetworkState& st, const device::Net& net) {
+  st.epoch = net.epoch;
+  st.next_sample = net.next_sample;
+  st.loss_sum = net.loss_sum;
+  st.step = net.step;
+  st.active = net.active != 0;
+}
+}  // namespace
+
 int64_t DevicePlan::device_bytes(const TrainingProblem& p, int eval_slots) const {
   const int64_t n = int64_t(nets.size());
   const int64_t points = int64_t(p.n_train) + p.n_test + int64_t(p.grid_h) * p.grid_w;
@@ -138,16 +158,7 @@ DevicePlan plan_device(const TrainingProblem& p, int block_threads,
     net.stream_key = network_stream_key(cfg.seed, uint64_t(cfg.id));
     net.active = 1;
     net.status = int32_t(NetStatus::trained);
-    if (resume && (*resume)[n]) {
-      const NetworkState& st = *(*resume)[n];
-      net.epoch = st.epoch;
-      net.next_sample = st.next_sample;
-      net.loss_sum = st.loss_sum;
-      net.step = st.step;
-      net.active = st.active;
-      net.status = int32_t(st.result.status);
-      net.epochs_trained = st.result.epochs_trained;
-    }
+    if (resume && (*resume)[n]) restore_position(net, *(*resume)[n]);
     plan.nets.push_back(net);
   }
   plan.eval_scratch_floats = (plan.eval_scratch_floats + 31) / 32 * 32;
@@ -217,18 +228,10 @@ NetworkState capture(const TrainingProblem& p, size_t n, const device::Net& net,
                      int frames_done) {
   const NetworkLayout& layout = p.layout.networks[n];
   NetworkState st;
-  st.epoch = net.epoch;
-  st.next_sample = net.next_sample;
-  st.loss_sum = net.loss_sum;
-  st.step = net.step;
-  st.active = net.active != 0;
+  save_position(st, net);
   st.frames_done = frames_done;
-  auto block = [&](const std::vector<float>& v) {
-    return std::vector<float>(v.begin() + layout.offset, v.begin() + layout.offset + layout.count);
-  };
-  st.params = block(params);
-  st.state1 = block(state1);
-  st.state2 = block(state2);
+  st.save_parameters(params.data() + layout.offset, state1.data() + layout.offset, state2.data() + layout.offset,
+                     layout.count);
   st.result = result;
   return st;
 }
@@ -253,10 +256,8 @@ bool run_device_schedule(const TrainingProblem& p, DeviceExecutor& exec, std::ve
       v->assign(f_count, kNaN);
     if (resume && (*resume)[i]) {
       const NetworkState& st = *(*resume)[i];
-      const NetworkLayout& layout = p.layout.networks[i];
-      std::copy(st.params.begin(), st.params.end(), params.begin() + layout.offset);
-      std::copy(st.state1.begin(), st.state1.end(), state1.begin() + layout.offset);
-      std::copy(st.state2.begin(), st.state2.end(), state2.begin() + layout.offset);
+      const int64_t at = p.layout.networks[i].offset;
+      st.restore_parameters(params.data() + at, state1.data() + at, state2.data() + at);
       std::copy(st.result.epoch_loss.begin(), st.result.epoch_loss.end(), epoch_loss.begin() + long(i * e_count));
       r = st.result;
       frames_done[i] = st.frames_done;

@@ -75,6 +75,20 @@ struct NetworkState {
   int frames_done = 0;  // frames already emitted
   std::vector<float> params, state1, state2;  // the network's parameter block and optimizer state
   NetworkResult result;                       // losses and metrics so far
+
+  // The parameter block and optimizer state, to and from a backend's own
+  // buffers (`count` floats each): every backend saves and restores a
+  // network through these two.
+  void save_parameters(const float* p, const float* s1, const float* s2, int64_t count) {
+    params.assign(p, p + count);
+    state1.assign(s1, s1 + count);
+    state2.assign(s2, s2 + count);
+  }
+  void restore_parameters(float* p, float* s1, float* s2) const {
+    std::copy(params.begin(), params.end(), p);
+    std::copy(state1.begin(), state1.end(), s1);
+    std::copy(state2.begin(), state2.end(), s2);
+  }
 };
 
 // Receives states for checkpoints; called from several threads at once.

@@ -17,6 +17,7 @@
 #include "netsweep/common.h"
 #include "netsweep/math.h"
 #include "netsweep/random.h"
+#include "netsweep/training_rules.h"
 
 namespace netsweep::device {
 
@@ -263,14 +264,13 @@ NS_HD void train_until(Block& blk, const Problem& P, int index, int epoch_end) {
         backward(blk, L, n_layers, params, N.activation, s, count, delta, delta_next, grad);
         const double batch_loss = *shared;
         loss_sum += batch_loss;
-        if (!(batch_loss - batch_loss == 0.0)) {  // NaN or Inf
+        if (!finite_value(batch_loss)) {
           active = 0;
           break;
         }
         ++step;
         const OptimizerConfig& opt = N.optimizer;
-        const float step_size =
-            opt.kind == Optimizer::adam ? float(adam_step_size(opt.lr, opt.beta1, opt.beta2, step)) : float(opt.lr);
+        const float step_size = optimizer_step_size(opt, step);
         for (int l = 0; l < n_layers; ++l) {
           const int64_t weights = int64_t(L[l].in) * L[l].out;
           for (int64_t k = L[l].weights + blk.tid(); k < L[l].weights + weights + L[l].out; k += blk.size()) {
@@ -280,7 +280,7 @@ NS_HD void train_until(Block& blk, const Problem& P, int index, int epoch_end) {
             float p = params[k];
             optimizer_update<float>(opt, step_size, g, p, state1[k], state2[k]);
             next[k] = p;
-            if (!(p - p == 0.0f)) raise_flag(nonfinite);
+            if (!finite_value(p)) raise_flag(nonfinite);
           }
         }
         blk.sync();
@@ -292,17 +292,14 @@ NS_HD void train_until(Block& blk, const Problem& P, int index, int epoch_end) {
         for (int64_t k = blk.tid(); k < N.param_count; k += blk.size()) params[k] = next[k];
         next_sample += cap;
       }
-      const float epoch_loss = float(loss_sum / P.n_train);
-      if (!active) {
-        status = int(NetStatus::diverged);
-      } else {
-        if (blk.tid() == 0) P.epoch_loss[int64_t(index) * P.epochs + epoch] = epoch_loss;
+      const EpochEnd end = end_of_epoch(active != 0, loss_sum, P.n_train, status, P.has_early_stop != 0,
+                                        P.early_stop_loss);
+      if (end.record_loss) {
+        if (blk.tid() == 0) P.epoch_loss[int64_t(index) * P.epochs + epoch] = end.loss;
         epochs_trained = epoch + 1;
-        if (P.has_early_stop && epoch_loss <= P.early_stop_loss) {
-          status = int(NetStatus::early_stopped);
-          active = 0;
-        }
       }
+      status = end.status;
+      active = end.active;
       loss_sum = 0;
       next_sample = 0;
     }

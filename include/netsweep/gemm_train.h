@@ -148,14 +148,12 @@ struct BeginUpdateOp {
     double sum = 0;
     for (int b = 0; b < count; ++b) sum += double(losses[b]);
     N.loss_sum += sum;
-    if (!(sum - sum == 0.0)) {  // NaN or Inf: this batch's gradients are dropped
+    if (!finite_value(sum)) {  // this batch's gradients are dropped
       N.active = 0;
       return;
     }
     ++N.step;
-    const OptimizerConfig& opt = N.optimizer;
-    st.step_size =
-        opt.kind == Optimizer::adam ? float(adam_step_size(opt.lr, opt.beta1, opt.beta2, N.step)) : float(opt.lr);
+    st.step_size = optimizer_step_size(N.optimizer, N.step);
     const Layer& top = layers_of(P, N)[N.layers - 1];
     const float* delta = delta_buffer(P, N, delta_parity(N.layers, N.layers - 1));
     float* db = P.grad + N.grad_offset + top.biases;
@@ -215,7 +213,7 @@ struct UpdateOp {
     GemmNetState& st = P.gemm_state[net];
     optimizer_update<float>(N.optimizer, st.step_size, g, p, P.state1[at], P.state2[at]);
     P.next[N.grad_offset + k] = p;
-    if (!(p - p == 0.0f)) raise_flag(&st.update_failed);
+    if (!finite_value(p)) raise_flag(&st.update_failed);
   }
 };
 
@@ -255,17 +253,14 @@ struct EpochEndOp {
     GemmNetState& st = P.gemm_state[net];
     settle_failed_update(N, st);
     if (st.active_at_epoch_start) {
-      if (!N.active) {
-        N.status = int32_t(NetStatus::diverged);
-      } else {
-        const float epoch_loss = float(N.loss_sum / P.n_train);
-        P.epoch_loss[int64_t(net) * P.epochs + N.epoch] = epoch_loss;
+      const EpochEnd end =
+          end_of_epoch(N.active != 0, N.loss_sum, P.n_train, N.status, P.has_early_stop != 0, P.early_stop_loss);
+      if (end.record_loss) {
+        P.epoch_loss[int64_t(net) * P.epochs + N.epoch] = end.loss;
         N.epochs_trained = N.epoch + 1;
-        if (P.has_early_stop && epoch_loss <= P.early_stop_loss) {
-          N.status = int32_t(NetStatus::early_stopped);
-          N.active = 0;
-        }
       }
+      N.status = end.status;
+      N.active = end.active;
     }
     N.loss_sum = 0;
     N.next_sample = 0;
