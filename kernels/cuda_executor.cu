@@ -1,61 +1,72 @@
-// The CUDA executor of the device schedule: device buffers, uploads and
-// downloads, the fused kernels of kernels/train.cu and the GEMM groups of
-// kernels/gemm_train.cu.
+// The CUDA executor of the device schedule: the device buffers (exactly the
+// list of device_buffer_sizes), uploads and downloads, the fused kernels of
+// train.cu, the GEMM groups of gemm_train.cu and the grid GEMMs of grid_ops.cu.
+//
+// Streams: `stream_` runs the single-block fused networks, the evaluations
+// and the frames; `group_stream_` the multi-block fused networks; every GEMM
+// group has a stream of its own (CublasGemmOps); `copy_stream_` copies frames
+// back. Events order them: a training segment starts only after the frames and
+// evaluations that read the parameters before it (params_read_), and frames
+// start only after every training stream has finished its segment (trained_).
 #include <cuda_runtime.h>
 
 #include <algorithm>
-#include <cstdio>
+#include <array>
 #include <vector>
 
-#include "kernels/gemm_train.cuh"
-#include "kernels/grid_ops.cuh"
-#include "kernels/train.cuh"
+#include "gemm_train.cuh"
+#include "grid_ops.cuh"
 #include "netsweep/cuda_backend.h"
 #include "netsweep/cuda_check.h"
 #include "netsweep/device_schedule.h"
-#include "src/host_util.h"
+#include "train.cuh"
 
 namespace netsweep {
 namespace {
 
-// A device allocation of n elements of T.
-template <typename T>
-class DeviceBuffer {
+// Streams the GEMM groups are spread over: groups sharing a stream run one
+// after the other (the slide sweep has 18 groups, so each gets its own).
+// They map onto CUDA_DEVICE_MAX_CONNECTIONS hardware queues (netsweep sets 32).
+constexpr int kGemmStreams = 32;
+// Left free beside the buffers for the context, cuBLAS handles and graphs.
+constexpr int64_t kContextBytes = int64_t(64) << 20;
+
+// One device allocation of the buffer list.
+class RawBuffer {
  public:
-  DeviceBuffer() = default;
-  explicit DeviceBuffer(size_t n) : n_(n) {
-    if (n) NS_CUDA_CHECK(cudaMalloc(&ptr_, n * sizeof(T)));
-  }
-  DeviceBuffer(const DeviceBuffer&) = delete;
-  DeviceBuffer& operator=(DeviceBuffer&& o) noexcept {
-    std::swap(ptr_, o.ptr_);
-    std::swap(n_, o.n_);
-    return *this;
-  }
-  ~DeviceBuffer() {
+  RawBuffer() = default;
+  RawBuffer(const RawBuffer&) = delete;
+  RawBuffer& operator=(const RawBuffer&) = delete;
+  ~RawBuffer() {
     if (ptr_) cudaFree(ptr_);
   }
-  T* get() const { return ptr_; }
-  size_t size() const { return n_; }
-  void upload(const std::vector<T>& v) {
-    if (!v.empty()) NS_CUDA_CHECK(cudaMemcpy(ptr_, v.data(), v.size() * sizeof(T), cudaMemcpyHostToDevice));
+  void allocate(const DeviceBufferSize& size) {
+    bytes_ = size_t(size.bytes());
+    if (bytes_) NS_CUDA_CHECK(cudaMalloc(&ptr_, bytes_));
   }
+  template <typename T>
+  T* as() const {
+    return static_cast<T*>(ptr_);
+  }
+  // Host -> device; the vector must hold exactly the planned bytes.
+  template <typename T>
+  void upload(const std::vector<T>& v) {
+    if (v.size() * sizeof(T) != bytes_) throw CudaError("device buffer upload: size differs from the plan");
+    if (bytes_) NS_CUDA_CHECK(cudaMemcpy(ptr_, v.data(), bytes_, cudaMemcpyHostToDevice));
+  }
+  template <typename T>
   void download(std::vector<T>& v) const {
-    v.resize(n_);
-    if (n_) NS_CUDA_CHECK(cudaMemcpy(v.data(), ptr_, n_ * sizeof(T), cudaMemcpyDeviceToHost));
+    v.resize(bytes_ / sizeof(T));
+    if (bytes_) NS_CUDA_CHECK(cudaMemcpy(v.data(), ptr_, bytes_, cudaMemcpyDeviceToHost));
   }
   void zero() {
-    if (n_) NS_CUDA_CHECK(cudaMemset(ptr_, 0, n_ * sizeof(T)));
+    if (bytes_) NS_CUDA_CHECK(cudaMemset(ptr_, 0, bytes_));
   }
 
  private:
-  T* ptr_ = nullptr;
-  size_t n_ = 0;
+  void* ptr_ = nullptr;
+  size_t bytes_ = 0;
 };
-
-// Streams the GEMM groups are spread over: groups sharing a stream run one
-// after the other (the slide sweep has 18 groups, so each gets its own).
-constexpr int kGemmStreams = 32;
 
 class CudaExecutor : public DeviceExecutor {
  public:
@@ -68,13 +79,16 @@ class CudaExecutor : public DeviceExecutor {
     NS_CUDA_CHECK(cudaStreamCreate(&stream_));
     NS_CUDA_CHECK(cudaStreamCreate(&group_stream_));
     NS_CUDA_CHECK(cudaStreamCreateWithFlags(&copy_stream_, cudaStreamNonBlocking));
-    NS_CUDA_CHECK(cudaEventCreateWithFlags(&frames_made_, cudaEventDisableTiming));
+    for (cudaEvent_t* e : {&frames_made_, &params_read_})
+      NS_CUDA_CHECK(cudaEventCreateWithFlags(e, cudaEventDisableTiming));
   }
   ~CudaExecutor() override {
     grid_ops_.reset();
     gemm_ops_.reset();
     if (host_frames_) cudaFreeHost(host_frames_);
+    for (cudaEvent_t e : trained_) cudaEventDestroy(e);
     cudaEventDestroy(frames_made_);
+    cudaEventDestroy(params_read_);
     cudaStreamDestroy(copy_stream_);
     cudaStreamDestroy(stream_);
     cudaStreamDestroy(group_stream_);
@@ -95,84 +109,59 @@ class CudaExecutor : public DeviceExecutor {
     size_t free_bytes = 0, total_bytes = 0;
     NS_CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total_bytes));
     const int gemm_streams = std::min<int>(kGemmStreams, int(plan.gemm_groups.size()));
-    const int64_t need =
-        plan.device_bytes(p, slots_) + gemm_streams * device::CublasGemmOps::kWorkspaceBytes + (int64_t(64) << 20);
-    if (need > int64_t(free_bytes))
-      throw SpecError("the sweep needs about " + format_gib(need) + " of GPU memory but " + name_ + " has " +
-                      format_gib(int64_t(free_bytes)) +
-                      " free; lower --grid (frames are evaluated on the device), use fewer --seeds or networks, "
-                      "or a smaller full batch (--batch 0 keeps every training point's activations)");
+    const DeviceBufferSizes sizes = device_buffer_sizes(plan, p, slots_);
+    check_device_memory(sizes, gemm_streams * device::CublasGemmOps::kWorkspaceBytes + kContextBytes,
+                        int64_t(free_bytes), name_);
+    for (int b = 0; b < kDeviceBufferCount; ++b) buffers_[size_t(b)].allocate(sizes[size_t(b)]);
     slot_floats_ = plan.eval_scratch_floats;
-    layers_ = DeviceBuffer<device::Layer>(plan.layers.size());
-    nets_ = DeviceBuffer<device::Net>(plan.nets.size());
-    params_ = DeviceBuffer<float>(params.size());
-    state1_ = DeviceBuffer<float>(params.size());
-    state2_ = DeviceBuffer<float>(params.size());
-    grad_ = DeviceBuffer<float>(size_t(plan.grad_floats));
-    next_ = DeviceBuffer<float>(size_t(plan.grad_floats));
-    scratch_ = DeviceBuffer<float>(size_t(plan.scratch_floats));
-    eval_scratch_ = DeviceBuffer<float>(size_t(slot_floats_) * size_t(slots_));
-    perm_ = DeviceBuffer<int32_t>(size_t(networks_) * size_t(p.n_train));
-    auto upload_ints = [](DeviceBuffer<int32_t>& buf, const std::vector<int>& v) {
-      buf = DeviceBuffer<int32_t>(v.size());
-      buf.upload(std::vector<int32_t>(v.begin(), v.end()));
-    };
-    upload_ints(single_nets_, plan.single_block_nets);
-    upload_ints(group_block_net_, plan.group_block_net);
-    upload_ints(group_block_rank_, plan.group_block_rank);
-    upload_ints(group_blocks_, plan.blocks);
-    barriers_ = DeviceBuffer<device::GroupBarrier>(size_t(networks_));
     single_count_ = int(plan.single_block_nets.size());
     group_count_ = int(plan.group_block_net.size());
     if (group_count_ > device::resident_train_blocks())
       throw SpecError("the widest networks need " + std::to_string(group_count_) + " resident blocks but " + name_ +
                       " holds " + std::to_string(device::resident_train_blocks()));
-    epoch_loss_ = DeviceBuffer<float>(epoch_loss.size());
-    for (int set = 0; set < 3; ++set) {
-      const auto& x = set == 0 ? p.train_x : set == 1 ? p.test_x : p.grid_x;
-      points_[set] = DeviceBuffer<float>(x.size());
-      points_[set].upload(x);
-    }
-    targets_[0] = DeviceBuffer<float>(p.train_y.size());
-    targets_[0].upload(p.train_y);
-    targets_[1] = DeviceBuffer<float>(p.test_y.size());
-    targets_[1].upload(p.test_y);
-    labels_[0] = DeviceBuffer<int32_t>(p.train_label.size());
-    labels_[0].upload(p.train_label);
-    labels_[1] = DeviceBuffer<int32_t>(p.test_label.size());
-    labels_[1].upload(p.test_label);
-    const int64_t grid_points = int64_t(p.grid_h) * p.grid_w;
-    probs_ = DeviceBuffer<float>(size_t(networks_) * size_t(grid_points) * size_t(p.outputs));
-    half_frames_ = DeviceBuffer<uint16_t>(probs_.size());
-    NS_CUDA_CHECK(cudaMallocHost(&host_frames_, probs_.size() * sizeof(float)));  // pinned: asynchronous copies
-    grid_a_ = DeviceBuffer<float>(size_t(grid_max_width(p)) * size_t(grid_points));
-    grid_b_ = DeviceBuffer<float>(grid_a_.size());
-    grid_ops_ = std::make_unique<device::CublasGridOps>(stream_, options_.tf32);
-    const size_t max_chunks =
-        size_t((std::max({p.n_train, p.n_test, 1}) + device::kEvalChunk - 1) / device::kEvalChunk);
-    loss_sums_ = DeviceBuffer<double>(size_t(networks_) * max_chunks);
-    correct_sums_ = DeviceBuffer<double>(size_t(networks_) * max_chunks);
-    layers_.upload(plan.layers);
-    nets_.upload(plan.nets);
-    params_.upload(params);
-    state1_.upload(state1);
-    state2_.upload(state2);
-    epoch_loss_.upload(epoch_loss);
-    grad_.zero();
-    next_.zero();
-    gemm_state_ = DeviceBuffer<device::GemmNetState>(size_t(networks_));
-    gemm_state_.zero();
+
+    auto ints = [](const std::vector<int>& v) { return std::vector<int32_t>(v.begin(), v.end()); };
+    buf(DeviceBuffer::layers).upload(plan.layers);
+    buf(DeviceBuffer::nets).upload(plan.nets);
+    buf(DeviceBuffer::params).upload(params);
+    buf(DeviceBuffer::state1).upload(state1);
+    buf(DeviceBuffer::state2).upload(state2);
+    buf(DeviceBuffer::grad).zero();
+    buf(DeviceBuffer::next).zero();
+    buf(DeviceBuffer::epoch_loss).upload(epoch_loss);
+    buf(DeviceBuffer::train_x).upload(p.train_x);
+    buf(DeviceBuffer::test_x).upload(p.test_x);
+    buf(DeviceBuffer::grid_x).upload(p.grid_x);
+    buf(DeviceBuffer::train_y).upload(p.train_y);
+    buf(DeviceBuffer::test_y).upload(p.test_y);
+    buf(DeviceBuffer::train_labels).upload(p.train_label);
+    buf(DeviceBuffer::test_labels).upload(p.test_label);
+    buf(DeviceBuffer::single_nets).upload(ints(plan.single_block_nets));
+    buf(DeviceBuffer::group_block_net).upload(ints(plan.group_block_net));
+    buf(DeviceBuffer::group_block_rank).upload(ints(plan.group_block_rank));
+    buf(DeviceBuffer::group_blocks).upload(ints(plan.blocks));
+    buf(DeviceBuffer::gemm_state).zero();
+    buf(DeviceBuffer::gemm_members).upload(plan.gemm_members);
     gemm_groups_ = plan.gemm_groups;
-    gemm_members_ = DeviceBuffer<int32_t>(plan.gemm_members.size());
-    gemm_members_.upload(plan.gemm_members);
-    gemm_table_ = DeviceBuffer<float*>(size_t(plan.gemm_table_entries));
-    gemm_table_.upload(
-        gemm_pointer_tables(gemm_groups_, plan.layers, plan.nets, params_.get(), grad_.get(), scratch_.get()));
+    buf(DeviceBuffer::gemm_table)
+        .upload(gemm_pointer_tables(gemm_groups_, plan.layers, plan.nets, ptr<float>(DeviceBuffer::params),
+                                    ptr<float>(DeviceBuffer::grad), ptr<float>(DeviceBuffer::scratch)));
+
+    frame_values_ = sizes[size_t(DeviceBuffer::frames)].count;
+    NS_CUDA_CHECK(cudaMallocHost(&host_frames_, size_t(frame_values_) * sizeof(float)));  // pinned: async copies
+    grid_ops_ = std::make_unique<device::CublasGridOps>(stream_, options_.tf32);
     if (!gemm_groups_.empty())
-      gemm_ops_ = std::make_unique<device::CublasGemmOps>(gemm_streams, options_.tf32, gemm_table_.get());
-    problem_ = describe_problem(p, {points_[0].get(), targets_[0].get(), layers_.get(), nets_.get(), params_.get(),
-                                    state1_.get(), state2_.get(), grad_.get(), next_.get(), scratch_.get(), perm_.get(),
-                                    epoch_loss_.get(), gemm_state_.get()});
+      gemm_ops_ = std::make_unique<device::CublasGemmOps>(gemm_streams, options_.tf32,
+                                                          ptr<float*>(DeviceBuffer::gemm_table));
+    // One "segment done" event per training stream: the frames wait for all of them.
+    trained_.resize(2 + (gemm_ops_ ? gemm_ops_->streams().size() : 0));
+    for (cudaEvent_t& e : trained_) NS_CUDA_CHECK(cudaEventCreateWithFlags(&e, cudaEventDisableTiming));
+    problem_ = describe_problem(
+        p, {ptr<float>(DeviceBuffer::train_x), ptr<float>(DeviceBuffer::train_y), ptr<device::Layer>(DeviceBuffer::layers),
+            ptr<device::Net>(DeviceBuffer::nets), ptr<float>(DeviceBuffer::params), ptr<float>(DeviceBuffer::state1),
+            ptr<float>(DeviceBuffer::state2), ptr<float>(DeviceBuffer::grad), ptr<float>(DeviceBuffer::next),
+            ptr<float>(DeviceBuffer::scratch), ptr<int32_t>(DeviceBuffer::perm), ptr<float>(DeviceBuffer::epoch_loss),
+            ptr<device::GemmNetState>(DeviceBuffer::gemm_state)});
     free_before_ = int64_t(free_bytes);
     NS_CUDA_CHECK(cudaDeviceSynchronize());
     sample_memory();
@@ -190,49 +179,64 @@ class CudaExecutor : public DeviceExecutor {
     wait_train();
   }
   void start_train_until(int epoch_end) override {
+    // Nothing may change the parameters before the frames and evaluations
+    // already queued on stream_ have read them.
+    NS_CUDA_CHECK(cudaEventRecord(params_read_, stream_));
+    NS_CUDA_CHECK(cudaStreamWaitEvent(group_stream_, params_read_, 0));
+    if (gemm_ops_)
+      for (cudaStream_t s : gemm_ops_->streams()) NS_CUDA_CHECK(cudaStreamWaitEvent(s, params_read_, 0));
     // The multi-block groups first (their blocks must all become resident), the rest beside them.
-    device::train_group(problem_, group_block_net_.get(), group_block_rank_.get(), group_blocks_.get(), barriers_.get(),
-                        networks_, group_count_, epoch_end, group_stream_);
-    device::train_until(problem_, single_nets_.get(), single_count_, epoch_end, stream_);
-    // Then the GEMM groups, each on its stream: an epoch graph per group and epoch.
-    for (size_t g = 0; g < gemm_groups_.size(); ++g) {
-      gemm_ops_->use_group(int(g));
-      train_gemm_group_until(*gemm_ops_, problem_, gemm_groups_[g].desc(gemm_members_.get()), gemm_groups_[g],
-                             epoch_end);
-    }
+    device::train_group(problem_, ptr<int32_t>(DeviceBuffer::group_block_net),
+                        ptr<int32_t>(DeviceBuffer::group_block_rank), ptr<int32_t>(DeviceBuffer::group_blocks),
+                        ptr<device::GroupBarrier>(DeviceBuffer::barriers), networks_, group_count_, epoch_end,
+                        group_stream_);
+    device::train_until(problem_, ptr<int32_t>(DeviceBuffer::single_nets), single_count_, epoch_end, stream_);
+    // Then the GEMM groups, each on its stream, an epoch of each group in turn.
+    if (gemm_ops_)
+      train_gemm_groups_until(*gemm_ops_, problem_, ptr<int32_t>(DeviceBuffer::gemm_members), gemm_groups_,
+                              epoch_end);
+    NS_CUDA_CHECK(cudaEventRecord(trained_[0], stream_));
+    NS_CUDA_CHECK(cudaEventRecord(trained_[1], group_stream_));
+    for (size_t s = 0; gemm_ops_ && s < gemm_ops_->streams().size(); ++s)
+      NS_CUDA_CHECK(cudaEventRecord(trained_[2 + s], gemm_ops_->streams()[s]));
   }
   void wait_train() override {
-    NS_CUDA_CHECK(cudaStreamSynchronize(group_stream_));
-    NS_CUDA_CHECK(cudaStreamSynchronize(stream_));
-    if (gemm_ops_) gemm_ops_->synchronize();
+    for (cudaEvent_t e : trained_) NS_CUDA_CHECK(cudaEventSynchronize(e));
     sample_memory();
   }
 
-  void evaluate(int set, std::vector<float>* probs, std::vector<double>* loss_sum,
+  void evaluate(EvalSet set, std::vector<float>* probs, std::vector<double>* loss_sum,
                 std::vector<double>* correct) override {
     const TrainingProblem& p = *p_;
-    const int count = set == 0 ? p.n_train : set == 1 ? p.n_test : p.grid_h * p.grid_w;
-    const bool with_targets = set < 2;
-    if (set == 2) {  // the frames' path (big GEMMs over the whole grid), waited for
+    if (set == EvalSet::grid) {  // the frames' path (big GEMMs over the whole grid), waited for
       start_frames(false);
       const auto* grid = static_cast<const float*>(frames());
-      if (probs) probs->assign(grid, grid + probs_.size());
+      if (probs) probs->assign(grid, grid + frame_values_);
       return;
     }
-    device::evaluate(problem_, networks_, points_[set].get(), with_targets ? targets_[set].get() : nullptr,
-                     with_targets ? labels_[set].get() : nullptr, count, eval_scratch_.get(), slot_floats_, slots_,
-                     probs ? probs_.get() : nullptr, with_targets ? loss_sums_.get() : nullptr,
-                     with_targets ? correct_sums_.get() : nullptr, stream_);
+    const bool train = set == EvalSet::train;
+    const int count = train ? p.n_train : p.n_test;
+    if (probs && int64_t(networks_) * count * p.outputs > frame_values_)
+      throw CudaError("evaluate: per-point outputs of the train or test set do not fit the frames buffer");
+    wait_for_training(stream_);
+    device::evaluate(problem_, networks_, ptr<float>(train ? DeviceBuffer::train_x : DeviceBuffer::test_x),
+                     ptr<float>(train ? DeviceBuffer::train_y : DeviceBuffer::test_y),
+                     ptr<int32_t>(train ? DeviceBuffer::train_labels : DeviceBuffer::test_labels), count,
+                     ptr<float>(DeviceBuffer::eval_scratch), slot_floats_, slots_, probs ? ptr<float>(DeviceBuffer::frames) : nullptr,
+                     ptr<double>(DeviceBuffer::loss_sums), ptr<double>(DeviceBuffer::correct_sums), stream_);
     NS_CUDA_CHECK(cudaStreamSynchronize(stream_));
     if (probs) {
       probs->resize(size_t(networks_) * size_t(count) * size_t(p.outputs));
-      NS_CUDA_CHECK(cudaMemcpy(probs->data(), probs_.get(), probs->size() * sizeof(float), cudaMemcpyDeviceToHost));
+      NS_CUDA_CHECK(cudaMemcpy(probs->data(), ptr<float>(DeviceBuffer::frames), probs->size() * sizeof(float),
+                               cudaMemcpyDeviceToHost));
     }
-    if (with_targets && (loss_sum || correct)) {
+    if (loss_sum || correct) {
       const int chunks = (count + device::kEvalChunk - 1) / device::kEvalChunk;
       std::vector<double> l(size_t(networks_) * size_t(chunks)), c(l.size());
-      NS_CUDA_CHECK(cudaMemcpy(l.data(), loss_sums_.get(), l.size() * sizeof(double), cudaMemcpyDeviceToHost));
-      NS_CUDA_CHECK(cudaMemcpy(c.data(), correct_sums_.get(), c.size() * sizeof(double), cudaMemcpyDeviceToHost));
+      NS_CUDA_CHECK(cudaMemcpy(l.data(), ptr<double>(DeviceBuffer::loss_sums), l.size() * sizeof(double),
+                               cudaMemcpyDeviceToHost));
+      NS_CUDA_CHECK(cudaMemcpy(c.data(), ptr<double>(DeviceBuffer::correct_sums), c.size() * sizeof(double),
+                               cudaMemcpyDeviceToHost));
       if (loss_sum) loss_sum->assign(size_t(networks_), 0.0);
       if (correct) correct->assign(size_t(networks_), 0.0);
       for (int n = 0; n < networks_; ++n)
@@ -247,13 +251,17 @@ class CudaExecutor : public DeviceExecutor {
     // The grid GEMMs, the conversion to the stored type, then the copy on its
     // own stream: training may start again on the others while it runs.
     const TrainingProblem& p = *p_;
-    evaluate_grid_gemm(p, *grid_ops_, params_.get(), points_[2].get(), probs_.get(), grid_a_.get(), grid_b_.get());
-    if (half) device::convert_to_half(probs_.get(), half_frames_.get(), int64_t(probs_.size()), stream_);
+    wait_for_training(stream_);
+    float* frames = ptr<float>(DeviceBuffer::frames);
+    evaluate_grid_gemm(p, *grid_ops_, ptr<float>(DeviceBuffer::params), ptr<float>(DeviceBuffer::grid_x), frames,
+                       ptr<float>(DeviceBuffer::grid_a), ptr<float>(DeviceBuffer::grid_b));
+    uint16_t* half_frames = ptr<uint16_t>(DeviceBuffer::half_frames);
+    if (half) device::convert_to_half(frames, half_frames, frame_values_, stream_);
     NS_CUDA_CHECK(cudaEventRecord(frames_made_, stream_));
     NS_CUDA_CHECK(cudaStreamWaitEvent(copy_stream_, frames_made_, 0));
-    const void* from = half ? static_cast<const void*>(half_frames_.get()) : probs_.get();
-    NS_CUDA_CHECK(
-        cudaMemcpyAsync(host_frames_, from, probs_.size() * (half ? 2 : 4), cudaMemcpyDeviceToHost, copy_stream_));
+    const void* from = half ? static_cast<const void*>(half_frames) : frames;
+    NS_CUDA_CHECK(cudaMemcpyAsync(host_frames_, from, size_t(frame_values_) * (half ? 2 : 4), cudaMemcpyDeviceToHost,
+                                  copy_stream_));
   }
   const void* frames() override {
     NS_CUDA_CHECK(cudaStreamSynchronize(copy_stream_));
@@ -261,43 +269,49 @@ class CudaExecutor : public DeviceExecutor {
   }
 
   void download_state(std::vector<device::Net>& nets, std::vector<float>& epoch_loss) override {
-    nets_.download(nets);
-    epoch_loss_.download(epoch_loss);
+    wait_for_training(nullptr);
+    buf(DeviceBuffer::nets).download(nets);
+    buf(DeviceBuffer::epoch_loss).download(epoch_loss);
   }
   void download_params(std::vector<float>& params, std::vector<float>& state1, std::vector<float>& state2) override {
-    params_.download(params);
-    state1_.download(state1);
-    state2_.download(state2);
+    wait_for_training(nullptr);
+    buf(DeviceBuffer::params).download(params);
+    buf(DeviceBuffer::state1).download(state1);
+    buf(DeviceBuffer::state2).download(state2);
   }
 
  private:
+  RawBuffer& buf(DeviceBuffer b) { return buffers_[size_t(b)]; }
+  template <typename T>
+  T* ptr(DeviceBuffer b) const {
+    return buffers_[size_t(b)].as<T>();
+  }
+  // Work queued on `stream` (nullptr: the host, for downloads) starts after
+  // every training stream has finished the segment started last.
+  void wait_for_training(cudaStream_t stream) {
+    for (cudaEvent_t e : trained_) {
+      if (stream)
+        NS_CUDA_CHECK(cudaStreamWaitEvent(stream, e, 0));
+      else
+        NS_CUDA_CHECK(cudaEventSynchronize(e));
+    }
+  }
+
   CudaOptions options_;
   int64_t bytes_in_use_ = 0, free_before_ = 0;
   int device_ = 0, sms_ = 1, networks_ = 0, slots_ = 1;
-  int64_t slot_floats_ = 0;
+  int64_t slot_floats_ = 0, frame_values_ = 0;
   std::string name_;
   cudaStream_t stream_{}, group_stream_{}, copy_stream_{};
-  cudaEvent_t frames_made_{};
-  void* host_frames_ = nullptr;         // pinned, (networks, grid points, outputs) floats or half bits
-  DeviceBuffer<uint16_t> half_frames_;  // (networks, grid points, outputs) float16 bits
+  cudaEvent_t frames_made_{}, params_read_{};
+  std::vector<cudaEvent_t> trained_;  // per training stream: its last segment is done
+  void* host_frames_ = nullptr;       // pinned, (networks, grid points, outputs) floats or half bits
   int single_count_ = 0, group_count_ = 0;
-  DeviceBuffer<int32_t> single_nets_, group_block_net_, group_block_rank_, group_blocks_;
-  DeviceBuffer<device::GroupBarrier> barriers_;
   const TrainingProblem* p_ = nullptr;
   device::Problem problem_{};
-  DeviceBuffer<device::Layer> layers_;
-  DeviceBuffer<device::Net> nets_;
-  DeviceBuffer<float> params_, state1_, state2_, grad_, next_, scratch_, eval_scratch_, epoch_loss_, probs_;
-  DeviceBuffer<float> grid_a_, grid_b_;  // the grid GEMMs' activations, max width x grid points
+  std::array<RawBuffer, kDeviceBufferCount> buffers_;
   std::unique_ptr<device::CublasGridOps> grid_ops_;
-  DeviceBuffer<float> points_[3], targets_[2];
-  DeviceBuffer<int32_t> perm_, labels_[2];
-  DeviceBuffer<double> loss_sums_, correct_sums_;
-  // The GEMM path: per-network step state, groups, member lists and pointer tables.
-  DeviceBuffer<device::GemmNetState> gemm_state_;
-  std::vector<GemmGroupPlan> gemm_groups_;
-  DeviceBuffer<int32_t> gemm_members_;
-  DeviceBuffer<float*> gemm_table_;
+  std::vector<GemmGroupPlan> gemm_groups_;  // where each group stands
   std::unique_ptr<device::CublasGemmOps> gemm_ops_;
 };
 

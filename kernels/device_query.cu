@@ -2,6 +2,8 @@
 // directory with the GPU backend.
 #include <cuda_runtime.h>
 
+#include <cstdlib>
+
 #include "netsweep/cuda_backend.h"
 #include "netsweep/cuda_check.h"
 
@@ -10,6 +12,10 @@ namespace netsweep {
 bool cuda_compiled_in() { return true; }
 
 CudaDeviceInfo cuda_device_info() {
+  // Before the first CUDA call creates the context: let up to 32 streams (the
+  // GEMM groups') reach the hardware as separate queues instead of the default
+  // 8, which would serialize groups that share a queue. A value the user set wins.
+  setenv("CUDA_DEVICE_MAX_CONNECTIONS", "32", 0);
   CudaDeviceInfo info;
   const cudaError_t status = cudaGetDeviceCount(&info.count);
   if (status != cudaSuccess) {

@@ -5,7 +5,7 @@
 
 #include <algorithm>
 
-#include "kernels/gemm_train.cuh"
+#include "gemm_train.cuh"
 #include "netsweep/cuda_check.h"
 
 namespace netsweep::device {
@@ -55,10 +55,6 @@ CublasGemmOps::~CublasGemmOps() {
   for (cublasHandle_t h : handles_) cublasDestroy(h);
   for (cudaStream_t s : streams_) cudaStreamDestroy(s);
   for (void* w : workspaces_) cudaFree(w);
-}
-
-void CublasGemmOps::synchronize() {
-  for (cudaStream_t s : streams_) NS_CUDA_CHECK(cudaStreamSynchronize(s));
 }
 
 void CublasGemmOps::gemm_batched(bool trans_a, bool trans_b, int m, int n, int k, int64_t a, int lda, int64_t b,

@@ -21,9 +21,8 @@ class CublasGemmOps : public GemmOps {
   CublasGemmOps(const CublasGemmOps&) = delete;
   CublasGemmOps& operator=(const CublasGemmOps&) = delete;
 
-  // The group whose ops follow (each group keeps to one stream).
-  void use_group(int group) { group_ = group; }
-  void synchronize();
+  void use_group(int group) override { group_ = group; }
+  const std::vector<cudaStream_t>& streams() const { return streams_; }
   int64_t workspace_bytes() const { return int64_t(workspaces_.size()) * kWorkspaceBytes; }
 
   void gemm_batched(bool trans_a, bool trans_b, int m, int n, int k, int64_t a, int lda, int64_t b, int ldb, int64_t c,

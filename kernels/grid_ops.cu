@@ -3,7 +3,7 @@
 #include <cublas_v2.h>
 #include <cuda_fp16.h>
 
-#include "kernels/grid_ops.cuh"
+#include "grid_ops.cuh"
 #include "netsweep/cuda_check.h"
 #include "netsweep/device_train.h"
 

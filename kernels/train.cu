@@ -4,7 +4,7 @@
 // Kernels first, then launchers; every launch is followed by an error check.
 #include <cuda/atomic>
 
-#include "kernels/train.cuh"
+#include "train.cuh"
 #include "netsweep/cuda_check.h"
 #include "netsweep/device_train.h"
 
@@ -39,6 +39,9 @@ struct CudaGroup {
     __syncthreads();
   }
 };
+
+// The device buffer list (device_schedule.h) sizes the barriers as two unsigned ints.
+static_assert(sizeof(GroupBarrier) == 2 * sizeof(unsigned int), "GroupBarrier layout");
 
 // ----------------------------------------------------------------- kernels
 

@@ -1,14 +1,16 @@
 // `netsweep bench`: one sweep on each device, side by side, one table.
 #include "netsweep/bench.h"
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "netsweep/cuda_backend.h"
-#include "netsweep/device_schedule.h"
-#include "netsweep/run.h"
+#include "netsweep/problem.h"
 
 namespace netsweep {
 namespace {
@@ -27,61 +29,148 @@ int64_t total_steps(const TrainingProblem& p) {
   return steps;
 }
 
+// Trains the problem once on the device and times it.
+BenchRow time_device(const TrainingProblem& problem, const BenchDevice& device, int threads) {
+  BenchRow row;
+  row.device = device.label;
+  row.networks = int(problem.networks.size());
+  row.epochs = problem.epochs;
+  std::unique_ptr<Backend> backend;
+  if (device.cuda) {
+    if (device.max_connections > 0)
+      setenv("CUDA_DEVICE_MAX_CONNECTIONS", std::to_string(device.max_connections).c_str(), 1);
+    std::string why;
+    backend = make_cuda_backend(why, device.options);
+    if (!backend) {
+      row.error = why;
+      return row;
+    }
+  } else {
+    backend = make_cpu_backend(threads);
+  }
+  row.description = backend->device_description();
+  std::vector<float> params(size_t(problem.layout.total));
+  initialize_parameters(problem.layout, problem.networks, params.data());
+  std::vector<NetworkResult> results;
+  CountingSink sink;
+  Progress progress;
+  const auto start = std::chrono::steady_clock::now();
+  backend->train(problem, params, results, sink, progress, {});
+  row.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  row.frames = sink.frames.load();
+  row.steps = total_steps(problem);
+  row.flops = 2.0 * double(problem_work(problem));  // 2 FLOPs per multiply-add
+  row.memory_bytes = backend->device_bytes_used();
+  return row;
+}
+
+nlohmann::json to_json(const BenchRow& r) {
+  return {{"device", r.device},   {"description", r.description}, {"error", r.error},
+          {"networks", r.networks}, {"epochs", r.epochs},           {"seconds", r.seconds},
+          {"flops", r.flops},       {"steps", r.steps},             {"frames", r.frames},
+          {"memory_bytes", r.memory_bytes}};
+}
+
+BenchRow from_json(const nlohmann::json& j) {
+  BenchRow r;
+  r.device = j.at("device");
+  r.description = j.at("description");
+  r.error = j.at("error");
+  r.networks = j.at("networks");
+  r.epochs = j.at("epochs");
+  r.seconds = j.at("seconds");
+  r.flops = j.at("flops");
+  r.steps = j.at("steps");
+  r.frames = j.at("frames");
+  r.memory_bytes = j.at("memory_bytes");
+  return r;
+}
+
+// time_device in a child process; its row comes back through a pipe.
+BenchRow time_device_in_child(const TrainingProblem& problem, const BenchDevice& device, int threads) {
+  int fds[2];
+  if (pipe(fds) != 0) return time_device(problem, device, threads);
+  std::fflush(nullptr);
+  const pid_t pid = fork();
+  if (pid < 0) {
+    close(fds[0]);
+    close(fds[1]);
+    return time_device(problem, device, threads);
+  }
+  if (pid == 0) {
+    close(fds[0]);
+    BenchRow row;
+    try {
+      row = time_device(problem, device, threads);
+    } catch (const std::exception& e) {
+      row.device = device.label;
+      row.error = e.what();
+    }
+    const std::string text = to_json(row).dump();
+    size_t done = 0;
+    while (done < text.size()) {
+      const ssize_t w = write(fds[1], text.data() + done, text.size() - done);
+      if (w <= 0) break;
+      done += size_t(w);
+    }
+    _exit(0);
+  }
+  close(fds[1]);
+  std::string text;
+  char buf[4096];
+  for (ssize_t n; (n = read(fds[0], buf, sizeof buf)) > 0;) text.append(buf, size_t(n));
+  close(fds[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  try {
+    return from_json(nlohmann::json::parse(text));
+  } catch (const std::exception&) {
+    BenchRow row;
+    row.device = device.label;
+    row.networks = int(problem.networks.size());
+    row.epochs = problem.epochs;
+    row.error = WIFSIGNALED(status) ? "the benchmark process died of signal " + std::to_string(WTERMSIG(status))
+                                    : "the benchmark process exited with status " + std::to_string(WEXITSTATUS(status));
+    return row;
+  }
+}
+
 }  // namespace
 
-// "cuda-gemm-tf32" -> the CUDA options it names, over the run's defaults.
-CudaOptions cuda_variant(const std::string& device, const RunOptions& options) {
-  CudaOptions cuda{parse_train_path(options.gpu_path), parse_precision_tf32(options.precision)};
-  std::stringstream rest(device.substr(4));
+BenchDevice parse_bench_device(const std::string& name, const CudaOptions& defaults) {
+  BenchDevice d;
+  d.label = name;
+  if (name == "cpu") return d;
+  if (name != "cuda" && name.rfind("cuda-", 0) != 0)
+    throw SpecError("--devices: '" + name + "' is not cpu or cuda[-variant]");
+  d.cuda = true;
+  d.options = defaults;
+  std::stringstream rest(name.substr(4));
   std::string word;
   std::getline(rest, word, '-');  // empty: the text before the first '-'
   while (std::getline(rest, word, '-')) {
-    if (word == "tf32" || word == "fp32")
-      cuda.tf32 = word == "tf32";
-    else if (word == "fused" || word == "gemm" || word == "auto")
-      cuda.path = parse_train_path(word);
-    else
-      throw SpecError("--devices: '" + device + "': unknown variant '" + word + "' (fused, gemm, auto, tf32, fp32)");
+    if (word == "tf32" || word == "fp32") {
+      d.options.tf32 = word == "tf32";
+    } else if (word == "fused" || word == "gemm" || word == "auto") {
+      d.options.path = parse_train_path(word);
+    } else if (word.rfind("conn", 0) == 0 && word.size() > 4 &&
+               word.find_first_not_of("0123456789", 4) == std::string::npos && word.size() <= 6 &&
+               std::atoi(word.c_str() + 4) >= 1 && std::atoi(word.c_str() + 4) <= 32) {
+      d.max_connections = std::atoi(word.c_str() + 4);
+    } else {
+      throw SpecError("--devices: '" + name + "': unknown variant '" + word +
+                      "' (fused, gemm, auto, tf32, fp32, conn1..conn32)");
+    }
   }
-  return cuda;
+  return d;
 }
 
-std::vector<BenchRow> run_bench(const SweepSpec& spec, const Dataset& data, const std::vector<std::string>& devices,
-                                const RunOptions& options) {
+std::vector<BenchRow> run_bench(const SweepSpec& spec, const Dataset& data, const std::vector<BenchDevice>& devices,
+                                int threads) {
   const TrainingProblem problem = build_problem(spec, data);
   std::vector<BenchRow> rows;
-  for (const auto& device : devices) {
-    BenchRow row;
-    row.device = device;
-    row.networks = int(problem.networks.size());
-    row.epochs = problem.epochs;
-    std::unique_ptr<Backend> backend;
-    if (device == "cpu") {
-      backend = make_cpu_backend(options.threads);
-    } else if (device == "cuda" || device.rfind("cuda-", 0) == 0) {
-      std::string why;
-      backend = make_cuda_backend(why, cuda_variant(device, options));
-      if (!backend) row.error = why;
-    } else {
-      throw SpecError("--devices: '" + device + "' is not cpu or cuda[-variant]");
-    }
-    if (backend) {
-      row.description = backend->device_description();
-      std::vector<float> params(size_t(problem.layout.total));
-      initialize_parameters(problem.layout, problem.networks, params.data());
-      std::vector<NetworkResult> results;
-      CountingSink sink;
-      Progress progress;
-      const auto start = std::chrono::steady_clock::now();
-      backend->train(problem, params, results, sink, progress, {});
-      row.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      row.frames = sink.frames.load();
-      row.steps = total_steps(problem);
-      row.flops = 2.0 * double(problem_work(problem));  // 2 FLOPs per multiply-add
-      row.memory_bytes = backend->device_bytes_used();
-    }
-    rows.push_back(row);
-  }
+  for (const auto& device : devices)
+    rows.push_back(device.cuda ? time_device_in_child(problem, device, threads) : time_device(problem, device, threads));
   return rows;
 }
 

@@ -6,6 +6,7 @@
 #include <limits>
 #include <map>
 
+#include "host_util.h"
 #include "netsweep/random.h"
 
 namespace netsweep {
@@ -30,18 +31,65 @@ void save_position(NetworkState& st, const device::Net& net) {
 }
 }  // namespace
 
-int64_t DevicePlan::device_bytes(const TrainingProblem& p, int eval_slots) const {
-  const int64_t n = int64_t(nets.size());
-  const int64_t points = int64_t(p.n_train) + p.n_test + int64_t(p.grid_h) * p.grid_w;
-  const int64_t floats = 3 * param_floats + 2 * grad_floats + scratch_floats + eval_slots * eval_scratch_floats +
-                         points * (p.inputs + p.outputs) + n * p.epochs +
-                         n * int64_t(p.grid_h) * p.grid_w * p.outputs +         // one frame of every network
-                         2 * int64_t(grid_max_width(p)) * p.grid_h * p.grid_w;  // the grid GEMMs' activations
-  const int64_t other =
-      n * int64_t(p.n_train) * 4 + n * int64_t(sizeof(device::Net)) + int64_t(layers.size() * sizeof(device::Layer)) +
-      2 * n * 4096 * 8 + n * int64_t(sizeof(device::GemmNetState)) + gemm_table_entries * 8 +
-      int64_t(gemm_members.size()) * 4 + n * int64_t(p.grid_h) * p.grid_w * p.outputs * 2;  // the frames' float16 copy
-  return floats * 4 + other;
+DeviceBufferSizes device_buffer_sizes(const DevicePlan& plan, const TrainingProblem& p, int eval_slots) {
+  const int64_t n = int64_t(plan.nets.size()), grid = int64_t(p.grid_h) * p.grid_w;
+  const int64_t chunks = (std::max({p.n_train, p.n_test, 1}) + device::kEvalChunk - 1) / device::kEvalChunk;
+  const int64_t f = sizeof(float), i = sizeof(int32_t), d = sizeof(double);
+  DeviceBufferSizes s{};
+  auto set = [&](DeviceBuffer b, const char* name, int64_t count, int64_t bytes) { s[size_t(b)] = {name, count, bytes}; };
+  set(DeviceBuffer::layers, "layers", int64_t(plan.layers.size()), sizeof(device::Layer));
+  set(DeviceBuffer::nets, "nets", n, sizeof(device::Net));
+  set(DeviceBuffer::params, "params", plan.param_floats, f);
+  set(DeviceBuffer::state1, "state1", plan.param_floats, f);
+  set(DeviceBuffer::state2, "state2", plan.param_floats, f);
+  set(DeviceBuffer::grad, "grad", plan.grad_floats, f);
+  set(DeviceBuffer::next, "next", plan.grad_floats, f);
+  set(DeviceBuffer::scratch, "scratch", plan.scratch_floats, f);
+  set(DeviceBuffer::eval_scratch, "eval_scratch", int64_t(eval_slots) * plan.eval_scratch_floats, f);
+  set(DeviceBuffer::perm, "perm", n * p.n_train, i);
+  set(DeviceBuffer::epoch_loss, "epoch_loss", n * p.epochs, f);
+  set(DeviceBuffer::train_x, "train_x", int64_t(p.train_x.size()), f);
+  set(DeviceBuffer::test_x, "test_x", int64_t(p.test_x.size()), f);
+  set(DeviceBuffer::grid_x, "grid_x", int64_t(p.grid_x.size()), f);
+  set(DeviceBuffer::train_y, "train_y", int64_t(p.train_y.size()), f);
+  set(DeviceBuffer::test_y, "test_y", int64_t(p.test_y.size()), f);
+  set(DeviceBuffer::train_labels, "train_labels", int64_t(p.train_label.size()), i);
+  set(DeviceBuffer::test_labels, "test_labels", int64_t(p.test_label.size()), i);
+  set(DeviceBuffer::frames, "frames", n * grid * p.outputs, f);
+  set(DeviceBuffer::half_frames, "half_frames", n * grid * p.outputs, 2);
+  set(DeviceBuffer::grid_a, "grid_a", int64_t(grid_max_width(p)) * grid, f);
+  set(DeviceBuffer::grid_b, "grid_b", int64_t(grid_max_width(p)) * grid, f);
+  set(DeviceBuffer::loss_sums, "loss_sums", n * chunks, d);
+  set(DeviceBuffer::correct_sums, "correct_sums", n * chunks, d);
+  set(DeviceBuffer::single_nets, "single_nets", int64_t(plan.single_block_nets.size()), i);
+  set(DeviceBuffer::group_block_net, "group_block_net", int64_t(plan.group_block_net.size()), i);
+  set(DeviceBuffer::group_block_rank, "group_block_rank", int64_t(plan.group_block_rank.size()), i);
+  set(DeviceBuffer::group_blocks, "group_blocks", int64_t(plan.blocks.size()), i);
+  set(DeviceBuffer::barriers, "barriers", n, 2 * sizeof(unsigned int));
+  set(DeviceBuffer::gemm_state, "gemm_state", n, sizeof(device::GemmNetState));
+  set(DeviceBuffer::gemm_members, "gemm_members", int64_t(plan.gemm_members.size()), i);
+  set(DeviceBuffer::gemm_table, "gemm_table", plan.gemm_table_entries, sizeof(float*));
+  return s;
+}
+
+int64_t device_bytes(const DeviceBufferSizes& sizes) {
+  int64_t total = 0;
+  for (const auto& b : sizes) total += b.bytes();
+  return total;
+}
+
+void check_device_memory(const DeviceBufferSizes& sizes, int64_t extra, int64_t free_bytes,
+                         const std::string& device_name) {
+  const int64_t need = device_bytes(sizes) + extra;
+  if (need <= free_bytes) return;
+  std::vector<DeviceBufferSize> largest(sizes.begin(), sizes.end());
+  std::sort(largest.begin(), largest.end(), [](const auto& a, const auto& b) { return a.bytes() > b.bytes(); });
+  std::string top;
+  for (size_t k = 0; k < 3; ++k) top += (k ? ", " : "") + std::string(largest[k].name) + " " + format_gib(largest[k].bytes());
+  throw SpecError("the sweep needs about " + format_gib(need) + " of GPU memory but " + device_name + " has " +
+                  format_gib(free_bytes) + " free (largest: " + top +
+                  "); lower --grid (frames are evaluated on the device), use fewer --seeds or networks, "
+                  "or a smaller full batch (--batch 0 keeps every training point's activations)");
 }
 
 device::Problem describe_problem(const TrainingProblem& p, const DeviceBuffers& b) {
@@ -300,8 +348,8 @@ bool run_device_schedule(const TrainingProblem& p, DeviceExecutor& exec, std::ve
     training = false;
     exec.start_frames(half);
     std::vector<double> train_loss, train_correct, test_loss, test_correct;
-    exec.evaluate(0, nullptr, &train_loss, &train_correct);
-    if (p.n_test > 0) exec.evaluate(1, nullptr, &test_loss, &test_correct);
+    exec.evaluate(EvalSet::train, nullptr, &train_loss, &train_correct);
+    if (p.n_test > 0) exec.evaluate(EvalSet::test, nullptr, &test_loss, &test_correct);
     const bool stopping = control.stop && control.stop->load() && d + 1 < due_frames.size();
     sync_results(control.checkpointer != nullptr || stopping);
     // The device trains the next segment while the host hands these frames on.

@@ -46,13 +46,23 @@ void enqueue_gemm_epoch(GemmOps& ops, const Problem& P, const GemmGroup& G, cons
   ops.run(device::EpochEndOp{P, G});
 }
 
-void train_gemm_group_until(GemmOps& ops, const Problem& P, const GemmGroup& G, GemmGroupPlan& g, int epoch_end) {
-  for (; g.epoch < std::min(epoch_end, P.epochs); ++g.epoch) {
-    if (g.next_sample > 0) {  // a resumed epoch, from where it stopped
-      enqueue_gemm_epoch(ops, P, G, g, g.next_sample);
-      g.next_sample = 0;
-    } else {
-      ops.full_epoch(P, G, g);
+void train_gemm_groups_until(GemmOps& ops, const Problem& P, const int32_t* member_list,
+                             std::vector<GemmGroupPlan>& groups, int epoch_end) {
+  const int end = std::min(epoch_end, P.epochs);
+  for (bool more = true; more;) {
+    more = false;
+    for (size_t k = 0; k < groups.size(); ++k) {
+      GemmGroupPlan& g = groups[k];
+      if (g.epoch >= end) continue;
+      ops.use_group(int(k));
+      if (g.next_sample > 0) {  // a resumed epoch, from where it stopped
+        enqueue_gemm_epoch(ops, P, g.desc(member_list), g, g.next_sample);
+        g.next_sample = 0;
+      } else {
+        ops.full_epoch(P, g.desc(member_list), g);
+      }
+      ++g.epoch;
+      more = true;
     }
   }
 }

@@ -1,16 +1,19 @@
 // netsweep's command line: `run` trains a sweep and writes a results file,
-// `info` summarizes one.
+// `info` summarizes one, `merge` joins shard files, `slurm` writes (and
+// submits) a job array, `bench` times devices side by side. Options are
+// parsed here into typed values; the work is done by the library.
 #include <CLI/CLI.hpp>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 
 #include "netsweep/bench.h"
 #include "netsweep/cuda_backend.h"
+#include "netsweep/merge.h"
 #include "netsweep/results.h"
 #include "netsweep/run.h"
+#include "netsweep/slurm.h"
 #include "netsweep/version.h"
 #include "progress.h"
 
@@ -45,7 +48,8 @@ struct CliRun {
   int grid = kDefaultGrid;
   std::vector<float> extent;
   DataOptions data;
-  RunOptions run;
+  RunOptions run;  // filled from the strings below by resolve_run_options
+  std::string device = "auto", gpu_path = "auto", precision = "fp32";
   std::string frame_dtype = "f16";
   std::string from;
   std::string shard;
@@ -137,11 +141,11 @@ void add_run_options(CLI::App& run, CliRun& c, std::vector<CLI::Option*>& spec_o
            ->capture_default_str());
 
   run.add_option("-o,--output", c.run.output, "results file (HDF5)")->capture_default_str();
-  run.add_option("--device", c.run.device, "auto, cpu or cuda")->capture_default_str();
-  run.add_option("--gpu-path", c.run.gpu_path,
+  run.add_option("--device", c.device, "auto, cpu or cuda")->capture_default_str();
+  run.add_option("--gpu-path", c.gpu_path,
                  "cuda: auto (networks wider than 64 as batched GEMMs, the rest in fused blocks), fused or gemm")
       ->capture_default_str();
-  run.add_option("--precision", c.run.precision,
+  run.add_option("--precision", c.precision,
                  "cuda GEMMs: fp32, or tf32 (tensor cores; not bit-comparable with the CPU)")
       ->capture_default_str();
   run.add_option("--threads", c.run.threads, "CPU threads (0 = all cores)")->capture_default_str();
@@ -166,6 +170,8 @@ void resolve_run_options(CliRun& c, int argc, char** argv) {
   if (c.frame_dtype != "f16" && c.frame_dtype != "f32")
     throw SpecError("--frame-dtype '" + c.frame_dtype + "': expected f16 or f32");
   c.run.frame_type = c.frame_dtype == "f16" ? FrameType::float16 : FrameType::float32;
+  c.run.device = parse_device(c.device);
+  c.run.cuda = {parse_train_path(c.gpu_path), parse_precision_tf32(c.precision)};
   if (!c.shard.empty()) c.run.shard = parse_shard(c.shard);
 }
 
@@ -284,7 +290,8 @@ int main(int argc, char** argv) {
   bench
       ->add_option("--devices", bench_devices,
                    "devices to time, in order (speedups are relative to the first): cpu, cuda, or cuda with "
-                   "-fused, -gemm, -tf32 (e.g. cuda-gemm-tf32) overriding --gpu-path and --precision")
+                   "-fused, -gemm, -tf32, -connN (e.g. cuda-gemm-tf32, cuda-conn8) overriding --gpu-path, --precision and "
+                   "CUDA_DEVICE_MAX_CONNECTIONS; each CUDA variant runs in a process of its own")
       ->delimiter(',')
       ->capture_default_str();
   bench->add_flag("--json", bench_json, "JSON instead of a table");
@@ -299,8 +306,11 @@ int main(int argc, char** argv) {
       print_info(info_path);
     } else if (*bench) {
       resolve_run_options(bc, argc, argv);
+      std::vector<BenchDevice> devices;
+      for (const auto& name : bench_devices) devices.push_back(parse_bench_device(name, bc.run.cuda));
       const SweepSource source = sweep_source(bc, bench_spec_options);
-      std::fputs(format_bench(run_bench(source.spec, source.data, bench_devices, bc.run), bench_json).c_str(), stdout);
+      std::fputs(format_bench(run_bench(source.spec, source.data, devices, bc.run.threads), bench_json).c_str(),
+                 stdout);
     } else if (*merge) {
       merge_results(merge_inputs, merge_output, joined_command_line(argc, argv), merge_quiet);
     } else if (*slurm) {
@@ -310,21 +320,9 @@ int main(int argc, char** argv) {
       if (!slurm_options.submit) {
         std::fputs(script.c_str(), stdout);
       } else {
-        const auto out = std::filesystem::absolute(sc.run.output);
-        const std::string path = (out.parent_path() / (out.stem().string() + ".sbatch")).string();
-        std::ofstream(path) << script;
-        const std::string command = "sbatch --parsable '" + path + "'";
-        FILE* pipe = popen(command.c_str(), "r");
-        if (!pipe) throw SpecError("--submit: cannot run sbatch");
-        char buf[256] = {0};
-        const bool got = std::fgets(buf, sizeof buf, pipe) != nullptr;
-        const int status = pclose(pipe);
-        if (!got || status != 0)
-          throw SpecError("--submit: sbatch " + path + " failed (is SLURM installed and reachable?)");
-        std::string id = buf;
-        id = id.substr(0, id.find_first_of(";\n"));
-        std::printf("%s\n", id.c_str());
-        std::fprintf(stderr, "netsweep: submitted %s as job %s\n", path.c_str(), id.c_str());
+        const SubmittedJob job = submit_slurm_job(script, sc.run.output);
+        std::printf("%s\n", job.job_id.c_str());
+        std::fprintf(stderr, "netsweep: submitted %s as job %s\n", job.script_path.c_str(), job.job_id.c_str());
       }
     }
   } catch (const Interrupted& e) {

@@ -10,15 +10,15 @@
 #include <filesystem>
 #include <mutex>
 #include <thread>
+#include <type_traits>
 
+#include "frame_pipeline.h"
 #include "h5.h"
+#include "netsweep/problem.h"
 #include "host_util.h"
 
 namespace netsweep {
 namespace {
-
-// Frames in flight between the trainers and the writer thread, at most.
-constexpr size_t kMaxQueuedBytes = size_t(256) << 20;
 
 size_t frame_elements(const TrainingProblem& p) { return size_t(p.grid_h) * size_t(p.grid_w) * size_t(p.outputs); }
 
@@ -67,6 +67,114 @@ Dataset read_data_group(hid_t file, const std::string& where, const std::string&
 
 constexpr const char* kPlanFormat = "netsweep-plan";
 
+// Refuses anything but a netsweep results file (or, with plan_ok, a plan
+// file) of the format version this build reads.
+void check_format(hid_t file, const std::string& path, bool plan_ok) {
+  const std::string format = h5::has_attr(file, "format") ? h5::get_string_attr(file, "format", path) : "";
+  if (format != kFormatName && !(plan_ok && format == kPlanFormat))
+    throw ResultsError(plan_ok ? path + ": neither a netsweep results file nor a plan file"
+                               : path + ": not a netsweep results file (root attribute 'format' is not '" +
+                                     std::string(kFormatName) + "')");
+  const int64_t version = h5::get_int_attr(file, "format_version", path);
+  if (version != kFormatVersion)
+    throw ResultsError(path + ": format version " + std::to_string(version) + ", this netsweep reads version " +
+                       std::to_string(kFormatVersion));
+}
+
+// The networks table: one dataset per NetworkRow field, written and read
+// through this one list (in this order).
+template <typename F>
+void for_each_network_column(F&& column) {
+  column("id", &NetworkRow::id);
+  column("hidden_shape", &NetworkRow::hidden_shape);
+  column("hidden_layers", &NetworkRow::hidden_layers);
+  column("width", &NetworkRow::width);
+  column("uniform", &NetworkRow::uniform);
+  column("activation", &NetworkRow::activation);
+  column("optimizer", &NetworkRow::optimizer);
+  column("lr", &NetworkRow::lr);
+  column("batch", &NetworkRow::batch);
+  column("seed", &NetworkRow::seed);
+  column("replica", &NetworkRow::replica);
+  column("status", &NetworkRow::status);
+  column("epochs_trained", &NetworkRow::epochs_trained);
+  column("parameters", &NetworkRow::parameters);
+  column("final_epoch_loss", &NetworkRow::final_epoch_loss);
+  column("final_train_loss", &NetworkRow::final_train_loss);
+  column("final_test_loss", &NetworkRow::final_test_loss);
+  column("final_train_accuracy", &NetworkRow::final_train_accuracy);
+  column("final_test_accuracy", &NetworkRow::final_test_accuracy);
+  column("wall_seconds", &NetworkRow::wall_seconds);
+}
+
+// How a NetworkRow field is stored: ints as int32, flags as int8, the rest as they are.
+template <typename T>
+struct Stored {
+  using type = T;
+};
+template <>
+struct Stored<int> {
+  using type = int32_t;
+};
+template <>
+struct Stored<bool> {
+  using type = int8_t;
+};
+
+template <typename T>
+void write_column(hid_t group, const char* name, const std::vector<NetworkRow>& rows, T NetworkRow::*member) {
+  if constexpr (std::is_same_v<T, std::string>) {
+    std::vector<std::string> values;
+    for (const auto& r : rows) values.push_back(r.*member);
+    h5::write_strings(group, name, values);
+  } else {
+    std::vector<typename Stored<T>::type> values;
+    for (const auto& r : rows) values.push_back(typename Stored<T>::type(r.*member));
+    h5::write(group, name, values);
+  }
+}
+
+template <typename T>
+void read_column(hid_t group, const char* name, std::vector<NetworkRow>& rows, T NetworkRow::*member,
+                 const std::string& where) {
+  auto values = [&] {
+    if constexpr (std::is_same_v<T, std::string>)
+      return h5::read_strings(group, name, where);
+    else
+      return h5::read<typename Stored<T>::type>(group, name, where);
+  }();
+  if (values.size() != rows.size())
+    throw ResultsError(where + ": networks/" + name + " has " + std::to_string(values.size()) +
+                       " rows but networks/id has " + std::to_string(rows.size()));
+  for (size_t i = 0; i < rows.size(); ++i) rows[i].*member = T(values[i]);
+}
+
+NetworkRow network_row(const TrainingProblem& p, size_t i, const NetworkResult& r) {
+  const NetworkConfig& c = p.networks[i];
+  NetworkRow row;
+  row.id = c.id;
+  row.hidden_shape = c.shape_label();
+  row.hidden_layers = int(c.hidden.size());
+  row.width = c.uniform && !c.hidden.empty() ? c.hidden[0] : -1;
+  row.uniform = c.uniform;
+  row.activation = to_string(c.activation);
+  row.optimizer = to_string(c.optimizer.kind);
+  row.lr = float(c.optimizer.lr);
+  row.batch = c.batch;
+  row.seed = c.seed;
+  row.replica = c.replica;
+  row.status = to_string(r.status);
+  row.epochs_trained = r.epochs_trained;
+  row.parameters = p.layout.networks[i].count;
+  row.final_epoch_loss = last_finite(r.epoch_loss);
+  row.final_train_loss = r.snapshot_train_loss.back();
+  row.final_test_loss = r.snapshot_test_loss.back();
+  row.final_train_accuracy = r.snapshot_train_accuracy.back();
+  row.final_test_accuracy = r.snapshot_test_accuracy.back();
+  row.wall_seconds = r.wall_seconds;
+  return row;
+}
+
 }  // namespace
 
 int64_t frame_bytes(const TrainingProblem& p, FrameType type) {
@@ -74,35 +182,17 @@ int64_t frame_bytes(const TrainingProblem& p, FrameType type) {
          (type == FrameType::float16 ? 2 : 4);
 }
 
-// Frames travel: caller (converted to the stored type) -> compressor threads
-// (the dataset's own filter pipeline, byte shuffle then deflate, done here in
-// parallel) -> one writer thread (H5Dwrite_chunk of the finished chunk).
+// Frames are converted to the stored type by the caller's thread, then
+// compressed and written by the frame pipeline.
 struct ResultsWriter::Impl {
-  struct Item {
-    int index, frame;
-    std::vector<unsigned char> bytes;  // raw, then the filtered chunk
-    uint32_t filter_mask = 0;          // bit 1: deflate skipped (it would not shrink the chunk)
-    size_t raw_size = 0;
-  };
-
   const TrainingProblem& problem;
   const Dataset& data;
   RunMetadata meta;
   std::string final_path, partial;
   h5::Handle file, frames;
-  hid_t frame_type = -1;
   size_t element_size = 2;
+  std::unique_ptr<FramePipeline> pipeline;
   bool finished = false;
-
-  std::mutex mutex;
-  std::condition_variable changed;
-  std::deque<Item> raw, ready;
-  size_t queued_bytes = 0;
-  int compressing = 0;  // items taken by compressor threads
-  bool closing = false;
-  std::string writer_error;
-  std::vector<std::thread> compressors;
-  std::thread writer;
 
   Impl(const std::string& path, const TrainingProblem& p, const Dataset& d, const RunMetadata& m)
       : problem(p), data(d), meta(m), final_path(path) {
@@ -110,7 +200,7 @@ struct ResultsWriter::Impl {
     partial = path + ".partial-" + std::to_string(::getpid());
     file = h5::Handle(H5Fcreate(partial.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose,
                       partial + ": cannot create the output file (is the directory writable?)");
-    frame_type = meta.frame_type == FrameType::float16 ? h5::float16_type() : H5T_NATIVE_FLOAT;
+    const hid_t frame_type = meta.frame_type == FrameType::float16 ? h5::float16_type() : H5T_NATIVE_FLOAT;
     element_size = meta.frame_type == FrameType::float16 ? 2 : 4;
     const hsize_t dims[5] = {hsize_t(p.networks.size()), hsize_t(p.frame_epochs.size()), hsize_t(p.grid_h),
                              hsize_t(p.grid_w), hsize_t(p.outputs)};
@@ -124,113 +214,28 @@ struct ResultsWriter::Impl {
     h5::check(H5Pset_fill_value(props, H5T_NATIVE_FLOAT, &nan), "frames fill value");
     frames = h5::Handle(H5Dcreate2(file, "frames", frame_type, space, H5P_DEFAULT, props, H5P_DEFAULT), H5Dclose,
                         partial + ": cannot create dataset frames");
-    const unsigned threads = std::max(1u, std::thread::hardware_concurrency());
-    for (unsigned t = 0; t < threads; ++t) compressors.emplace_back([this] { compress_loop(); });
-    writer = std::thread([this] { write_loop(); });
+    pipeline = std::make_unique<FramePipeline>(frames.get(), element_size, partial);
   }
 
   ~Impl() {
-    stop_writer();
+    pipeline.reset();
     frames.reset();
     file.reset();
     if (!finished) std::filesystem::remove(partial);
   }
 
-  void stop_writer() {
-    {
-      std::lock_guard<std::mutex> lock(mutex);
-      closing = true;
-    }
-    changed.notify_all();
-    for (auto& t : compressors)
-      if (t.joinable()) t.join();
-    if (writer.joinable()) writer.join();
-  }
-
   // values: floats, or (half_bits) float16 bits already converted.
   void enqueue(int index, int frame, const void* values, bool half_bits) {
     const size_t n = frame_elements(problem);
-    Item item{index, frame, std::vector<unsigned char>(n * element_size)};
-    item.raw_size = item.bytes.size();
+    std::vector<unsigned char> bytes(n * element_size);
     if (meta.frame_type == FrameType::float16 && !half_bits) {
-      auto* out = reinterpret_cast<uint16_t*>(item.bytes.data());
+      auto* out = reinterpret_cast<uint16_t*>(bytes.data());
       const auto* in = static_cast<const float*>(values);
       for (size_t k = 0; k < n; ++k) out[k] = float_to_half_bits(in[k]);
     } else {
-      std::memcpy(item.bytes.data(), values, item.bytes.size());
+      std::memcpy(bytes.data(), values, bytes.size());
     }
-    std::unique_lock<std::mutex> lock(mutex);
-    changed.wait(lock, [&] { return queued_bytes < kMaxQueuedBytes || !writer_error.empty(); });
-    if (!writer_error.empty()) throw ResultsError(writer_error);
-    queued_bytes += item.raw_size;
-    raw.push_back(std::move(item));
-    changed.notify_all();
-  }
-
-  // HDF5's shuffle filter (byte k of every element together), then deflate level 1.
-  void filter(Item& item) const {
-    const size_t n = item.bytes.size() / element_size;
-    std::vector<unsigned char> shuffled(item.bytes.size());
-    for (size_t e = 0; e < n; ++e)
-      for (size_t b = 0; b < element_size; ++b) shuffled[b * n + e] = item.bytes[e * element_size + b];
-    uLongf size = compressBound(uLong(shuffled.size()));
-    std::vector<unsigned char> packed(size);
-    if (compress2(packed.data(), &size, shuffled.data(), uLong(shuffled.size()), 1) == Z_OK && size < shuffled.size()) {
-      packed.resize(size);
-      item.bytes = std::move(packed);
-      item.filter_mask = 0;
-    } else {
-      item.bytes = std::move(shuffled);
-      item.filter_mask = 1u << 1;  // deflate (filter 1) not applied
-    }
-  }
-
-  void compress_loop() {
-    for (;;) {
-      Item item;
-      {
-        std::unique_lock<std::mutex> lock(mutex);
-        changed.wait(lock, [&] { return !raw.empty() || closing; });
-        if (raw.empty()) return;
-        item = std::move(raw.front());
-        raw.pop_front();
-        ++compressing;
-      }
-      filter(item);
-      {
-        std::lock_guard<std::mutex> lock(mutex);
-        --compressing;
-        ready.push_back(std::move(item));
-      }
-      changed.notify_all();
-    }
-  }
-
-  void write_loop() {
-    for (;;) {
-      Item item;
-      {
-        std::unique_lock<std::mutex> lock(mutex);
-        // Done only when nothing is left anywhere in the pipeline.
-        changed.wait(lock, [&] { return !ready.empty() || (closing && raw.empty() && compressing == 0); });
-        if (ready.empty()) return;
-        item = std::move(ready.front());
-        ready.pop_front();
-      }
-      try {
-        const hsize_t offset[5] = {hsize_t(item.index), hsize_t(item.frame), 0, 0, 0};  // the chunk's first element
-        h5::check(H5Dwrite_chunk(frames, H5P_DEFAULT, item.filter_mask, offset, item.bytes.size(), item.bytes.data()),
-                  partial + ": cannot write a frame (disk full?)");
-      } catch (const std::exception& e) {
-        std::lock_guard<std::mutex> lock(mutex);
-        writer_error = e.what();
-      }
-      {
-        std::lock_guard<std::mutex> lock(mutex);
-        queued_bytes -= item.raw_size;
-      }
-      changed.notify_all();
-    }
+    pipeline->enqueue(index, frame, std::move(bytes));
   }
 
   void write_metadata(double elapsed) {
@@ -255,71 +260,20 @@ struct ResultsWriter::Impl {
 
   void write_grid() {
     auto g = h5::create_group(file, "grid");
-    const auto& e = meta.extent;
+    const auto& e = problem.extent;
     h5::set_attr(g, "extent", std::vector<double>{e[0], e[1], e[2], e[3]});
     std::vector<float> xs(size_t(problem.grid_w)), ys(size_t(problem.grid_h));
-    for (int i = 0; i < problem.grid_w; ++i)
-      xs[size_t(i)] = e[0] + (e[1] - e[0]) * float(i) / float(problem.grid_w - 1);
-    for (int j = 0; j < problem.grid_h; ++j)
-      ys[size_t(j)] = problem.grid_h == 1 ? 0.0f : e[3] - (e[3] - e[2]) * float(j) / float(problem.grid_h - 1);
+    for (int i = 0; i < problem.grid_w; ++i) xs[size_t(i)] = grid_column_x(e, i, problem.grid_w);
+    for (int j = 0; j < problem.grid_h; ++j) ys[size_t(j)] = grid_row_y(e, j, problem.grid_h);
     h5::write(g, "x", xs);
     h5::write(g, "y", ys);
   }
 
   void write_networks(const std::vector<NetworkResult>& results) {
     auto g = h5::create_group(file, "networks");
-    const size_t n = problem.networks.size();
-    std::vector<int32_t> id(n), layers(n), width(n), batch(n), replica(n), epochs_trained(n);
-    std::vector<int8_t> uniform(n);
-    std::vector<uint64_t> seed(n);
-    std::vector<int64_t> parameters(n);
-    std::vector<float> lr(n), final_epoch_loss(n), train_loss(n), test_loss(n), train_acc(n), test_acc(n);
-    std::vector<double> wall(n);
-    std::vector<std::string> shape(n), activation(n), optimizer(n), status(n);
-    for (size_t i = 0; i < n; ++i) {
-      const auto& c = problem.networks[i];
-      const auto& r = results[i];
-      id[i] = c.id;
-      layers[i] = int32_t(c.hidden.size());
-      width[i] = c.uniform && !c.hidden.empty() ? c.hidden[0] : -1;
-      uniform[i] = c.uniform;
-      batch[i] = c.batch;
-      replica[i] = c.replica;
-      seed[i] = c.seed;
-      lr[i] = float(c.optimizer.lr);
-      shape[i] = c.shape_label();
-      activation[i] = to_string(c.activation);
-      optimizer[i] = to_string(c.optimizer.kind);
-      status[i] = to_string(r.status);
-      epochs_trained[i] = r.epochs_trained;
-      parameters[i] = problem.layout.networks[i].count;
-      final_epoch_loss[i] = last_finite(r.epoch_loss);
-      train_loss[i] = r.snapshot_train_loss.back();
-      test_loss[i] = r.snapshot_test_loss.back();
-      train_acc[i] = r.snapshot_train_accuracy.back();
-      test_acc[i] = r.snapshot_test_accuracy.back();
-      wall[i] = r.wall_seconds;
-    }
-    h5::write(g, "id", id);
-    h5::write_strings(g, "hidden_shape", shape);
-    h5::write(g, "hidden_layers", layers);
-    h5::write(g, "width", width);
-    h5::write(g, "uniform", uniform);
-    h5::write_strings(g, "activation", activation);
-    h5::write_strings(g, "optimizer", optimizer);
-    h5::write(g, "lr", lr);
-    h5::write(g, "batch", batch);
-    h5::write(g, "seed", seed);
-    h5::write(g, "replica", replica);
-    h5::write_strings(g, "status", status);
-    h5::write(g, "epochs_trained", epochs_trained);
-    h5::write(g, "parameters", parameters);
-    h5::write(g, "final_epoch_loss", final_epoch_loss);
-    h5::write(g, "final_train_loss", train_loss);
-    h5::write(g, "final_test_loss", test_loss);
-    h5::write(g, "final_train_accuracy", train_acc);
-    h5::write(g, "final_test_accuracy", test_acc);
-    h5::write(g, "wall_seconds", wall);
+    std::vector<NetworkRow> rows;
+    for (size_t i = 0; i < problem.networks.size(); ++i) rows.push_back(network_row(problem, i, results[i]));
+    for_each_network_column([&](const char* name, auto member) { write_column(g, name, rows, member); });
   }
 
   void write_curves(const std::vector<NetworkResult>& results) {
@@ -354,8 +308,7 @@ struct ResultsWriter::Impl {
 
   void finish(const std::vector<float>& initial, const std::vector<float>& final_params,
               const std::vector<NetworkResult>& results, double elapsed) {
-    stop_writer();
-    if (!writer_error.empty()) throw ResultsError(writer_error);
+    pipeline->finish();
     std::vector<int32_t> epochs(problem.frame_epochs.begin(), problem.frame_epochs.end());
     h5::write(file, "frame_epochs", epochs);
     h5::set_attr(frames, "layout", std::string("(networks, frames, H, W, outputs); row 0 is the top of the plane"));
@@ -412,13 +365,7 @@ ResultsFile::ResultsFile(const std::string& path) : impl_(std::make_unique<Impl>
   if (!std::filesystem::exists(path)) throw ResultsError(path + ": no such file");
   if (H5Fis_hdf5(path.c_str()) <= 0) throw ResultsError(path + ": not an HDF5 file");
   impl_->file = h5::Handle(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose, path + ": cannot open");
-  if (!h5::has_attr(impl_->file, "format") || h5::get_string_attr(impl_->file, "format", path) != kFormatName)
-    throw ResultsError(path + ": not a netsweep results file (root attribute 'format' is not '" +
-                       std::string(kFormatName) + "')");
-  const int version = format_version();
-  if (version != kFormatVersion)
-    throw ResultsError(path + ": format version " + std::to_string(version) + ", this netsweep reads version " +
-                       std::to_string(kFormatVersion));
+  check_format(impl_->file, path, false);
 }
 ResultsFile::~ResultsFile() = default;
 ResultsFile::ResultsFile(ResultsFile&&) noexcept = default;
@@ -435,48 +382,10 @@ const std::vector<NetworkRow>& ResultsFile::networks() const {
   if (!impl_->rows.empty()) return impl_->rows;
   const auto& w = impl_->path;
   auto g = h5::open_group(impl_->file, "networks");
-  const auto id = h5::read<int32_t>(g, "id", w);
-  const auto shape = h5::read_strings(g, "hidden_shape", w);
-  const auto layers = h5::read<int32_t>(g, "hidden_layers", w);
-  const auto width = h5::read<int32_t>(g, "width", w);
-  const auto activation = h5::read_strings(g, "activation", w);
-  const auto optimizer = h5::read_strings(g, "optimizer", w);
-  const auto lr = h5::read<float>(g, "lr", w);
-  const auto batch = h5::read<int32_t>(g, "batch", w);
-  const auto seed = h5::read<uint64_t>(g, "seed", w);
-  const auto replica = h5::read<int32_t>(g, "replica", w);
-  const auto status = h5::read_strings(g, "status", w);
-  const auto trained = h5::read<int32_t>(g, "epochs_trained", w);
-  const auto params = h5::read<int64_t>(g, "parameters", w);
-  const auto fel = h5::read<float>(g, "final_epoch_loss", w);
-  const auto ftl = h5::read<float>(g, "final_train_loss", w);
-  const auto fsl = h5::read<float>(g, "final_test_loss", w);
-  const auto fta = h5::read<float>(g, "final_train_accuracy", w);
-  const auto fsa = h5::read<float>(g, "final_test_accuracy", w);
-  const auto wall = h5::read<double>(g, "wall_seconds", w);
-  std::vector<NetworkRow> rows(id.size());
-  for (size_t i = 0; i < rows.size(); ++i) {
-    auto& r = rows[i];
-    r.id = id[i];
-    r.hidden_shape = shape[i];
-    r.hidden_layers = layers[i];
-    r.width = width[i];
-    r.activation = activation[i];
-    r.optimizer = optimizer[i];
-    r.lr = lr[i];
-    r.batch = batch[i];
-    r.seed = seed[i];
-    r.replica = replica[i];
-    r.status = status[i];
-    r.epochs_trained = trained[i];
-    r.parameters = params[i];
-    r.final_epoch_loss = fel[i];
-    r.final_train_loss = ftl[i];
-    r.final_test_loss = fsl[i];
-    r.final_train_accuracy = fta[i];
-    r.final_test_accuracy = fsa[i];
-    r.wall_seconds = wall[i];
-  }
+  const auto ids = h5::shape(g, "id", w);
+  if (ids.size() != 1) throw ResultsError(w + ": networks/id is not a 1-D dataset");
+  std::vector<NetworkRow> rows(static_cast<size_t>(ids[0]));
+  for_each_network_column([&](const char* name, auto member) { read_column(g, name, rows, member, w); });
   impl_->rows = std::move(rows);
   return impl_->rows;
 }
@@ -529,9 +438,7 @@ NetworkResult ResultsFile::network_result(int network) const {
   NetworkResult r;
   r.epoch_loss = epoch_losses(network);
   const NetworkRow& row = networks().at(size_t(network));
-  r.status = row.status == "diverged"        ? NetStatus::diverged
-             : row.status == "early_stopped" ? NetStatus::early_stopped
-                                             : NetStatus::trained;
+  r.status = parse_status(row.status);
   r.epochs_trained = row.epochs_trained;
   r.wall_seconds = row.wall_seconds;
   const char* names[4] = {"snapshots/train_loss", "snapshots/test_loss", "snapshots/train_accuracy",
@@ -577,13 +484,7 @@ SweepSource read_sweep_source(const std::string& path) {
   if (!std::filesystem::exists(path)) throw ResultsError(path + ": no such file");
   if (H5Fis_hdf5(path.c_str()) <= 0) throw ResultsError(path + ": not an HDF5 file");
   h5::Handle file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose, path + ": cannot open");
-  const std::string format = h5::has_attr(file, "format") ? h5::get_string_attr(file, "format", path) : "";
-  if (format != kFormatName && format != kPlanFormat)
-    throw ResultsError(path + ": neither a netsweep results file nor a plan file");
-  const int64_t version = h5::get_int_attr(file, "format_version", path);
-  if (version != kFormatVersion)
-    throw ResultsError(path + ": format version " + std::to_string(version) + ", this netsweep reads version " +
-                       std::to_string(kFormatVersion));
+  check_format(file, path, true);
   SweepSource s;
   s.spec = spec_from_json(h5::get_string_attr(file, "spec", path));
   s.data = read_data_group(file, path, h5::get_string_attr(file, "dataset", path));

@@ -34,6 +34,7 @@ const char* to_string(NetStatus s) { return kStatusNames[int(s)]; }
 Activation parse_activation(const std::string& s) { return parse_enum<Activation>(s, kActivationNames, "activation"); }
 Loss parse_loss(const std::string& s) { return parse_enum<Loss>(s, kLossNames, "loss"); }
 Optimizer parse_optimizer(const std::string& s) { return parse_enum<Optimizer>(s, kOptimizerNames, "optimizer"); }
+NetStatus parse_status(const std::string& s) { return parse_enum<NetStatus>(s, kStatusNames, "network status"); }
 
 std::vector<int> parse_shape(const std::string& s) {
   std::vector<int> widths;

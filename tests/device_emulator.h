@@ -93,6 +93,7 @@ class HostGemmOps : public GemmOps {
                 table_[size_t(c + i)], ldc);
     ++gemms;
   }
+  void use_group(int group) override { group_order.push_back(group); }
   void run(const device::GatherOp& op) override { loop(op); }
   void run(const device::BiasActivateOp& op) override { loop(op); }
   void run(const device::OutputLossOp& op) override { loop(op); }
@@ -103,6 +104,7 @@ class HostGemmOps : public GemmOps {
   void run(const device::EpochBeginOp& op) override { loop(op); }
   void run(const device::EpochEndOp& op) override { loop(op); }
   int64_t gemms = 0, ops = 0;
+  std::vector<int> group_order;  // the group of each epoch submitted, in order
 
  private:
   template <typename Op>
@@ -138,13 +140,15 @@ class EmulatedExecutor : public DeviceExecutor {
     state1_ = state1;
     state2_ = state2;
     epoch_loss_ = epoch_loss;
-    grad_.assign(size_t(plan.grad_floats), 0.0f);
-    next_.assign(size_t(plan.grad_floats), 0.0f);
-    // Training scratch was planned for kBlockThreads flags; the emulation uses fewer threads.
-    scratch_.assign(size_t(plan.scratch_floats), 0.0f);
-    eval_scratch_.assign(size_t(plan.eval_scratch_floats), 0.0f);
-    perm_.assign(nets_.size() * size_t(p.n_train), 0);
-    gemm_state_.assign(nets_.size(), device::GemmNetState{});
+    // Sized from the device's buffer list (one evaluation slot), as the CUDA executor allocates.
+    const DeviceBufferSizes sizes = device_buffer_sizes(plan, p, 1);
+    auto count = [&](DeviceBuffer b) { return size_t(sizes[size_t(b)].count); };
+    grad_.assign(count(DeviceBuffer::grad), 0.0f);
+    next_.assign(count(DeviceBuffer::next), 0.0f);
+    scratch_.assign(count(DeviceBuffer::scratch), 0.0f);
+    eval_scratch_.assign(count(DeviceBuffer::eval_scratch), 0.0f);
+    perm_.assign(count(DeviceBuffer::perm), 0);
+    gemm_state_.assign(count(DeviceBuffer::gemm_state), device::GemmNetState{});
     P_ = describe_problem(p, {p.train_x.data(), p.train_y.data(), layers_.data(), nets_.data(), params_.data(),
                               state1_.data(), state2_.data(), grad_.data(), next_.data(), scratch_.data(), perm_.data(),
                               epoch_loss_.data(), gemm_state_.data()});
@@ -158,15 +162,14 @@ class EmulatedExecutor : public DeviceExecutor {
     for (size_t i = 0; i < nets_.size(); ++i)
       if (blocks_[i] > 0)
         run_block(threads_ * blocks_[i], [&](HostBlock& b) { device::train_until(b, P_, int(i), epoch_end); });
-    for (GemmGroupPlan& g : gemm_groups_)
-      train_gemm_group_until(*gemm_ops_, P_, g.desc(gemm_members_.data()), g, epoch_end);
+    train_gemm_groups_until(*gemm_ops_, P_, gemm_members_.data(), gemm_groups_, epoch_end);
   }
   const HostGemmOps* gemm_ops() const { return gemm_ops_.get(); }
 
-  void evaluate(int set, std::vector<float>* probs, std::vector<double>* loss_sum,
+  void evaluate(EvalSet set, std::vector<float>* probs, std::vector<double>* loss_sum,
                 std::vector<double>* correct) override {
     const TrainingProblem& p = *p_;
-    if (set == 2 && grid_gemm_ && probs) {
+    if (set == EvalSet::grid && grid_gemm_ && probs) {
       const int64_t g = int64_t(p.grid_h) * p.grid_w;
       probs->assign(nets_.size() * size_t(g) * size_t(p.outputs), 0.0f);
       std::vector<float> a(size_t(grid_max_width(p) * g)), b(a.size());
@@ -174,10 +177,11 @@ class EmulatedExecutor : public DeviceExecutor {
       evaluate_grid_gemm(p, ops, params_.data(), p.grid_x.data(), probs->data(), a.data(), b.data());
       return;
     }
-    const float* x = set == 0 ? p.train_x.data() : set == 1 ? p.test_x.data() : p.grid_x.data();
-    const float* y = set == 0 ? p.train_y.data() : set == 1 ? p.test_y.data() : nullptr;
-    const int32_t* labels = set == 0 ? p.train_label.data() : set == 1 ? p.test_label.data() : nullptr;
-    const int count = set == 0 ? p.n_train : set == 1 ? p.n_test : p.grid_h * p.grid_w;
+    const bool train = set == EvalSet::train, test = set == EvalSet::test;
+    const float* x = train ? p.train_x.data() : test ? p.test_x.data() : p.grid_x.data();
+    const float* y = train ? p.train_y.data() : test ? p.test_y.data() : nullptr;
+    const int32_t* labels = train ? p.train_label.data() : test ? p.test_label.data() : nullptr;
+    const int count = train ? p.n_train : test ? p.n_test : p.grid_h * p.grid_w;
     const size_t n = nets_.size();
     if (probs) probs->assign(n * size_t(count) * size_t(p.outputs), 0.0f);
     if (loss_sum) loss_sum->assign(n, 0.0);
@@ -196,7 +200,7 @@ class EmulatedExecutor : public DeviceExecutor {
   }
 
   void start_frames(bool half) override {
-    evaluate(2, &frames_, nullptr, nullptr);
+    evaluate(EvalSet::grid, &frames_, nullptr, nullptr);
     half_frames_.clear();
     if (half)
       for (float v : frames_) half_frames_.push_back(float_to_half_bits(v));

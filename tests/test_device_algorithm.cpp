@@ -133,7 +133,8 @@ TEST(DevicePlan, ScratchRegionsAreDisjointAndSized) {
   SweepSpec big = s;
   big.grid = 200;
   const TrainingProblem pb = build_problem(big, data("spiral"));
-  EXPECT_GT(plan_device(pb, 256).device_bytes(pb, 264), plan.device_bytes(p, 264) + 4 * 200 * 200 * 2);
+  EXPECT_GT(device_bytes(device_buffer_sizes(plan_device(pb, 256), pb, 264)),
+            device_bytes(device_buffer_sizes(plan, p, 264)) + 4 * 200 * 200 * 2);
 }
 
 TEST(DeviceAlgorithm, WideNetworksTrainAsGroupsOfBlocks) {

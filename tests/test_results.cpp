@@ -69,7 +69,7 @@ TEST(ResultsFile, RoundTripThroughHdf5) {
   const std::string path = temp_path("roundtrip.h5");
   RunOptions o;
   o.output = path;
-  o.device = "cpu";
+  o.device = DeviceChoice::cpu;
   o.quiet = true;
   o.frame_type = FrameType::float32;
   const SweepSpec spec = small_spec();

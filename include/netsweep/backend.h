@@ -5,6 +5,7 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -30,7 +31,8 @@ struct TrainingProblem {
   std::vector<float> test_x, test_y;  // (n_test, inputs), (n_test, outputs)
   std::vector<int32_t> test_label;    // (n_test,)
   int grid_h = 0, grid_w = 0;
-  std::vector<float> grid_x;  // (grid_h * grid_w, inputs) features; row 0 is the top (largest y)
+  std::array<float, 4> extent{};  // the frame plane: x0, x1, y0, y1
+  std::vector<float> grid_x;      // (grid_h * grid_w, inputs) features; row 0 is the top (largest y)
   int epochs = 0;
   std::vector<int> frame_epochs;  // frame f is taken after frame_epochs[f] epochs
   float l1 = 0, l2 = 0;

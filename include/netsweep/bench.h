@@ -4,11 +4,23 @@
 #include <string>
 #include <vector>
 
+#include "netsweep/cuda_backend.h"
 #include "netsweep/dataset.h"
-#include "netsweep/run.h"
 #include "netsweep/spec.h"
 
 namespace netsweep {
+
+// One device of a bench: the CPU, or the CUDA backend with its options.
+struct BenchDevice {
+  std::string label;  // as given, e.g. "cuda-gemm-tf32"
+  bool cuda = false;
+  CudaOptions options;
+  int max_connections = 0;  // CUDA_DEVICE_MAX_CONNECTIONS of this variant; 0: netsweep's default (32)
+};
+// "cpu", "cuda", or "cuda-" with any of fused, gemm, auto, tf32, fp32 and
+// connN (N hardware work queues, 1..32) joined by '-', over `defaults`
+// (--gpu-path, --precision). Throws SpecError naming the word.
+BenchDevice parse_bench_device(const std::string& name, const CudaOptions& defaults);
 
 struct BenchRow {
   std::string device, description, error;  // error: why the device could not run
@@ -17,10 +29,12 @@ struct BenchRow {
   int64_t steps = 0, frames = 0, memory_bytes = 0;  // memory: measured on the device
 };
 
-// devices: "cpu", "cuda", or "cuda-" with any of fused, gemm, auto, tf32,
-// fp32 joined by '-', overriding options.gpu_path and options.precision.
-std::vector<BenchRow> run_bench(const SweepSpec& spec, const Dataset& data, const std::vector<std::string>& devices,
-                                const RunOptions& options);
+// Times the sweep on each device in order. Each CUDA variant runs in a child
+// process of its own (a fresh CUDA context, its own work-queue setting, and
+// device memory measured from a clean slate), so variants never disturb each
+// other; the CPU runs in this process.
+std::vector<BenchRow> run_bench(const SweepSpec& spec, const Dataset& data, const std::vector<BenchDevice>& devices,
+                                int threads);
 // A table (speedups relative to the first device), or JSON.
 std::string format_bench(const std::vector<BenchRow>& rows, bool json);
 

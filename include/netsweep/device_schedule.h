@@ -3,6 +3,7 @@
 // the schedule (train to the next frame epoch, evaluate, emit, checkpoint).
 #pragma once
 
+#include <array>
 #include <string>
 #include <vector>
 
@@ -38,10 +39,63 @@ struct DevicePlan {
   std::vector<GemmGroupPlan> gemm_groups;  // members in gemm_members[member_offset...]
   std::vector<int32_t> gemm_members;
   int64_t gemm_table_entries = 0;  // pointers in the GEMM pointer tables
-
-  // Device bytes for `eval_slots` concurrent evaluation blocks.
-  int64_t device_bytes(const TrainingProblem& p, int eval_slots) const;
 };
+
+// Every buffer an executor keeps on the device, in one list: the CUDA
+// executor allocates exactly these (and the emulation sizes its own from
+// them), and the memory estimate is their sum, so the two cannot disagree.
+enum class DeviceBuffer : int {
+  layers,            // (layers) device::Layer
+  nets,              // (networks) device::Net
+  params,            // (packed) parameters
+  state1,            // (packed) optimizer state
+  state2,            // (packed)
+  grad,              // (grad floats) per-network gradients
+  next,              // (grad floats) candidate parameters of a step
+  scratch,           // (scratch floats) training activations
+  eval_scratch,      // (slots, eval scratch floats)
+  perm,              // (networks, n_train) int32 epoch order
+  epoch_loss,        // (networks, epochs)
+  train_x,           // (n_train, inputs)
+  test_x,            // (n_test, inputs)
+  grid_x,            // (grid points, inputs)
+  train_y,           // (n_train, outputs)
+  test_y,            // (n_test, outputs)
+  train_labels,      // (n_train) int32
+  test_labels,       // (n_test) int32
+  frames,            // (networks, grid points, outputs) float
+  half_frames,       // (networks, grid points, outputs) float16 bits
+  grid_a,            // (max width, grid points) the grid GEMMs' activations
+  grid_b,            // (max width, grid points)
+  loss_sums,         // (networks, chunks) double
+  correct_sums,      // (networks, chunks) double
+  single_nets,       // (single-block networks) int32
+  group_block_net,   // (group blocks) int32
+  group_block_rank,  // (group blocks) int32
+  group_blocks,      // (networks) int32
+  barriers,          // (networks) two unsigned ints each
+  gemm_state,        // (networks) device::GemmNetState
+  gemm_members,      // (GEMM members) int32
+  gemm_table,        // (table entries) float*
+};
+constexpr int kDeviceBufferCount = int(DeviceBuffer::gemm_table) + 1;
+
+struct DeviceBufferSize {
+  const char* name;
+  int64_t count;          // elements
+  int64_t element_bytes;  // bytes per element
+  int64_t bytes() const { return count * element_bytes; }
+};
+using DeviceBufferSizes = std::array<DeviceBufferSize, kDeviceBufferCount>;
+// For `eval_slots` concurrent evaluation blocks.
+DeviceBufferSizes device_buffer_sizes(const DevicePlan& plan, const TrainingProblem& p, int eval_slots);
+int64_t device_bytes(const DeviceBufferSizes& sizes);  // their sum
+// Refuses, before anything is allocated, a sweep whose buffers plus `extra`
+// bytes (library workspaces, context) do not fit in `free_bytes` of the
+// device: the message says how much is needed, the largest buffers and what
+// to lower. Throws SpecError.
+void check_device_memory(const DeviceBufferSizes& sizes, int64_t extra, int64_t free_bytes,
+                         const std::string& device_name);
 
 // Blocks for networks whose per-step work (multiply-adds x batch) is large:
 // one block per kMacsPerBlock, at most kMaxGroupBlocks, within a budget of
@@ -93,7 +147,10 @@ void evaluate_grid_gemm(const TrainingProblem& p, GridOps& ops, const float* par
                         float* work_a, float* work_b);
 int grid_max_width(const TrainingProblem& p);
 
-// A device the schedule drives. Point sets: 0 train, 1 test, 2 grid.
+// The point sets a device evaluates every network on.
+enum class EvalSet { train, test, grid };
+
+// A device the schedule drives.
 class DeviceExecutor {
  public:
   virtual ~DeviceExecutor() = default;
@@ -115,7 +172,7 @@ class DeviceExecutor {
   virtual void wait_train() {}
   // Every network on a point set: probs (networks, points, outputs) if given;
   // with targets (train/test), per-network loss and correct-prediction sums.
-  virtual void evaluate(int set, std::vector<float>* probs, std::vector<double>* loss_sum,
+  virtual void evaluate(EvalSet set, std::vector<float>* probs, std::vector<double>* loss_sum,
                         std::vector<double>* correct) = 0;
   // Every network's frame (networks, grid points, outputs) from the current
   // parameters: started here (the device copies it back while it goes on),

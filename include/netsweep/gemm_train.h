@@ -297,6 +297,8 @@ struct GemmGroupPlan {
 class GemmOps {
  public:
   virtual ~GemmOps() = default;
+  // The group whose ops follow (on the device, each group keeps to one stream).
+  virtual void use_group(int /*group*/) {}
   // For every member i: C_i = op(A_i) op(B_i), column-major; the operands are
   // pointer tables (one entry per member) at offsets a, b, c of the table.
   virtual void gemm_batched(bool trans_a, bool trans_b, int m, int n, int k, int64_t a, int lda, int64_t b, int ldb,
@@ -320,9 +322,12 @@ void enqueue_gemm_step(GemmOps& ops, const device::Problem& P, const device::Gem
 // The rest of an epoch from sample `first` (0: all of it).
 void enqueue_gemm_epoch(GemmOps& ops, const device::Problem& P, const device::GemmGroup& G, const GemmGroupPlan& g,
                         int first);
-// Trains the group until its members have completed epoch_end epochs; advances g.
-void train_gemm_group_until(GemmOps& ops, const device::Problem& P, const device::GemmGroup& G, GemmGroupPlan& g,
-                            int epoch_end);
+// Trains every group until its members have completed epoch_end epochs, one
+// epoch of each group in turn (on the device every group's stream has work
+// queued from the start, rather than the last group waiting for the first
+// group's whole segment to be submitted); advances each g.
+void train_gemm_groups_until(GemmOps& ops, const device::Problem& P, const int32_t* member_list,
+                             std::vector<GemmGroupPlan>& groups, int epoch_end);
 
 // The pointer tables of every group for buffers at these addresses (device
 // addresses on the GPU, host ones in the emulation).

@@ -31,7 +31,6 @@ struct RunMetadata {
   std::string created_utc;  // ISO 8601
   std::string spec_json;    // the SweepSpec (spec_to_json)
   std::string command_line;
-  std::array<float, 4> extent{};  // x0, x1, y0, y1 of the frame plane
   FrameType frame_type = FrameType::float16;
   std::string sweep_hash;                // shard files of one sweep share it
   int shard_index = 0, shard_count = 0;  // shard_count 0: the whole sweep
@@ -65,7 +64,8 @@ struct NetworkRow {
   int id = 0;
   std::string hidden_shape;  // "64-64-64"
   int hidden_layers = 0;
-  int width = 0;  // uniform width, -1 for an explicit --shape
+  int width = 0;         // uniform width, -1 for an explicit --shape
+  bool uniform = true;   // from --layers x --widths (else an explicit --shape)
   std::string activation, optimizer, status;
   float lr = 0;
   int batch = 0;

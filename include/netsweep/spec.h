@@ -75,6 +75,7 @@ const char* to_string(NetStatus s);
 Activation parse_activation(const std::string& s);  // throws SpecError
 Loss parse_loss(const std::string& s);
 Optimizer parse_optimizer(const std::string& s);
+NetStatus parse_status(const std::string& s);
 std::vector<int> parse_shape(const std::string& s);  // "3-1-3"
 
 std::string spec_to_json(const SweepSpec& spec);

@@ -1,3 +1,5 @@
+// The work estimate: multiply-adds of training and frames per network, for
+// the progress line, shard balancing and the achieved FLOP/s of bench.
 #include "netsweep/backend.h"
 
 namespace netsweep {

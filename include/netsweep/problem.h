@@ -1,0 +1,46 @@
+// From what the user asked for to what a backend trains: the data options
+// into a Dataset, and a spec plus a dataset into a TrainingProblem (features,
+// targets, the frame grid, the expanded networks and their packed layout).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "netsweep/backend.h"
+#include "netsweep/dataset.h"
+#include "netsweep/spec.h"
+
+namespace netsweep {
+
+struct DataOptions {
+  std::vector<std::string> points;    // FILE:LABEL
+  std::vector<std::string> csv;       // FILE
+  std::vector<std::string> datasets;  // NAME[:key=value,...]
+  GeneratorOptions generator;
+  float test_fraction = 0.0f;
+  uint64_t split_seed = 0;
+};
+
+// The built-in dataset used when no data option is given.
+constexpr const char* kDefaultDataset = "spiral";
+
+Dataset load_data(const DataOptions& options);                              // throws DataError
+TrainingProblem build_problem(const SweepSpec& spec, const Dataset& data);  // throws SpecError/DataError
+
+// The frame plane: --extent, else the data's bounds grown by 5% on each side.
+std::array<float, 4> frame_extent(const SweepSpec& spec, const Dataset& data);
+// Plane coordinates of the frame grid: column i of w runs from x0 to x1, row j
+// of h from y1 (row 0, the top) down to y0; 1-D data has one row at y = 0.
+inline float grid_column_x(const std::array<float, 4>& e, int i, int w) {
+  return e[0] + (e[1] - e[0]) * float(i) / float(w - 1);
+}
+inline float grid_row_y(const std::array<float, 4>& e, int j, int h) {
+  return h == 1 ? 0.0f : e[3] - (e[3] - e[2]) * float(j) / float(h - 1);
+}
+
+// Bytes of memory available now (-1 if unknown).
+int64_t available_memory_bytes();
+
+}  // namespace netsweep

@@ -1,0 +1,81 @@
+// `netsweep merge`: the shard files of one sweep into one results file.
+#include "netsweep/merge.h"
+
+#include <algorithm>
+
+#include "netsweep/problem.h"
+#include "netsweep/results.h"
+#include "netsweep/run.h"
+#include "progress.h"
+
+namespace netsweep {
+
+void merge_results(const std::vector<std::string>& inputs, const std::string& output, const std::string& command_line,
+                   bool quiet) {
+  if (inputs.empty()) throw ResultsError("merge: no input files");
+  std::vector<ResultsFile> files;
+  for (const auto& path : inputs) files.emplace_back(path);
+  const auto hash_of = [](const ResultsFile& f) {
+    return f.has_attribute("sweep_hash") ? f.attribute("sweep_hash") : std::string("(none)");
+  };
+  const std::string hash = hash_of(files[0]);
+  for (size_t k = 1; k < files.size(); ++k)
+    if (hash_of(files[k]) != hash)
+      throw ResultsError("merge: " + inputs[k] + " belongs to sweep " + hash_of(files[k]) + " but " + inputs[0] +
+                         " to sweep " + hash + ": shards of different sweeps cannot be merged");
+  const SweepSpec spec = spec_from_json(files[0].attribute("spec"));
+  const Dataset data = files[0].dataset();
+  const TrainingProblem problem = build_problem(spec, data);
+  if (sweep_hash(spec, data) != hash)
+    throw ResultsError("merge: " + inputs[0] + ": sweep hash does not match its spec");
+
+  // Where each network id lives: (file, row).
+  const size_t n = problem.networks.size();
+  std::vector<std::pair<int, int>> where(n, {-1, -1});
+  for (size_t k = 0; k < files.size(); ++k) {
+    const auto rows = files[k].networks();
+    for (size_t r = 0; r < rows.size(); ++r) {
+      const int id = rows[r].id;
+      if (id < 0 || size_t(id) >= n)
+        throw ResultsError("merge: " + inputs[k] + ": network id " + std::to_string(id) + " is not in the sweep");
+      if (where[size_t(id)].first >= 0)
+        throw ResultsError("merge: network " + std::to_string(id) + " (" + rows[r].hidden_shape + " " +
+                           rows[r].activation + ") is in both " + inputs[size_t(where[size_t(id)].first)] + " and " +
+                           inputs[k]);
+      where[size_t(id)] = {int(k), int(r)};
+    }
+  }
+  std::string missing;
+  int missing_count = 0;
+  for (size_t id = 0; id < n; ++id)
+    if (where[id].first < 0 && missing_count++ < 10)
+      missing += (missing.empty() ? "" : ", ") + std::to_string(id) + " (" + problem.networks[id].shape_label() + " " +
+                 to_string(problem.networks[id].activation) + ")";
+  if (missing_count)
+    throw ResultsError("merge: " + std::to_string(missing_count) + " of " + std::to_string(n) +
+                       " networks are missing, e.g. " + missing + "; is a shard file left out or unfinished?");
+
+  const RunMetadata meta =
+      run_metadata(spec, data, files[0].attribute("device"), command_line, files[0].frame_type());
+  std::vector<float> initial(size_t(problem.layout.total), 0.0f), final_params = initial;
+  std::vector<NetworkResult> results(n);
+  double elapsed = 0;  // shards run side by side: the longest one
+  for (const auto& f : files) elapsed = std::max(elapsed, f.double_attribute("elapsed_seconds"));
+  ResultsWriter writer(output, problem, data, meta);
+  const int frames = int(problem.frame_epochs.size());
+  for (size_t id = 0; id < n; ++id) {
+    const ResultsFile& f = files[size_t(where[id].first)];
+    const int row = where[id].second;
+    results[id] = f.network_result(row);
+    const auto& net = problem.layout.networks[id];
+    const auto w0 = f.weights(row, false), w1 = f.weights(row, true);
+    std::copy(w0.begin(), w0.end(), initial.begin() + net.offset);
+    std::copy(w1.begin(), w1.end(), final_params.begin() + net.offset);
+    for (int fr = 0; fr < frames; ++fr) writer.write_frame(int(id), fr, f.frame(row, fr).data());
+  }
+  writer.finish(initial, final_params, results, elapsed);
+  if (!quiet)
+    log_line("merged " + std::to_string(files.size()) + " files (" + std::to_string(n) + " networks) into " + output);
+}
+
+}  // namespace netsweep

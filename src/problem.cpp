@@ -1,0 +1,126 @@
+// Data options -> Dataset, and spec + dataset -> TrainingProblem.
+#include "netsweep/problem.h"
+
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "host_util.h"
+
+namespace netsweep {
+namespace {
+
+std::pair<std::string, int> split_points_arg(const std::string& arg) {
+  const auto colon = arg.rfind(':');
+  if (colon == std::string::npos || colon + 1 == arg.size())
+    throw DataError("--points '" + arg + "': expected FILE:LABEL, e.g. green.json:0");
+  const std::string label = arg.substr(colon + 1);
+  size_t used = 0;
+  int value = -1;
+  try {
+    value = std::stoi(label, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used != label.size() || value < 0)
+    throw DataError("--points '" + arg + "': label '" + label + "' is not a class number >= 0");
+  return {arg.substr(0, colon), value};
+}
+
+// Refuses, before allocating, a grid whose frames cannot fit in memory:
+// the grid's features, a frame buffer and an in-flight copy per worker, and
+// the writer's queue.
+void check_frame_memory(int grid, int64_t grid_points, int inputs, int outputs) {
+  const int64_t workers = std::max(1u, std::thread::hardware_concurrency());
+  const int64_t one_frame = grid_points * outputs * int64_t(sizeof(float));
+  const int64_t memory =
+      grid_points * inputs * int64_t(sizeof(float)) + one_frame * (2 * workers + 1) + (int64_t(256) << 20);
+  const int64_t available = available_memory_bytes();
+  if (available > 0 && memory > available)
+    throw SpecError("--grid " + std::to_string(grid) + ": frames need about " + format_gib(memory) +
+                    " of memory (one frame is grid x grid x outputs x 4 bytes = " + format_gib(one_frame) +
+                    "), but only " + format_gib(available) + " is available; lower --grid");
+}
+
+}  // namespace
+
+int64_t available_memory_bytes() {
+  const long pages = sysconf(_SC_AVPHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+  return pages > 0 && size > 0 ? int64_t(pages) * size : -1;
+}
+
+Dataset load_data(const DataOptions& o) {
+  std::vector<PointSet> parts;
+  nlohmann::json source = nlohmann::json::array();
+  for (const auto& arg : o.points) {
+    const auto [file, label] = split_points_arg(arg);
+    parts.push_back(load_points_json(file, label));
+    source.push_back({{"points", file}, {"label", label}});
+  }
+  for (const auto& file : o.csv) {
+    parts.push_back(load_csv(file));
+    source.push_back({{"csv", file}});
+  }
+  std::vector<std::string> generators = o.datasets;
+  if (parts.empty() && generators.empty()) generators.push_back(kDefaultDataset);
+  for (const auto& g : generators) {
+    parts.push_back(generate_dataset(g, o.generator));
+    source.push_back({{"generator", g},
+                      {"n_points", o.generator.n_points},
+                      {"noise", o.generator.noise},
+                      {"seed", o.generator.seed}});
+  }
+  return make_dataset(parts, o.test_fraction, o.split_seed, source.dump());
+}
+
+std::array<float, 4> frame_extent(const SweepSpec& spec, const Dataset& data) {
+  return spec.extent ? *spec.extent : data_extent(data, 0.05f);
+}
+
+TrainingProblem build_problem(const SweepSpec& spec, const Dataset& d) {
+  spec.validate();
+  TrainingProblem p;
+  const int dims = d.regression ? 1 : 2;
+  std::vector<Feature> features;
+  for (const auto& name : spec.features) features.push_back(parse_feature(name, dims));
+  if (features.empty())
+    features = dims == 1 ? std::vector<Feature>{Feature::x1} : std::vector<Feature>{Feature::x1, Feature::x2};
+  p.loss = spec.loss;
+  p.classification = !d.regression;
+  p.classes = d.classes;
+  p.inputs = int(features.size());
+  for (Feature f : features) p.feature_names.push_back(to_string(f));
+  p.outputs = spec.outputs > 0 ? spec.outputs : default_outputs(d);
+  check_outputs(d, p.outputs, to_string(spec.loss), spec.loss == Loss::softmax, spec.loss == Loss::mse);
+  p.n_train = int(d.train.size());
+  p.n_test = int(d.test.size());
+  p.train_x = compute_features(d.train.coords, dims, features);
+  p.test_x = compute_features(d.test.coords, dims, features);
+  p.train_y = make_targets(d, d.train, p.outputs);
+  p.test_y = make_targets(d, d.test, p.outputs);
+  p.train_label = d.train.labels;
+  p.test_label = d.test.labels;
+  p.extent = frame_extent(spec, d);
+  p.grid_w = spec.grid;
+  p.grid_h = d.regression ? 1 : spec.grid;
+  check_frame_memory(spec.grid, int64_t(p.grid_w) * p.grid_h, p.inputs, p.outputs);
+  std::vector<float> coords;
+  coords.reserve(size_t(p.grid_w) * size_t(p.grid_h) * size_t(dims));
+  for (int j = 0; j < p.grid_h; ++j)
+    for (int i = 0; i < p.grid_w; ++i) {
+      coords.push_back(grid_column_x(p.extent, i, p.grid_w));
+      if (dims == 2) coords.push_back(grid_row_y(p.extent, j, p.grid_h));
+    }
+  p.grid_x = compute_features(coords, dims, features);
+  p.epochs = spec.epochs;
+  p.frame_epochs = snapshot_epochs(spec.epochs, spec.snapshot_every);
+  p.l1 = spec.l1;
+  p.l2 = spec.l2;
+  p.early_stop_loss = spec.early_stop_loss;
+  p.networks = expand(spec);
+  p.layout = PackedLayout::build(p.networks, p.inputs, p.outputs);
+  return p;
+}
+
+}  // namespace netsweep

@@ -1,0 +1,87 @@
+// `netsweep slurm`: the plan file, the job-array script, and its submission.
+#include "netsweep/slurm.h"
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "netsweep/version.h"
+
+namespace netsweep {
+namespace {
+// A word the shell reads back as exactly `v`.
+std::string shell_quote(const std::string& v) {
+  std::string q = "'";
+  for (char c : v) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+}  // namespace
+
+std::string shard_output_path(const std::string& output, const std::string& index) {
+  const std::filesystem::path p(output);
+  const std::string ext = p.has_extension() ? p.extension().string() : ".h5";
+  return (p.parent_path() / (p.stem().string() + ".shard-" + index + ext)).string();
+}
+
+std::string write_slurm_job(const SweepSpec& spec, const Dataset& data, const RunOptions& run, const SlurmOptions& s,
+                            const std::string& binary) {
+  if (s.shards < 1) throw SpecError("--shards: must be >= 1");
+  const TrainingProblem problem = build_problem(spec, data);  // validates everything before any job is queued
+  if (size_t(s.shards) > problem.networks.size())
+    throw SpecError("--shards " + std::to_string(s.shards) + ": the sweep has only " +
+                    std::to_string(problem.networks.size()) + " networks");
+  namespace fs = std::filesystem;
+  const fs::path out = fs::absolute(run.output);
+  const std::string stem = out.stem().string();
+  const fs::path plan = out.parent_path() / (stem + ".plan.h5");
+  write_plan_file(plan.string(), spec, data, problem, sweep_hash(spec, data));
+  std::string script = "#!/bin/bash\n";
+  script += "#SBATCH --job-name=" + (s.job_name.empty() ? "netsweep-" + stem : s.job_name) + "\n";
+  script += "#SBATCH --array=0-" + std::to_string(s.shards - 1) + "\n";
+  script += "#SBATCH --output=" + (out.parent_path() / (stem + ".%A_%a.log")).string() + "\n";
+  script += "#SBATCH --open-mode=append\n";
+  script += "#SBATCH --requeue\n";
+  script += "#SBATCH --signal=B:TERM@" + std::to_string(s.signal_seconds) + "\n";
+  if (!s.partition.empty()) script += "#SBATCH --partition=" + s.partition + "\n";
+  if (!s.gres.empty()) script += "#SBATCH --gres=" + s.gres + "\n";
+  if (!s.time.empty()) script += "#SBATCH --time=" + s.time + "\n";
+  if (!s.account.empty()) script += "#SBATCH --account=" + s.account + "\n";
+  if (!s.mem.empty()) script += "#SBATCH --mem=" + s.mem + "\n";
+  if (s.cpus_per_task > 0) script += "#SBATCH --cpus-per-task=" + std::to_string(s.cpus_per_task) + "\n";
+  script += "# netsweep " + std::string(kVersion) + ": " + std::to_string(problem.networks.size()) + " networks in " +
+            std::to_string(s.shards) + " shards balanced by estimated work; sweep " + sweep_hash(spec, data) + "\n";
+  script += "# Each task trains its shard and resumes from its checkpoint after a requeue or a resubmission.\n";
+  // sweep.h5 -> sweep.shard-<task>.h5
+  const std::string templ = shard_output_path(out.string(), "@");
+  const std::string shard_prefix = templ.substr(0, templ.find('@')), shard_suffix = templ.substr(templ.find('@') + 1);
+  script += "# When all tasks are done: " + shell_quote(binary) + " merge " + shell_quote(shard_prefix) + "*" +
+            shell_quote(shard_suffix) + " -o " + shell_quote(out.string()) + "\n";
+  script += "set -euo pipefail\n";
+  script +=
+      "exec " + shell_quote(binary) + " run --from " + shell_quote(plan.string()) + " --shard \"${SLURM_ARRAY_TASK_ID}/" +
+      std::to_string(s.shards) + "\" --resume --device " + to_string(run.device) +
+      (run.cuda.path != TrainPath::automatic ? " --gpu-path " + std::string(to_string(run.cuda.path)) : std::string()) +
+      (run.cuda.tf32 ? " --precision tf32" : "") +
+      (run.threads > 0 ? " --threads " + std::to_string(run.threads) : std::string()) +
+      (run.checkpoint_every >= 0 ? " --checkpoint-every " + std::to_string(run.checkpoint_every) : std::string()) +
+      " --frame-dtype " + (run.frame_type == FrameType::float16 ? "f16" : "f32") + " -o " + shell_quote(shard_prefix) +
+      "\"${SLURM_ARRAY_TASK_ID}\"" + shell_quote(shard_suffix) + "\n";
+  return script;
+}
+
+SubmittedJob submit_slurm_job(const std::string& script, const std::string& output) {
+  const auto out = std::filesystem::absolute(output);
+  const std::string path = (out.parent_path() / (out.stem().string() + ".sbatch")).string();
+  std::ofstream(path) << script;
+  const std::string command = "sbatch --parsable " + shell_quote(path);
+  FILE* pipe = popen(command.c_str(), "r");
+  if (!pipe) throw SpecError("--submit: cannot run sbatch");
+  char buf[256] = {0};
+  const bool got = std::fgets(buf, sizeof buf, pipe) != nullptr;
+  const int status = pclose(pipe);
+  if (!got || status != 0) throw SpecError("--submit: sbatch " + path + " failed (is SLURM installed and reachable?)");
+  const std::string id = buf;
+  return {path, id.substr(0, id.find_first_of(";\n"))};
+}
+
+}  // namespace netsweep
