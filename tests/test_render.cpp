@@ -316,3 +316,31 @@ TEST(Gallery, BadInputsGiveClearErrors) {
   EXPECT_THROW(render_gallery(o), RenderError);
   EXPECT_TRUE(fs::exists(o.output + "/precious.txt"));
 }
+
+TEST(Gallery, PicturesDoNotDependOnTheThreadCount) {
+  // GIF palettes come from giflib's quantizer, which is not reentrant: the
+  // gallery must come out the same on 1 thread and on several.
+  const std::string results = small_results("gallery.h5");
+  auto render = [&](const std::string& name, int threads) {
+    RenderOptions o;
+    o.input = results;
+    o.output = temp_path(name);
+    o.quiet = true;
+    o.threads = threads;
+    render_gallery(o);
+    return o.output;
+  };
+  const std::string one = render("threads1", 1), four = render("threads4", 4);
+  auto bytes = [](const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  };
+  int compared = 0;
+  for (const auto& e : fs::recursive_directory_iterator(one)) {
+    if (!e.is_regular_file()) continue;
+    const std::string rel = fs::relative(e.path(), one).string();
+    EXPECT_EQ(bytes(e.path().string()), bytes(four + "/" + rel)) << rel << " differs between 1 and 4 threads";
+    ++compared;
+  }
+  EXPECT_GT(compared, 8 * 4);
+}

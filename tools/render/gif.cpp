@@ -3,6 +3,7 @@
 #include <gif_lib.h>
 
 #include <cstring>
+#include <mutex>
 
 namespace netsweep::render {
 namespace {
@@ -13,6 +14,11 @@ struct GifCloser {
     if (gif) EGifCloseFile(gif, &error);
   }
 };
+// giflib's GifQuantizeBuffer keeps the sort axis of its median cut in a
+// static variable: two threads quantizing at once race on it (palettes then
+// differ from run to run). One quantization at a time.
+std::mutex g_quantize_mutex;
+
 std::string gif_error(const std::string& path, int code) {
   const char* msg = GifErrorString(code);
   return path + ": GIF error: " + (msg ? msg : "unknown");
@@ -46,9 +52,12 @@ void write_gif(const std::string& path, const std::vector<Image>& frames, int de
     }
     int colors = 256;
     std::vector<GifColorType> palette(256);
-    if (GifQuantizeBuffer(unsigned(w), unsigned(h), &colors, r.data(), g.data(), b.data(), indices.data(),
-                          palette.data()) == GIF_ERROR)
-      throw RenderError(path + ": colour quantization failed");
+    {
+      std::lock_guard<std::mutex> lock(g_quantize_mutex);
+      if (GifQuantizeBuffer(unsigned(w), unsigned(h), &colors, r.data(), g.data(), b.data(), indices.data(),
+                            palette.data()) == GIF_ERROR)
+        throw RenderError(path + ": colour quantization failed");
+    }
     ColorMapObject* map = GifMakeMapObject(256, palette.data());
     GraphicsControlBlock gcb{};
     gcb.DisposalMode = DISPOSE_DO_NOT;
