@@ -88,6 +88,51 @@ TEST(CudaBackend, Tf32StaysCloseToTheCpu) {
   for (const auto& [key, frame] : cpu.frames.frames) compare(frame, gpu.frames.frames.at(key), 2e-2f, 0, "tf32 frame");
 }
 
+TEST(CudaBackend, Tf32StaysCloseToTheCpuOnEveryPath) {
+  // TF32 reaches the GEMM path's training GEMMs and every path's frame GEMMs:
+  // wide and narrow networks, classification and regression, each path.
+  NS_REQUIRE_GPU();
+  for (TrainPath path : kPaths)
+    for (bool regression : {false, true}) {
+      SweepSpec s = regression ? regression_spec() : base_spec();
+      s.layers = {1, 2};
+      s.widths = {6, 96};
+      s.activations = {Activation::tanh, Activation::relu, Activation::gelu};
+      s.epochs = 20;
+      s.snapshot_every = 5;
+      const Dataset d = regression ? data("poly") : data("moons");
+      SweepRun cpu, gpu;
+      run_cpu(cpu, s, d);
+      run_cuda(gpu, s, d, {path, true});
+      const std::string what = std::string("tf32 ") + to_string(path) + (regression ? " regression" : " bce");
+      for (size_t i = 0; i < cpu.results.size(); ++i)
+        compare(cpu.results[i].epoch_loss, gpu.results[i].epoch_loss, 1e-3f, 2e-2f,
+                what + " net " + std::to_string(i) + " epoch loss");
+      for (const auto& [key, frame] : cpu.frames.frames)
+        compare(frame, gpu.frames.frames.at(key), 2e-2f, 2e-2f, what + " frame");
+    }
+}
+
+TEST(CudaBackend, WidestNetworksOnGroupsOfBlocksMatchTheCpu) {
+  // 8 x 384 on the fused path: each network trains on a group of blocks
+  // joined by a device-wide barrier (cooperative launch). The plan gives
+  // groups on any device that holds 2 x 64 resident blocks (an H100 holds 132+).
+  NS_REQUIRE_GPU();
+  SweepSpec s = base_spec();
+  s.layers = {8};
+  s.widths = {384};
+  s.activations = {Activation::relu, Activation::sigmoid};
+  s.learning_rates = {1e-3f};
+  s.batch_sizes = {32};
+  s.epochs = 6;
+  s.snapshot_every = 3;
+  SweepRun cpu, gpu;
+  run_cpu(cpu, s, data("moons"));
+  for (int blocks : plan_group_blocks(cpu.problem, 64)) EXPECT_GE(blocks, 2) << "8 x 384 should train on a group";
+  run_cuda(gpu, s, data("moons"), {TrainPath::fused, false});
+  expect_parity(cpu, gpu, "cuda fused, 8 x 384 on groups of blocks");
+}
+
 TEST(CudaBackend, DeviceCudaWithoutAGpuIsAClearError) {
   if (cuda_device_info().count > 0) GTEST_SKIP() << "a GPU is present";
   std::string why;

@@ -193,3 +193,20 @@ TEST(DevicePlan, SlideSweepTakesTheGemmPathForWidthsAbove64) {
   for (size_t i = 0; i < p.networks.size(); ++i)
     EXPECT_EQ(bool(plan.uses_gemm[i]), p.networks[i].hidden[0] > 64) << p.networks[i].shape_label();
 }
+
+TEST(GemmPath, GroupsAreSubmittedAnEpochEachInTurn) {
+  // Three groups (1, 2 and 3 layers of 70): on the device each has a stream,
+  // and every stream must get work queued from the start of a segment.
+  SweepSpec s = base_spec();
+  s.layers = {1, 2, 3};
+  s.widths = {70};
+  s.epochs = 6;
+  s.snapshot_every = 3;
+  SweepRun r;
+  start(r, s, data("moons"));
+  Progress progress;
+  test::EmulatedExecutor exec(2, 0, kMacsPerBlock, false, TrainPath::gemm);
+  run_device_schedule(r.problem, exec, r.params, r.results, r.frames, progress, {});
+  const std::vector<int> expected{0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 1, 2};
+  EXPECT_EQ(exec.gemm_ops()->group_order, expected);
+}

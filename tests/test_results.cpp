@@ -301,3 +301,27 @@ TEST(Cli, BenchTimesEachDeviceInOneTable) {
     }
   }
 }
+
+TEST(Cli, BenchRunsEachCudaVariantInAProcessOfItsOwn) {
+  // connN sets CUDA_DEVICE_MAX_CONNECTIONS, which CUDA reads when the context
+  // is made: only a process per variant makes the A/B honest.
+  const auto r = run_cli(
+      "bench --devices cpu,cuda-conn8,cuda-gemm-conn32 --layers 1 --widths 4,80 --epochs 2 --grid 8 --json");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto rows = nlohmann::json::parse(r.output);
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_GT(rows[0]["seconds"].get<double>(), 0.0);
+  for (int i = 1; i < 3; ++i) {
+    EXPECT_EQ(rows[i]["device"], i == 1 ? "cuda-conn8" : "cuda-gemm-conn32");
+    EXPECT_EQ(rows[i]["networks"], 4);  // 2 widths x the 2 default activations
+    if (rows[i].contains("error"))  // no GPU here: said, not timed
+      EXPECT_NE(rows[i]["error"].get<std::string>().find("CUDA"), std::string::npos) << rows[i];
+    else
+      EXPECT_GT(rows[i]["seconds"].get<double>(), 0.0);
+  }
+  for (const char* bad : {"cuda-conn0", "cuda-conn33", "cuda-connx"}) {
+    const auto b = run_cli(std::string("bench --devices ") + bad + " --layers 1 --widths 4 --epochs 1 --grid 4");
+    EXPECT_EQ(b.exit_code, 2) << b.output;
+    EXPECT_NE(b.output.find(std::string("--devices: '") + bad + "': unknown variant"), std::string::npos) << b.output;
+  }
+}

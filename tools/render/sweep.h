@@ -1,0 +1,50 @@
+// What the renderer reads of a results file, once: the networks shown, their
+// frames' shape and epochs, the sweep's settings and the scene every frame is
+// drawn in. Plus the labels every page writes the same way.
+#pragma once
+
+#include <array>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "draw.h"
+#include "gallery.h"
+#include "netsweep/results.h"
+
+namespace netsweep::render {
+
+// Axes besides the shape that vary among the shown networks (gallery columns).
+struct VaryingAxes {
+  bool optimizer = false, lr = false, batch = false, seed = false;
+};
+
+struct Sweep {
+  std::string path;
+  std::vector<NetworkRow> rows;  // selected networks
+  std::vector<int> rows_index;   // their row in the file
+  std::vector<int> frame_epochs;
+  std::array<int, 5> shape{};
+  FrameScene scene;
+  nlohmann::json spec, dataset;
+  std::string device, created, loss;
+  double elapsed = 0;
+  int total_networks = 0;
+  VaryingAxes axes;  // of the shown networks
+};
+
+// Reads the file's sweep, networks (those --runs selects) and scene. Throws RenderError.
+Sweep read_sweep(const ResultsFile& file, const RenderOptions& options);
+
+VaryingAxes varying_axes(const std::vector<NetworkRow>& rows);
+// "relu · lr 0.01": the activation and each varying axis.
+std::string configuration_label(const NetworkRow& r, const VaryingAxes& axes);
+std::string shape_label(const NetworkRow& r);  // "3 x 64" or the explicit shape
+std::string net_dir(int id);                   // "net-0007"
+std::string fmt(const char* format, double v);  // "–" for NaN
+// --runs key=value[|value...],... : every condition must hold. Throws RenderError.
+bool matches(const NetworkRow& r, const std::string& filter);
+// Every k-th frame index and always the last.
+std::vector<int> frames_to_render(int frames, int stride);
+
+}  // namespace netsweep::render
