@@ -168,6 +168,7 @@ BenchDevice parse_bench_device(const std::string& name, const CudaOptions& defau
 std::vector<BenchRow> run_bench(const SweepSpec& spec, const Dataset& data, const std::vector<BenchDevice>& devices,
                                 int threads) {
   const TrainingProblem problem = build_problem(spec, data);
+  check_training_memory(problem, threads);
   std::vector<BenchRow> rows;
   for (const auto& device : devices)
     rows.push_back(device.cuda ? time_device_in_child(problem, device, threads) : time_device(problem, device, threads));

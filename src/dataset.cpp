@@ -186,6 +186,8 @@ double parse_number(const std::string& text, const std::string& where) {
   double v = 0;
   try {
     v = std::stod(text, &used);
+  } catch (const std::out_of_range&) {
+    throw DataError(where + ": '" + text + "' is out of range");
   } catch (const std::exception&) {
     used = 0;
   }
@@ -194,10 +196,31 @@ double parse_number(const std::string& text, const std::string& where) {
   return v;
 }
 
+// A coordinate or target netsweep can train on: finite, and small enough that
+// its square (the x1^2 features, the squared error) stays finite in float.
+void check_value(double v, const std::string& where) {
+  if (!std::isfinite(v)) throw DataError(where + " is not finite");
+  if (std::abs(v) > kMaxCoordinate)
+    throw DataError(where + " is out of range (" + std::to_string(v) + "; |value| must be at most 1e15)");
+}
+
+void check_label(double v, const std::string& where, const std::string& text) {
+  if (v != std::floor(v) || v < 0 || v > kMaxLabel)
+    throw DataError(where + ": '" + text + "' is not a class number from 0 to " + std::to_string(kMaxLabel));
+}
+
+void check_point_count(size_t n, const std::string& where) {
+  if (int64_t(n) > kMaxPoints)
+    throw DataError(where + ": more than " + std::to_string(kMaxPoints) + " points; netsweep trains on at most that many");
+}
+
 std::string read_file(const std::string& path) {
   std::error_code ec;
-  if (std::filesystem::exists(path, ec) && !std::filesystem::is_regular_file(path, ec))
-    throw DataError(path + ": cannot open: not a regular file");
+  if (!std::filesystem::exists(path, ec)) throw DataError(path + ": cannot open: no such file");
+  if (!std::filesystem::is_regular_file(path, ec)) throw DataError(path + ": cannot open: not a regular file");
+  const auto size = std::filesystem::file_size(path, ec);
+  if (!ec && int64_t(size) > kMaxDataFileBytes)
+    throw DataError(path + ": the file is larger than 1 GiB; netsweep reads data files whole");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw DataError(path + ": cannot open file for reading");
   std::stringstream ss;
@@ -213,8 +236,15 @@ std::vector<std::string> generator_names() {
 }
 
 PointSet load_points_json(const std::string& path, int label) {
-  if (label < 0) throw DataError(path + ": label must be >= 0 (got " + std::to_string(label) + ")");
-  const std::string text = read_file(path);
+  if (label < 0 || label > kMaxLabel)
+    throw DataError(path + ": label must be a class number from 0 to " + std::to_string(kMaxLabel) + " (got " +
+                    std::to_string(label) + ")");
+  return parse_points_json(read_file(path), label, path);
+}
+
+PointSet parse_points_json(const std::string& text, int label, const std::string& path) {
+  if (label < 0 || label > kMaxLabel)
+    throw DataError(path + ": label must be a class number from 0 to " + std::to_string(kMaxLabel));
   nlohmann::json j;
   try {
     j = nlohmann::json::parse(text);
@@ -223,6 +253,7 @@ PointSet load_points_json(const std::string& path, int label) {
   }
   if (!j.is_array()) throw DataError(path + ": expected a JSON list of {\"x\":..,\"y\":..} points");
   if (j.empty()) throw DataError(path + ": the list of points is empty");
+  check_point_count(j.size(), path);
   PointSet p;
   for (size_t i = 0; i < j.size(); ++i) {
     const auto& pt = j[i];
@@ -235,15 +266,17 @@ PointSet load_points_json(const std::string& path, int label) {
       if (it == pt.end()) throw DataError(where + ": field '" + field + "' is missing");
       if (!it->is_number()) throw DataError(where + ": field '" + field + "' is not a number");
       xy[k] = it->get<double>();
-      if (!std::isfinite(xy[k])) throw DataError(where + ": field '" + field + "' is not finite");
+      check_value(xy[k], where + ": field '" + field + "'");
     }
     add_point(p, xy[0], xy[1], label);
   }
   return p;
 }
 
-PointSet load_csv(const std::string& path) {
-  std::istringstream in(read_file(path));
+PointSet load_csv(const std::string& path) { return parse_csv(read_file(path), path); }
+
+PointSet parse_csv(const std::string& text, const std::string& path) {
+  std::istringstream in(text);
   std::string line;
   if (!std::getline(in, line)) throw DataError(path + ": empty file (expected a header x1,x2,label or x,y)");
   const auto header = split(trim(line), ',');
@@ -254,9 +287,9 @@ PointSet load_csv(const std::string& path) {
     p.dims = 1;
   } else {
     throw DataError(path + ": line 1: header must be 'x1,x2,label' (classification) or 'x,y' (1-D regression), got '" +
-                    trim(line) + "'");
+                    trim(line).substr(0, 80) + "'");
   }
-  int line_no = 1;
+  int64_t line_no = 1;
   while (std::getline(in, line)) {
     ++line_no;
     if (trim(line).empty()) continue;
@@ -268,13 +301,16 @@ PointSet load_csv(const std::string& path) {
     std::vector<double> v;
     for (size_t k = 0; k < cells.size(); ++k)
       v.push_back(parse_number(cells[k], where + ", field '" + header[k] + "'"));
+    for (size_t k = 0; k < 2; ++k) check_value(v[k], where + ", field '" + header[k] + "'");  // x1,x2 or x,y
     if (p.dims == 2) {
       if (v[2] != std::floor(v[2]) || v[2] < 0)
         throw DataError(where + ", field 'label': '" + cells[2] + "' is not a class number >= 0");
+      check_label(v[2], where + ", field 'label'", cells[2]);
       add_point(p, v[0], v[1], int(v[2]));
     } else {
       add_sample(p, v[0], v[1]);
     }
+    check_point_count(p.size(), path);
   }
   if (p.size() == 0) throw DataError(path + ": no data rows after the header");
   return p;
@@ -291,17 +327,25 @@ PointSet generate_dataset(const std::string& spec, const GeneratorOptions& optio
       if (eq == std::string::npos) throw DataError(where + ": '" + kv + "' is not key=value");
       const std::string key = kv.substr(0, eq), value = kv.substr(eq + 1);
       const double v = parse_number(value, where + ": " + key);
-      if (key == "n")
+      const bool whole = v == std::floor(v) && v >= 0;
+      if (key == "n") {
+        if (!whole || v > double(kMaxPoints))
+          throw DataError(where + ": n must be a whole number of points, at most " + std::to_string(kMaxPoints));
         o.n_points = int(v);
-      else if (key == "noise")
+      } else if (key == "noise") {
+        if (!(v >= 0 && v <= 1e6)) throw DataError(where + ": noise must be between 0 and 1e6");
         o.noise = float(v);
-      else if (key == "seed")
+      } else if (key == "seed") {
+        if (!whole || v > 9007199254740992.0) throw DataError(where + ": seed must be a whole number >= 0");
         o.seed = uint64_t(v);
-      else
+      } else {
         throw DataError(where + ": unknown key '" + key + "' (known: n, noise, seed)");
+      }
     }
   }
   if (o.n_points < 4) throw DataError("--dataset " + name + ": needs at least 4 points (n/--n-points)");
+  if (o.n_points > kMaxPoints)
+    throw DataError("--dataset " + name + ": at most " + std::to_string(kMaxPoints) + " points (n/--n-points)");
   if (!(o.noise >= 0) || !std::isfinite(o.noise)) throw DataError("--dataset " + name + ": noise must be >= 0");
   Draws d(o.seed, name_salt(name));
   const double ring_lo[2] = {0, 3}, ring_hi[2] = {1, 4};
@@ -321,6 +365,66 @@ PointSet generate_dataset(const std::string& spec, const GeneratorOptions& optio
   throw DataError("--dataset: unknown generator '" + name + "' (known: " + known + ")");
 }
 
+namespace {
+// The rules every dataset obeys, on all its points together: consistent
+// sizes, coordinates and targets netsweep can train on, labels 0..classes-1
+// with every class present. Returns the number of classes (0 for regression).
+// `where` prefixes the messages ("" for data given on the command line).
+int check_points(const PointSet& all, const std::string& where) {
+  const std::string at = where.empty() ? "" : where + ": ";
+  const bool regression = all.dims == 1;
+  const size_t n = all.size();
+  if (all.dims != 1 && all.dims != 2) throw DataError(at + "points must be 1-D or 2-D");
+  if (all.coords.size() != n * size_t(all.dims) || (regression && all.values.size() != n))
+    throw DataError(at + "coordinates, labels and targets have different numbers of points");
+  if (n == 0) throw DataError(at + "the data has no points");
+  check_point_count(n, where.empty() ? "the data" : where);
+  for (size_t i = 0; i < all.coords.size(); ++i)
+    if (!std::isfinite(all.coords[i]))
+      throw DataError(at + "point " + std::to_string(i / size_t(all.dims)) + ": coordinate is not finite");
+  for (size_t i = 0; i < all.coords.size(); ++i)
+    check_value(all.coords[i], at + "point " + std::to_string(i / size_t(all.dims)) + ": coordinate");
+  if (regression) {
+    for (size_t i = 0; i < n; ++i) check_value(all.values[i], at + "point " + std::to_string(i) + ": target");
+    return 0;
+  }
+  std::map<int, size_t> counts;
+  for (int l : all.labels) {
+    if (l < 0 || l > kMaxLabel)
+      throw DataError(at + "label " + std::to_string(l) + " is not a class number from 0 to " +
+                      std::to_string(kMaxLabel));
+    ++counts[l];
+  }
+  const int classes = counts.rbegin()->first + 1;
+  if (counts.size() < 2)
+    throw DataError(at + "the data has only one class (label " + std::to_string(counts.begin()->first) +
+                    "): a classifier needs at least two");
+  for (int c = 0; c < classes; ++c)
+    if (!counts.count(c))
+      throw DataError(at + "class " + std::to_string(c) + " has no points (labels must be 0.." +
+                      std::to_string(classes - 1) + " without gaps)");
+  return classes;
+}
+
+PointSet join(const PointSet& a, const PointSet& b) {
+  PointSet all = a;
+  all.coords.insert(all.coords.end(), b.coords.begin(), b.coords.end());
+  all.labels.insert(all.labels.end(), b.labels.begin(), b.labels.end());
+  all.values.insert(all.values.end(), b.values.begin(), b.values.end());
+  return all;
+}
+}  // namespace
+
+void validate_dataset(const Dataset& d, const std::string& where) {
+  if (d.train.dims != d.test.dims || d.train.dims != (d.regression ? 1 : 2))
+    throw DataError(where + ": the points' dimension does not match the data's kind");
+  const int classes = check_points(join(d.train, d.test), where);
+  if (classes != d.classes)
+    throw DataError(where + ": the data says " + std::to_string(d.classes) + " classes but its labels make " +
+                    std::to_string(classes));
+  if (d.train.size() == 0) throw DataError(where + ": no training points");
+}
+
 Dataset make_dataset(const std::vector<PointSet>& parts, float test_fraction, uint64_t split_seed,
                      const std::string& source_json) {
   if (parts.empty()) throw DataError("no data: give --points, --csv or --dataset");
@@ -329,27 +433,11 @@ Dataset make_dataset(const std::vector<PointSet>& parts, float test_fraction, ui
   all.dims = parts[0].dims;
   for (const auto& p : parts) {
     if (p.dims != all.dims) throw DataError("cannot mix 1-D regression data with 2-D classification points");
-    all.coords.insert(all.coords.end(), p.coords.begin(), p.coords.end());
-    all.labels.insert(all.labels.end(), p.labels.begin(), p.labels.end());
-    all.values.insert(all.values.end(), p.values.begin(), p.values.end());
+    all = join(all, p);
   }
-  for (size_t i = 0; i < all.coords.size(); ++i)
-    if (!std::isfinite(all.coords[i]))
-      throw DataError("point " + std::to_string(i / all.dims) + ": coordinate is not finite");
   Dataset d;
   d.regression = all.dims == 1;
-  if (!d.regression) {
-    std::map<int, size_t> counts;
-    for (int l : all.labels) ++counts[l];
-    d.classes = counts.rbegin()->first + 1;
-    if (counts.size() < 2)
-      throw DataError("the data has only one class (label " + std::to_string(counts.begin()->first) +
-                      "): a classifier needs at least two");
-    for (int c = 0; c < d.classes; ++c)
-      if (!counts.count(c))
-        throw DataError("class " + std::to_string(c) + " has no points (labels must be 0.." +
-                        std::to_string(d.classes - 1) + " without gaps)");
-  }
+  d.classes = check_points(all, "");
   const size_t n = all.size();
   const size_t n_test = size_t(std::llround(double(test_fraction) * double(n)));
   if (n - n_test < 1) throw DataError("--test-fraction leaves no training points");

@@ -33,9 +33,10 @@ std::pair<std::string, int> split_points_arg(const std::string& arg) {
 // the writer's queue.
 void check_frame_memory(int grid, int64_t grid_points, int inputs, int outputs) {
   const int64_t workers = std::max(1u, std::thread::hardware_concurrency());
-  const int64_t one_frame = grid_points * outputs * int64_t(sizeof(float));
-  const int64_t memory =
-      grid_points * inputs * int64_t(sizeof(float)) + one_frame * (2 * workers + 1) + (int64_t(256) << 20);
+  const int64_t one_frame = saturating_mul(saturating_mul(grid_points, outputs), sizeof(float));
+  const int64_t memory = saturating_add(saturating_add(saturating_mul(grid_points, inputs * int64_t(sizeof(float))),
+                                                       saturating_mul(one_frame, 2 * workers + 1)),
+                                        int64_t(256) << 20);
   const int64_t available = available_memory_bytes();
   if (available > 0 && memory > available)
     throw SpecError("--grid " + std::to_string(grid) + ": frames need about " + format_gib(memory) +
@@ -48,6 +49,35 @@ void check_frame_memory(int grid, int64_t grid_points, int inputs, int outputs) 
 int64_t available_memory_bytes() {
   const long pages = sysconf(_SC_AVPHYS_PAGES), size = sysconf(_SC_PAGESIZE);
   return pages > 0 && size > 0 ? int64_t(pages) * size : -1;
+}
+
+int64_t training_memory_bytes(const TrainingProblem& p, int threads) {
+  const int64_t n = int64_t(p.networks.size()), f = int64_t(p.frame_epochs.size());
+  // Parameters, the initial copy, Adam's two state buffers and a checkpoint's three copies.
+  int64_t bytes = saturating_mul(p.layout.total, 7 * int64_t(sizeof(float)));
+  // Per network: epoch losses (twice: results and checkpoint) and four metrics per frame.
+  bytes = saturating_add(bytes, saturating_mul(n, saturating_mul(2 * int64_t(p.epochs) + 4 * f, sizeof(float))));
+  // Per worker: a network's gradient and candidate step, and activations for a batch.
+  int64_t widest = 0, largest = 0;
+  for (size_t i = 0; i < p.networks.size(); ++i) {
+    const NetworkLayout& net = p.layout.networks[i];
+    largest = std::max(largest, net.count);
+    widest = std::max(widest, saturating_mul(saturating_mul(int64_t(net.max_width), 2 * int64_t(net.layers.size()) + 4),
+                                             effective_batch(p, int(i)) + 16));
+  }
+  const int64_t workers = std::max(1, threads > 0 ? threads : int(std::thread::hardware_concurrency()));
+  bytes = saturating_add(bytes, saturating_mul(workers, saturating_mul(saturating_add(4 * largest, widest), 4)));
+  return bytes;
+}
+
+void check_training_memory(const TrainingProblem& p, int threads) {
+  const int64_t need = training_memory_bytes(p, threads), available = available_memory_bytes();
+  if (available > 0 && need > available)
+    throw SpecError("the sweep needs about " + format_gib(need) + " of memory to train (" +
+                    std::to_string(p.networks.size()) + " networks, " + std::to_string(p.layout.total) +
+                    " parameters, " + std::to_string(p.epochs) + " epochs of losses), but only " +
+                    format_gib(available) + " is available; sweep fewer or narrower networks (--seeds, --widths, "
+                    "--layers), or split it with --shard");
 }
 
 Dataset load_data(const DataOptions& o) {

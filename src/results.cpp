@@ -62,6 +62,7 @@ Dataset read_data_group(hid_t file, const std::string& where, const std::string&
     set->labels = h5::read<int32_t>(g, p + "_labels", where);
     if (d.regression) set->values = h5::read<float>(g, p + "_values", where);
   }
+  validate_dataset(d, where + ": stored data");  // what would be refused as input is refused here too
   return d;
 }
 

@@ -131,6 +131,7 @@ void run_sweep(const SweepSpec& spec, const Dataset& data, const RunOptions& o) 
     if (!o.quiet) log_line(o.output + " is already complete; nothing to do");
     return;
   }
+  check_training_memory(problem, o.threads);
   std::unique_ptr<Backend> backend = choose_backend(o);
   check_frame_disk(problem, o);
 

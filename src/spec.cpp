@@ -1,5 +1,7 @@
 #include "netsweep/spec.h"
 
+#include <cmath>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -62,11 +64,49 @@ std::string NetworkConfig::shape_label() const {
   return label.empty() ? "0" : label;
 }
 
+int64_t saturating_mul(int64_t a, int64_t b) {
+  int64_t out = 0;
+  return __builtin_mul_overflow(a, b, &out) ? std::numeric_limits<int64_t>::max() : out;
+}
+
+int64_t saturating_add(int64_t a, int64_t b) {
+  int64_t out = 0;
+  return __builtin_add_overflow(a, b, &out) ? std::numeric_limits<int64_t>::max() : out;
+}
+
+int64_t SweepSpec::network_count() const {
+  const int64_t shapes_count = saturating_add(saturating_mul(int64_t(layers.size()), int64_t(widths.size())),
+                                              int64_t(shapes.size()));
+  int64_t n = shapes_count;
+  for (int64_t k : {int64_t(activations.size()), int64_t(optimizers.size()), int64_t(learning_rates.size()),
+                    int64_t(batch_sizes.size()), int64_t(seeds)})
+    n = saturating_mul(n, k);
+  return n;
+}
+
+namespace {
+std::string number(double v) {
+  std::ostringstream out;
+  out << v;
+  return out.str();
+}
+void require_in(double v, double lo, double hi, const std::string& what) {
+  require(std::isfinite(v) && v >= lo && v <= hi,
+          what + " must be between " + number(lo) + " and " + number(hi) + " (got " + number(v) + ")");
+}
+}  // namespace
+
 void SweepSpec::validate() const {
   for (int l : layers) require(l >= 1, "--layers: a layer count must be >= 1 (got " + std::to_string(l) + ")");
   for (int w : widths) require(w >= 1, "--widths: a width must be >= 1 (got " + std::to_string(w) + ")");
   for (const auto& s : shapes)
     for (int w : s) require(w >= 1, "--shape: a layer width must be >= 1 (got " + std::to_string(w) + ")");
+  for (int l : layers) require_in(l, 1, kMaxLayers, "--layers: a layer count");
+  for (int w : widths) require_in(w, 1, kMaxWidth, "--widths: a width");
+  for (const auto& s : shapes) {
+    require_in(double(s.size()), 1, kMaxLayers, "--shape: the number of hidden layers");
+    for (int w : s) require_in(w, 1, kMaxWidth, "--shape: a layer width");
+  }
   require(!layers.empty() == !widths.empty(), "--layers and --widths go together: give both or neither");
   require(!layers.empty() || !shapes.empty(), "no network shapes: give --layers and --widths, or --shape");
   require(!activations.empty(), "--activations: give at least one");
@@ -76,18 +116,40 @@ void SweepSpec::validate() const {
     require(std::isfinite(lr) && lr > 0, "--lr: a learning rate must be > 0 (got " + std::to_string(lr) + ")");
   require(!batch_sizes.empty(), "--batch: give at least one");
   for (int b : batch_sizes) require(b >= 0, "--batch: a batch size must be >= 0 (0 = full batch)");
+  for (int b : batch_sizes) require_in(b, 0, kMaxBatch, "--batch: a batch size");
   require(seeds >= 1, "--seeds: must be >= 1");
+  require_in(seeds, 1, kMaxSeeds, "--seeds");
   require(epochs >= 1, "--epochs: must be >= 1");
+  require_in(epochs, 1, kMaxEpochs, "--epochs");
   require(outputs >= 0, "--outputs: must be >= 1 (or 0 for automatic)");
+  require_in(outputs, 0, kMaxOutputUnits, "--outputs");
   require(l1 >= 0 && l2 >= 0, "--l1/--l2: penalties must be >= 0");
+  require(std::isfinite(l1) && std::isfinite(l2), "--l1/--l2: penalties must be finite");
+  require(std::isfinite(momentum) && momentum >= 0, "--momentum: must be a finite number >= 0 (got " +
+                                                        number(momentum) + ")");
+  require(std::isfinite(beta1) && beta1 >= 0 && beta1 < 1, "beta1: must be in [0, 1) (got " + number(beta1) + ")");
+  require(std::isfinite(beta2) && beta2 >= 0 && beta2 < 1, "beta2: must be in [0, 1) (got " + number(beta2) + ")");
+  require(std::isfinite(adam_eps) && adam_eps > 0, "adam_eps: must be > 0 (got " + number(adam_eps) + ")");
   require(snapshot_every >= 0, "--snapshot-every: must be >= 0");
   require(grid >= 2, "--grid: must be >= 2");
+  require_in(grid, 2, kMaxGrid, "--grid");
   if (extent) {
     const auto& e = *extent;
     for (float v : e) require(std::isfinite(v), "--extent: values must be finite");
+    for (float v : e) require_in(v, -kMaxCoordinate, kMaxCoordinate, "--extent: each value");
     require(e[0] < e[1] && e[2] < e[3], "--extent: need x0 < x1 and y0 < y1");
   }
   if (early_stop_loss) require(std::isfinite(*early_stop_loss), "--early-stop-loss: must be finite");
+  for (const auto& f : features) require(!f.empty(), "--features: a feature name is empty");
+  const int64_t frames = snapshot_count(epochs, snapshot_every);
+  require(frames <= kMaxFrames, "--snapshot-every " + std::to_string(snapshot_every) + " with --epochs " +
+                                    std::to_string(epochs) + " makes " + std::to_string(frames) +
+                                    " frames per network; at most " + std::to_string(kMaxFrames));
+  const int64_t n = network_count();
+  require(n <= kMaxNetworks, "the sweep has " + (n == std::numeric_limits<int64_t>::max() ? std::string("too many")
+                                                                                           : std::to_string(n)) +
+                                 " networks (shapes x activations x optimizers x lr x batch x seeds); at most " +
+                                 std::to_string(kMaxNetworks) + " in one sweep");
 }
 
 std::vector<NetworkConfig> expand(const SweepSpec& spec) {
@@ -125,11 +187,15 @@ std::vector<NetworkConfig> expand(const SweepSpec& spec) {
 std::vector<int> snapshot_epochs(int epochs, int every) {
   std::vector<int> out;
   if (every > 0)
-    for (int e = 0; e < epochs; e += every) out.push_back(e);
+    for (int64_t e = 0; e < epochs; e += every) out.push_back(int(e));
   else
     out.push_back(0);
   out.push_back(epochs);
   return out;
+}
+
+int64_t snapshot_count(int epochs, int every) {
+  return every > 0 ? (int64_t(epochs) + every - 1) / every + 1 : 2;
 }
 
 std::string spec_to_json(const SweepSpec& s) {

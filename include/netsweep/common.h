@@ -34,6 +34,10 @@ constexpr int kLossCount = 3;
 enum class Optimizer : int32_t { adam = 0, sgd = 1, momentum = 2 };
 constexpr int kOptimizerCount = 3;
 
+// The largest |coordinate| or |target| netsweep trains on (and the largest
+// --extent value): squares and products of two stay finite in float.
+constexpr double kMaxCoordinate = 1e15;
+
 // A network's fate, stored per network in result files; append only.
 enum class NetStatus : int32_t { trained = 0, diverged = 1, early_stopped = 2 };
 

@@ -40,13 +40,28 @@ struct GeneratorOptions {
   uint64_t seed = 0;
 };
 
+// Limits on data: at most this many points in all, labels 0..kMaxLabel,
+// and data files at most kMaxDataFileBytes (each is read whole).
+constexpr int64_t kMaxPoints = 10000000;
+constexpr int kMaxLabel = 255;
+constexpr int64_t kMaxDataFileBytes = int64_t(1) << 30;
+
 // --points FILE:LABEL (slide format: [{"x":..,"y":..}, ...]).
 PointSet load_points_json(const std::string& path, int label);
 // --csv FILE: header x1,x2,label (classification) or x,y (1-D regression).
 PointSet load_csv(const std::string& path);
+// The same from text already read; `where` names the source in messages.
+PointSet parse_points_json(const std::string& text, int label, const std::string& where);
+PointSet parse_csv(const std::string& text, const std::string& where);
 // --dataset NAME[:key=value,...] with keys n, noise, seed overriding options.
 PointSet generate_dataset(const std::string& name_and_params, const GeneratorOptions& options);
 std::vector<std::string> generator_names();
+
+// Checks a dataset as netsweep would have made it: the same rules for data
+// given on the command line and data stored in a file (`where`): consistent
+// sizes, finite coordinates and targets within kMaxCoordinate, labels 0..classes-1
+// with every class present (>= 2), at least one training point. Throws DataError.
+void validate_dataset(const Dataset& d, const std::string& where);
 
 // Joins point sets, checks them (finite coordinates, >= 2 classes, one kind),
 // splits off a test set of round(test_fraction * n) points with the split

@@ -43,4 +43,13 @@ inline float grid_row_y(const std::array<float, 4>& e, int j, int h) {
 // Bytes of memory available now (-1 if unknown).
 int64_t available_memory_bytes();
 
+// Host memory training the problem holds, estimated before anything is
+// allocated: the packed parameters (with the initial copy, optimizer state
+// and a checkpoint's copies), every network's losses and metrics, and each
+// worker's workspace. Saturates instead of overflowing.
+int64_t training_memory_bytes(const TrainingProblem& p, int threads);
+// Refuses (SpecError) a problem whose estimate exceeds the available memory,
+// saying what to lower.
+void check_training_memory(const TrainingProblem& p, int threads);
+
 }  // namespace netsweep

@@ -15,6 +15,18 @@
 
 namespace netsweep {
 
+// The largest values a spec may hold: beyond them a run is not a sweep of
+// small networks any more, and sizes would overflow before any estimate.
+constexpr int kMaxLayers = 1000;               // hidden layers per network
+constexpr int kMaxWidth = 1000000;             // units per hidden layer
+constexpr int kMaxOutputUnits = 256;           // output units (classes)
+constexpr int kMaxSeeds = 1000000;             // replicas per configuration
+constexpr int kMaxEpochs = 1000000000;         // epochs
+constexpr int kMaxBatch = 1000000000;          // samples per batch
+constexpr int kMaxGrid = 1000000;              // frame resolution (memory is checked first)
+constexpr int64_t kMaxNetworks = 1000000;      // networks in one sweep
+constexpr int64_t kMaxFrames = 100000;         // frames per network
+
 struct SweepSpec {
   // Hidden shapes: every (layers x widths) uniform shape, then each explicit one.
   std::vector<int> layers;
@@ -38,8 +50,11 @@ struct SweepSpec {
   int grid = 0;                                // frames are grid x grid (grid x 1 for 1-D data)
   std::optional<std::array<float, 4>> extent;  // x0,x1,y0,y1; default: data bounds + margin
 
-  // Throws SpecError naming the field for any value out of range.
+  // Throws SpecError naming the field for any value out of range, including
+  // a sweep of more than kMaxNetworks networks or kMaxFrames frames.
   void validate() const;
+  // Networks the expansion makes (saturates at INT64_MAX; no allocation).
+  int64_t network_count() const;
 };
 
 struct SpecError : std::runtime_error {
@@ -66,6 +81,11 @@ std::vector<NetworkConfig> expand(const SweepSpec& spec);
 
 // Frame epochs: 0, every, 2*every, ... and the last epoch.
 std::vector<int> snapshot_epochs(int epochs, int every);
+int64_t snapshot_count(int epochs, int every);  // their number, without listing them
+
+// a * b, or INT64_MAX when it would overflow (sizes before any allocation). a, b >= 0.
+int64_t saturating_mul(int64_t a, int64_t b);
+int64_t saturating_add(int64_t a, int64_t b);
 
 // Names <-> enums, as used on the command line, in config files and stored files.
 const char* to_string(Activation a);
