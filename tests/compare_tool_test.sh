@@ -2,13 +2,15 @@
 # tools/compare_results.py: identical files pass in both modes, runs with 1 and 2
 # threads are identical, planted errors fail naming their networks with the right
 # triage verdict (BUG at epoch 0, drift for a smoothly growing error, JUMP for a
-# sudden late one), and a file of another sweep is refused (exit 2).
+# sudden late one after bit-identical epochs), and a file of another sweep is
+# refused (exit 2).
 # usage: compare_tool_test.sh NETSWEEP PYTHON COMPARE_SCRIPT
 set -euo pipefail
 netsweep=$1 python=$2 compare=$3
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work"
+# shellcheck disable=SC2054 # commas are netsweep's list separators
 args=(--layers 1,2 --widths 4 --epochs 30 --snapshot-every 10 --grid 16 --dataset moons --test-fraction 0.2 -q)
 fail() { echo "FAIL: $*"; exit 1; }
 expect() {  # status, command...: runs it, keeps its output in out.txt
