@@ -187,6 +187,7 @@ run() {
     local left=$((budget - (SECONDS - start) - 5))
     if [ "$left" -lt 10 ]; then
       printf '%-18s skipped: budget of %ss spent\n' "$name" "$budget" | tee -a "$out/timings.txt"
+      failed+=("$name(skipped)")
       return 124
     fi
     [ "$limit" -gt "$left" ] && limit=$left
