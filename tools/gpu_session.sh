@@ -211,7 +211,7 @@ run() {
         doc=$(grep '^{' "$work/step.json" | tail -n 1); fi
       printf '{"step": "%s", "rc": %d, "seconds": %s, "result": %s}\n' "$name" "$rc" "$secs" "${doc:-null}" \
         >>"$out/bench.jsonl"
-      doc=$(grep -o '"error": *"[^"]*"' "$work/step.json" | head -n 1 | sed 's/"error": *//')
+      doc=$(grep -o '"error": *"[^"][^"]*"' "$work/step.json" | head -n 1 | sed 's/"error": *//')
       [ -n "$doc" ] && note+="  unavailable: $doc"
     fi
     printf '%-18s rc=%-3d %8s s  (limit %3ss)%s\n' "$name" "$rc" "$secs" "$limit" "$note" | tee -a "$out/timings.txt"
