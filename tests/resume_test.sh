@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Interrupt a CPU run with SIGTERM and with kill -9, resume it with --resume,
 # and check the final file is identical to an uninterrupted run's.
-# usage: resume_test.sh NETSWEEP PYTHON COMPARE_SCRIPT
+# usage: resume_test.sh NETSWEEP PYTHON COMPARE_SCRIPT (tools/compare_results.py)
 set -euo pipefail
 netsweep=$1 python=$2 compare=$3
 work=$(mktemp -d)
@@ -28,7 +28,7 @@ interrupt() {  # signal name, output
   "$netsweep" run "${args[@]}" --resume -o "$out" 2>resume.log
   grep -q "resuming from $out.ckpt" resume.log || { echo "FAIL: the rerun did not resume"; cat resume.log; exit 1; }
   [ ! -e "$out.ckpt" ] || { echo "FAIL: checkpoint left behind after completion"; exit 1; }
-  "$python" "$compare" reference.h5 "$out"
+  "$python" "$compare" --exact reference.h5 "$out"
   # A complete output makes --resume a no-op.
   "$netsweep" run "${args[@]}" -q --resume -o "$out"
 }

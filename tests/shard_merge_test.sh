@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Shards of a sweep, merged, equal the single-process run; merge refuses
 # missing, duplicated and foreign shards with a message naming them.
-# usage: shard_merge_test.sh NETSWEEP PYTHON COMPARE_SCRIPT
+# usage: shard_merge_test.sh NETSWEEP PYTHON COMPARE_SCRIPT (tools/compare_results.py)
 set -euo pipefail
 netsweep=$1 python=$2 compare=$3
 work=$(mktemp -d)
@@ -12,7 +12,7 @@ args=(--layers 1,2 --widths 4,16,64 --activations relu,tanh --seeds 2 --epochs 1
 "$netsweep" run "${args[@]}" -o single.h5
 for i in 0 1 2; do "$netsweep" run "${args[@]}" --shard "$i/3" -o "sweep.shard-$i.h5"; done
 "$netsweep" merge -q sweep.shard-*.h5 -o merged.h5
-"$python" "$compare" single.h5 merged.h5
+"$python" "$compare" --exact single.h5 merged.h5
 "$netsweep" info merged.h5 | grep -q "networks: 24, frames: 4 of 16x16"
 
 expect_error() {  # message, command...

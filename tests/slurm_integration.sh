@@ -5,7 +5,7 @@
 # is signalled mid-run (as before a time limit), the array resubmitted, and
 # the resumed result compared again. Every daemon started is stopped by PID.
 # Exits 77 (skipped) only if slurm-wlm/munge cannot be installed.
-# usage: slurm_integration.sh NETSWEEP PYTHON COMPARE_SCRIPT
+# usage: slurm_integration.sh NETSWEEP PYTHON COMPARE_SCRIPT (tools/compare_results.py)
 set -euo pipefail
 netsweep=$1 python=$2 compare=$3
 skip() { echo "SKIP: $*"; exit 77; }
@@ -126,7 +126,7 @@ wait_for_job "$job" 180
 for i in 0 1 2 3; do [ -f "sweep.shard-$i.h5" ] || fail "shard $i missing: task log: $(cat sweep."$job"_"$i".log 2>/dev/null)"; done
 grep -h "shard 0/4" "sweep.${job}_0.log" | head -n 2
 "$netsweep" merge -q sweep.shard-*.h5 -o sweep.h5
-"$python" "$compare" single.h5 sweep.h5 || fail "merged array result differs from the single-process run"
+"$python" "$compare" --exact single.h5 sweep.h5 || fail "merged array result differs from the single-process run"
 
 # Case 2: a task is signalled mid-run, as SLURM does before a time limit, and the array is resubmitted.
 long=(--layers 2,3 --widths 128,256 --activations relu,tanh --epochs 600 --snapshot-every 50 --grid 24
@@ -150,5 +150,5 @@ wait_for_job "$job2" 300
 grep -q "resuming from" "long.${job2}_0.log" || fail "resubmitted task 0 did not resume"
 grep -q "already complete" "long.${job2}_1.log" || fail "resubmitted task 1 did not see its finished file"
 "$netsweep" merge -q long.shard-*.h5 -o long.h5
-"$python" "$compare" long-single.h5 long.h5 || fail "resumed array result differs from the single-process run"
+"$python" "$compare" --exact long-single.h5 long.h5 || fail "resumed array result differs from the single-process run"
 echo "SLURM: array result and resumed result identical to single-process runs"

@@ -1,106 +1,361 @@
 #!/usr/bin/env bash
-# The GPU checks of the GPU backend in one place.
+# The GPU checks of the CUDA backend, fitted to a lent GPU machine's session (15 min of device time).
 #
-#   tools/gpu_session.sh prepare [SHARED]       here (a build machine): CUDA build, binaries, their
-#                                               non-system libraries and the slide data and PyTorch
-#                                               peer from SHARED (default ../shared), all into .carry/
-#   tools/gpu_session.sh run CARRY OUT [PHASE...]   on a machine with an NVIDIA GPU and the CUDA
-#                                               toolkit, from the repository root; logs, timings and
-#                                               JSON go to OUT
+#   tools/gpu_session.sh prepare [SHARED]   here, on a build machine: CUDA build into build-gpu/, then
+#       the binaries, their non-system libraries, the slide data and the peers from SHARED (default
+#       ../shared) into .carry/ (git-ignored)
+#   tools/gpu_session.sh reference [EPOCHS] here, optional, after prepare: train the parity sweep's CPU
+#       side (default 400 epochs; ~20 min on 2 cores) into .carry/parity/cpu.h5, so that the GPU
+#       session spends no device time on it (without it, `parity` trains 100 epochs on the GPU
+#       machine's CPU)
+#   tools/gpu_session.sh run CARRY OUT [PHASE...]   on the GPU machine, from the repository root
 #
-# Phases (default: all, in this order; each under its own time limit):
-#   test    the CUDA-vs-CPU parity tests and the device algorithm tests
-#   bench   `netsweep bench` of the slide sweep (400 epochs): fused, GEMM, auto and TF32 paths, and the CPU
-#   slide   the full slide sweep (108 networks, 4000 epochs, 41 frames of 256^2), HDF5 written, timed
-#   frames  the same with only the last frame, for the frames-vs-no-frames ratio
-#   seeds   the slide sweep with --seeds 10 (1,080 networks)
-#   peers   ../shared/peers/torch_sweep.py on the same GPU: stacked (400 epochs, scaled) and loop
-#           (40 epochs, scaled), each beside netsweep's full run
-# With the device tool: `tools/gpu_session.sh prepare` here, then run
-#   bash tools/gpu_session.sh run .carry "$OUT" test bench slide     (carry: .carry)
-# and the other phases in a second call. Each phase's wall time is in OUT/timings.txt.
+# With the device tool, after `prepare` (and `reference`) here, two calls, both with carry [".carry"]
+# and timeout_s 360, the second right after the first (the machine stays warm 30 s):
+#   bash tools/gpu_session.sh run .carry "$OUT" env test sanitize classes parity
+#   bash tools/gpu_session.sh run .carry "$OUT" slide frames tf32 peers seeds
+# Each call stops starting steps after GPU_SESSION_BUDGET seconds (default 300) and cuts the last one
+# to fit, so both calls and two machine starts fit in ~13 minutes. Before any phase, `run` checks
+# that every carried binary finds all its shared libraries (ldd) and stops (exit 3) if not.
+#
+# Exit status: 0 if every step succeeded, 1 if any failed or timed out (all still ran), 3 if libraries
+# are missing. Phases (run in the order given; `first` and `speed` name the two calls' lists):
+#   env       GPU name, driver and memory, nvcc and compute-sanitizer, the CUDA library folders used
+#   test      the real-kernel tests (CudaBackend.*, DevicePlan.*), then the device-algorithm emulations
+#   sanitize  compute-sanitizer memcheck on a 1-epoch run (layers 1,8 x widths 8,384), fused and gemm
+#   classes   `netsweep bench` per network class: 8x16 and 8x64 fused, 1x128 and 8x384 gemm (100
+#             epochs), and the whole slide grid on the auto path (100 epochs, 256^2 frames)
+#   parity    the slide sweep on the CPU (carried reference, else 100 epochs here) and on the GPU
+#             (`run --from` the CPU file), compared by tools/compare_results.py within tolerances
+#   slide     the full slide sweep (108 networks, 4000 epochs, 41 frames of 256^2), timed; `info`
+#   frames    the same with only the first and last frame (frames-vs-no-frames ratio)
+#   tf32      `bench` of the slide sweep (400 epochs): cuda-gemm against cuda-gemm-tf32
+#   peers     PyTorch peer (stacked and loop, 20 epochs scaled to 400) beside netsweep (400 epochs),
+#             via tools/bench_vs_torch.py; the JAX peer (padded mode, 20 epochs) if it runs
+#   seeds     the full slide sweep with --seeds 10 (1,080 networks), timed
+# OUT gets at most 6 files: gpu_session.log (every command's output), timings.txt (one line a step:
+# rc, seconds, limit), bench.jsonl (one JSON line a bench or peer step), parity.txt and parity.json
+# (the comparison report), sanitize.log. Results files are written to a scratch folder and removed.
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+SLIDE_SHAPE="--layers 1,2,3,4,6,8 --widths 2,4,8,16,32,64,128,256,384 --activations sigmoid,relu"
+
+usage() {
+  sed -n '2,/^set /p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'
+  exit 2
+}
+
+# A python3 with h5py and numpy (the GPU image's python3 has them; Debian's is /usr/bin/python3).
+h5_python() {
+  local p
+  for p in ${NETSWEEP_PYTHON:-} python3 /usr/bin/python3; do
+    "$p" -c 'import h5py, numpy' 2>/dev/null && { echo "$p"; return 0; }
+  done
+  return 1
+}
 
 prepare() {
   local shared=${1:-$ROOT/../shared}
   set -e
   cmake -S "$ROOT" -B "$ROOT/build-gpu" -G Ninja -DCMAKE_BUILD_TYPE=Release -DNETSWEEP_CUDA=ON \
-    -DNETSWEEP_NATIVE=OFF -DCMAKE_CXX_FLAGS=-march=x86-64-v3  # AVX2/FMA: runs on the GPU machine's CPU too
+    -DNETSWEEP_NATIVE=OFF -DCMAKE_CXX_FLAGS=-march=x86-64-v3 # AVX2/FMA: runs on the GPU machine's CPU too
   cmake --build "$ROOT/build-gpu"
-  rm -rf "$ROOT/.carry" && mkdir -p "$ROOT/.carry/bin" "$ROOT/.carry/lib" "$ROOT/.carry/shared/data"
+  rm -rf "$ROOT/.carry" && mkdir -p "$ROOT/.carry/bin" "$ROOT/.carry/lib" "$ROOT/.carry/shared/data/slide"
   cp "$ROOT/build-gpu/netsweep" "$ROOT/build-gpu/netsweep-render" "$ROOT/build-gpu/tests/netsweep_tests" \
     "$ROOT/.carry/bin/"
-  # Libraries the binaries need beyond the C/C++ runtime and CUDA's own (the GPU machine has those).
+  # Libraries the binaries need beyond glibc's (never mixed across versions), the C++ runtime and
+  # CUDA's own: the GPU image has those.
   ldd "$ROOT"/.carry/bin/* | awk '$3 ~ /^\// {print $3}' | sort -u |
-    grep -Ev '/(libc|libm|libdl|libpthread|librt|libgcc_s|libstdc\+\+|ld-linux[^/]*|libcuda[^/]*|libcublas[^/]*)\.so' |
+    grep -Ev '/(libc|libm|libdl|libpthread|librt|libresolv|libutil|libnsl|libanl|libmvec|libgcc_s|libstdc\+\+|ld-linux[^/]*|libcuda[^/]*|libcublas[^/]*)\.so' |
     xargs -r cp -L -t "$ROOT/.carry/lib/"
-  cp -r "$shared/data/slide" "$ROOT/.carry/shared/data/"
+  cp "$shared"/data/slide/*.json "$ROOT/.carry/shared/data/slide/"
   cp -r "$shared/peers" "$ROOT/.carry/shared/"
   du -sh "$ROOT/.carry"
 }
 
-run() {
-  local carry=${1:?usage: gpu_session.sh run CARRY OUT [PHASE...]} out=${2:?usage: gpu_session.sh run CARRY OUT}
-  shift 2
-  local phases=${*:-test bench slide frames seeds peers}
-  carry=$(cd "$carry" && pwd)
-  mkdir -p "$out"
-  local log=$out/gpu_session.log ns=$carry/bin/netsweep
-  # CUDA's libraries: the toolkit's, else the ones PyTorch's wheels bring.
-  local cuda_libs
-  cuda_libs=$(ls -d /usr/local/cuda/lib64 /usr/local/cuda/lib 2>/dev/null | tr '\n' ':')
-  cuda_libs+=$(python3 -c 'import nvidia.cublas, nvidia.cuda_runtime, os; print(":".join(os.path.join(list(m.__path__)[0], "lib") for m in (nvidia.cublas, nvidia.cuda_runtime)))' 2>/dev/null)
-  export LD_LIBRARY_PATH=$carry/lib:$cuda_libs:${LD_LIBRARY_PATH:-}
+# The parity sweep's CPU side, trained here (no device time), without the weights (the comparison
+# does not read them; they would not fit the carry limit).
+reference() {
+  local epochs=${1:-400} carry=$ROOT/.carry py
+  [ -x "$carry/bin/netsweep" ] || { echo "run '$0 prepare' first" >&2; return 2; }
+  py=$(h5_python) || { echo "no python3 with h5py (set NETSWEEP_PYTHON)" >&2; return 2; }
+  mkdir -p "$carry/parity"
   local points="--points $carry/shared/data/slide/green_points.json:0 --points $carry/shared/data/slide/red_points.json:1"
-  local slide="--layers 1,2,3,4,6,8 --widths 2,4,8,16,32,64,128,256,384 --activations sigmoid,relu $points"
-  local full="$slide --epochs 4000 --snapshot-every 100 --grid 256"
+  # shellcheck disable=SC2086 # word lists
+  "$carry/bin/netsweep" run $SLIDE_SHAPE $points --epochs "$epochs" --snapshot-every 100 --grid 64 --device cpu \
+    -o "$carry/parity/full.h5" || return
+  "$py" - "$carry/parity/full.h5" "$carry/parity/cpu.h5" <<'PY' || return
+import sys
+import h5py
+with h5py.File(sys.argv[1], "r") as src, h5py.File(sys.argv[2], "w") as dst:
+    for k, v in src.attrs.items():
+        dst.attrs[k] = v
+    for name in src:
+        if name != "weights":
+            src.copy(name, dst)
+PY
+  rm -f "$carry/parity/full.h5"
+  du -sh "$carry/parity/cpu.h5"
+}
 
-  # name limit command...: runs it, logs its output, records its wall time
-  timed() {
-    local name=$1 limit=$2
-    shift 2
-    echo "== $(date +%T) $name: $*" | tee -a "$log"
-    local t0 t1 rc
-    t0=$(date +%s.%N)
-    timeout "$limit" "$@" >>"$log" 2>&1
-    rc=$?
-    t1=$(date +%s.%N)
-    printf '%-14s rc=%-3d %8.2f s   %s\n' "$name" "$rc" "$(awk "BEGIN {print $t1 - $t0}")" "$*" | tee -a "$out/timings.txt"
-  }
+# Folders that may hold CUDA's libraries on the GPU machine: the toolkit's, the driver's, and the
+# pip wheels' under python3's site-packages (CUDA 13 wheels: nvidia/cu13/lib; older: nvidia/*/lib).
+cuda_lib_dirs() {
+  local d sp
+  for d in /usr/local/cuda/lib64 /usr/local/cuda/lib /usr/local/cuda/targets/x86_64-linux/lib \
+    /usr/local/nvidia/lib64 /usr/local/nvidia/lib; do
+    [ -d "$d" ] && echo "$d"
+  done
+  sp=$(python3 -c 'import site; print("\n".join(site.getsitepackages()))' 2>/dev/null) || return 0
+  while read -r d; do
+    [ -n "$d" ] || continue
+    for d in "$d"/nvidia/cu13/lib "$d"/nvidia/*/lib; do [ -d "$d" ] && echo "$d"; done
+  done <<<"$sp" | awk '!seen[$0]++'
+}
 
-  {
-    nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv
-    "$ns" --version
-  } >>"$log" 2>&1
-  for phase in $phases; do
+run() {
+  local carry=${1:?usage: gpu_session.sh run CARRY OUT [PHASE...]} out=${2:?usage: gpu_session.sh run CARRY OUT [PHASE...]}
+  shift 2
+  [ $# -gt 0 ] || set -- first
+  local phases=() phase
+  for phase in "$@"; do
     case $phase in
-      test)
-        timed test 300 "$carry/bin/netsweep_tests" --gtest_filter='CudaBackend.*:GemmPath.*:DeviceAlgorithm.*:DevicePlan.*'
-        ;;
-      bench)
-        timed bench-gpu 300 "$ns" bench $slide --epochs 400 --snapshot-every 100 --grid 256 \
-          --devices cuda-fused,cuda-gemm,cuda,cuda-gemm-tf32 --json
-        timed bench-cpu 300 "$ns" bench $slide --epochs 40 --snapshot-every 20 --grid 256 --devices cpu,cuda --json
-        ;;
-      slide) timed slide 600 "$ns" run $full --device cuda -o "$out/slide.h5" && "$ns" info "$out/slide.h5" >>"$log" ;;
-      frames) timed no-frames 600 "$ns" run $slide --epochs 4000 --snapshot-every 4000 --grid 256 --device cuda \
-        -q -o "$out/no_frames.h5" ;;
-      seeds) timed seeds-10 600 "$ns" run $full --seeds 10 --device cuda -q -o "$out/seeds10.h5" ;;
-      peers)
-        local sweep="--layers 1,2,3,4,6,8 --widths 2,4,8,16,32,64,128,256,384 --epochs 4000 --snapshot-every 100"
-        sweep+=" --grid 256 --repeats 1 --device cuda --netsweep $ns --shared $carry/shared --python python3"
-        timed peer-stacked 600 python3 "$ROOT/tools/bench_vs_torch.py" $sweep --mode stacked --peer-epochs 400
-        timed peer-loop 600 python3 "$ROOT/tools/bench_vs_torch.py" $sweep --mode loop --peer-epochs 40
-        ;;
-      *) echo "unknown phase '$phase' (test bench slide frames seeds peers)" >&2 && return 2 ;;
+      first) phases+=(env test sanitize classes parity) ;;
+      speed) phases+=(slide frames tf32 peers seeds) ;;
+      env | test | sanitize | classes | parity | slide | frames | tf32 | peers | seeds) phases+=("$phase") ;;
+      *) echo "unknown phase '$phase' (env test sanitize classes parity slide frames tf32 peers seeds; first, speed)" >&2
+        return 2 ;;
     esac
   done
-  rm -f "$out"/*.h5  # keep the logs; the results files are large
+  carry=$(cd "$carry" && pwd) || return 2
+  mkdir -p "$out" && out=$(cd "$out" && pwd) || return 2
+  local log=$out/gpu_session.log budget=${GPU_SESSION_BUDGET:-300} start=$SECONDS
+  local work
+  work=$(mktemp -d "${TMPDIR:-/tmp}/gpu_session.XXXXXX") || return 2
+  # shellcheck disable=SC2064 # expand now: the scratch folder and its results files go at exit
+  trap "rm -rf '$work'" EXIT
+
+  # Wrappers: the carried libraries (and CUDA's folders) for the carried binaries only, so that
+  # python3 (PyTorch, JAX) keeps the image's own libraries.
+  local ldpath wrap=$carry/wrap b
+  ldpath=$carry/lib$(cuda_lib_dirs | awk '{printf ":%s", $0}')
+  mkdir -p "$wrap"
+  for b in "$carry"/bin/*; do
+    # shellcheck disable=SC2016 # $LD_LIBRARY_PATH and $@ are the wrapper's
+    printf '#!/bin/sh\nLD_LIBRARY_PATH=%s${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH} exec %s "$@"\n' \
+      "'$ldpath'" "'$b'" >"$wrap/${b##*/}"
+    chmod +x "$wrap/${b##*/}"
+  done
+  local ns=$wrap/netsweep
+
+  # Every carried binary must find every library it needs, with the wrappers' environment.
+  echo "== $(date +%T) libraries: LD_LIBRARY_PATH=$ldpath" | tee -a "$log"
+  local missing=0 lines
+  for b in "$carry"/bin/*; do
+    if command -v ldd >/dev/null; then
+      lines=$(LD_LIBRARY_PATH=$ldpath ldd "$b" 2>&1 | grep 'not found') || continue
+    else
+      lines=$("$wrap/${b##*/}" --help 2>&1 >/dev/null | grep -E 'error while loading') || continue
+    fi
+    missing=1
+    echo "MISSING for ${b##*/}:" | tee -a "$log"
+    while read -r l; do echo "  $l"; done <<<"$lines" | tee -a "$log"
+  done
+  if [ "$missing" = 1 ]; then
+    echo "stopping: carried binaries lack libraries (looked in $ldpath and the system's)" | tee -a "$log"
+    echo "libraries-missing rc=3" >>"$out/timings.txt"
+    return 3
+  fi
+  if ! lines=$("$wrap/netsweep" --version 2>&1); then
+    echo "stopping: the carried netsweep does not start: $lines" | tee -a "$log"
+    echo "libraries-missing rc=3" >>"$out/timings.txt"
+    return 3
+  fi
+  echo "all carried binaries resolve their libraries; $lines" | tee -a "$log"
+
+  local points="--points $carry/shared/data/slide/green_points.json:0 --points $carry/shared/data/slide/red_points.json:1"
+  local slide="$SLIDE_SHAPE $points"
+  local full="$slide --epochs 4000 --snapshot-every 100 --grid 256"
+
+  # step NAME LIMIT [--json] COMMAND...: runs COMMAND under min(LIMIT, what is left of the budget),
+  # its output into the log (with --json: its stdout's last JSON line, or the whole stdout if it is
+  # one JSON document, into bench.jsonl), one line into timings.txt. Returns COMMAND's status.
+  step() {
+    local name=$1 limit=$2 json=0
+    shift 2
+    [ "${1:-}" = --json ] && json=1 && shift
+    local left=$((budget - (SECONDS - start) - 5))
+    if [ "$left" -lt 10 ]; then
+      printf '%-18s skipped: budget of %ss spent\n' "$name" "$budget" | tee -a "$out/timings.txt"
+      failed+=("$name(skipped)")
+      return 124
+    fi
+    [ "$limit" -gt "$left" ] && limit=$left
+    echo "== $(date +%T) $name (limit ${limit}s): $*" >>"$log"
+    local t0 rc
+    t0=$(date +%s.%N)
+    # The step's output: into the log as it comes (progress lines survive a kill), and kept in
+    # step.out (with --json, stdout alone in step.json) for what follows.
+    if [ "$json" = 1 ]; then
+      timeout -k 5 "$limit" "$@" 2> >(tee "$work/step.out" >>"$log") | tee "$work/step.json" >>"$log"
+    else
+      timeout -k 5 "$limit" "$@" 2>&1 | tee "$work/step.out" >>"$log"
+    fi
+    rc=${PIPESTATUS[0]}
+    local secs note=""
+    secs=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN {printf "%.2f", b - a}')
+    { [ "$rc" = 124 ] || [ "$rc" = 137 ]; } && note="  TIMEOUT"
+    if [ "$json" = 1 ]; then
+      local doc
+      if head -c1 "$work/step.json" | grep -q '\['; then doc=$(tr -d '\n' <"$work/step.json"); else
+        doc=$(grep '^{' "$work/step.json" | tail -n 1); fi
+      printf '{"step": "%s", "rc": %d, "seconds": %s, "result": %s}\n' "$name" "$rc" "$secs" "${doc:-null}" \
+        >>"$out/bench.jsonl"
+      doc=$(grep -o '"error": *"[^"][^"]*"' "$work/step.json" | head -n 1 | sed 's/"error": *//')
+      [ -n "$doc" ] && note+="  unavailable: $doc"
+    fi
+    printf '%-18s rc=%-3d %8s s  (limit %3ss)%s\n' "$name" "$rc" "$secs" "$limit" "$note" | tee -a "$out/timings.txt"
+    [ "$rc" = 0 ] || failed+=("$name")
+    return "$rc"
+  }
+
+  local py failed=()
+  py=$(h5_python) || py=""
+
+  run_phases "${phases[@]}"
+  echo "== $(date +%T) done in $((SECONDS - start)) s; files in $out: $(cd "$out" && printf '%s ' *)" | tee -a "$log"
+  if [ "${#failed[@]}" -gt 0 ]; then
+    echo "steps with nonzero status: ${failed[*]}" | tee -a "$log" "$out/timings.txt"
+    return 1
+  fi
+}
+
+# shellcheck disable=SC2086 # $slide, $full and $points are word lists by design
+run_phases() {
+  local phase
+  for phase in "$@"; do
+    case $phase in
+      env)
+        {
+          echo "== $(date +%T) env"
+          date -u; uname -srm; echo "cpus: $(nproc)"; free -g | head -n 2
+          nvidia-smi --query-gpu=name,driver_version,memory.total,compute_cap --format=csv 2>&1 ||
+            echo "nvidia-smi: not available"
+          local nvcc
+          nvcc=$(command -v nvcc || ls /usr/local/cuda/bin/nvcc 2>/dev/null) && "$nvcc" --version | tail -n 2 ||
+            echo "nvcc: not found"
+          echo "compute-sanitizer: $(sanitizer || echo 'not found')"
+          echo "python3: $(command -v python3) $(python3 --version 2>&1); h5py python: ${py:-none}"
+          echo "CUDA library folders: $(cuda_lib_dirs | tr '\n' ' ')"
+          echo "libcuda (driver): $(ldconfig -p 2>/dev/null | grep -m1 'libcuda\.so\.1' || echo 'not in ldconfig')"
+          LD_LIBRARY_PATH=$ldpath ldd "$carry/bin/netsweep" 2>&1 | grep -E 'cuda|cublas|hdf5'
+          "$ns" --version
+        } >>"$log" 2>&1
+        echo "env: $(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null ||
+          echo 'no nvidia-smi')" | tee -a "$out/timings.txt"
+        ;;
+      test)
+        step test-cuda 120 "$wrap/netsweep_tests" --gtest_filter='CudaBackend.*:DevicePlan.*'
+        step test-emulation 60 "$wrap/netsweep_tests" --gtest_filter='GemmPath.*:DeviceAlgorithm.*'
+        ;;
+      sanitize)
+        local cs
+        if ! cs=$(sanitizer); then
+          echo "sanitize           skipped: compute-sanitizer is not on PATH nor in /usr/local/cuda/bin" |
+            tee -a "$out/timings.txt"
+        else
+          local p
+          for p in fused gemm; do
+            echo "== $(date +%T) memcheck, --gpu-path $p" >>"$out/sanitize.log"
+            # shellcheck disable=SC2016 # expanded by sh -c
+            step "sanitize-$p" 60 sh -c '"$@" >>"$0" 2>&1' "$out/sanitize.log" \
+              "$cs" --tool memcheck --target-processes all --print-limit 50 --error-exitcode 3 \
+              "$ns" run --layers 1,8 --widths 8,384 --activations sigmoid,relu $points --epochs 1 --snapshot-every 1 \
+              --grid 32 --device cuda --gpu-path "$p" -q -o "$work/sanitize-$p.h5"
+            rm -f "$work/sanitize-$p.h5"
+          done
+          tail -n 3 "$out/sanitize.log" >>"$log"
+        fi
+        ;;
+      classes)
+        local class shape path
+        for class in 8x16:fused 8x64:fused 1x128:gemm 8x384:gemm; do
+          shape=${class%:*} path=${class#*:}
+          step "class-$shape-$path" 30 --json "$ns" bench --layers "${shape%x*}" --widths "${shape#*x}" \
+            --activations sigmoid,relu $points --epochs 100 --snapshot-every 100 --grid 16 --gpu-path "$path" \
+            --devices cuda --json
+        done
+        step class-slide-auto 60 --json "$ns" bench $slide --epochs 100 --snapshot-every 100 --grid 256 \
+          --devices cuda --json
+        ;;
+      parity)
+        local ref=$carry/parity/cpu.h5 gpu=$work/parity_cuda.h5
+        if [ -f "$ref" ]; then
+          echo "parity: CPU side carried ($ref)" | tee -a "$log"
+        else
+          ref=$work/parity_cpu.h5
+          step parity-cpu 150 "$ns" run $slide --epochs "${PARITY_EPOCHS:-100}" --snapshot-every 25 --grid 64 \
+            --device cpu --threads "$(nproc)" -q -o "$ref"
+        fi
+        if [ ! -f "$ref" ]; then
+          echo "parity: no CPU file, nothing to compare" | tee -a "$out/parity.txt"
+        elif ! step parity-cuda 90 "$ns" run --from "$ref" --device cuda -q -o "$gpu"; then
+          {
+            echo "parity: the CUDA run failed or was refused, comparison skipped. Its output:"
+            tail -n 5 "$work/step.out"
+          } | tee -a "$out/parity.txt"
+        elif [ -z "$py" ]; then
+          echo "parity: no python3 with h5py here, comparison skipped" | tee -a "$out/parity.txt"
+        else
+          # shellcheck disable=SC2016 # expanded by sh -c
+          step parity-compare 60 sh -c '"$@" >"$0"' "$out/parity.txt" \
+            "$py" "$ROOT/tools/compare_results.py" "$ref" "$gpu" --show 20 --json "$out/parity.json"
+          case $? in
+            0) echo "parity: all networks within tolerance" ;;
+            1) echo "parity: networks beyond tolerance: $(grep '^RESULT' "$out/parity.txt")" ;;
+            *) echo "parity: comparison failed (see parity.txt and the log)" ;;
+          esac | tee -a "$log" "$out/timings.txt"
+        fi
+        rm -f "$work"/parity_*.h5
+        ;;
+      slide)
+        step slide 150 "$ns" run $full --device cuda -o "$work/slide.h5" &&
+          "$ns" info "$work/slide.h5" >>"$log" 2>&1 && ls -l "$work/slide.h5" >>"$log"
+        rm -f "$work/slide.h5"
+        ;;
+      frames)
+        step no-frames 90 "$ns" run $slide --epochs 4000 --snapshot-every 4000 --grid 256 --device cuda -q \
+          -o "$work/no_frames.h5"
+        rm -f "$work/no_frames.h5"
+        ;;
+      tf32)
+        step tf32 60 --json "$ns" bench $slide --epochs 400 --snapshot-every 100 --grid 256 \
+          --devices cuda-gemm,cuda-gemm-tf32 --json
+        ;;
+      peers)
+        local sweep="$SLIDE_SHAPE --epochs 400 --snapshot-every 100 --grid 256 --repeats 1 --device cuda"
+        sweep+=" --netsweep $ns --shared $carry/shared --python python3"
+        step peer-torch-stacked 90 --json python3 "$ROOT/tools/bench_vs_torch.py" $sweep --mode stacked --peer-epochs 20
+        step peer-torch-loop 90 --json python3 "$ROOT/tools/bench_vs_torch.py" $sweep --mode loop --peer-epochs 20
+        step peer-jax-padded 60 --json python3 "$carry/shared/peers/jax_sweep.py" --mode padded --epochs 20 \
+          --snapshot-every 100 --grid 256 --data "$carry/shared/data/slide"
+        ;;
+      seeds)
+        step seeds-10 240 "$ns" run $full --seeds 10 --device cuda -o "$work/seeds10.h5"
+        rm -f "$work/seeds10.h5"
+        ;;
+    esac
+  done
+  return 0
+}
+
+sanitizer() {
+  command -v compute-sanitizer || { [ -x /usr/local/cuda/bin/compute-sanitizer ] && echo /usr/local/cuda/bin/compute-sanitizer; }
 }
 
 case ${1:-} in
   prepare) shift && prepare "$@" ;;
+  reference) shift && reference "$@" ;;
   run) shift && run "$@" ;;
-  *) sed -n '2,22p' "$0" && exit 2 ;;
+  *) usage ;;
 esac
