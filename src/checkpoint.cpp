@@ -39,6 +39,9 @@ CheckpointStore::CheckpointStore(const std::string& dir, const TrainingProblem& 
       slot_bytes_(frame_elements_ * (frame_type == FrameType::float16 ? 2 : 4)),
       latest_(problem.networks.size()) {
   h5::silence_errors();
+  if (!(interval >= 0 && interval <= kMaxCheckpointInterval))
+    throw SpecError("--checkpoint-every: must be between 0 and " + std::to_string(int(kMaxCheckpointInterval)) +
+                    " seconds");
   std::error_code ec;
   fs::create_directories(dir_, ec);
   if (ec) throw ResultsError(dir_ + ": cannot create the checkpoint directory: " + ec.message());
@@ -163,12 +166,37 @@ void CheckpointStore::flush() {
 
 void CheckpointStore::writer_loop() {
   std::unique_lock<std::mutex> lock(mutex_);
-  const auto period = std::chrono::duration<double>(interval_);
-  while (!wake_.wait_for(lock, period, [&] { return closing_; }))
-    if (dirty_) write_state_locked();
+  const auto period = std::chrono::milliseconds(int64_t(std::min(interval_, kMaxCheckpointInterval) * 1000));
+  while (!wake_.wait_for(lock, period, [&] { return closing_; })) {
+    if (!dirty_ || !error_.empty()) continue;
+    try {
+      write_state_locked();
+    } catch (const std::exception& e) {
+      error_ = e.what();  // reported by the next record() or flush()
+    }
+  }
 }
 
 void CheckpointStore::write_state_locked() {
+  if (!error_.empty()) throw ResultsError(error_);
+  try {
+    write_state_file();
+  } catch (const std::exception& e) {
+    std::error_code ec;
+    std::string note;
+    const auto space = fs::space(dir_, ec);
+    if (!ec && space.available < (uintmax_t(1) << 20))
+      note = " (no space left: " + std::to_string(space.available) + " bytes free on its disk)";
+    fs::remove(dir_ + "/state.h5.tmp", ec);
+    error_ = dir_ + "/state.h5: cannot write the checkpoint: " + e.what() + note;
+    throw ResultsError(error_);
+  }
+}
+
+bool CheckpointStore::resumable() const { return loaded_any_ || fs::exists(dir_ + "/state.h5"); }
+
+void CheckpointStore::write_state_file() {
+  h5::silence_errors();  // any thread may get here
   ::fdatasync(frames_fd_);  // the frames a state counts are on disk before the state is
   const size_t n = problem_.networks.size(), e = size_t(problem_.epochs), f = problem_.frame_epochs.size();
   const size_t p = size_t(problem_.layout.total);
@@ -203,8 +231,7 @@ void CheckpointStore::write_state_locked() {
   }
   const std::string tmp = dir_ + "/state.h5.tmp", path = dir_ + "/state.h5";
   {
-    h5::Handle file(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose,
-                    tmp + ": cannot create checkpoint");
+    h5::Handle file = h5::create_file(tmp, tmp + ": cannot create checkpoint");
     h5::set_attr(file, "format", std::string(kCheckpointFormat));
     h5::set_attr(file, "sweep_hash", hash_);
     h5::set_attr(file, "shard", shard_);

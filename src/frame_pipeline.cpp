@@ -87,6 +87,7 @@ void FramePipeline::compress_loop() {
 }
 
 void FramePipeline::write_loop() {
+  h5::silence_errors();
   for (;;) {
     Item item;
     {

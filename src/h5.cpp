@@ -1,8 +1,39 @@
 #include "h5.h"
 
+#include <algorithm>
+
 namespace netsweep::h5 {
 
-void silence_errors() { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
+// HDF5 keeps its error-printing setting per thread (Debian's build is
+// thread-safe): every thread that calls it must turn printing off itself.
+void silence_errors() {
+  thread_local bool silenced = false;
+  if (!silenced) {
+    H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+    silenced = true;
+  }
+}
+
+namespace {
+// HDF5 closes what is still open when the process exits; a file whose close
+// failed (a full disk) would be closed again there and crash. netsweep closes
+// every file itself (and deletes unfinished ones), so that cleanup is off.
+const bool g_no_atexit_cleanup = [] {
+  H5dont_atexit();
+  return true;
+}();
+}  // namespace
+
+namespace {
+// "/group/name" for messages.
+std::string path_of(hid_t parent, const std::string& name) {
+  char buf[256] = {0};
+  const ssize_t n = H5Iget_name(parent, buf, sizeof buf);
+  const std::string base = n > 0 ? std::string(buf) : std::string();
+  return (base.empty() || base == "/" ? "/" : base + "/") + name;
+}
+
+}  // namespace
 
 hid_t float16_type() {
   static const hid_t type = [] {
@@ -16,16 +47,26 @@ hid_t float16_type() {
   return type;
 }
 
+Handle create_file(const std::string& path, const std::string& what) {
+  silence_errors();
+  Handle access(H5Pcreate(H5P_FILE_ACCESS), H5Pclose, "file access properties");
+  check(H5Pset_libver_bounds(access, H5F_LIBVER_V110, H5F_LIBVER_V110), "file format bounds");
+  return Handle(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, access), H5Fclose, what);
+}
+
 Handle create_group(hid_t parent, const std::string& name) {
+  silence_errors();
   return Handle(H5Gcreate2(parent, name.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Gclose,
                 "cannot create group " + name);
 }
 
 Handle open_group(hid_t parent, const std::string& name) {
+  silence_errors();
   return Handle(H5Gopen2(parent, name.c_str(), H5P_DEFAULT), H5Gclose, "missing group '" + name + "'");
 }
 
 bool exists(hid_t parent, const std::string& path) {
+  silence_errors();
   // Walk the path so a missing intermediate group is not an error.
   std::string prefix;
   size_t start = 0;
@@ -40,27 +81,46 @@ bool exists(hid_t parent, const std::string& path) {
 }
 
 void write_raw(hid_t parent, const std::string& name, hid_t type, const std::vector<hsize_t>& dims, const void* data) {
+  silence_errors();
   Handle space(H5Screate_simple(int(dims.size()), dims.data(), nullptr), H5Sclose, "dataspace for " + name);
   Handle set(H5Dcreate2(parent, name.c_str(), type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Dclose,
-             "cannot create dataset " + name);
+             "cannot create dataset " + path_of(parent, name));
   hsize_t count = 1;
   for (auto d : dims) count *= d;
-  if (count > 0) check(H5Dwrite(set, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data), "cannot write dataset " + name);
+  if (count > 0)
+    check(H5Dwrite(set, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data), "cannot write dataset " + path_of(parent, name));
 }
 
 namespace {
-Handle string_type() {
+// Variable-length strings, as older netsweep files store them (read only).
+Handle vlen_string_type() {
   Handle t(H5Tcopy(H5T_C_S1), H5Tclose, "string type");
   check(H5Tset_size(t, H5T_VARIABLE), "string type size");
   check(H5Tset_cset(t, H5T_CSET_UTF8), "string type charset");
   return t;
 }
 
+// Fixed-length UTF-8 strings of `size` bytes, zero-padded: stored inline, so a
+// damaged byte changes a character at worst (a variable-length string is a
+// pointer into an unchecked heap that a damaged file can send anywhere).
+Handle fixed_string_type(size_t size) {
+  Handle t(H5Tcopy(H5T_C_S1), H5Tclose, "string type");
+  check(H5Tset_size(t, std::max<size_t>(size, 1)), "string type size");
+  check(H5Tset_strpad(t, H5T_STR_NULLPAD), "string type padding");
+  check(H5Tset_cset(t, H5T_CSET_UTF8), "string type charset");
+  return t;
+}
+
+// Strings longer than this in a file are damage, not netsweep's.
+constexpr size_t kMaxStringBytes = size_t(64) << 20;
+
 Handle open_dataset(hid_t parent, const std::string& name, const std::string& where) {
+  silence_errors();
   return Handle(H5Dopen2(parent, name.c_str(), H5P_DEFAULT), H5Dclose, where + ": missing dataset '" + name + "'");
 }
 
 Handle open_attr(hid_t obj, const std::string& name, const std::string& where) {
+  silence_errors();
   return Handle(H5Aopen(obj, name.c_str(), H5P_DEFAULT), H5Aclose, where + ": missing attribute '" + name + "'");
 }
 
@@ -74,23 +134,29 @@ void set_scalar_attr(hid_t obj, const std::string& name, const T& value) {
 }  // namespace
 
 void write_strings(hid_t parent, const std::string& name, const std::vector<std::string>& values) {
-  std::vector<const char*> ptrs;
-  for (const auto& v : values) ptrs.push_back(v.c_str());
-  Handle type = string_type();
+  silence_errors();
+  size_t width = 1;
+  for (const auto& v : values) width = std::max(width, v.size());
+  std::vector<char> packed(values.size() * width, '\0');
+  for (size_t i = 0; i < values.size(); ++i) std::copy(values[i].begin(), values[i].end(), packed.begin() + long(i * width));
+  Handle type = fixed_string_type(width);
   const hsize_t n = values.size();
   Handle space(H5Screate_simple(1, &n, nullptr), H5Sclose, "dataspace for " + name);
   Handle set(H5Dcreate2(parent, name.c_str(), type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Dclose,
-             "cannot create dataset " + name);
-  if (n > 0) check(H5Dwrite(set, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, ptrs.data()), "cannot write " + name);
+             "cannot create dataset " + path_of(parent, name));
+  if (n > 0)
+    check(H5Dwrite(set, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, packed.data()), "cannot write " + path_of(parent, name));
 }
 
 void set_attr(hid_t obj, const std::string& name, const std::string& value) {
-  Handle type = string_type();
+  silence_errors();
+  Handle type = fixed_string_type(value.size());
   Handle space(H5Screate(H5S_SCALAR), H5Sclose, "scalar space");
   Handle attr(H5Acreate2(obj, name.c_str(), type, space, H5P_DEFAULT, H5P_DEFAULT), H5Aclose,
               "cannot create attribute " + name);
-  const char* ptr = value.c_str();
-  check(H5Awrite(attr, type, &ptr), "cannot write attribute " + name);
+  std::string padded = value;
+  padded.resize(std::max<size_t>(value.size(), 1), '\0');
+  check(H5Awrite(attr, type, padded.data()), "cannot write attribute " + name);
 }
 
 void set_attr(hid_t obj, const std::string& name, int64_t value) { set_scalar_attr(obj, name, value); }
@@ -105,6 +171,7 @@ void set_attr(hid_t obj, const std::string& name, const std::vector<double>& val
 }
 
 std::vector<hsize_t> shape(hid_t parent, const std::string& name, const std::string& where) {
+  silence_errors();
   Handle set = open_dataset(parent, name, where);
   Handle space(H5Dget_space(set), H5Sclose, where + ": dataspace of " + name);
   const int rank = H5Sget_simple_extent_ndims(space);
@@ -113,10 +180,22 @@ std::vector<hsize_t> shape(hid_t parent, const std::string& name, const std::str
   return dims;
 }
 
+namespace {
+// More elements than netsweep ever writes to one dataset: a damaged file.
+constexpr hsize_t kMaxElements = hsize_t(1) << 34;
+hsize_t element_count(const std::vector<hsize_t>& dims, const std::string& name, const std::string& where) {
+  hsize_t count = 1;
+  for (auto d : dims) {
+    if (d != 0 && count > kMaxElements / d) throw Error(where + ": dataset '" + name + "' is impossibly large");
+    count *= d;
+  }
+  return count;
+}
+}  // namespace
+
 template <typename T>
 std::vector<T> read(hid_t parent, const std::string& name, const std::string& where) {
-  hsize_t count = 1;
-  for (auto d : shape(parent, name, where)) count *= d;
+  const hsize_t count = element_count(shape(parent, name, where), name, where);
   std::vector<T> out(count);
   Handle set = open_dataset(parent, name, where);
   if (count > 0)
@@ -139,8 +218,7 @@ std::vector<T> read_slab(hid_t parent, const std::string& name, const std::vecto
   Handle file_space(H5Dget_space(set), H5Sclose, where + ": dataspace of " + name);
   check(H5Sselect_hyperslab(file_space, H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr),
         where + ": '" + name + "': slice out of range");
-  hsize_t n = 1;
-  for (auto c : count) n *= c;
+  const hsize_t n = element_count(count, name, where);
   std::vector<T> out(n);
   Handle mem_space(H5Screate_simple(1, &n, nullptr), H5Sclose, "memory space");
   if (n > 0)
@@ -170,49 +248,79 @@ template std::vector<float> read_row<float>(hid_t, const std::string&, hsize_t, 
 template std::vector<float> read_range<float>(hid_t, const std::string&, hsize_t, hsize_t, const std::string&);
 
 std::vector<std::string> read_strings(hid_t parent, const std::string& name, const std::string& where) {
+  silence_errors();
   const auto dims = shape(parent, name, where);
-  const size_t n = dims.empty() ? 0 : size_t(dims[0]);
-  std::vector<char*> ptrs(n, nullptr);
+  if (dims.size() != 1) throw Error(where + ": dataset '" + name + "' is not a 1-D list of strings");
+  const size_t n = size_t(element_count(dims, name, where));
   Handle set = open_dataset(parent, name, where);
-  Handle type = string_type();
-  if (n > 0)
-    check(H5Dread(set, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, ptrs.data()), where + ": cannot read '" + name + "'");
+  Handle file_type(H5Dget_type(set), H5Tclose, where + ": type of '" + name + "'");
+  if (H5Tget_class(file_type) != H5T_STRING) throw Error(where + ": dataset '" + name + "' is not a list of strings");
   std::vector<std::string> out;
-  for (char* p : ptrs) out.emplace_back(p ? p : "");
-  if (n > 0) {
+  if (n == 0) return out;
+  if (H5Tis_variable_str(file_type) > 0) {  // files of older netsweep versions
+    std::vector<char*> ptrs(n, nullptr);
+    Handle type = vlen_string_type();
+    check(H5Dread(set, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, ptrs.data()), where + ": cannot read '" + name + "'");
+    for (char* p : ptrs) out.emplace_back(p ? p : "");
     Handle space(H5Dget_space(set), H5Sclose, "space");
     H5Dvlen_reclaim(type, space, H5P_DEFAULT, ptrs.data());
+    return out;
+  }
+  const size_t width = H5Tget_size(file_type);
+  if (width == 0 || width > kMaxStringBytes || n > kMaxStringBytes / width)
+    throw Error(where + ": dataset '" + name + "' has impossibly long strings");
+  Handle type = fixed_string_type(width);
+  std::vector<char> packed(n * width);
+  check(H5Dread(set, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, packed.data()), where + ": cannot read '" + name + "'");
+  for (size_t i = 0; i < n; ++i) {
+    const char* p = packed.data() + i * width;
+    out.emplace_back(p, std::find(p, p + width, '\0'));
   }
   return out;
 }
 
-bool has_attr(hid_t obj, const std::string& name) { return H5Aexists(obj, name.c_str()) > 0; }
+bool has_attr(hid_t obj, const std::string& name) {
+  silence_errors();
+  return H5Aexists(obj, name.c_str()) > 0;
+}
 
 std::string get_string_attr(hid_t obj, const std::string& name, const std::string& where) {
+  silence_errors();
   Handle attr = open_attr(obj, name, where);
   Handle file_type(H5Aget_type(attr), H5Tclose, "attribute type");
   if (H5Tget_class(file_type) != H5T_STRING) throw Error(where + ": attribute '" + name + "' is not a string");
+  Handle space(H5Aget_space(attr), H5Sclose, where + ": space of attribute '" + name + "'");
+  if (H5Sget_simple_extent_npoints(space) != 1) throw Error(where + ": attribute '" + name + "' is not one string");
   if (H5Tis_variable_str(file_type) > 0) {
-    Handle type = string_type();
+    Handle type = vlen_string_type();
     char* ptr = nullptr;
     check(H5Aread(attr, type, &ptr), where + ": cannot read attribute '" + name + "'");
     std::string value = ptr ? ptr : "";
     H5free_memory(ptr);
     return value;
   }
-  std::string value(H5Tget_size(file_type), '\0');
-  check(H5Aread(attr, file_type, value.data()), where + ": cannot read attribute '" + name + "'");
+  const size_t width = H5Tget_size(file_type);
+  if (width == 0 || width > kMaxStringBytes) throw Error(where + ": attribute '" + name + "' is impossibly long");
+  std::string value(width, '\0');
+  Handle type = fixed_string_type(width);
+  check(H5Aread(attr, type, value.data()), where + ": cannot read attribute '" + name + "'");
   return value.substr(0, value.find('\0'));
 }
 
 int64_t get_int_attr(hid_t obj, const std::string& name, const std::string& where) {
+  silence_errors();
   Handle attr = open_attr(obj, name, where);
+  Handle type(H5Aget_type(attr), H5Tclose, where + ": type of attribute '" + name + "'");
+  Handle space(H5Aget_space(attr), H5Sclose, where + ": space of attribute '" + name + "'");
+  if (H5Tget_class(type) != H5T_INTEGER || H5Sget_simple_extent_npoints(space) != 1)
+    throw Error(where + ": attribute '" + name + "' is not an integer");
   int64_t v = 0;
   check(H5Aread(attr, H5T_NATIVE_INT64, &v), where + ": attribute '" + name + "' is not an integer");
   return v;
 }
 
 double get_double_attr(hid_t obj, const std::string& name, const std::string& where) {
+  silence_errors();
   Handle attr = open_attr(obj, name, where);
   double v = 0;
   check(H5Aread(attr, H5T_NATIVE_DOUBLE, &v), where + ": attribute '" + name + "' is not a number");
@@ -220,6 +328,7 @@ double get_double_attr(hid_t obj, const std::string& name, const std::string& wh
 }
 
 std::vector<double> get_doubles_attr(hid_t obj, const std::string& name, const std::string& where) {
+  silence_errors();
   Handle attr = open_attr(obj, name, where);
   Handle space(H5Aget_space(attr), H5Sclose, "attribute space");
   std::vector<double> v(size_t(H5Sget_simple_extent_npoints(space)));

@@ -76,6 +76,11 @@ hid_t native_type() {
     static_assert(sizeof(T) == 0, "unsupported HDF5 element type");
 }
 
+// Creates (truncates) a file in HDF5's 1.10 format, whose metadata blocks all
+// carry checksums: a damaged file is refused by the library with an error
+// instead of being trusted. `what` is the message if it cannot be created.
+Handle create_file(const std::string& path, const std::string& what);
+
 Handle create_group(hid_t parent, const std::string& name);
 Handle open_group(hid_t parent, const std::string& name);
 bool exists(hid_t parent, const std::string& path);

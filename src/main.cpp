@@ -9,6 +9,7 @@
 #include <iostream>
 
 #include "netsweep/bench.h"
+#include "netsweep/checkpoint.h"
 #include "netsweep/cuda_backend.h"
 #include "netsweep/merge.h"
 #include "netsweep/results.h"
@@ -165,7 +166,12 @@ void add_checkpoint_options(CLI::App& run, CliRun& c) {
       ->group("Cluster");
 }
 
-void resolve_run_options(CliRun& c, int argc, char** argv) {
+void resolve_run_options(CliRun& c, int argc, char** argv, const CLI::App& app) {
+  if (const CLI::Option* every = app.get_option_no_throw("--checkpoint-every"); every && every->count() > 0)
+    if (!(c.run.checkpoint_every >= 0 && c.run.checkpoint_every <= kMaxCheckpointInterval))
+      throw SpecError("--checkpoint-every: must be between 0 and " + std::to_string(int(kMaxCheckpointInterval)) +
+                      " seconds (a week)");
+  if (c.run.threads < 0 || c.run.threads > 4096) throw SpecError("--threads: must be between 0 (all cores) and 4096");
   c.run.command_line = joined_command_line(argc, argv);
   if (c.frame_dtype != "f16" && c.frame_dtype != "f32")
     throw SpecError("--frame-dtype '" + c.frame_dtype + "': expected f16 or f32");
@@ -210,8 +216,8 @@ void print_info(const std::string& path) {
   ResultsFile f(path);
   const auto rows = f.networks();
   const auto shape = f.frame_shape();
-  std::printf("%s: netsweep %s, format %d, created %s\n", path.c_str(), f.attribute("tool_version").c_str(),
-              f.format_version(), f.attribute("created").c_str());
+  std::printf("%s: netsweep %s, format %lld, created %s\n", path.c_str(), f.attribute("tool_version").c_str(),
+              static_cast<long long>(f.format_version()), f.attribute("created").c_str());
   std::printf("device: %s\n", f.attribute("device").c_str());
   std::printf("networks: %zu, frames: %d of %dx%d x %d outputs, loss: %s\n", rows.size(), shape[1], shape[3], shape[2],
               shape[4], f.attribute("loss").c_str());
@@ -299,13 +305,13 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   try {
     if (*run) {
-      resolve_run_options(c, argc, argv);
+      resolve_run_options(c, argc, argv, *run);
       const SweepSource source = sweep_source(c, spec_options);
       run_sweep(source.spec, source.data, c.run);
     } else if (*info) {
       print_info(info_path);
     } else if (*bench) {
-      resolve_run_options(bc, argc, argv);
+      resolve_run_options(bc, argc, argv, *bench);
       std::vector<BenchDevice> devices;
       for (const auto& name : bench_devices) devices.push_back(parse_bench_device(name, bc.run.cuda));
       const SweepSource source = sweep_source(bc, bench_spec_options);
@@ -314,7 +320,7 @@ int main(int argc, char** argv) {
     } else if (*merge) {
       merge_results(merge_inputs, merge_output, joined_command_line(argc, argv), merge_quiet);
     } else if (*slurm) {
-      resolve_run_options(sc, argc, argv);
+      resolve_run_options(sc, argc, argv, *slurm);
       const SweepSource source = sweep_source(sc, slurm_spec_options);
       const std::string script = write_slurm_job(source.spec, source.data, sc.run, slurm_options, self_path(argv[0]));
       if (!slurm_options.submit) {

@@ -22,6 +22,14 @@ namespace {
 
 size_t frame_elements(const TrainingProblem& p) { return size_t(p.grid_h) * size_t(p.grid_w) * size_t(p.outputs); }
 
+// " (no space left ...)" when the disk of `path` is (nearly) full: the likely cause of a failed write.
+std::string space_note(const std::string& path) {
+  std::error_code ec;
+  const auto space = std::filesystem::space(std::filesystem::absolute(path).parent_path(), ec);
+  if (ec || space.available >= (uintmax_t(1) << 20)) return "";
+  return " (no space left: " + std::to_string(space.available) + " bytes free on its disk)";
+}
+
 float last_finite(const std::vector<float>& v) {
   for (auto it = v.rbegin(); it != v.rend(); ++it)
     if (std::isfinite(*it)) return *it;
@@ -199,8 +207,7 @@ struct ResultsWriter::Impl {
       : problem(p), data(d), meta(m), final_path(path) {
     h5::silence_errors();
     partial = path + ".partial-" + std::to_string(::getpid());
-    file = h5::Handle(H5Fcreate(partial.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose,
-                      partial + ": cannot create the output file (is the directory writable?)");
+    file = h5::create_file(partial, partial + ": cannot create the output file (is the directory writable?)");
     const hid_t frame_type = meta.frame_type == FrameType::float16 ? h5::float16_type() : H5T_NATIVE_FLOAT;
     element_size = meta.frame_type == FrameType::float16 ? 2 : 4;
     const hsize_t dims[5] = {hsize_t(p.networks.size()), hsize_t(p.frame_epochs.size()), hsize_t(p.grid_h),
@@ -309,6 +316,15 @@ struct ResultsWriter::Impl {
 
   void finish(const std::vector<float>& initial, const std::vector<float>& final_params,
               const std::vector<NetworkResult>& results, double elapsed) {
+    try {
+      write_everything(initial, final_params, results, elapsed);
+    } catch (const std::exception& e) {
+      throw ResultsError(final_path + ": " + e.what() + space_note(final_path) + "; nothing was written");
+    }
+  }
+
+  void write_everything(const std::vector<float>& initial, const std::vector<float>& final_params,
+                        const std::vector<NetworkResult>& results, double elapsed) {
     pipeline->finish();
     std::vector<int32_t> epochs(problem.frame_epochs.begin(), problem.frame_epochs.end());
     h5::write(file, "frame_epochs", epochs);
@@ -365,8 +381,74 @@ ResultsFile::ResultsFile(const std::string& path) : impl_(std::make_unique<Impl>
   impl_->path = path;
   if (!std::filesystem::exists(path)) throw ResultsError(path + ": no such file");
   if (H5Fis_hdf5(path.c_str()) <= 0) throw ResultsError(path + ": not an HDF5 file");
-  impl_->file = h5::Handle(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose, path + ": cannot open");
+  impl_->file = h5::Handle(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose,
+                           path + ": cannot open (a damaged or truncated HDF5 file?)");
   check_format(impl_->file, path, false);
+  check_layout();
+}
+
+// Shapes and types before any use, so a damaged or hand-made file is refused
+// with the dataset it gets wrong rather than read out of bounds.
+void ResultsFile::check_layout() const {
+  const std::string& w = impl_->path;
+  const hid_t f = impl_->file;
+  auto fail = [&](const std::string& what) { throw ResultsError(w + ": " + what); };
+  auto dims_of = [&](const std::string& name, size_t rank) {
+    if (!h5::exists(f, name)) fail("dataset '" + name + "' is missing");
+    const auto d = h5::shape(f, name, w);
+    if (d.size() != rank) fail("dataset '" + name + "' is not " + std::to_string(rank) + "-dimensional");
+    return d;
+  };
+  const size_t n = networks().size();  // reads and checks the networks table
+  if (int64_t(n) > kMaxNetworks) fail("more networks than netsweep handles");
+  const int64_t stored_n = h5::get_int_attr(f, "networks", w), epochs = h5::get_int_attr(f, "epochs", w);
+  if (stored_n != int64_t(n)) fail("attribute 'networks' says " + std::to_string(stored_n) + " but the table has " +
+                                   std::to_string(n));
+  if (epochs < 1 || epochs > kMaxEpochs) fail("attribute 'epochs' is out of range");
+  if (dims_of("frame_epochs", 1)[0] == 0 || dims_of("frame_epochs", 1)[0] > hsize_t(kMaxFrames))
+    fail("'frame_epochs' is empty or too long");
+  const auto frame_epochs = h5::read<int32_t>(f, "frame_epochs", w);
+  for (size_t k = 0; k < frame_epochs.size(); ++k)
+    if (frame_epochs[k] < 0 || frame_epochs[k] > epochs || (k > 0 && frame_epochs[k] < frame_epochs[k - 1]))
+      fail("'frame_epochs' is not a rising list of epochs 0.." + std::to_string(epochs));
+  if (!h5::exists(f, "frames")) fail("the file has no frames (dataset 'frames' is missing)");
+  const auto fr = dims_of("frames", 5);
+  if (fr[0] != n || fr[1] != frame_epochs.size())
+    fail("'frames' has shape (" + std::to_string(fr[0]) + ", " + std::to_string(fr[1]) + ", ...) but the file has " +
+         std::to_string(n) + " networks and " + std::to_string(frame_epochs.size()) + " frame epochs");
+  if (fr[2] < 1 || fr[3] < 1 || fr[4] < 1 || fr[4] > hsize_t(kMaxOutputUnits) || fr[2] > hsize_t(kMaxGrid) ||
+      fr[3] > hsize_t(kMaxGrid))
+    fail("'frames' has an impossible frame shape");
+  {
+    h5::Handle set(H5Dopen2(f, "frames", H5P_DEFAULT), H5Dclose, w + ": cannot open dataset 'frames'");
+    h5::Handle type(H5Dget_type(set), H5Tclose, w + ": type of 'frames'");
+    const size_t size = H5Tget_size(type);
+    if (H5Tget_class(type) != H5T_FLOAT || (size != 2 && size != 4)) fail("'frames' is not float16 or float32");
+  }
+  const auto losses = dims_of("losses/epoch", 2);
+  if (losses[0] != n || int64_t(losses[1]) != epochs) fail("'losses/epoch' is not (networks, epochs)");
+  for (const char* name : {"snapshots/train_loss", "snapshots/test_loss", "snapshots/train_accuracy",
+                           "snapshots/test_accuracy"}) {
+    const auto d = dims_of(name, 2);
+    if (d[0] != n || d[1] != frame_epochs.size()) fail(std::string("'") + name + "' is not (networks, frames)");
+  }
+  if (dims_of("weights/offsets", 1)[0] != n + 1) fail("'weights/offsets' does not have networks + 1 entries");
+  const auto offsets = h5::read<int64_t>(f, "weights/offsets", w);
+  const auto initial = dims_of("weights/initial", 1), final_w = dims_of("weights/final", 1);
+  if (offsets.size() != n + 1 || offsets[0] != 0 || int64_t(initial[0]) != offsets[n] || final_w[0] != initial[0])
+    fail("'weights/offsets' does not match 'weights/initial' and 'weights/final'");
+  for (size_t i = 0; i < n; ++i)
+    if (networks()[i].parameters < 0 || offsets[i] + networks()[i].parameters > offsets[i + 1])
+      fail("network " + std::to_string(i) + "'s parameters do not fit its block of 'weights'");
+  if (dims_of("grid/x", 1)[0] != fr[3] || dims_of("grid/y", 1)[0] != fr[2]) fail("'grid/x', 'grid/y' do not match 'frames'");
+  const auto e = extent();
+  for (float v : e)
+    if (!std::isfinite(v)) fail("the grid's extent is not finite");
+  if (!(e[0] < e[1] && e[2] <= e[3])) fail("the grid's extent is not x0 < x1, y0 <= y1");
+  auto g = h5::open_group(f, "data");
+  const int64_t outputs = h5::get_int_attr(g, "outputs", w), classes = h5::get_int_attr(g, "classes", w);
+  if (outputs != int64_t(fr[4])) fail("data attribute 'outputs' does not match 'frames'");
+  if (classes < 0 || classes > kMaxLabel + 1) fail("data attribute 'classes' is out of range");
 }
 ResultsFile::~ResultsFile() = default;
 ResultsFile::ResultsFile(ResultsFile&&) noexcept = default;
@@ -377,7 +459,7 @@ std::string ResultsFile::attribute(const std::string& name) const {
   return h5::get_string_attr(impl_->file, name, impl_->path);
 }
 
-int ResultsFile::format_version() const { return int(h5::get_int_attr(impl_->file, "format_version", impl_->path)); }
+int64_t ResultsFile::format_version() const { return h5::get_int_attr(impl_->file, "format_version", impl_->path); }
 
 const std::vector<NetworkRow>& ResultsFile::networks() const {
   if (!impl_->rows.empty()) return impl_->rows;
@@ -403,6 +485,7 @@ std::array<int, 5> ResultsFile::frame_shape() const {
 }
 
 std::vector<float> ResultsFile::frame(int network, int frame_index) const {
+  h5::silence_errors();
   const auto s = frame_shape();
   if (network < 0 || network >= s[0] || frame_index < 0 || frame_index >= s[1])
     throw ResultsError(impl_->path + ": frame (" + std::to_string(network) + ", " + std::to_string(frame_index) +
@@ -458,6 +541,7 @@ std::vector<float> ResultsFile::weights(int network, bool final) const {
 }
 
 FrameType ResultsFile::frame_type() const {
+  h5::silence_errors();
   h5::Handle set(H5Dopen2(impl_->file, "frames", H5P_DEFAULT), H5Dclose, impl_->path + ": missing frames");
   h5::Handle type(H5Dget_type(set), H5Tclose, "frames type");
   return H5Tget_size(type) == 2 ? FrameType::float16 : FrameType::float32;
@@ -497,8 +581,7 @@ void write_plan_file(const std::string& path, const SweepSpec& spec, const Datas
   h5::silence_errors();
   const std::string tmp = path + ".partial-" + std::to_string(::getpid());
   {
-    h5::Handle file(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose,
-                    tmp + ": cannot create the plan file");
+    h5::Handle file = h5::create_file(tmp, tmp + ": cannot create the plan file");
     h5::set_attr(file, "format", std::string(kPlanFormat));
     h5::set_attr(file, "format_version", int64_t(kFormatVersion));
     h5::set_attr(file, "spec", spec_to_json(spec));

@@ -118,7 +118,32 @@ RunMetadata run_metadata(const SweepSpec& spec, const Dataset& data, const std::
   return meta;
 }
 
+namespace {
+void train_and_write(const SweepSpec& spec, const Dataset& data, const RunOptions& o,
+                     std::unique_ptr<CheckpointStore>& checkpoint);
+}  // namespace
+
 void run_sweep(const SweepSpec& spec, const Dataset& data, const RunOptions& o) {
+  std::unique_ptr<CheckpointStore> checkpoint;
+  try {
+    train_and_write(spec, data, o, checkpoint);
+  } catch (const Interrupted&) {
+    throw;  // the checkpoint is what --resume continues from
+  } catch (...) {
+    // A checkpoint this run made but never wrote a state into is no use to
+    // --resume: nothing is left behind that looks like one.
+    if (checkpoint && !checkpoint->resumable()) {
+      checkpoint.reset();
+      std::error_code ec;
+      std::filesystem::remove_all(o.output + ".ckpt", ec);
+    }
+    throw;
+  }
+}
+
+namespace {
+void train_and_write(const SweepSpec& spec, const Dataset& data, const RunOptions& o,
+                     std::unique_ptr<CheckpointStore>& checkpoint) {
   const TrainingProblem whole = build_problem(spec, data);
   const std::string hash = sweep_hash(spec, data);
   set_log_shard(o.shard.sharded() ? o.shard.label() : "");
@@ -149,7 +174,6 @@ void run_sweep(const SweepSpec& spec, const Dataset& data, const RunOptions& o) 
   // With checkpoints, frames go to the checkpoint and the results file is
   // assembled at the end; without, they stream straight into the results file.
   const bool checkpointing = o.resume || o.checkpoint_every >= 0;
-  std::unique_ptr<CheckpointStore> checkpoint;
   std::unique_ptr<ResultsWriter> writer;
   std::vector<std::optional<NetworkState>> resume_states;
   TrainControl control;
@@ -158,9 +182,11 @@ void run_sweep(const SweepSpec& spec, const Dataset& data, const RunOptions& o) 
     checkpoint =
         std::make_unique<CheckpointStore>(o.output + ".ckpt", problem, hash, o.shard.sharded() ? o.shard.label() : "",
                                           o.frame_type, o.checkpoint_every >= 0 ? o.checkpoint_every : 60.0);
-    if (o.resume) resume_states = checkpoint->load();
     control.checkpointer = checkpoint.get();
-    control.resume = &resume_states;
+    if (o.resume) {
+      resume_states = checkpoint->load();
+      control.resume = &resume_states;
+    }
   } else {
     writer = std::make_unique<ResultsWriter>(o.output, problem, data, meta);
   }
@@ -211,5 +237,6 @@ void run_sweep(const SweepSpec& spec, const Dataset& data, const RunOptions& o) 
     log_line(buf);
   }
 }
+}  // namespace
 
 }  // namespace netsweep

@@ -35,16 +35,21 @@ def main():
     print("h5py contract: OK")
 
 
+def text(v):
+    """Strings are stored fixed-length UTF-8 (h5py reads them as bytes)."""
+    return v.decode("utf-8") if isinstance(v, (bytes, np.bytes_)) else v
+
+
 def check(f):
     a = f.attrs
-    assert a["format"] == "netsweep-results", a["format"]
+    assert text(a["format"]) == "netsweep-results", a["format"]
     assert a["format_version"] == 1
-    spec = json.loads(a["spec"])
-    data_desc = json.loads(a["dataset"])
+    spec = json.loads(text(a["spec"]))
+    data_desc = json.loads(text(a["dataset"]))
     assert spec["epochs"] == 7 and spec["grid"] == 12 and spec["seeds"] == 2
     assert data_desc["n_train"] == 72 and data_desc["n_test"] == 18, data_desc
     for key in ("tool_version", "device", "created", "command_line"):
-        assert isinstance(a[key], str) and a[key], key
+        assert isinstance(text(a[key]), str) and text(a[key]), key
     n = 2 * 2 * 2 * 2  # layers x widths x activations x seeds
 
     frames = f["frames"]

@@ -24,6 +24,9 @@
 
 namespace netsweep {
 
+// The longest interval between checkpoints (--checkpoint-every), a week.
+constexpr double kMaxCheckpointInterval = 7 * 86400.0;
+
 class CheckpointStore : public FrameSink, public Checkpointer {
  public:
   // interval_seconds: how often state.h5 is rewritten (0: after every frame).
@@ -43,6 +46,7 @@ class CheckpointStore : public FrameSink, public Checkpointer {
   void stopped_state(int index, const NetworkState& state) override;
 
   void flush();                         // write state.h5 now
+  bool resumable() const;               // a state.h5 was loaded or written: --resume can continue from it
   void replay_frames(FrameSink& sink);  // every recorded frame, in order
   void remove();                        // delete the checkpoint directory
   const std::string& directory() const { return dir_; }
@@ -50,7 +54,8 @@ class CheckpointStore : public FrameSink, public Checkpointer {
  private:
   void write_slot(int index, int frame, const void* stored);  // one frame in the stored type
   void record(int index, const NetworkState& state, bool write_now);
-  void write_state_locked();
+  void write_state_locked();  // throws (and remembers) a failure naming the checkpoint
+  void write_state_file();
   void writer_loop();
 
   std::string dir_;
@@ -66,6 +71,7 @@ class CheckpointStore : public FrameSink, public Checkpointer {
   std::condition_variable wake_;
   std::vector<std::optional<NetworkState>> latest_;
   bool dirty_ = false, closing_ = false;
+  std::string error_;  // the first failed write; every later write reports it
   std::thread writer_;
 };
 

@@ -97,7 +97,7 @@ class ResultsFile {
 
   const std::string& path() const;
   std::string attribute(const std::string& name) const;  // root string attribute
-  int format_version() const;
+  int64_t format_version() const;
   const std::vector<NetworkRow>& networks() const;  // read once, then cached
   std::vector<int> frame_epochs() const;
   std::array<int, 5> frame_shape() const;                     // networks, frames, H, W, outputs
@@ -114,6 +114,7 @@ class ResultsFile {
   Dataset dataset() const;
 
  private:
+  void check_layout() const;  // throws ResultsError naming what is inconsistent
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
