@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(build-essential cmake ninja-build pkg-config
-          libhdf5-dev zlib1g-dev libcli11-dev nlohmann-json3-dev libgtest-dev
+          libhdf5-dev zlib1g-dev libcli11-dev libtomlplusplus-dev nlohmann-json3-dev libgtest-dev
           libstb-dev libgif-dev fonts-dejavu-core
           python3 python3-h5py python3-numpy)
 missing=()

@@ -8,6 +8,8 @@
 #include <cstring>
 #include <filesystem>
 
+#include <zlib.h>
+
 #include "h5.h"
 #include "host_util.h"
 
@@ -37,7 +39,8 @@ CheckpointStore::CheckpointStore(const std::string& dir, const TrainingProblem& 
       interval_(interval),
       frame_elements_(size_t(problem.grid_h) * size_t(problem.grid_w) * size_t(problem.outputs)),
       slot_bytes_(frame_elements_ * (frame_type == FrameType::float16 ? 2 : 4)),
-      latest_(problem.networks.size()) {
+      latest_(problem.networks.size()),
+      frame_crc_(problem.networks.size() * problem.frame_epochs.size(), 0) {
   h5::silence_errors();
   if (!(interval >= 0 && interval <= kMaxCheckpointInterval))
     throw SpecError("--checkpoint-every: must be between 0 and " + std::to_string(int(kMaxCheckpointInterval)) +
@@ -65,8 +68,24 @@ std::vector<std::optional<NetworkState>> CheckpointStore::load() {
   const std::string path = dir_ + "/state.h5";
   std::vector<std::optional<NetworkState>> states(problem_.networks.size());
   if (!fs::exists(path)) return states;
-  h5::Handle file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose, path + ": cannot open checkpoint");
-  if (h5::get_string_attr(file, "format", path) != kCheckpointFormat)
+  try {
+    states = read_states(path);
+  } catch (const std::exception& e) {
+    throw ResultsError(std::string(e.what()) + "; the checkpoint in " + dir_ +
+                       " is damaged and was not used (remove it to start over)");
+  }
+  std::lock_guard<std::mutex> lock(mutex_);
+  latest_ = states;
+  return states;
+}
+
+// Reads and checks state.h5: every dataset is checksummed (Fletcher-32) and
+// sized for this sweep, every value in range, and every frame a state counts
+// is in frames.bin with the checksum recorded when it was written.
+std::vector<std::optional<NetworkState>> CheckpointStore::read_states(const std::string& path) {
+  h5::silence_errors();
+  h5::Handle file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose, path + ": cannot open");
+  if (!h5::has_attr(file, "format") || h5::get_string_attr(file, "format", path) != kCheckpointFormat)
     throw ResultsError(path + ": not a netsweep checkpoint");
   const std::string hash = h5::get_string_attr(file, "sweep_hash", path);
   const std::string shard = h5::get_string_attr(file, "shard", path);
@@ -75,27 +94,53 @@ std::vector<std::optional<NetworkState>> CheckpointStore::load() {
                        "'; this run is sweep " + hash_ + ", shard '" + shard_ + "'); remove " + dir_ +
                        " to start over");
   const size_t n = problem_.networks.size(), e = size_t(problem_.epochs), f = problem_.frame_epochs.size();
-  const auto has = h5::read<int8_t>(file, "has_state", path);
-  if (has.size() != n) throw ResultsError(path + ": checkpoint has another number of networks");
-  const auto epoch = h5::read<int32_t>(file, "epoch", path);
-  const auto next_sample = h5::read<int32_t>(file, "next_sample", path);
-  const auto loss_sum = h5::read<double>(file, "loss_sum", path);
-  const auto step = h5::read<int64_t>(file, "step", path);
-  const auto active = h5::read<int8_t>(file, "active", path);
-  const auto frames_done = h5::read<int32_t>(file, "frames_done", path);
-  const auto status = h5::read<int32_t>(file, "status", path);
-  const auto trained = h5::read<int32_t>(file, "epochs_trained", path);
-  const auto wall = h5::read<double>(file, "wall_seconds", path);
-  const auto params = h5::read<float>(file, "params", path);
-  const auto state1 = h5::read<float>(file, "state1", path);
-  const auto state2 = h5::read<float>(file, "state2", path);
-  const auto epoch_loss = h5::read<float>(file, "epoch_loss", path);
+  const size_t p = size_t(problem_.layout.total);
+  auto read = [&](const char* name, size_t expected, auto type_tag) {
+    using T = decltype(type_tag);
+    auto v = h5::read<T>(file, name, path);
+    if (v.size() != expected)
+      throw ResultsError(path + ": dataset '" + name + "' has " + std::to_string(v.size()) + " values, expected " +
+                         std::to_string(expected));
+    return v;
+  };
+  const auto has = read("has_state", n, int8_t{});
+  const auto epoch = read("epoch", n, int32_t{});
+  const auto next_sample = read("next_sample", n, int32_t{});
+  const auto loss_sum = read("loss_sum", n, double{});
+  const auto step = read("step", n, int64_t{});
+  const auto active = read("active", n, int8_t{});
+  const auto frames_done = read("frames_done", n, int32_t{});
+  const auto status = read("status", n, int32_t{});
+  const auto trained = read("epochs_trained", n, int32_t{});
+  const auto wall = read("wall_seconds", n, double{});
+  const auto crc = read("frame_crc", n * f, uint32_t{});
+  const auto params = read("params", p, float{});
+  const auto state1 = read("state1", p, float{});
+  const auto state2 = read("state2", p, float{});
+  const auto epoch_loss = read("epoch_loss", n * e, float{});
   const char* snap_names[4] = {"snapshot_train_loss", "snapshot_test_loss", "snapshot_train_accuracy",
                                "snapshot_test_accuracy"};
   std::vector<float> snaps[4];
-  for (int k = 0; k < 4; ++k) snaps[k] = h5::read<float>(file, snap_names[k], path);
+  for (int k = 0; k < 4; ++k) snaps[k] = read(snap_names[k], n * f, float{});
+
+  std::vector<std::optional<NetworkState>> states(n);
+  std::vector<unsigned char> slot(slot_bytes_);
   for (size_t i = 0; i < n; ++i) {
     if (!has[i]) continue;
+    const std::string net_name = path + ": network " + std::to_string(i);
+    const bool in_range = epoch[i] >= 0 && size_t(epoch[i]) <= e && next_sample[i] >= 0 &&
+                          next_sample[i] < std::max(problem_.n_train, 1) && step[i] >= 0 && frames_done[i] >= 0 &&
+                          size_t(frames_done[i]) <= f && status[i] >= 0 && status[i] <= 2 && trained[i] >= 0 &&
+                          trained[i] <= epoch[i] && std::isfinite(loss_sum[i]) && std::isfinite(wall[i]) &&
+                          (frames_done[i] == 0 || problem_.frame_epochs[size_t(frames_done[i]) - 1] <= epoch[i]);
+    if (!in_range) throw ResultsError(net_name + ": its training state is out of range");
+    for (int k = 0; k < frames_done[i]; ++k) {
+      read_slot(int(i), k, slot.data());
+      if (crc32_of(slot.data(), slot.size()) != crc[i * f + size_t(k)])
+        throw ResultsError(dir_ + "/frames.bin: frame " + std::to_string(k) + " of network " + std::to_string(i) +
+                           " is damaged or missing (its checksum does not match)");
+      frame_crc_[i * f + size_t(k)] = crc[i * f + size_t(k)];
+    }
     const auto& net = problem_.layout.networks[i];
     NetworkState s;
     s.epoch = epoch[i];
@@ -104,12 +149,7 @@ std::vector<std::optional<NetworkState>> CheckpointStore::load() {
     s.step = step[i];
     s.active = active[i] != 0;
     s.frames_done = frames_done[i];
-    auto block = [&](const std::vector<float>& v) {
-      return std::vector<float>(v.begin() + net.offset, v.begin() + net.offset + net.count);
-    };
-    s.params = block(params);
-    s.state1 = block(state1);
-    s.state2 = block(state2);
+    s.save_parameters(params.data() + net.offset, state1.data() + net.offset, state2.data() + net.offset, net.count);
     s.result.status = NetStatus(status[i]);
     s.result.epochs_trained = trained[i];
     s.result.wall_seconds = wall[i];
@@ -120,8 +160,6 @@ std::vector<std::optional<NetworkState>> CheckpointStore::load() {
     states[i] = std::move(s);
     loaded_any_ = true;
   }
-  std::lock_guard<std::mutex> lock(mutex_);
-  latest_ = states;
   return states;
 }
 
@@ -137,8 +175,30 @@ void CheckpointStore::write_frame_half(int index, int frame, const uint16_t* bit
   write_slot(index, frame, bits);
 }
 
+uint32_t CheckpointStore::crc32_of(const unsigned char* bytes, size_t size) {
+  return uint32_t(crc32_z(crc32_z(0L, Z_NULL, 0), bytes, size));
+}
+
+void CheckpointStore::read_slot(int index, int frame, unsigned char* out) const {
+  const off_t offset = off_t((size_t(index) * problem_.frame_epochs.size() + size_t(frame)) * slot_bytes_);
+  size_t done = 0;
+  while (done < slot_bytes_) {
+    const ssize_t r = ::pread(frames_fd_, out + done, slot_bytes_ - done, offset + off_t(done));
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0)
+      throw ResultsError(dir_ + "/frames.bin: frame " + std::to_string(frame) + " of network " + std::to_string(index) +
+                         " is missing (the file is shorter than the checkpoint says: truncated?)");
+    done += size_t(r);
+  }
+}
+
 void CheckpointStore::write_slot(int index, int frame, const void* stored) {
   const auto* bytes = static_cast<const unsigned char*>(stored);
+  {
+    const uint32_t crc = crc32_of(bytes, slot_bytes_);
+    std::lock_guard<std::mutex> lock(mutex_);
+    frame_crc_[size_t(index) * problem_.frame_epochs.size() + size_t(frame)] = crc;
+  }
   const off_t offset = off_t((size_t(index) * problem_.frame_epochs.size() + size_t(frame)) * slot_bytes_);
   size_t done = 0;
   while (done < slot_bytes_) {
@@ -235,23 +295,24 @@ void CheckpointStore::write_state_file() {
     h5::set_attr(file, "format", std::string(kCheckpointFormat));
     h5::set_attr(file, "sweep_hash", hash_);
     h5::set_attr(file, "shard", shard_);
-    h5::write(file, "has_state", has);
-    h5::write(file, "epoch", epoch);
-    h5::write(file, "next_sample", next_sample);
-    h5::write(file, "loss_sum", loss_sum);
-    h5::write(file, "step", step);
-    h5::write(file, "active", active);
-    h5::write(file, "frames_done", frames_done);
-    h5::write(file, "status", status);
-    h5::write(file, "epochs_trained", trained);
-    h5::write(file, "wall_seconds", wall);
-    h5::write(file, "params", params);
-    h5::write(file, "state1", state1);
-    h5::write(file, "state2", state2);
-    h5::write(file, "epoch_loss", {hsize_t(n), hsize_t(e)}, epoch_loss);
+    h5::write(file, "has_state", has, true);
+    h5::write(file, "epoch", epoch, true);
+    h5::write(file, "next_sample", next_sample, true);
+    h5::write(file, "loss_sum", loss_sum, true);
+    h5::write(file, "step", step, true);
+    h5::write(file, "active", active, true);
+    h5::write(file, "frames_done", frames_done, true);
+    h5::write(file, "status", status, true);
+    h5::write(file, "epochs_trained", trained, true);
+    h5::write(file, "wall_seconds", wall, true);
+    h5::write(file, "params", params, true);
+    h5::write(file, "state1", state1, true);
+    h5::write(file, "state2", state2, true);
+    h5::write(file, "epoch_loss", {hsize_t(n), hsize_t(e)}, epoch_loss, true);
     const char* names[4] = {"snapshot_train_loss", "snapshot_test_loss", "snapshot_train_accuracy",
                             "snapshot_test_accuracy"};
-    for (int k = 0; k < 4; ++k) h5::write(file, names[k], {hsize_t(n), hsize_t(f)}, snaps[k]);
+    for (int k = 0; k < 4; ++k) h5::write(file, names[k], {hsize_t(n), hsize_t(f)}, snaps[k], true);
+    h5::write(file, "frame_crc", {hsize_t(n), hsize_t(f)}, frame_crc_, true);
   }
   fsync_path(tmp);
   std::error_code ec;
@@ -267,9 +328,10 @@ void CheckpointStore::replay_frames(FrameSink& sink) {
   for (size_t i = 0; i < latest_.size(); ++i) {
     const int done = latest_[i] ? latest_[i]->frames_done : 0;
     for (int k = 0; k < done; ++k) {
-      const off_t offset = off_t((i * f + size_t(k)) * slot_bytes_);
-      if (::pread(frames_fd_, bytes.data(), slot_bytes_, offset) != ssize_t(slot_bytes_))
-        throw ResultsError(dir_ + "/frames.bin: short read (truncated checkpoint?)");
+      read_slot(int(i), k, bytes.data());
+      if (crc32_of(bytes.data(), bytes.size()) != frame_crc_[i * f + size_t(k)])
+        throw ResultsError(dir_ + "/frames.bin: frame " + std::to_string(k) + " of network " + std::to_string(i) +
+                           " changed on disk since it was written (damaged)");
       if (frame_type_ == FrameType::float16 && sink.takes_half()) {
         sink.write_frame_half(int(i), k, reinterpret_cast<const uint16_t*>(bytes.data()));
         continue;

@@ -80,13 +80,23 @@ bool exists(hid_t parent, const std::string& path) {
   return true;
 }
 
-void write_raw(hid_t parent, const std::string& name, hid_t type, const std::vector<hsize_t>& dims, const void* data) {
+void write_raw(hid_t parent, const std::string& name, hid_t type, const std::vector<hsize_t>& dims, const void* data,
+               bool checksummed) {
   silence_errors();
-  Handle space(H5Screate_simple(int(dims.size()), dims.data(), nullptr), H5Sclose, "dataspace for " + name);
-  Handle set(H5Dcreate2(parent, name.c_str(), type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Dclose,
-             "cannot create dataset " + path_of(parent, name));
   hsize_t count = 1;
   for (auto d : dims) count *= d;
+  Handle space(H5Screate_simple(int(dims.size()), dims.data(), nullptr), H5Sclose, "dataspace for " + name);
+  Handle props(H5Pcreate(H5P_DATASET_CREATE), H5Pclose, "dataset properties for " + name);
+  if (checksummed && count > 0) {
+    // Chunks of up to 1 Mi elements along the first axis.
+    std::vector<hsize_t> chunk = dims;
+    const hsize_t row = dims.empty() || dims[0] == 0 ? 1 : count / dims[0];
+    chunk[0] = std::max<hsize_t>(1, std::min<hsize_t>(dims[0], (hsize_t(1) << 20) / std::max<hsize_t>(row, 1)));
+    check(H5Pset_chunk(props, int(chunk.size()), chunk.data()), "chunking of " + name);
+    check(H5Pset_fletcher32(props), "checksum filter of " + name);
+  }
+  Handle set(H5Dcreate2(parent, name.c_str(), type, space, H5P_DEFAULT, props, H5P_DEFAULT), H5Dclose,
+             "cannot create dataset " + path_of(parent, name));
   if (count > 0)
     check(H5Dwrite(set, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data), "cannot write dataset " + path_of(parent, name));
 }
@@ -209,6 +219,7 @@ template std::vector<int32_t> read<int32_t>(hid_t, const std::string&, const std
 template std::vector<int64_t> read<int64_t>(hid_t, const std::string&, const std::string&);
 template std::vector<uint64_t> read<uint64_t>(hid_t, const std::string&, const std::string&);
 template std::vector<int8_t> read<int8_t>(hid_t, const std::string&, const std::string&);
+template std::vector<uint32_t> read<uint32_t>(hid_t, const std::string&, const std::string&);
 
 namespace {
 template <typename T>

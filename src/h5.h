@@ -72,6 +72,8 @@ hid_t native_type() {
     return H5T_NATIVE_UINT64;
   else if constexpr (std::is_same_v<T, int8_t>)
     return H5T_NATIVE_INT8;
+  else if constexpr (std::is_same_v<T, uint32_t>)
+    return H5T_NATIVE_UINT32;
   else
     static_assert(sizeof(T) == 0, "unsupported HDF5 element type");
 }
@@ -85,14 +87,18 @@ Handle create_group(hid_t parent, const std::string& name);
 Handle open_group(hid_t parent, const std::string& name);
 bool exists(hid_t parent, const std::string& path);
 
-void write_raw(hid_t parent, const std::string& name, hid_t type, const std::vector<hsize_t>& dims, const void* data);
+// checksummed: the dataset is chunked with HDF5's Fletcher-32 filter, so a
+// read of damaged data fails instead of returning it (used for checkpoints).
+void write_raw(hid_t parent, const std::string& name, hid_t type, const std::vector<hsize_t>& dims, const void* data,
+               bool checksummed = false);
 template <typename T>
-void write(hid_t parent, const std::string& name, const std::vector<hsize_t>& dims, const std::vector<T>& data) {
-  write_raw(parent, name, native_type<T>(), dims, data.data());
+void write(hid_t parent, const std::string& name, const std::vector<hsize_t>& dims, const std::vector<T>& data,
+           bool checksummed = false) {
+  write_raw(parent, name, native_type<T>(), dims, data.data(), checksummed);
 }
 template <typename T>
-void write(hid_t parent, const std::string& name, const std::vector<T>& data) {
-  write(parent, name, {hsize_t(data.size())}, data);
+void write(hid_t parent, const std::string& name, const std::vector<T>& data, bool checksummed = false) {
+  write(parent, name, {hsize_t(data.size())}, data, checksummed);
 }
 void write_strings(hid_t parent, const std::string& name, const std::vector<std::string>& values);
 

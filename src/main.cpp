@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <iostream>
 
+#include "cli_config.h"
 #include "netsweep/bench.h"
 #include "netsweep/checkpoint.h"
 #include "netsweep/cuda_backend.h"
@@ -90,6 +91,15 @@ std::string joined_command_line(int argc, char** argv) {
   return s;
 }
 
+// Seeds are unsigned: "-1" must not wrap around to 2^64 - 1.
+const CLI::Validator kNonNegativeWhole(
+    [](std::string& value) {
+      return value.find_first_not_of("0123456789") == std::string::npos && !value.empty() && value.size() <= 19
+                 ? std::string()
+                 : "'" + value + "' is not a whole number >= 0";
+    },
+    "UINT");
+
 void add_run_options(CLI::App& run, CliRun& c, std::vector<CLI::Option*>& spec_options) {
   auto spec = [&](CLI::Option* o) {
     o->group("Sweep");
@@ -107,7 +117,9 @@ void add_run_options(CLI::App& run, CliRun& c, std::vector<CLI::Option*>& spec_o
   spec(run.add_option("--batch", c.batch, "batch sizes (0 = full batch)")->delimiter(',')->capture_default_str());
   spec(run.add_option("--seeds", c.seeds, "networks per configuration, with different initial weights and shuffles")
            ->capture_default_str());
-  spec(run.add_option("--seed", c.seed, "base seed (replica r uses seed+r)")->capture_default_str());
+  spec(run.add_option("--seed", c.seed, "base seed (replica r uses seed+r)")
+           ->capture_default_str()
+           ->check(kNonNegativeWhole));
   spec(run.add_option("--epochs", c.epochs, "epochs per network")->capture_default_str());
   spec(run.add_option("--loss", c.loss, "bce (sigmoid outputs), mse (linear outputs), softmax")->capture_default_str());
   spec(run.add_option("--outputs", c.outputs, "output units (0 = from the data)")->capture_default_str());
@@ -137,7 +149,8 @@ void add_run_options(CLI::App& run, CliRun& c, std::vector<CLI::Option*>& spec_o
   data(run.add_option("--n-points", c.data.generator.n_points, "points per generator")->capture_default_str());
   data(run.add_option("--noise", c.data.generator.noise, "generator noise")->capture_default_str());
   data(run.add_option("--data-seed", c.data.generator.seed, "generator seed (also splits train/test)")
-           ->capture_default_str());
+           ->capture_default_str()
+           ->check(kNonNegativeWhole));
   data(run.add_option("--test-fraction", c.data.test_fraction, "share of points held out as the test set")
            ->capture_default_str());
 
@@ -198,20 +211,6 @@ std::string self_path(const char* argv0) {
   return ec ? std::filesystem::absolute(argv0).string() : p.string();
 }
 
-// CLI11 reads config files on the main app only: this formatter files the
-// config's top-level keys under `run`, so a sweep.toml holds plain run options
-// (`layers = [1, 2]`, `epochs = 4000`, ...). Options given on the command line
-// win over the file.
-class RunConfig : public CLI::ConfigTOML {
- public:
-  std::vector<CLI::ConfigItem> from_config(std::istream& input) const override {
-    auto items = CLI::ConfigTOML::from_config(input);
-    for (auto& item : items)
-      if (item.parents.empty() || item.parents.front() != "run") item.parents.insert(item.parents.begin(), "run");
-    return items;
-  }
-};
-
 void print_info(const std::string& path) {
   ResultsFile f(path);
   const auto rows = f.networks();
@@ -244,7 +243,12 @@ int main(int argc, char** argv) {
   CLI::App* run = app.add_subcommand("run", "train a sweep and write one HDF5 results file");
   add_run_options(*run, c, spec_options);
   add_checkpoint_options(*run, c);
-  app.config_formatter(std::make_shared<RunConfig>());
+  // CLI11 reads config files on the main app only: the strict TOML reader
+  // files the config's keys under `run`, so a sweep.toml holds plain run
+  // options (`layers = [1, 2]`, `epochs = 4000`, ...). Options given on the
+  // command line win over the file.
+  const std::string config_path = config_path_in(argc, argv);
+  app.config_formatter(std::make_shared<StrictTomlConfig>(config_keys(*run), "run", config_path));
   app.set_config("--config", "", "run: TOML file with run options (keys are the long option names)");
   app.allow_config_extras(CLI::config_extras_mode::error);
   run->fallthrough();  // `netsweep run --config FILE`
@@ -302,7 +306,26 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   bench->add_flag("--json", bench_json, "JSON instead of a table");
 
-  CLI11_PARSE(app, argc, argv);
+  try {
+    if (!config_path.empty()) check_config_file(config_path);
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ConfigError& e) {
+    std::fprintf(stderr, "netsweep: error: %s\n", e.what());
+    return 2;
+  } catch (const CLI::ParseError& e) {
+    // One line and status 2, like every other bad input (CLI11's own codes
+    // and its "Run with --help" line are not part of netsweep's contract).
+    std::string what = e.what();
+    if (what.empty()) what = e.get_name();
+    std::fprintf(stderr, "netsweep: error: %s (see netsweep --help)\n", what.c_str());
+    return 2;
+  }
   try {
     if (*run) {
       resolve_run_options(c, argc, argv, *run);

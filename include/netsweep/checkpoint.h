@@ -4,7 +4,9 @@
 //               written as frames are made (a crash cannot corrupt it);
 //   state.h5    every network's NetworkState, replaced atomically (write to
 //               state.h5.tmp, fsync, rename) after the frames it counts are
-//               in frames.bin.
+//               in frames.bin; every dataset checksummed (Fletcher-32), plus
+//               the CRC-32 of each frame slot, so a damaged checkpoint (a
+//               truncated frames file, flipped bytes) is refused, never used.
 // A resumed run continues each network from its last recorded state; the
 // final results file is assembled from frames.bin and is identical to that
 // of an uninterrupted run.
@@ -53,6 +55,9 @@ class CheckpointStore : public FrameSink, public Checkpointer {
 
  private:
   void write_slot(int index, int frame, const void* stored);  // one frame in the stored type
+  void read_slot(int index, int frame, unsigned char* out) const;
+  static uint32_t crc32_of(const unsigned char* bytes, size_t size);
+  std::vector<std::optional<NetworkState>> read_states(const std::string& path);
   void record(int index, const NetworkState& state, bool write_now);
   void write_state_locked();  // throws (and remembers) a failure naming the checkpoint
   void write_state_file();
@@ -70,6 +75,7 @@ class CheckpointStore : public FrameSink, public Checkpointer {
   std::mutex mutex_;
   std::condition_variable wake_;
   std::vector<std::optional<NetworkState>> latest_;
+  std::vector<uint32_t> frame_crc_;  // (networks, frames) CRC-32 of each slot written
   bool dirty_ = false, closing_ = false;
   std::string error_;  // the first failed write; every later write reports it
   std::thread writer_;

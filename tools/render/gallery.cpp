@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <csignal>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -20,6 +21,49 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr const char* kMarker = ".netsweep-gallery";
+
+std::atomic<int> g_stop_signal{0};
+extern "C" void on_render_stop(int sig) { g_stop_signal = sig; }
+
+// SIGTERM/SIGINT stop the render between networks (handlers live while it runs).
+class StopSignals {
+ public:
+  StopSignals() {
+    g_stop_signal = 0;
+    struct sigaction sa {};
+    sa.sa_handler = on_render_stop;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, &old_term_);
+    sigaction(SIGINT, &sa, &old_int_);
+  }
+  ~StopSignals() {
+    sigaction(SIGTERM, &old_term_, nullptr);
+    sigaction(SIGINT, &old_int_, nullptr);
+  }
+
+ private:
+  struct sigaction old_term_ {
+  }, old_int_{};
+};
+
+// The gallery being written (OUTPUT.partial-PID): removed unless it was moved into place.
+class StagingDir {
+ public:
+  explicit StagingDir(fs::path path) : path_(std::move(path)) {
+    fs::remove_all(path_);
+    fs::create_directories(path_ / "nets");
+  }
+  ~StagingDir() {
+    std::error_code ec;
+    if (!committed_) fs::remove_all(path_, ec);
+  }
+  const fs::path& path() const { return path_; }
+  void committed() { committed_ = true; }
+
+ private:
+  fs::path path_;
+  bool committed_ = false;
+};
 
 std::string caption(const Sweep& s, const NetworkResult& r, int frame) {
   std::string c = "epoch " + std::to_string(s.frame_epochs[size_t(frame)]) + "   loss " +
@@ -41,12 +85,17 @@ void render_gallery(const RenderOptions& o) {
   const FrameScene& scene = s.scene;
 
   // Render into a temporary directory; rename it into place at the end.
-  const fs::path out = fs::absolute(o.output);
+  const fs::path out = fs::absolute(o.output).lexically_normal();
+  const fs::path parent = out.parent_path();
+  if (!fs::is_directory(parent))
+    throw RenderError(o.output + ": the directory " + parent.string() + " does not exist (netsweep-render makes " +
+                      "only the gallery's own directory)");
+  if (fs::exists(out) && !fs::is_directory(out)) throw RenderError(o.output + ": exists and is not a directory");
   if (fs::exists(out) && !fs::exists(out / kMarker) && !fs::is_empty(out))
     throw RenderError(o.output + ": exists and is not a netsweep gallery; refusing to replace it");
-  const fs::path tmp = out.string() + ".partial-" + std::to_string(::getpid());
-  fs::remove_all(tmp);
-  fs::create_directories(tmp / "nets");
+  const StopSignals signals;
+  StagingDir staging(out.string() + ".partial-" + std::to_string(::getpid()));
+  const fs::path& tmp = staging.path();
 
   const std::vector<int> frames = frames_to_render(s.shape[1], o.frame_stride);
   std::vector<NetworkResult> results(s.rows.size());
@@ -56,6 +105,7 @@ void render_gallery(const RenderOptions& o) {
   std::mutex failure_mutex;
   auto worker = [&] {
     for (size_t k; (k = next.fetch_add(1)) < s.rows.size();) {
+      if (g_stop_signal) break;
       try {
         const NetworkRow& row = s.rows[k];
         const int index = s.rows_index[k];
@@ -95,14 +145,19 @@ void render_gallery(const RenderOptions& o) {
   for (int t = 1; t < std::min<int>(threads, int(s.rows.size())); ++t) pool.emplace_back(worker);
   worker();
   for (auto& t : pool) t.join();
-  if (failure) {
-    fs::remove_all(tmp);
-    std::rethrow_exception(failure);
-  }
+  if (failure) std::rethrow_exception(failure);
+  auto check_stop = [&] {
+    if (const int sig = g_stop_signal)
+      throw RenderInterrupted(std::string("stopped by ") + (sig == SIGINT ? "SIGINT" : "SIGTERM") + "; " + o.output +
+                                  " was left as it was",
+                              128 + sig);
+  };
+  check_stop();
 
   write_index(s, tmp);
   for (size_t k = 0; k < s.rows.size(); ++k) write_network_page(s, k, results[k], frames, tmp);
   write_text(tmp / kMarker, "netsweep-render gallery of " + o.input + "\n");
+  check_stop();
 
   // Swap the finished gallery into place.
   if (fs::exists(out)) {
@@ -113,6 +168,7 @@ void render_gallery(const RenderOptions& o) {
   } else {
     fs::rename(tmp, out);
   }
+  staging.committed();
   if (!o.quiet)
     std::fprintf(stderr, "netsweep-render: %zu networks, %zu frames each -> %s/index.html (%.1f s)\n", s.rows.size(),
                  frames.size(), o.output.c_str(),

@@ -1,6 +1,7 @@
 // netsweep-render: a results file -> frames, GIFs, loss plots and an HTML gallery.
 #pragma once
 
+#include <stdexcept>
 #include <string>
 
 #include "colormap.h"
@@ -19,6 +20,12 @@ struct RenderOptions {
   std::string font;      // TrueType font; "" = Font::default_path()
   int threads = 0;
   bool quiet = false;
+};
+
+// Thrown when SIGTERM/SIGINT stopped a render; `code` is the exit status.
+struct RenderInterrupted : std::runtime_error {
+  int code;
+  RenderInterrupted(const std::string& what, int c) : std::runtime_error(what), code(c) {}
 };
 
 // Renders the gallery into OUTPUT.partial-PID and renames it to OUTPUT when

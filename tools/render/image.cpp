@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -111,17 +112,43 @@ struct Font::Impl {
   stbtt_fontinfo info{};
 };
 
+namespace {
+uint32_t be32(const unsigned char* p) { return uint32_t(p[0]) << 24 | uint32_t(p[1]) << 16 | uint32_t(p[2]) << 8 | p[3]; }
+uint16_t be16(const unsigned char* p) { return uint16_t(p[0] << 8 | p[1]); }
+
+// stb_truetype trusts the file: check the sfnt header and that every table
+// lies inside it before handing it over (a text file or a truncated font
+// would otherwise be read out of bounds).
+bool plausible_truetype(const std::vector<unsigned char>& d) {
+  if (d.size() < 12) return false;
+  const uint32_t version = be32(d.data());
+  if (version != 0x00010000u && version != 0x74727565u /* true */ && version != 0x4F54544Fu /* OTTO */) return false;
+  const size_t tables = be16(d.data() + 4);
+  if (tables == 0 || 12 + 16 * tables > d.size()) return false;
+  for (size_t t = 0; t < tables; ++t) {
+    const unsigned char* rec = d.data() + 12 + 16 * t;
+    const uint64_t offset = be32(rec + 8), length = be32(rec + 12);
+    if (offset + length > d.size()) return false;
+  }
+  return true;
+}
+}  // namespace
+
 Font::Font(const std::string& path) : impl_(std::make_unique<Impl>()) {
+  const std::string hint = " (install Debian's fonts-dejavu-core, or give --font / $NETSWEEP_FONT)";
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) throw RenderError("font " + path + ": cannot open: no such file" + hint);
+  if (!std::filesystem::is_regular_file(path, ec)) throw RenderError("font " + path + ": not a regular file");
+  if (std::filesystem::file_size(path, ec) > (uintmax_t(64) << 20)) throw RenderError("font " + path + ": too large for a font");
   std::ifstream in(path, std::ios::binary);
-  if (!in)
-    throw RenderError("font " + path +
-                      ": cannot open (install Debian's fonts-dejavu-core, or give --font / $NETSWEEP_FONT)");
+  if (!in) throw RenderError("font " + path + ": cannot open" + hint);
   std::stringstream ss;
   ss << in.rdbuf();
   const std::string bytes = ss.str();
   impl_->data.assign(bytes.begin(), bytes.end());
-  if (impl_->data.empty() ||
-      !stbtt_InitFont(&impl_->info, impl_->data.data(), stbtt_GetFontOffsetForIndex(impl_->data.data(), 0)))
+  if (!plausible_truetype(impl_->data)) throw RenderError("font " + path + ": not a TrueType font");
+  const int offset = stbtt_GetFontOffsetForIndex(impl_->data.data(), 0);
+  if (offset < 0 || !stbtt_InitFont(&impl_->info, impl_->data.data(), offset))
     throw RenderError("font " + path + ": not a TrueType font");
 }
 

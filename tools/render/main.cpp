@@ -27,6 +27,9 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   try {
     netsweep::render::render_gallery(o);
+  } catch (const netsweep::render::RenderInterrupted& e) {
+    std::fprintf(stderr, "netsweep-render: %s\n", e.what());
+    return e.code;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "netsweep-render: error: %s\n", e.what());
     return 2;
