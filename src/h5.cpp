@@ -280,7 +280,7 @@ std::vector<std::string> read_strings(hid_t parent, const std::string& name, con
   const size_t width = H5Tget_size(file_type);
   if (width == 0 || width > kMaxStringBytes || n > kMaxStringBytes / width)
     throw Error(where + ": dataset '" + name + "' has impossibly long strings");
-  Handle type = fixed_string_type(width);
+  Handle type(H5Tcopy(file_type), H5Tclose, "string type");  // as stored: HDF5 will not convert between charsets
   std::vector<char> packed(n * width);
   check(H5Dread(set, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, packed.data()), where + ": cannot read '" + name + "'");
   for (size_t i = 0; i < n; ++i) {
@@ -313,7 +313,7 @@ std::string get_string_attr(hid_t obj, const std::string& name, const std::strin
   const size_t width = H5Tget_size(file_type);
   if (width == 0 || width > kMaxStringBytes) throw Error(where + ": attribute '" + name + "' is impossibly long");
   std::string value(width, '\0');
-  Handle type = fixed_string_type(width);
+  Handle type(H5Tcopy(file_type), H5Tclose, "string type");  // as stored: HDF5 will not convert between charsets
   check(H5Aread(attr, type, value.data()), where + ": cannot read attribute '" + name + "'");
   return value.substr(0, value.find('\0'));
 }

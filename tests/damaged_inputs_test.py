@@ -1,0 +1,268 @@
+#!/usr/bin/env python3
+"""A fixed set of damaged and out-of-range inputs through the command line.
+
+Each case must end with exit status 2 (or the documented status), a message
+naming what is wrong, no signal, no HDF5 diagnostic dump, within a time
+limit, and nothing left behind that looks complete (no output file, no
+OUT.partial-*, no checkpoint that cannot be resumed).
+
+usage: damaged_inputs_test.py NETSWEEP NETSWEEP_RENDER
+"""
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+
+import h5py
+import numpy as np
+
+NETSWEEP, RENDER = sys.argv[1], sys.argv[2]
+failures = []
+WORK = tempfile.mkdtemp(prefix="netsweep_damaged_")
+SMALL = ["--layers", "1", "--widths", "3", "--epochs", "2", "--grid", "4", "--device", "cpu", "-q"]
+
+
+def path(name):
+    return os.path.join(WORK, name)
+
+
+def write(name, text):
+    with open(path(name), "w") as f:
+        f.write(text)
+    return path(name)
+
+
+def run(args, timeout=60):
+    try:
+        r = subprocess.run(args, capture_output=True, text=True, timeout=timeout)
+        return r.returncode, r.stdout + r.stderr
+    except subprocess.TimeoutExpired:
+        return "timeout", ""
+
+
+def leftovers(out):
+    d = os.path.dirname(out) or "."
+    base = os.path.basename(out)
+    return [n for n in os.listdir(d) if n.startswith(base) and n != base] + ([base] if os.path.exists(out) else [])
+
+
+def expect(name, args, message, status=2, out=None, timeout=60, keep=()):
+    code, text = run(args, timeout)
+    problems = []
+    if code == "timeout":
+        problems.append(f"did not finish in {timeout} s")
+    elif code < 0:
+        problems.append(f"killed by signal {signal.Signals(-code).name}")
+    elif code != status:
+        problems.append(f"exit status {code}, expected {status}")
+    if message not in text:
+        problems.append(f"message without {message!r}")
+    if "HDF5-DIAG" in text:
+        problems.append("HDF5's diagnostic stack was printed")
+    if status == 2 and len([l for l in text.strip().splitlines() if "error" in l]) != 1:
+        problems.append("not exactly one error line")
+    if out is not None:
+        left = [n for n in leftovers(out) if n not in keep]
+        if left:
+            problems.append(f"left behind: {left}")
+    if problems:
+        failures.append(f"{name}: " + "; ".join(problems) + f"\n    $ {' '.join(args)}\n    {text.strip()[-600:]}")
+    else:
+        print(f"ok   {name}")
+
+
+def results_file(name, shape=("--layers", "1", "--widths", "3", "--epochs", "2", "--grid", "4")):
+    out = path(name)
+    subprocess.run([NETSWEEP, "run", *shape, "--device", "cpu", "-q", "--dataset", "moons:n=40", "--test-fraction",
+                    "0.25", "-o", out], check=True)
+    return out
+
+
+def damaged_copy(src, name, edit):
+    dst = path(name)
+    shutil.copy(src, dst)
+    with h5py.File(dst, "r+") as f:
+        edit(f)
+    return dst
+
+
+# ------------------------------------------------------------ options and data
+out = path("out.h5")
+expect("checkpoint interval without --resume", [NETSWEEP, "run", *SMALL, "--checkpoint-every", "60", "-o", out],
+       "", status=0, out=out, keep=("out.h5",))
+os.remove(out)
+expect("absurd checkpoint interval", [NETSWEEP, "run", *SMALL, "--resume", "--checkpoint-every", "1e10", "-o", out],
+       "--checkpoint-every", out=out, timeout=20)
+expect("label beyond 2^31", [NETSWEEP, "run", *SMALL, "--csv", write("big.csv", "x1,x2,label\n0,0,0\n1,1,2147483648\n"),
+       "-o", out], "is not a class number", out=out)
+expect("coordinate beyond float", [NETSWEEP, "run", *SMALL, "--csv", write("huge.csv", "x1,x2,label\n1e39,0,0\n1,1,1\n"),
+       "-o", out], "out of range", out=out)
+expect("target beyond float", [NETSWEEP, "run", *SMALL, "--loss", "mse", "--csv", write("huge1d.csv", "x,y\n0,1e300\n1,2\n"),
+       "-o", out], "out of range", out=out)
+expect("extent beyond float", [NETSWEEP, "run", *SMALL, "--extent=-3e38,3e38,0,1", "-o", out], "--extent", out=out)
+expect("negative seed", [NETSWEEP, "run", *SMALL, "--seed", "-1", "-o", out], "--seed", out=out)
+expect("NaN momentum", [NETSWEEP, "run", *SMALL, "--momentum", "nan", "-o", out], "--momentum", out=out)
+expect("too many networks", [NETSWEEP, "run", *SMALL, "--seeds", "1000000", "--activations", "relu,tanh", "-o", out],
+       "networks", out=out)
+expect("too wide to fit in memory", [NETSWEEP, "run", *SMALL[4:], "--layers", "100", "--widths", "1000000", "-o", out],
+       "of memory", out=out)
+expect("absurd grid", [NETSWEEP, "run", *SMALL[:6], "--grid", "2000000000", "-o", out], "--grid", out=out)
+expect("epochs beyond the limit", [NETSWEEP, "run", *SMALL[:4], "--epochs", "2147483647", "--snapshot-every",
+       "1000000000", "-o", out], "--epochs", out=out)
+expect("unparsable option value", [NETSWEEP, "run", "--epochs", "abc"], "--epochs")
+expect("unknown option", [NETSWEEP, "run", "--bogus"], "--bogus")
+for label, text, needle in [
+    ("unterminated string", 'name = "x', "c.toml:1"),
+    ("unterminated array", "layers = [1, 2", "c.toml:1"),
+    ("duplicate key", "epochs = 2\nepochs = 3", "c.toml:2"),
+    ("bare =", "= 5", "c.toml:1"),
+    ("string for an integer", 'epochs = "2"', "'epochs' must be an integer"),
+    ("deep nesting", "a = " + "[" * 5000, "c.toml:1"),
+]:
+    expect(f"config: {label}", [NETSWEEP, "run", "--config", write("c.toml", text), *SMALL, "-o", out], needle, out=out)
+expect("config: /dev/zero", [NETSWEEP, "run", "--config", "/dev/zero", *SMALL, "-o", out], "/dev/zero", out=out,
+       timeout=10)
+fifo = path("fifo.toml")
+os.mkfifo(fifo)
+expect("config: a FIFO", [NETSWEEP, "run", "--config", fifo, *SMALL, "-o", out], "fifo.toml", out=out, timeout=10)
+expect("points: /dev/zero", [NETSWEEP, "run", *SMALL, "--points", "/dev/zero:0", "--points", "/dev/zero:1", "-o", out],
+       "/dev/zero", out=out, timeout=10)
+
+# ------------------------------------------------------------ results files
+good = results_file("good.h5")
+size = os.path.getsize(good)
+with open(good, "rb") as f:
+    data = f.read()
+truncated = path("truncated.h5")
+with open(truncated, "wb") as f:
+    f.write(data[: size // 2])
+flipped = path("flipped.h5")
+with open(flipped, "wb") as f:
+    f.write(data[:100] + bytes([data[100] ^ 0xFF]) + data[101:])
+short_column = damaged_copy(good, "short_column.h5", lambda f: (
+    f["networks"].__delitem__("activation"),
+    f["networks"].create_dataset("activation", data=np.array([b"relu"]))))
+odd_version = damaged_copy(good, "version.h5", lambda f: f.attrs.__setitem__("format_version", np.int64(2**32 + 1)))
+float_version = damaged_copy(good, "float_version.h5", lambda f: f.attrs.__setitem__("format_version", 1.5))
+bad_epochs = damaged_copy(good, "frame_epochs.h5", lambda f: (
+    f.__delitem__("frame_epochs"), f.create_dataset("frame_epochs", data=np.array([0], dtype=np.int32))))
+for label, damaged, needle, spec_damaged in [
+        ("truncated", truncated, "truncated.h5", True), ("a flipped byte", flipped, "flipped.h5", True),
+        ("a column shorter than networks/id", short_column, "networks/activation", False),
+        ("format version 2^32+1", odd_version, "format version 4294967297", True),
+        ("a float format version", float_version, "format_version", True),
+        ("frame epochs not matching frames", bad_epochs, "frames", False)]:
+    expect(f"info: {label}", [NETSWEEP, "info", damaged], needle)
+    expect(f"render: {label}", [RENDER, damaged, "-o", path("gallery"), "-q"], needle, out=path("gallery"))
+    expect(f"merge: {label}", [NETSWEEP, "merge", "-q", damaged, "-o", path("merged.h5")], needle,
+           out=path("merged.h5"))
+    if spec_damaged:  # (a file whose spec and data are whole may be rerun with --from)
+        expect(f"run --from: {label}", [NETSWEEP, "run", "--from", damaged, "-q", "-o", out], needle, out=out)
+nan_points = damaged_copy(good, "nan_points.h5", lambda f: f["data/train_points"].__setitem__((0, 0), np.nan))
+expect("run --from: stored NaN point", [NETSWEEP, "run", "--from", nan_points, "-q", "-o", out], "not finite", out=out)
+bad_label = damaged_copy(good, "bad_label.h5", lambda f: f["data/train_labels"].__setitem__(0, 7))
+expect("run --from: stored label outside the classes", [NETSWEEP, "run", "--from", bad_label, "-q", "-o", out],
+       "stored data", out=out)
+def no_points(f):
+    for s in ("train", "test"):
+        for k in ("points", "labels", "targets"):
+            old = f["data/" + s + "_" + k]
+            shape = (0,) + old.shape[1:]
+            del f["data/" + s + "_" + k]
+            f["data"].create_dataset(s + "_" + k, shape=shape, dtype=old.dtype)
+expect("run --from: no stored points", [NETSWEEP, "run", "--from", damaged_copy(good, "empty.h5", no_points), "-q",
+       "-o", out], "no points", out=out)
+
+# ------------------------------------------------------------ checkpoints
+ck_args = [NETSWEEP, "run", "--layers", "2,3", "--widths", "32,64", "--epochs", "4000", "--snapshot-every", "100",
+           "--grid", "16", "--dataset", "spiral", "--resume", "--checkpoint-every", "0", "--threads", "2", "-q"]
+ck_out = path("ck.h5")
+p = subprocess.Popen(ck_args + ["-o", ck_out])
+try:
+    p.wait(timeout=2.5)
+except subprocess.TimeoutExpired:
+    p.send_signal(signal.SIGTERM)
+    p.wait(timeout=60)
+if p.returncode == 143 and os.path.exists(ck_out + ".ckpt/state.h5"):
+    saved = path("ck_saved")
+    shutil.copytree(ck_out + ".ckpt", saved)
+
+    def with_damage(label, edit, needle):
+        shutil.rmtree(ck_out + ".ckpt", ignore_errors=True)
+        shutil.copytree(saved, ck_out + ".ckpt")
+        edit(ck_out + ".ckpt")
+        expect(f"checkpoint: {label}", ck_args + ["-o", ck_out], needle, out=ck_out, keep=("ck.h5.ckpt",))
+
+    def halve_frames(d):
+        os.truncate(os.path.join(d, "frames.bin"), os.path.getsize(os.path.join(d, "frames.bin")) // 2)
+
+    def flip(name, where):
+        def edit(d):
+            fn = os.path.join(d, name)
+            b = bytearray(open(fn, "rb").read())
+            b[int(len(b) * where)] ^= 0x5A
+            open(fn, "wb").write(bytes(b))
+        return edit
+
+    with_damage("halved frames file", halve_frames, "frames.bin")
+    with_damage("flipped bytes in its state", flip("state.h5", 0.5), "damaged")
+    with open(path("ck_saved/state.h5"), "rb") as f:
+        pass
+    with h5py.File(path("ck_saved/state.h5"), "r") as f:
+        done = f["frames_done"][:]
+    net = int(np.argmax(done))
+    frames_per_net = 4000 // 100 + 1
+    slot = 16 * 16 * 2 * 2
+
+    def flip_counted_frame(d):
+        fn = os.path.join(d, "frames.bin")
+        b = bytearray(open(fn, "rb").read())
+        b[net * frames_per_net * slot + 10] ^= 0x5A
+        open(fn, "wb").write(bytes(b))
+
+    with_damage("a flipped byte in a recorded frame", flip_counted_frame, "frames.bin")
+else:
+    failures.append(f"checkpoint cases: could not make a checkpoint (status {p.returncode})")
+
+# ------------------------------------------------------------ full disk (a small tmpfs; needs root)
+disk = path("disk")
+os.makedirs(disk)
+if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", disk], capture_output=True).returncode == 0:
+    try:
+        big = ["--layers", "3", "--widths", "256", "--activations", "relu,tanh,sigmoid,elu", "--epochs", "2", "--grid",
+               "4", "--dataset", "moons:n=40", "--device", "cpu", "-q"]
+        expect("full disk: results file", [NETSWEEP, "run", *big, "-o", os.path.join(disk, "o.h5")], "no space left",
+               out=os.path.join(disk, "o.h5"))
+        expect("full disk: checkpoint", [NETSWEEP, "run", *big, "--resume", "-o", os.path.join(disk, "o.h5")],
+               "no space left", out=os.path.join(disk, "o.h5"))
+    finally:
+        subprocess.run(["umount", disk])
+else:
+    print("skip full-disk cases: cannot mount a tmpfs here (needs root)")
+
+# ------------------------------------------------------------ renderer
+expect("render: not a font", [RENDER, good, "-o", path("g1"), "--font", "/etc/passwd", "-q"], "not a TrueType font",
+       out=path("g1"))
+expect("render: a device as the font", [RENDER, good, "-o", path("g2"), "--font", "/dev/zero", "-q"], "/dev/zero",
+       out=path("g2"), timeout=10)
+expect("render: missing parent directory", [RENDER, good, "-o", path("no/such/dir/g"), "-q"], "does not exist")
+rp = subprocess.Popen([RENDER, results_file("bigger.h5", ["--layers", "1,2,3,4", "--widths", "8,16,32", "--grid",
+                                                          "64", "--snapshot-every", "1", "--epochs", "20"]),
+                       "-o", path("g3"), "-q"])
+import time
+time.sleep(0.5)
+rp.send_signal(signal.SIGTERM)
+rp.wait(timeout=60)
+left = leftovers(path("g3"))
+if rp.returncode not in (0, 143) or (rp.returncode == 143 and left):
+    failures.append(f"render stopped by SIGTERM: status {rp.returncode}, left behind {left}")
+else:
+    print(f"ok   render stopped by SIGTERM (status {rp.returncode})")
+
+shutil.rmtree(WORK, ignore_errors=True)
+if failures:
+    print("\nFAILED:\n" + "\n".join(failures))
+    sys.exit(1)
+print("all damaged inputs refused cleanly")
