@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <stdexcept>
 #include <filesystem>
 
 #include <zlib.h>
@@ -38,10 +39,25 @@ CheckpointStore::CheckpointStore(const std::string& dir, const TrainingProblem& 
       frame_type_(frame_type),
       interval_(interval),
       frame_elements_(size_t(problem.grid_h) * size_t(problem.grid_w) * size_t(problem.outputs)),
-      slot_bytes_(frame_elements_ * (frame_type == FrameType::float16 ? 2 : 4)),
+      element_bytes_(frame_type == FrameType::float16 ? 2 : 4),
+      slot_bytes_(frame_elements_ * element_bytes_),
       latest_(problem.networks.size()),
       frame_crc_(problem.networks.size() * problem.frame_epochs.size(), 0) {
   h5::silence_errors();
+  // One record per (network, frame): the frame, then the network's neuron
+  // maps and parameters where it records them. Network i's records start at record_base_[i].
+  const size_t n = problem.networks.size(), f = problem.frame_epochs.size();
+  const size_t map_points = size_t(problem.neuron_grid_h) * size_t(problem.neuron_grid_w);
+  record_bytes_.resize(n);
+  record_base_.resize(n + 1, 0);
+  pending_.resize(n);
+  for (size_t i = 0; i < n; ++i) {
+    maps_bytes_.push_back(problem.record_neurons[i] ? size_t(hidden_units(problem, int(i))) * map_points * element_bytes_
+                                                    : 0);
+    weights_bytes_.push_back(problem.record_weights[i] ? size_t(problem.layout.networks[i].count) * sizeof(float) : 0);
+    record_bytes_[i] = slot_bytes_ + maps_bytes_[i] + weights_bytes_[i];
+    record_base_[i + 1] = record_base_[i] + int64_t(record_bytes_[i]) * int64_t(f);
+  }
   if (!(interval >= 0 && interval <= kMaxCheckpointInterval))
     throw SpecError("--checkpoint-every: must be between 0 and " + std::to_string(int(kMaxCheckpointInterval)) +
                     " seconds");
@@ -124,7 +140,7 @@ std::vector<std::optional<NetworkState>> CheckpointStore::read_states(const std:
   for (int k = 0; k < 4; ++k) snaps[k] = read(snap_names[k], n * f, float{});
 
   std::vector<std::optional<NetworkState>> states(n);
-  std::vector<unsigned char> slot(slot_bytes_);
+  std::vector<unsigned char> slot;
   for (size_t i = 0; i < n; ++i) {
     if (!has[i]) continue;
     const std::string net_name = path + ": network " + std::to_string(i);
@@ -135,7 +151,7 @@ std::vector<std::optional<NetworkState>> CheckpointStore::read_states(const std:
                           (frames_done[i] == 0 || problem_.frame_epochs[size_t(frames_done[i]) - 1] <= epoch[i]);
     if (!in_range) throw ResultsError(net_name + ": its training state is out of range");
     for (int k = 0; k < frames_done[i]; ++k) {
-      read_slot(int(i), k, slot.data());
+      read_record(int(i), k, slot);
       if (crc32_of(slot.data(), slot.size()) != crc[i * f + size_t(k)])
         throw ResultsError(dir_ + "/frames.bin: frame " + std::to_string(k) + " of network " + std::to_string(i) +
                            " is damaged or missing (its checksum does not match)");
@@ -164,26 +180,50 @@ std::vector<std::optional<NetworkState>> CheckpointStore::read_states(const std:
 }
 
 void CheckpointStore::write_frame(int index, int frame, const float* values) {
-  if (frame_type_ == FrameType::float32) return write_slot(index, frame, values);
+  if (frame_type_ == FrameType::float32) return write_record(index, frame, values);
   std::vector<uint16_t> bits(frame_elements_);
   for (size_t k = 0; k < frame_elements_; ++k) bits[k] = float_to_half_bits(values[k]);
-  write_slot(index, frame, bits.data());
+  write_record(index, frame, bits.data());
 }
 
 void CheckpointStore::write_frame_half(int index, int frame, const uint16_t* bits) {
   if (!takes_half()) FrameSink::write_frame_half(index, frame, bits);
-  write_slot(index, frame, bits);
+  write_record(index, frame, bits);
+}
+
+// Maps and parameters wait for their frame: a record is written whole, once.
+void CheckpointStore::write_neuron_maps(int index, int, const float* maps) {
+  std::vector<unsigned char>& p = pending_[size_t(index)];
+  p.resize(maps_bytes_[size_t(index)] + weights_bytes_[size_t(index)]);
+  const size_t n = maps_bytes_[size_t(index)] / element_bytes_;
+  if (frame_type_ == FrameType::float32) {
+    std::memcpy(p.data(), maps, n * sizeof(float));
+  } else {
+    auto* out = reinterpret_cast<uint16_t*>(p.data());
+    for (size_t k = 0; k < n; ++k) out[k] = float_to_half_bits(maps[k]);
+  }
+}
+
+void CheckpointStore::write_weights(int index, int, const float* params) {
+  std::vector<unsigned char>& p = pending_[size_t(index)];
+  p.resize(maps_bytes_[size_t(index)] + weights_bytes_[size_t(index)]);
+  std::memcpy(p.data() + maps_bytes_[size_t(index)], params, weights_bytes_[size_t(index)]);
 }
 
 uint32_t CheckpointStore::crc32_of(const unsigned char* bytes, size_t size) {
   return uint32_t(crc32_z(crc32_z(0L, Z_NULL, 0), bytes, size));
 }
 
-void CheckpointStore::read_slot(int index, int frame, unsigned char* out) const {
-  const off_t offset = off_t((size_t(index) * problem_.frame_epochs.size() + size_t(frame)) * slot_bytes_);
+off_t CheckpointStore::record_offset(int index, int frame) const {
+  return off_t(record_base_[size_t(index)] + int64_t(frame) * int64_t(record_bytes_[size_t(index)]));
+}
+
+void CheckpointStore::read_record(int index, int frame, std::vector<unsigned char>& out) const {
+  out.resize(record_bytes_[size_t(index)]);
+  const off_t offset = record_offset(index, frame);
   size_t done = 0;
-  while (done < slot_bytes_) {
-    const ssize_t r = ::pread(frames_fd_, out + done, slot_bytes_ - done, offset + off_t(done));
+  while (done < out.size()) {
+    const ssize_t r = ::pread(frames_fd_, out.data() + done, out.size() - done, offset + off_t(done));
     if (r < 0 && errno == EINTR) continue;
     if (r <= 0)
       throw ResultsError(dir_ + "/frames.bin: frame " + std::to_string(frame) + " of network " + std::to_string(index) +
@@ -192,17 +232,26 @@ void CheckpointStore::read_slot(int index, int frame, unsigned char* out) const 
   }
 }
 
-void CheckpointStore::write_slot(int index, int frame, const void* stored) {
-  const auto* bytes = static_cast<const unsigned char*>(stored);
+void CheckpointStore::write_record(int index, int frame, const void* stored) {
+  std::vector<unsigned char> record(record_bytes_[size_t(index)], 0);
+  std::memcpy(record.data(), stored, slot_bytes_);
+  const std::vector<unsigned char>& p = pending_[size_t(index)];
+  if (record.size() > slot_bytes_) {
+    if (p.size() != record.size() - slot_bytes_)
+      throw std::logic_error("checkpoint: a frame of network " + std::to_string(index) +
+                             " came without its neuron maps or parameters");
+    std::memcpy(record.data() + slot_bytes_, p.data(), p.size());
+  }
+  pending_[size_t(index)].clear();
   {
-    const uint32_t crc = crc32_of(bytes, slot_bytes_);
+    const uint32_t crc = crc32_of(record.data(), record.size());
     std::lock_guard<std::mutex> lock(mutex_);
     frame_crc_[size_t(index) * problem_.frame_epochs.size() + size_t(frame)] = crc;
   }
-  const off_t offset = off_t((size_t(index) * problem_.frame_epochs.size() + size_t(frame)) * slot_bytes_);
+  const off_t offset = record_offset(index, frame);
   size_t done = 0;
-  while (done < slot_bytes_) {
-    const ssize_t w = ::pwrite(frames_fd_, bytes + done, slot_bytes_ - done, offset + off_t(done));
+  while (done < record.size()) {
+    const ssize_t w = ::pwrite(frames_fd_, record.data() + done, record.size() - done, offset + off_t(done));
     if (w < 0 && errno == EINTR) continue;
     if (w <= 0) throw ResultsError(dir_ + "/frames.bin: write failed: " + std::strerror(errno));
     done += size_t(w);
@@ -322,26 +371,39 @@ void CheckpointStore::write_state_file() {
 }
 
 void CheckpointStore::replay_frames(FrameSink& sink) {
-  std::vector<unsigned char> bytes(slot_bytes_);
-  std::vector<float> values(frame_elements_);
+  std::vector<unsigned char> record;
+  std::vector<float> values(frame_elements_), maps, params;
   const size_t f = problem_.frame_epochs.size();
+  auto widen = [&](const unsigned char* bytes, size_t n, std::vector<float>& out) {
+    out.resize(n);
+    if (frame_type_ == FrameType::float32) {
+      std::memcpy(out.data(), bytes, n * sizeof(float));
+    } else {
+      const auto* in = reinterpret_cast<const uint16_t*>(bytes);
+      for (size_t j = 0; j < n; ++j) out[j] = half_bits_to_float(in[j]);
+    }
+  };
   for (size_t i = 0; i < latest_.size(); ++i) {
     const int done = latest_[i] ? latest_[i]->frames_done : 0;
     for (int k = 0; k < done; ++k) {
-      read_slot(int(i), k, bytes.data());
-      if (crc32_of(bytes.data(), bytes.size()) != frame_crc_[i * f + size_t(k)])
+      read_record(int(i), k, record);
+      if (crc32_of(record.data(), record.size()) != frame_crc_[i * f + size_t(k)])
         throw ResultsError(dir_ + "/frames.bin: frame " + std::to_string(k) + " of network " + std::to_string(i) +
                            " changed on disk since it was written (damaged)");
+      if (maps_bytes_[i] > 0) {
+        widen(record.data() + slot_bytes_, maps_bytes_[i] / element_bytes_, maps);
+        sink.write_neuron_maps(int(i), k, maps.data());
+      }
+      if (weights_bytes_[i] > 0) {
+        params.resize(weights_bytes_[i] / sizeof(float));
+        std::memcpy(params.data(), record.data() + slot_bytes_ + maps_bytes_[i], weights_bytes_[i]);
+        sink.write_weights(int(i), k, params.data());
+      }
       if (frame_type_ == FrameType::float16 && sink.takes_half()) {
-        sink.write_frame_half(int(i), k, reinterpret_cast<const uint16_t*>(bytes.data()));
+        sink.write_frame_half(int(i), k, reinterpret_cast<const uint16_t*>(record.data()));
         continue;
       }
-      if (frame_type_ == FrameType::float16) {
-        const auto* in = reinterpret_cast<const uint16_t*>(bytes.data());
-        for (size_t j = 0; j < frame_elements_; ++j) values[j] = half_bits_to_float(in[j]);
-      } else {
-        std::memcpy(values.data(), bytes.data(), slot_bytes_);
-      }
+      widen(record.data(), frame_elements_, values);
       sink.write_frame(int(i), k, values.data());
     }
   }

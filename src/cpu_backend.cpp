@@ -183,12 +183,39 @@ class NetworkTrainer {
     if (p_.classification) accuracy = float(total.correct) / float(n);
   }
 
+  // Every hidden unit's activation on the neuron grid: maps_ (units, points), layer by layer.
+  template <Activation A>
+  void neuron_maps() {
+    const int points = p_.neuron_grid_h * p_.neuron_grid_w;
+    const int layers = int(net_.layers.size());
+    maps_.resize(size_t(hidden_units(p_, index_)) * size_t(points));
+    for (int first = 0; first < points; first += kEvalChunk) {
+      const int count_b = std::min(kEvalChunk, points - first);
+      cpu::load_batch(p_.neuron_grid_x.data(), p_.inputs, nullptr, first, count_b, eval_ws_);
+      cpu::forward<float, A>(net_, params_, eval_ws_);
+      size_t row = 0;
+      for (int l = 0; l + 1 < layers; ++l) {
+        const int units = net_.layers[size_t(l)].out;
+        const float* a = eval_ws_.a[size_t(l) + 1].data();  // (units, capacity)
+        for (int u = 0; u < units; ++u)
+          std::copy(a + size_t(u) * size_t(eval_ws_.capacity), a + size_t(u) * size_t(eval_ws_.capacity) + count_b,
+                    maps_.begin() + long((row + size_t(u)) * size_t(points) + size_t(first)));
+        row += size_t(units);
+      }
+    }
+  }
+
   template <Activation A>
   void snapshot(size_t frame) {
     evaluate_set<A>(p_.train_x, p_.train_y, p_.train_label, p_.n_train, result_.snapshot_train_loss[frame],
                     result_.snapshot_train_accuracy[frame]);
     evaluate_set<A>(p_.test_x, p_.test_y, p_.test_label, p_.n_test, result_.snapshot_test_loss[frame],
                     result_.snapshot_test_accuracy[frame]);
+    if (p_.record_neurons[size_t(index_)]) {
+      neuron_maps<A>();
+      frames_.write_neuron_maps(index_, int(frame), maps_.data());
+    }
+    if (p_.record_weights[size_t(index_)]) frames_.write_weights(index_, int(frame), params_);
     const int points = p_.grid_h * p_.grid_w;
     frame_buffer_.resize(size_t(points) * size_t(p_.outputs));
     for (int first = 0; first < points; first += kEvalChunk) {
@@ -215,6 +242,7 @@ class NetworkTrainer {
   std::vector<float> state1_, state2_;  // optimizer state (adam: m, v; momentum: velocity)
   cpu::Workspace<float> train_ws_, eval_ws_;
   std::vector<float> frame_buffer_;  // (grid_h, grid_w, outputs)
+  std::vector<float> maps_;          // (hidden units, neuron grid points)
 };
 
 // Flushes denormal floats to zero on this thread while alive (as TensorFlow's

@@ -11,8 +11,7 @@ namespace {
 constexpr size_t kMaxQueuedBytes = size_t(256) << 20;
 }  // namespace
 
-FramePipeline::FramePipeline(hid_t dataset, size_t element_size, const std::string& where)
-    : dataset_(dataset), element_size_(element_size), where_(where) {
+FramePipeline::FramePipeline(const std::string& where) : where_(where) {
   const unsigned threads = std::max(1u, std::thread::hardware_concurrency());
   for (unsigned t = 0; t < threads; ++t) compressors_.emplace_back([this] { compress_loop(); });
   writer_ = std::thread([this] { write_loop(); });
@@ -36,8 +35,29 @@ void FramePipeline::finish() {
   if (!error_.empty()) throw ResultsError(error_);
 }
 
-void FramePipeline::enqueue(int index, int frame, std::vector<unsigned char> bytes) {
-  Item item{index, frame, std::move(bytes)};
+void FramePipeline::enqueue_chunk(hid_t dataset, std::vector<hsize_t> offset, size_t element_size,
+                                  std::vector<unsigned char> bytes) {
+  Item item;
+  item.dataset = dataset;
+  item.offset = std::move(offset);
+  item.element_size = element_size;
+  item.bytes = std::move(bytes);
+  enqueue(std::move(item));
+}
+
+void FramePipeline::enqueue_slab(hid_t dataset, hid_t type, hsize_t first, std::vector<unsigned char> bytes,
+                                 size_t element_size) {
+  Item item;
+  item.dataset = dataset;
+  item.type = type;
+  item.offset = {first};
+  item.element_size = element_size;
+  item.chunk = false;
+  item.bytes = std::move(bytes);
+  enqueue(std::move(item));
+}
+
+void FramePipeline::enqueue(Item item) {
   item.raw_size = item.bytes.size();
   std::unique_lock<std::mutex> lock(mutex_);
   changed_.wait(lock, [&] { return queued_bytes_ < kMaxQueuedBytes || !error_.empty(); });
@@ -49,10 +69,11 @@ void FramePipeline::enqueue(int index, int frame, std::vector<unsigned char> byt
 
 // HDF5's shuffle filter (byte k of every element together), then deflate level 1.
 void FramePipeline::filter(Item& item) const {
-  const size_t n = item.bytes.size() / element_size_;
+  if (!item.chunk) return;  // slabs are written as they are
+  const size_t width = item.element_size, n = item.bytes.size() / width;
   std::vector<unsigned char> shuffled(item.bytes.size());
   for (size_t e = 0; e < n; ++e)
-    for (size_t b = 0; b < element_size_; ++b) shuffled[b * n + e] = item.bytes[e * element_size_ + b];
+    for (size_t b = 0; b < width; ++b) shuffled[b * n + e] = item.bytes[e * width + b];
   uLongf size = compressBound(uLong(shuffled.size()));
   std::vector<unsigned char> packed(size);
   if (compress2(packed.data(), &size, shuffled.data(), uLong(shuffled.size()), 1) == Z_OK && size < shuffled.size()) {
@@ -86,6 +107,22 @@ void FramePipeline::compress_loop() {
   }
 }
 
+void FramePipeline::write(Item& item) {
+  if (item.chunk) {
+    h5::check(H5Dwrite_chunk(item.dataset, H5P_DEFAULT, item.filter_mask, item.offset.data(), item.bytes.size(),
+                             item.bytes.data()),
+              where_ + ": cannot write a frame (disk full?)");
+    return;
+  }
+  const hsize_t count = item.bytes.size() / item.element_size;
+  h5::Handle file_space(H5Dget_space(item.dataset), H5Sclose, where_ + ": dataspace");
+  h5::check(H5Sselect_hyperslab(file_space, H5S_SELECT_SET, item.offset.data(), nullptr, &count, nullptr),
+            where_ + ": slab out of range");
+  h5::Handle mem_space(H5Screate_simple(1, &count, nullptr), H5Sclose, where_ + ": memory space");
+  h5::check(H5Dwrite(item.dataset, item.type, mem_space, file_space, H5P_DEFAULT, item.bytes.data()),
+            where_ + ": cannot write parameter snapshots (disk full?)");
+}
+
 void FramePipeline::write_loop() {
   h5::silence_errors();
   for (;;) {
@@ -99,9 +136,7 @@ void FramePipeline::write_loop() {
       ready_.pop_front();
     }
     try {
-      const hsize_t offset[5] = {hsize_t(item.index), hsize_t(item.frame), 0, 0, 0};  // the chunk's first element
-      h5::check(H5Dwrite_chunk(dataset_, H5P_DEFAULT, item.filter_mask, offset, item.bytes.size(), item.bytes.data()),
-                where_ + ": cannot write a frame (disk full?)");
+      write(item);
     } catch (const std::exception& e) {
       std::lock_guard<std::mutex> lock(mutex_);
       error_ = e.what();

@@ -71,7 +71,11 @@ void merge_results(const std::vector<std::string>& inputs, const std::string& ou
     const auto w0 = f.weights(row, false), w1 = f.weights(row, true);
     std::copy(w0.begin(), w0.end(), initial.begin() + net.offset);
     std::copy(w1.begin(), w1.end(), final_params.begin() + net.offset);
-    for (int fr = 0; fr < frames; ++fr) writer.write_frame(int(id), fr, f.frame(row, fr).data());
+    for (int fr = 0; fr < frames; ++fr) {
+      if (problem.record_neurons[id]) writer.write_neuron_maps(int(id), fr, f.neuron_maps(row, fr).data());
+      if (problem.record_weights[id]) writer.write_weights(int(id), fr, f.weights_at(row, fr).data());
+      writer.write_frame(int(id), fr, f.frame(row, fr).data());
+    }
   }
   writer.finish(initial, final_params, results, elapsed);
   if (!quiet)

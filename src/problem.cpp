@@ -150,6 +150,24 @@ TrainingProblem build_problem(const SweepSpec& spec, const Dataset& d) {
   p.early_stop_loss = spec.early_stop_loss;
   p.networks = expand(spec);
   p.layout = PackedLayout::build(p.networks, p.inputs, p.outputs);
+  // Inside the networks: which ones, and the neuron grid (the frames' plane, coarser).
+  for (size_t i = 0; i < p.networks.size(); ++i) {
+    const int units = hidden_units(p, int(i));
+    p.record_neurons.push_back(spec.neuron_maps == InsideRule::all ||
+                               (spec.neuron_maps == InsideRule::automatic && units <= kAutoNeuronMapUnits));
+    p.record_weights.push_back(spec.record_weights == InsideRule::all ||
+                               (spec.record_weights == InsideRule::automatic &&
+                                p.layout.networks[i].count <= kAutoWeightParameters));
+  }
+  p.neuron_grid_w = spec.neuron_grid;
+  p.neuron_grid_h = d.regression ? 1 : spec.neuron_grid;
+  std::vector<float> neuron_coords;
+  for (int j = 0; j < p.neuron_grid_h; ++j)
+    for (int i = 0; i < p.neuron_grid_w; ++i) {
+      neuron_coords.push_back(grid_column_x(p.extent, i, p.neuron_grid_w));
+      if (dims == 2) neuron_coords.push_back(grid_row_y(p.extent, j, p.neuron_grid_h));
+    }
+  p.neuron_grid_x = compute_features(neuron_coords, dims, features);
   return p;
 }
 

@@ -187,8 +187,21 @@ NetworkRow network_row(const TrainingProblem& p, size_t i, const NetworkResult& 
 }  // namespace
 
 int64_t frame_bytes(const TrainingProblem& p, FrameType type) {
-  return int64_t(p.networks.size()) * int64_t(p.frame_epochs.size()) * int64_t(frame_elements(p)) *
-         (type == FrameType::float16 ? 2 : 4);
+  return saturating_mul(saturating_mul(int64_t(p.networks.size()), int64_t(p.frame_epochs.size())),
+                        saturating_mul(int64_t(frame_elements(p)), type == FrameType::float16 ? 2 : 4));
+}
+
+int64_t inside_bytes(const TrainingProblem& p, FrameType type) {
+  int64_t units = 0, params = 0;
+  for (size_t i = 0; i < p.networks.size(); ++i) {
+    if (p.record_neurons[i]) units += hidden_units(p, int(i));
+    if (p.record_weights[i]) params += p.layout.networks[i].count;
+  }
+  const int64_t frames = int64_t(p.frame_epochs.size());
+  const int64_t maps = saturating_mul(saturating_mul(units, frames),
+                                      saturating_mul(int64_t(p.neuron_grid_h) * p.neuron_grid_w,
+                                                     type == FrameType::float16 ? 2 : 4));
+  return saturating_add(maps, saturating_mul(saturating_mul(params, frames), 4));
 }
 
 // Frames are converted to the stored type by the caller's thread, then
@@ -198,43 +211,73 @@ struct ResultsWriter::Impl {
   const Dataset& data;
   RunMetadata meta;
   std::string final_path, partial;
-  h5::Handle file, frames;
+  h5::Handle file, frames, neuron_maps, weight_snapshots;
   size_t element_size = 2;
+  std::vector<int64_t> neuron_offsets, snapshot_offsets;  // (networks + 1) see docs/results-format.md
   std::unique_ptr<FramePipeline> pipeline;
   bool finished = false;
+
+  // A chunked dataset of the frame type, one chunk per `chunk`, shuffle + deflate, NaN where never written.
+  h5::Handle create_chunked(const char* name, const std::vector<hsize_t>& dims, const std::vector<hsize_t>& chunk) {
+    const hid_t type = meta.frame_type == FrameType::float16 ? h5::float16_type() : H5T_NATIVE_FLOAT;
+    h5::Handle space(H5Screate_simple(int(dims.size()), dims.data(), nullptr), H5Sclose, std::string(name) + " space");
+    h5::Handle props(H5Pcreate(H5P_DATASET_CREATE), H5Pclose, std::string(name) + " properties");
+    h5::check(H5Pset_chunk(props, int(chunk.size()), chunk.data()), std::string(name) + " chunking");
+    h5::check(H5Pset_shuffle(props), std::string(name) + " shuffle filter");
+    h5::check(H5Pset_deflate(props, 1), std::string(name) + " deflate filter");
+    const float nan = NAN;
+    h5::check(H5Pset_fill_value(props, H5T_NATIVE_FLOAT, &nan), std::string(name) + " fill value");
+    return h5::Handle(H5Dcreate2(file, name, type, space, H5P_DEFAULT, props, H5P_DEFAULT), H5Dclose,
+                      partial + ": cannot create dataset " + name);
+  }
+
+  // neurons/maps (units, frames, H, W) and weights/snapshots (S,), for the networks that record them.
+  void create_inside_datasets() {
+    const size_t n = problem.networks.size();
+    const hsize_t f = problem.frame_epochs.size();
+    neuron_offsets.assign(n + 1, 0);
+    snapshot_offsets.assign(n + 1, 0);
+    for (size_t i = 0; i < n; ++i) {
+      neuron_offsets[i + 1] = neuron_offsets[i] + (problem.record_neurons[i] ? hidden_units(problem, int(i)) : 0);
+      snapshot_offsets[i + 1] =
+          snapshot_offsets[i] + (problem.record_weights[i] ? int64_t(f) * problem.layout.networks[i].count : 0);
+    }
+    auto g = h5::create_group(file, "neurons");
+    const hsize_t h = hsize_t(problem.neuron_grid_h), w = hsize_t(problem.neuron_grid_w);
+    neuron_maps = create_chunked("neurons/maps", {hsize_t(neuron_offsets[n]), f, h, w}, {1, 1, h, w});
+    const hsize_t s = hsize_t(snapshot_offsets[n]);
+    h5::Handle space(H5Screate_simple(1, &s, nullptr), H5Sclose, "weights/snapshots space");
+    auto weights = h5::create_group(file, "weights");
+    weight_snapshots = h5::Handle(H5Dcreate2(file, "weights/snapshots", H5T_NATIVE_FLOAT, space, H5P_DEFAULT,
+                                             H5P_DEFAULT, H5P_DEFAULT),
+                                  H5Dclose, partial + ": cannot create dataset weights/snapshots");
+  }
 
   Impl(const std::string& path, const TrainingProblem& p, const Dataset& d, const RunMetadata& m)
       : problem(p), data(d), meta(m), final_path(path) {
     h5::silence_errors();
     partial = path + ".partial-" + std::to_string(::getpid());
     file = h5::create_file(partial, partial + ": cannot create the output file (is the directory writable?)");
-    const hid_t frame_type = meta.frame_type == FrameType::float16 ? h5::float16_type() : H5T_NATIVE_FLOAT;
     element_size = meta.frame_type == FrameType::float16 ? 2 : 4;
-    const hsize_t dims[5] = {hsize_t(p.networks.size()), hsize_t(p.frame_epochs.size()), hsize_t(p.grid_h),
-                             hsize_t(p.grid_w), hsize_t(p.outputs)};
-    const hsize_t chunk[5] = {1, 1, dims[2], dims[3], dims[4]};  // one frame of one network
-    h5::Handle space(H5Screate_simple(5, dims, nullptr), H5Sclose, "frames dataspace");
-    h5::Handle props(H5Pcreate(H5P_DATASET_CREATE), H5Pclose, "frames properties");
-    h5::check(H5Pset_chunk(props, 5, chunk), "frames chunking");
-    h5::check(H5Pset_shuffle(props), "frames shuffle filter");
-    h5::check(H5Pset_deflate(props, 1), "frames deflate filter");
-    const float nan = NAN;
-    h5::check(H5Pset_fill_value(props, H5T_NATIVE_FLOAT, &nan), "frames fill value");
-    frames = h5::Handle(H5Dcreate2(file, "frames", frame_type, space, H5P_DEFAULT, props, H5P_DEFAULT), H5Dclose,
-                        partial + ": cannot create dataset frames");
-    pipeline = std::make_unique<FramePipeline>(frames.get(), element_size, partial);
+    const hsize_t f = hsize_t(p.frame_epochs.size());
+    frames = create_chunked("frames", {hsize_t(p.networks.size()), f, hsize_t(p.grid_h), hsize_t(p.grid_w),
+                                       hsize_t(p.outputs)},
+                            {1, 1, hsize_t(p.grid_h), hsize_t(p.grid_w), hsize_t(p.outputs)});  // one frame of one network
+    create_inside_datasets();
+    pipeline = std::make_unique<FramePipeline>(partial);
   }
 
   ~Impl() {
     pipeline.reset();
+    neuron_maps.reset();
+    weight_snapshots.reset();
     frames.reset();
     file.reset();
     if (!finished) std::filesystem::remove(partial);
   }
 
-  // values: floats, or (half_bits) float16 bits already converted.
-  void enqueue(int index, int frame, const void* values, bool half_bits) {
-    const size_t n = frame_elements(problem);
+  // n values in the stored frame type: floats converted, or (half_bits) float16 bits as they are.
+  std::vector<unsigned char> stored(const void* values, size_t n, bool half_bits) const {
     std::vector<unsigned char> bytes(n * element_size);
     if (meta.frame_type == FrameType::float16 && !half_bits) {
       auto* out = reinterpret_cast<uint16_t*>(bytes.data());
@@ -243,7 +286,62 @@ struct ResultsWriter::Impl {
     } else {
       std::memcpy(bytes.data(), values, bytes.size());
     }
-    pipeline->enqueue(index, frame, std::move(bytes));
+    return bytes;
+  }
+
+  void enqueue(int index, int frame, const void* values, bool half_bits) {
+    pipeline->enqueue_chunk(frames, {hsize_t(index), hsize_t(frame), 0, 0, 0}, element_size,
+                            stored(values, frame_elements(problem), half_bits));
+  }
+
+  void enqueue_neuron_maps(int index, int frame, const float* maps) {
+    const size_t points = size_t(problem.neuron_grid_h) * size_t(problem.neuron_grid_w);
+    const int64_t first = neuron_offsets[size_t(index)], units = neuron_offsets[size_t(index) + 1] - first;
+    for (int64_t u = 0; u < units; ++u)
+      pipeline->enqueue_chunk(neuron_maps, {hsize_t(first + u), hsize_t(frame), 0, 0}, element_size,
+                              stored(maps + size_t(u) * points, points, false));
+  }
+
+  void enqueue_weights(int index, int frame, const float* params) {
+    const int64_t count = problem.layout.networks[size_t(index)].count;
+    if (snapshot_offsets[size_t(index) + 1] == snapshot_offsets[size_t(index)]) return;  // not recorded
+    std::vector<unsigned char> bytes(size_t(count) * sizeof(float));
+    std::memcpy(bytes.data(), params, bytes.size());
+    pipeline->enqueue_slab(weight_snapshots, H5T_NATIVE_FLOAT,
+                           hsize_t(snapshot_offsets[size_t(index)] + int64_t(frame) * count), std::move(bytes),
+                           sizeof(float));
+  }
+
+  void write_inside_index() {
+    auto g = h5::open_group(file, "neurons");
+    h5::write(g, "offsets", neuron_offsets);
+    std::vector<int32_t> network, layer, unit;
+    for (size_t i = 0; i < problem.networks.size(); ++i) {
+      if (!problem.record_neurons[i]) continue;
+      const auto& hidden = problem.networks[i].hidden;
+      for (size_t l = 0; l < hidden.size(); ++l)
+        for (int u = 0; u < hidden[l]; ++u) {
+          network.push_back(int32_t(i));
+          layer.push_back(int32_t(l));
+          unit.push_back(u);
+        }
+    }
+    h5::write(g, "network", network);
+    h5::write(g, "layer", layer);
+    h5::write(g, "unit", unit);
+    std::vector<float> xs(size_t(problem.neuron_grid_w)), ys(size_t(problem.neuron_grid_h));
+    for (int i = 0; i < problem.neuron_grid_w; ++i) xs[size_t(i)] = grid_column_x(problem.extent, i, problem.neuron_grid_w);
+    for (int j = 0; j < problem.neuron_grid_h; ++j) ys[size_t(j)] = grid_row_y(problem.extent, j, problem.neuron_grid_h);
+    h5::write(g, "grid_x", xs);
+    h5::write(g, "grid_y", ys);
+    h5::set_attr(neuron_maps, "layout",
+                 std::string("(units, frames, H, W): network n's hidden units are rows offsets[n]..offsets[n+1], layer "
+                             "by layer; row 0 is the top of the plane"));
+    auto w = h5::open_group(file, "weights");
+    h5::write(w, "snapshot_offsets", snapshot_offsets);
+    h5::set_attr(weight_snapshots, "layout",
+                 std::string("network n's parameters at frame f: snapshots[snapshot_offsets[n] + f * parameters[n] : "
+                             "+ parameters[n]] (empty range: not recorded)"));
   }
 
   void write_metadata(double elapsed) {
@@ -305,7 +403,7 @@ struct ResultsWriter::Impl {
   }
 
   void write_weights(const std::vector<float>& initial, const std::vector<float>& final_params) {
-    auto g = h5::create_group(file, "weights");
+    auto g = h5::open_group(file, "weights");
     h5::set_attr(g, "layout",
                  std::string("per network, layer by layer from the input: W (out, in) row-major, then b (out); "
                              "network n starts at offsets[n]"));
@@ -335,6 +433,9 @@ struct ResultsWriter::Impl {
     write_networks(results);
     write_curves(results);
     write_weights(initial, final_params);
+    write_inside_index();
+    neuron_maps.reset();
+    weight_snapshots.reset();
     frames.reset();
     h5::check(H5Fflush(file, H5F_SCOPE_GLOBAL), partial + ": flush failed");
     file.reset();
@@ -351,6 +452,12 @@ ResultsWriter::ResultsWriter(const std::string& path, const TrainingProblem& pro
 ResultsWriter::~ResultsWriter() = default;
 void ResultsWriter::write_frame(int index, int frame, const float* values) {
   impl_->enqueue(index, frame, values, false);
+}
+void ResultsWriter::write_neuron_maps(int index, int frame, const float* maps) {
+  impl_->enqueue_neuron_maps(index, frame, maps);
+}
+void ResultsWriter::write_weights(int index, int frame, const float* params) {
+  impl_->enqueue_weights(index, frame, params);
 }
 bool ResultsWriter::takes_half() const { return impl_->meta.frame_type == FrameType::float16; }
 void ResultsWriter::write_frame_half(int index, int frame, const uint16_t* bits) {
@@ -374,6 +481,9 @@ struct ResultsFile::Impl {
   h5::Handle file;
   std::vector<NetworkRow> rows;  // the networks table, read once
   std::vector<int64_t> offsets;  // weights/offsets, read once
+  // neurons/offsets and weights/snapshot_offsets ((networks + 1), zeros in files without them), read by check_layout
+  std::vector<int64_t> neuron_offsets, snapshot_offsets;
+  std::array<int, 2> neuron_grid{0, 0};
 };
 
 ResultsFile::ResultsFile(const std::string& path) : impl_(std::make_unique<Impl>()) {
@@ -449,6 +559,89 @@ void ResultsFile::check_layout() const {
   const int64_t outputs = h5::get_int_attr(g, "outputs", w), classes = h5::get_int_attr(g, "classes", w);
   if (outputs != int64_t(fr[4])) fail("data attribute 'outputs' does not match 'frames'");
   if (classes < 0 || classes > kMaxLabel + 1) fail("data attribute 'classes' is out of range");
+
+  // Inside the networks (absent from files of earlier versions).
+  impl_->neuron_offsets.assign(n + 1, 0);
+  impl_->snapshot_offsets.assign(n + 1, 0);
+  auto rising = [&](const std::vector<int64_t>& v, const char* name) {
+    if (v.size() != n + 1 || v[0] != 0) fail(std::string("'") + name + "' does not have networks + 1 entries from 0");
+    for (size_t i = 0; i < n; ++i)
+      if (v[i + 1] < v[i]) fail(std::string("'") + name + "' is not rising");
+  };
+  if (h5::exists(f, "neurons/maps")) {
+    if (dims_of("neurons/offsets", 1)[0] != n + 1) fail("'neurons/offsets' does not have networks + 1 entries");
+    impl_->neuron_offsets = h5::read<int64_t>(f, "neurons/offsets", w);
+    rising(impl_->neuron_offsets, "neurons/offsets");
+    const auto m = dims_of("neurons/maps", 4);
+    if (int64_t(m[0]) != impl_->neuron_offsets[n] || m[1] != frame_epochs.size() || m[2] < 1 || m[3] < 1 ||
+        m[2] > hsize_t(kMaxNeuronGrid) || m[3] > hsize_t(kMaxNeuronGrid))
+      fail("'neurons/maps' does not match 'neurons/offsets' and the frames");
+    impl_->neuron_grid = {int(m[2]), int(m[3])};
+  }
+  if (h5::exists(f, "weights/snapshots")) {
+    if (dims_of("weights/snapshot_offsets", 1)[0] != n + 1)
+      fail("'weights/snapshot_offsets' does not have networks + 1 entries");
+    impl_->snapshot_offsets = h5::read<int64_t>(f, "weights/snapshot_offsets", w);
+    rising(impl_->snapshot_offsets, "weights/snapshot_offsets");
+    if (int64_t(dims_of("weights/snapshots", 1)[0]) != impl_->snapshot_offsets[n])
+      fail("'weights/snapshots' does not match 'weights/snapshot_offsets'");
+    for (size_t i = 0; i < n; ++i) {
+      const int64_t size = impl_->snapshot_offsets[i + 1] - impl_->snapshot_offsets[i];
+      if (size != 0 && size != int64_t(frame_epochs.size()) * networks()[i].parameters)
+        fail("network " + std::to_string(i) + "'s parameter snapshots are not frames x parameters");
+    }
+  }
+}
+
+int ResultsFile::neuron_units(int network) const {
+  const auto& o = impl_->neuron_offsets;
+  return int(o.at(size_t(network) + 1) - o.at(size_t(network)));
+}
+
+std::array<int, 2> ResultsFile::neuron_grid() const { return impl_->neuron_grid; }
+
+std::vector<float> ResultsFile::neuron_maps(int network, int frame_index) const {
+  h5::silence_errors();
+  const int units = neuron_units(network);
+  const int frames = frame_shape()[1];
+  if (units == 0 || frame_index < 0 || frame_index >= frames)
+    throw ResultsError(impl_->path + ": network " + std::to_string(network) + " has no neuron maps at frame " +
+                       std::to_string(frame_index));
+  const auto [h, w] = impl_->neuron_grid;
+  h5::Handle set(H5Dopen2(impl_->file, "neurons/maps", H5P_DEFAULT), H5Dclose, impl_->path + ": neurons/maps");
+  const hsize_t start[4] = {hsize_t(impl_->neuron_offsets[size_t(network)]), hsize_t(frame_index), 0, 0};
+  const hsize_t count[4] = {hsize_t(units), 1, hsize_t(h), hsize_t(w)};
+  h5::Handle file_space(H5Dget_space(set), H5Sclose, "neurons/maps space");
+  h5::check(H5Sselect_hyperslab(file_space, H5S_SELECT_SET, start, nullptr, count, nullptr), "neuron maps slab");
+  h5::Handle mem_space(H5Screate_simple(4, count, nullptr), H5Sclose, "neuron maps memory space");
+  h5::Handle type(H5Dget_type(set), H5Tclose, "neurons/maps type");
+  const size_t n = size_t(units) * size_t(h) * size_t(w);
+  std::vector<float> out(n);
+  if (H5Tget_size(type) == 2) {
+    std::vector<uint16_t> bits(n);
+    h5::check(H5Dread(set, h5::float16_type(), mem_space, file_space, H5P_DEFAULT, bits.data()),
+              impl_->path + ": cannot read neuron maps");
+    for (size_t k = 0; k < n; ++k) out[k] = half_bits_to_float(bits[k]);
+  } else {
+    h5::check(H5Dread(set, H5T_NATIVE_FLOAT, mem_space, file_space, H5P_DEFAULT, out.data()),
+              impl_->path + ": cannot read neuron maps");
+  }
+  return out;
+}
+
+bool ResultsFile::has_weight_snapshots(int network) const {
+  const auto& o = impl_->snapshot_offsets;
+  return o.at(size_t(network) + 1) > o.at(size_t(network));
+}
+
+std::vector<float> ResultsFile::weights_at(int network, int frame_index) const {
+  if (!has_weight_snapshots(network) || frame_index < 0 || frame_index >= frame_shape()[1])
+    throw ResultsError(impl_->path + ": network " + std::to_string(network) + " has no parameters recorded at frame " +
+                       std::to_string(frame_index));
+  const int64_t count = networks().at(size_t(network)).parameters;
+  return h5::read_range<float>(impl_->file, "weights/snapshots",
+                               hsize_t(impl_->snapshot_offsets[size_t(network)] + int64_t(frame_index) * count),
+                               hsize_t(count), impl_->path);
 }
 ResultsFile::~ResultsFile() = default;
 ResultsFile::ResultsFile(ResultsFile&&) noexcept = default;

@@ -24,18 +24,25 @@ std::string utc_now() {
   return buf;
 }
 
-// Refuses, before any work, frames that cannot fit on the output's disk.
+// Refuses, before any work, frames (and what is recorded inside the
+// networks) that cannot fit on the output's disk.
 void check_frame_disk(const TrainingProblem& p, const RunOptions& o) {
-  const int64_t disk = frame_bytes(p, o.frame_type);
+  const int64_t frames = frame_bytes(p, o.frame_type), inside = inside_bytes(p, o.frame_type);
   std::error_code ec;
   auto dir = std::filesystem::absolute(o.output).parent_path();
   const auto space = std::filesystem::space(dir, ec);
   if (ec) throw SpecError("-o " + o.output + ": cannot use directory " + dir.string() + ": " + ec.message());
-  if (int64_t(space.available) < disk)
-    throw SpecError("-o " + o.output + ": the frames could take up to " + format_gib(disk) +
+  const int64_t available = int64_t(space.available);
+  if (available < frames)
+    throw SpecError("-o " + o.output + ": the frames could take up to " + format_gib(frames) +
                     " (networks x frames x grid^2 x outputs, before compression) but " + dir.string() + " has " +
-                    format_gib(int64_t(space.available)) +
-                    " free; lower --grid, raise --snapshot-every or sweep fewer networks");
+                    format_gib(available) + " free; lower --grid, raise --snapshot-every or sweep fewer networks");
+  if (available < saturating_add(frames, inside))
+    throw SpecError("-o " + o.output + ": the neuron maps and parameter snapshots could take up to " +
+                    format_gib(inside) + " beside " + format_gib(frames) + " of frames, but " + dir.string() +
+                    " has " + format_gib(available) +
+                    " free; lower --neuron-grid, use --neuron-maps none or --record-weights none, or raise "
+                    "--snapshot-every");
 }
 
 std::atomic<bool> g_stop{false};

@@ -37,7 +37,13 @@ std::vector<std::vector<int>> assign_shards(const TrainingProblem& p, int count)
 TrainingProblem select_networks(const TrainingProblem& p, const std::vector<int>& indices) {
   TrainingProblem out = p;
   out.networks.clear();
-  for (int i : indices) out.networks.push_back(p.networks[size_t(i)]);
+  out.record_neurons.clear();
+  out.record_weights.clear();
+  for (int i : indices) {
+    out.networks.push_back(p.networks[size_t(i)]);
+    out.record_neurons.push_back(p.record_neurons[size_t(i)]);
+    out.record_weights.push_back(p.record_weights[size_t(i)]);
+  }
   out.layout = PackedLayout::build(out.networks, p.inputs, p.outputs);
   return out;
 }

@@ -38,6 +38,22 @@ Loss parse_loss(const std::string& s) { return parse_enum<Loss>(s, kLossNames, "
 Optimizer parse_optimizer(const std::string& s) { return parse_enum<Optimizer>(s, kOptimizerNames, "optimizer"); }
 NetStatus parse_status(const std::string& s) { return parse_enum<NetStatus>(s, kStatusNames, "network status"); }
 
+InsideRule parse_inside_rule(const std::string& s, const char* option) {
+  if (s == "auto") return InsideRule::automatic;
+  if (s == "all") return InsideRule::all;
+  if (s == "none") return InsideRule::none;
+  throw SpecError(std::string(option) + " '" + s + "': expected auto, all or none");
+}
+
+const char* to_string(InsideRule r) {
+  switch (r) {
+    case InsideRule::automatic: return "auto";
+    case InsideRule::all: return "all";
+    case InsideRule::none: return "none";
+  }
+  return "?";
+}
+
 std::vector<int> parse_shape(const std::string& s) {
   std::vector<int> widths;
   std::stringstream in(s);
@@ -140,6 +156,7 @@ void SweepSpec::validate() const {
     require(e[0] < e[1] && e[2] < e[3], "--extent: need x0 < x1 and y0 < y1");
   }
   if (early_stop_loss) require(std::isfinite(*early_stop_loss), "--early-stop-loss: must be finite");
+  require_in(neuron_grid, 2, kMaxNeuronGrid, "--neuron-grid");
   for (const auto& f : features) require(!f.empty(), "--features: a feature name is empty");
   const int64_t frames = snapshot_count(epochs, snapshot_every);
   require(frames <= kMaxFrames, "--snapshot-every " + std::to_string(snapshot_every) + " with --epochs " +
@@ -228,6 +245,9 @@ std::string spec_to_json(const SweepSpec& s) {
   j["snapshot_every"] = s.snapshot_every;
   j["grid"] = s.grid;
   j["extent"] = s.extent ? json(*s.extent) : json(nullptr);
+  j["neuron_maps"] = to_string(s.neuron_maps);
+  j["record_weights"] = to_string(s.record_weights);
+  j["neuron_grid"] = s.neuron_grid;
   return j.dump();
 }
 
@@ -259,6 +279,10 @@ SweepSpec spec_from_json(const std::string& text) {
     j.at("snapshot_every").get_to(s.snapshot_every);
     j.at("grid").get_to(s.grid);
     if (!j.at("extent").is_null()) s.extent = j.at("extent").get<std::array<float, 4>>();
+    // Absent from files of earlier versions (which recorded none of it).
+    s.neuron_maps = parse_inside_rule(j.value("neuron_maps", std::string("none")), "neuron_maps");
+    s.record_weights = parse_inside_rule(j.value("record_weights", std::string("none")), "record_weights");
+    s.neuron_grid = j.value("neuron_grid", kDefaultNeuronGrid);
   } catch (const json::exception& e) {
     throw SpecError(std::string("stored spec: ") + e.what());
   }

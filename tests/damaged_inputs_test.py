@@ -208,18 +208,11 @@ if p.returncode == 143 and os.path.exists(ck_out + ".ckpt/state.h5"):
 
     with_damage("halved frames file", halve_frames, "frames.bin")
     with_damage("flipped bytes in its state", flip("state.h5", 0.5), "damaged")
-    with open(path("ck_saved/state.h5"), "rb") as f:
-        pass
-    with h5py.File(path("ck_saved/state.h5"), "r") as f:
-        done = f["frames_done"][:]
-    net = int(np.argmax(done))
-    frames_per_net = 4000 // 100 + 1
-    slot = 16 * 16 * 2 * 2
-
-    def flip_counted_frame(d):
+    def flip_counted_frame(d):  # a byte every 4 KiB: some land in frames the state counts
         fn = os.path.join(d, "frames.bin")
         b = bytearray(open(fn, "rb").read())
-        b[net * frames_per_net * slot + 10] ^= 0x5A
+        for i in range(10, len(b), 4096):
+            b[i] ^= 0x5A
         open(fn, "wb").write(bytes(b))
 
     with_damage("a flipped byte in a recorded frame", flip_counted_frame, "frames.bin")

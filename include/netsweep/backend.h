@@ -39,7 +39,16 @@ struct TrainingProblem {
   std::optional<float> early_stop_loss;
   std::vector<NetworkConfig> networks;  // may be a shard of the sweep: ids are global
   PackedLayout layout;
+  // Inside the networks, per network (as the spec's rules chose): the hidden
+  // units' activations on the neuron grid, and the parameters, at every frame.
+  std::vector<uint8_t> record_neurons;  // (networks)
+  std::vector<uint8_t> record_weights;  // (networks)
+  int neuron_grid_h = 0, neuron_grid_w = 0;
+  std::vector<float> neuron_grid_x;  // (neuron grid points, inputs) features; row 0 is the top
 };
+
+// Hidden units of network `index` (the rows of its neuron maps).
+int hidden_units(const TrainingProblem& p, int index);
 
 struct NetworkResult {
   NetStatus status = NetStatus::trained;
@@ -55,6 +64,11 @@ struct NetworkResult {
 class FrameSink {
  public:
   virtual ~FrameSink() = default;
+  // Inside the networks, for those the problem records (before write_frame of
+  // the same frame): the hidden units' activations (hidden_units, neuron grid
+  // points), layer by layer; and the network's parameter block.
+  virtual void write_neuron_maps(int /*index*/, int /*frame*/, const float* /*maps*/) {}
+  virtual void write_weights(int /*index*/, int /*frame*/, const float* /*params*/) {}
   // values: (grid_h, grid_w, outputs) output activations of network `index`
   // (position in TrainingProblem::networks) at frame `frame`.
   virtual void write_frame(int index, int frame, const float* values) = 0;

@@ -1,7 +1,9 @@
 // Checkpoints of a running sweep, for preemption (SIGTERM) and crashes
 // (kill -9): OUTPUT.ckpt/ holds
-//   frames.bin  one fixed slot per (network, frame) in the stored frame type,
-//               written as frames are made (a crash cannot corrupt it);
+//   frames.bin  one fixed record per (network, frame): the frame in the
+//               stored frame type, then the network's neuron maps and
+//               parameters where it records them; written as frames are made
+//               (a crash cannot corrupt it);
 //   state.h5    every network's NetworkState, replaced atomically (write to
 //               state.h5.tmp, fsync, rename) after the frames it counts are
 //               in frames.bin; every dataset checksummed (Fletcher-32), plus
@@ -17,6 +19,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <sys/types.h>
 #include <string>
 #include <thread>
 #include <vector>
@@ -44,6 +47,8 @@ class CheckpointStore : public FrameSink, public Checkpointer {
   void write_frame(int index, int frame, const float* values) override;
   bool takes_half() const override { return frame_type_ == FrameType::float16; }
   void write_frame_half(int index, int frame, const uint16_t* bits) override;
+  void write_neuron_maps(int index, int frame, const float* maps) override;
+  void write_weights(int index, int frame, const float* params) override;
   void snapshot_state(int index, const NetworkState& state) override;
   void stopped_state(int index, const NetworkState& state) override;
 
@@ -54,8 +59,10 @@ class CheckpointStore : public FrameSink, public Checkpointer {
   const std::string& directory() const { return dir_; }
 
  private:
-  void write_slot(int index, int frame, const void* stored);  // one frame in the stored type
-  void read_slot(int index, int frame, unsigned char* out) const;
+  // A (network, frame) record: the frame in the stored type, then what is pending for it.
+  void write_record(int index, int frame, const void* stored_frame);
+  void read_record(int index, int frame, std::vector<unsigned char>& out) const;
+  off_t record_offset(int index, int frame) const;
   static uint32_t crc32_of(const unsigned char* bytes, size_t size);
   std::vector<std::optional<NetworkState>> read_states(const std::string& path);
   void record(int index, const NetworkState& state, bool write_now);
@@ -68,7 +75,10 @@ class CheckpointStore : public FrameSink, public Checkpointer {
   std::string hash_, shard_;
   FrameType frame_type_;
   double interval_;
-  size_t frame_elements_, slot_bytes_;
+  size_t frame_elements_, element_bytes_, slot_bytes_;
+  std::vector<size_t> maps_bytes_, weights_bytes_, record_bytes_;  // per network
+  std::vector<int64_t> record_base_;                              // (networks + 1) offsets in frames.bin
+  std::vector<std::vector<unsigned char>> pending_;               // per network: maps and parameters awaiting their frame
   int frames_fd_ = -1;
   bool loaded_any_ = false;
 

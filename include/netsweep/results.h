@@ -45,6 +45,8 @@ class ResultsWriter : public FrameSink {
   ResultsWriter(const std::string& path, const TrainingProblem& problem, const Dataset& data, const RunMetadata& meta);
   ~ResultsWriter() override;
   void write_frame(int index, int frame, const float* values) override;
+  void write_neuron_maps(int index, int frame, const float* maps) override;
+  void write_weights(int index, int frame, const float* params) override;
   bool takes_half() const override;
   void write_frame_half(int index, int frame, const uint16_t* bits) override;
   void finish(const std::vector<float>& initial_params, const std::vector<float>& final_params,
@@ -56,8 +58,11 @@ class ResultsWriter : public FrameSink {
   std::unique_ptr<Impl> impl_;
 };
 
-// Bytes the frames take uncompressed, for the up-front size checks.
+// Bytes the frames take uncompressed, for the up-front size checks; and what
+// looking inside the networks adds (neuron maps in the frame type, parameters
+// in float32, at every frame). Both saturate instead of overflowing.
 int64_t frame_bytes(const TrainingProblem& problem, FrameType type);
+int64_t inside_bytes(const TrainingProblem& problem, FrameType type);
 
 // One row of the networks table.
 struct NetworkRow {
@@ -112,6 +117,14 @@ class ResultsFile {
   double double_attribute(const std::string& name) const;
   // The dataset as stored (raw points, labels/values, split), for --from.
   Dataset dataset() const;
+
+  // Inside the networks: empty/0 where a network recorded nothing (and in
+  // files of earlier versions, which recorded none of it).
+  int neuron_units(int network) const;                           // rows of its neuron maps
+  std::array<int, 2> neuron_grid() const;                        // H, W of the neuron maps
+  std::vector<float> neuron_maps(int network, int frame) const;  // (units, H, W)
+  bool has_weight_snapshots(int network) const;
+  std::vector<float> weights_at(int network, int frame) const;  // the parameter block at that frame
 
  private:
   void check_layout() const;  // throws ResultsError naming what is inconsistent

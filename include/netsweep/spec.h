@@ -27,6 +27,19 @@ constexpr int kMaxGrid = 1000000;              // frame resolution (memory is ch
 constexpr int64_t kMaxNetworks = 1000000;      // networks in one sweep
 constexpr int64_t kMaxFrames = 100000;         // frames per network
 
+// Which networks a run looks inside (records per-neuron maps, or parameters
+// at every frame): every one, none, or those small enough to read (auto).
+enum class InsideRule : int32_t { automatic = 0, all = 1, none = 2 };
+InsideRule parse_inside_rule(const std::string& s, const char* option);  // "auto", "all", "none"
+const char* to_string(InsideRule r);
+// auto: per-neuron maps for networks with at most this many hidden units (a
+// page of thumbnails), parameters at every frame for networks with at most
+// this many parameters (every network with maps, and more).
+constexpr int kAutoNeuronMapUnits = 64;
+constexpr int64_t kAutoWeightParameters = 20000;
+constexpr int kDefaultNeuronGrid = 32;
+constexpr int kMaxNeuronGrid = 1024;
+
 struct SweepSpec {
   // Hidden shapes: every (layers x widths) uniform shape, then each explicit one.
   std::vector<int> layers;
@@ -49,6 +62,9 @@ struct SweepSpec {
   int snapshot_every = 0;                      // 0 = only the initial and final frames
   int grid = 0;                                // frames are grid x grid (grid x 1 for 1-D data)
   std::optional<std::array<float, 4>> extent;  // x0,x1,y0,y1; default: data bounds + margin
+  InsideRule neuron_maps = InsideRule::automatic;     // per-neuron maps at every frame
+  InsideRule record_weights = InsideRule::automatic;  // every parameter at every frame
+  int neuron_grid = kDefaultNeuronGrid;               // per-neuron maps are neuron_grid^2 (x 1 for 1-D data)
 
   // Throws SpecError naming the field for any value out of range, including
   // a sweep of more than kMaxNetworks networks or kMaxFrames frames.
