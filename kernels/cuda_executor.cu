@@ -132,6 +132,7 @@ class CudaExecutor : public DeviceExecutor {
     buf(DeviceBuffer::train_x).upload(p.train_x);
     buf(DeviceBuffer::test_x).upload(p.test_x);
     buf(DeviceBuffer::grid_x).upload(p.grid_x);
+    buf(DeviceBuffer::neuron_grid_x).upload(p.neuron_grid_x);
     buf(DeviceBuffer::train_y).upload(p.train_y);
     buf(DeviceBuffer::test_y).upload(p.test_y);
     buf(DeviceBuffer::train_labels).upload(p.train_label);
@@ -272,6 +273,19 @@ class CudaExecutor : public DeviceExecutor {
     wait_for_training(nullptr);
     buf(DeviceBuffer::nets).download(nets);
     buf(DeviceBuffer::epoch_loss).download(epoch_loss);
+  }
+  void neuron_maps(std::vector<float>& maps) override {
+    const TrainingProblem& p = *p_;
+    wait_for_training(stream_);
+    float* device_maps = ptr<float>(DeviceBuffer::neuron_maps);
+    evaluate_neuron_maps_gemm(p, *grid_ops_, ptr<float>(DeviceBuffer::params), ptr<float>(DeviceBuffer::neuron_grid_x),
+                              device_maps);
+    NS_CUDA_CHECK(cudaStreamSynchronize(stream_));
+    buf(DeviceBuffer::neuron_maps).download(maps);
+  }
+  void download_params_only(std::vector<float>& params) override {
+    wait_for_training(nullptr);
+    buf(DeviceBuffer::params).download(params);
   }
   void download_params(std::vector<float>& params, std::vector<float>& state1, std::vector<float>& state2) override {
     wait_for_training(nullptr);

@@ -23,6 +23,13 @@ __global__ void bias_activate_kernel(float* Z, const float* bias, int units, int
   }
 }
 
+// every element of Z (points, units) column-major
+__global__ void bias_activate_columns_kernel(float* Z, const float* bias, int points, int units, Activation act) {
+  const int64_t total = int64_t(units) * points;
+  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < total; i += int64_t(gridDim.x) * blockDim.x)
+    bias_activate_column(Z, bias, points, i, act);
+}
+
 // (count) floats -> (count) half bits
 __global__ void convert_to_half_kernel(const float* values, uint16_t* bits, int64_t count) {
   for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < count; i += int64_t(gridDim.x) * blockDim.x)
@@ -40,6 +47,15 @@ void bias_activate(float* Z, const float* bias, int units, int points, Activatio
     bias_activate_kernel<true><<<blocks, threads, 0, stream>>>(Z, bias, units, points, act, loss);
   else
     bias_activate_kernel<false><<<blocks, threads, 0, stream>>>(Z, bias, units, points, act, loss);
+  NS_CUDA_CHECK_LAUNCH();
+}
+
+void bias_activate_columns(float* Z, const float* bias, int points, int units, Activation act, cudaStream_t stream) {
+  const int64_t total = int64_t(units) * points;
+  if (total == 0) return;
+  const int threads = 256;
+  const int blocks = int(std::min<int64_t>((total + threads - 1) / threads, 65535));
+  bias_activate_columns_kernel<<<blocks, threads, 0, stream>>>(Z, bias, points, units, act);
   NS_CUDA_CHECK_LAUNCH();
 }
 
@@ -70,6 +86,10 @@ void CublasGridOps::gemm(bool trans_a, bool trans_b, int m, int n, int k, const 
 void CublasGridOps::bias_activate(float* Z, const float* bias, int units, int points, Activation act, bool output,
                                   Loss loss) {
   device::bias_activate(Z, bias, units, points, act, output, loss, stream_);
+}
+
+void CublasGridOps::bias_activate_columns(float* Z, const float* bias, int points, int units, Activation act) {
+  device::bias_activate_columns(Z, bias, points, units, act, stream_);
 }
 
 }  // namespace netsweep::device

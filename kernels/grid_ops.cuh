@@ -10,6 +10,8 @@ namespace netsweep::device {
 
 void bias_activate(float* Z, const float* bias, int units, int points, Activation act, bool output, Loss loss,
                    cudaStream_t stream);
+// Z (points x units) column-major: the neuron maps' layout.
+void bias_activate_columns(float* Z, const float* bias, int points, int units, Activation act, cudaStream_t stream);
 // Frames in the stored type: float -> IEEE binary16 bits, round to nearest even (as the host's conversion).
 void convert_to_half(const float* values, uint16_t* bits, int64_t count, cudaStream_t stream);
 
@@ -21,6 +23,7 @@ class CublasGridOps : public GridOps {
             int ldc) override;
   void bias_activate(float* Z, const float* bias, int units, int points, Activation act, bool output,
                      Loss loss) override;
+  void bias_activate_columns(float* Z, const float* bias, int points, int units, Activation act) override;
 
  private:
   cudaStream_t stream_;

@@ -55,6 +55,8 @@ DeviceBufferSizes device_buffer_sizes(const DevicePlan& plan, const TrainingProb
   set(DeviceBuffer::test_y, "test_y", int64_t(p.test_y.size()), f);
   set(DeviceBuffer::train_labels, "train_labels", int64_t(p.train_label.size()), i);
   set(DeviceBuffer::test_labels, "test_labels", int64_t(p.test_label.size()), i);
+  set(DeviceBuffer::neuron_grid_x, "neuron_grid_x", int64_t(p.neuron_grid_x.size()), f);
+  set(DeviceBuffer::neuron_maps, "neuron_maps", neuron_map_offsets(p).back(), f);
   set(DeviceBuffer::frames, "frames", n * grid * p.outputs, f);
   set(DeviceBuffer::half_frames, "half_frames", n * grid * p.outputs, 2);
   set(DeviceBuffer::grid_a, "grid_a", int64_t(grid_max_width(p)) * grid, f);
@@ -268,6 +270,37 @@ void evaluate_grid_gemm(const TrainingProblem& p, GridOps& ops, const float* par
   }
 }
 
+std::vector<int64_t> neuron_map_offsets(const TrainingProblem& p) {
+  const int64_t points = int64_t(p.neuron_grid_h) * p.neuron_grid_w;
+  std::vector<int64_t> offsets(p.networks.size() + 1, 0);
+  for (size_t n = 0; n < p.networks.size(); ++n)
+    offsets[n + 1] = offsets[n] + (p.record_neurons[n] ? hidden_units(p, int(n)) * points : 0);
+  return offsets;
+}
+
+void evaluate_neuron_maps_gemm(const TrainingProblem& p, GridOps& ops, const float* params,
+                               const float* neuron_grid_x, float* maps) {
+  const int points = p.neuron_grid_h * p.neuron_grid_w;
+  const std::vector<int64_t> offsets = neuron_map_offsets(p);
+  for (size_t n = 0; n < p.networks.size(); ++n) {
+    if (!p.record_neurons[n]) continue;
+    const NetworkLayout& net = p.layout.networks[n];
+    float* out = maps + offsets[n];
+    const float* a = nullptr;  // the previous layer's maps (points x in), column-major
+    for (size_t l = 0; l + 1 < net.layers.size(); ++l) {
+      const LayerView& L = net.layers[l];
+      const float* W = params + net.offset + L.weights;  // (out, in) row-major = (in x out) column-major
+      if (l == 0)  // Z (points x out) = X^T (points x in) . W, X the (points, in) row-major features
+        ops.gemm(true, false, points, L.out, L.in, neuron_grid_x, L.in, W, L.in, out, points);
+      else
+        ops.gemm(false, false, points, L.out, L.in, a, points, W, L.in, out, points);
+      ops.bias_activate_columns(out, params + net.offset + L.biases, points, L.out, p.networks[n].activation);
+      a = out;
+      out += int64_t(L.out) * points;
+    }
+  }
+}
+
 namespace {
 constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
 
@@ -329,6 +362,10 @@ bool run_device_schedule(const TrainingProblem& p, DeviceExecutor& exec, std::ve
       r.wall_seconds = wall_before[i] + elapsed;  // all networks train at once
     }
   };
+  const std::vector<int64_t> map_offsets = neuron_map_offsets(p);
+  std::vector<float> maps;
+  const bool any_neurons = map_offsets.back() > 0;
+  const bool any_weights = std::any_of(p.record_weights.begin(), p.record_weights.end(), [](uint8_t r) { return r; });
   std::vector<size_t> due_frames;  // frames some network still needs
   for (size_t f = 0; f < f_count; ++f)
     for (size_t i = 0; i < n; ++i)
@@ -351,7 +388,11 @@ bool run_device_schedule(const TrainingProblem& p, DeviceExecutor& exec, std::ve
     exec.evaluate(EvalSet::train, nullptr, &train_loss, &train_correct);
     if (p.n_test > 0) exec.evaluate(EvalSet::test, nullptr, &test_loss, &test_correct);
     const bool stopping = control.stop && control.stop->load() && d + 1 < due_frames.size();
-    sync_results(control.checkpointer != nullptr || stopping);
+    const bool all_params = control.checkpointer != nullptr || stopping;
+    sync_results(all_params);
+    // Inside the networks, from the parameters of this frame (before the next segment changes them).
+    if (any_neurons) exec.neuron_maps(maps);
+    if (any_weights && !all_params) exec.download_params_only(params);
     // The device trains the next segment while the host hands these frames on.
     if (!stopping && d + 1 < due_frames.size()) {
       exec.start_train_until(p.frame_epochs[due_frames[d + 1]]);
@@ -360,6 +401,8 @@ bool run_device_schedule(const TrainingProblem& p, DeviceExecutor& exec, std::ve
     const void* grid = exec.frames();  // copied back while the next segment started
     for (size_t i = 0; i < n; ++i) {
       if (frames_done[i] > int(f)) continue;
+      if (p.record_neurons[i]) frames.write_neuron_maps(int(i), int(f), maps.data() + map_offsets[i]);
+      if (p.record_weights[i]) frames.write_weights(int(i), int(f), params.data() + p.layout.networks[i].offset);
       NetworkResult& r = results[i];
       r.snapshot_train_loss[f] = float(train_loss[i] / p.n_train);
       if (p.classification) r.snapshot_train_accuracy[f] = float(train_correct[i]) / float(p.n_train);

@@ -49,6 +49,8 @@ struct CliRun {
   int snapshot_every = kDefaultSnapshotEvery;
   int grid = kDefaultGrid;
   std::vector<float> extent;
+  std::string neuron_maps = "auto", record_weights = "auto";
+  int neuron_grid = kDefaultNeuronGrid;
   DataOptions data;
   RunOptions run;  // filled from the strings below by resolve_run_options
   std::string device = "auto", gpu_path = "auto", precision = "fp32";
@@ -82,6 +84,9 @@ SweepSpec make_spec(const CliRun& c) {
     if (c.extent.size() != 4) throw SpecError("--extent: expected x0,x1,y0,y1");
     s.extent = std::array<float, 4>{c.extent[0], c.extent[1], c.extent[2], c.extent[3]};
   }
+  s.neuron_maps = parse_inside_rule(c.neuron_maps, "--neuron-maps");
+  s.record_weights = parse_inside_rule(c.record_weights, "--record-weights");
+  s.neuron_grid = c.neuron_grid;
   return s;
 }
 
@@ -135,6 +140,21 @@ void add_run_options(CLI::App& run, CliRun& c, std::vector<CLI::Option*>& spec_o
   spec(
       run.add_option("--grid", c.grid, "frame resolution (grid x grid; grid x 1 for 1-D data)")->capture_default_str());
   spec(run.add_option("--extent", c.extent, "frame plane x0,x1,y0,y1 (default: data bounds + margin)")->delimiter(','));
+  auto inside = [&](CLI::Option* o) {
+    o->group("Inside the networks");
+    spec_options.push_back(o);
+    return o;
+  };
+  inside(run.add_option("--neuron-maps", c.neuron_maps,
+                        "record every hidden unit's activation over the plane at every frame: auto (networks with at "
+                        "most 64 hidden units), all or none")
+             ->capture_default_str());
+  inside(run.add_option("--neuron-grid", c.neuron_grid, "resolution of the neuron maps (grid x grid)")
+             ->capture_default_str());
+  inside(run.add_option("--record-weights", c.record_weights,
+                        "record every parameter at every frame: auto (networks with at most 20000 parameters), all "
+                        "or none")
+             ->capture_default_str());
 
   auto data = [&](CLI::Option* o) {
     o->group("Data");

@@ -79,6 +79,9 @@ class HostGridOps : public GridOps {
     else
       for (int64_t i = 0; i < int64_t(units) * points; ++i) device::bias_activate_hidden(Z, bias, units, i, act);
   }
+  void bias_activate_columns(float* Z, const float* bias, int points, int units, Activation act) override {
+    for (int64_t i = 0; i < int64_t(units) * points; ++i) device::bias_activate_column(Z, bias, points, i, act);
+  }
 };
 
 // The GEMM path's ops as host loops over the same pointer tables and op structs.
@@ -212,6 +215,11 @@ class EmulatedExecutor : public DeviceExecutor {
   void download_state(std::vector<device::Net>& nets, std::vector<float>& epoch_loss) override {
     nets = nets_;
     epoch_loss = epoch_loss_;
+  }
+  void neuron_maps(std::vector<float>& maps) override {
+    maps.assign(size_t(neuron_map_offsets(*p_).back()), 0.0f);
+    HostGridOps ops;
+    evaluate_neuron_maps_gemm(*p_, ops, params_.data(), p_->neuron_grid_x.data(), maps.data());
   }
   void download_params(std::vector<float>& params, std::vector<float>& state1, std::vector<float>& state2) override {
     params = params_;

@@ -18,11 +18,22 @@ namespace netsweep::test {
 
 struct Captured : FrameSink {
   std::mutex mutex;
-  std::map<std::pair<int, int>, std::vector<float>> frames;
+  std::map<std::pair<int, int>, std::vector<float>> frames, maps, weights;
   int values = 0;
+  const TrainingProblem* problem = nullptr;
   void write_frame(int index, int frame, const float* v) override {
     std::lock_guard<std::mutex> lock(mutex);
     frames[{index, frame}] = std::vector<float>(v, v + values);
+  }
+  void write_neuron_maps(int index, int frame, const float* m) override {
+    const size_t n = size_t(hidden_units(*problem, index)) * size_t(problem->neuron_grid_h * problem->neuron_grid_w);
+    std::lock_guard<std::mutex> lock(mutex);
+    maps[{index, frame}] = std::vector<float>(m, m + n);
+  }
+  void write_weights(int index, int frame, const float* p) override {
+    const size_t n = size_t(problem->layout.networks[size_t(index)].count);
+    std::lock_guard<std::mutex> lock(mutex);
+    weights[{index, frame}] = std::vector<float>(p, p + n);
   }
 };
 
@@ -38,6 +49,20 @@ inline void start(SweepRun& r, const SweepSpec& s, const Dataset& d) {
   r.params.assign(size_t(r.problem.layout.total), 0.0f);
   initialize_parameters(r.problem.layout, r.problem.networks, r.params.data());
   r.frames.values = r.problem.grid_h * r.problem.grid_w * r.problem.outputs;
+  r.frames.problem = &r.problem;
+}
+
+// What `from` recorded before it stopped (frames, neuron maps, parameters), into a resumed run
+// (overwrite: take from's copy where both have one; else keep to's).
+inline void take_recorded(SweepRun& to, const SweepRun& from, bool overwrite) {
+  using Recorded = std::map<std::pair<int, int>, std::vector<float>> Captured::*;
+  for (Recorded m : {&Captured::frames, &Captured::maps, &Captured::weights})
+    for (const auto& [key, v] : from.frames.*m) {
+      if (overwrite)
+        (to.frames.*m)[key] = v;
+      else
+        (to.frames.*m).emplace(key, v);
+    }
 }
 
 inline void run_cpu(SweepRun& r, const SweepSpec& s, const Dataset& d, const TrainControl& c = {}) {
@@ -79,6 +104,19 @@ inline void expect_parity(const SweepRun& cpu, const SweepRun& dev, const std::s
   for (const auto& [key, frame] : cpu.frames.frames)
     compare(frame, dev.frames.frames.at(key), 1e-3f, 1e-5f,
             label + " frame " + std::to_string(key.first) + "/" + std::to_string(key.second));
+  // Inside the networks: the same networks record the same frames, within the frames' and parameters' tolerances.
+  ASSERT_EQ(cpu.frames.maps.size(), dev.frames.maps.size()) << label << " neuron maps";
+  ASSERT_EQ(cpu.frames.weights.size(), dev.frames.weights.size()) << label << " parameter snapshots";
+  for (const auto& [key, maps] : cpu.frames.maps) {
+    // Hidden units are unbounded (linear, relu): absolute within 1e-3 of the map's own scale.
+    float scale = 1.0f;
+    for (float v : maps) scale = std::isfinite(v) ? std::max(scale, std::abs(v)) : scale;
+    compare(maps, dev.frames.maps.at(key), 1e-3f * scale, 1e-5f,
+            label + " neuron maps " + std::to_string(key.first) + "/" + std::to_string(key.second));
+  }
+  for (const auto& [key, w] : cpu.frames.weights)
+    compare(w, dev.frames.weights.at(key), 1e-5f, 1e-3f,
+            label + " parameters " + std::to_string(key.first) + "/" + std::to_string(key.second));
 }
 
 // A small sweep: 60 train points, batch 16, 50 epochs = 200 steps per network.

@@ -92,7 +92,7 @@ TEST(DeviceAlgorithm, ResumesFromCheckpointsOfEitherBackend) {
   resume.resume = &states;
   SweepRun on_cpu;
   run_cpu(on_cpu, s, data("circle"), resume);
-  for (auto& [key, frame] : first.frames.frames) on_cpu.frames.frames[key] = frame;  // frames before the stop
+  take_recorded(on_cpu, first, true);  // frames (and what is inside) before the stop
   expect_parity(whole, on_cpu, "device stop, CPU resume");
 
   // CPU stopped mid-epoch, device resumes.
@@ -104,7 +104,7 @@ TEST(DeviceAlgorithm, ResumesFromCheckpointsOfEitherBackend) {
   resume2.resume = &states2;
   SweepRun on_dev;
   EXPECT_TRUE(run_emulated(on_dev, s, data("circle"), 8, resume2));
-  for (auto& [key, frame] : cpu_first.frames.frames) on_dev.frames.frames.emplace(key, frame);
+  take_recorded(on_dev, cpu_first, false);
   expect_parity(whole, on_dev, "CPU stop, device resume");
 }
 

@@ -112,7 +112,7 @@ TEST(GemmPath, ResumesMidEpochAndHandsOverToTheCpu) {
   resume.resume = &states;
   SweepRun on_gemm;
   EXPECT_TRUE(run_gemm(on_gemm, s, data("circle"), resume));
-  for (auto& [key, frame] : cpu_first.frames.frames) on_gemm.frames.frames.emplace(key, frame);
+  take_recorded(on_gemm, cpu_first, false);
   expect_parity(whole, on_gemm, "CPU stop, GEMM path resume");
   if (!mid_epoch) GTEST_LOG_(INFO) << "(no network stopped mid-epoch this time)";
 
@@ -125,7 +125,7 @@ TEST(GemmPath, ResumesMidEpochAndHandsOverToTheCpu) {
   resume2.resume = &states2;
   SweepRun on_cpu;
   run_cpu(on_cpu, s, data("circle"), resume2);
-  for (auto& [key, frame] : gemm_first.frames.frames) on_cpu.frames.frames[key] = frame;
+  take_recorded(on_cpu, gemm_first, true);
   expect_parity(whole, on_cpu, "GEMM path stop, CPU resume");
 }
 

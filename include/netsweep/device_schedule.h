@@ -63,6 +63,8 @@ enum class DeviceBuffer : int {
   test_y,            // (n_test, outputs)
   train_labels,      // (n_train) int32
   test_labels,       // (n_test) int32
+  neuron_grid_x,     // (neuron grid points, inputs)
+  neuron_maps,       // (recorded hidden units, neuron grid points)
   frames,            // (networks, grid points, outputs) float
   half_frames,       // (networks, grid points, outputs) float16 bits
   grid_a,            // (max width, grid points) the grid GEMMs' activations
@@ -139,6 +141,9 @@ class GridOps {
   // Z (units x points) += bias; then the hidden activation, or (output layer) the loss's output activation.
   virtual void bias_activate(float* Z, const float* bias, int units, int points, Activation act, bool output,
                              Loss loss) = 0;
+  // The neuron maps' layout: Z (points x units) column-major (each unit's map contiguous) += bias, then
+  // the hidden activation.
+  virtual void bias_activate_columns(float* Z, const float* bias, int points, int units, Activation act) = 0;
 };
 
 // Every network's outputs on the grid into probs (networks, G, outputs).
@@ -146,6 +151,15 @@ class GridOps {
 void evaluate_grid_gemm(const TrainingProblem& p, GridOps& ops, const float* params, const float* grid_x, float* probs,
                         float* work_a, float* work_b);
 int grid_max_width(const TrainingProblem& p);
+
+// Offsets (networks + 1, in floats) of each recording network's neuron maps,
+// (hidden units, neuron grid points), in one buffer.
+std::vector<int64_t> neuron_map_offsets(const TrainingProblem& p);
+// Every recording network's hidden units on the neuron grid, as chains of
+// GEMMs in the maps' own layout: layer l's maps (points x units_l) column-
+// major are the next layer's input. maps: neuron_map_offsets(p).back() floats.
+void evaluate_neuron_maps_gemm(const TrainingProblem& p, GridOps& ops, const float* params,
+                               const float* neuron_grid_x, float* maps);
 
 // The point sets a device evaluates every network on.
 enum class EvalSet { train, test, grid };
@@ -183,6 +197,13 @@ class DeviceExecutor {
   // The networks' state and per-epoch losses (small), and the packed buffers (large).
   virtual void download_state(std::vector<device::Net>& nets, std::vector<float>& epoch_loss) = 0;
   virtual void download_params(std::vector<float>& params, std::vector<float>& state1, std::vector<float>& state2) = 0;
+  // The parameters alone (for the networks that record them at every frame).
+  virtual void download_params_only(std::vector<float>& params) {
+    std::vector<float> s1, s2;
+    download_params(params, s1, s2);
+  }
+  // Every recording network's neuron maps from the current parameters (neuron_map_offsets layout).
+  virtual void neuron_maps(std::vector<float>& maps) = 0;
 };
 
 // Trains the problem on an executor, with the same contract as Backend::train.

@@ -348,6 +348,11 @@ NS_HD void evaluate_chunk(Block& blk, const Problem& P, int index, const float* 
 NS_HD void bias_activate_hidden(float* Z, const float* bias, int units, int64_t index, Activation act) {
   Z[index] = activate<float>(act, Z[index] + bias[index % units]);
 }
+// One element of the neuron maps' bias + activation: Z (points x units)
+// column-major, element `index` (unit index / points).
+NS_HD void bias_activate_column(float* Z, const float* bias, int points, int64_t index, Activation act) {
+  Z[index] = activate<float>(act, Z[index] + bias[index / points]);
+}
 // One point (column) of the output layer: bias, then the output activation.
 NS_HD void bias_activate_output(float* Z, const float* bias, int units, int64_t point, Loss loss) {
   float z[kMaxOutputs];
