@@ -708,6 +708,11 @@ std::vector<float> ResultsFile::epoch_losses(int network) const {
   return h5::read_row<float>(impl_->file, "losses/epoch", hsize_t(network), impl_->path);
 }
 
+std::vector<std::string> ResultsFile::features() const {
+  auto g = h5::open_group(impl_->file, "data");
+  return h5::read_strings(g, "features", impl_->path);
+}
+
 Dataset ResultsFile::dataset() const { return read_data_group(impl_->file, impl_->path, attribute("dataset")); }
 
 NetworkResult ResultsFile::network_result(int network) const {

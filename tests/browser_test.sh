@@ -40,6 +40,15 @@ check_page() {  # page, expected status
 }
 check_page "$work/gallery/index.html" ok
 check_page "$work/gallery/nets/net-0003.html" ok
+# The epoch slider of a network page moves every picture together: the page
+# moves it from the last frame to the first and counts the pictures that followed.
+dom=$(chrome --dump-dom "file://$work/gallery/nets/net-0003.html#slider-selftest") || { echo "FAIL: chromium"; exit 1; }
+slider=$(grep -o 'data-slider="[^"]*"' <<<"$dom" | head -n 1 | cut -d'"' -f2)
+echo "net-0003.html slider: '$slider'"
+[[ "$slider" =~ ^moved=([0-9]+)/([0-9]+)$ ]] && [ "${BASH_REMATCH[1]}" = "${BASH_REMATCH[2]}" ] &&
+  [ "${BASH_REMATCH[1]}" -ge 3 ] || { echo "FAIL: the slider did not move every picture: '$slider'"; exit 1; }
+grep -q 'data-epoch="0"' <<<"$dom" || { echo "FAIL: the loss plot's marker did not move to epoch 0"; exit 1; }
+chrome --screenshot="$artifacts/network.png" --window-size=1400,1000 "file://$work/gallery/nets/net-0003.html" >/dev/null
 chrome --screenshot="$artifacts/gallery.png" --window-size=1400,1400 "file://$work/gallery/index.html" >/dev/null
 [ -s "$artifacts/gallery.png" ] || { echo "FAIL: no screenshot"; exit 1; }
 echo "screenshot: $artifacts/gallery.png"

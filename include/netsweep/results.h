@@ -117,6 +117,7 @@ class ResultsFile {
   double double_attribute(const std::string& name) const;
   // The dataset as stored (raw points, labels/values, split), for --from.
   Dataset dataset() const;
+  std::vector<std::string> features() const;  // the input features, in input order (data/features)
 
   // Inside the networks: empty/0 where a network recorded nothing (and in
   // files of earlier versions, which recorded none of it).

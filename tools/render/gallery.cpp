@@ -13,6 +13,8 @@
 #include <thread>
 
 #include "gif.h"
+#include "inside.h"
+#include "netsweep/forward.h"
 #include "pages.h"
 #include "sweep.h"
 
@@ -72,6 +74,96 @@ std::string caption(const Sweep& s, const NetworkResult& r, int frame) {
   return c;
 }
 
+// What the file recorded inside network `index` at the rendered frames.
+InsideNetwork read_inside(const ResultsFile& file, const Sweep& s, int index, const NetworkRow& row,
+                          const std::vector<int>& frames) {
+  InsideNetwork net;
+  net.layout = single_network_layout(row.hidden_shape, s.inputs, s.shape[4]);
+  net.activation = parse_activation(row.activation);
+  net.loss = parse_loss(s.loss);
+  net.features = s.features;
+  net.feature_names = s.feature_names;
+  net.neuron_h = s.neuron_grid[0];
+  net.neuron_w = s.neuron_grid[1];
+  for (int f : frames) {
+    net.epochs.push_back(s.frame_epochs[size_t(f)]);
+    if (file.neuron_units(index) > 0) net.maps.push_back(file.neuron_maps(index, f));
+    if (file.has_weight_snapshots(index)) net.weights.push_back(file.weights_at(index, f));
+  }
+  return net;
+}
+
+std::string numbered(const char* pattern, int f) {
+  char name[64];
+  std::snprintf(name, sizeof name, pattern, f);
+  return name;
+}
+
+// Every picture of one network into dir: frames (with first-layer lines where
+// asked), its GIF and final frame, the loss plot, and what is inside it.
+NetworkPictures render_network(const Sweep& s, const NetworkRow& row, const NetworkResult& r,
+                               const std::vector<int>& frames, const std::vector<std::vector<float>>& values,
+                               const InsideNetwork& inside, const RenderOptions& o, const Font& font,
+                               const fs::path& dir) {
+  const FrameScene& scene = s.scene;
+  NetworkPictures pics;
+  fs::create_directories(dir);
+  // First-layer lines: on every frame with --lines, else as a second set the page can switch to.
+  const bool can_line = inside.has_weights() && !scene.regression &&
+                        inside.layout.layers[0].out <= kMaxLinedUnits && inside.hidden_layers() > 0;
+  pics.lines = can_line && !o.lines;
+  std::vector<Image> images;
+  for (size_t k = 0; k < frames.size(); ++k) {
+    const int f = frames[k];
+    images.push_back(render_frame(scene, values[size_t(f)].data(), caption(s, r, f), font));
+    if (pics.lines) {
+      Image lined = images.back();
+      draw_first_layer_lines(lined, scene, inside, inside.weights[k].data());
+      lined.write_png((dir / numbered("lines-%03d.png", f)).string());
+    } else if (can_line) {
+      draw_first_layer_lines(images.back(), scene, inside, inside.weights[k].data());
+    }
+    images.back().write_png((dir / numbered("frame-%03d.png", f)).string());
+  }
+  images.back().write_png((dir / "final.png").string());
+  write_gif((dir / "anim.gif").string(), images, o.gif_delay);
+  LossCurves curves{r.epoch_loss, s.frame_epochs, r.snapshot_test_loss};
+  render_loss_plot(curves, shape_label(row) + " " + row.activation, o.log_loss, 1, font, &pics.loss_axes)
+      .write_png((dir / "loss.png").string());
+
+  if (inside.has_maps()) {
+    pics.neurons = true;
+    for (size_t k = 0; k < frames.size(); ++k)
+      render_network_diagram(scene, inside, k, font).write_png((dir / numbered("neurons-%03d.png", frames[k])).string());
+  }
+  int units = 0;
+  for (int l = 0; l < inside.hidden_layers(); ++l) units += inside.layout.layers[size_t(l)].out;
+  if (inside.has_weights() && units <= kMaxHiddenViewUnits) {
+    const std::vector<HiddenView> views = hidden_views(scene, inside);
+    nlohmann::json doc = nlohmann::json::array();
+    for (const HiddenView& v : views) {
+      std::vector<Image> anim;
+      for (size_t k = 0; k < frames.size(); ++k) {
+        anim.push_back(render_hidden_view(scene, inside, v, k, font));
+        anim.back().write_png((dir / numbered(("hidden-" + std::to_string(v.layer + 1) + "-%03d.png").c_str(),
+                                              frames[k]))
+                                  .string());
+      }
+      write_gif((dir / ("hidden-" + std::to_string(v.layer + 1) + ".gif")).string(), anim, o.gif_delay);
+      pics.hidden_units.push_back(v.units);
+      // What the views show, for other tools (and the tests): the projection,
+      // the extent, and the data's coordinates at the first, middle and last rendered frame.
+      nlohmann::json j = {{"layer", v.layer + 1}, {"units", v.units}, {"center", v.center},
+                          {"projection", v.projection}, {"extent", v.extent}};
+      for (size_t k : {size_t(0), frames.size() / 2, frames.size() - 1})
+        j["points"][std::to_string(frames[k])] = v.points[k];
+      doc.push_back(j);
+    }
+    write_text(dir / "hidden.json", doc.dump());
+  }
+  return pics;
+}
+
 }  // namespace
 
 void render_gallery(const RenderOptions& o) {
@@ -82,7 +174,6 @@ void render_gallery(const RenderOptions& o) {
   const Font font(o.font.empty() ? Font::default_path() : o.font);
   ResultsFile file(o.input);
   const Sweep s = read_sweep(file, o);
-  const FrameScene& scene = s.scene;
 
   // Render into a temporary directory; rename it into place at the end.
   const fs::path out = fs::absolute(o.output).lexically_normal();
@@ -99,6 +190,7 @@ void render_gallery(const RenderOptions& o) {
 
   const std::vector<int> frames = frames_to_render(s.shape[1], o.frame_stride);
   std::vector<NetworkResult> results(s.rows.size());
+  std::vector<NetworkPictures> pictures(s.rows.size());
   std::mutex file_mutex;  // HDF5 is not thread-safe: one reader at a time
   std::atomic<size_t> next{0}, done{0};
   std::exception_ptr failure;
@@ -110,26 +202,17 @@ void render_gallery(const RenderOptions& o) {
         const NetworkRow& row = s.rows[k];
         const int index = s.rows_index[k];
         std::vector<std::vector<float>> values(size_t(s.shape[1]));
+        InsideNetwork inside;
         {
           std::lock_guard<std::mutex> lock(file_mutex);
           results[k] = file.network_result(index);
           for (int f : frames) values[size_t(f)] = file.frame(index, f);
+          inside = read_inside(file, s, index, row, frames);
         }
-        const NetworkResult& r = results[k];
-        const fs::path dir = tmp / "nets" / net_dir(row.id);
-        fs::create_directories(dir);
-        std::vector<Image> images;
-        for (int f : frames) {
-          images.push_back(render_frame(scene, values[size_t(f)].data(), caption(s, r, f), font));
-          char name[32];
-          std::snprintf(name, sizeof name, "frame-%03d.png", f);
-          images.back().write_png((dir / name).string());
-        }
-        images.back().write_png((dir / "final.png").string());
-        write_gif((dir / "anim.gif").string(), images, o.gif_delay);
-        LossCurves curves{r.epoch_loss, s.frame_epochs, r.snapshot_test_loss};
-        render_loss_plot(curves, shape_label(row) + " " + row.activation, o.log_loss, 1, font)
-            .write_png((dir / "loss.png").string());
+        for (int f : frames) inside.fields.push_back(values[size_t(f)]);
+        auto inside_of = [&](size_t) -> const InsideNetwork& { return inside; };
+        pictures[k] = render_network(s, row, results[k], frames, values, inside_of(k), o, font,
+                                     tmp / "nets" / net_dir(row.id));
         const size_t d = done.fetch_add(1) + 1;
         if (!o.quiet && (d % 10 == 0 || d == s.rows.size()))
           std::fprintf(stderr, "netsweep-render: %zu/%zu networks\n", d, s.rows.size());
@@ -155,7 +238,7 @@ void render_gallery(const RenderOptions& o) {
   check_stop();
 
   write_index(s, tmp);
-  for (size_t k = 0; k < s.rows.size(); ++k) write_network_page(s, k, results[k], frames, tmp);
+  for (size_t k = 0; k < s.rows.size(); ++k) write_network_page(s, k, results[k], pictures[k], frames, tmp);
   write_text(tmp / kMarker, "netsweep-render gallery of " + o.input + "\n");
   check_stop();
 

@@ -16,6 +16,8 @@ int main(int argc, char** argv) {
                  "default seed for two-output binary files, else playground");
   app.add_flag("--discretize", o.discretize, "show only the predicted class");
   app.add_flag("--log-loss", o.log_loss, "loss plots on a log scale");
+  app.add_flag("--lines", o.lines,
+               "draw each first-layer unit's line w.x + b = 0 on the frames (networks whose parameters were recorded)");
   app.add_option("--scale", o.scale, "pixels per grid point (0 = automatic: frames about 256 px wide)")
       ->capture_default_str();
   app.add_option("--frame-stride", o.frame_stride, "render every k-th frame (the last always)")->capture_default_str();

@@ -103,6 +103,59 @@ std::string settings_table(const Sweep& s, const std::map<std::string, int>& sta
   return h.str();
 }
 
+// One epoch slider moving every picture of the page together: the field
+// (optionally with the first layer's lines), the network with its units, the
+// hidden spaces, and a marker on the loss plot. Plain JavaScript from file://.
+const char* kSliderScript = R"(<script>
+function netsweepShow(k){var v=document.getElementById('view');var frames=JSON.parse(v.getAttribute('data-frames'));
+var epochs=JSON.parse(v.getAttribute('data-epochs'));k=Math.max(0,Math.min(frames.length-1,k));
+var lines=document.getElementById('lines');var f=String(frames[k]);while(f.length<3)f='0'+f;
+document.querySelectorAll('img[data-pattern]').forEach(function(img){var p=img.getAttribute('data-pattern');
+if(lines&&lines.checked&&img.hasAttribute('data-lines'))p=img.getAttribute('data-lines');img.src=p.replace('FFF',f);});
+document.getElementById('epoch').textContent='epoch '+epochs[k];document.getElementById('slider').value=k;
+var plot=document.getElementById('loss'),m=document.getElementById('marker');var a=JSON.parse(plot.getAttribute('data-axes'));
+var s=plot.naturalWidth?plot.clientWidth/plot.naturalWidth:1;var x=a.left+(epochs[k]-a.x0)/(a.x1-a.x0)*(a.right-a.left);
+m.style.left=(x*s)+'px';m.style.top=(a.top*s)+'px';m.style.height=((a.bottom-a.top)*s)+'px';m.setAttribute('data-epoch',epochs[k]);}
+window.addEventListener('load',function(){var v=document.getElementById('view');if(!v)return;
+var n=JSON.parse(v.getAttribute('data-frames')).length;netsweepShow(n-1);
+if(location.hash==='#slider-selftest'){var before=[].map.call(document.querySelectorAll('img[data-pattern]'),function(i){return i.src;});
+netsweepShow(0);var after=[].map.call(document.querySelectorAll('img[data-pattern]'),function(i){return i.src;});
+var moved=after.filter(function(s,i){return s!==before[i];}).length;
+document.body.setAttribute('data-slider',(n<2||moved===after.length)?'moved='+moved+'/'+after.length:'stuck='+(after.length-moved));}});
+</script>)";
+
+void write_training_view(std::ostringstream& p, const Sweep& s, const NetworkPictures& pics,
+                         const std::vector<int>& frames, const std::string& d) {
+  std::string frame_list, epoch_list;
+  for (int f : frames) {
+    frame_list += (frame_list.empty() ? "" : ",") + std::to_string(f);
+    epoch_list += (epoch_list.empty() ? "" : ",") + std::to_string(s.frame_epochs[size_t(f)]);
+  }
+  p << "<h2>Training</h2>\n<div id=\"view\" data-frames=\"[" << frame_list << "]\" data-epochs=\"[" << epoch_list
+    << "]\"><p><input type=\"range\" id=\"slider\" min=\"0\" max=\"" << frames.size() - 1 << "\" value=\""
+    << frames.size() - 1 << "\" oninput=\"netsweepShow(+this.value)\" style=\"width:420px\"> <b id=\"epoch\"></b>";
+  if (pics.lines)
+    p << " <label><input type=\"checkbox\" id=\"lines\" onchange=\"netsweepShow(+document.getElementById('slider')"
+         ".value)\"> first-layer lines</label>";
+  p << "</p>\n<div class=\"frames\"><figure><img data-pattern=\"" << d << "/frame-FFF.png\"";
+  if (pics.lines) p << " data-lines=\"" << d << "/lines-FFF.png\"";
+  p << " alt=\"decision field\"><figcaption>decision field</figcaption></figure>";
+  if (pics.neurons)
+    p << "<figure><img data-pattern=\"" << d << "/neurons-FFF.png\" alt=\"network\"><figcaption>the network: "
+      << "each unit over the plane, edges blue &gt; 0, orange &lt; 0</figcaption></figure>";
+  for (size_t l = 0; l < pics.hidden_units.size(); ++l)
+    p << "<figure><img data-pattern=\"" << d << "/hidden-" << l + 1 << "-FFF.png\" alt=\"hidden layer " << l + 1
+      << "\"><figcaption>layer " << l + 1 << "'s space (<a href=\"" << d << "/hidden-" << l + 1
+      << ".gif\">GIF</a>)</figcaption></figure>";
+  const PlotAxes& a = pics.loss_axes;
+  p << "<figure><div style=\"position:relative;display:inline-block\"><img id=\"loss\" src=\"" << d
+    << "/loss.png\" alt=\"loss\" data-axes='{\"left\":" << a.left << ",\"right\":" << a.right
+    << ",\"top\":" << a.top << ",\"bottom\":" << a.bottom << ",\"x0\":" << a.x_min << ",\"x1\":" << a.x_max
+    << "}'><div id=\"marker\" style=\"position:absolute;width:2px;background:#d62728;opacity:.8\"></div></div>"
+    << "<figcaption>loss (<a href=\"" << d << "/anim.gif\">GIF of the field</a>)</figcaption></figure></div></div>\n"
+    << kSliderScript;
+}
+
 }  // namespace
 
 void write_text(const fs::path& path, const std::string& text) {
@@ -177,8 +230,8 @@ void write_index(const Sweep& s, const fs::path& dir) {
 
 }
 
-void write_network_page(const Sweep& s, size_t k, const NetworkResult& r, const std::vector<int>& frames,
-                        const fs::path& dir) {
+void write_network_page(const Sweep& s, size_t k, const NetworkResult& r, const NetworkPictures& pics,
+                        const std::vector<int>& frames, const fs::path& dir) {
   const auto& row = s.rows[k];
   const std::string d = net_dir(row.id);
   std::ostringstream p;
@@ -201,8 +254,9 @@ void write_network_page(const Sweep& s, size_t k, const NetworkResult& r, const 
     line("final accuracy",
          "train " + fmt("%.4f", row.final_train_accuracy) + ", test " + fmt("%.4f", row.final_test_accuracy));
   line("time", fmt("%.2f s", row.wall_seconds));
-  p << "</table>\n<p><img src=\"" << d << "/anim.gif\" alt=\"animation\"> <img src=\"" << d
-    << "/loss.png\" alt=\"loss\"></p>\n<h2>Frames</h2>\n<div class=\"frames\">";
+  p << "</table>\n";
+  write_training_view(p, s, pics, frames, d);
+  p << "<h2>Frames</h2>\n<div class=\"frames\">";
   for (int f : frames) {
     char name[32];
     std::snprintf(name, sizeof name, "frame-%03d.png", f);

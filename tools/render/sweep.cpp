@@ -148,6 +148,10 @@ Sweep read_sweep(const ResultsFile& file, const RenderOptions& o) {
   }
 
   s.axes = varying_axes(s.rows);
+  s.feature_names = file.features();
+  s.inputs = int(s.feature_names.size());
+  for (const auto& name : s.feature_names) s.features.push_back(parse_feature(name, data.regression ? 1 : 2));
+  s.neuron_grid = file.neuron_grid();
   return s;
 }
 

@@ -31,7 +31,23 @@ struct Sweep {
   double elapsed = 0;
   int total_networks = 0;
   VaryingAxes axes;  // of the shown networks
+  int inputs = 0;    // features
+  std::vector<std::string> feature_names;
+  std::vector<Feature> features;
+  std::array<int, 2> neuron_grid{0, 0};  // H, W of the neuron maps (0 where none were recorded)
 };
+
+// What one network's page shows besides its frames (set by the renderer).
+struct NetworkPictures {
+  bool neurons = false;            // neurons-FFF.png: the network drawn with its units' maps
+  bool lines = false;              // lines-FFF.png: frames with the first layer's lines
+  std::vector<int> hidden_units;   // hidden-L-FFF.png for L = 1..: each layer's width
+  PlotAxes loss_axes{};            // where epochs fall on loss.png
+};
+// Networks whose first layer has at most this many units get first-layer
+// lines; those with at most this many hidden units in all, hidden-space views.
+constexpr int kMaxLinedUnits = 32;
+constexpr int kMaxHiddenViewUnits = 256;
 
 // Reads the file's sweep, networks (those --runs selects) and scene. Throws RenderError.
 Sweep read_sweep(const ResultsFile& file, const RenderOptions& options);
