@@ -203,6 +203,9 @@ TEST(Cli, BadInputsFailWithAClearMessage) {
       {"run --device cpu --gpu-path blocks", "--gpu-path 'blocks': expected auto, fused or gemm"},
       {"run --device cpu --precision fp16", "--precision 'fp16': expected fp32 or tf32"},
       {"bench --devices cuda-fast", "--devices: 'cuda-fast': unknown variant 'fast'"},
+      {"run --neuron-grid 0", "--neuron-grid must be between 2 and 1024"},
+      {"run --neuron-maps some", "--neuron-maps 'some': expected auto, all or none"},
+      {"run --record-weights every", "--record-weights 'every': expected auto, all or none"},
       {"info /nonexistent/results.h5", "no such file"},
   };
   for (const auto& c : cases) {
@@ -277,6 +280,22 @@ TEST(Cli, FramesThatDoNotFitOnDiskAreRefusedUpFront) {
   std::system(("umount " + dir).c_str());
   EXPECT_NE(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("the frames could take up to"), std::string::npos) << r.output;
+}
+
+TEST(Cli, NeuronMapsThatDoNotFitOnDiskAreRefusedUpFront) {
+  const std::string dir = temp_path("tiny_fs_maps");
+  fs::create_directories(dir);
+  if (std::system(("mount -t tmpfs -o size=2m tmpfs " + dir + " 2>/dev/null").c_str()) != 0)
+    GTEST_SKIP() << "cannot mount a small tmpfs here (needs root)";
+  // Small frames (8^2), but 2 networks x 64 units x 3 frames x 512^2 x 2 bytes = 192 MiB of maps.
+  const auto r = run_cli(
+      "run --layers 1 --widths 64 --epochs 10 --snapshot-every 5 --grid 8 --neuron-maps all --neuron-grid 512 "
+      "--dataset xor:n=40 --device cpu -o " +
+      dir + "/sweep.h5");
+  std::system(("umount " + dir).c_str());
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("neuron maps and parameter snapshots could take up to"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("--neuron-grid"), std::string::npos) << r.output;
 }
 
 TEST(Cli, BenchTimesEachDeviceInOneTable) {
