@@ -134,7 +134,8 @@ class NetworkTrainer {
           cpu::backward<float, A>(net_, params_, train_ws_, grad.data(), count_b);
           ++st.step;
           const float step_size = optimizer_step_size(cfg_.optimizer, st.step);
-          if (!cpu::optimizer_step<float>(net_, cfg_.optimizer, step_size, p_.l1, p_.l2, params_, grad.data(),
+          if (!cpu::optimizer_step<float>(net_, cfg_.optimizer, step_size, float(cfg_.optimizer.l1),
+                                          float(cfg_.optimizer.l2), params_, grad.data(),
                                           state1_.data(), state2_.data(), next.data())) {
             st.active = false;  // the step would leave non-finite parameters: keep the last finite ones
             break;

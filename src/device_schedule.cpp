@@ -101,8 +101,6 @@ device::Problem describe_problem(const TrainingProblem& p, const DeviceBuffers& 
                          p.classes,
                          p.n_train,
                          p.epochs,
-                         p.l1,
-                         p.l2,
                          p.early_stop_loss.has_value(),
                          p.early_stop_loss.value_or(0.0f),
                          b.train_x,

@@ -42,9 +42,9 @@ struct CliRun {
   int epochs = kDefaultEpochs;
   std::string loss = "bce";
   int outputs = 0;
-  float l1 = 0, l2 = 0;
+  std::vector<float> l1{0.0f}, l2{0.0f};
   float early_stop = NAN;
-  float momentum = 0.9f;
+  std::vector<float> momentum{0.9f};
   std::vector<std::string> features;  // empty: x1,x2 (x1 for 1-D data)
   int snapshot_every = kDefaultSnapshotEvery;
   int grid = kDefaultGrid;
@@ -128,10 +128,12 @@ void add_run_options(CLI::App& run, CliRun& c, std::vector<CLI::Option*>& spec_o
   spec(run.add_option("--epochs", c.epochs, "epochs per network")->capture_default_str());
   spec(run.add_option("--loss", c.loss, "bce (sigmoid outputs), mse (linear outputs), softmax")->capture_default_str());
   spec(run.add_option("--outputs", c.outputs, "output units (0 = from the data)")->capture_default_str());
-  spec(run.add_option("--l1", c.l1, "L1 penalty on weights")->capture_default_str());
-  spec(run.add_option("--l2", c.l2, "L2 penalty on weights")->capture_default_str());
+  spec(run.add_option("--l1", c.l1, "L1 penalties on weights")->delimiter(',')->capture_default_str());
+  spec(run.add_option("--l2", c.l2, "L2 penalties on weights")->delimiter(',')->capture_default_str());
   spec(run.add_option("--early-stop-loss", c.early_stop, "stop a network once its epoch loss <= this"));
-  spec(run.add_option("--momentum", c.momentum, "momentum of --optimizers momentum")->capture_default_str());
+  spec(run.add_option("--momentum", c.momentum, "momenta of --optimizers momentum (an axis of that optimizer alone)")
+           ->delimiter(',')
+           ->capture_default_str());
   spec(run.add_option("--features", c.features,
                       "inputs: x1, x2, x1^2, x2^2, x1*x2, sin(x1), sin(x2) (default x1,x2; x1 for 1-D data)")
            ->delimiter(','));

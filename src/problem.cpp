@@ -145,8 +145,6 @@ TrainingProblem build_problem(const SweepSpec& spec, const Dataset& d) {
   p.grid_x = compute_features(coords, dims, features);
   p.epochs = spec.epochs;
   p.frame_epochs = snapshot_epochs(spec.epochs, spec.snapshot_every);
-  p.l1 = spec.l1;
-  p.l2 = spec.l2;
   p.early_stop_loss = spec.early_stop_loss;
   p.networks = expand(spec);
   p.layout = PackedLayout::build(p.networks, p.inputs, p.outputs);

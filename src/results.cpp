@@ -90,10 +90,14 @@ void check_format(hid_t file, const std::string& path, bool plan_ok) {
                        std::to_string(kFormatVersion));
 }
 
+// Columns files of earlier versions lack: read as NaN there.
+constexpr bool kAddedInVersion1_1 = true;
+
 // The networks table: one dataset per NetworkRow field, written and read
 // through this one list (in this order).
 template <typename F>
-void for_each_network_column(F&& column) {
+void for_each_network_column(F&& column_of) {
+  auto column = [&](const char* name, auto member, bool optional = false) { column_of(name, member, optional); };
   column("id", &NetworkRow::id);
   column("hidden_shape", &NetworkRow::hidden_shape);
   column("hidden_layers", &NetworkRow::hidden_layers);
@@ -103,6 +107,9 @@ void for_each_network_column(F&& column) {
   column("optimizer", &NetworkRow::optimizer);
   column("lr", &NetworkRow::lr);
   column("batch", &NetworkRow::batch);
+  column("l1", &NetworkRow::l1, kAddedInVersion1_1);
+  column("l2", &NetworkRow::l2, kAddedInVersion1_1);
+  column("momentum", &NetworkRow::momentum, kAddedInVersion1_1);
   column("seed", &NetworkRow::seed);
   column("replica", &NetworkRow::replica);
   column("status", &NetworkRow::status);
@@ -145,7 +152,13 @@ void write_column(hid_t group, const char* name, const std::vector<NetworkRow>& 
 
 template <typename T>
 void read_column(hid_t group, const char* name, std::vector<NetworkRow>& rows, T NetworkRow::*member,
-                 const std::string& where) {
+                 const std::string& where, bool optional) {
+  if constexpr (std::is_floating_point_v<T>) {
+    if (optional && !h5::exists(group, name)) {
+      for (auto& r : rows) r.*member = T(NAN);
+      return;
+    }
+  }
   auto values = [&] {
     if constexpr (std::is_same_v<T, std::string>)
       return h5::read_strings(group, name, where);
@@ -169,6 +182,9 @@ NetworkRow network_row(const TrainingProblem& p, size_t i, const NetworkResult& 
   row.activation = to_string(c.activation);
   row.optimizer = to_string(c.optimizer.kind);
   row.lr = float(c.optimizer.lr);
+  row.l1 = float(c.optimizer.l1);
+  row.l2 = float(c.optimizer.l2);
+  row.momentum = c.optimizer.kind == Optimizer::momentum ? float(c.optimizer.momentum) : NAN;
   row.batch = c.batch;
   row.seed = c.seed;
   row.replica = c.replica;
@@ -379,7 +395,7 @@ struct ResultsWriter::Impl {
     auto g = h5::create_group(file, "networks");
     std::vector<NetworkRow> rows;
     for (size_t i = 0; i < problem.networks.size(); ++i) rows.push_back(network_row(problem, i, results[i]));
-    for_each_network_column([&](const char* name, auto member) { write_column(g, name, rows, member); });
+    for_each_network_column([&](const char* name, auto member, bool) { write_column(g, name, rows, member); });
   }
 
   void write_curves(const std::vector<NetworkResult>& results) {
@@ -661,7 +677,8 @@ const std::vector<NetworkRow>& ResultsFile::networks() const {
   const auto ids = h5::shape(g, "id", w);
   if (ids.size() != 1) throw ResultsError(w + ": networks/id is not a 1-D dataset");
   std::vector<NetworkRow> rows(static_cast<size_t>(ids[0]));
-  for_each_network_column([&](const char* name, auto member) { read_column(g, name, rows, member, w); });
+  for_each_network_column(
+      [&](const char* name, auto member, bool optional) { read_column(g, name, rows, member, w, optional); });
   impl_->rows = std::move(rows);
   return impl_->rows;
 }

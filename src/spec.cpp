@@ -93,9 +93,12 @@ int64_t saturating_add(int64_t a, int64_t b) {
 int64_t SweepSpec::network_count() const {
   const int64_t shapes_count = saturating_add(saturating_mul(int64_t(layers.size()), int64_t(widths.size())),
                                               int64_t(shapes.size()));
+  int64_t per_optimizer = 0;  // momentum is an axis of the momentum optimizer alone
+  for (Optimizer o : optimizers)
+    per_optimizer = saturating_add(per_optimizer, o == Optimizer::momentum ? int64_t(momentum.size()) : 1);
   int64_t n = shapes_count;
-  for (int64_t k : {int64_t(activations.size()), int64_t(optimizers.size()), int64_t(learning_rates.size()),
-                    int64_t(batch_sizes.size()), int64_t(seeds)})
+  for (int64_t k : {int64_t(activations.size()), per_optimizer, int64_t(learning_rates.size()),
+                    int64_t(batch_sizes.size()), int64_t(l1.size()), int64_t(l2.size()), int64_t(seeds)})
     n = saturating_mul(n, k);
   return n;
 }
@@ -139,10 +142,14 @@ void SweepSpec::validate() const {
   require_in(epochs, 1, kMaxEpochs, "--epochs");
   require(outputs >= 0, "--outputs: must be >= 1 (or 0 for automatic)");
   require_in(outputs, 0, kMaxOutputUnits, "--outputs");
-  require(l1 >= 0 && l2 >= 0, "--l1/--l2: penalties must be >= 0");
-  require(std::isfinite(l1) && std::isfinite(l2), "--l1/--l2: penalties must be finite");
-  require(std::isfinite(momentum) && momentum >= 0, "--momentum: must be a finite number >= 0 (got " +
-                                                        number(momentum) + ")");
+  require(!l1.empty() && !l2.empty() && !momentum.empty(), "--l1, --l2, --momentum: give at least one value");
+  for (const auto* list : {&l1, &l2})
+    for (float v : *list) {
+      require(v >= 0, "--l1/--l2: penalties must be >= 0");
+      require(std::isfinite(v), "--l1/--l2: penalties must be finite");
+    }
+  for (float m : momentum)
+    require(std::isfinite(m) && m >= 0, "--momentum: must be a finite number >= 0 (got " + number(m) + ")");
   require(std::isfinite(beta1) && beta1 >= 0 && beta1 < 1, "beta1: must be in [0, 1) (got " + number(beta1) + ")");
   require(std::isfinite(beta2) && beta2 >= 0 && beta2 < 1, "beta2: must be in [0, 1) (got " + number(beta2) + ")");
   require(std::isfinite(adam_eps) && adam_eps > 0, "adam_eps: must be > 0 (got " + number(adam_eps) + ")");
@@ -181,23 +188,28 @@ std::vector<NetworkConfig> expand(const SweepSpec& spec) {
       for (Optimizer opt : spec.optimizers)
         for (float lr : spec.learning_rates)
           for (int batch : spec.batch_sizes)
-            for (int r = 0; r < spec.seeds; ++r) {
-              NetworkConfig n;
-              n.id = int(nets.size());
-              n.hidden = hidden;
-              n.uniform = uniform;
-              n.activation = act;
-              n.optimizer.kind = opt;
-              n.optimizer.lr = lr;
-              n.optimizer.beta1 = spec.beta1;
-              n.optimizer.beta2 = spec.beta2;
-              n.optimizer.eps = spec.adam_eps;
-              n.optimizer.momentum = spec.momentum;
-              n.batch = batch;
-              n.replica = r;
-              n.seed = spec.base_seed + uint64_t(r);
-              nets.push_back(std::move(n));
-            }
+            for (float l1 : spec.l1)
+              for (float l2 : spec.l2)
+                for (size_t m = 0; m < (opt == Optimizer::momentum ? spec.momentum.size() : 1); ++m)
+                  for (int r = 0; r < spec.seeds; ++r) {
+                    NetworkConfig n;
+                    n.id = int(nets.size());
+                    n.hidden = hidden;
+                    n.uniform = uniform;
+                    n.activation = act;
+                    n.optimizer.kind = opt;
+                    n.optimizer.lr = lr;
+                    n.optimizer.beta1 = spec.beta1;
+                    n.optimizer.beta2 = spec.beta2;
+                    n.optimizer.eps = spec.adam_eps;
+                    n.optimizer.momentum = spec.momentum[m];
+                    n.optimizer.l1 = l1;
+                    n.optimizer.l2 = l2;
+                    n.batch = batch;
+                    n.replica = r;
+                    n.seed = spec.base_seed + uint64_t(r);
+                    nets.push_back(std::move(n));
+                  }
   return nets;
 }
 
@@ -268,13 +280,18 @@ SweepSpec spec_from_json(const std::string& text) {
     j.at("epochs").get_to(s.epochs);
     s.loss = parse_loss(j.at("loss").get<std::string>());
     j.at("outputs").get_to(s.outputs);
-    j.at("l1").get_to(s.l1);
-    j.at("l2").get_to(s.l2);
+    // A number in files of earlier versions, a list since.
+    auto floats = [&](const char* key) {
+      const json& v = j.at(key);
+      return v.is_array() ? v.get<std::vector<float>>() : std::vector<float>{v.get<float>()};
+    };
+    s.l1 = floats("l1");
+    s.l2 = floats("l2");
     if (!j.at("early_stop_loss").is_null()) s.early_stop_loss = j.at("early_stop_loss").get<float>();
     j.at("beta1").get_to(s.beta1);
     j.at("beta2").get_to(s.beta2);
     j.at("adam_eps").get_to(s.adam_eps);
-    j.at("momentum").get_to(s.momentum);
+    s.momentum = floats("momentum");
     j.at("features").get_to(s.features);
     j.at("snapshot_every").get_to(s.snapshot_every);
     j.at("grid").get_to(s.grid);

@@ -144,7 +144,7 @@ inline SweepSpec every_activation_and_optimizer(Loss loss) {
   s.layers = {2};
   s.widths = {6};
   s.shapes = {{5, 2, 7}};
-  s.l2 = 1e-3f;
+  s.l2 = {1e-3f};
   return s;
 }
 

@@ -43,7 +43,7 @@ TEST(GemmPath, MatchesCpuForBatchesEarlyStopL1AndRegression) {
   SweepSpec s = base_spec();
   s.batch_sizes = {0, 7, 64};  // full batch, a partial last batch, one batch larger than the data
   s.early_stop_loss = 0.3f;
-  s.l1 = 1e-3f;
+  s.l1 = {1e-3f};
   s.activations = {Activation::relu, Activation::tanh};
   SweepRun cpu, dev;
   run_cpu(cpu, s, data("xor"));

@@ -35,7 +35,6 @@ struct TrainingProblem {
   std::vector<float> grid_x;      // (grid_h * grid_w, inputs) features; row 0 is the top (largest y)
   int epochs = 0;
   std::vector<int> frame_epochs;  // frame f is taken after frame_epochs[f] epochs
-  float l1 = 0, l2 = 0;
   std::optional<float> early_stop_loss;
   std::vector<NetworkConfig> networks;  // may be a shard of the sweep: ids are global
   PackedLayout layout;

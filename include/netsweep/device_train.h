@@ -52,7 +52,6 @@ struct GemmNetState;  // gemm_train.h
 struct Problem {
   Loss loss;
   int32_t inputs, outputs, classes, n_train, epochs;
-  float l1, l2;
   int32_t has_early_stop;
   float early_stop_loss;
   const float* train_x;  // (n_train, inputs)
@@ -275,8 +274,8 @@ NS_HD void train_until(Block& blk, const Problem& P, int index, int epoch_end) {
           const int64_t weights = int64_t(L[l].in) * L[l].out;
           for (int64_t k = L[l].weights + blk.tid(); k < L[l].weights + weights + L[l].out; k += blk.size()) {
             float g = grad[k];
-            if ((P.l1 != 0.0f || P.l2 != 0.0f) && k < L[l].weights + weights)
-              g = regularized_gradient<float>(g, params[k], P.l1, P.l2);
+            if ((opt.l1 != 0.0 || opt.l2 != 0.0) && k < L[l].weights + weights)
+              g = regularized_gradient<float>(g, params[k], float(opt.l1), float(opt.l2));
             float p = params[k];
             optimizer_update<float>(opt, step_size, g, p, state1[k], state2[k]);
             next[k] = p;

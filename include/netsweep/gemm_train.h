@@ -204,10 +204,12 @@ struct UpdateOp {
     if (!N.active) return;
     const int64_t at = N.param_offset + k;
     float g = P.grad[N.grad_offset + k];
-    if (P.l1 != 0.0f || P.l2 != 0.0f) {  // penalties on weights only: find the layer just then
+    const OptimizerConfig& opt = N.optimizer;
+    if (opt.l1 != 0.0 || opt.l2 != 0.0) {  // penalties on weights only: find the layer just then
       const Layer* L = layers_of(P, N);
       for (int l = 0; l < N.layers; ++l)
-        if (k >= L[l].weights && k < L[l].biases) g = regularized_gradient<float>(g, P.params[at], P.l1, P.l2);
+        if (k >= L[l].weights && k < L[l].biases)
+          g = regularized_gradient<float>(g, P.params[at], float(opt.l1), float(opt.l2));
     }
     float p = P.params[at];
     GemmNetState& st = P.gemm_state[net];

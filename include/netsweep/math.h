@@ -158,6 +158,7 @@ struct OptimizerConfig {
   double beta2 = 0.999;   // adam
   double eps = 1e-7;      // adam (Keras default)
   double momentum = 0.9;  // momentum
+  double l1 = 0, l2 = 0;  // penalties on weights, not biases (regularized_gradient)
 };
 
 // Adam's bias-corrected step size for step t (1-based), Keras form:

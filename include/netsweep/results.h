@@ -73,6 +73,7 @@ struct NetworkRow {
   bool uniform = true;   // from --layers x --widths (else an explicit --shape)
   std::string activation, optimizer, status;
   float lr = 0;
+  float l1 = 0, l2 = 0, momentum = 0;  // momentum: NaN unless the momentum optimizer
   int batch = 0;
   uint64_t seed = 0;
   int replica = 0;

@@ -54,10 +54,10 @@ struct SweepSpec {
   int epochs = 0;
   Loss loss = Loss::bce;
   int outputs = 0;  // 0 = from the data (classes, or 1 for regression)
-  float l1 = 0.0f;
-  float l2 = 0.0f;
-  std::optional<float> early_stop_loss;  // stop a network once its epoch loss <= this
-  float beta1 = 0.9f, beta2 = 0.999f, adam_eps = 1e-7f, momentum = 0.9f;
+  std::vector<float> l1{0.0f}, l2{0.0f};  // penalties on weights (axes)
+  std::optional<float> early_stop_loss;   // stop a network once its epoch loss <= this
+  float beta1 = 0.9f, beta2 = 0.999f, adam_eps = 1e-7f;
+  std::vector<float> momentum{0.9f};  // of the momentum optimizer (an axis for it alone)
   std::vector<std::string> features;           // input features, e.g. {"x1","x2"}; empty: x1,x2 (x1 for 1-D data)
   int snapshot_every = 0;                      // 0 = only the initial and final frames
   int grid = 0;                                // frames are grid x grid (grid x 1 for 1-D data)
@@ -92,7 +92,8 @@ struct NetworkConfig {
   std::string shape_label() const;  // "64-64-64"
 };
 
-// Expansion order (outermost first): shape, activation, optimizer, lr, batch, replica.
+// Expansion order (outermost first): shape, activation, optimizer, lr, batch,
+// l1, l2, momentum (for the momentum optimizer only), replica.
 std::vector<NetworkConfig> expand(const SweepSpec& spec);
 
 // Frame epochs: 0, every, 2*every, ... and the last epoch.
