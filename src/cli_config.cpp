@@ -1,5 +1,6 @@
 #include "cli_config.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -65,7 +66,7 @@ bool scalar_text(const toml::node& v, ConfigKey::Kind kind, std::string& out) {
 
 }  // namespace
 
-ConfigKeys config_keys(const CLI::App& command) {
+ConfigKeys config_keys(const CLI::App& command, const std::vector<std::string>& nested) {
   ConfigKeys keys;
   for (const CLI::Option* o : command.get_options()) {
     ConfigKey k;
@@ -81,8 +82,10 @@ ConfigKeys config_keys(const CLI::App& command) {
     else
       k.kind = ConfigKey::text;
     k.list = o->get_items_expected_max() > 1;
-    for (const std::string& name : o->get_lnames())
+    for (const std::string& name : o->get_lnames()) {
+      k.nested = std::find(nested.begin(), nested.end(), name) != nested.end();
       if (name != "help" && name != "config") keys[name] = k;
+    }
   }
   return keys;
 }
@@ -114,8 +117,20 @@ std::vector<CLI::ConfigItem> parse_config_toml(const std::string& text, const Co
     item.name = key;
     if (const auto* array = value.as_array()) {
       if (!k.list) throw CLI::ConfigError(here + " takes one value, not a list");
+      const bool lists = k.nested && !array->empty() && array->front().is_array();
       for (const auto& element : *array) {
         std::string s;
+        if (lists) {  // [["x1", "x2"], ["x1", "x2", "x1^2"]]: one occurrence each, separated as CLI11 does
+          const auto* inner = element.as_array();
+          if (!inner || inner->empty()) throw CLI::ConfigError(here + ": every element must be a non-empty list");
+          if (!item.inputs.empty()) item.inputs.push_back("%%");
+          for (const auto& e : *inner) {
+            if (!scalar_text(e, k.kind, s))
+              throw CLI::ConfigError(here + ": every element must be " + kind_name(k.kind));
+            item.inputs.push_back(s);
+          }
+          continue;
+        }
         if (!scalar_text(element, k.kind, s))
           throw CLI::ConfigError(here + ": every element must be " + kind_name(k.kind));
         item.inputs.push_back(s);

@@ -19,13 +19,15 @@ namespace netsweep {
 struct ConfigKey {
   enum Kind { integer, unsigned_integer, number, text, boolean } kind = text;
   bool list = false;
+  bool nested = false;  // a list of lists: each inner list one occurrence (e.g. features)
 };
 using ConfigKeys = std::map<std::string, ConfigKey>;
 
 constexpr size_t kMaxConfigBytes = size_t(1) << 20;
 
-// The keys of a subcommand's long options (without dashes), from their types.
-ConfigKeys config_keys(const CLI::App& command);
+// The keys of a subcommand's long options (without dashes), from their
+// types; `nested`: the options that take a list of lists.
+ConfigKeys config_keys(const CLI::App& command, const std::vector<std::string>& nested = {});
 // The TOML text into CLI11 config items under `section` (e.g. "run"); throws
 // CLI::ConfigError naming `where` and the problem.
 std::vector<CLI::ConfigItem> parse_config_toml(const std::string& text, const ConfigKeys& keys,

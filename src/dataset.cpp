@@ -317,9 +317,15 @@ PointSet parse_csv(const std::string& text, const std::string& path) {
 }
 
 PointSet generate_dataset(const std::string& spec, const GeneratorOptions& options) {
+  return generate(parse_generator(spec, options));
+}
+
+GeneratorSpec parse_generator(const std::string& spec, const GeneratorOptions& options) {
   const auto colon = spec.find(':');
-  const std::string name = spec.substr(0, colon);
-  GeneratorOptions o = options;
+  GeneratorSpec g;
+  g.name = spec.substr(0, colon);
+  g.options = options;
+  GeneratorOptions& o = g.options;
   if (colon != std::string::npos) {
     for (const auto& kv : split(spec.substr(colon + 1), ',')) {
       const auto eq = kv.find('=');
@@ -335,6 +341,7 @@ PointSet generate_dataset(const std::string& spec, const GeneratorOptions& optio
       } else if (key == "noise") {
         if (!(v >= 0 && v <= 1e6)) throw DataError(where + ": noise must be between 0 and 1e6");
         o.noise = float(v);
+        g.noise_given = true;
       } else if (key == "seed") {
         if (!whole || v > 9007199254740992.0) throw DataError(where + ": seed must be a whole number >= 0");
         o.seed = uint64_t(v);
@@ -343,10 +350,23 @@ PointSet generate_dataset(const std::string& spec, const GeneratorOptions& optio
       }
     }
   }
+  const std::string& name = g.name;
   if (o.n_points < 4) throw DataError("--dataset " + name + ": needs at least 4 points (n/--n-points)");
   if (o.n_points > kMaxPoints)
     throw DataError("--dataset " + name + ": at most " + std::to_string(kMaxPoints) + " points (n/--n-points)");
   if (!(o.noise >= 0) || !std::isfinite(o.noise)) throw DataError("--dataset " + name + ": noise must be >= 0");
+  const auto names = generator_names();
+  if (std::find(names.begin(), names.end(), name) == names.end()) {
+    std::string known;
+    for (const auto& n : names) known += (known.empty() ? "" : ", ") + n;
+    throw DataError("--dataset: unknown generator '" + name + "' (known: " + known + ")");
+  }
+  return g;
+}
+
+PointSet generate(const GeneratorSpec& g) {
+  const std::string& name = g.name;
+  const GeneratorOptions& o = g.options;
   Draws d(o.seed, name_salt(name));
   const double ring_lo[2] = {0, 3}, ring_hi[2] = {1, 4};
   const double thin_lo[2] = {0.5, 1}, thin_hi[2] = {0.5, 1};

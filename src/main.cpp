@@ -16,6 +16,7 @@
 #include "netsweep/results.h"
 #include "netsweep/run.h"
 #include "netsweep/slurm.h"
+#include "netsweep/summary.h"
 #include "netsweep/version.h"
 #include "progress.h"
 
@@ -28,10 +29,11 @@ using namespace netsweep;
 constexpr int kDefaultEpochs = 300;
 constexpr int kDefaultSnapshotEvery = 15;
 constexpr int kDefaultGrid = 64;
+constexpr int kSlideLayers[] = {1, 2, 3, 4, 6, 8};
+constexpr int kSlideWidths[] = {2, 4, 8, 16, 32, 64, 128, 256, 384};
 
 struct CliRun {
-  std::vector<int> layers{1, 2, 3, 4, 6, 8};
-  std::vector<int> widths{2, 4, 8, 16, 32, 64, 128, 256, 384};
+  std::vector<int> layers, widths;  // empty: the slide grid, when no --shape is given either
   std::vector<std::string> shapes;
   std::vector<std::string> activations{"sigmoid", "relu"};
   std::vector<std::string> optimizers{"adam"};
@@ -45,7 +47,7 @@ struct CliRun {
   std::vector<float> l1{0.0f}, l2{0.0f};
   float early_stop = NAN;
   std::vector<float> momentum{0.9f};
-  std::vector<std::string> features;  // empty: x1,x2 (x1 for 1-D data)
+  std::vector<std::vector<std::string>> feature_sets;  // each --features one set (an axis); none: x1,x2 (x1 for 1-D)
   int snapshot_every = kDefaultSnapshotEvery;
   int grid = kDefaultGrid;
   std::vector<float> extent;
@@ -64,6 +66,11 @@ SweepSpec make_spec(const CliRun& c) {
   s.layers = c.layers;
   s.widths = c.widths;
   for (const auto& shape : c.shapes) s.shapes.push_back(parse_shape(shape));
+  // The slide sweep's grid is the default only when no shape option is given at all.
+  if (s.layers.empty() && s.widths.empty() && s.shapes.empty()) {
+    s.layers = std::vector<int>(std::begin(kSlideLayers), std::end(kSlideLayers));
+    s.widths = std::vector<int>(std::begin(kSlideWidths), std::end(kSlideWidths));
+  }
   for (const auto& a : c.activations) s.activations.push_back(parse_activation(a));
   for (const auto& o : c.optimizers) s.optimizers.push_back(parse_optimizer(o));
   s.learning_rates = c.lr;
@@ -77,7 +84,6 @@ SweepSpec make_spec(const CliRun& c) {
   s.l2 = c.l2;
   if (!std::isnan(c.early_stop)) s.early_stop_loss = c.early_stop;
   s.momentum = c.momentum;
-  s.features = c.features;
   s.snapshot_every = c.snapshot_every;
   s.grid = c.grid;
   if (!c.extent.empty()) {
@@ -111,9 +117,13 @@ void add_run_options(CLI::App& run, CliRun& c, std::vector<CLI::Option*>& spec_o
     spec_options.push_back(o);
     return o;
   };
-  spec(run.add_option("--layers", c.layers, "hidden layer counts (x --widths)")->delimiter(',')->capture_default_str());
-  spec(run.add_option("--widths", c.widths, "hidden widths (x --layers)")->delimiter(',')->capture_default_str());
-  spec(run.add_option("--shape", c.shapes, "explicit hidden widths, e.g. 3-1-3 (repeatable)"));
+  spec(run.add_option("--layers", c.layers,
+                      "hidden layer counts (x --widths); without --layers, --widths and --shape: 1,2,3,4,6,8")
+           ->delimiter(','));
+  spec(run.add_option("--widths", c.widths,
+                      "hidden widths (x --layers); without --layers, --widths and --shape: 2,4,...,384")
+           ->delimiter(','));
+  spec(run.add_option("--shape", c.shapes, "explicit hidden widths, e.g. 3-1-3 (repeatable); alone, just these"));
   spec(run.add_option("--activations", c.activations, "sigmoid, tanh, relu, linear, leaky_relu, elu, gelu, sine")
            ->delimiter(',')
            ->capture_default_str());
@@ -134,8 +144,9 @@ void add_run_options(CLI::App& run, CliRun& c, std::vector<CLI::Option*>& spec_o
   spec(run.add_option("--momentum", c.momentum, "momenta of --optimizers momentum (an axis of that optimizer alone)")
            ->delimiter(',')
            ->capture_default_str());
-  spec(run.add_option("--features", c.features,
-                      "inputs: x1, x2, x1^2, x2^2, x1*x2, sin(x1), sin(x2) (default x1,x2; x1 for 1-D data)")
+  spec(run.add_option("--features", c.feature_sets,
+                      "inputs: x1, x2, x1^2, x2^2, x1*x2, sin(x1), sin(x2) (default x1,x2; x1 for 1-D data); each "
+                      "--features is one set, an axis of the sweep")
            ->delimiter(','));
   spec(run.add_option("--snapshot-every", c.snapshot_every, "epochs between frames (0 = first and last only)")
            ->capture_default_str());
@@ -169,7 +180,9 @@ void add_run_options(CLI::App& run, CliRun& c, std::vector<CLI::Option*>& spec_o
                       "generator NAME[:n=..,noise=..,seed=..]: circle, xor, gauss, spiral, rings, thin-rings, "
                       "three-blobs, moons, poly, damped-sine (default when no data is given: spiral)"));
   data(run.add_option("--n-points", c.data.generator.n_points, "points per generator")->capture_default_str());
-  data(run.add_option("--noise", c.data.generator.noise, "generator noise")->capture_default_str());
+  data(run.add_option("--noise", c.data.noises,
+                      "generator noise levels (an axis for generators without their own noise=); default 0")
+           ->delimiter(','));
   data(run.add_option("--data-seed", c.data.generator.seed, "generator seed (also splits train/test)")
            ->capture_default_str()
            ->check(kNonNegativeWhole));
@@ -216,15 +229,55 @@ void resolve_run_options(CliRun& c, int argc, char** argv, const CLI::App& app) 
   if (!c.shard.empty()) c.run.shard = parse_shard(c.shard);
 }
 
-// The sweep to run: stored in a results or plan file (--from), or from the options.
-SweepSource sweep_source(const CliRun& c, const std::vector<CLI::Option*>& spec_options) {
-  if (c.from.empty()) return {make_spec(c), load_data(c.data)};
-  for (const auto* o : spec_options)
-    if (o->count() > 0)
-      throw SpecError("--from reruns the stored sweep exactly: drop " + o->get_name() +
-                      " (only -o, --device, --gpu-path, --precision, --threads, --frame-dtype, --quiet and the cluster "
-                      "options apply)");
-  return read_sweep_source(c.from);
+// One part of the sweep: a data source with a feature set (each part trains
+// the whole grid of networks and writes its own results file).
+struct SweepPart {
+  std::string label;
+  SweepSpec spec;
+  Dataset data;
+};
+
+std::string join(const std::vector<std::string>& v, const char* sep) {
+  std::string out;
+  for (const auto& x : v) out += (out.empty() ? "" : sep) + x;
+  return out;
+}
+
+// The sweep to run: stored in a results or plan file (--from), or from the
+// options: every data source x every feature set.
+std::vector<SweepPart> sweep_parts(const CliRun& c, const std::vector<CLI::Option*>& spec_options) {
+  if (!c.from.empty()) {
+    for (const auto* o : spec_options)
+      if (o->count() > 0)
+        throw SpecError("--from reruns the stored sweep exactly: drop " + o->get_name() +
+                        " (only -o, --device, --gpu-path, --precision, --threads, --frame-dtype, --quiet and the "
+                        "cluster options apply)");
+    SweepSource source = read_sweep_source(c.from);
+    return {{"", std::move(source.spec), std::move(source.data)}};
+  }
+  const SweepSpec base = make_spec(c);
+  const std::vector<DataPart> data = load_data_parts(c.data);
+  const std::vector<std::vector<std::string>> sets =
+      c.feature_sets.empty() ? std::vector<std::vector<std::string>>{{}} : c.feature_sets;
+  std::vector<SweepPart> parts;
+  for (const DataPart& d : data)
+    for (const auto& features : sets) {
+      SweepPart part{d.label, base, d.data};
+      part.spec.features = features;
+      if (sets.size() > 1) part.label += (part.label.empty() ? "" : " · ") + std::string("features ") + join(features, ",");
+      parts.push_back(std::move(part));
+    }
+  if (parts.size() > 1)
+    for (const auto& p : parts) build_problem(p.spec, p.data);  // every part checked before any trains
+  return parts;
+}
+
+// Commands that take a single part (bench, slurm).
+SweepPart single_part(std::vector<SweepPart> parts, const char* command) {
+  if (parts.size() != 1)
+    throw SpecError(std::string(command) + " takes one data source and one feature set (these options name " +
+                    std::to_string(parts.size()) + "); run it for each, or join generators with '+'");
+  return std::move(parts[0]);
 }
 
 std::string self_path(const char* argv0) {
@@ -233,24 +286,37 @@ std::string self_path(const char* argv0) {
   return ec ? std::filesystem::absolute(argv0).string() : p.string();
 }
 
-void print_info(const std::string& path) {
-  ResultsFile f(path);
-  const auto rows = f.networks();
-  const auto shape = f.frame_shape();
-  std::printf("%s: netsweep %s, format %lld, created %s\n", path.c_str(), f.attribute("tool_version").c_str(),
-              static_cast<long long>(f.format_version()), f.attribute("created").c_str());
-  std::printf("device: %s\n", f.attribute("device").c_str());
-  std::printf("networks: %zu, frames: %d of %dx%d x %d outputs, loss: %s\n", rows.size(), shape[1], shape[3], shape[2],
-              shape[4], f.attribute("loss").c_str());
-  std::printf("%5s %-16s %-10s %-9s %9s %6s %5s %-13s %6s %11s %11s %9s %9s %9s\n", "id", "shape", "activation",
-              "optimizer", "lr", "batch", "seed", "status", "epochs", "epoch_loss", "train_loss", "train_acc",
-              "test_acc", "time_s");
-  for (const auto& r : rows)
-    std::printf("%5d %-16s %-10s %-9s %9.3g %6d %5llu %-13s %6d %11.5f %11.5f %9.4f %9.4f %9.2f\n", r.id,
-                r.hidden_shape.c_str(), r.activation.c_str(), r.optimizer.c_str(), double(r.lr), r.batch,
-                static_cast<unsigned long long>(r.seed), r.status.c_str(), r.epochs_trained, double(r.final_epoch_loss),
-                double(r.final_train_loss), double(r.final_train_accuracy), double(r.final_test_accuracy),
-                r.wall_seconds);
+struct InfoOptions {
+  std::vector<std::string> files;
+  std::string by, format = "table", target_set = "train";
+  float target_accuracy = 0.95f;
+};
+
+void print_info(const InfoOptions& o) {
+  const SummaryFormat format = parse_summary_format(o.format);
+  if (o.target_set != "train" && o.target_set != "test")
+    throw SpecError("--target-set '" + o.target_set + "': expected train or test");
+  if (!(o.target_accuracy >= 0 && o.target_accuracy <= 1))
+    throw SpecError("--target-accuracy: must be between 0 and 1");
+  SummaryOptions options;
+  options.target_accuracy = o.target_accuracy;
+  options.target_on_test = o.target_set == "test";
+  const std::vector<std::string> axes = o.by.empty() ? std::vector<std::string>{} : parse_axes(o.by);
+  const std::vector<NetworkSummary> networks = summarize_networks(o.files, options);
+  if (format == SummaryFormat::table)  // a header per file
+    for (const auto& path : o.files) {
+      ResultsFile f(path);
+      const auto shape = f.frame_shape();
+      std::printf("%s: netsweep %s, format %lld, created %s%s\n", path.c_str(), f.attribute("tool_version").c_str(),
+                  static_cast<long long>(f.format_version()), f.attribute("created").c_str(),
+                  f.has_attribute("part_label") ? (", part " + f.attribute("part_label")).c_str() : "");
+      std::printf("device: %s\n", f.attribute("device").c_str());
+      std::printf("networks: %d, frames: %d of %dx%d x %d outputs, loss: %s\n", shape[0], shape[1], shape[3],
+                  shape[2], shape[4], f.attribute("loss").c_str());
+    }
+  const std::string text = axes.empty() ? format_networks(networks, format)
+                                        : format_groups(group_networks(networks, axes), axes, format, options);
+  std::fputs(text.c_str(), stdout);
 }
 
 }  // namespace
@@ -270,14 +336,25 @@ int main(int argc, char** argv) {
   // options (`layers = [1, 2]`, `epochs = 4000`, ...). Options given on the
   // command line win over the file.
   const std::string config_path = config_path_in(argc, argv);
-  app.config_formatter(std::make_shared<StrictTomlConfig>(config_keys(*run), "run", config_path));
+  app.config_formatter(std::make_shared<StrictTomlConfig>(config_keys(*run, {"features"}), "run", config_path));
   app.set_config("--config", "", "run: TOML file with run options (keys are the long option names)");
   app.allow_config_extras(CLI::config_extras_mode::error);
   run->fallthrough();  // `netsweep run --config FILE`
 
-  std::string info_path;
-  CLI::App* info = app.add_subcommand("info", "one row per network of a results file");
-  info->add_option("file", info_path, "results file")->required();
+  InfoOptions info_options;
+  CLI::App* info = app.add_subcommand(
+      "info", "one row per network of results files, or per group of networks (--by) with their distribution");
+  info->add_option("files", info_options.files, "results files (the parts of one sweep, or several sweeps)")
+      ->required();
+  info->add_option("--by", info_options.by,
+                   "group by these axes, e.g. layers,width,activation (part, features, shape, layers, width, "
+                   "activation, optimizer, lr, batch, l1, l2, momentum, seed, replica, status)");
+  info->add_option("--format", info_options.format, "table, csv or json")->capture_default_str();
+  info->add_option("--target-accuracy", info_options.target_accuracy,
+                   "the accuracy whose reach --by counts (share of replicas, median epochs to it)")
+      ->capture_default_str();
+  info->add_option("--target-set", info_options.target_set, "measure it on the train or test set")
+      ->capture_default_str();
 
   std::vector<std::string> merge_inputs;
   std::string merge_output;
@@ -351,23 +428,38 @@ int main(int argc, char** argv) {
   try {
     if (*run) {
       resolve_run_options(c, argc, argv, *run);
-      const SweepSource source = sweep_source(c, spec_options);
-      run_sweep(source.spec, source.data, c.run);
+      const std::vector<SweepPart> parts = sweep_parts(c, spec_options);
+      if (parts.size() == 1) {
+        run_sweep(parts[0].spec, parts[0].data, c.run);
+      } else {
+        std::vector<std::string> written;
+        for (size_t k = 0; k < parts.size(); ++k) {
+          RunOptions o = c.run;
+          o.output = part_output_path(c.run.output, int(k));
+          o.part = {int(k), int(parts.size()), parts[k].label};
+          if (!o.quiet) log_line("part " + std::to_string(k + 1) + "/" + std::to_string(parts.size()) + ": " +
+                                 parts[k].label + " -> " + o.output);
+          run_sweep(parts[k].spec, parts[k].data, o);
+          written.push_back(o.output);
+        }
+        if (!c.run.quiet)
+          log_line("wrote " + std::to_string(parts.size()) + " parts; render them as one gallery: netsweep-render " +
+                   join(written, " ") + " -o gallery/");
+      }
     } else if (*info) {
-      print_info(info_path);
+      print_info(info_options);
     } else if (*bench) {
       resolve_run_options(bc, argc, argv, *bench);
       std::vector<BenchDevice> devices;
       for (const auto& name : bench_devices) devices.push_back(parse_bench_device(name, bc.run.cuda));
-      const SweepSource source = sweep_source(bc, bench_spec_options);
-      std::fputs(format_bench(run_bench(source.spec, source.data, devices, bc.run.threads), bench_json).c_str(),
-                 stdout);
+      const SweepPart part = single_part(sweep_parts(bc, bench_spec_options), "bench");
+      std::fputs(format_bench(run_bench(part.spec, part.data, devices, bc.run.threads), bench_json).c_str(), stdout);
     } else if (*merge) {
       merge_results(merge_inputs, merge_output, joined_command_line(argc, argv), merge_quiet);
     } else if (*slurm) {
       resolve_run_options(sc, argc, argv, *slurm);
-      const SweepSource source = sweep_source(sc, slurm_spec_options);
-      const std::string script = write_slurm_job(source.spec, source.data, sc.run, slurm_options, self_path(argv[0]));
+      const SweepPart part = single_part(sweep_parts(sc, slurm_spec_options), "slurm");
+      const std::string script = write_slurm_job(part.spec, part.data, sc.run, slurm_options, self_path(argv[0]));
       if (!slurm_options.submit) {
         std::fputs(script.c_str(), stdout);
       } else {

@@ -55,8 +55,10 @@ void merge_results(const std::vector<std::string>& inputs, const std::string& ou
     throw ResultsError("merge: " + std::to_string(missing_count) + " of " + std::to_string(n) +
                        " networks are missing, e.g. " + missing + "; is a shard file left out or unfinished?");
 
-  const RunMetadata meta =
-      run_metadata(spec, data, files[0].attribute("device"), command_line, files[0].frame_type());
+  RunMetadata meta = run_metadata(spec, data, files[0].attribute("device"), command_line, files[0].frame_type());
+  if (files[0].has_attribute("part_count"))  // shards of one part of a sweep stay that part
+    meta.part = {int(files[0].int_attribute("part_index")), int(files[0].int_attribute("part_count")),
+                 files[0].attribute("part_label")};
   std::vector<float> initial(size_t(problem.layout.total), 0.0f), final_params = initial;
   std::vector<NetworkResult> results(n);
   double elapsed = 0;  // shards run side by side: the longest one

@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <cstdio>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -80,28 +81,79 @@ void check_training_memory(const TrainingProblem& p, int threads) {
                     "--layers), or split it with --shard");
 }
 
-Dataset load_data(const DataOptions& o) {
-  std::vector<PointSet> parts;
-  nlohmann::json source = nlohmann::json::array();
-  for (const auto& arg : o.points) {
-    const auto [file, label] = split_points_arg(arg);
-    parts.push_back(load_points_json(file, label));
-    source.push_back({{"points", file}, {"label", label}});
-  }
-  for (const auto& file : o.csv) {
-    parts.push_back(load_csv(file));
-    source.push_back({{"csv", file}});
+namespace {
+std::string number_text(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", v);
+  return buf;
+}
+
+std::vector<std::string> split_plus(const std::string& s) {
+  std::vector<std::string> parts;
+  size_t start = 0;
+  for (size_t plus; (plus = s.find('+', start)) != std::string::npos; start = plus + 1)
+    parts.push_back(s.substr(start, plus - start));
+  parts.push_back(s.substr(start));
+  return parts;
+}
+}  // namespace
+
+std::vector<DataPart> load_data_parts(const DataOptions& o) {
+  std::vector<DataPart> out;
+  // Files: one data source, joined (the slide experiment's green and red points).
+  {
+    std::vector<PointSet> files;
+    nlohmann::json source = nlohmann::json::array();
+    std::string label;
+    for (const auto& arg : o.points) {
+      const auto [file, label_number] = split_points_arg(arg);
+      files.push_back(load_points_json(file, label_number));
+      source.push_back({{"points", file}, {"label", label_number}});
+    }
+    for (const auto& file : o.csv) {
+      files.push_back(load_csv(file));
+      source.push_back({{"csv", file}});
+    }
+    if (!files.empty())
+      out.push_back({o.csv.empty() ? "points" : o.points.empty() ? "csv" : "points+csv",
+                     make_dataset(files, o.test_fraction, o.split_seed, source.dump())});
   }
   std::vector<std::string> generators = o.datasets;
-  if (parts.empty() && generators.empty()) generators.push_back(kDefaultDataset);
-  for (const auto& g : generators) {
-    parts.push_back(generate_dataset(g, o.generator));
-    source.push_back({{"generator", g},
-                      {"n_points", o.generator.n_points},
-                      {"noise", o.generator.noise},
-                      {"seed", o.generator.seed}});
+  if (out.empty() && generators.empty()) generators.push_back(kDefaultDataset);
+  const std::vector<float> noises = o.noises.empty() ? std::vector<float>{o.generator.noise} : o.noises;
+  for (const auto& value : generators) {
+    const std::vector<std::string> joined = split_plus(value);
+    bool any_default_noise = false;
+    for (const auto& g : joined) any_default_noise |= !parse_generator(g, o.generator).noise_given;
+    // --noise is an axis for generators without their own noise=.
+    for (size_t k = 0; k < (any_default_noise ? noises.size() : 1); ++k) {
+      GeneratorOptions defaults = o.generator;
+      defaults.noise = noises[k];
+      std::vector<PointSet> sets;
+      nlohmann::json source = nlohmann::json::array();
+      for (const auto& g : joined) {
+        const GeneratorSpec spec = parse_generator(g, defaults);
+        sets.push_back(generate(spec));
+        // What was actually generated: the inline settings over the defaults.
+        source.push_back({{"generator", spec.name},
+                          {"n_points", spec.options.n_points},
+                          {"noise", spec.options.noise},
+                          {"seed", spec.options.seed}});
+      }
+      std::string label = value;
+      if (any_default_noise && noises.size() > 1) label += " noise=" + number_text(noises[k]);
+      out.push_back({label, make_dataset(sets, o.test_fraction, o.split_seed, source.dump())});
+    }
   }
-  return make_dataset(parts, o.test_fraction, o.split_seed, source.dump());
+  return out;
+}
+
+Dataset load_data(const DataOptions& o) {
+  std::vector<DataPart> parts = load_data_parts(o);
+  if (parts.size() != 1)
+    throw DataError("this needs one data source, but the options name " + std::to_string(parts.size()) +
+                    " (each --dataset and --noise level is one; join generators with '+', e.g. circle+xor)");
+  return std::move(parts[0].data);
 }
 
 std::array<float, 4> frame_extent(const SweepSpec& spec, const Dataset& data) {

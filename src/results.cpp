@@ -378,6 +378,11 @@ struct ResultsWriter::Impl {
       h5::set_attr(file, "shard_index", int64_t(meta.shard_index));
       h5::set_attr(file, "shard_count", int64_t(meta.shard_count));
     }
+    if (meta.part.count > 0) {
+      h5::set_attr(file, "part_index", int64_t(meta.part.index));
+      h5::set_attr(file, "part_count", int64_t(meta.part.count));
+      h5::set_attr(file, "part_label", meta.part.label);
+    }
   }
 
   void write_grid() {

@@ -86,6 +86,12 @@ bool output_is_complete(const std::string& path, const std::string& hash) {
 
 }  // namespace
 
+std::string part_output_path(const std::string& output, int index) {
+  const std::filesystem::path p(output);
+  const std::string ext = p.has_extension() ? p.extension().string() : ".h5";
+  return (p.parent_path() / (p.stem().string() + ".part-" + std::to_string(index) + ext)).string();
+}
+
 DeviceChoice parse_device(const std::string& name) {
   if (name == "auto") return DeviceChoice::automatic;
   if (name == "cpu") return DeviceChoice::cpu;
@@ -170,6 +176,7 @@ void train_and_write(const SweepSpec& spec, const Dataset& data, const RunOption
   RunMetadata meta = run_metadata(spec, data, backend->device_description(), o.command_line, o.frame_type);
   meta.shard_index = o.shard.index;
   meta.shard_count = o.shard.count;
+  meta.part = o.part;
 
   std::vector<float> params(size_t(problem.layout.total));
   initialize_parameters(problem.layout, problem.networks, params.data());

@@ -55,6 +55,15 @@ PointSet parse_points_json(const std::string& text, int label, const std::string
 PointSet parse_csv(const std::string& text, const std::string& where);
 // --dataset NAME[:key=value,...] with keys n, noise, seed overriding options.
 PointSet generate_dataset(const std::string& name_and_params, const GeneratorOptions& options);
+// The generator a --dataset value names and the settings it takes effect
+// with (the inline keys over the defaults); throws DataError.
+struct GeneratorSpec {
+  std::string name;
+  GeneratorOptions options;
+  bool noise_given = false;  // noise= was inline (not from --noise)
+};
+GeneratorSpec parse_generator(const std::string& name_and_params, const GeneratorOptions& defaults);
+PointSet generate(const GeneratorSpec& spec);
 std::vector<std::string> generator_names();
 
 // Checks a dataset as netsweep would have made it: the same rules for data

@@ -15,10 +15,13 @@
 namespace netsweep {
 
 struct DataOptions {
-  std::vector<std::string> points;    // FILE:LABEL
-  std::vector<std::string> csv;       // FILE
-  std::vector<std::string> datasets;  // NAME[:key=value,...]
+  std::vector<std::string> points;  // FILE:LABEL: joined into one data source
+  std::vector<std::string> csv;     // FILE: joined into the same one
+  // Each a data source of its own (an axis of the sweep): NAME[:key=value,...],
+  // or generators joined with '+' into one set, e.g. "circle+xor:noise=0.1".
+  std::vector<std::string> datasets;
   GeneratorOptions generator;
+  std::vector<float> noises;  // --noise: generator noise levels, an axis (empty: generator.noise)
   float test_fraction = 0.0f;
   uint64_t split_seed = 0;
 };
@@ -26,7 +29,15 @@ struct DataOptions {
 // The built-in dataset used when no data option is given.
 constexpr const char* kDefaultDataset = "spiral";
 
-Dataset load_data(const DataOptions& options);                              // throws DataError
+// One data source of a sweep, with a label for galleries and tables.
+struct DataPart {
+  std::string label;  // e.g. "points", "circle:noise=0.2", "circle+xor"
+  Dataset data;
+};
+// Every data source the options name (points and CSV files joined, each
+// --dataset, each --noise level of each generator), in order. Throws DataError.
+std::vector<DataPart> load_data_parts(const DataOptions& options);
+Dataset load_data(const DataOptions& options);  // exactly one data source (throws DataError otherwise)
 TrainingProblem build_problem(const SweepSpec& spec, const Dataset& data);  // throws SpecError/DataError
 
 // The frame plane: --extent, else the data's bounds grown by 5% on each side.

@@ -25,6 +25,13 @@ struct ResultsError : std::runtime_error {
 
 enum class FrameType { float16, float32 };
 
+// A sweep over several data sources or feature sets trains each as a part,
+// written to a results file of its own (count 0: a sweep of one part).
+struct PartInfo {
+  int index = 0, count = 0;
+  std::string label;  // e.g. "circle:noise=0.2 · features x1,x2,x1^2"
+};
+
 struct RunMetadata {
   std::string tool_version;
   std::string device;
@@ -34,6 +41,7 @@ struct RunMetadata {
   FrameType frame_type = FrameType::float16;
   std::string sweep_hash;                // shard files of one sweep share it
   int shard_index = 0, shard_count = 0;  // shard_count 0: the whole sweep
+  PartInfo part;
 };
 
 // Writes a results file under a temporary name (PATH.partial-PID) and renames

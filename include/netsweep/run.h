@@ -31,7 +31,11 @@ struct RunOptions {
   ShardId shard;                 // train only this shard of the sweep
   bool resume = false;           // continue from OUTPUT.ckpt if there is one (implies checkpoints)
   double checkpoint_every = -1;  // seconds between checkpoints; < 0: none unless --resume (then 60)
+  PartInfo part;                 // which part of a sweep of several data sources / feature sets
 };
+
+// sweep.h5 -> sweep.part-2.h5: the results file of part `index` of a sweep of several parts.
+std::string part_output_path(const std::string& output, int index);
 
 // Thrown when a run stops on SIGTERM/SIGINT; `code` is the exit status to use.
 struct Interrupted : std::runtime_error {

@@ -1,0 +1,323 @@
+#include "netsweep/summary.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+namespace netsweep {
+namespace {
+
+std::string g(double v, const char* format = "%g") {
+  if (!std::isfinite(v)) return "nan";
+  char buf[64];
+  std::snprintf(buf, sizeof buf, format, v);
+  return buf;
+}
+
+std::string csv_cell(const std::string& v) {
+  if (v.find_first_of(",\"\n") == std::string::npos) return v;
+  std::string q = "\"";
+  for (char c : v) q += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return q + "\"";
+}
+
+nlohmann::json number_or_null(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
+
+Distribution distribution(const std::vector<double>& v) { return {quantile(v, 0.5), quantile(v, 0.25), quantile(v, 0.75)}; }
+
+}  // namespace
+
+std::vector<NetworkSummary> summarize_networks(const std::vector<std::string>& files, const SummaryOptions& options) {
+  std::vector<NetworkSummary> out;
+  for (size_t k = 0; k < files.size(); ++k) {
+    const ResultsFile f(files[k]);
+    std::string part = f.has_attribute("part_label") ? f.attribute("part_label") : "";
+    if (part.empty() && files.size() > 1) part = std::filesystem::path(files[k]).stem().string();
+    std::string features;
+    for (const auto& name : f.features()) features += (features.empty() ? "" : ",") + name;
+    const std::vector<int> epochs = f.frame_epochs();
+    const auto& rows = f.networks();
+    for (size_t i = 0; i < rows.size(); ++i) {
+      NetworkSummary n;
+      n.part = part;
+      n.features = features;
+      n.row = rows[i];
+      n.file = int(k);
+      const NetworkResult r = f.network_result(int(i));
+      const std::vector<float>& accuracy = options.target_on_test ? r.snapshot_test_accuracy : r.snapshot_train_accuracy;
+      for (size_t fr = 0; fr < accuracy.size(); ++fr)
+        if (std::isfinite(accuracy[fr]) && accuracy[fr] >= options.target_accuracy) {
+          n.reached_target = true;
+          n.epochs_to_target = epochs[fr];
+          break;
+        }
+      out.push_back(std::move(n));
+    }
+  }
+  return out;
+}
+
+const std::vector<std::string>& summary_axes() {
+  static const std::vector<std::string> axes = {"part",  "features", "shape",    "layers", "width",  "activation",
+                                                "optimizer", "lr", "batch",    "l1",     "l2",     "momentum",
+                                                "seed",  "replica",  "status"};
+  return axes;
+}
+
+std::string axis_value(const NetworkSummary& n, const std::string& axis) {
+  const NetworkRow& r = n.row;
+  if (axis == "part") return n.part;
+  if (axis == "features") return n.features;
+  if (axis == "shape") return r.hidden_shape;
+  if (axis == "layers") return std::to_string(r.hidden_layers);
+  if (axis == "width") return r.width > 0 ? std::to_string(r.width) : "-";
+  if (axis == "activation") return r.activation;
+  if (axis == "optimizer") return r.optimizer;
+  if (axis == "lr") return g(r.lr);
+  if (axis == "batch") return r.batch == 0 ? "full" : std::to_string(r.batch);
+  if (axis == "l1") return g(r.l1);
+  if (axis == "l2") return g(r.l2);
+  if (axis == "momentum") return std::isfinite(r.momentum) ? g(r.momentum) : "-";
+  if (axis == "seed") return std::to_string(r.seed);
+  if (axis == "replica") return std::to_string(r.replica);
+  if (axis == "status") return r.status;
+  std::string known;
+  for (const auto& a : summary_axes()) known += (known.empty() ? "" : ", ") + a;
+  throw ResultsError("--by: unknown axis '" + axis + "' (known: " + known + ")");
+}
+
+std::vector<std::string> parse_axes(const std::string& comma_list) {
+  std::vector<std::string> axes;
+  std::stringstream in(comma_list);
+  for (std::string a; std::getline(in, a, ',');) {
+    if (std::find(summary_axes().begin(), summary_axes().end(), a) == summary_axes().end()) {
+      NetworkSummary probe;
+      axis_value(probe, a);  // throws, naming the known axes
+    }
+    axes.push_back(a);
+  }
+  if (axes.empty()) throw ResultsError("--by: give at least one axis");
+  return axes;
+}
+
+double quantile(std::vector<double> values, double q) {
+  values.erase(std::remove_if(values.begin(), values.end(), [](double v) { return !std::isfinite(v); }), values.end());
+  if (values.empty()) return NAN;
+  std::sort(values.begin(), values.end());
+  const double at = q * double(values.size() - 1);
+  const size_t lo = size_t(std::floor(at)), hi = std::min(lo + 1, values.size() - 1);
+  return values[lo] + (values[hi] - values[lo]) * (at - double(lo));
+}
+
+std::vector<GroupSummary> group_networks(const std::vector<NetworkSummary>& networks,
+                                         const std::vector<std::string>& axes) {
+  std::vector<GroupSummary> groups;
+  std::map<std::vector<std::string>, size_t> index;
+  for (size_t i = 0; i < networks.size(); ++i) {
+    std::vector<std::string> key;
+    for (const auto& a : axes) key.push_back(axis_value(networks[i], a));
+    auto [it, fresh] = index.emplace(key, groups.size());
+    if (fresh) {
+      GroupSummary grp;
+      grp.key = key;
+      groups.push_back(std::move(grp));
+    }
+    groups[it->second].members.push_back(int(i));
+  }
+  for (GroupSummary& grp : groups) {
+    std::vector<double> train_loss, test_loss, train_acc, test_acc, epochs;
+    int reached = 0;
+    for (int i : grp.members) {
+      const NetworkSummary& n = networks[size_t(i)];
+      train_loss.push_back(n.row.final_train_loss);
+      test_loss.push_back(n.row.final_test_loss);
+      train_acc.push_back(n.row.final_train_accuracy);
+      test_acc.push_back(n.row.final_test_accuracy);
+      grp.diverged += n.row.status == "diverged";
+      if (n.reached_target) {
+        ++reached;
+        epochs.push_back(n.epochs_to_target);
+      }
+    }
+    grp.count = int(grp.members.size());
+    grp.train_loss = distribution(train_loss);
+    grp.test_loss = distribution(test_loss);
+    grp.train_accuracy = distribution(train_acc);
+    grp.test_accuracy = distribution(test_acc);
+    grp.reached_share = double(reached) / double(grp.count);
+    grp.median_epochs_to_target = quantile(epochs, 0.5);
+  }
+  return groups;
+}
+
+SummaryFormat parse_summary_format(const std::string& name) {
+  if (name == "table") return SummaryFormat::table;
+  if (name == "csv") return SummaryFormat::csv;
+  if (name == "json") return SummaryFormat::json;
+  throw SpecError("--format '" + name + "': expected table, csv or json");
+}
+
+std::string format_networks(const std::vector<NetworkSummary>& networks, SummaryFormat format) {
+  const bool parts = std::any_of(networks.begin(), networks.end(), [](const auto& n) { return !n.part.empty(); });
+  std::ostringstream out;
+  if (format == SummaryFormat::json) {
+    nlohmann::json rows = nlohmann::json::array();
+    for (const auto& n : networks) {
+      const NetworkRow& r = n.row;
+      rows.push_back({{"part", n.part},
+                      {"features", n.features},
+                      {"id", r.id},
+                      {"shape", r.hidden_shape},
+                      {"layers", r.hidden_layers},
+                      {"width", r.width},
+                      {"activation", r.activation},
+                      {"optimizer", r.optimizer},
+                      {"lr", r.lr},
+                      {"batch", r.batch},
+                      {"l1", number_or_null(r.l1)},
+                      {"l2", number_or_null(r.l2)},
+                      {"momentum", number_or_null(r.momentum)},
+                      {"seed", r.seed},
+                      {"replica", r.replica},
+                      {"status", r.status},
+                      {"epochs_trained", r.epochs_trained},
+                      {"parameters", r.parameters},
+                      {"final_epoch_loss", number_or_null(r.final_epoch_loss)},
+                      {"final_train_loss", number_or_null(r.final_train_loss)},
+                      {"final_test_loss", number_or_null(r.final_test_loss)},
+                      {"final_train_accuracy", number_or_null(r.final_train_accuracy)},
+                      {"final_test_accuracy", number_or_null(r.final_test_accuracy)},
+                      {"epochs_to_target", n.reached_target ? nlohmann::json(n.epochs_to_target) : nlohmann::json()},
+                      {"wall_seconds", r.wall_seconds}});
+    }
+    return rows.dump(1) + "\n";
+  }
+  if (format == SummaryFormat::csv) {
+    out << "part,features,id,shape,layers,width,activation,optimizer,lr,batch,l1,l2,momentum,seed,replica,status,"
+           "epochs_trained,parameters,final_epoch_loss,final_train_loss,final_test_loss,final_train_accuracy,"
+           "final_test_accuracy,epochs_to_target,wall_seconds\n";
+    for (const auto& n : networks) {
+      const NetworkRow& r = n.row;
+      out << csv_cell(n.part) << ',' << csv_cell(n.features) << ',' << r.id << ',' << csv_cell(r.hidden_shape) << ','
+          << r.hidden_layers << ',' << r.width << ',' << r.activation << ',' << r.optimizer << ',' << g(r.lr, "%.9g")
+          << ',' << r.batch << ',' << g(r.l1, "%.9g") << ',' << g(r.l2, "%.9g") << ',' << g(r.momentum, "%.9g") << ','
+          << r.seed << ',' << r.replica << ',' << r.status << ',' << r.epochs_trained << ',' << r.parameters << ','
+          << g(r.final_epoch_loss, "%.9g") << ',' << g(r.final_train_loss, "%.9g") << ','
+          << g(r.final_test_loss, "%.9g") << ',' << g(r.final_train_accuracy, "%.9g") << ','
+          << g(r.final_test_accuracy, "%.9g") << ',' << (n.reached_target ? std::to_string(n.epochs_to_target) : "")
+          << ',' << g(r.wall_seconds, "%.6g") << '\n';
+    }
+    return out.str();
+  }
+  char buf[512];
+  if (parts) {
+    std::snprintf(buf, sizeof buf, "%-28s ", "part");
+    out << buf;
+  }
+  std::snprintf(buf, sizeof buf, "%5s %-16s %-10s %-9s %9s %6s %5s %-13s %6s %11s %11s %9s %9s %9s\n", "id", "shape",
+                "activation", "optimizer", "lr", "batch", "seed", "status", "epochs", "epoch_loss", "train_loss",
+                "train_acc", "test_acc", "time_s");
+  out << buf;
+  for (const auto& n : networks) {
+    const NetworkRow& r = n.row;
+    if (parts) {
+      std::snprintf(buf, sizeof buf, "%-28s ", n.part.substr(0, 28).c_str());
+      out << buf;
+    }
+    std::snprintf(buf, sizeof buf, "%5d %-16s %-10s %-9s %9.3g %6d %5llu %-13s %6d %11.5f %11.5f %9.4f %9.4f %9.2f\n",
+                  r.id, r.hidden_shape.c_str(), r.activation.c_str(), r.optimizer.c_str(), double(r.lr), r.batch,
+                  static_cast<unsigned long long>(r.seed), r.status.c_str(), r.epochs_trained,
+                  double(r.final_epoch_loss), double(r.final_train_loss), double(r.final_train_accuracy),
+                  double(r.final_test_accuracy), r.wall_seconds);
+    out << buf;
+  }
+  return out.str();
+}
+
+std::string format_groups(const std::vector<GroupSummary>& groups, const std::vector<std::string>& axes,
+                          SummaryFormat format, const SummaryOptions& options) {
+  const std::string target = g(options.target_accuracy);
+  const std::vector<std::pair<std::string, const Distribution GroupSummary::*>> stats = {
+      {"train_loss", &GroupSummary::train_loss},
+      {"test_loss", &GroupSummary::test_loss},
+      {"train_accuracy", &GroupSummary::train_accuracy},
+      {"test_accuracy", &GroupSummary::test_accuracy}};
+  std::ostringstream out;
+  if (format == SummaryFormat::json) {
+    nlohmann::json rows = nlohmann::json::array();
+    for (const auto& grp : groups) {
+      nlohmann::json j;
+      for (size_t a = 0; a < axes.size(); ++a) j[axes[a]] = grp.key[a];
+      j["count"] = grp.count;
+      for (const auto& [name, member] : stats) {
+        const Distribution& d = grp.*member;
+        j[name + "_median"] = number_or_null(d.median);
+        j[name + "_q25"] = number_or_null(d.q25);
+        j[name + "_q75"] = number_or_null(d.q75);
+      }
+      j["target_accuracy"] = options.target_accuracy;
+      j["target_set"] = options.target_on_test ? "test" : "train";
+      j["reached_target_share"] = grp.reached_share;
+      j["median_epochs_to_target"] = number_or_null(grp.median_epochs_to_target);
+      j["diverged"] = grp.diverged;
+      rows.push_back(j);
+    }
+    return rows.dump(1) + "\n";
+  }
+  if (format == SummaryFormat::csv) {
+    for (const auto& a : axes) out << a << ',';
+    out << "count";
+    for (const auto& [name, member] : stats) out << ',' << name << "_median," << name << "_q25," << name << "_q75";
+    out << ",reached_target_share,median_epochs_to_target,diverged\n";
+    for (const auto& grp : groups) {
+      for (const auto& v : grp.key) out << csv_cell(v) << ',';
+      out << grp.count;
+      for (const auto& [name, member] : stats) {
+        const Distribution& d = grp.*member;
+        out << ',' << g(d.median, "%.9g") << ',' << g(d.q25, "%.9g") << ',' << g(d.q75, "%.9g");
+      }
+      out << ',' << g(grp.reached_share, "%.9g") << ',' << g(grp.median_epochs_to_target, "%.9g") << ','
+          << grp.diverged << '\n';
+    }
+    return out.str();
+  }
+  // Table: the axes, then median [q25, q75] per statistic.
+  std::vector<size_t> widths;
+  for (size_t a = 0; a < axes.size(); ++a) {
+    size_t w = axes[a].size();
+    for (const auto& grp : groups) w = std::max(w, grp.key[a].size());
+    widths.push_back(std::min<size_t>(w, 28));
+  }
+  char buf[256];
+  for (size_t a = 0; a < axes.size(); ++a) {
+    std::snprintf(buf, sizeof buf, "%-*s ", int(widths[a]), axes[a].c_str());
+    out << buf;
+  }
+  std::snprintf(buf, sizeof buf, "%5s %-24s %-24s %-21s %-21s %8s %10s %8s\n", "n", "train_loss med [IQR]",
+                "test_loss med [IQR]", "train_acc med [IQR]", "test_acc med [IQR]", ("≥" + target).c_str(),
+                "epochs_to", "diverged");
+  out << buf;
+  auto cell = [](const Distribution& d, const char* f) {
+    return g(d.median, f) + " [" + g(d.q25, f) + "," + g(d.q75, f) + "]";
+  };
+  for (const auto& grp : groups) {
+    for (size_t a = 0; a < axes.size(); ++a) {
+      std::snprintf(buf, sizeof buf, "%-*s ", int(widths[a]), grp.key[a].substr(0, widths[a]).c_str());
+      out << buf;
+    }
+    std::snprintf(buf, sizeof buf, "%5d %-24s %-24s %-21s %-21s %7.0f%% %10s %8d\n", grp.count,
+                  cell(grp.train_loss, "%.4f").c_str(), cell(grp.test_loss, "%.4f").c_str(),
+                  cell(grp.train_accuracy, "%.3f").c_str(), cell(grp.test_accuracy, "%.3f").c_str(),
+                  100 * grp.reached_share, g(grp.median_epochs_to_target).c_str(), grp.diverged);
+    out << buf;
+  }
+  out << "(" << (options.target_on_test ? "test" : "train") << " accuracy ≥ " << target
+      << ": the share of replicas that reached it at a frame; epochs_to: the median first frame epoch that did)\n";
+  return out.str();
+}
+
+}  // namespace netsweep
