@@ -6,6 +6,8 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <set>
+#include <tuple>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -343,4 +345,61 @@ TEST(Cli, BenchRunsEachCudaVariantInAProcessOfItsOwn) {
     EXPECT_EQ(b.exit_code, 2) << b.output;
     EXPECT_NE(b.output.find(std::string("--devices: '") + bad + "': unknown variant"), std::string::npos) << b.output;
   }
+}
+
+TEST(Cli, ShapeAloneTrainsJustThatShapeAndListsAreAxes) {
+  // --shape alone: no slide grid added.
+  const std::string shape = temp_path("shape.h5");
+  auto r = run_cli("run --shape 3-1-3 --epochs 2 --grid 4 --dataset xor:n=40 --device cpu -q -o " + shape);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  {
+    ResultsFile f(shape);
+    ASSERT_EQ(f.networks().size(), 2u);  // sigmoid and relu
+    for (const auto& row : f.networks()) EXPECT_EQ(row.hidden_shape, "3-1-3");
+  }
+  // --l1, --l2 and --momentum are axes; momentum only for the momentum optimizer.
+  const std::string lists = temp_path("lists.h5");
+  r = run_cli(
+      "run --layers 1 --widths 4 --activations relu --optimizers adam,momentum --l1 0,0.0001 --l2 0,0.001 "
+      "--momentum 0.5,0.9 --epochs 2 --grid 4 --dataset xor:n=40 --device cpu -q -o " +
+      lists);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  ResultsFile f(lists);
+  const auto& rows = f.networks();
+  ASSERT_EQ(rows.size(), 4u + 8u);  // adam: 2 x 2; momentum: 2 x 2 x 2
+  std::set<std::tuple<std::string, float, float, float>> seen;
+  for (const auto& row : rows) {
+    EXPECT_EQ(std::isnan(row.momentum), row.optimizer == "adam") << row.optimizer;
+    seen.insert({row.optimizer, row.l1, row.l2, std::isnan(row.momentum) ? -1.0f : row.momentum});
+  }
+  EXPECT_EQ(seen.size(), rows.size()) << "every network a distinct configuration";
+  EXPECT_TRUE(seen.count({"momentum", 0.0001f, 0.001f, 0.5f}));
+  // Each --dataset (and --noise level) is a part of its own, one results file each.
+  const std::string parts = temp_path("parts.h5");
+  r = run_cli("run --layers 1 --widths 3 --epochs 2 --grid 4 --dataset circle:n=40 --dataset xor:n=40 "
+              "--features x1,x2 --features x1,x2,x1*x2 --device cpu -q -o " +
+              parts);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  for (int k = 0; k < 4; ++k) {
+    ResultsFile p(temp_path("parts.part-" + std::to_string(k) + ".h5"));
+    EXPECT_EQ(p.int_attribute("part_count"), 4);
+    EXPECT_EQ(p.features().size(), k % 2 ? 3u : 2u);
+    EXPECT_NE(p.attribute("part_label").find(k < 2 ? "circle" : "xor"), std::string::npos) << p.attribute("part_label");
+  }
+  EXPECT_FALSE(fs::exists(parts)) << "a sweep of several parts writes one file per part";
+  // Bad values name the option.
+  for (const auto& [args, message] : std::vector<std::pair<std::string, std::string>>{
+           {"--l2 0,-1", "--l1/--l2: penalties must be >= 0"},
+           {"--l1 abc", "--l1"},
+           {"--momentum 0.9,nan", "--momentum"},
+           {"--layers 2", "--layers and --widths go together"},
+           {"--features x1 --features bogus", "unknown feature 'bogus'"},
+           {"--noise 0,-1", "noise"}}) {
+    const auto b = run_cli("run " + args + " --epochs 1 --grid 4 --dataset xor:n=40 --device cpu -o " + temp_path("b.h5"));
+    EXPECT_EQ(b.exit_code, 2) << args << "\n" << b.output;
+    EXPECT_NE(b.output.find(message), std::string::npos) << args << "\n" << b.output;
+  }
+  const auto b = run_cli("bench --dataset circle --dataset xor --layers 1 --widths 2 --epochs 1 --grid 4");
+  EXPECT_EQ(b.exit_code, 2);
+  EXPECT_NE(b.output.find("bench takes one data source and one feature set"), std::string::npos) << b.output;
 }

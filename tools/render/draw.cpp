@@ -43,7 +43,8 @@ std::array<float, 2> plane_to_pixel(const FrameScene& s, float x, float y) {
   return {(col + 0.5f) * float(s.scale), (row + 0.5f) * float(s.scale)};
 }
 
-Image render_frame(const FrameScene& s, const float* values, const std::string& caption, const Font& font) {
+Image render_frame(const FrameScene& s, const float* values, const std::string& caption, const Font& font,
+                   const FieldColor* color) {
   const int scale = s.scale;
   const int field_w = s.regression ? kRegressionWidth * scale : s.grid_w * scale;
   const int field_h = s.regression ? kRegressionHeight * scale : s.grid_h * scale;
@@ -67,7 +68,7 @@ Image render_frame(const FrameScene& s, const float* values, const std::string& 
         const float* d = values + (size_t(j1) * size_t(s.grid_w) + size_t(i1)) * stride;
         for (size_t k = 0; k < stride; ++k)
           p[k] = (a[k] * (1 - tx) + b[k] * tx) * (1 - ty) + (c[k] * (1 - tx) + d[k] * tx) * ty;
-        img.set(x, y, field_color(s.style, p.data()));
+        img.set(x, y, color ? (*color)(p.data()) : field_color(s.style, p.data()));
       }
     }
     const Rgb outline = class_outline(s.style);
@@ -138,6 +139,8 @@ Image render_loss_plot(const LossCurves& c, const std::string& title, bool log, 
   };
   for (float v : c.epoch_loss) consider(v);
   for (float v : c.snapshot_test_loss) consider(v);
+  for (float v : c.band_low) consider(v);
+  for (float v : c.band_high) consider(v);
   if (!std::isfinite(lo)) lo = 0, hi = 1;
   if (hi - lo < 1e-6f) hi = lo + (log ? 1.0f : std::max(1e-3f, std::abs(lo) * 0.1f));
   const float pad = 0.05f * (hi - lo);
@@ -177,6 +180,16 @@ Image render_loss_plot(const LossCurves& c, const std::string& title, bool log, 
   };
   std::vector<float> xs(c.epoch_loss.size());
   for (size_t e = 0; e < xs.size(); ++e) xs[e] = float(e + 1);
+  // The band: a light vertical span at every epoch, under the median.
+  const Rgb band{198, 219, 239};
+  for (size_t e = 0; e < c.band_low.size() && e < c.band_high.size(); ++e) {
+    if (!std::isfinite(c.band_low[e]) || !std::isfinite(c.band_high[e])) continue;
+    if (log && (c.band_low[e] <= 0 || c.band_high[e] <= 0)) continue;
+    const auto lo = ax.to_pixel(xs[e], c.band_low[e]), hi = ax.to_pixel(xs[e], c.band_high[e]);
+    const float half = std::max(0.5f, float(ax.right - ax.left) / float(std::max<size_t>(xs.size(), 1)) / 2);
+    img.fill_rect(int(std::floor(lo[0] - half)), int(std::floor(std::min(lo[1], hi[1]))), int(std::ceil(lo[0] + half)),
+                  int(std::ceil(std::max(lo[1], hi[1]))) + 1, band);
+  }
   polyline(xs, c.epoch_loss, kTrainColor);
   bool has_test = false;
   for (float v : c.snapshot_test_loss) has_test |= std::isfinite(v);

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <array>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -31,13 +32,18 @@ std::array<float, 2> plane_to_pixel(const FrameScene& s, float x, float y);
 
 // The frame image: the field (or, for 1-D data, the prediction curve over the
 // target points) plus a caption strip underneath. values: (H, W, outputs).
-Image render_frame(const FrameScene& s, const float* values, const std::string& caption, const Font& font);
+// color: the field's colour of the (interpolated) values at a pixel, s.outputs
+// of them; nullptr: the scene's field_color.
+using FieldColor = std::function<Rgb(const float*)>;
+Image render_frame(const FrameScene& s, const float* values, const std::string& caption, const Font& font,
+                   const FieldColor* color = nullptr);
 int caption_height(int field_width);  // the strip under a frame of that width
 
 struct LossCurves {
-  std::vector<float> epoch_loss;          // (epochs,) per-epoch training loss
+  std::vector<float> epoch_loss;          // (epochs,) per-epoch training loss (the median, with a band)
   std::vector<int> snapshot_epochs;       // (frames,)
   std::vector<float> snapshot_test_loss;  // (frames,) NaN if no test set
+  std::vector<float> band_low, band_high;  // (epochs,) an interquartile band around epoch_loss, if given
 };
 
 struct PlotAxes {

@@ -15,6 +15,7 @@
 #include "gif.h"
 #include "inside.h"
 #include "netsweep/forward.h"
+#include "overview.h"
 #include "pages.h"
 #include "sweep.h"
 
@@ -127,8 +128,11 @@ NetworkPictures render_network(const Sweep& s, const NetworkRow& row, const Netw
   }
   images.back().write_png((dir / "final.png").string());
   write_gif((dir / "anim.gif").string(), images, o.gif_delay);
-  LossCurves curves{r.epoch_loss, s.frame_epochs, r.snapshot_test_loss};
-  render_loss_plot(curves, shape_label(row) + " " + row.activation, o.log_loss, 1, font, &pics.loss_axes)
+  LossCurves curves;
+  curves.epoch_loss = r.epoch_loss;
+  curves.snapshot_epochs = s.frame_epochs;
+  curves.snapshot_test_loss = r.snapshot_test_loss;
+  render_loss_plot(curves, row.hidden_shape + " " + row.activation, o.log_loss, 1, font, &pics.loss_axes)
       .write_png((dir / "loss.png").string());
 
   if (inside.has_maps()) {
@@ -168,12 +172,30 @@ NetworkPictures render_network(const Sweep& s, const NetworkRow& row, const Netw
 
 void render_gallery(const RenderOptions& o) {
   const auto start = std::chrono::steady_clock::now();
+  if (o.inputs.empty()) throw RenderError("no results file given");
   if (o.scale < 0 || o.scale > 16) throw RenderError("--scale: must be 1..16 (0 = automatic)");
   if (o.frame_stride < 1) throw RenderError("--frame-stride: must be >= 1");
   if (o.gif_delay < 1) throw RenderError("--gif-delay: must be >= 1 (1/100 s)");
   const Font font(o.font.empty() ? Font::default_path() : o.font);
-  ResultsFile file(o.input);
-  const Sweep s = read_sweep(file, o);
+  std::vector<ResultsFile> files;
+  std::vector<Sweep> sweeps;
+  for (const auto& path : o.inputs) files.emplace_back(path);
+  for (size_t k = 0; k < files.size(); ++k) {
+    sweeps.push_back(read_sweep(files[k], o));
+    if (files.size() > 1) sweeps.back().prefix = "p" + std::to_string(k) + "-";
+    if (sweeps.back().scene.regression != sweeps[0].scene.regression)
+      throw RenderError(o.inputs[k] + ": one gallery cannot mix 1-D regression with 2-D classification files");
+  }
+  std::vector<GalleryNetwork> networks;
+  for (const Sweep& s : sweeps)
+    for (size_t k = 0; k < s.rows.size(); ++k) {
+      GalleryNetwork n;
+      n.sweep = &s;
+      n.k = k;
+      n.dir = "nets/" + s.prefix + net_dir(s.rows[k].id);
+      networks.push_back(std::move(n));
+    }
+  if (networks.empty()) throw RenderError("--runs '" + o.runs + "': no network matches");
 
   // Render into a temporary directory; rename it into place at the end.
   const fs::path out = fs::absolute(o.output).lexically_normal();
@@ -188,44 +210,48 @@ void render_gallery(const RenderOptions& o) {
   StagingDir staging(out.string() + ".partial-" + std::to_string(::getpid()));
   const fs::path& tmp = staging.path();
 
-  const std::vector<int> frames = frames_to_render(s.shape[1], o.frame_stride);
-  std::vector<NetworkResult> results(s.rows.size());
-  std::vector<NetworkPictures> pictures(s.rows.size());
-  std::mutex file_mutex;  // HDF5 is not thread-safe: one reader at a time
+  std::vector<std::vector<int>> frames;  // per file
+  for (const Sweep& s : sweeps) frames.push_back(frames_to_render(s.shape[1], o.frame_stride));
+  std::vector<std::vector<float>> final_frames(networks.size());  // for the ensembles
+  std::mutex file_mutex;  // one reader at a time
   std::atomic<size_t> next{0}, done{0};
   std::exception_ptr failure;
   std::mutex failure_mutex;
   auto worker = [&] {
-    for (size_t k; (k = next.fetch_add(1)) < s.rows.size();) {
+    for (size_t k; (k = next.fetch_add(1)) < networks.size();) {
       if (g_stop_signal) break;
       try {
-        const NetworkRow& row = s.rows[k];
-        const int index = s.rows_index[k];
+        GalleryNetwork& n = networks[k];
+        const Sweep& s = *n.sweep;
+        const size_t file_index = size_t(&s - sweeps.data());
+        const ResultsFile& file = files[file_index];
+        const std::vector<int>& fr = frames[file_index];
+        const NetworkRow& row = s.rows[n.k];
+        const int index = s.rows_index[n.k];
         std::vector<std::vector<float>> values(size_t(s.shape[1]));
         InsideNetwork inside;
         {
           std::lock_guard<std::mutex> lock(file_mutex);
-          results[k] = file.network_result(index);
-          for (int f : frames) values[size_t(f)] = file.frame(index, f);
-          inside = read_inside(file, s, index, row, frames);
+          n.result = file.network_result(index);
+          for (int f : fr) values[size_t(f)] = file.frame(index, f);
+          inside = read_inside(file, s, index, row, fr);
         }
-        for (int f : frames) inside.fields.push_back(values[size_t(f)]);
-        auto inside_of = [&](size_t) -> const InsideNetwork& { return inside; };
-        pictures[k] = render_network(s, row, results[k], frames, values, inside_of(k), o, font,
-                                     tmp / "nets" / net_dir(row.id));
+        for (int f : fr) inside.fields.push_back(values[size_t(f)]);
+        n.pictures = render_network(s, row, n.result, fr, values, inside, o, font, tmp / n.dir);
+        final_frames[k] = values[size_t(fr.back())];
         const size_t d = done.fetch_add(1) + 1;
-        if (!o.quiet && (d % 10 == 0 || d == s.rows.size()))
-          std::fprintf(stderr, "netsweep-render: %zu/%zu networks\n", d, s.rows.size());
+        if (!o.quiet && (d % 10 == 0 || d == networks.size()))
+          std::fprintf(stderr, "netsweep-render: %zu/%zu networks\n", d, networks.size());
       } catch (...) {
         std::lock_guard<std::mutex> lock(failure_mutex);
         if (!failure) failure = std::current_exception();
-        next = s.rows.size();
+        next = networks.size();
       }
     }
   };
   const int threads = o.threads > 0 ? o.threads : int(std::max(1u, std::thread::hardware_concurrency()));
   std::vector<std::thread> pool;
-  for (int t = 1; t < std::min<int>(threads, int(s.rows.size())); ++t) pool.emplace_back(worker);
+  for (int t = 1; t < std::min<int>(threads, int(networks.size())); ++t) pool.emplace_back(worker);
   worker();
   for (auto& t : pool) t.join();
   if (failure) std::rethrow_exception(failure);
@@ -237,9 +263,27 @@ void render_gallery(const RenderOptions& o) {
   };
   check_stop();
 
-  write_index(s, tmp);
-  for (size_t k = 0; k < s.rows.size(); ++k) write_network_page(s, k, results[k], pictures[k], frames, tmp);
-  write_text(tmp / kMarker, "netsweep-render gallery of " + o.input + "\n");
+  // The answer at a glance: configurations (replicas grouped) and their pages.
+  {
+    const std::vector<NetworkSummary> summaries = summarize_networks(o.inputs, {});
+    std::vector<size_t> first_of_file(files.size() + 1, 0);
+    for (size_t k = 0; k < files.size(); ++k) first_of_file[k + 1] = first_of_file[k] + files[k].networks().size();
+    for (auto& n : networks) {
+      const size_t file_index = size_t(n.sweep - sweeps.data());
+      n.summary = summaries[first_of_file[file_index] + size_t(n.sweep->rows_index[n.k])];
+    }
+  }
+  const std::vector<Configuration> configs = configurations(networks);
+  fs::create_directories(tmp / "groups");
+  for (size_t c = 0; c < configs.size(); ++c)
+    if (configs[c].summary.count > 1) write_configuration(configs[c], c, networks, final_frames, font, tmp);
+  std::vector<const Sweep*> sweep_list;
+  for (const Sweep& s : sweeps) sweep_list.push_back(&s);
+  write_index(sweep_list, networks, configs, o.inputs, tmp);
+  for (const auto& n : networks) write_network_page(n, frames[size_t(n.sweep - sweeps.data())], tmp);
+  std::string from;
+  for (const auto& in : o.inputs) from += (from.empty() ? "" : " ") + in;
+  write_text(tmp / kMarker, "netsweep-render gallery of " + from + "\n");
   check_stop();
 
   // Swap the finished gallery into place.
@@ -253,9 +297,8 @@ void render_gallery(const RenderOptions& o) {
   }
   staging.committed();
   if (!o.quiet)
-    std::fprintf(stderr, "netsweep-render: %zu networks, %zu frames each -> %s/index.html (%.1f s)\n", s.rows.size(),
-                 frames.size(), o.output.c_str(),
-                 std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    std::fprintf(stderr, "netsweep-render: %zu networks -> %s/index.html (%.1f s)\n", networks.size(),
+                 o.output.c_str(), std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
 }
 
 }  // namespace netsweep::render

@@ -9,7 +9,8 @@
 namespace netsweep::render {
 
 struct RenderOptions {
-  std::string input, output;
+  std::vector<std::string> inputs;  // results files: one sweep, or the parts of one (or several sweeps) side by side
+  std::string output;
   std::string colormap;  // "" = seed for two-output binary files, playground otherwise
   bool discretize = false;
   bool log_loss = false;

@@ -9,7 +9,9 @@ int main(int argc, char** argv) {
   netsweep::render::RenderOptions o;
   CLI::App app{"netsweep-render: turn a netsweep results file into frames, GIFs, loss plots and an HTML gallery"};
   app.set_version_flag("--version", std::string("netsweep-render ") + netsweep::kVersion);
-  app.add_option("results", o.input, "results file written by netsweep run (or merge)")->required();
+  app.add_option("results", o.inputs,
+                 "results files written by netsweep run (or merge): one, or the parts of a sweep, shown together")
+      ->required();
   app.add_option("-o,--output", o.output, "gallery directory (open OUTPUT/index.html)")->required();
   app.add_option("--colormap", o.colormap,
                  "seed (output 0 red, output 1 green), playground (orange-grey-blue) or viridis; "

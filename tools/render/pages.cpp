@@ -1,5 +1,7 @@
 #include "pages.h"
 
+#include "overview.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -9,8 +11,6 @@
 
 namespace netsweep::render {
 namespace fs = std::filesystem;
-namespace {
-
 std::string html_escape(const std::string& s) {
   std::string out;
   for (char c : s) {
@@ -25,6 +25,8 @@ std::string html_escape(const std::string& s) {
   return out;
 }
 
+namespace {
+
 const char* kStyle = R"(<style>
 body{font-family:DejaVu Sans,Arial,sans-serif;margin:16px;color:#222;background:#fafafa}
 h1{font-size:20px;margin:0 0 8px} h2{font-size:16px;margin:20px 0 8px}
@@ -33,6 +35,10 @@ th{background:#f0f0f0} th.sortable{cursor:pointer} th.sortable:hover{background:
 .cell{white-space:nowrap} .cell img{display:inline-block;vertical-align:top;margin:0 2px 2px 0} .num{font-family:DejaVu Sans Mono,monospace;text-align:right}
 .settings td{border:none;padding:1px 8px 1px 0} .diverged{color:#b00} .early_stopped{color:#b60}
 .frames{display:flex;flex-wrap:wrap;gap:6px} .frames figure{margin:0;font-size:11px;text-align:center}
+.panels{display:flex;flex-wrap:wrap;gap:18px;align-items:flex-start} .panel{background:#fff;border:1px solid #ddd;padding:8px}
+.panel h3{font-size:14px;margin:0 0 6px} .heat,.fields{margin:0 0 8px} caption{font-size:11px;text-align:left;color:#555}
+.heat td.hc{text-align:center;min-width:44px;padding:3px} .heat td.hc a{text-decoration:none} .fields td{padding:1px}
+.note{font-size:12px;color:#555;max-width:900px}
 </style>)";
 
 // Set by the browser test: counts images that failed to load and script errors.
@@ -55,48 +61,76 @@ var fx=parseFloat(x),fy=parseFloat(y);if(isNaN(fx))fx=Infinity;if(isNaN(fy))fy=I
 if(fx!==fy)return asc?fx-fy:fy-fx;return 0;});rows.forEach(function(r){body.appendChild(r);});}
 </script>)";
 
-std::string settings_table(const Sweep& s, const std::map<std::string, int>& status_counts) {
+std::string list_of(const nlohmann::json& j) {
+  std::string out;
+  for (const auto& v : j)
+    out += (out.empty() ? "" : ", ") + (v.is_string()         ? v.get<std::string>()
+                                        : v.is_number_float() ? fmt("%g", v.get<double>())
+                                                              : v.dump());
+  return out;
+}
+
+std::string data_summary(const nlohmann::json& d) {
+  std::string out;
+  for (const auto& src : d.value("source", nlohmann::json::array())) {
+    std::string one = src.contains("generator")
+                          ? "generator " + src["generator"].get<std::string>() + " (n " +
+                                std::to_string(src.value("n_points", 0)) + ", noise " +
+                                fmt("%g", src.value("noise", 0.0)) + ", seed " + std::to_string(src.value("seed", 0)) +
+                                ")"
+                      : src.contains("points") ? src["points"].get<std::string>() + " (class " +
+                                                     std::to_string(src["label"].get<int>()) + ")"
+                                               : src.value("csv", std::string("?"));
+    out += (out.empty() ? "" : "; ") + one;
+  }
+  return out + " — " + std::to_string(d.value("n_train", 0)) + " train / " + std::to_string(d.value("n_test", 0)) +
+         " test points" + (d.value("n_test", 0) > 0 ? " (test fraction " + fmt("%g", d.value("test_fraction", 0.0)) +
+                                                          ", split seed " + std::to_string(d.value("split_seed", 0)) + ")"
+                                                    : "") +
+         ", " + (d.value("classes", 0) > 0 ? std::to_string(d.value("classes", 0)) + " classes" : "regression");
+}
+
+// The settings of one results file: what every network of it shares.
+std::string settings_table(const Sweep& s, int shown) {
   std::ostringstream h;
   auto row = [&](const std::string& k, const std::string& v) {
     h << "<tr><td><b>" << html_escape(k) << "</b></td><td>" << html_escape(v) << "</td></tr>\n";
   };
-  auto list = [](const nlohmann::json& j) {
-    std::string out;
-    for (const auto& v : j)
-      out += (out.empty() ? "" : ", ") + (v.is_string()         ? v.get<std::string>()
-                                          : v.is_number_float() ? fmt("%g", v.get<double>())
-                                                                : v.dump());
-    return out;
-  };
-  auto data_summary = [&](const nlohmann::json& d) {
-    std::string out;
-    for (const auto& src : d.value("source", nlohmann::json::array())) {
-      std::string one = src.contains("generator") ? "generator " + src["generator"].get<std::string>()
-                        : src.contains("points")  ? src["points"].get<std::string>() + " (class " +
-                                                       std::to_string(src["label"].get<int>()) + ")"
-                                                 : src.value("csv", std::string("?"));
-      out += (out.empty() ? "" : "; ") + one;
-    }
-    return out + " — " + std::to_string(d.value("n_train", 0)) + " train / " + std::to_string(d.value("n_test", 0)) +
-           " test points, " +
-           (d.value("classes", 0) > 0 ? std::to_string(d.value("classes", 0)) + " classes" : "regression");
-  };
+  const auto& sp = s.spec;
   h << "<table class=\"settings\">\n";
-  row("file", s.path);
-  if (!s.spec.at("layers").empty())
-    row("layers x widths", list(s.spec.at("layers")) + "  x  " + list(s.spec.at("widths")));
-  if (!s.spec.at("shapes").empty()) row("explicit shapes", s.spec.at("shapes").dump());
-  row("activations", list(s.spec.at("activations")));
-  row("optimizers",
-      list(s.spec.at("optimizers")) + ", lr " + list(s.spec.at("lr")) + ", batch " + list(s.spec.at("batch")));
-  row("seeds", std::to_string(s.spec.at("seeds").get<int>()) + " per configuration");
-  row("epochs", std::to_string(s.spec.at("epochs").get<int>()) + ", loss " + s.loss + ", frames every " +
-                    std::to_string(s.spec.at("snapshot_every").get<int>()) + " epochs (" +
+  row("file", s.path + (s.part_label.empty() ? "" : "  (part: " + s.part_label + ")"));
+  if (!sp.at("layers").empty()) row("layers x widths", list_of(sp.at("layers")) + "  x  " + list_of(sp.at("widths")));
+  if (!sp.at("shapes").empty()) {
+    std::string shapes;
+    for (const auto& sh : sp.at("shapes")) {
+      std::string one;
+      for (const auto& w : sh) one += (one.empty() ? "" : "-") + w.dump();
+      shapes += (shapes.empty() ? "" : ", ") + one;
+    }
+    row("explicit shapes", shapes);
+  }
+  row("activations", list_of(sp.at("activations")));
+  std::string batches;
+  for (const auto& b : sp.at("batch")) batches += (batches.empty() ? "" : ", ") + (b.get<int>() == 0 ? std::string("full") : b.dump());
+  row("optimizers", list_of(sp.at("optimizers")) + "; lr " + list_of(sp.at("lr")) + "; batch " + batches +
+                        "; momentum " + list_of(sp.at("momentum")) + " (momentum optimizer)");
+  row("penalties", "L1 " + list_of(sp.at("l1")) + "; L2 " + list_of(sp.at("l2")) + " (weights only)");
+  row("loss and outputs", s.loss + ", " + std::to_string(s.shape[4]) + " output" + (s.shape[4] > 1 ? "s" : ""));
+  row("features", [&] {
+    std::string f;
+    for (const auto& n : s.feature_names) f += (f.empty() ? "" : ", ") + n;
+    return f;
+  }());
+  row("seeds", std::to_string(sp.at("seeds").get<int>()) + " per configuration (seed " + sp.at("seed").dump() + "+)");
+  row("epochs", std::to_string(sp.at("epochs").get<int>()) + ", frames every " +
+                    std::to_string(sp.at("snapshot_every").get<int>()) + " epochs (" +
                     std::to_string(s.frame_epochs.size()) + " of " + std::to_string(s.shape[3]) + "x" +
                     std::to_string(s.shape[2]) + ")");
   row("data", data_summary(s.dataset));
   row("trained on", s.device + ", " + fmt("%.1f s", s.elapsed) + ", " + s.created);
-  std::string totals = std::to_string(s.rows.size()) + " shown of " + std::to_string(s.total_networks) + " networks";
+  std::map<std::string, int> status_counts;
+  for (const auto& r : s.rows) ++status_counts[r.status];
+  std::string totals = std::to_string(shown) + " shown of " + std::to_string(s.total_networks) + " networks";
   for (const auto& [k, v] : status_counts) totals += "; " + std::to_string(v) + " " + k;
   row("totals", totals);
   h << "</table>\n";
@@ -164,48 +198,27 @@ void write_text(const fs::path& path, const std::string& text) {
   if (!out) throw RenderError(path.string() + ": cannot write");
 }
 
-void write_index(const Sweep& s, const fs::path& dir) {
-  std::map<std::string, int> status_counts;
-  for (const auto& r : s.rows) ++status_counts[r.status];
-  // Columns: every axis besides the shape that varies among the shown networks.
-  auto column_key = [&](const NetworkRow& r) { return configuration_label(r, s.axes); };
-  std::vector<std::string> shapes, columns;
-  std::map<std::pair<std::string, std::string>, std::vector<size_t>> cells;
-  for (size_t k = 0; k < s.rows.size(); ++k) {
-    const std::string sh = shape_label(s.rows[k]), col = column_key(s.rows[k]);
-    if (std::find(shapes.begin(), shapes.end(), sh) == shapes.end()) shapes.push_back(sh);
-    if (std::find(columns.begin(), columns.end(), col) == columns.end()) columns.push_back(col);
-    cells[{sh, col}].push_back(k);
-  }
-  const int thumb = 160;
+std::string page_head(const std::string& title, const std::string& root) {
+  return "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>" + html_escape(title) + "</title>" + kStyle +
+         kSortScript + "<!-- root " + root + " --></head><body>\n";
+}
+
+std::string page_tail() { return std::string(kSelfCheck) + "</body></html>\n"; }
+
+void write_index(const std::vector<const Sweep*>& sweeps, const std::vector<GalleryNetwork>& networks,
+                 const std::vector<Configuration>& configs, const std::vector<std::string>& inputs,
+                 const fs::path& dir) {
   std::ostringstream idx;
-  idx << "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>netsweep gallery: "
-      << html_escape(fs::path(s.path).filename().string()) << "</title>" << kStyle << kSortScript << "</head><body>\n";
-  idx << "<h1>netsweep gallery</h1>\n" << settings_table(s, status_counts);
-  idx << "<h2>By shape and " << (columns.size() > 1 ? "configuration" : "activation")
-      << "</h2>\n<table class=\"grid\"><thead><tr><th>hidden shape</th>";
-  for (const auto& c : columns) idx << "<th>" << html_escape(c) << "</th>";
-  idx << "</tr></thead><tbody>\n";
-  for (const auto& sh : shapes) {
-    idx << "<tr><th>" << html_escape(sh) << "</th>";
-    for (const auto& c : columns) {
-      idx << "<td class=\"cell\">";
-      for (size_t k : cells[{sh, c}]) {
-        const auto& r = s.rows[k];
-        const std::string d = "nets/" + net_dir(r.id);
-        idx << "<a href=\"" << d << ".html\"><img loading=\"lazy\" width=\"" << thumb << "\" src=\"" << d
-            << "/anim.gif\" alt=\"animation\"></a>"
-            << "<img loading=\"lazy\" width=\"" << thumb << "\" src=\"" << d << "/final.png\" alt=\"final frame\">"
-            << "<img loading=\"lazy\" width=\"" << thumb * 3 / 2 << "\" src=\"" << d << "/loss.png\" alt=\"loss\">"
-            << "<div class=\"" << r.status << "\">loss " << fmt("%.4f", r.final_train_loss)
-            << (s.scene.regression ? "" : " · acc " + fmt("%.1f%%", 100.0 * r.final_train_accuracy))
-            << (r.status != "trained" ? " · " + r.status : "") << "</div>";
-      }
-      idx << "</td>";
-    }
-    idx << "</tr>\n";
+  std::string title;
+  for (const auto& in : inputs) title += (title.empty() ? "" : ", ") + fs::path(in).filename().string();
+  idx << page_head("netsweep gallery: " + title, "") << "<h1>netsweep gallery</h1>\n";
+  const bool regression = sweeps[0]->scene.regression;
+  for (const Sweep* s : sweeps) {
+    int shown = 0;
+    for (const auto& n : networks) shown += n.sweep == s;
+    idx << settings_table(*s, shown);
   }
-  idx << "</tbody></table>\n";
+  idx << overview_html(configs, networks, regression);
   idx << "<h2>All networks (click a column to sort)</h2>\n<table class=\"list\"><thead><tr><th>final frame</th>"
          "<th>network</th><th>status</th>"
          "<th class=\"sortable\" onclick=\"sortTable(this)\">train loss</th>"
@@ -213,40 +226,48 @@ void write_index(const Sweep& s, const fs::path& dir) {
          "<th class=\"sortable\" onclick=\"sortTable(this)\">train accuracy</th>"
          "<th class=\"sortable\" onclick=\"sortTable(this)\">test accuracy</th>"
          "<th class=\"sortable\" onclick=\"sortTable(this)\">time (s)</th></tr></thead><tbody>\n";
-  for (const auto& r : s.rows) {
-    const std::string d = "nets/" + net_dir(r.id);
-    auto num = [](double v, const char* f) {
-      return "<td class=\"num\" data-v=\"" + (std::isfinite(v) ? fmt("%.9g", v) : std::string("NaN")) + "\">" +
-             fmt(f, v) + "</td>";
-    };
-    idx << "<tr><td><a href=\"" << d << ".html\"><img loading=\"lazy\" width=\"64\" src=\"" << d
-        << "/final.png\" alt=\"final\"></a></td><td><a href=\"" << d << ".html\">" << html_escape(shape_label(r)) << " "
-        << html_escape(column_key(r)) << "</a></td><td class=\"" << r.status << "\">" << r.status << "</td>"
+  auto num = [](double v, const char* f) {
+    return "<td class=\"num\" data-v=\"" + (std::isfinite(v) ? fmt("%.9g", v) : std::string("NaN")) + "\">" +
+           fmt(f, v) + "</td>";
+  };
+  for (const auto& n : networks) {
+    const NetworkRow& r = n.sweep->rows[n.k];
+    idx << "<tr><td><a href=\"" << n.dir << ".html\"><img loading=\"lazy\" width=\"64\" src=\"" << n.dir
+        << "/final.png\" alt=\"final\"></a></td><td><a href=\"" << n.dir << ".html\">"
+        << html_escape(network_label(n)) << "</a></td><td class=\"" << r.status << "\">" << r.status << "</td>"
         << num(r.final_train_loss, "%.5f") << num(r.final_test_loss, "%.5f") << num(r.final_train_accuracy, "%.4f")
         << num(r.final_test_accuracy, "%.4f") << num(r.wall_seconds, "%.2f") << "</tr>\n";
   }
-  idx << "</tbody></table>\n" << kSelfCheck << "</body></html>\n";
+  idx << "</tbody></table>\n" << page_tail();
   write_text(dir / "index.html", idx.str());
-
 }
 
-void write_network_page(const Sweep& s, size_t k, const NetworkResult& r, const NetworkPictures& pics,
-                        const std::vector<int>& frames, const fs::path& dir) {
-  const auto& row = s.rows[k];
-  const std::string d = net_dir(row.id);
+void write_network_page(const GalleryNetwork& n, const std::vector<int>& frames, const fs::path& dir) {
+  const Sweep& s = *n.sweep;
+  const NetworkRow& row = s.rows[n.k];
+  const NetworkResult& r = n.result;
+  const std::string d = fs::path(n.dir).filename().string();  // pictures beside the page
   std::ostringstream p;
-  p << "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>" << html_escape(shape_label(row)) << " "
-    << html_escape(row.activation) << "</title>" << kStyle << "</head><body>\n<p><a href=\"../index.html\">"
-    << "&larr; gallery</a></p>\n<h1>" << html_escape(shape_label(row) + " " + configuration_label(row, s.axes)) << "</h1>\n";
+  p << page_head(network_label(n), "../") << "<p><a href=\"../index.html\">&larr; gallery</a></p>\n<h1>"
+    << html_escape(network_label(n)) << "</h1>\n";
   p << "<table class=\"settings\">";
   auto line = [&](const std::string& key, const std::string& v) {
     p << "<tr><td><b>" << key << "</b></td><td>" << html_escape(v) << "</td></tr>";
   };
+  if (!s.part_label.empty()) line("part", s.part_label);
   line("network id", std::to_string(row.id));
-  line("hidden shape", row.hidden_shape);
+  line("hidden shape", row.hidden_shape + " (" + std::to_string(row.hidden_layers) + " hidden layer" +
+                           (row.hidden_layers > 1 ? "s" : "") + ")");
   line("activation", row.activation);
-  line("optimizer", row.optimizer + ", lr " + fmt("%g", row.lr) + ", batch " + std::to_string(row.batch));
-  line("seed", std::to_string(row.seed));
+  std::string features;
+  for (const auto& f : s.feature_names) features += (features.empty() ? "" : ", ") + f;
+  line("features", features);
+  line("loss and outputs", s.loss + ", " + std::to_string(s.shape[4]) + " output" + (s.shape[4] > 1 ? "s" : ""));
+  line("optimizer", row.optimizer + ", lr " + fmt("%g", row.lr) +
+                        (std::isfinite(row.momentum) ? ", momentum " + fmt("%g", row.momentum) : "") + ", " +
+                        (row.batch == 0 ? std::string("full batch") : "batch " + std::to_string(row.batch)));
+  line("penalties", "L1 " + fmt("%g", row.l1) + ", L2 " + fmt("%g", row.l2));
+  line("seed", std::to_string(row.seed) + " (replica " + std::to_string(row.replica) + ")");
   line("parameters", std::to_string(row.parameters));
   line("status", row.status + " after " + std::to_string(row.epochs_trained) + " epochs");
   line("final loss", "train " + fmt("%.5f", row.final_train_loss) + ", test " + fmt("%.5f", row.final_test_loss));
@@ -255,7 +276,7 @@ void write_network_page(const Sweep& s, size_t k, const NetworkResult& r, const 
          "train " + fmt("%.4f", row.final_train_accuracy) + ", test " + fmt("%.4f", row.final_test_accuracy));
   line("time", fmt("%.2f s", row.wall_seconds));
   p << "</table>\n";
-  write_training_view(p, s, pics, frames, d);
+  write_training_view(p, s, n.pictures, frames, d);
   p << "<h2>Frames</h2>\n<div class=\"frames\">";
   for (int f : frames) {
     char name[32];
@@ -268,8 +289,14 @@ void write_network_page(const Sweep& s, size_t k, const NetworkResult& r, const 
       p << "<br>test " << fmt("%.4f", r.snapshot_test_loss[size_t(f)]);
     p << "</figcaption></figure>";
   }
-  p << "</div>\n" << kSelfCheck << "</body></html>\n";
-  write_text(dir / "nets" / (d + ".html"), p.str());
+  p << "</div>\n" << page_tail();
+  write_text(dir / (n.dir + ".html"), p.str());
+}
+
+std::string network_label(const GalleryNetwork& n) {
+  const Sweep& s = *n.sweep;
+  const NetworkRow& r = s.rows[n.k];
+  return (s.part_label.empty() ? "" : s.part_label + " · ") + r.hidden_shape + " " + configuration_label(r, s.axes);
 }
 
 }  // namespace netsweep::render

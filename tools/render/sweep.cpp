@@ -61,9 +61,6 @@ bool matches(const NetworkRow& r, const std::string& filter) {
   return true;
 }
 
-std::string shape_label(const NetworkRow& r) {
-  return r.width > 0 ? std::to_string(r.hidden_layers) + " x " + std::to_string(r.width) : r.hidden_shape;
-}
 
 std::vector<int> frames_to_render(int frames, int stride) {
   std::vector<int> out;
@@ -97,13 +94,13 @@ std::string configuration_label(const NetworkRow& r, const VaryingAxes& axes) {
 
 Sweep read_sweep(const ResultsFile& file, const RenderOptions& o) {
   Sweep s;
-  s.path = o.input;
+  s.path = file.path();
   try {
     s.shape = file.frame_shape();
   } catch (const std::exception&) {
-    throw RenderError(o.input + ": the file has no frames (dataset 'frames' is missing or not 5-dimensional)");
+    throw RenderError(s.path + ": the file has no frames (dataset 'frames' is missing or not 5-dimensional)");
   }
-  if (s.shape[0] == 0 || s.shape[1] == 0) throw RenderError(o.input + ": the file has no frames");
+  if (s.shape[0] == 0 || s.shape[1] == 0) throw RenderError(s.path + ": the file has no frames");
   s.frame_epochs = file.frame_epochs();
   const auto all_rows = file.networks();
   s.total_networks = int(all_rows.size());
@@ -112,7 +109,7 @@ Sweep read_sweep(const ResultsFile& file, const RenderOptions& o) {
       s.rows.push_back(all_rows[i]);
       s.rows_index.push_back(int(i));
     }
-  if (s.rows.empty()) throw RenderError("--runs '" + o.runs + "': no network matches");
+  if (s.rows.empty() && !o.runs.empty()) throw RenderError("--runs '" + o.runs + "': no network matches in " + s.path);
   s.spec = nlohmann::json::parse(file.attribute("spec"));
   s.dataset = nlohmann::json::parse(file.attribute("dataset"));
   s.device = file.attribute("device");
@@ -152,6 +149,7 @@ Sweep read_sweep(const ResultsFile& file, const RenderOptions& o) {
   s.inputs = int(s.feature_names.size());
   for (const auto& name : s.feature_names) s.features.push_back(parse_feature(name, data.regression ? 1 : 2));
   s.neuron_grid = file.neuron_grid();
+  if (file.has_attribute("part_label")) s.part_label = file.attribute("part_label");
   return s;
 }
 

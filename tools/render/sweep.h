@@ -35,6 +35,8 @@ struct Sweep {
   std::vector<std::string> feature_names;
   std::vector<Feature> features;
   std::array<int, 2> neuron_grid{0, 0};  // H, W of the neuron maps (0 where none were recorded)
+  std::string part_label;                // of a sweep of several parts ("" otherwise)
+  std::string prefix;                    // of its networks' directories, among several files ("p1-")
 };
 
 // What one network's page shows besides its frames (set by the renderer).
@@ -49,13 +51,12 @@ struct NetworkPictures {
 constexpr int kMaxLinedUnits = 32;
 constexpr int kMaxHiddenViewUnits = 256;
 
-// Reads the file's sweep, networks (those --runs selects) and scene. Throws RenderError.
+// Reads the file's sweep, networks (those --runs selects; none may match in one of several files) and scene.
 Sweep read_sweep(const ResultsFile& file, const RenderOptions& options);
 
 VaryingAxes varying_axes(const std::vector<NetworkRow>& rows);
 // "relu · lr 0.01": the activation and each varying axis.
 std::string configuration_label(const NetworkRow& r, const VaryingAxes& axes);
-std::string shape_label(const NetworkRow& r);  // "3 x 64" or the explicit shape
 std::string net_dir(int id);                   // "net-0007"
 std::string fmt(const char* format, double v);  // "–" for NaN
 // --runs key=value[|value...],... : every condition must hold. Throws RenderError.
