@@ -42,7 +42,7 @@ struct CliRun {
   int seeds = 1;
   uint64_t seed = 0;
   int epochs = kDefaultEpochs;
-  std::string loss = "bce";
+  std::string loss;  // "": from the data (mse for 1-D regression, else bce)
   int outputs = 0;
   std::vector<float> l1{0.0f}, l2{0.0f};
   float early_stop = NAN;
@@ -78,7 +78,7 @@ SweepSpec make_spec(const CliRun& c) {
   s.seeds = c.seeds;
   s.base_seed = c.seed;
   s.epochs = c.epochs;
-  s.loss = parse_loss(c.loss);
+  if (!c.loss.empty()) s.loss = parse_loss(c.loss);
   s.outputs = c.outputs;
   s.l1 = c.l1;
   s.l2 = c.l2;
@@ -136,7 +136,9 @@ void add_run_options(CLI::App& run, CliRun& c, std::vector<CLI::Option*>& spec_o
            ->capture_default_str()
            ->check(kNonNegativeWhole));
   spec(run.add_option("--epochs", c.epochs, "epochs per network")->capture_default_str());
-  spec(run.add_option("--loss", c.loss, "bce (sigmoid outputs), mse (linear outputs), softmax")->capture_default_str());
+  spec(run.add_option("--loss", c.loss,
+                      "bce (sigmoid outputs), mse (linear outputs), softmax; default from the data: mse with one "
+                      "linear output for 1-D regression, else bce"));
   spec(run.add_option("--outputs", c.outputs, "output units (0 = from the data)")->capture_default_str());
   spec(run.add_option("--l1", c.l1, "L1 penalties on weights")->delimiter(',')->capture_default_str());
   spec(run.add_option("--l2", c.l2, "L2 penalties on weights")->delimiter(',')->capture_default_str());
@@ -264,6 +266,7 @@ std::vector<SweepPart> sweep_parts(const CliRun& c, const std::vector<CLI::Optio
     for (const auto& features : sets) {
       SweepPart part{d.label, base, d.data};
       part.spec.features = features;
+      if (c.loss.empty()) part.spec.loss = d.data.regression ? Loss::mse : Loss::bce;  // defaults follow the data
       if (sets.size() > 1) part.label += (part.label.empty() ? "" : " · ") + std::string("features ") + join(features, ",");
       parts.push_back(std::move(part));
     }

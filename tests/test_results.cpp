@@ -198,7 +198,7 @@ TEST(Cli, BadInputsFailWithAClearMessage) {
       {"run --optimizers adagrad", "unknown optimizer 'adagrad'"},
       {"run --loss hinge", "unknown loss 'hinge'"},
       {"run --dataset nope", "unknown generator 'nope'"},
-      {"run --dataset poly", "1-D regression data needs --loss mse"},
+      {"run --dataset poly --loss bce", "1-D regression data needs --loss mse"},
       {"run --features x1,x3", "unknown feature 'x3'"},
       {"run --grid 300000", "--grid 300000: frames need about"},
       {"run --device tpu", "--device 'tpu'"},
