@@ -121,6 +121,119 @@ TEST(Frame, FieldPointsAndCaption) {
   EXPECT_GT(dark, 20);
 }
 
+// Largest per-channel difference between two colours.
+int contrast(Rgb a, Rgb b) {
+  int d = 0;
+  for (size_t k = 0; k < 3; ++k) d = std::max(d, std::abs(int(a[k]) - int(b[k])));
+  return d;
+}
+
+TEST(Frame, PointsOfBothClassesStayVisibleOnAnyField) {
+  // A field of one colour everywhere, one point of each class (train and test):
+  // the point keeps its class colour at its centre and something around it
+  // stands out from the field, whatever the field's colour.
+  FrameScene s;
+  s.grid_h = s.grid_w = 64;
+  s.outputs = 2;
+  s.extent = {0, 1, 0, 1};
+  s.scale = 4;
+  s.style = {ColorMap::seed, false, 2, 2};
+  s.caption = false;
+  s.train.coords = {0.25f, 0.5f, 0.75f, 0.5f};
+  s.train.labels = {0, 1};
+  s.test.coords = {0.25f, 0.2f, 0.75f, 0.2f};
+  s.test.labels = {0, 1};
+  // Fields: exactly each class's colour, white, black and the points' edge colour.
+  const std::vector<Rgb> fields = {
+      class_color(s.style, 0), class_color(s.style, 1), {255, 255, 255}, {0, 0, 0}, class_outline(s.style)};
+  std::vector<float> unused(64 * 64 * 2, 0.5f);
+  for (const Rgb field : fields) {
+    const FieldColor flat = [field](const float*) { return field; };
+    const Image img = render_frame(s, unused.data(), "", font(), &flat);
+    const std::string what =
+        "field (" + std::to_string(field[0]) + "," + std::to_string(field[1]) + "," + std::to_string(field[2]) + ")";
+    for (size_t k = 0; k < 2; ++k) {
+      const auto c = plane_to_pixel(s, s.train.coords[2 * k], s.train.coords[2 * k + 1]);
+      expect_color(img.at(int(c[0]), int(c[1])), class_color(s.style, s.train.labels[k]), 20, what + " train centre");
+      for (const Points* set : {&s.train, &s.test}) {
+        const auto q = plane_to_pixel(s, set->coords[2 * k], set->coords[2 * k + 1]);
+        int best = 0;  // the strongest contrast with the field within the point's footprint
+        for (int dy = -8; dy <= 8; ++dy)
+          for (int dx = -8; dx <= 8; ++dx)
+            best = std::max(best, contrast(img.at(int(q[0]) + dx, int(q[1]) + dy), field));
+        EXPECT_GE(best, 150) << what << ", " << (set == &s.train ? "train" : "test") << " point of class "
+                             << set->labels[k];
+      }
+    }
+    // Far from the points, the field is untouched.
+    expect_color(img.at(128, 10), field, 0, what + " away from points");
+  }
+}
+
+TEST(Frame, CleanFieldHasNoPointsNoCaption) {
+  // --no-points --no-caption at scale 1: the frame is the grid, pixel for pixel.
+  FrameScene s;
+  s.grid_h = s.grid_w = 32;
+  s.outputs = 2;
+  s.extent = {0, 1, 0, 1};
+  s.scale = 1;
+  s.style = {ColorMap::seed, false, 2, 2};
+  s.train.coords = {0.5f, 0.5f};
+  s.train.labels = {1};
+  s.points = false;
+  s.caption = false;
+  std::vector<float> field(32 * 32 * 2);
+  for (int j = 0; j < 32; ++j)
+    for (int i = 0; i < 32; ++i)
+      field[size_t(j * 32 + i) * 2] = float(i) / 31, field[size_t(j * 32 + i) * 2 + 1] = float(j) / 31;
+  const Image img = render_frame(s, field.data(), "epoch 1", font());
+  ASSERT_EQ(img.width, 32);
+  ASSERT_EQ(img.height, 32);
+  for (int j = 0; j < 32; ++j)
+    for (int i = 0; i < 32; ++i)
+      expect_color(img.at(i, j), field_color(s.style, &field[size_t(j * 32 + i) * 2]), 0, "grid point");
+}
+
+TEST(Frame, AxesCarryTickMarksAndValues) {
+  FrameScene s;
+  s.grid_h = s.grid_w = 64;
+  s.outputs = 2;
+  s.extent = {0, 1, 0, 1};
+  s.scale = 4;
+  s.style = {ColorMap::seed, false, 2, 2};
+  s.axes = true;
+  std::vector<float> field(64 * 64 * 2, 0.5f);
+  const Rgb field_rgb = field_color(s.style, field.data());
+  const FrameLayout l = frame_layout(s);
+  const Image img = render_frame(s, field.data(), "epoch 1", font());
+  ASSERT_EQ(img.width, l.width);
+  ASSERT_EQ(img.height, l.height);
+  EXPECT_GT(l.field_x, 10) << "room for the y values";
+  EXPECT_EQ(l.height, l.field_y + 256 + 4 + int(std::ceil(caption_font_size(256) * 0.8f * 1.3f)) + caption_height(256));
+  // The plane's corner (0, 1) is the first grid point, inside the field.
+  const auto corner = plane_to_pixel(s, 0.0f, 1.0f);
+  EXPECT_FLOAT_EQ(corner[0], float(l.field_x) + 2);
+  EXPECT_FLOAT_EQ(corner[1], float(l.field_y) + 2);
+  expect_color(img.at(l.field_x + 128, l.field_y + 128), field_rgb, 0, "field");
+  // Tick marks every 0.2 (1-2-5 steps, about four over the range): under the
+  // field at x = 0, 0.4 and 1, and left of it at y = 0.6.
+  const int below = l.field_y + l.field_h + 2;
+  for (float x : {0.0f, 0.4f, 1.0f}) {
+    const int px = int(plane_to_pixel(s, x, 0)[0]);
+    EXPECT_LT(img.at(px, below)[0], 160) << "tick mark at x=" << x;
+    EXPECT_GT(img.at(px + 12, below)[0], 200) << "no mark between ticks";
+  }
+  EXPECT_LT(img.at(l.field_x - 3, int(plane_to_pixel(s, 0, 0.6f)[1]))[0], 160) << "tick mark at y=0.6";
+  // Values: dark text in the left margin and under the ticks.
+  int left_ink = 0, bottom_ink = 0;
+  for (int y = l.field_y; y < l.field_y + l.field_h; ++y)
+    for (int x = 0; x < l.field_x - 6; ++x) left_ink += img.at(x, y)[0] < 120;
+  for (int y = below + 3; y < l.field_y + l.field_h + 4 + 14; ++y)
+    for (int x = l.field_x; x < l.field_x + l.field_w; ++x) bottom_ink += img.at(x, y)[0] < 120;
+  EXPECT_GT(left_ink, 20);
+  EXPECT_GT(bottom_ink, 20);
+}
+
 TEST(Frame, PngHasTheImageSize) {
   Image img(37, 23, {10, 20, 30});
   img.set(5, 6, {200, 100, 50});
@@ -402,8 +515,8 @@ TEST(Inside, NetworkDiagramColoursEdgesBySign) {
     for (int y = 0; y < img.height; ++y)
       for (int x = 0; x < img.width; ++x) {
         const Rgb c = img.at(x, y);
-        blue += c[2] > 150 && c[0] < 60;     // edge blue #0877bd (and the maps' positive side)
-        orange += c[0] > 200 && c[2] < 80;   // edge orange #f59322
+        blue += c[2] > 150 && c[0] < 60;    // edge blue #0877bd (and the maps' positive side)
+        orange += c[0] > 200 && c[2] < 80;  // edge orange #f59322
       }
     return std::pair<int, int>{blue, orange};
   };

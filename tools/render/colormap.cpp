@@ -71,7 +71,7 @@ Rgb class_color(const FieldStyle& s, int label) {
   return kPalette[size_t(label) % (sizeof kPalette / sizeof *kPalette)];
 }
 
-Rgb class_outline(const FieldStyle&) { return {255, 255, 255}; }
+Rgb class_outline(const FieldStyle&) { return {25, 25, 25}; }
 
 Rgb field_color(const FieldStyle& s, const float* p) {
   if (s.discretize) {

@@ -25,7 +25,8 @@ struct FieldStyle {
 
 // The colour of one grid point from its outputs p[0..outputs).
 Rgb field_color(const FieldStyle& s, const float* p);
-// The colour of a point of class `label`, and the outline drawn around it.
+// The colour of a point of class `label`, and the dark edge drawn around it
+// (frames add a white halo outside the edge).
 Rgb class_color(const FieldStyle& s, int label);
 Rgb class_outline(const FieldStyle& s);
 

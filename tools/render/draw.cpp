@@ -31,66 +31,157 @@ float caption_font_size(int field_width) { return std::clamp(float(field_width) 
 int caption_height(int field_width) { return int(std::lround(caption_font_size(field_width) * 1.5f)); }
 float point_radius(int field_width) { return std::clamp(float(field_width) / 110.0f, 1.5f, 5.0f); }
 
+namespace {
+constexpr Rgb kHalo{255, 255, 255};
+constexpr float kTickLength = 4;
+
+float tick_font_size(int field_width) { return caption_font_size(field_width) * 0.8f; }
+
+// The plane's x ticks and the vertical axis' ticks (the plane's y, or for 1-D
+// data the target value).
+std::vector<double> x_ticks(const FrameScene& s) { return nice_ticks(s.extent[0], s.extent[1], 4); }
+std::vector<double> y_ticks(const FrameScene& s) {
+  return s.regression ? nice_ticks(s.value_range[0], s.value_range[1], 4) : nice_ticks(s.extent[2], s.extent[3], 4);
+}
+
+// Pixel size of the field alone (no margins).
+std::array<int, 2> field_size(const FrameScene& s) {
+  if (s.regression) return {kRegressionWidth * s.scale, kRegressionHeight * s.scale};
+  return {s.grid_w * s.scale, s.grid_h * s.scale};
+}
+
+// The axes' label widths need the font; a frame's layout does not, so the
+// margin allows for the widest tick text at an average glyph width.
+int label_width_estimate(const std::string& text, float size) {
+  return int(std::ceil(float(text.size()) * size * 0.62f));
+}
+}  // namespace
+
+FrameLayout frame_layout(const FrameScene& s) {
+  FrameLayout l;
+  const auto [w, h] = field_size(s);
+  l.field_w = w;
+  l.field_h = h;
+  if (s.axes) {
+    const float size = tick_font_size(w);
+    int widest = 0;
+    for (double t : y_ticks(s)) widest = std::max(widest, label_width_estimate(format_tick(t), size));
+    int last_x = 0;
+    for (double t : x_ticks(s)) last_x = label_width_estimate(format_tick(t), size);
+    l.field_x = widest + int(kTickLength) + 4;
+    l.field_y = int(std::ceil(size * 0.7f));  // room for the top tick's label
+    l.width = l.field_x + w + std::max(4, last_x / 2 + 2);
+    l.height = l.field_y + h + int(kTickLength) + int(std::ceil(size * 1.3f));
+  } else {
+    l.width = w;
+    l.height = h;
+  }
+  if (s.caption) l.height += caption_height(w);
+  return l;
+}
+
 std::array<float, 2> plane_to_pixel(const FrameScene& s, float x, float y) {
   const auto& e = s.extent;
+  const FrameLayout l = frame_layout(s);
   if (s.regression) {
-    const float w = float(kRegressionWidth * s.scale), h = float(kRegressionHeight * s.scale);
+    const float w = float(l.field_w), h = float(l.field_h);
     const auto& v = s.value_range;
-    return {(x - e[0]) / (e[1] - e[0]) * (w - 1) + 0.5f, (v[1] - y) / (v[1] - v[0]) * (h - 1) + 0.5f};
+    return {float(l.field_x) + (x - e[0]) / (e[1] - e[0]) * (w - 1) + 0.5f,
+            float(l.field_y) + (v[1] - y) / (v[1] - v[0]) * (h - 1) + 0.5f};
   }
   const float col = (x - e[0]) / (e[1] - e[0]) * float(s.grid_w - 1);
   const float row = (e[3] - y) / (e[3] - e[2]) * float(s.grid_h - 1);
-  return {(col + 0.5f) * float(s.scale), (row + 0.5f) * float(s.scale)};
+  return {float(l.field_x) + (col + 0.5f) * float(s.scale), float(l.field_y) + (row + 0.5f) * float(s.scale)};
 }
+
+namespace {
+// The field of a 2-D scene: each pixel samples the field at its centre,
+// bilinearly between grid points.
+void draw_field(Image& img, const FrameScene& s, const FrameLayout& l, const float* values, const FieldColor* color) {
+  const int scale = s.scale;
+  std::vector<float> p(size_t(s.outputs));
+  const size_t stride = size_t(s.outputs);
+  for (int y = 0; y < l.field_h; ++y) {
+    const float gy = std::clamp((float(y) + 0.5f) / float(scale) - 0.5f, 0.0f, float(s.grid_h - 1));
+    const int j0 = std::min(int(gy), s.grid_h - 1), j1 = std::min(j0 + 1, s.grid_h - 1);
+    const float ty = gy - float(j0);
+    for (int x = 0; x < l.field_w; ++x) {
+      const float gx = std::clamp((float(x) + 0.5f) / float(scale) - 0.5f, 0.0f, float(s.grid_w - 1));
+      const int i0 = std::min(int(gx), s.grid_w - 1), i1 = std::min(i0 + 1, s.grid_w - 1);
+      const float tx = gx - float(i0);
+      const float* a = values + (size_t(j0) * size_t(s.grid_w) + size_t(i0)) * stride;
+      const float* b = values + (size_t(j0) * size_t(s.grid_w) + size_t(i1)) * stride;
+      const float* c = values + (size_t(j1) * size_t(s.grid_w) + size_t(i0)) * stride;
+      const float* d = values + (size_t(j1) * size_t(s.grid_w) + size_t(i1)) * stride;
+      for (size_t k = 0; k < stride; ++k)
+        p[k] = (a[k] * (1 - tx) + b[k] * tx) * (1 - ty) + (c[k] * (1 - tx) + d[k] * tx) * ty;
+      img.set(l.field_x + x, l.field_y + y, color ? (*color)(p.data()) : field_color(s.style, p.data()));
+    }
+  }
+}
+
+// Data points that stay visible on any field: the class colour inside a dark
+// edge inside a white halo (a field of the class's own colour, a dark or a
+// light field all leave one of the three rings in contrast).
+void draw_point(Image& img, std::array<float, 2> q, float r, float edge, Rgb fill, Rgb dark) {
+  img.disc(q[0], q[1], r + edge + 0.9f, kHalo, kHalo, 0);
+  img.disc(q[0], q[1], r + edge, fill, dark, edge);
+}
+// Test points: a ring of the class colour, edged and haloed the same way.
+void draw_test_point(Image& img, std::array<float, 2> q, float r, float edge, float band, Rgb fill, Rgb dark) {
+  img.ring(q[0], q[1], r + edge + 0.9f, kHalo, band + 2 * edge + 1.8f);
+  img.ring(q[0], q[1], r + edge, dark, band + 2 * edge);
+  img.ring(q[0], q[1], r, fill, band);
+}
+
+void draw_axes(Image& img, const FrameScene& s, const FrameLayout& l, const Font& font) {
+  const float size = tick_font_size(l.field_w);
+  const int left = l.field_x - 1, right = l.field_x + l.field_w, top = l.field_y - 1, bottom = l.field_y + l.field_h;
+  const int tick = int(kTickLength);
+  // A one-pixel box just outside the field, and crisp one-pixel tick marks.
+  img.fill_rect(left, top, right + 1, top + 1, kAxis);
+  img.fill_rect(left, bottom, right + 1, bottom + 1, kAxis);
+  img.fill_rect(left, top, left + 1, bottom + 1, kAxis);
+  img.fill_rect(right, top, right + 1, bottom + 1, kAxis);
+  const float y_of_x_axis = s.regression ? s.value_range[0] : s.extent[2];
+  for (double t : x_ticks(s)) {
+    const float x = plane_to_pixel(s, float(t), y_of_x_axis)[0];
+    img.fill_rect(int(x), bottom, int(x) + 1, bottom + tick + 1, kAxis);
+    const std::string text = format_tick(t);
+    font.draw(img, text, x - font.width(text, size) / 2, float(bottom + tick) + size, size, kInk);
+  }
+  for (double t : y_ticks(s)) {
+    const float y = plane_to_pixel(s, s.extent[0], float(t))[1];
+    img.fill_rect(left - tick, int(y), left + 1, int(y) + 1, kAxis);
+    const std::string text = format_tick(t);
+    font.draw(img, text, float(left - tick - 2) - font.width(text, size), y + size * 0.35f, size, kInk);
+  }
+}
+}  // namespace
 
 Image render_frame(const FrameScene& s, const float* values, const std::string& caption, const Font& font,
                    const FieldColor* color) {
-  const int scale = s.scale;
-  const int field_w = s.regression ? kRegressionWidth * scale : s.grid_w * scale;
-  const int field_h = s.regression ? kRegressionHeight * scale : s.grid_h * scale;
-  Image img(field_w, field_h + caption_height(field_w));
-  const float r = point_radius(field_w), stroke = std::max(0.6f, r / 3.5f);
+  const FrameLayout l = frame_layout(s);
+  Image img(l.width, l.height);
+  const float r = point_radius(l.field_w), stroke = std::max(0.6f, r / 3.5f), edge = std::max(0.8f, stroke);
   if (!s.regression) {
-    // Each pixel samples the field at its centre, bilinearly between grid points.
-    std::vector<float> p(size_t(s.outputs));
-    const size_t stride = size_t(s.outputs);
-    for (int y = 0; y < field_h; ++y) {
-      const float gy = std::clamp((float(y) + 0.5f) / float(scale) - 0.5f, 0.0f, float(s.grid_h - 1));
-      const int j0 = std::min(int(gy), s.grid_h - 1), j1 = std::min(j0 + 1, s.grid_h - 1);
-      const float ty = gy - float(j0);
-      for (int x = 0; x < field_w; ++x) {
-        const float gx = std::clamp((float(x) + 0.5f) / float(scale) - 0.5f, 0.0f, float(s.grid_w - 1));
-        const int i0 = std::min(int(gx), s.grid_w - 1), i1 = std::min(i0 + 1, s.grid_w - 1);
-        const float tx = gx - float(i0);
-        const float* a = values + (size_t(j0) * size_t(s.grid_w) + size_t(i0)) * stride;
-        const float* b = values + (size_t(j0) * size_t(s.grid_w) + size_t(i1)) * stride;
-        const float* c = values + (size_t(j1) * size_t(s.grid_w) + size_t(i0)) * stride;
-        const float* d = values + (size_t(j1) * size_t(s.grid_w) + size_t(i1)) * stride;
-        for (size_t k = 0; k < stride; ++k)
-          p[k] = (a[k] * (1 - tx) + b[k] * tx) * (1 - ty) + (c[k] * (1 - tx) + d[k] * tx) * ty;
-        img.set(x, y, color ? (*color)(p.data()) : field_color(s.style, p.data()));
-      }
-    }
-    const Rgb outline = class_outline(s.style);
-    for (size_t k = 0; k < s.train.labels.size(); ++k) {
-      const auto q = plane_to_pixel(s, s.train.coords[2 * k], s.train.coords[2 * k + 1]);
-      img.disc(q[0], q[1], r, class_color(s.style, s.train.labels[k]), outline, stroke);
-    }
-    for (size_t k = 0; k < s.test.labels.size(); ++k) {  // test points: hollow rings
-      const auto q = plane_to_pixel(s, s.test.coords[2 * k], s.test.coords[2 * k + 1]);
-      img.ring(q[0], q[1], r + stroke * 0.7f, outline, stroke * 3.0f);
-      img.ring(q[0], q[1], r, class_color(s.style, s.test.labels[k]), stroke * 1.6f);
-    }
+    draw_field(img, s, l, values, color);
+    for (size_t k = 0; s.points && k < s.train.labels.size(); ++k)
+      draw_point(img, plane_to_pixel(s, s.train.coords[2 * k], s.train.coords[2 * k + 1]), r, edge,
+                 class_color(s.style, s.train.labels[k]), class_outline(s.style));
+    for (size_t k = 0; s.points && k < s.test.labels.size(); ++k)  // test points: hollow rings
+      draw_test_point(img, plane_to_pixel(s, s.test.coords[2 * k], s.test.coords[2 * k + 1]), r, edge, stroke * 1.6f,
+                      class_color(s.style, s.test.labels[k]), class_outline(s.style));
   } else {
-    for (double t : nice_ticks(s.value_range[0], s.value_range[1], 4)) {  // horizontal guide lines
+    for (double t : y_ticks(s)) {  // horizontal guide lines
       const float y = plane_to_pixel(s, s.extent[0], float(t))[1];
-      img.line(0, y, float(field_w), y, kGridLine, 1);
+      img.line(float(l.field_x), y, float(l.field_x + l.field_w), y, kGridLine, 1);
     }
-    for (size_t k = 0; k < s.train.values.size(); ++k) {
+    for (size_t k = 0; s.points && k < s.train.values.size(); ++k) {
       const auto p = plane_to_pixel(s, s.train.coords[k], s.train.values[k]);
       img.disc(p[0], p[1], r * 0.8f, {150, 150, 150}, {90, 90, 90}, stroke);
     }
-    for (size_t k = 0; k < s.test.values.size(); ++k) {
+    for (size_t k = 0; s.points && k < s.test.values.size(); ++k) {
       const auto p = plane_to_pixel(s, s.test.coords[k], s.test.values[k]);
       img.ring(p[0], p[1], r * 0.8f, kTestColor, stroke * 1.6f);
     }
@@ -100,15 +191,19 @@ Image render_frame(const FrameScene& s, const float* values, const std::string& 
       const auto a = plane_to_pixel(s, x0, values[size_t(i) * size_t(s.outputs)]);
       const auto b = plane_to_pixel(s, x1, values[size_t(i + 1) * size_t(s.outputs)]);
       if (std::isfinite(a[1]) && std::isfinite(b[1]))
-        img.line(a[0], a[1], b[0], b[1], kTrainColor, 2.0f * float(scale));
+        img.line(a[0], a[1], b[0], b[1], kTrainColor, 2.0f * float(s.scale));
     }
   }
-  img.fill_rect(0, field_h, field_w, img.height, {250, 250, 250});
-  const float size = caption_font_size(field_w);
-  const float x = 3.0f;
-  // Shrink the text to fit narrow frames.
-  const float fit = std::min(1.0f, (float(field_w) - 2 * x) / std::max(1.0f, font.width(caption, size)));
-  font.draw(img, caption, x, float(field_h) + size * 1.1f, size * fit, kInk);
+  if (s.axes) draw_axes(img, s, l, font);
+  if (s.caption) {
+    const int strip = l.height - caption_height(l.field_w);
+    img.fill_rect(0, strip, l.width, l.height, {250, 250, 250});
+    const float size = caption_font_size(l.field_w);
+    const float x = 3.0f;
+    // Shrink the text to fit narrow frames.
+    const float fit = std::min(1.0f, (float(l.width) - 2 * x) / std::max(1.0f, font.width(caption, size)));
+    font.draw(img, caption, x, float(strip) + size * 1.1f, size * fit, kInk);
+  }
   return img;
 }
 

@@ -25,24 +25,36 @@ struct FrameScene {
   Points train, test;
   FieldStyle style;
   int scale = 1;
+  bool points = true;   // draw the data on the field
+  bool caption = true;  // the strip with epoch, loss and accuracy under the field
+  bool axes = false;    // a frame with tick marks and values on the plane's x and y
 };
+
+// Where the field lies in a frame image: its top-left corner and size, and the
+// whole image's size (margins for the axes, the caption strip underneath).
+struct FrameLayout {
+  int field_x = 0, field_y = 0, field_w = 0, field_h = 0;
+  int width = 0, height = 0;
+};
+FrameLayout frame_layout(const FrameScene& s);
 
 // Pixel centre of plane point (x, y) in a field image of the scene.
 std::array<float, 2> plane_to_pixel(const FrameScene& s, float x, float y);
 
 // The frame image: the field (or, for 1-D data, the prediction curve over the
-// target points) plus a caption strip underneath. values: (H, W, outputs).
+// target points), with axes and a caption strip as the scene asks. values: (H, W, outputs).
 // color: the field's colour of the (interpolated) values at a pixel, s.outputs
 // of them; nullptr: the scene's field_color.
 using FieldColor = std::function<Rgb(const float*)>;
 Image render_frame(const FrameScene& s, const float* values, const std::string& caption, const Font& font,
                    const FieldColor* color = nullptr);
-int caption_height(int field_width);  // the strip under a frame of that width
+int caption_height(int field_width);       // the strip under a frame of that width
+float caption_font_size(int field_width);  // its text size (tick values: 0.8 of it)
 
 struct LossCurves {
-  std::vector<float> epoch_loss;          // (epochs,) per-epoch training loss (the median, with a band)
-  std::vector<int> snapshot_epochs;       // (frames,)
-  std::vector<float> snapshot_test_loss;  // (frames,) NaN if no test set
+  std::vector<float> epoch_loss;           // (epochs,) per-epoch training loss (the median, with a band)
+  std::vector<int> snapshot_epochs;        // (frames,)
+  std::vector<float> snapshot_test_loss;   // (frames,) NaN if no test set
   std::vector<float> band_low, band_high;  // (epochs,) an interquartile band around epoch_loss, if given
 };
 

@@ -14,7 +14,10 @@ struct RenderOptions {
   std::string colormap;  // "" = seed for two-output binary files, playground otherwise
   bool discretize = false;
   bool log_loss = false;
-  bool lines = false;  // the first layer's lines w.x + b = 0 on every frame
+  bool lines = false;    // the first layer's lines w.x + b = 0 on every frame
+  bool axes = false;     // tick marks and values around each frame's field
+  bool points = true;    // the data on the frames
+  bool caption = true;   // the epoch/loss/accuracy strip under each frame
   int scale = 0;         // pixels per grid point; 0 = enough for frames about 256 px wide
   int frame_stride = 1;  // every k-th frame (the last is always rendered)
   int gif_delay = 10;    // 1/100 s per GIF frame

@@ -13,7 +13,7 @@ namespace {
 constexpr Rgb kPositive{0x08, 0x77, 0xbd}, kNegative{0xf5, 0x93, 0x22};  // Playground's edge colours
 constexpr Rgb kInk{40, 40, 40}, kFaint{150, 150, 150}, kPanel{248, 248, 248};
 // First-layer lines: distinct, dark enough for any field.
-constexpr Rgb kLineColors[] = {{20, 20, 20},   {150, 0, 150}, {0, 110, 110}, {160, 60, 0},
+constexpr Rgb kLineColors[] = {{20, 20, 20},  {150, 0, 150}, {0, 110, 110}, {160, 60, 0},
                                {60, 60, 170}, {0, 120, 0},   {170, 0, 40},  {100, 100, 0}};
 
 std::string epoch_text(int epoch) { return "epoch " + std::to_string(epoch); }
@@ -76,7 +76,8 @@ void principal_directions(const std::vector<float>& x, int n, int u, std::vector
   for (int i = 0; i < n; ++i)
     for (int a = 0; a < u; ++a) {
       const double da = x[size_t(i) * size_t(u) + size_t(a)] - center[size_t(a)];
-      for (int b = 0; b < u; ++b) cov[size_t(a) * size_t(u) + size_t(b)] += da * (x[size_t(i) * size_t(u) + size_t(b)] - center[size_t(b)]);
+      for (int b = 0; b < u; ++b)
+        cov[size_t(a) * size_t(u) + size_t(b)] += da * (x[size_t(i) * size_t(u) + size_t(b)] - center[size_t(b)]);
     }
   directions.assign(2 * size_t(u), 0.0f);
   std::vector<double> v(static_cast<size_t>(u)), prev(static_cast<size_t>(u));
@@ -148,8 +149,7 @@ Image render_network_diagram(const FrameScene& scene, const InsideNetwork& net, 
           const float w = params[L.weights + int64_t(o) * L.in + i];
           if (!std::isfinite(w) || scale <= 0) continue;
           const float x0 = float(node_x(l) + thumb), y0 = float(node_y(l, i) + thumb / 2);
-          const float x1 = float(node_x(l + 1)),
-                      y1 = float(node_y(l + 1, o) + (l + 1 == last ? out_size : thumb) / 2);
+          const float x1 = float(node_x(l + 1)), y1 = float(node_y(l + 1, o) + (l + 1 == last ? out_size : thumb) / 2);
           img.line(x0, y0, x1, y1, w >= 0 ? kPositive : kNegative, 0.3f + 3.2f * std::abs(w) / scale);
         }
     }
@@ -166,7 +166,8 @@ Image render_network_diagram(const FrameScene& scene, const InsideNetwork& net, 
     if (scene.regression)
       draw_curve(img, node_x(0), node_y(0, i), thumb, v.data(), nw, -s, s, kPositive);
     else
-      draw_map(img, node_x(0), node_y(0, i), thumb, nh, nw, [&](int g) { return playground(0.5f + 0.5f * v[size_t(g)] / s); });
+      draw_map(img, node_x(0), node_y(0, i), thumb, nh, nw,
+               [&](int g) { return playground(0.5f + 0.5f * v[size_t(g)] / s); });
     frame_box(img, node_x(0), node_y(0, i), thumb, thumb, kFaint);
     const std::string& name = net.feature_names[size_t(i)];
     font.draw(img, name, float(node_x(0)) - font.width(name, label_size) - 3, float(node_y(0, i) + thumb / 2) + 3,
@@ -242,7 +243,8 @@ std::vector<HiddenView> hidden_views(const FrameScene& scene, const InsideNetwor
   const size_t frames = net.weights.size();
   views.resize(size_t(hidden));
   // Projections from the final frame's data activations.
-  const auto final_acts = forward_layers(net.layout, net.activation, net.loss, net.weights.back().data(), x.data(), n_all);
+  const auto final_acts =
+      forward_layers(net.layout, net.activation, net.loss, net.weights.back().data(), x.data(), n_all);
   for (int l = 0; l < hidden; ++l) {
     HiddenView& v = views[size_t(l)];
     v.layer = l;
@@ -270,7 +272,8 @@ std::vector<HiddenView> hidden_views(const FrameScene& scene, const InsideNetwor
           xy[1] = row[1];
         } else {
           for (int d = 0; d < 2; ++d)
-            for (int u = 0; u < v.units; ++u) xy[d] += v.projection[size_t(d) * size_t(v.units) + size_t(u)] * (row[u] - v.center[size_t(u)]);
+            for (int u = 0; u < v.units; ++u)
+              xy[d] += v.projection[size_t(d) * size_t(v.units) + size_t(u)] * (row[u] - v.center[size_t(u)]);
         }
         auto& out = i < n_points ? v.points[k] : v.lines[k];
         out.push_back(xy[0]);
@@ -323,9 +326,9 @@ Image render_hidden_view(const FrameScene& scene, const InsideNetwork& net, cons
     for (int y = 0; y < size; ++y)
       for (int x = 0; x < size; ++x) {
         const int g = (y * cells / size) * cells + x * cells / size;
-        Rgb c = scene.regression ? viridis((out[size_t(g)] - scene.value_range[0]) /
-                                           (scene.value_range[1] - scene.value_range[0]))
-                                 : field_color(scene.style, out.data() + size_t(g) * size_t(outs));
+        Rgb c = scene.regression
+                    ? viridis((out[size_t(g)] - scene.value_range[0]) / (scene.value_range[1] - scene.value_range[0]))
+                    : field_color(scene.style, out.data() + size_t(g) * size_t(outs));
         for (auto& ch : c) ch = uint8_t(255 - (255 - ch) * 0.55f);
         img.set(x, y, c);
       }
@@ -351,9 +354,9 @@ Image render_hidden_view(const FrameScene& scene, const InsideNetwork& net, cons
     const bool test = i >= n_train;
     const Points& set = test ? scene.test : scene.train;
     const size_t j = test ? i - n_train : i;
-    const Rgb c = scene.regression ? viridis((set.values[j] - scene.value_range[0]) /
-                                             (scene.value_range[1] - scene.value_range[0]))
-                                   : class_color(scene.style, set.labels[j]);
+    const Rgb c = scene.regression
+                      ? viridis((set.values[j] - scene.value_range[0]) / (scene.value_range[1] - scene.value_range[0]))
+                      : class_color(scene.style, set.labels[j]);
     if (test)
       img.ring(p[0], p[1], 2.6f, c, 1.4f);
     else
@@ -375,7 +378,10 @@ void draw_first_layer_lines(Image& img, const FrameScene& scene, const InsideNet
   const std::vector<float> z = pre_activations(net.layout, 0, params, x.data(), h * w);
   const int units = net.layout.layers[0].out;
   const float s = float(scene.scale);
-  auto pixel = [&](float i, float j) { return std::array<float, 2>{(i + 0.5f) * s, (j + 0.5f) * s}; };
+  const FrameLayout l = frame_layout(scene);
+  auto pixel = [&](float i, float j) {
+    return std::array<float, 2>{float(l.field_x) + (i + 0.5f) * s, float(l.field_y) + (j + 0.5f) * s};
+  };
   for (int u = 0; u < units; ++u) {
     auto at = [&](int i, int j) { return z[(size_t(j) * size_t(w) + size_t(i)) * size_t(units) + size_t(u)]; };
     const Rgb color = kLineColors[size_t(u) % (sizeof(kLineColors) / sizeof(kLineColors[0]))];

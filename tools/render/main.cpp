@@ -20,6 +20,9 @@ int main(int argc, char** argv) {
   app.add_flag("--log-loss", o.log_loss, "loss plots on a log scale");
   app.add_flag("--lines", o.lines,
                "draw each first-layer unit's line w.x + b = 0 on the frames (networks whose parameters were recorded)");
+  app.add_flag("--axes", o.axes, "frames with tick marks and values on x and y");
+  app.add_flag("!--no-points", o.points, "frames without the data points (a clean field)");
+  app.add_flag("!--no-caption", o.caption, "frames without the epoch/loss/accuracy strip");
   app.add_option("--scale", o.scale, "pixels per grid point (0 = automatic: frames about 256 px wide)")
       ->capture_default_str();
   app.add_option("--frame-stride", o.frame_stride, "render every k-th frame (the last always)")->capture_default_str();
@@ -28,7 +31,16 @@ int main(int argc, char** argv) {
   app.add_option("--font", o.font, "TrueType font (default: $NETSWEEP_FONT or DejaVu Sans)");
   app.add_option("--threads", o.threads, "threads (0 = all cores)")->capture_default_str();
   app.add_flag("-q,--quiet", o.quiet, "no progress output");
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "netsweep-render: error: %s (see --help)\n", e.what());
+    return 2;
+  }
   try {
     netsweep::render::render_gallery(o);
   } catch (const netsweep::render::RenderInterrupted& e) {

@@ -61,7 +61,6 @@ bool matches(const NetworkRow& r, const std::string& filter) {
   return true;
 }
 
-
 std::vector<int> frames_to_render(int frames, int stride) {
   std::vector<int> out;
   for (int f = 0; f < frames; f += stride) out.push_back(f);
@@ -125,6 +124,9 @@ Sweep read_sweep(const ResultsFile& file, const RenderOptions& o) {
   scene.regression = data.regression;
   scene.scale = o.scale > 0 ? o.scale : std::max(1, (256 + scene.grid_w / 2) / scene.grid_w);
   if (scene.regression && o.scale == 0) scene.scale = 1;
+  scene.axes = o.axes;
+  scene.points = o.points;
+  scene.caption = o.caption;
   scene.style.outputs = scene.outputs;
   scene.style.classes = data.classes;
   scene.style.discretize = o.discretize;
