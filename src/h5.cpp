@@ -1,6 +1,9 @@
 #include "h5.h"
 
+#include <H5DSpublic.h>
+
 #include <algorithm>
+#include <cstdio>
 
 namespace netsweep::h5 {
 
@@ -148,7 +151,8 @@ void write_strings(hid_t parent, const std::string& name, const std::vector<std:
   size_t width = 1;
   for (const auto& v : values) width = std::max(width, v.size());
   std::vector<char> packed(values.size() * width, '\0');
-  for (size_t i = 0; i < values.size(); ++i) std::copy(values[i].begin(), values[i].end(), packed.begin() + long(i * width));
+  for (size_t i = 0; i < values.size(); ++i)
+    std::copy(values[i].begin(), values[i].end(), packed.begin() + long(i * width));
   Handle type = fixed_string_type(width);
   const hsize_t n = values.size();
   Handle space(H5Screate_simple(1, &n, nullptr), H5Sclose, "dataspace for " + name);
@@ -156,6 +160,53 @@ void write_strings(hid_t parent, const std::string& name, const std::vector<std:
              "cannot create dataset " + path_of(parent, name));
   if (n > 0)
     check(H5Dwrite(set, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, packed.data()), "cannot write " + path_of(parent, name));
+  set_attr(set, "_Encoding", std::string("utf-8"));
+}
+
+namespace {
+void set_dimension_id(hid_t dataset, int id, const std::string& what) {
+  const int32_t value = id;
+  Handle space(H5Screate(H5S_SCALAR), H5Sclose, "scalar space");
+  Handle attr(H5Acreate2(dataset, "_Netcdf4Dimid", H5T_STD_I32LE, space, H5P_DEFAULT, H5P_DEFAULT), H5Aclose,
+              "cannot create _Netcdf4Dimid on " + what);
+  check(H5Awrite(attr, H5T_NATIVE_INT32, &value), "cannot write _Netcdf4Dimid on " + what);
+}
+}  // namespace
+
+void make_coordinate_dimension(hid_t parent, const std::string& name, int id) {
+  silence_errors();
+  Handle set(H5Dopen2(parent, name.c_str(), H5P_DEFAULT), H5Dclose, "cannot open " + path_of(parent, name));
+  check(H5DSset_scale(set, name.c_str()), "cannot make " + path_of(parent, name) + " a dimension");
+  set_dimension_id(set, id, path_of(parent, name));
+}
+
+void create_dimension(hid_t parent, const std::string& name, hsize_t size, int id) {
+  silence_errors();
+  // As netCDF writes them: a float dataset of the dimension's length, never written (no storage).
+  Handle space(H5Screate_simple(1, &size, nullptr), H5Sclose, "dataspace for " + name);
+  Handle set(H5Dcreate2(parent, name.c_str(), H5T_IEEE_F32LE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Dclose,
+             "cannot create dimension " + path_of(parent, name));
+  char label[96];
+  std::snprintf(label, sizeof label, "This is a netCDF dimension but not a netCDF variable.%10llu",
+                static_cast<unsigned long long>(size));
+  check(H5DSset_scale(set, label), "cannot make " + path_of(parent, name) + " a dimension");
+  set_dimension_id(set, id, path_of(parent, name));
+}
+
+void attach_dimensions(hid_t file, const std::string& dataset, const std::vector<std::string>& scales) {
+  silence_errors();
+  Handle set(H5Dopen2(file, dataset.c_str(), H5P_DEFAULT), H5Dclose, "cannot open " + dataset);
+  for (size_t axis = 0; axis < scales.size(); ++axis) {
+    Handle scale(H5Dopen2(file, scales[axis].c_str(), H5P_DEFAULT), H5Dclose, "cannot open " + scales[axis]);
+    check(H5DSattach_scale(set, scale, unsigned(axis)),
+          "cannot attach dimension " + scales[axis] + " to axis " + std::to_string(axis) + " of " + dataset);
+  }
+}
+
+void hard_link(hid_t file, const std::string& target, const std::string& name) {
+  silence_errors();
+  check(H5Lcreate_hard(file, target.c_str(), file, name.c_str(), H5P_DEFAULT, H5P_DEFAULT),
+        "cannot link " + name + " to " + target);
 }
 
 void set_attr(hid_t obj, const std::string& name, const std::string& value) {

@@ -100,7 +100,19 @@ template <typename T>
 void write(hid_t parent, const std::string& name, const std::vector<T>& data, bool checksummed = false) {
   write(parent, name, {hsize_t(data.size())}, data, checksummed);
 }
+// Fixed-length UTF-8 strings, marked `_Encoding = "utf-8"` so that xarray decodes them.
 void write_strings(hid_t parent, const std::string& name, const std::vector<std::string>& values);
+
+// netCDF-4's reading of HDF5: dimensions are dimension scales (H5DS). A
+// dimension is either a coordinate variable (a 1-D dataset named like the
+// dimension, holding its values) or, without values, a placeholder dataset
+// netCDF marks "not a variable". `id` is netCDF's dimension id (unique per file).
+void make_coordinate_dimension(hid_t parent, const std::string& name, int id);
+void create_dimension(hid_t parent, const std::string& name, hsize_t size, int id);
+// Attaches dimension scales (paths from `file`) to the axes of `dataset`, in order.
+void attach_dimensions(hid_t file, const std::string& dataset, const std::vector<std::string>& scales);
+// A second name for an existing object (an HDF5 hard link).
+void hard_link(hid_t file, const std::string& target, const std::string& name);
 
 void set_attr(hid_t obj, const std::string& name, const std::string& value);
 void set_attr(hid_t obj, const std::string& name, int64_t value);
@@ -116,7 +128,8 @@ std::vector<T> read(hid_t parent, const std::string& name, const std::string& wh
 template <typename T>
 std::vector<T> read_row(hid_t parent, const std::string& name, hsize_t row, const std::string& where);
 template <typename T>
-std::vector<T> read_range(hid_t parent, const std::string& name, hsize_t start, hsize_t count, const std::string& where);
+std::vector<T> read_range(hid_t parent, const std::string& name, hsize_t start, hsize_t count,
+                          const std::string& where);
 std::vector<std::string> read_strings(hid_t parent, const std::string& name, const std::string& where);
 std::string get_string_attr(hid_t obj, const std::string& name, const std::string& where);
 int64_t get_int_attr(hid_t obj, const std::string& name, const std::string& where);

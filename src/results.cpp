@@ -14,8 +14,8 @@
 
 #include "frame_pipeline.h"
 #include "h5.h"
-#include "netsweep/problem.h"
 #include "host_util.h"
+#include "netsweep/problem.h"
 
 namespace netsweep {
 namespace {
@@ -214,9 +214,9 @@ int64_t inside_bytes(const TrainingProblem& p, FrameType type) {
     if (p.record_weights[i]) params += p.layout.networks[i].count;
   }
   const int64_t frames = int64_t(p.frame_epochs.size());
-  const int64_t maps = saturating_mul(saturating_mul(units, frames),
-                                      saturating_mul(int64_t(p.neuron_grid_h) * p.neuron_grid_w,
-                                                     type == FrameType::float16 ? 2 : 4));
+  const int64_t maps =
+      saturating_mul(saturating_mul(units, frames),
+                     saturating_mul(int64_t(p.neuron_grid_h) * p.neuron_grid_w, type == FrameType::float16 ? 2 : 4));
   return saturating_add(maps, saturating_mul(saturating_mul(params, frames), 4));
 }
 
@@ -264,9 +264,9 @@ struct ResultsWriter::Impl {
     const hsize_t s = hsize_t(snapshot_offsets[n]);
     h5::Handle space(H5Screate_simple(1, &s, nullptr), H5Sclose, "weights/snapshots space");
     auto weights = h5::create_group(file, "weights");
-    weight_snapshots = h5::Handle(H5Dcreate2(file, "weights/snapshots", H5T_NATIVE_FLOAT, space, H5P_DEFAULT,
-                                             H5P_DEFAULT, H5P_DEFAULT),
-                                  H5Dclose, partial + ": cannot create dataset weights/snapshots");
+    weight_snapshots = h5::Handle(
+        H5Dcreate2(file, "weights/snapshots", H5T_NATIVE_FLOAT, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Dclose,
+        partial + ": cannot create dataset weights/snapshots");
   }
 
   Impl(const std::string& path, const TrainingProblem& p, const Dataset& d, const RunMetadata& m)
@@ -276,9 +276,9 @@ struct ResultsWriter::Impl {
     file = h5::create_file(partial, partial + ": cannot create the output file (is the directory writable?)");
     element_size = meta.frame_type == FrameType::float16 ? 2 : 4;
     const hsize_t f = hsize_t(p.frame_epochs.size());
-    frames = create_chunked("frames", {hsize_t(p.networks.size()), f, hsize_t(p.grid_h), hsize_t(p.grid_w),
-                                       hsize_t(p.outputs)},
-                            {1, 1, hsize_t(p.grid_h), hsize_t(p.grid_w), hsize_t(p.outputs)});  // one frame of one network
+    frames = create_chunked(
+        "frames", {hsize_t(p.networks.size()), f, hsize_t(p.grid_h), hsize_t(p.grid_w), hsize_t(p.outputs)},
+        {1, 1, hsize_t(p.grid_h), hsize_t(p.grid_w), hsize_t(p.outputs)});  // one frame of one network
     create_inside_datasets();
     pipeline = std::make_unique<FramePipeline>(partial);
   }
@@ -346,8 +346,10 @@ struct ResultsWriter::Impl {
     h5::write(g, "layer", layer);
     h5::write(g, "unit", unit);
     std::vector<float> xs(size_t(problem.neuron_grid_w)), ys(size_t(problem.neuron_grid_h));
-    for (int i = 0; i < problem.neuron_grid_w; ++i) xs[size_t(i)] = grid_column_x(problem.extent, i, problem.neuron_grid_w);
-    for (int j = 0; j < problem.neuron_grid_h; ++j) ys[size_t(j)] = grid_row_y(problem.extent, j, problem.neuron_grid_h);
+    for (int i = 0; i < problem.neuron_grid_w; ++i)
+      xs[size_t(i)] = grid_column_x(problem.extent, i, problem.neuron_grid_w);
+    for (int j = 0; j < problem.neuron_grid_h; ++j)
+      ys[size_t(j)] = grid_row_y(problem.extent, j, problem.neuron_grid_h);
     h5::write(g, "grid_x", xs);
     h5::write(g, "grid_y", ys);
     h5::set_attr(neuron_maps, "layout",
@@ -358,6 +360,95 @@ struct ResultsWriter::Impl {
     h5::set_attr(weight_snapshots, "layout",
                  std::string("network n's parameters at frame f: snapshots[snapshot_offsets[n] + f * parameters[n] : "
                              "+ parameters[n]] (empty range: not recorded)"));
+  }
+
+  // The file as netCDF-4 (xarray, h5netcdf, netCDF-C) reads it: every dataset's
+  // axes are named dimensions. The root holds the shared dimensions with their
+  // values (network ids, frame epochs, the grid), and second names (hard links)
+  // for the networks table and the per-network curves, so that the root alone
+  // is a complete dataset with the table as coordinates along `network`.
+  void write_netcdf_view() {
+    const size_t n = problem.networks.size();
+    int next_id = 0;
+    auto coordinate = [&](const char* name, const auto& values) {
+      h5::write(file, name, values);
+      h5::make_coordinate_dimension(file, name, next_id++);
+    };
+    std::vector<int32_t> ids(n), outputs(size_t(problem.outputs)), epochs(size_t(problem.epochs));
+    for (size_t i = 0; i < n; ++i) ids[i] = int32_t(problem.networks[i].id);
+    for (int o = 0; o < problem.outputs; ++o) outputs[size_t(o)] = o;
+    for (int e = 0; e < problem.epochs; ++e) epochs[size_t(e)] = e + 1;
+    coordinate("network", ids);
+    coordinate("frame", std::vector<int32_t>(problem.frame_epochs.begin(), problem.frame_epochs.end()));
+    coordinate("y", h5::read<float>(file, "grid/y", partial));
+    coordinate("x", h5::read<float>(file, "grid/x", partial));
+    coordinate("output", outputs);
+    coordinate("epoch", epochs);
+    h5::attach_dimensions(file, "frame_epochs", {"frame"});
+    h5::attach_dimensions(file, "grid/x", {"x"});
+    h5::attach_dimensions(file, "grid/y", {"y"});
+
+    // The networks table along `network`, also at the root; every per-network
+    // variable lists the table as its coordinates (the CF `coordinates` attribute).
+    std::string table;
+    for_each_network_column([&](const char* name, auto, bool) {
+      const std::string path = std::string("networks/") + name;
+      h5::attach_dimensions(file, path, {"network"});
+      if (std::string(name) == "id") return;  // the `network` coordinate itself
+      h5::hard_link(file, path, name);
+      table += (table.empty() ? "" : " ") + std::string(name);
+    });
+    auto per_network = [&](const std::string& path, const std::vector<std::string>& dims, const char* root_name) {
+      h5::attach_dimensions(file, path, dims);
+      auto set = h5::Handle(H5Dopen2(file, path.c_str(), H5P_DEFAULT), H5Dclose, partial + ": cannot open " + path);
+      h5::set_attr(set, "coordinates", table);
+      if (root_name) h5::hard_link(file, path, root_name);
+    };
+    per_network("frames", {"network", "frame", "y", "x", "output"}, nullptr);
+    per_network("losses/epoch", {"network", "epoch"}, "epoch_loss");
+    h5::attach_dimensions(file, "snapshots/epoch", {"frame"});
+    for (const char* m : {"train_loss", "test_loss", "train_accuracy", "test_accuracy"})
+      per_network(std::string("snapshots/") + m, {"network", "frame"}, m);
+
+    // The data, with dimensions of its own in its group.
+    {
+      auto g = h5::open_group(file, "data");
+      const hsize_t dims = hsize_t(data.regression ? 1 : 2);
+      h5::create_dimension(g, "train_point", data.train.size(), next_id++);
+      h5::create_dimension(g, "test_point", data.test.size(), next_id++);
+      h5::create_dimension(g, "coordinate", dims, next_id++);
+      h5::create_dimension(g, "feature", problem.feature_names.size(), next_id++);
+    }
+    h5::attach_dimensions(file, "data/features", {"data/feature"});
+    for (const char* set : {"train", "test"}) {
+      const std::string d = std::string("data/") + set, point = d + "_point";
+      h5::attach_dimensions(file, d + "_points", {point, "data/coordinate"});
+      h5::attach_dimensions(file, d + "_labels", {point});
+      h5::attach_dimensions(file, d + "_targets", {point, "output"});
+      if (data.regression) h5::attach_dimensions(file, d + "_values", {point});
+    }
+
+    // Parameters and what was recorded inside the networks.
+    {
+      auto w = h5::open_group(file, "weights");
+      h5::create_dimension(w, "network_edge", n + 1, next_id++);
+      h5::create_dimension(w, "parameter", h5::shape(file, "weights/final", partial)[0], next_id++);
+      h5::create_dimension(w, "snapshot_value", h5::shape(file, "weights/snapshots", partial)[0], next_id++);
+      auto g = h5::open_group(file, "neurons");
+      h5::create_dimension(g, "network_edge", n + 1, next_id++);
+      h5::create_dimension(g, "neuron", h5::shape(file, "neurons/maps", partial)[0], next_id++);
+      h5::make_coordinate_dimension(g, "grid_y", next_id++);
+      h5::make_coordinate_dimension(g, "grid_x", next_id++);
+    }
+    for (const char* v : {"offsets", "snapshot_offsets"})
+      h5::attach_dimensions(file, std::string("weights/") + v, {"weights/network_edge"});
+    for (const char* v : {"initial", "final"})
+      h5::attach_dimensions(file, std::string("weights/") + v, {"weights/parameter"});
+    h5::attach_dimensions(file, "weights/snapshots", {"weights/snapshot_value"});
+    h5::attach_dimensions(file, "neurons/offsets", {"neurons/network_edge"});
+    for (const char* v : {"network", "layer", "unit"})
+      h5::attach_dimensions(file, std::string("neurons/") + v, {"neurons/neuron"});
+    h5::attach_dimensions(file, "neurons/maps", {"neurons/neuron", "frame", "neurons/grid_y", "neurons/grid_x"});
   }
 
   void write_metadata(double elapsed) {
@@ -458,6 +549,7 @@ struct ResultsWriter::Impl {
     neuron_maps.reset();
     weight_snapshots.reset();
     frames.reset();
+    write_netcdf_view();
     h5::check(H5Fflush(file, H5F_SCOPE_GLOBAL), partial + ": flush failed");
     file.reset();
     std::error_code ec;
@@ -533,8 +625,8 @@ void ResultsFile::check_layout() const {
   const size_t n = networks().size();  // reads and checks the networks table
   if (int64_t(n) > kMaxNetworks) fail("more networks than netsweep handles");
   const int64_t stored_n = h5::get_int_attr(f, "networks", w), epochs = h5::get_int_attr(f, "epochs", w);
-  if (stored_n != int64_t(n)) fail("attribute 'networks' says " + std::to_string(stored_n) + " but the table has " +
-                                   std::to_string(n));
+  if (stored_n != int64_t(n))
+    fail("attribute 'networks' says " + std::to_string(stored_n) + " but the table has " + std::to_string(n));
   if (epochs < 1 || epochs > kMaxEpochs) fail("attribute 'epochs' is out of range");
   if (dims_of("frame_epochs", 1)[0] == 0 || dims_of("frame_epochs", 1)[0] > hsize_t(kMaxFrames))
     fail("'frame_epochs' is empty or too long");
@@ -558,8 +650,8 @@ void ResultsFile::check_layout() const {
   }
   const auto losses = dims_of("losses/epoch", 2);
   if (losses[0] != n || int64_t(losses[1]) != epochs) fail("'losses/epoch' is not (networks, epochs)");
-  for (const char* name : {"snapshots/train_loss", "snapshots/test_loss", "snapshots/train_accuracy",
-                           "snapshots/test_accuracy"}) {
+  for (const char* name :
+       {"snapshots/train_loss", "snapshots/test_loss", "snapshots/train_accuracy", "snapshots/test_accuracy"}) {
     const auto d = dims_of(name, 2);
     if (d[0] != n || d[1] != frame_epochs.size()) fail(std::string("'") + name + "' is not (networks, frames)");
   }
@@ -571,7 +663,8 @@ void ResultsFile::check_layout() const {
   for (size_t i = 0; i < n; ++i)
     if (networks()[i].parameters < 0 || offsets[i] + networks()[i].parameters > offsets[i + 1])
       fail("network " + std::to_string(i) + "'s parameters do not fit its block of 'weights'");
-  if (dims_of("grid/x", 1)[0] != fr[3] || dims_of("grid/y", 1)[0] != fr[2]) fail("'grid/x', 'grid/y' do not match 'frames'");
+  if (dims_of("grid/x", 1)[0] != fr[3] || dims_of("grid/y", 1)[0] != fr[2])
+    fail("'grid/x', 'grid/y' do not match 'frames'");
   const auto e = extent();
   for (float v : e)
     if (!std::isfinite(v)) fail("the grid's extent is not finite");
