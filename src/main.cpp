@@ -223,6 +223,7 @@ void resolve_run_options(CliRun& c, int argc, char** argv, const CLI::App& app) 
                       " seconds (a week)");
   if (c.run.threads < 0 || c.run.threads > 4096) throw SpecError("--threads: must be between 0 (all cores) and 4096");
   c.run.command_line = joined_command_line(argc, argv);
+  c.run.options = app.config_to_str(false, false);  // the options given, as --config reads them
   if (c.frame_dtype != "f16" && c.frame_dtype != "f32")
     throw SpecError("--frame-dtype '" + c.frame_dtype + "': expected f16 or f32");
   c.run.frame_type = c.frame_dtype == "f16" ? FrameType::float16 : FrameType::float32;
@@ -267,7 +268,8 @@ std::vector<SweepPart> sweep_parts(const CliRun& c, const std::vector<CLI::Optio
       SweepPart part{d.label, base, d.data};
       part.spec.features = features;
       if (c.loss.empty()) part.spec.loss = d.data.regression ? Loss::mse : Loss::bce;  // defaults follow the data
-      if (sets.size() > 1) part.label += (part.label.empty() ? "" : " · ") + std::string("features ") + join(features, ",");
+      if (sets.size() > 1)
+        part.label += (part.label.empty() ? "" : " · ") + std::string("features ") + join(features, ",");
       parts.push_back(std::move(part));
     }
   if (parts.size() > 1)
@@ -314,8 +316,8 @@ void print_info(const InfoOptions& o) {
                   static_cast<long long>(f.format_version()), f.attribute("created").c_str(),
                   f.has_attribute("part_label") ? (", part " + f.attribute("part_label")).c_str() : "");
       std::printf("device: %s\n", f.attribute("device").c_str());
-      std::printf("networks: %d, frames: %d of %dx%d x %d outputs, loss: %s\n", shape[0], shape[1], shape[3],
-                  shape[2], shape[4], f.attribute("loss").c_str());
+      std::printf("networks: %d, frames: %d of %dx%d x %d outputs, loss: %s\n", shape[0], shape[1], shape[3], shape[2],
+                  shape[4], f.attribute("loss").c_str());
     }
   const std::string text = axes.empty() ? format_networks(networks, format)
                                         : format_groups(group_networks(networks, axes), axes, format, options);
@@ -400,10 +402,11 @@ int main(int argc, char** argv) {
       "bench", "time a sweep on the CPU and on the GPU side by side (steps/s, s/epoch, frames/s, GFLOP/s, speedup)");
   add_run_options(*bench, bc, bench_spec_options);
   bench
-      ->add_option("--devices", bench_devices,
-                   "devices to time, in order (speedups are relative to the first): cpu, cuda, or cuda with "
-                   "-fused, -gemm, -tf32, -connN (e.g. cuda-gemm-tf32, cuda-conn8) overriding --gpu-path, --precision and "
-                   "CUDA_DEVICE_MAX_CONNECTIONS; each CUDA variant runs in a process of its own")
+      ->add_option(
+          "--devices", bench_devices,
+          "devices to time, in order (speedups are relative to the first): cpu, cuda, or cuda with "
+          "-fused, -gemm, -tf32, -connN (e.g. cuda-gemm-tf32, cuda-conn8) overriding --gpu-path, --precision and "
+          "CUDA_DEVICE_MAX_CONNECTIONS; each CUDA variant runs in a process of its own")
       ->delimiter(',')
       ->capture_default_str();
   bench->add_flag("--json", bench_json, "JSON instead of a table");
@@ -440,8 +443,9 @@ int main(int argc, char** argv) {
           RunOptions o = c.run;
           o.output = part_output_path(c.run.output, int(k));
           o.part = {int(k), int(parts.size()), parts[k].label};
-          if (!o.quiet) log_line("part " + std::to_string(k + 1) + "/" + std::to_string(parts.size()) + ": " +
-                                 parts[k].label + " -> " + o.output);
+          if (!o.quiet)
+            log_line("part " + std::to_string(k + 1) + "/" + std::to_string(parts.size()) + ": " + parts[k].label +
+                     " -> " + o.output);
           run_sweep(parts[k].spec, parts[k].data, o);
           written.push_back(o.output);
         }

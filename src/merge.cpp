@@ -56,6 +56,7 @@ void merge_results(const std::vector<std::string>& inputs, const std::string& ou
                        " networks are missing, e.g. " + missing + "; is a shard file left out or unfinished?");
 
   RunMetadata meta = run_metadata(spec, data, files[0].attribute("device"), command_line, files[0].frame_type());
+  if (files[0].has_attribute("options")) meta.options = files[0].attribute("options");  // without --shard's value
   if (files[0].has_attribute("part_count"))  // shards of one part of a sweep stay that part
     meta.part = {int(files[0].int_attribute("part_index")), int(files[0].int_attribute("part_count")),
                  files[0].attribute("part_label")};

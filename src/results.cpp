@@ -460,6 +460,7 @@ struct ResultsWriter::Impl {
     h5::set_attr(file, "spec", meta.spec_json);
     h5::set_attr(file, "dataset", data.description_json);
     h5::set_attr(file, "command_line", meta.command_line);
+    if (!meta.options.empty()) h5::set_attr(file, "options", meta.options);
     h5::set_attr(file, "loss", std::string(to_string(problem.loss)));
     h5::set_attr(file, "networks", int64_t(problem.networks.size()));
     h5::set_attr(file, "epochs", int64_t(problem.epochs));

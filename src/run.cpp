@@ -39,8 +39,8 @@ void check_frame_disk(const TrainingProblem& p, const RunOptions& o) {
                     format_gib(available) + " free; lower --grid, raise --snapshot-every or sweep fewer networks");
   if (available < saturating_add(frames, inside))
     throw SpecError("-o " + o.output + ": the neuron maps and parameter snapshots could take up to " +
-                    format_gib(inside) + " beside " + format_gib(frames) + " of frames, but " + dir.string() +
-                    " has " + format_gib(available) +
+                    format_gib(inside) + " beside " + format_gib(frames) + " of frames, but " + dir.string() + " has " +
+                    format_gib(available) +
                     " free; lower --neuron-grid, use --neuron-maps none or --record-weights none, or raise "
                     "--snapshot-every");
 }
@@ -174,6 +174,7 @@ void train_and_write(const SweepSpec& spec, const Dataset& data, const RunOption
   check_frame_disk(problem, o);
 
   RunMetadata meta = run_metadata(spec, data, backend->device_description(), o.command_line, o.frame_type);
+  meta.options = o.options;
   meta.shard_index = o.shard.index;
   meta.shard_count = o.shard.count;
   meta.part = o.part;

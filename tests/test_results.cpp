@@ -6,10 +6,10 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <set>
-#include <tuple>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
+#include <tuple>
 
 #include "netsweep/results.h"
 #include "netsweep/run.h"
@@ -172,6 +172,32 @@ TEST(Cli, TomlConfigFile) {
   EXPECT_EQ(f.frame_shape()[2], 6);
 }
 
+TEST(Cli, StoredOptionsRerunAsAConfigFile) {
+  // The file records the options given (root attribute `options`, TOML); read
+  // back with --config they make the same sweep on the same data.
+  const std::string out = temp_path("options.h5");
+  const auto run = run_cli(
+      "run --dataset circle:n=50,noise=0.3 --layers 1,2 --widths 4 --activations relu,tanh --lr 0.01 --batch 0 "
+      "--epochs 3 --grid 10 --extent -2,2,-2,2 --test-fraction 0.2 --frame-dtype f32 --device cpu -q -o " +
+      out);
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  ResultsFile f(out);
+  const std::string options = f.attribute("options");
+  EXPECT_NE(options.find("activations=[\"relu\", \"tanh\"]"), std::string::npos) << options;
+  EXPECT_NE(options.find("dataset=\"circle:n=50,noise=0.3\""), std::string::npos) << options;
+  // The dataset attribute records what was generated, not the defaults.
+  EXPECT_NE(f.attribute("dataset").find("\"n_points\":50"), std::string::npos) << f.attribute("dataset");
+  EXPECT_NE(f.attribute("dataset").find("\"noise\":0.3"), std::string::npos) << f.attribute("dataset");
+  const std::string again = temp_path("options_again.h5");
+  const auto rerun = run_cli("run --config " + write_file("options.toml", options) + " -o " + again);
+  ASSERT_EQ(rerun.exit_code, 0) << rerun.output;
+  ResultsFile g(again);
+  EXPECT_EQ(g.attribute("spec"), f.attribute("spec"));
+  EXPECT_EQ(g.attribute("dataset"), f.attribute("dataset"));
+  EXPECT_EQ(g.frame_type(), FrameType::float32);
+  EXPECT_EQ(g.frame(1, 0), f.frame(1, 0));
+}
+
 TEST(Cli, BadInputsFailWithAClearMessage) {
   const std::string good = write_file("good.json", R"([{"x":0.1,"y":0.2},{"x":0.3,"y":0.4}])");
   const std::string good1 = write_file("good1.json", R"([{"x":0.5,"y":0.6}])");
@@ -326,8 +352,8 @@ TEST(Cli, BenchTimesEachDeviceInOneTable) {
 TEST(Cli, BenchRunsEachCudaVariantInAProcessOfItsOwn) {
   // connN sets CUDA_DEVICE_MAX_CONNECTIONS, which CUDA reads when the context
   // is made: only a process per variant makes the A/B honest.
-  const auto r = run_cli(
-      "bench --devices cpu,cuda-conn8,cuda-gemm-conn32 --layers 1 --widths 4,80 --epochs 2 --grid 8 --json");
+  const auto r =
+      run_cli("bench --devices cpu,cuda-conn8,cuda-gemm-conn32 --layers 1 --widths 4,80 --epochs 2 --grid 8 --json");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const auto rows = nlohmann::json::parse(r.output);
   ASSERT_EQ(rows.size(), 3u);
@@ -335,7 +361,7 @@ TEST(Cli, BenchRunsEachCudaVariantInAProcessOfItsOwn) {
   for (int i = 1; i < 3; ++i) {
     EXPECT_EQ(rows[i]["device"], i == 1 ? "cuda-conn8" : "cuda-gemm-conn32");
     EXPECT_EQ(rows[i]["networks"], 4);  // 2 widths x the 2 default activations
-    if (rows[i].contains("error"))  // no GPU here: said, not timed
+    if (rows[i].contains("error"))      // no GPU here: said, not timed
       EXPECT_NE(rows[i]["error"].get<std::string>().find("CUDA"), std::string::npos) << rows[i];
     else
       EXPECT_GT(rows[i]["seconds"].get<double>(), 0.0);
@@ -376,9 +402,10 @@ TEST(Cli, ShapeAloneTrainsJustThatShapeAndListsAreAxes) {
   EXPECT_TRUE(seen.count({"momentum", 0.0001f, 0.001f, 0.5f}));
   // Each --dataset (and --noise level) is a part of its own, one results file each.
   const std::string parts = temp_path("parts.h5");
-  r = run_cli("run --layers 1 --widths 3 --epochs 2 --grid 4 --dataset circle:n=40 --dataset xor:n=40 "
-              "--features x1,x2 --features x1,x2,x1*x2 --device cpu -q -o " +
-              parts);
+  r = run_cli(
+      "run --layers 1 --widths 3 --epochs 2 --grid 4 --dataset circle:n=40 --dataset xor:n=40 "
+      "--features x1,x2 --features x1,x2,x1*x2 --device cpu -q -o " +
+      parts);
   ASSERT_EQ(r.exit_code, 0) << r.output;
   for (int k = 0; k < 4; ++k) {
     ResultsFile p(temp_path("parts.part-" + std::to_string(k) + ".h5"));
@@ -388,14 +415,15 @@ TEST(Cli, ShapeAloneTrainsJustThatShapeAndListsAreAxes) {
   }
   EXPECT_FALSE(fs::exists(parts)) << "a sweep of several parts writes one file per part";
   // Bad values name the option.
-  for (const auto& [args, message] : std::vector<std::pair<std::string, std::string>>{
-           {"--l2 0,-1", "--l1/--l2: penalties must be >= 0"},
-           {"--l1 abc", "--l1"},
-           {"--momentum 0.9,nan", "--momentum"},
-           {"--layers 2", "--layers and --widths go together"},
-           {"--features x1 --features bogus", "unknown feature 'bogus'"},
-           {"--noise 0,-1", "noise"}}) {
-    const auto b = run_cli("run " + args + " --epochs 1 --grid 4 --dataset xor:n=40 --device cpu -o " + temp_path("b.h5"));
+  for (const auto& [args, message] :
+       std::vector<std::pair<std::string, std::string>>{{"--l2 0,-1", "--l1/--l2: penalties must be >= 0"},
+                                                        {"--l1 abc", "--l1"},
+                                                        {"--momentum 0.9,nan", "--momentum"},
+                                                        {"--layers 2", "--layers and --widths go together"},
+                                                        {"--features x1 --features bogus", "unknown feature 'bogus'"},
+                                                        {"--noise 0,-1", "noise"}}) {
+    const auto b =
+        run_cli("run " + args + " --epochs 1 --grid 4 --dataset xor:n=40 --device cpu -o " + temp_path("b.h5"));
     EXPECT_EQ(b.exit_code, 2) << args << "\n" << b.output;
     EXPECT_NE(b.output.find(message), std::string::npos) << args << "\n" << b.output;
   }

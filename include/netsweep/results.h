@@ -38,6 +38,7 @@ struct RunMetadata {
   std::string created_utc;  // ISO 8601
   std::string spec_json;    // the SweepSpec (spec_to_json)
   std::string command_line;
+  std::string options;  // every run option's value, as a --config TOML file
   FrameType frame_type = FrameType::float16;
   std::string sweep_hash;                // shard files of one sweep share it
   int shard_index = 0, shard_count = 0;  // shard_count 0: the whole sweep

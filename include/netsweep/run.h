@@ -28,6 +28,7 @@ struct RunOptions {
   FrameType frame_type = FrameType::float16;
   bool quiet = false;
   std::string command_line;
+  std::string options;           // every option's value (TOML, as --config reads it), stored in the file
   ShardId shard;                 // train only this shard of the sweep
   bool resume = false;           // continue from OUTPUT.ckpt if there is one (implies checkpoints)
   double checkpoint_every = -1;  // seconds between checkpoints; < 0: none unless --resume (then 60)
