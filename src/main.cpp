@@ -223,7 +223,7 @@ void resolve_run_options(CliRun& c, int argc, char** argv, const CLI::App& app) 
                       " seconds (a week)");
   if (c.run.threads < 0 || c.run.threads > 4096) throw SpecError("--threads: must be between 0 (all cores) and 4096");
   c.run.command_line = joined_command_line(argc, argv);
-  c.run.options = app.config_to_str(false, false);  // the options given, as --config reads them
+  c.run.options = CLI::ConfigTOML().to_config(&app, false, false, "");  // the options given, as --config reads them
   if (c.frame_dtype != "f16" && c.frame_dtype != "f32")
     throw SpecError("--frame-dtype '" + c.frame_dtype + "': expected f16 or f32");
   c.run.frame_type = c.frame_dtype == "f16" ? FrameType::float16 : FrameType::float32;
