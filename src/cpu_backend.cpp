@@ -14,6 +14,7 @@
 #include <xmmintrin.h>
 #endif
 
+#include "cpu_dispatch.h"
 #include "cpu_network.h"
 #include "netsweep/backend.h"
 #include "netsweep/random.h"
@@ -31,6 +32,64 @@ std::string cpu_model() {
   while (std::getline(in, line))
     if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
   return "unknown CPU";
+}
+
+}  // namespace
+
+namespace cpu {
+const char* vector_code() {
+#if NETSWEEP_HAS_VECTOR_CLONES
+  // The same tests as the clones' resolver.
+  if (__builtin_cpu_supports("x86-64-v4")) return "AVX-512";
+  if (__builtin_cpu_supports("x86-64-v3")) return "AVX2";
+  return "x86-64";
+#elif defined(NETSWEEP_NATIVE_BUILD)
+  return "native";
+#else
+  return "generic";
+#endif
+}
+}  // namespace cpu
+
+namespace {
+
+// The hot entry points, each compiled once per instruction set (cpu_dispatch.h).
+
+// One training batch: loads rows of the training set, runs forward, the
+// output layer's loss and gradient, and (if the loss is finite) backward into grad.
+NETSWEEP_VECTOR_CLONES cpu::BatchStats train_batch(Activation act, const NetworkLayout& net, Loss loss, const float* x,
+                                                   int inputs, const float* y, const int32_t* rows, int count,
+                                                   const float* params, cpu::Workspace<float>& ws, float* grad) {
+  return cpu::with_activation(act, [&](auto a) {
+    constexpr Activation A = decltype(a)::value;
+    cpu::load_batch(x, inputs, rows, 0, count, ws);
+    cpu::forward<float, A>(net, params, ws);
+    const auto stats = cpu::output_layer<float>(net, loss, 0, y, nullptr, rows, 0, count, true, ws);
+    if (finite_value(stats.loss_sum)) cpu::backward<float, A>(net, params, ws, grad, count);
+    return stats;
+  });
+}
+
+NETSWEEP_VECTOR_CLONES bool optimizer_step(const NetworkLayout& net, const OptimizerConfig& opt, float step_size,
+                                           const float* params, const float* grad, float* state1, float* state2,
+                                           float* next) {
+  return cpu::optimizer_step<float>(net, opt, step_size, float(opt.l1), float(opt.l2), params, grad, state1, state2,
+                                    next);
+}
+
+// Forward over rows [first, first + count) of `x`; then, with `outputs`, the
+// output layer: loss and hits against y/labels (if given), probabilities to probs.
+NETSWEEP_VECTOR_CLONES cpu::BatchStats evaluate_chunk(Activation act, const NetworkLayout& net, Loss loss, int classes,
+                                                      const float* x, int inputs, const float* y, const int32_t* labels,
+                                                      int first, int count, bool outputs, const float* params,
+                                                      cpu::Workspace<float>& ws, float* probs) {
+  return cpu::with_activation(act, [&](auto a) {
+    constexpr Activation A = decltype(a)::value;
+    cpu::load_batch(x, inputs, nullptr, first, count, ws);
+    cpu::forward<float, A>(net, params, ws);
+    if (!outputs) return cpu::BatchStats{};
+    return cpu::output_layer<float, float>(net, loss, classes, y, labels, nullptr, first, count, false, ws, probs);
+  });
 }
 
 class NetworkTrainer {
@@ -51,9 +110,7 @@ class NetworkTrainer {
         eval_ws_(net_, kEvalChunk) {}
 
   // Returns false if it stopped on request.
-  bool run() {
-    return cpu::with_activation(cfg_.activation, [&](auto act) { return run_impl<decltype(act)::value>(); });
-  }
+  bool run() { return run_impl(); }
 
  private:
   bool stop_requested() const { return control_.stop && control_.stop->load(std::memory_order_relaxed); }
@@ -65,7 +122,6 @@ class NetworkTrainer {
     return copy;
   }
 
-  template <Activation A>
   bool run_impl() {
     const auto start = std::chrono::steady_clock::now();
     const size_t count = size_t(net_.count);
@@ -105,7 +161,7 @@ class NetworkTrainer {
     auto emit_due_frames = [&] {
       bool emitted = false;
       while (size_t(st.frames_done) < frames && p_.frame_epochs[size_t(st.frames_done)] == st.epoch) {
-        snapshot<A>(size_t(st.frames_done++));
+        snapshot(size_t(st.frames_done++));
         emitted = true;
       }
       if (emitted && control_.checkpointer) {
@@ -122,21 +178,17 @@ class NetworkTrainer {
           if (stop_requested()) return stop_here();
           const int count_b = std::min(batch_, p_.n_train - st.next_sample);
           const int32_t* rows = order.data() + st.next_sample;
-          cpu::load_batch(p_.train_x.data(), p_.inputs, rows, 0, count_b, train_ws_);
-          cpu::forward<float, A>(net_, params_, train_ws_);
-          const auto stats =
-              cpu::output_layer<float>(net_, p_.loss, 0, p_.train_y.data(), nullptr, rows, 0, count_b, true, train_ws_);
+          const auto stats = train_batch(cfg_.activation, net_, p_.loss, p_.train_x.data(), p_.inputs,
+                                         p_.train_y.data(), rows, count_b, params_, train_ws_, grad.data());
           st.loss_sum += stats.loss_sum;
           if (!finite_value(stats.loss_sum)) {
             st.active = false;
             break;
           }
-          cpu::backward<float, A>(net_, params_, train_ws_, grad.data(), count_b);
           ++st.step;
           const float step_size = optimizer_step_size(cfg_.optimizer, st.step);
-          if (!cpu::optimizer_step<float>(net_, cfg_.optimizer, step_size, float(cfg_.optimizer.l1),
-                                          float(cfg_.optimizer.l2), params_, grad.data(),
-                                          state1_.data(), state2_.data(), next.data())) {
+          if (!optimizer_step(net_, cfg_.optimizer, step_size, params_, grad.data(), state1_.data(), state2_.data(),
+                              next.data())) {
             st.active = false;  // the step would leave non-finite parameters: keep the last finite ones
             break;
           }
@@ -166,17 +218,14 @@ class NetworkTrainer {
   }
 
   // Mean loss and accuracy over a whole point set.
-  template <Activation A>
   void evaluate_set(const std::vector<float>& x, const std::vector<float>& y, const std::vector<int32_t>& labels, int n,
                     float& loss, float& accuracy) {
     if (n == 0) return;  // stays NaN
     cpu::BatchStats total;
     for (int first = 0; first < n; first += kEvalChunk) {
       const int count_b = std::min(kEvalChunk, n - first);
-      cpu::load_batch(x.data(), p_.inputs, nullptr, first, count_b, eval_ws_);
-      cpu::forward<float, A>(net_, params_, eval_ws_);
-      const auto s = cpu::output_layer<float>(net_, p_.loss, p_.classes, y.data(), labels.data(), nullptr, first,
-                                              count_b, false, eval_ws_);
+      const auto s = evaluate_chunk(cfg_.activation, net_, p_.loss, p_.classes, x.data(), p_.inputs, y.data(),
+                                    labels.data(), first, count_b, true, params_, eval_ws_, nullptr);
       total.loss_sum += s.loss_sum;
       total.correct += s.correct;
     }
@@ -185,15 +234,14 @@ class NetworkTrainer {
   }
 
   // Every hidden unit's activation on the neuron grid: maps_ (units, points), layer by layer.
-  template <Activation A>
   void neuron_maps() {
     const int points = p_.neuron_grid_h * p_.neuron_grid_w;
     const int layers = int(net_.layers.size());
     maps_.resize(size_t(hidden_units(p_, index_)) * size_t(points));
     for (int first = 0; first < points; first += kEvalChunk) {
       const int count_b = std::min(kEvalChunk, points - first);
-      cpu::load_batch(p_.neuron_grid_x.data(), p_.inputs, nullptr, first, count_b, eval_ws_);
-      cpu::forward<float, A>(net_, params_, eval_ws_);
+      evaluate_chunk(cfg_.activation, net_, p_.loss, 0, p_.neuron_grid_x.data(), p_.inputs, nullptr, nullptr, first,
+                     count_b, false, params_, eval_ws_, nullptr);
       size_t row = 0;
       for (int l = 0; l + 1 < layers; ++l) {
         const int units = net_.layers[size_t(l)].out;
@@ -206,14 +254,13 @@ class NetworkTrainer {
     }
   }
 
-  template <Activation A>
   void snapshot(size_t frame) {
-    evaluate_set<A>(p_.train_x, p_.train_y, p_.train_label, p_.n_train, result_.snapshot_train_loss[frame],
-                    result_.snapshot_train_accuracy[frame]);
-    evaluate_set<A>(p_.test_x, p_.test_y, p_.test_label, p_.n_test, result_.snapshot_test_loss[frame],
-                    result_.snapshot_test_accuracy[frame]);
+    evaluate_set(p_.train_x, p_.train_y, p_.train_label, p_.n_train, result_.snapshot_train_loss[frame],
+                 result_.snapshot_train_accuracy[frame]);
+    evaluate_set(p_.test_x, p_.test_y, p_.test_label, p_.n_test, result_.snapshot_test_loss[frame],
+                 result_.snapshot_test_accuracy[frame]);
     if (p_.record_neurons[size_t(index_)]) {
-      neuron_maps<A>();
+      neuron_maps();
       frames_.write_neuron_maps(index_, int(frame), maps_.data());
     }
     if (p_.record_weights[size_t(index_)]) frames_.write_weights(index_, int(frame), params_);
@@ -221,10 +268,8 @@ class NetworkTrainer {
     frame_buffer_.resize(size_t(points) * size_t(p_.outputs));
     for (int first = 0; first < points; first += kEvalChunk) {
       const int count_b = std::min(kEvalChunk, points - first);
-      cpu::load_batch(p_.grid_x.data(), p_.inputs, nullptr, first, count_b, eval_ws_);
-      cpu::forward<float, A>(net_, params_, eval_ws_);
-      cpu::output_layer<float, float>(net_, p_.loss, 0, nullptr, nullptr, nullptr, first, count_b, false, eval_ws_,
-                                      frame_buffer_.data() + size_t(first) * size_t(p_.outputs));
+      evaluate_chunk(cfg_.activation, net_, p_.loss, 0, p_.grid_x.data(), p_.inputs, nullptr, nullptr, first, count_b,
+                     true, params_, eval_ws_, frame_buffer_.data() + size_t(first) * size_t(p_.outputs));
     }
     frames_.write_frame(index_, int(frame), frame_buffer_.data());
     progress_.work_done.fetch_add(snapshot_work(p_, net_), std::memory_order_relaxed);
@@ -266,7 +311,7 @@ class CpuBackend : public Backend {
       : threads_(threads > 0 ? threads : std::max(1u, std::thread::hardware_concurrency())) {}
 
   std::string device_description() const override {
-    return "cpu: " + cpu_model() + ", " + std::to_string(threads_) + " threads";
+    return "cpu: " + cpu_model() + ", " + std::to_string(threads_) + " threads, " + cpu::vector_code();
   }
 
   bool train(const TrainingProblem& problem, std::vector<float>& params, std::vector<NetworkResult>& results,

@@ -2,6 +2,8 @@
 #include "netsweep/merge.h"
 
 #include <algorithm>
+#include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "netsweep/problem.h"
 #include "netsweep/results.h"
@@ -9,6 +11,20 @@
 #include "progress.h"
 
 namespace netsweep {
+
+namespace {
+// A shard's stored options as those of the whole sweep: no --shard, the merged file as the output.
+std::string merged_options(const std::string& shard_options, const std::string& output) {
+  std::istringstream in(shard_options);
+  std::string out, line;
+  while (std::getline(in, line)) {
+    if (line.rfind("shard=", 0) == 0) continue;
+    if (line.rfind("output=", 0) == 0) line = "output=" + nlohmann::json(output).dump();
+    out += line + "\n";
+  }
+  return out;
+}
+}  // namespace
 
 void merge_results(const std::vector<std::string>& inputs, const std::string& output, const std::string& command_line,
                    bool quiet) {
@@ -56,7 +72,7 @@ void merge_results(const std::vector<std::string>& inputs, const std::string& ou
                        " networks are missing, e.g. " + missing + "; is a shard file left out or unfinished?");
 
   RunMetadata meta = run_metadata(spec, data, files[0].attribute("device"), command_line, files[0].frame_type());
-  if (files[0].has_attribute("options")) meta.options = files[0].attribute("options");  // without --shard's value
+  if (files[0].has_attribute("options")) meta.options = merged_options(files[0].attribute("options"), output);
   if (files[0].has_attribute("part_count"))  // shards of one part of a sweep stay that part
     meta.part = {int(files[0].int_attribute("part_index")), int(files[0].int_attribute("part_count")),
                  files[0].attribute("part_label")};

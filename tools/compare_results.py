@@ -4,7 +4,7 @@
   compare_results.py A.h5 B.h5 --exact
       Every root attribute and dataset equal, bit for bit, except what records
       when and where a file was made: the root attributes created,
-      elapsed_seconds, command_line, device, shard_index and shard_count, and
+      elapsed_seconds, command_line, options, device, shard_index and shard_count, and
       networks/wall_seconds. Resumed, sharded and merged runs must pass this.
 
   compare_results.py A.h5 B.h5 [--loss-rtol 1e-4] [--loss-atol 1e-6]
@@ -42,7 +42,7 @@ import sys
 import h5py
 import numpy as np
 
-TIMING_ATTRS = {"created", "elapsed_seconds", "command_line", "device", "shard_index", "shard_count"}
+TIMING_ATTRS = {"created", "elapsed_seconds", "command_line", "options", "device", "shard_index", "shard_count"}
 TIMING_DATASETS = {"networks/wall_seconds"}
 
 

@@ -1,0 +1,24 @@
+// The CPU backend's vector code, chosen when it runs: a portable build (the
+// default) compiles each hot entry point for AVX-512 (x86-64-v4), AVX2 + FMA
+// (x86-64-v3) and baseline x86-64, and the loader picks the best the CPU has
+// (GCC function multi-versioning: target_clones with an ifunc resolver).
+// `flatten` inlines everything an entry point calls, so the whole step is
+// compiled for the chosen instruction set. A -DNETSWEEP_NATIVE=ON build uses
+// -march=native and no clones; other compilers and CPUs get one version.
+#pragma once
+
+#if defined(NETSWEEP_CPU_DISPATCH) && defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#define NETSWEEP_VECTOR_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default"), flatten))
+#define NETSWEEP_HAS_VECTOR_CLONES 1
+#else
+#define NETSWEEP_VECTOR_CLONES
+#define NETSWEEP_HAS_VECTOR_CLONES 0
+#endif
+
+namespace netsweep::cpu {
+
+// The vector code this process runs: "AVX-512", "AVX2" or "x86-64" (clones),
+// or "native" / "generic" for a build without clones.
+const char* vector_code();
+
+}  // namespace netsweep::cpu
