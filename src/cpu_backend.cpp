@@ -142,6 +142,8 @@ class NetworkTrainer {
       result_ = st.result;
       wall_before = result_.wall_seconds;
       progress_.work_done.fetch_add(work_per_epoch * st.epoch, std::memory_order_relaxed);
+      progress_.network_epochs.fetch_add(st.epoch, std::memory_order_relaxed);
+      progress_.network_epochs_resumed.fetch_add(st.epoch, std::memory_order_relaxed);
     } else {
       result_.epoch_loss.assign(size_t(p_.epochs), kNaN);
       for (auto* v : {&result_.snapshot_train_loss, &result_.snapshot_test_loss, &result_.snapshot_train_accuracy,

@@ -68,16 +68,22 @@ std::string ProgressReporter::line(bool final) const {
   const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
   const double done = double(progress_.work_done.load());
   const double fraction = progress_.work_total > 0 ? std::min(1.0, done / double(progress_.work_total)) : 0.0;
-  const double epochs_per_s = elapsed > 0 ? double(progress_.network_epochs.load()) / elapsed : 0.0;
+  const int64_t epochs_done = progress_.network_epochs.load();
+  const double epochs_per_s =
+      elapsed > 0 ? double(epochs_done - progress_.network_epochs_resumed.load()) / elapsed : 0.0;
   char buf[256];
   if (final) {
     std::snprintf(buf, sizeof buf, "%d/%d networks trained in %s (%.0f network-epochs/s)",
                   progress_.networks_done.load(), networks_, format_duration(elapsed).c_str(), epochs_per_s);
   } else {
     const std::string eta = fraction > 0.001 ? format_duration(elapsed * (1 - fraction) / fraction) : "?";
-    std::snprintf(buf, sizeof buf, "%5.1f%% | %d/%d networks done | %.0f network-epochs/s | %s elapsed | ETA %s",
-                  100 * fraction, progress_.networks_done.load(), networks_, epochs_per_s,
-                  format_duration(elapsed).c_str(), eta.c_str());
+    // Network-epochs move from the first second; whole networks finish late.
+    std::snprintf(buf, sizeof buf,
+                  "%5.1f%% | %lld/%lld network-epochs | %d/%d networks done | %.0f network-epochs/s | %s elapsed | "
+                  "ETA %s",
+                  100 * fraction, static_cast<long long>(epochs_done),
+                  static_cast<long long>(progress_.network_epochs_total), progress_.networks_done.load(), networks_,
+                  epochs_per_s, format_duration(elapsed).c_str(), eta.c_str());
   }
   return buf;
 }

@@ -17,9 +17,10 @@ class ProgressReporter {
   ProgressReporter(const Progress& progress, int networks, bool enabled);
   ~ProgressReporter();  // stops the thread and prints the final line
   void stop();
+  // The line as shown now (final: the summary printed at the end).
+  std::string line(bool final) const;
 
  private:
-  std::string line(bool final) const;
   void loop();
 
   const Progress& progress_;

@@ -185,6 +185,7 @@ void train_and_write(const SweepSpec& spec, const Dataset& data, const RunOption
   std::vector<NetworkResult> results;
   Progress progress;
   progress.work_total = problem_work(problem);
+  progress.network_epochs_total = int64_t(problem.networks.size()) * problem.epochs;
 
   // With checkpoints, frames go to the checkpoint and the results file is
   // assembled at the end; without, they stream straight into the results file.

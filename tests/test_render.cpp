@@ -258,7 +258,10 @@ TEST(Gif, FrameCountDelayAndLoop) {
     frames.push_back(img);
   }
   const std::string path = temp_path("anim.gif");
+  fs::remove(path);
   write_gif(path, frames, 7);
+  // Readable by others like the gallery's PNGs (giflib's own open makes 0600 files).
+  EXPECT_EQ(fs::status(path).permissions() & fs::perms::others_read, fs::perms::others_read);
   int error = 0;
   GifFileType* gif = DGifOpenFileName(path.c_str(), &error);
   ASSERT_NE(gif, nullptr);

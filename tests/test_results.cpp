@@ -13,6 +13,7 @@
 
 #include "netsweep/results.h"
 #include "netsweep/run.h"
+#include "progress.h"
 
 using namespace netsweep;
 namespace fs = std::filesystem;
@@ -170,6 +171,24 @@ TEST(Cli, TomlConfigFile) {
   EXPECT_EQ(rows[0].hidden_shape, "5");
   EXPECT_EQ(rows[1].activation, "elu");
   EXPECT_EQ(f.frame_shape()[2], 6);
+}
+
+TEST(Progress, LineMovesWithTheFirstNetworkEpochs) {
+  // Before any network finishes, the line already counts network-epochs.
+  Progress p;
+  p.work_total = 1000;
+  p.network_epochs_total = 72 * 500;
+  ProgressReporter reporter(p, 72, false);
+  EXPECT_NE(reporter.line(false).find("0/36000 network-epochs | 0/72 networks done"), std::string::npos)
+      << reporter.line(false);
+  p.network_epochs += 37;
+  p.work_done += 10;
+  const std::string line = reporter.line(false);
+  EXPECT_NE(line.find("  1.0% | 37/36000 network-epochs | 0/72 networks done"), std::string::npos) << line;
+  // Epochs a checkpoint had done count as done, not in the rate.
+  p.network_epochs += 1000;
+  p.network_epochs_resumed += 1000;
+  EXPECT_NE(reporter.line(false).find("1037/36000 network-epochs"), std::string::npos) << reporter.line(false);
 }
 
 TEST(Cli, StoredOptionsRerunAsAConfigFile) {

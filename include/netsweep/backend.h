@@ -125,7 +125,9 @@ struct TrainControl {
 
 // Shared progress counters, bumped by backends, read by the progress line.
 struct Progress {
-  std::atomic<int64_t> network_epochs{0};
+  std::atomic<int64_t> network_epochs{0};          // epochs trained, summed over networks (resumed ones included)
+  std::atomic<int64_t> network_epochs_resumed{0};  // of those, the ones a checkpoint had already done
+  int64_t network_epochs_total = 0;
   std::atomic<int64_t> work_done{0};  // multiply-adds done, training and frames
   std::atomic<int> networks_done{0};
   int64_t work_total = 0;

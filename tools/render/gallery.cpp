@@ -5,8 +5,8 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <csignal>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <mutex>
@@ -110,8 +110,8 @@ NetworkPictures render_network(const Sweep& s, const NetworkRow& row, const Netw
   NetworkPictures pics;
   fs::create_directories(dir);
   // First-layer lines: on every frame with --lines, else as a second set the page can switch to.
-  const bool can_line = inside.has_weights() && !scene.regression &&
-                        inside.layout.layers[0].out <= kMaxLinedUnits && inside.hidden_layers() > 0;
+  const bool can_line = inside.has_weights() && !scene.regression && inside.layout.layers[0].out <= kMaxLinedUnits &&
+                        inside.hidden_layers() > 0;
   pics.lines = can_line && !o.lines;
   std::vector<Image> images;
   for (size_t k = 0; k < frames.size(); ++k) {
@@ -138,7 +138,8 @@ NetworkPictures render_network(const Sweep& s, const NetworkRow& row, const Netw
   if (inside.has_maps()) {
     pics.neurons = true;
     for (size_t k = 0; k < frames.size(); ++k)
-      render_network_diagram(scene, inside, k, font).write_png((dir / numbered("neurons-%03d.png", frames[k])).string());
+      render_network_diagram(scene, inside, k, font)
+          .write_png((dir / numbered("neurons-%03d.png", frames[k])).string());
   }
   int units = 0;
   for (int l = 0; l < inside.hidden_layers(); ++l) units += inside.layout.layers[size_t(l)].out;
@@ -149,16 +150,18 @@ NetworkPictures render_network(const Sweep& s, const NetworkRow& row, const Netw
       std::vector<Image> anim;
       for (size_t k = 0; k < frames.size(); ++k) {
         anim.push_back(render_hidden_view(scene, inside, v, k, font));
-        anim.back().write_png((dir / numbered(("hidden-" + std::to_string(v.layer + 1) + "-%03d.png").c_str(),
-                                              frames[k]))
-                                  .string());
+        anim.back().write_png(
+            (dir / numbered(("hidden-" + std::to_string(v.layer + 1) + "-%03d.png").c_str(), frames[k])).string());
       }
       write_gif((dir / ("hidden-" + std::to_string(v.layer + 1) + ".gif")).string(), anim, o.gif_delay);
       pics.hidden_units.push_back(v.units);
       // What the views show, for other tools (and the tests): the projection,
       // the extent, and the data's coordinates at the first, middle and last rendered frame.
-      nlohmann::json j = {{"layer", v.layer + 1}, {"units", v.units}, {"center", v.center},
-                          {"projection", v.projection}, {"extent", v.extent}};
+      nlohmann::json j = {{"layer", v.layer + 1},
+                          {"units", v.units},
+                          {"center", v.center},
+                          {"projection", v.projection},
+                          {"extent", v.extent}};
       for (size_t k : {size_t(0), frames.size() / 2, frames.size() - 1})
         j["points"][std::to_string(frames[k])] = v.points[k];
       doc.push_back(j);
@@ -213,7 +216,7 @@ void render_gallery(const RenderOptions& o) {
   std::vector<std::vector<int>> frames;  // per file
   for (const Sweep& s : sweeps) frames.push_back(frames_to_render(s.shape[1], o.frame_stride));
   std::vector<std::vector<float>> final_frames(networks.size());  // for the ensembles
-  std::mutex file_mutex;  // one reader at a time
+  std::mutex file_mutex;                                          // one reader at a time
   std::atomic<size_t> next{0}, done{0};
   std::exception_ptr failure;
   std::mutex failure_mutex;
@@ -257,9 +260,9 @@ void render_gallery(const RenderOptions& o) {
   if (failure) std::rethrow_exception(failure);
   auto check_stop = [&] {
     if (const int sig = g_stop_signal)
-      throw RenderInterrupted(std::string("stopped by ") + (sig == SIGINT ? "SIGINT" : "SIGTERM") + "; " + o.output +
-                                  " was left as it was",
-                              128 + sig);
+      throw RenderInterrupted(
+          std::string("stopped by ") + (sig == SIGINT ? "SIGINT" : "SIGTERM") + "; " + o.output + " was left as it was",
+          128 + sig);
   };
   check_stop();
 
@@ -296,9 +299,15 @@ void render_gallery(const RenderOptions& o) {
     fs::rename(tmp, out);
   }
   staging.committed();
-  if (!o.quiet)
-    std::fprintf(stderr, "netsweep-render: %zu networks -> %s/index.html (%.1f s)\n", networks.size(),
-                 o.output.c_str(), std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  if (!o.quiet) {
+    // Where to look, as a path and as a URL a terminal can open.
+    std::error_code ec;
+    const fs::path index = fs::path(o.output) / "index.html";
+    const fs::path absolute = fs::absolute(index, ec);
+    std::fprintf(stderr, "netsweep-render: %zu networks in %.1f s; open %s  (file://%s)\n", networks.size(),
+                 std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
+                 index.string().c_str(), (ec ? index : absolute.lexically_normal()).string().c_str());
+  }
 }
 
 }  // namespace netsweep::render

@@ -1,7 +1,10 @@
 #include "gif.h"
 
+#include <fcntl.h>
 #include <gif_lib.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
 #include <mutex>
 
@@ -29,8 +32,15 @@ void write_gif(const std::string& path, const std::vector<Image>& frames, int de
   if (frames.empty()) throw RenderError(path + ": no frames to animate");
   const int w = frames[0].width, h = frames[0].height;
   int error = 0;
-  GifCloser out{EGifOpenFileName(path.c_str(), false, &error)};
-  if (!out.gif) throw RenderError(gif_error(path, error));
+  // Opened here, not by EGifOpenFileName (which creates files readable by
+  // their owner only): the gallery's files get the usual umask-based mode.
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+  if (fd < 0) throw RenderError(path + ": cannot create: " + std::strerror(errno));
+  GifCloser out{EGifOpenFileHandle(fd, &error)};  // owns fd once it succeeds
+  if (!out.gif) {
+    ::close(fd);
+    throw RenderError(gif_error(path, error));
+  }
   GifFileType* gif = out.gif;
   EGifSetGifVersion(gif, true);
   if (EGifPutScreenDesc(gif, w, h, 8, 0, nullptr) == GIF_ERROR) throw RenderError(gif_error(path, gif->Error));
