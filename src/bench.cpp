@@ -59,7 +59,7 @@ BenchRow time_device(const TrainingProblem& problem, const BenchDevice& device, 
   row.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   row.frames = sink.frames.load();
   row.steps = total_steps(problem);
-  row.flops = 2.0 * double(problem_work(problem));  // 2 FLOPs per multiply-add
+  row.flops = 2.0 * double(problem_macs(problem));  // 2 FLOPs per multiply-add
   row.memory_bytes = backend->device_bytes_used();
   return row;
 }

@@ -274,7 +274,7 @@ class NetworkTrainer {
                      true, params_, eval_ws_, frame_buffer_.data() + size_t(first) * size_t(p_.outputs));
     }
     frames_.write_frame(index_, int(frame), frame_buffer_.data());
-    progress_.work_done.fetch_add(snapshot_work(p_, net_), std::memory_order_relaxed);
+    progress_.work_done.fetch_add(snapshot_work(p_, index_), std::memory_order_relaxed);
   }
 
   const TrainingProblem& p_;

@@ -356,6 +356,11 @@ TEST(Gallery, RendersEveryNetworkAndAtomically) {
   EXPECT_TRUE(fs::exists(out + "/nets/net-0006/frame-004.png")) << "the last frame is always rendered";
   o.runs = "activation=swish";
   EXPECT_THROW(render_gallery(o), RenderError);
+  // "gallery/" (as the README writes it) names the same directory.
+  o.runs.clear();
+  o.output = out + "/";
+  render_gallery(o);
+  EXPECT_TRUE(fs::exists(out + "/nets/net-0000/final.png"));
 }
 
 TEST(Gallery, RegressionFilesRenderCurves) {

@@ -140,13 +140,17 @@ inline int effective_batch(const TrainingProblem& p, int index) {
   return batch == 0 ? p.n_train : std::min(batch, p.n_train);
 }
 
-// Estimated work in multiply-adds (training ~ 3 forward passes per sample;
-// a snapshot is one forward pass over train, test and grid points). Used for
-// the progress line, shard balancing and achieved FLOP/s (2 FLOPs each).
+// Estimated work, in multiply-add equivalents (training ~ 3 forward passes per
+// sample; a snapshot is one forward pass over train, test and grid points):
+// the multiply-adds plus what a sample costs besides them (activations, the
+// loss, per-layer loops), which dominates small networks. Used for the
+// progress line and its ETA, and to balance shards.
 int64_t epoch_work(const TrainingProblem& p, const NetworkLayout& net);
-int64_t snapshot_work(const TrainingProblem& p, const NetworkLayout& net);
+int64_t snapshot_work(const TrainingProblem& p, int index);  // one frame, with neuron maps if recorded
 int64_t network_work(const TrainingProblem& p, int index);  // all epochs and frames of one network
 int64_t problem_work(const TrainingProblem& p);             // every network
+// The multiply-adds alone of the whole run (bench's achieved FLOP/s: 2 FLOPs each).
+int64_t problem_macs(const TrainingProblem& p);
 
 class Backend {
  public:

@@ -201,7 +201,8 @@ void render_gallery(const RenderOptions& o) {
   if (networks.empty()) throw RenderError("--runs '" + o.runs + "': no network matches");
 
   // Render into a temporary directory; rename it into place at the end.
-  const fs::path out = fs::absolute(o.output).lexically_normal();
+  fs::path out = fs::absolute(o.output).lexically_normal();
+  if (out.filename().empty()) out = out.parent_path();  // "gallery/" names the directory gallery
   const fs::path parent = out.parent_path();
   if (!fs::is_directory(parent))
     throw RenderError(o.output + ": the directory " + parent.string() + " does not exist (netsweep-render makes " +
