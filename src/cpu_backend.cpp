@@ -40,6 +40,7 @@ namespace cpu {
 const char* vector_code() {
 #if NETSWEEP_HAS_VECTOR_CLONES
   // The same tests as the clones' resolver.
+  __builtin_cpu_init();
   if (__builtin_cpu_supports("x86-64-v4")) return "AVX-512";
   if (__builtin_cpu_supports("x86-64-v3")) return "AVX2";
   return "x86-64";
@@ -53,43 +54,120 @@ const char* vector_code() {
 
 namespace {
 
-// The hot entry points, each compiled once per instruction set (cpu_dispatch.h).
+// The hot entry points, compiled once per instruction set (cpu_dispatch.h),
+// each with the product tile that fits that register file: 12 rows x 32
+// columns in 24 of AVX-512's 32 zmm registers; 6 x 16 in 12 of AVX2's 16 ymm;
+// 3 x 16 in 12 of the baseline's 16 xmm.
 
-// One training batch: loads rows of the training set, runs forward, the
-// output layer's loss and gradient, and (if the loss is finite) backward into grad.
-NETSWEEP_VECTOR_CLONES cpu::BatchStats train_batch(Activation act, const NetworkLayout& net, Loss loss, const float* x,
-                                                   int inputs, const float* y, const int32_t* rows, int count,
-                                                   const float* params, cpu::Workspace<float>& ws, float* grad) {
-  return cpu::with_activation(act, [&](auto a) {
+// One training batch: rows of the training set through forward, the output
+// layer's loss and gradient, and (if the loss is finite) backward into grad.
+struct TrainBatch {
+  Activation act;
+  const NetworkLayout* net;
+  Loss loss;
+  const float* x;  // (n, inputs)
+  int inputs;
+  const float* y;  // (n, outputs)
+  const int32_t* rows;
+  int count;
+  const float* params;
+  cpu::Workspace<float>* ws;
+  float* grad;  // (parameters,)
+};
+
+// Forward over rows [first, first + count) of x; then, with `outputs`, the
+// output layer: loss and hits against y/labels (if given), probabilities to probs.
+struct EvaluateChunk {
+  Activation act;
+  const NetworkLayout* net;
+  Loss loss;
+  int classes;
+  const float* x;  // (n, inputs)
+  int inputs;
+  const float* y;  // (n, outputs) or null
+  const int32_t* labels;
+  int first, count;
+  bool outputs;
+  const float* params;
+  cpu::Workspace<float>* ws;
+  float* probs;  // (count, outputs) or null
+};
+
+template <typename Tile>
+cpu::BatchStats train_batch_with(const TrainBatch& b) {
+  return cpu::with_activation(b.act, [&](auto a) {
     constexpr Activation A = decltype(a)::value;
-    cpu::load_batch(x, inputs, rows, 0, count, ws);
-    cpu::forward<float, A>(net, params, ws);
-    const auto stats = cpu::output_layer<float>(net, loss, 0, y, nullptr, rows, 0, count, true, ws);
-    if (finite_value(stats.loss_sum)) cpu::backward<float, A>(net, params, ws, grad, count);
+    cpu::load_batch(b.x, b.inputs, b.rows, 0, b.count, *b.ws);
+    cpu::forward<float, A, Tile>(*b.net, b.params, *b.ws);
+    const auto stats = cpu::output_layer<float>(*b.net, b.loss, 0, b.y, nullptr, b.rows, 0, b.count, true, *b.ws);
+    if (finite_value(stats.loss_sum)) cpu::backward<float, A, Tile>(*b.net, b.params, *b.ws, b.grad, b.count);
     return stats;
   });
 }
+
+template <typename Tile>
+cpu::BatchStats evaluate_chunk_with(const EvaluateChunk& e) {
+  return cpu::with_activation(e.act, [&](auto a) {
+    constexpr Activation A = decltype(a)::value;
+    cpu::load_batch(e.x, e.inputs, nullptr, e.first, e.count, *e.ws);
+    cpu::forward<float, A, Tile>(*e.net, e.params, *e.ws);
+    if (!e.outputs) return cpu::BatchStats{};
+    return cpu::output_layer<float, float>(*e.net, e.loss, e.classes, e.y, e.labels, nullptr, e.first, e.count, false,
+                                           *e.ws, e.probs);
+  });
+}
+
+struct EntryPoints {
+  cpu::BatchStats (*train_batch)(const TrainBatch&);
+  cpu::BatchStats (*evaluate_chunk)(const EvaluateChunk&);
+};
+
+#if NETSWEEP_HAS_VECTOR_CLONES
+NETSWEEP_TARGET_AVX512 cpu::BatchStats train_batch_avx512(const TrainBatch& b) {
+  return train_batch_with<cpu::TileShape<12, 2>>(b);
+}
+NETSWEEP_TARGET_AVX512 cpu::BatchStats evaluate_chunk_avx512(const EvaluateChunk& e) {
+  return evaluate_chunk_with<cpu::TileShape<12, 2>>(e);
+}
+NETSWEEP_TARGET_AVX2 cpu::BatchStats train_batch_avx2(const TrainBatch& b) {
+  return train_batch_with<cpu::TileShape<6, 1>>(b);
+}
+NETSWEEP_TARGET_AVX2 cpu::BatchStats evaluate_chunk_avx2(const EvaluateChunk& e) {
+  return evaluate_chunk_with<cpu::TileShape<6, 1>>(e);
+}
+NETSWEEP_TARGET_BASELINE cpu::BatchStats train_batch_baseline(const TrainBatch& b) {
+  return train_batch_with<cpu::TileShape<3, 1>>(b);
+}
+NETSWEEP_TARGET_BASELINE cpu::BatchStats evaluate_chunk_baseline(const EvaluateChunk& e) {
+  return evaluate_chunk_with<cpu::TileShape<3, 1>>(e);
+}
+// The same test as vector_code(): the best the running CPU has.
+EntryPoints choose_entry_points() {
+  __builtin_cpu_init();  // static initialization may run before libgcc's own
+  if (__builtin_cpu_supports("x86-64-v4")) return {train_batch_avx512, evaluate_chunk_avx512};
+  if (__builtin_cpu_supports("x86-64-v3")) return {train_batch_avx2, evaluate_chunk_avx2};
+  return {train_batch_baseline, evaluate_chunk_baseline};
+}
+const EntryPoints g_entry = choose_entry_points();
+#else
+#if defined(__AVX512F__)
+using NativeTile = cpu::TileShape<12, 2>;
+#elif defined(__AVX2__)
+using NativeTile = cpu::TileShape<6, 1>;
+#else
+using NativeTile = cpu::TileShape<3, 1>;
+#endif
+const EntryPoints g_entry{train_batch_with<NativeTile>, evaluate_chunk_with<NativeTile>};
+#endif
+
+cpu::BatchStats train_batch(const TrainBatch& b) { return g_entry.train_batch(b); }
+cpu::BatchStats evaluate_chunk(const EvaluateChunk& e) { return g_entry.evaluate_chunk(e); }
 
 NETSWEEP_VECTOR_CLONES bool optimizer_step(const NetworkLayout& net, const OptimizerConfig& opt, float step_size,
                                            const float* params, const float* grad, float* state1, float* state2,
                                            float* next) {
   return cpu::optimizer_step<float>(net, opt, step_size, float(opt.l1), float(opt.l2), params, grad, state1, state2,
                                     next);
-}
-
-// Forward over rows [first, first + count) of `x`; then, with `outputs`, the
-// output layer: loss and hits against y/labels (if given), probabilities to probs.
-NETSWEEP_VECTOR_CLONES cpu::BatchStats evaluate_chunk(Activation act, const NetworkLayout& net, Loss loss, int classes,
-                                                      const float* x, int inputs, const float* y, const int32_t* labels,
-                                                      int first, int count, bool outputs, const float* params,
-                                                      cpu::Workspace<float>& ws, float* probs) {
-  return cpu::with_activation(act, [&](auto a) {
-    constexpr Activation A = decltype(a)::value;
-    cpu::load_batch(x, inputs, nullptr, first, count, ws);
-    cpu::forward<float, A>(net, params, ws);
-    if (!outputs) return cpu::BatchStats{};
-    return cpu::output_layer<float, float>(net, loss, classes, y, labels, nullptr, first, count, false, ws, probs);
-  });
 }
 
 class NetworkTrainer {
@@ -180,8 +258,8 @@ class NetworkTrainer {
           if (stop_requested()) return stop_here();
           const int count_b = std::min(batch_, p_.n_train - st.next_sample);
           const int32_t* rows = order.data() + st.next_sample;
-          const auto stats = train_batch(cfg_.activation, net_, p_.loss, p_.train_x.data(), p_.inputs,
-                                         p_.train_y.data(), rows, count_b, params_, train_ws_, grad.data());
+          const auto stats = train_batch({cfg_.activation, &net_, p_.loss, p_.train_x.data(), p_.inputs,
+                                          p_.train_y.data(), rows, count_b, params_, &train_ws_, grad.data()});
           st.loss_sum += stats.loss_sum;
           if (!finite_value(stats.loss_sum)) {
             st.active = false;
@@ -226,8 +304,8 @@ class NetworkTrainer {
     cpu::BatchStats total;
     for (int first = 0; first < n; first += kEvalChunk) {
       const int count_b = std::min(kEvalChunk, n - first);
-      const auto s = evaluate_chunk(cfg_.activation, net_, p_.loss, p_.classes, x.data(), p_.inputs, y.data(),
-                                    labels.data(), first, count_b, true, params_, eval_ws_, nullptr);
+      const auto s = evaluate_chunk({cfg_.activation, &net_, p_.loss, p_.classes, x.data(), p_.inputs, y.data(),
+                                     labels.data(), first, count_b, true, params_, &eval_ws_, nullptr});
       total.loss_sum += s.loss_sum;
       total.correct += s.correct;
     }
@@ -242,8 +320,8 @@ class NetworkTrainer {
     maps_.resize(size_t(hidden_units(p_, index_)) * size_t(points));
     for (int first = 0; first < points; first += kEvalChunk) {
       const int count_b = std::min(kEvalChunk, points - first);
-      evaluate_chunk(cfg_.activation, net_, p_.loss, 0, p_.neuron_grid_x.data(), p_.inputs, nullptr, nullptr, first,
-                     count_b, false, params_, eval_ws_, nullptr);
+      evaluate_chunk({cfg_.activation, &net_, p_.loss, 0, p_.neuron_grid_x.data(), p_.inputs, nullptr, nullptr, first,
+                      count_b, false, params_, &eval_ws_, nullptr});
       size_t row = 0;
       for (int l = 0; l + 1 < layers; ++l) {
         const int units = net_.layers[size_t(l)].out;
@@ -270,8 +348,8 @@ class NetworkTrainer {
     frame_buffer_.resize(size_t(points) * size_t(p_.outputs));
     for (int first = 0; first < points; first += kEvalChunk) {
       const int count_b = std::min(kEvalChunk, points - first);
-      evaluate_chunk(cfg_.activation, net_, p_.loss, 0, p_.grid_x.data(), p_.inputs, nullptr, nullptr, first, count_b,
-                     true, params_, eval_ws_, frame_buffer_.data() + size_t(first) * size_t(p_.outputs));
+      evaluate_chunk({cfg_.activation, &net_, p_.loss, 0, p_.grid_x.data(), p_.inputs, nullptr, nullptr, first, count_b,
+                      true, params_, &eval_ws_, frame_buffer_.data() + size_t(first) * size_t(p_.outputs)});
     }
     frames_.write_frame(index_, int(frame), frame_buffer_.data());
     progress_.work_done.fetch_add(snapshot_work(p_, index_), std::memory_order_relaxed);

@@ -1,7 +1,8 @@
 // The CPU backend's vector code, chosen when it runs: a portable build (the
 // default) compiles each hot entry point for AVX-512 (x86-64-v4), AVX2 + FMA
-// (x86-64-v3) and baseline x86-64, and the loader picks the best the CPU has
-// (GCC function multi-versioning: target_clones with an ifunc resolver).
+// (x86-64-v3) and baseline x86-64, and the best the CPU has is used (GCC
+// function multi-versioning: target_clones with an ifunc resolver, or
+// versions written per target and picked with __builtin_cpu_supports).
 // `flatten` inlines everything an entry point calls, so the whole step is
 // compiled for the chosen instruction set. A -DNETSWEEP_NATIVE=ON build uses
 // -march=native and no clones; other compilers and CPUs get one version.
@@ -9,6 +10,11 @@
 
 #if defined(NETSWEEP_CPU_DISPATCH) && defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
 #define NETSWEEP_VECTOR_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default"), flatten))
+// Versions written out per target where each needs its own template
+// arguments; the caller picks one with __builtin_cpu_supports.
+#define NETSWEEP_TARGET_AVX512 __attribute__((target("arch=x86-64-v4"), flatten))
+#define NETSWEEP_TARGET_AVX2 __attribute__((target("arch=x86-64-v3"), flatten))
+#define NETSWEEP_TARGET_BASELINE __attribute__((flatten))
 #define NETSWEEP_HAS_VECTOR_CLONES 1
 #else
 #define NETSWEEP_VECTOR_CLONES

@@ -82,12 +82,12 @@ void load_batch(const Src* inputs, int in, const int32_t* rows, int first, int c
   }
 }
 
-// Register-blocked products. Each computes a block of rows of its output for
-// all (padded) samples, kBatchPad lanes at a time, with accumulators in
-// vector registers (GCC/Clang vector types: one zmm of floats with AVX-512,
-// two ymm without). kRows is the block height; remainders use blocks of 1.
-constexpr int kRows = 8;
-
+// Register-blocked products. Each tile computes Tile::rows rows of its output
+// for Tile::vectors x kBatchPad columns, with the accumulators in vector
+// registers (GCC/Clang vector types: a zmm of floats with AVX-512, two ymm
+// with AVX2, four xmm without). The tile is sized per instruction set
+// (cpu_dispatch.h) so the accumulators fill the register file without spills;
+// remainders use tiles of 4 rows, then 1 row, and one vector of columns.
 template <typename T>
 struct Lanes {
   typedef T type __attribute__((vector_size(kBatchPad * sizeof(T))));
@@ -106,73 +106,80 @@ inline void store_lanes(T* p, const lanes_t<T>& v) {
   std::memcpy(p, &v, sizeof v);
 }
 
-// z[o0..o0+R) (rows, cap) = W[o0..o0+R) (rows, in) x (in, cap) + bias
-template <typename T, int R>
-inline void forward_rows(const T* W, const T* bias, const T* x, T* z, int in, int cap, int o0) {
-  for (int b0 = 0; b0 < cap; b0 += kBatchPad) {
-    lanes_t<T> acc[R];
-    for (int k = 0; k < R; ++k) acc[k] = lanes_t<T>{} + bias[o0 + k];
-    for (int i = 0; i < in; ++i) {
-      const lanes_t<T> xi = load_lanes(x + size_t(i) * cap + b0);
-      for (int k = 0; k < R; ++k) acc[k] += W[size_t(o0 + k) * in + i] * xi;
+template <int R, int V>
+struct TileShape {
+  static constexpr int rows = R, vectors = V;
+};
+using DefaultTile = TileShape<8, 1>;  // double-precision tests and builds without a tuned shape
+
+// C[m0..m0+R)[n0..n0+V*kBatchPad) = init + sum over k of A(m, k) B[k][n], where
+// A(m, k) = A[m * lda + k] (kTransA false) or A[k * lda + m] (true), B is
+// (K, ldb) row-major and C (M, ldc). init: a per-row bias (or null for 0).
+// Only the first `valid` columns of the tile are stored.
+template <typename T, int R, int V, bool kTransA>
+inline void gemm_tile(const T* A, int lda, const T* B, int ldb, T* C, int ldc, int K, int m0, int n0, const T* init,
+                      int valid) {
+  lanes_t<T> acc[R][V];
+  for (int r = 0; r < R; ++r)
+    for (int v = 0; v < V; ++v) acc[r][v] = lanes_t<T>{} + (init ? init[m0 + r] : T(0));
+  for (int k = 0; k < K; ++k) {
+    lanes_t<T> b[V];
+    for (int v = 0; v < V; ++v) b[v] = load_lanes(B + size_t(k) * ldb + n0 + v * kBatchPad);
+    for (int r = 0; r < R; ++r) {
+      const T a = kTransA ? A[size_t(k) * lda + m0 + r] : A[size_t(m0 + r) * lda + k];
+      for (int v = 0; v < V; ++v) acc[r][v] += a * b[v];
     }
-    for (int k = 0; k < R; ++k) store_lanes(z + size_t(o0 + k) * cap + b0, acc[k]);
   }
+  for (int r = 0; r < R; ++r)
+    for (int v = 0; v < V; ++v) {
+      T* c = C + size_t(m0 + r) * ldc + n0 + v * kBatchPad;
+      const int n = std::min(kBatchPad, valid - v * kBatchPad);
+      if (n == kBatchPad)
+        store_lanes(c, acc[r][v]);
+      else
+        for (int t = 0; t < n; ++t) c[t] = acc[r][v][t];
+    }
 }
 
-// dx[i0..i0+R) (rows, cap) = sum over o of W[o][i] dz[o]   (W^T dz)
-template <typename T, int R>
-inline void input_grad_rows(const T* W, const T* dz, T* dx, int in, int out, int cap, int i0) {
-  for (int b0 = 0; b0 < cap; b0 += kBatchPad) {
-    lanes_t<T> acc[R];
-    for (int k = 0; k < R; ++k) acc[k] = lanes_t<T>{};
-    for (int o = 0; o < out; ++o) {
-      const lanes_t<T> d = load_lanes(dz + size_t(o) * cap + b0);
-      const T* w = W + size_t(o) * in + i0;
-      for (int k = 0; k < R; ++k) acc[k] += w[k] * d;
-    }
-    for (int k = 0; k < R; ++k) store_lanes(dx + size_t(i0 + k) * cap + b0, acc[k]);
-  }
+// Rows [0, M) of C in tiles of Tile::rows, then 4, then 1, for the columns of one strip.
+template <typename T, typename Tile, int V, bool kTransA>
+inline void gemm_rows(const T* A, int lda, const T* B, int ldb, T* C, int ldc, int M, int K, int n0, const T* init,
+                      int valid) {
+  int m = 0;
+  for (; m + Tile::rows <= M; m += Tile::rows)
+    gemm_tile<T, Tile::rows, V, kTransA>(A, lda, B, ldb, C, ldc, K, m, n0, init, valid);
+  if constexpr (Tile::rows > 4)
+    for (; m + 4 <= M; m += 4) gemm_tile<T, 4, V, kTransA>(A, lda, B, ldb, C, ldc, K, m, n0, init, valid);
+  for (; m < M; ++m) gemm_tile<T, 1, V, kTransA>(A, lda, B, ldb, C, ldc, K, m, n0, init, valid);
 }
 
-// dW[o0..o0+R) (rows, in) = dz rows (rows, count) x x_t (count, in_pad)
-template <typename T, int R>
-inline void weight_grad_rows(const T* dz, const T* x_t, T* dW, int in, int in_pad, int cap, int count, int o0) {
-  for (int i0 = 0; i0 < in; i0 += kBatchPad) {
-    lanes_t<T> acc[R];
-    for (int k = 0; k < R; ++k) acc[k] = lanes_t<T>{};
-    for (int b = 0; b < count; ++b) {
-      const lanes_t<T> xb = load_lanes(x_t + size_t(b) * in_pad + i0);
-      for (int k = 0; k < R; ++k) acc[k] += dz[size_t(o0 + k) * cap + b] * xb;
-    }
-    const int valid = std::min(kBatchPad, in - i0);
-    for (int k = 0; k < R; ++k)
-      for (int t = 0; t < valid; ++t) dW[size_t(o0 + k) * in + i0 + t] = acc[k][t];
-  }
-}
-
-// Runs f.template operator()<R>(row) over rows [0, n): blocks of kRows, then 1.
-template <typename F>
-inline void for_row_blocks(int n, F&& f) {
-  int r = 0;
-  for (; r + kRows <= n; r += kRows) f(std::integral_constant<int, kRows>{}, r);
-  for (; r < n; ++r) f(std::integral_constant<int, 1>{}, r);
+// C (M, columns) = init + op(A) B over columns [0, N) (N a multiple of kBatchPad),
+// storing only the first n_valid of them: strips of Tile::vectors, then of one vector.
+template <typename T, typename Tile, bool kTransA>
+inline void gemm(const T* A, int lda, const T* B, int ldb, T* C, int ldc, int M, int N, int K, const T* init,
+                 int n_valid) {
+  constexpr int strip = Tile::vectors * kBatchPad;
+  int n0 = 0;
+  for (; n0 + strip <= N; n0 += strip)
+    gemm_rows<T, Tile, Tile::vectors, kTransA>(A, lda, B, ldb, C, ldc, M, K, n0, init, n_valid - n0);
+  if constexpr (Tile::vectors > 1)
+    for (; n0 < N; n0 += kBatchPad)
+      gemm_rows<T, Tile, 1, kTransA>(A, lda, B, ldb, C, ldc, M, K, n0, init, n_valid - n0);
 }
 
 // z = W a_prev + b for all (padded) samples; then a = f(z) on hidden layers.
-template <typename T, Activation A>
+template <typename T, Activation A, typename Tile = DefaultTile>
 void forward(const NetworkLayout& net, const T* params, Workspace<T>& ws) {
   const int cap = ws.capacity;
   const int layers = int(net.layers.size());
   for (int l = 0; l < layers; ++l) {
     const LayerView& L = net.layers[size_t(l)];
-    const T* W = params + L.weights;         // (out, in)
-    const T* bias = params + L.biases;       // (out,)
-    const T* prev = ws.a[size_t(l)].data();  // (in, cap)
-    T* z = ws.z[size_t(l) + 1].data();       // (out, cap)
-    T* a = ws.a[size_t(l) + 1].data();       // (out, cap)
-    for_row_blocks(L.out,
-                   [&](auto rows, int o0) { forward_rows<T, decltype(rows)::value>(W, bias, prev, z, L.in, cap, o0); });
+    const T* W = params + L.weights;                                                // (out, in)
+    const T* bias = params + L.biases;                                              // (out,)
+    const T* prev = ws.a[size_t(l)].data();                                         // (in, cap)
+    T* z = ws.z[size_t(l) + 1].data();                                              // (out, cap)
+    T* a = ws.a[size_t(l) + 1].data();                                              // (out, cap)
+    gemm<T, Tile, false>(W, L.in, prev, cap, z, cap, L.out, cap, L.in, bias, cap);  // z = W prev + b
     if (l + 1 < layers) {
       const size_t n = size_t(L.out) * cap;
       for (size_t k = 0; k < n; ++k) a[k] = activate<T>(A, z[k]);
@@ -223,7 +230,7 @@ BatchStats output_layer(const NetworkLayout& net, Loss loss, int classes, const 
 
 // Backpropagates ws.delta (dL/dz of the output layer) for `count` samples
 // and writes the gradient of every parameter to grad (the network's layout).
-template <typename T, Activation A>
+template <typename T, Activation A, typename Tile = DefaultTile>
 void backward(const NetworkLayout& net, const T* params, Workspace<T>& ws, T* grad, int count) {
   const int cap = ws.capacity;
   for (int l = int(net.layers.size()) - 1; l >= 0; --l) {
@@ -245,15 +252,11 @@ void backward(const NetworkLayout& net, const T* params, Workspace<T>& ws, T* gr
     T* x_t = ws.inputs_t.data();
     for (int b = 0; b < count; ++b)
       for (int i = 0; i < in_pad; ++i) x_t[size_t(b) * in_pad + i] = i < L.in ? prev[size_t(i) * cap + b] : T(0);
-    for_row_blocks(L.out, [&](auto rows, int o0) {
-      weight_grad_rows<T, decltype(rows)::value>(dz, x_t, dW, L.in, in_pad, cap, count, o0);
-    });
+    gemm<T, Tile, false>(dz, cap, x_t, in_pad, dW, L.in, L.out, in_pad, count, nullptr, L.in);  // dW = dz x^T
     if (l == 0) break;
     // delta_prev (in, cap) = W^T dz, times f'(z_prev).
     T* dprev = ws.delta_next.data();
-    for_row_blocks(L.in, [&](auto rows, int i0) {
-      input_grad_rows<T, decltype(rows)::value>(W, dz, dprev, L.in, L.out, cap, i0);
-    });
+    gemm<T, Tile, true>(W, L.in, dz, cap, dprev, cap, L.in, cap, L.out, nullptr, cap);  // W^T dz
     const T* zp = ws.z[size_t(l)].data();
     const size_t n = size_t(L.in) * cap;
     for (size_t k = 0; k < n; ++k) dprev[k] *= activate_derivative<T>(A, zp[k], prev[k]);
@@ -265,23 +268,48 @@ void backward(const NetworkLayout& net, const T* params, Workspace<T>& ws, T* gr
 // updated ones to `next` (so a step that would leave non-finite values can be
 // thrown away) and returns false if any updated parameter is non-finite.
 // L1/L2 apply to weights only.
+// Elements [first, last) of one step, for an optimizer and penalty known at
+// compile time: a loop without branches, which vectorizes. Returns false if
+// an updated value is not finite.
+template <Optimizer K, bool kPenalty, typename T>
+bool optimizer_range(const OptimizerConfig& opt, T step_size, T l1, T l2, const T* __restrict params,
+                     const T* __restrict grad, T* __restrict state1, T* __restrict state2, T* __restrict next,
+                     int64_t first, int64_t last) {
+  int bad = 0;
+  for (int64_t k = first; k < last; ++k) {
+    const T g = kPenalty ? regularized_gradient<T>(grad[k], params[k], l1, l2) : grad[k];
+    T p = params[k];
+    optimizer_update_as<K, T>(opt, step_size, g, p, state1[k], state2[k]);
+    next[k] = p;
+    bad |= !finite_value(p);
+  }
+  return !bad;
+}
+
 template <typename T>
 bool optimizer_step(const NetworkLayout& net, const OptimizerConfig& opt, T step_size, T l1, T l2, const T* params,
                     const T* grad, T* state1, T* state2, T* next) {
-  bool finite = true;
-  for (const LayerView& L : net.layers) {
-    const int64_t weights = int64_t(L.in) * L.out;
-    const bool regularize = l1 != T(0) || l2 != T(0);
-    for (int64_t k = L.weights; k < L.weights + weights + L.out; ++k) {
-      T g = grad[k];
-      if (regularize && k < L.weights + weights) g = regularized_gradient<T>(g, params[k], l1, l2);
-      T p = params[k];
-      optimizer_update<T>(opt, step_size, g, p, state1[k], state2[k]);
-      next[k] = p;
-      finite &= finite_value(p);
+  auto run = [&](auto kind) {
+    constexpr Optimizer K = decltype(kind)::value;
+    const bool penalty = l1 != T(0) || l2 != T(0);
+    bool finite = true;
+    for (const LayerView& L : net.layers) {
+      const int64_t weights_end = L.weights + int64_t(L.in) * L.out;
+      finite &= penalty ? optimizer_range<K, true>(opt, step_size, l1, l2, params, grad, state1, state2, next,
+                                                   L.weights, weights_end)
+                        : optimizer_range<K, false>(opt, step_size, l1, l2, params, grad, state1, state2, next,
+                                                    L.weights, weights_end);
+      finite &= optimizer_range<K, false>(opt, step_size, l1, l2, params, grad, state1, state2, next, L.biases,
+                                          L.biases + L.out);  // biases: no penalty
     }
+    return finite;
+  };
+  switch (opt.kind) {
+    case Optimizer::adam: return run(std::integral_constant<Optimizer, Optimizer::adam>{});
+    case Optimizer::sgd: return run(std::integral_constant<Optimizer, Optimizer::sgd>{});
+    case Optimizer::momentum: break;
   }
-  return finite;
+  return run(std::integral_constant<Optimizer, Optimizer::momentum>{});
 }
 
 }  // namespace netsweep::cpu

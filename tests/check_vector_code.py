@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """A portable build runs on any x86-64 CPU: outside the CPU backend's
-per-instruction-set clones (functions named *.arch_x86_64_v3 / *.arch_x86_64_v4,
-chosen at run time), the binary holds no AVX/AVX2/AVX-512 instruction (VEX or
-EVEX encoded: a v-prefixed mnemonic, a ymm/zmm or mask register), and the
-clones are there.
+per-instruction-set versions (GCC's clones *.arch_x86_64_v3 / *.arch_x86_64_v4,
+and the versions written per target, named *_avx2 / *_avx512; chosen at run
+time), the binary holds no AVX/AVX2/AVX-512 instruction (VEX or EVEX encoded: a
+v-prefixed mnemonic, a ymm/zmm or mask register), and those versions are there.
 
 usage: check_vector_code.py BINARY
 """
@@ -29,9 +29,11 @@ def main():
         vector = (mnemonic.startswith("v") and mnemonic not in ("verr", "verw")) or re.search(r"%[yz]mm|%k[0-7]\b", ins)
         if not vector:
             continue
-        level = "v4" if ".arch_x86_64_v4" in func else "v3" if ".arch_x86_64_v3" in func else None
+        name = func.replace("(anonymous namespace)", "").split("(")[0]
+        level = ("v4" if ".arch_x86_64_v4" in func or name.endswith("_avx512") else
+                 "v3" if ".arch_x86_64_v3" in func or name.endswith("_avx2") else None)
         if level:
-            clones[level].add(func.split("(")[0])
+            clones[level].add(name)
         else:
             outside.setdefault(func, ins)
     print(f"{len(clones['v4'])} AVX-512 and {len(clones['v3'])} AVX2 clones; "

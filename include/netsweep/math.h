@@ -174,19 +174,28 @@ NS_HD double adam_step_size(double lr, double beta1, double beta2, long long t) 
 //   adam:     m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2; p -= lr_t m / (sqrt(v) + eps)
 //   sgd:      p -= lr g
 //   momentum: u = mu u - lr g; p += u            (Keras SGD(momentum=mu))
+// optimizer_update_as<K>: the same rule for an optimizer known at compile
+// time (loops over many parameters then vectorize: no switch inside them).
+template <Optimizer K, typename T>
+NS_HD void optimizer_update_as(const OptimizerConfig& c, T step_size, T g, T& p, T& s1, T& s2) {
+  if constexpr (K == Optimizer::adam) {
+    s1 = T(c.beta1) * s1 + (T(1) - T(c.beta1)) * g;
+    s2 = T(c.beta2) * s2 + (T(1) - T(c.beta2)) * g * g;
+    p -= step_size * s1 / (std::sqrt(s2) + T(c.eps));
+  } else if constexpr (K == Optimizer::sgd) {
+    p -= step_size * g;
+  } else {
+    s1 = T(c.momentum) * s1 - step_size * g;
+    p += s1;
+  }
+}
+
 template <typename T>
 NS_HD void optimizer_update(const OptimizerConfig& c, T step_size, T g, T& p, T& s1, T& s2) {
   switch (c.kind) {
-    case Optimizer::adam:
-      s1 = T(c.beta1) * s1 + (T(1) - T(c.beta1)) * g;
-      s2 = T(c.beta2) * s2 + (T(1) - T(c.beta2)) * g * g;
-      p -= step_size * s1 / (std::sqrt(s2) + T(c.eps));
-      return;
-    case Optimizer::sgd: p -= step_size * g; return;
-    case Optimizer::momentum:
-      s1 = T(c.momentum) * s1 - step_size * g;
-      p += s1;
-      return;
+    case Optimizer::adam: optimizer_update_as<Optimizer::adam>(c, step_size, g, p, s1, s2); return;
+    case Optimizer::sgd: optimizer_update_as<Optimizer::sgd>(c, step_size, g, p, s1, s2); return;
+    case Optimizer::momentum: optimizer_update_as<Optimizer::momentum>(c, step_size, g, p, s1, s2); return;
   }
 }
 
