@@ -1,5 +1,7 @@
 // The CPU backend: networks are trained in parallel across cores, one network
-// per worker at a time, largest first, so the long ones start early.
+// per worker at a time, largest first, so the long ones start early; once all
+// have started, idle workers join the running networks with the most work
+// left and share their steps and frames (cpu_team.h).
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -16,6 +18,7 @@
 
 #include "cpu_dispatch.h"
 #include "cpu_network.h"
+#include "cpu_team.h"
 #include "netsweep/backend.h"
 #include "netsweep/random.h"
 #include "netsweep/training_rules.h"
@@ -59,9 +62,11 @@ namespace {
 // columns in 24 of AVX-512's 32 zmm registers; 6 x 16 in 12 of AVX2's 16 ymm;
 // 3 x 16 in 12 of the baseline's 16 xmm.
 
-// One training batch: rows of the training set through forward, the output
-// layer's loss and gradient, and (if the loss is finite) backward into grad.
-struct TrainBatch {
+// One optimizer step of one network on one batch, shared by a team: rows of
+// the training set through forward, the output layer's loss and gradient
+// (rank 0), backward and, if the loss is finite, the optimizer into `next`,
+// copied over the parameters unless a value came out non-finite.
+struct TrainStep {
   Activation act;
   const NetworkLayout* net;
   Loss loss;
@@ -70,9 +75,18 @@ struct TrainBatch {
   const float* y;  // (n, outputs)
   const int32_t* rows;
   int count;
-  const float* params;
+  float* params;  // (parameters,) this network's block
   cpu::Workspace<float>* ws;
   float* grad;  // (parameters,)
+  const OptimizerConfig* opt;
+  float step_size;
+  float* state1;  // (parameters,)
+  float* state2;  // (parameters,)
+  float* next;    // (parameters,)
+  // Results, for the owner.
+  cpu::BatchStats stats;
+  bool loss_finite = false;
+  std::atomic<int> nonfinite{0};  // threads whose updated values were not all finite
 };
 
 // Forward over rows [first, first + count) of x; then, with `outputs`, the
@@ -94,14 +108,26 @@ struct EvaluateChunk {
 };
 
 template <typename Tile>
-cpu::BatchStats train_batch_with(const TrainBatch& b) {
-  return cpu::with_activation(b.act, [&](auto a) {
+void train_step_with(TrainStep& t, const cpu::Split& split) {
+  cpu::with_activation(t.act, [&](auto a) {
     constexpr Activation A = decltype(a)::value;
-    cpu::load_batch(b.x, b.inputs, b.rows, 0, b.count, *b.ws);
-    cpu::forward<float, A, Tile>(*b.net, b.params, *b.ws);
-    const auto stats = cpu::output_layer<float>(*b.net, b.loss, 0, b.y, nullptr, b.rows, 0, b.count, true, *b.ws);
-    if (finite_value(stats.loss_sum)) cpu::backward<float, A, Tile>(*b.net, b.params, *b.ws, b.grad, b.count);
-    return stats;
+    if (split.rank == 0) cpu::load_batch(t.x, t.inputs, t.rows, 0, t.count, *t.ws);
+    split.sync();
+    cpu::forward<float, A, Tile>(*t.net, t.params, *t.ws, split);
+    if (split.rank == 0) {
+      t.stats = cpu::output_layer<float>(*t.net, t.loss, 0, t.y, nullptr, t.rows, 0, t.count, true, *t.ws);
+      t.loss_finite = finite_value(t.stats.loss_sum);
+    }
+    split.sync();
+    if (!t.loss_finite) return;
+    cpu::backward<float, A, Tile>(*t.net, t.params, *t.ws, t.grad, t.count, split);
+    const auto [lo, hi] = split.rows(int(t.net->count), 64);
+    if (!cpu::optimizer_step<float>(*t.net, *t.opt, t.step_size, float(t.opt->l1), float(t.opt->l2), t.params, t.grad,
+                                    t.state1, t.state2, t.next, lo, hi))
+      t.nonfinite.fetch_add(1);
+    split.sync();
+    // A step that would leave a non-finite value is thrown away: the network keeps its last finite parameters.
+    if (t.nonfinite.load() == 0) std::memcpy(t.params + lo, t.next + lo, size_t(hi - lo) * sizeof(float));
   });
 }
 
@@ -118,25 +144,25 @@ cpu::BatchStats evaluate_chunk_with(const EvaluateChunk& e) {
 }
 
 struct EntryPoints {
-  cpu::BatchStats (*train_batch)(const TrainBatch&);
+  void (*train_step)(TrainStep&, const cpu::Split&);
   cpu::BatchStats (*evaluate_chunk)(const EvaluateChunk&);
 };
 
 #if NETSWEEP_HAS_VECTOR_CLONES
-NETSWEEP_TARGET_AVX512 cpu::BatchStats train_batch_avx512(const TrainBatch& b) {
-  return train_batch_with<cpu::TileShape<12, 2>>(b);
+NETSWEEP_TARGET_AVX512 void train_step_avx512(TrainStep& t, const cpu::Split& s) {
+  train_step_with<cpu::TileShape<12, 2>>(t, s);
 }
 NETSWEEP_TARGET_AVX512 cpu::BatchStats evaluate_chunk_avx512(const EvaluateChunk& e) {
   return evaluate_chunk_with<cpu::TileShape<12, 2>>(e);
 }
-NETSWEEP_TARGET_AVX2 cpu::BatchStats train_batch_avx2(const TrainBatch& b) {
-  return train_batch_with<cpu::TileShape<6, 1>>(b);
+NETSWEEP_TARGET_AVX2 void train_step_avx2(TrainStep& t, const cpu::Split& s) {
+  train_step_with<cpu::TileShape<6, 1>>(t, s);
 }
 NETSWEEP_TARGET_AVX2 cpu::BatchStats evaluate_chunk_avx2(const EvaluateChunk& e) {
   return evaluate_chunk_with<cpu::TileShape<6, 1>>(e);
 }
-NETSWEEP_TARGET_BASELINE cpu::BatchStats train_batch_baseline(const TrainBatch& b) {
-  return train_batch_with<cpu::TileShape<3, 1>>(b);
+NETSWEEP_TARGET_BASELINE void train_step_baseline(TrainStep& t, const cpu::Split& s) {
+  train_step_with<cpu::TileShape<3, 1>>(t, s);
 }
 NETSWEEP_TARGET_BASELINE cpu::BatchStats evaluate_chunk_baseline(const EvaluateChunk& e) {
   return evaluate_chunk_with<cpu::TileShape<3, 1>>(e);
@@ -144,9 +170,9 @@ NETSWEEP_TARGET_BASELINE cpu::BatchStats evaluate_chunk_baseline(const EvaluateC
 // The same test as vector_code(): the best the running CPU has.
 EntryPoints choose_entry_points() {
   __builtin_cpu_init();  // static initialization may run before libgcc's own
-  if (__builtin_cpu_supports("x86-64-v4")) return {train_batch_avx512, evaluate_chunk_avx512};
-  if (__builtin_cpu_supports("x86-64-v3")) return {train_batch_avx2, evaluate_chunk_avx2};
-  return {train_batch_baseline, evaluate_chunk_baseline};
+  if (__builtin_cpu_supports("x86-64-v4")) return {train_step_avx512, evaluate_chunk_avx512};
+  if (__builtin_cpu_supports("x86-64-v3")) return {train_step_avx2, evaluate_chunk_avx2};
+  return {train_step_baseline, evaluate_chunk_baseline};
 }
 const EntryPoints g_entry = choose_entry_points();
 #else
@@ -157,23 +183,18 @@ using NativeTile = cpu::TileShape<6, 1>;
 #else
 using NativeTile = cpu::TileShape<3, 1>;
 #endif
-const EntryPoints g_entry{train_batch_with<NativeTile>, evaluate_chunk_with<NativeTile>};
+const EntryPoints g_entry{train_step_with<NativeTile>, evaluate_chunk_with<NativeTile>};
 #endif
 
-cpu::BatchStats train_batch(const TrainBatch& b) { return g_entry.train_batch(b); }
-cpu::BatchStats evaluate_chunk(const EvaluateChunk& e) { return g_entry.evaluate_chunk(e); }
-
-NETSWEEP_VECTOR_CLONES bool optimizer_step(const NetworkLayout& net, const OptimizerConfig& opt, float step_size,
-                                           const float* params, const float* grad, float* state1, float* state2,
-                                           float* next) {
-  return cpu::optimizer_step<float>(net, opt, step_size, float(opt.l1), float(opt.l2), params, grad, state1, state2,
-                                    next);
-}
+// Networks whose step is worth sharing between threads: below this many
+// multiply-adds per sample the barriers between phases cost more than they save.
+constexpr int64_t kSplitMacs = 16384;
 
 class NetworkTrainer {
  public:
+  // team: shares this network's steps and frames with idle workers (null: this thread alone).
   NetworkTrainer(const TrainingProblem& p, int index, float* params, NetworkResult& result, FrameSink& frames,
-                 Progress& progress, const TrainControl& control)
+                 Progress& progress, const TrainControl& control, cpu::Team* team)
       : p_(p),
         index_(index),
         cfg_(p.networks[size_t(index)]),
@@ -184,11 +205,14 @@ class NetworkTrainer {
         progress_(progress),
         control_(control),
         batch_(effective_batch(p, index)),
+        team_(team),
         train_ws_(net_, batch_),
-        eval_ws_(net_, kEvalChunk) {}
+        eval_ws_(net_, kEvalChunk),
+        rank_ws_(team ? size_t(team->max_size() - 1) : 0) {}
 
   // Returns false if it stopped on request.
   bool run() { return run_impl(); }
+  int epochs_done() const { return epochs_done_.load(std::memory_order_relaxed); }
 
  private:
   bool stop_requested() const { return control_.stop && control_.stop->load(std::memory_order_relaxed); }
@@ -258,21 +282,36 @@ class NetworkTrainer {
           if (stop_requested()) return stop_here();
           const int count_b = std::min(batch_, p_.n_train - st.next_sample);
           const int32_t* rows = order.data() + st.next_sample;
-          const auto stats = train_batch({cfg_.activation, &net_, p_.loss, p_.train_x.data(), p_.inputs,
-                                          p_.train_y.data(), rows, count_b, params_, &train_ws_, grad.data()});
-          st.loss_sum += stats.loss_sum;
-          if (!finite_value(stats.loss_sum)) {
+          TrainStep step{cfg_.activation,
+                         &net_,
+                         p_.loss,
+                         p_.train_x.data(),
+                         p_.inputs,
+                         p_.train_y.data(),
+                         rows,
+                         count_b,
+                         params_,
+                         &train_ws_,
+                         grad.data(),
+                         &cfg_.optimizer,
+                         optimizer_step_size(cfg_.optimizer, st.step + 1),
+                         state1_.data(),
+                         state2_.data(),
+                         next.data(),
+                         cpu::BatchStats{},
+                         false,
+                         {0}};
+          in_region([&](const cpu::Split& split) { g_entry.train_step(step, split); });
+          st.loss_sum += step.stats.loss_sum;
+          if (!step.loss_finite) {
             st.active = false;
             break;
           }
           ++st.step;
-          const float step_size = optimizer_step_size(cfg_.optimizer, st.step);
-          if (!optimizer_step(net_, cfg_.optimizer, step_size, params_, grad.data(), state1_.data(), state2_.data(),
-                              next.data())) {
-            st.active = false;  // the step would leave non-finite parameters: keep the last finite ones
+          if (step.nonfinite.load() > 0) {
+            st.active = false;  // the step would leave non-finite parameters: it kept the last finite ones
             break;
           }
-          std::memcpy(params_, next.data(), count * sizeof(float));
         }
         const EpochEnd end = end_of_epoch(st.active, st.loss_sum, p_.n_train, int32_t(result_.status),
                                           p_.early_stop_loss.has_value(), p_.early_stop_loss.value_or(0.0f));
@@ -288,6 +327,7 @@ class NetworkTrainer {
         return stop_here();
       }
       ++st.epoch;
+      epochs_done_.store(st.epoch, std::memory_order_relaxed);
       progress_.network_epochs.fetch_add(1, std::memory_order_relaxed);
       progress_.work_done.fetch_add(work_per_epoch, std::memory_order_relaxed);
       emit_due_frames();
@@ -297,15 +337,54 @@ class NetworkTrainer {
     return true;
   }
 
+  // Runs fn(split) on this thread and its team's helpers (one region), or alone.
+  template <typename F>
+  void in_region(F&& fn) {
+    if (!team_) {
+      fn(cpu::Split{});
+      return;
+    }
+    team_->run([&](int rank, int size) {
+      cpu::Split split{rank, size, [this] { team_->barrier().wait(); }};
+      fn(split);
+    });
+  }
+
+  // The evaluation workspace of a team member (each its own; created by that member).
+  cpu::Workspace<float>& eval_workspace(int rank) {
+    if (rank == 0) return eval_ws_;
+    auto& ws = rank_ws_[size_t(rank) - 1];  // rank < the team's max_size()
+    if (!ws) ws = std::make_unique<cpu::Workspace<float>>(net_, kEvalChunk);
+    return *ws;
+  }
+
+  // fn(chunk, first, count, workspace) over the chunks of `points` points, split
+  // between the team by whole chunks (each chunk's results are kept apart, so
+  // sums come out in chunk order whatever the team's size).
+  template <typename F>
+  void for_each_chunk(int points, F&& fn) {
+    const int chunks = (points + kEvalChunk - 1) / kEvalChunk;
+    in_region([&](const cpu::Split& split) {
+      cpu::Workspace<float>& ws = eval_workspace(split.rank);
+      for (int c = split.rank; c < chunks; c += split.size) {
+        const int first = c * kEvalChunk;
+        fn(c, first, std::min(kEvalChunk, points - first), ws);
+      }
+    });
+  }
+
   // Mean loss and accuracy over a whole point set.
   void evaluate_set(const std::vector<float>& x, const std::vector<float>& y, const std::vector<int32_t>& labels, int n,
                     float& loss, float& accuracy) {
     if (n == 0) return;  // stays NaN
+    std::vector<cpu::BatchStats> chunk_stats(size_t((n + kEvalChunk - 1) / kEvalChunk));
+    for_each_chunk(n, [&](int c, int first, int count, cpu::Workspace<float>& ws) {
+      chunk_stats[size_t(c)] =
+          g_entry.evaluate_chunk({cfg_.activation, &net_, p_.loss, p_.classes, x.data(), p_.inputs, y.data(),
+                                  labels.data(), first, count, true, params_, &ws, nullptr});
+    });
     cpu::BatchStats total;
-    for (int first = 0; first < n; first += kEvalChunk) {
-      const int count_b = std::min(kEvalChunk, n - first);
-      const auto s = evaluate_chunk({cfg_.activation, &net_, p_.loss, p_.classes, x.data(), p_.inputs, y.data(),
-                                     labels.data(), first, count_b, true, params_, &eval_ws_, nullptr});
+    for (const auto& s : chunk_stats) {
       total.loss_sum += s.loss_sum;
       total.correct += s.correct;
     }
@@ -318,20 +397,19 @@ class NetworkTrainer {
     const int points = p_.neuron_grid_h * p_.neuron_grid_w;
     const int layers = int(net_.layers.size());
     maps_.resize(size_t(hidden_units(p_, index_)) * size_t(points));
-    for (int first = 0; first < points; first += kEvalChunk) {
-      const int count_b = std::min(kEvalChunk, points - first);
-      evaluate_chunk({cfg_.activation, &net_, p_.loss, 0, p_.neuron_grid_x.data(), p_.inputs, nullptr, nullptr, first,
-                      count_b, false, params_, &eval_ws_, nullptr});
+    for_each_chunk(points, [&](int, int first, int count, cpu::Workspace<float>& ws) {
+      g_entry.evaluate_chunk({cfg_.activation, &net_, p_.loss, 0, p_.neuron_grid_x.data(), p_.inputs, nullptr, nullptr,
+                              first, count, false, params_, &ws, nullptr});
       size_t row = 0;
       for (int l = 0; l + 1 < layers; ++l) {
         const int units = net_.layers[size_t(l)].out;
-        const float* a = eval_ws_.a[size_t(l) + 1].data();  // (units, capacity)
+        const float* a = ws.a[size_t(l) + 1].data();  // (units, capacity)
         for (int u = 0; u < units; ++u)
-          std::copy(a + size_t(u) * size_t(eval_ws_.capacity), a + size_t(u) * size_t(eval_ws_.capacity) + count_b,
+          std::copy(a + size_t(u) * size_t(ws.capacity), a + size_t(u) * size_t(ws.capacity) + count,
                     maps_.begin() + long((row + size_t(u)) * size_t(points) + size_t(first)));
         row += size_t(units);
       }
-    }
+    });
   }
 
   void snapshot(size_t frame) {
@@ -346,11 +424,10 @@ class NetworkTrainer {
     if (p_.record_weights[size_t(index_)]) frames_.write_weights(index_, int(frame), params_);
     const int points = p_.grid_h * p_.grid_w;
     frame_buffer_.resize(size_t(points) * size_t(p_.outputs));
-    for (int first = 0; first < points; first += kEvalChunk) {
-      const int count_b = std::min(kEvalChunk, points - first);
-      evaluate_chunk({cfg_.activation, &net_, p_.loss, 0, p_.grid_x.data(), p_.inputs, nullptr, nullptr, first, count_b,
-                      true, params_, &eval_ws_, frame_buffer_.data() + size_t(first) * size_t(p_.outputs)});
-    }
+    for_each_chunk(points, [&](int, int first, int count, cpu::Workspace<float>& ws) {
+      g_entry.evaluate_chunk({cfg_.activation, &net_, p_.loss, 0, p_.grid_x.data(), p_.inputs, nullptr, nullptr, first,
+                              count, true, params_, &ws, frame_buffer_.data() + size_t(first) * size_t(p_.outputs)});
+    });
     frames_.write_frame(index_, int(frame), frame_buffer_.data());
     progress_.work_done.fetch_add(snapshot_work(p_, index_), std::memory_order_relaxed);
   }
@@ -365,10 +442,13 @@ class NetworkTrainer {
   Progress& progress_;
   const TrainControl& control_;
   const int batch_;
+  cpu::Team* team_;
+  std::atomic<int> epochs_done_{0};
   std::vector<float> state1_, state2_;  // optimizer state (adam: m, v; momentum: velocity)
   cpu::Workspace<float> train_ws_, eval_ws_;
-  std::vector<float> frame_buffer_;  // (grid_h, grid_w, outputs)
-  std::vector<float> maps_;          // (hidden units, neuron grid points)
+  std::vector<std::unique_ptr<cpu::Workspace<float>>> rank_ws_;  // helpers' evaluation workspaces, by rank - 1
+  std::vector<float> frame_buffer_;                              // (grid_h, grid_w, outputs)
+  std::vector<float> maps_;                                      // (hidden units, neuron grid points)
 };
 
 // Flushes denormal floats to zero on this thread while alive (as TensorFlow's
@@ -408,26 +488,82 @@ class CpuBackend : public Backend {
     std::atomic<bool> completed{true};
     std::exception_ptr failure;
     std::mutex failure_mutex;
+    const int threads = threads_;  // more than networks: the extra ones share the widest
+
+    // The running networks whose steps can be shared, for workers with nothing left to start.
+    struct Running {
+      cpu::Team* team;
+      const NetworkTrainer* trainer;
+      int64_t work;  // all of the network's work
+    };
+    std::vector<Running> running;
+    std::mutex running_mutex;
+    // Listed while it trains; unlisted, then closed (its helpers leave) before the trainer goes.
+    struct Listing {
+      std::vector<Running>& running;
+      std::mutex& mutex;
+      cpu::Team* team;
+      ~Listing() {
+        if (!team) return;
+        {
+          std::lock_guard<std::mutex> lock(mutex);
+          running.erase(std::find_if(running.begin(), running.end(), [&](const Running& r) { return r.team == team; }));
+        }
+        team->close();
+      }
+    };
+    auto join_most_work_left = [&]() -> cpu::Team* {
+      std::lock_guard<std::mutex> lock(running_mutex);  // the owner cannot unlist (and close) meanwhile
+      cpu::Team* best = nullptr;
+      double most = 0;
+      for (const Running& r : running) {
+        const double left = double(r.work) * double(problem.epochs - r.trainer->epochs_done()) /
+                            double(std::max(1, problem.epochs)) / double(r.team->size_now());
+        if (left > most && r.team->has_room()) {
+          most = left;
+          best = r.team;
+        }
+      }
+      return best && best->try_attach() ? best : nullptr;
+    };
+
     auto worker = [&] {
       const FlushDenormals flush;
-      for (int k; (k = next.fetch_add(1)) < n;) {
-        if (control.stop && control.stop->load()) {  // networks not started keep their checkpointed state
-          completed = false;
-          break;
-        }
-        try {
-          const int index = order[size_t(k)];
-          if (!NetworkTrainer(problem, index, params.data(), results[size_t(index)], frames, progress, control).run())
+      for (;;) {
+        const int k = next.fetch_add(1);
+        if (k < n) {
+          if (control.stop && control.stop->load()) {  // networks not started keep their checkpointed state
             completed = false;
-        } catch (...) {
-          std::lock_guard<std::mutex> lock(failure_mutex);
-          if (!failure) failure = std::current_exception();
-          next = n;
+            continue;
+          }
+          try {
+            const int index = order[size_t(k)];
+            const bool shareable = threads > 1 && forward_macs(problem.layout.networks[size_t(index)]) >= kSplitMacs;
+            const std::unique_ptr<cpu::Team> team = shareable ? std::make_unique<cpu::Team>(threads) : nullptr;
+            NetworkTrainer trainer(problem, index, params.data(), results[size_t(index)], frames, progress, control,
+                                   team.get());
+            const Listing listing{running, running_mutex, team.get()};
+            if (team) {
+              std::lock_guard<std::mutex> lock(running_mutex);
+              running.push_back({team.get(), &trainer, network_work(problem, index)});
+            }
+            if (!trainer.run()) completed = false;
+            if (team) progress.regions_shared.fetch_add(team->regions_shared(), std::memory_order_relaxed);
+          } catch (...) {
+            std::lock_guard<std::mutex> lock(failure_mutex);
+            if (!failure) failure = std::current_exception();
+            next = n;
+          }
+          continue;
         }
+        // Nothing left to start: share the running network with the most work left, until it ends.
+        cpu::Team* team = join_most_work_left();
+        if (!team) break;
+        team->serve();
       }
     };
     std::vector<std::thread> pool;
-    for (int t = 1; t < std::min(threads_, n); ++t) pool.emplace_back(worker);
+    for (int t = 1; t < threads; ++t) pool.emplace_back(worker);
     worker();
     for (auto& t : pool) t.join();
     if (failure) std::rethrow_exception(failure);

@@ -13,7 +13,10 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <functional>
+#include <limits>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "netsweep/layout.h"
@@ -167,23 +170,45 @@ inline void gemm(const T* A, int lda, const T* B, int ldb, T* C, int ldc, int M,
       gemm_rows<T, Tile, 1, kTransA>(A, lda, B, ldb, C, ldc, M, K, n0, init, n_valid - n0);
 }
 
+// A pass shared by a team of threads (cpu_team.h): this thread's rank, the
+// team's size and the barrier between phases. Each output row is computed by
+// one thread, in the same order whatever the team's size, so results do not
+// depend on it. The default: one thread, no barrier.
+struct Split {
+  int rank = 0, size = 1;
+  std::function<void()> sync_fn;  // waits for the whole team
+  void sync() const {
+    if (size > 1) sync_fn();
+  }
+  // This thread's share [lo, hi) of n rows, in whole blocks of `align` rows.
+  std::pair<int, int> rows(int n, int align) const {
+    if (size == 1) return {0, n};
+    const int blocks = (n + align - 1) / align;
+    const int lo = int(int64_t(blocks) * rank / size) * align, hi = int(int64_t(blocks) * (rank + 1) / size) * align;
+    return {std::min(lo, n), std::min(hi, n)};
+  }
+};
+
 // z = W a_prev + b for all (padded) samples; then a = f(z) on hidden layers.
 template <typename T, Activation A, typename Tile = DefaultTile>
-void forward(const NetworkLayout& net, const T* params, Workspace<T>& ws) {
+void forward(const NetworkLayout& net, const T* params, Workspace<T>& ws, const Split& split = {}) {
   const int cap = ws.capacity;
   const int layers = int(net.layers.size());
   for (int l = 0; l < layers; ++l) {
     const LayerView& L = net.layers[size_t(l)];
-    const T* W = params + L.weights;                                                // (out, in)
-    const T* bias = params + L.biases;                                              // (out,)
-    const T* prev = ws.a[size_t(l)].data();                                         // (in, cap)
-    T* z = ws.z[size_t(l) + 1].data();                                              // (out, cap)
-    T* a = ws.a[size_t(l) + 1].data();                                              // (out, cap)
-    gemm<T, Tile, false>(W, L.in, prev, cap, z, cap, L.out, cap, L.in, bias, cap);  // z = W prev + b
-    if (l + 1 < layers) {
-      const size_t n = size_t(L.out) * cap;
-      for (size_t k = 0; k < n; ++k) a[k] = activate<T>(A, z[k]);
+    const T* W = params + L.weights;         // (out, in)
+    const T* bias = params + L.biases;       // (out,)
+    const T* prev = ws.a[size_t(l)].data();  // (in, cap)
+    T* z = ws.z[size_t(l) + 1].data();       // (out, cap)
+    T* a = ws.a[size_t(l) + 1].data();       // (out, cap)
+    const auto [lo, hi] = split.rows(L.out, Tile::rows);
+    if (hi > lo) {  // z = W prev + b on this thread's rows
+      gemm<T, Tile, false>(W + size_t(lo) * L.in, L.in, prev, cap, z + size_t(lo) * cap, cap, hi - lo, cap, L.in,
+                           bias + lo, cap);
+      if (l + 1 < layers)
+        for (size_t k = size_t(lo) * cap; k < size_t(hi) * cap; ++k) a[k] = activate<T>(A, z[k]);
     }
+    split.sync();
   }
 }
 
@@ -231,37 +256,51 @@ BatchStats output_layer(const NetworkLayout& net, Loss loss, int classes, const 
 // Backpropagates ws.delta (dL/dz of the output layer) for `count` samples
 // and writes the gradient of every parameter to grad (the network's layout).
 template <typename T, Activation A, typename Tile = DefaultTile>
-void backward(const NetworkLayout& net, const T* params, Workspace<T>& ws, T* grad, int count) {
+void backward(const NetworkLayout& net, const T* params, Workspace<T>& ws, T* grad, int count,
+              const Split& split = {}) {
   const int cap = ws.capacity;
+  T* delta[2] = {ws.delta.data(), ws.delta_next.data()};  // dz of this layer, then of the one below
+  int current = 0;
   for (int l = int(net.layers.size()) - 1; l >= 0; --l) {
     const LayerView& L = net.layers[size_t(l)];
     const T* W = params + L.weights;         // (out, in)
     const T* prev = ws.a[size_t(l)].data();  // (in, cap)
-    const T* dz = ws.delta.data();           // (out, cap)
+    const T* dz = delta[current];            // (out, cap)
     T* dW = grad + L.weights;                // (out, in)
     T* db = grad + L.biases;                 // (out,)
-    for (int o = 0; o < L.out; ++o) {
+    // Inputs sample-major, (count, in_pad), so dW vectorizes over inputs; each thread transposes its samples.
+    const int in_pad = padded(L.in);
+    T* x_t = ws.inputs_t.data();
+    const auto [b_lo, b_hi] = split.rows(count, 1);
+    for (int b = b_lo; b < b_hi; ++b)
+      for (int i = 0; i < in_pad; ++i) x_t[size_t(b) * in_pad + i] = i < L.in ? prev[size_t(i) * cap + b] : T(0);
+    split.sync();
+    const auto [lo, hi] = split.rows(L.out, Tile::rows);
+    for (int o = lo; o < hi; ++o) {
       const T* d = dz + size_t(o) * cap;
       T s = 0;
 #pragma omp simd reduction(+ : s)
       for (int b = 0; b < cap; ++b) s += d[b];
       db[o] = s;
     }
-    // Inputs sample-major, (count, in_pad), so dW vectorizes over inputs.
-    const int in_pad = padded(L.in);
-    T* x_t = ws.inputs_t.data();
-    for (int b = 0; b < count; ++b)
-      for (int i = 0; i < in_pad; ++i) x_t[size_t(b) * in_pad + i] = i < L.in ? prev[size_t(i) * cap + b] : T(0);
-    gemm<T, Tile, false>(dz, cap, x_t, in_pad, dW, L.in, L.out, in_pad, count, nullptr, L.in);  // dW = dz x^T
+    if (hi > lo)  // dW = dz x^T on this thread's rows
+      gemm<T, Tile, false>(dz + size_t(lo) * cap, cap, x_t, in_pad, dW + size_t(lo) * L.in, L.in, hi - lo, in_pad,
+                           count, nullptr, L.in);
     if (l == 0) break;
-    // delta_prev (in, cap) = W^T dz, times f'(z_prev).
-    T* dprev = ws.delta_next.data();
-    gemm<T, Tile, true>(W, L.in, dz, cap, dprev, cap, L.in, cap, L.out, nullptr, cap);  // W^T dz
-    const T* zp = ws.z[size_t(l)].data();
-    const size_t n = size_t(L.in) * cap;
-    for (size_t k = 0; k < n; ++k) dprev[k] *= activate_derivative<T>(A, zp[k], prev[k]);
-    std::swap(ws.delta, ws.delta_next);
+    // delta_prev (in, cap) = W^T dz, times f'(z_prev), on this thread's rows of in.
+    T* dprev = delta[1 - current];
+    const auto [i_lo, i_hi] = split.rows(L.in, Tile::rows);
+    if (i_hi > i_lo) {
+      gemm<T, Tile, true>(W + i_lo, L.in, dz, cap, dprev + size_t(i_lo) * cap, cap, i_hi - i_lo, cap, L.out, nullptr,
+                          cap);
+      const T* zp = ws.z[size_t(l)].data();
+      for (size_t k = size_t(i_lo) * cap; k < size_t(i_hi) * cap; ++k)
+        dprev[k] *= activate_derivative<T>(A, zp[k], prev[k]);
+    }
+    split.sync();  // dprev complete, and x_t free for the next layer
+    current = 1 - current;
   }
+  split.sync();  // every gradient written
 }
 
 // One optimizer step over a network's parameters: reads `params`, writes the
@@ -286,21 +325,30 @@ bool optimizer_range(const OptimizerConfig& opt, T step_size, T l1, T l2, const 
   return !bad;
 }
 
+// The step over the network's parameters [first, last) (by default all of them;
+// a team splits the range).
 template <typename T>
 bool optimizer_step(const NetworkLayout& net, const OptimizerConfig& opt, T step_size, T l1, T l2, const T* params,
-                    const T* grad, T* state1, T* state2, T* next) {
+                    const T* grad, T* state1, T* state2, T* next, int64_t first = 0,
+                    int64_t last = std::numeric_limits<int64_t>::max()) {
   auto run = [&](auto kind) {
     constexpr Optimizer K = decltype(kind)::value;
     const bool penalty = l1 != T(0) || l2 != T(0);
     bool finite = true;
+    auto range = [&](auto with_penalty, int64_t a, int64_t b) {
+      a = std::max(a, first);
+      b = std::min(b, last);
+      if (a < b)
+        finite &= optimizer_range<K, decltype(with_penalty)::value>(opt, step_size, l1, l2, params, grad, state1,
+                                                                    state2, next, a, b);
+    };
     for (const LayerView& L : net.layers) {
       const int64_t weights_end = L.weights + int64_t(L.in) * L.out;
-      finite &= penalty ? optimizer_range<K, true>(opt, step_size, l1, l2, params, grad, state1, state2, next,
-                                                   L.weights, weights_end)
-                        : optimizer_range<K, false>(opt, step_size, l1, l2, params, grad, state1, state2, next,
-                                                    L.weights, weights_end);
-      finite &= optimizer_range<K, false>(opt, step_size, l1, l2, params, grad, state1, state2, next, L.biases,
-                                          L.biases + L.out);  // biases: no penalty
+      if (penalty)
+        range(std::true_type{}, L.weights, weights_end);
+      else
+        range(std::false_type{}, L.weights, weights_end);
+      range(std::false_type{}, L.biases, L.biases + L.out);  // biases: no penalty
     }
     return finite;
   };

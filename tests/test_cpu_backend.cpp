@@ -7,6 +7,7 @@
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <tuple>
 
 #include "cpu_network.h"
 #include "netsweep/backend.h"
@@ -22,11 +23,17 @@ namespace {
 
 struct CapturedFrames : FrameSink {
   int values_per_frame = 0;
+  const TrainingProblem* problem = nullptr;
   std::mutex mutex;
-  std::map<std::pair<int, int>, std::vector<float>> frames;
+  std::map<std::pair<int, int>, std::vector<float>> frames, maps;
   void write_frame(int index, int frame, const float* values) override {
     std::lock_guard<std::mutex> lock(mutex);
     frames[{index, frame}] = std::vector<float>(values, values + values_per_frame);
+  }
+  void write_neuron_maps(int index, int frame, const float* values) override {
+    const size_t n = size_t(hidden_units(*problem, index)) * size_t(problem->neuron_grid_h * problem->neuron_grid_w);
+    std::lock_guard<std::mutex> lock(mutex);
+    maps[{index, frame}] = std::vector<float>(values, values + n);
   }
 };
 
@@ -60,14 +67,16 @@ Dataset generated(const std::string& name, int n = 120) {
   return load_data(o);
 }
 
-void train(const SweepSpec& spec, const Dataset& data, Outcome& out, int threads = 2) {
+int64_t train(const SweepSpec& spec, const Dataset& data, Outcome& out, int threads = 2) {
   out.problem = build_problem(spec, data);
+  out.frames.problem = &out.problem;
   out.params.assign(size_t(out.problem.layout.total), 0.0f);
   initialize_parameters(out.problem.layout, out.problem.networks, out.params.data());
   out.initial = out.params;
   out.frames.values_per_frame = out.problem.grid_h * out.problem.grid_w * out.problem.outputs;
   Progress progress;
   make_cpu_backend(threads)->train(out.problem, out.params, out.results, out.frames, progress, {});
+  return progress.regions_shared.load();  // steps and frames shared by several threads
 }
 
 bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
@@ -143,6 +152,45 @@ TEST(CpuBackend, ResultsDoNotDependOnThreadCount) {
   EXPECT_EQ(one.frames.frames, two.frames.frames);
   // Replicas differ: different seeds give different initial weights.
   EXPECT_FALSE(same_bits(network_params(one, 0), network_params(one, 1)));
+}
+
+TEST(CpuBackend, IdleThreadsShareWideNetworksWithIdenticalResults) {
+  // A wide network and more threads than networks: the idle threads join its
+  // steps and frames (rows of each product, chunks of each frame), and every
+  // result is the same bit for bit as on one thread. Once with a network that
+  // trains, once with one that diverges (SGD at lr 50 on mse: its non-finite
+  // step must be caught across the team), with a partial last batch.
+  for (const auto& [lr, batch, status] :
+       {std::tuple{1e-2f, 16, NetStatus::trained}, std::tuple{50.0f, 50, NetStatus::diverged}}) {
+    SweepSpec s = small_spec();
+    s.layers = {3};
+    s.widths = {160};
+    s.activations = {Activation::sigmoid};
+    s.optimizers = {Optimizer::sgd};
+    s.loss = Loss::mse;
+    s.learning_rates = {lr};
+    s.batch_sizes = {batch};
+    s.grid = 40;  // frames of several evaluation chunks
+    s.neuron_maps = InsideRule::all;
+    s.neuron_grid = 24;
+    s.epochs = 8;
+    s.snapshot_every = 4;
+    const Dataset data = generated("gauss", 130);
+    Outcome one, three;
+    EXPECT_EQ(train(s, data, one, 1), 0);
+    EXPECT_GT(train(s, data, three, 3), 8) << "no step or frame was shared";
+    ASSERT_EQ(one.results.size(), 1u);
+    EXPECT_EQ(one.results[0].status, status) << "lr " << lr;
+    EXPECT_EQ(three.results[0].status, status) << "lr " << lr;
+    EXPECT_EQ(one.results[0].epochs_trained, three.results[0].epochs_trained);
+    EXPECT_TRUE(same_bits(one.params, three.params)) << "lr " << lr;
+    EXPECT_TRUE(same_bits(one.results[0].epoch_loss, three.results[0].epoch_loss)) << "lr " << lr;
+    EXPECT_TRUE(same_bits(one.results[0].snapshot_train_loss, three.results[0].snapshot_train_loss)) << lr;
+    EXPECT_TRUE(same_bits(one.results[0].snapshot_train_accuracy, three.results[0].snapshot_train_accuracy)) << lr;
+    EXPECT_EQ(one.frames.frames, three.frames.frames) << "lr " << lr;
+    EXPECT_EQ(one.frames.maps, three.frames.maps) << "lr " << lr;
+    EXPECT_EQ(one.frames.maps.size(), one.problem.frame_epochs.size());
+  }
 }
 
 TEST(CpuBackend, DivergedNetworkIsFrozenAndIsolated) {

@@ -128,7 +128,8 @@ struct Progress {
   std::atomic<int64_t> network_epochs{0};          // epochs trained, summed over networks (resumed ones included)
   std::atomic<int64_t> network_epochs_resumed{0};  // of those, the ones a checkpoint had already done
   int64_t network_epochs_total = 0;
-  std::atomic<int64_t> work_done{0};  // multiply-adds done, training and frames
+  std::atomic<int64_t> regions_shared{0};  // CPU: steps and frames shared by several threads
+  std::atomic<int64_t> work_done{0};       // multiply-adds done, training and frames
   std::atomic<int> networks_done{0};
   int64_t work_total = 0;
 };
@@ -147,8 +148,8 @@ inline int effective_batch(const TrainingProblem& p, int index) {
 // progress line and its ETA, and to balance shards.
 int64_t epoch_work(const TrainingProblem& p, const NetworkLayout& net);
 int64_t snapshot_work(const TrainingProblem& p, int index);  // one frame, with neuron maps if recorded
-int64_t network_work(const TrainingProblem& p, int index);  // all epochs and frames of one network
-int64_t problem_work(const TrainingProblem& p);             // every network
+int64_t network_work(const TrainingProblem& p, int index);   // all epochs and frames of one network
+int64_t problem_work(const TrainingProblem& p);              // every network
 // The multiply-adds alone of the whole run (bench's achieved FLOP/s: 2 FLOPs each).
 int64_t problem_macs(const TrainingProblem& p);
 

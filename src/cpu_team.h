@@ -1,0 +1,146 @@
+// Threads that share one network's work: once every network of a sweep has
+// started, a CPU worker with nothing left to start joins the running network
+// with the most work left, and that network's steps and frames are split
+// between its owner and the helpers (cpu_network.h's Split). The sweep then
+// ends close to total work / cores instead of at its slowest network's
+// single-thread time.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <mutex>
+#include <thread>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
+
+namespace netsweep::cpu {
+
+inline void spin_pause(int& spins) {
+  // Spin briefly (phases are microseconds apart), then give the core away.
+  if (++spins < 4096) {
+#if defined(__x86_64__) || defined(__i386__)
+    _mm_pause();
+#endif
+  } else {
+    std::this_thread::yield();
+  }
+}
+
+// A reusable barrier for a fixed number of threads (sense-reversing, spinning).
+class SpinBarrier {
+ public:
+  void reset(int threads) {
+    threads_ = threads;
+    waiting_.store(0, std::memory_order_relaxed);
+  }
+  void wait() {
+    const unsigned phase = phase_.load(std::memory_order_acquire);
+    if (waiting_.fetch_add(1, std::memory_order_acq_rel) + 1 == threads_) {
+      waiting_.store(0, std::memory_order_relaxed);
+      phase_.store(phase + 1, std::memory_order_release);
+      return;
+    }
+    for (int spins = 0; phase_.load(std::memory_order_acquire) == phase;) spin_pause(spins);
+  }
+
+ private:
+  int threads_ = 1;
+  std::atomic<int> waiting_{0};
+  std::atomic<unsigned> phase_{0};
+};
+
+// One network's team: its owner runs regions (fn(rank, size) on every member)
+// and helpers attach to serve them until the owner closes the team.
+class Team {
+ public:
+  explicit Team(int max_size) : max_size_(max_size) {}
+  Team(const Team&) = delete;
+  Team& operator=(const Team&) = delete;
+
+  // Helper: joins unless the team is closed (then false). Call serve() next.
+  bool try_attach() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (closed_.load() || attached_.load() + 1 >= max_size_) return false;
+    attached_.fetch_add(1);
+    return true;
+  }
+  int size_now() const { return 1 + attached_.load(std::memory_order_relaxed); }
+  bool has_room() const { return !closed_.load() && size_now() < max_size_; }
+  int max_size() const { return max_size_; }
+
+  // Helper, after try_attach(): runs the owner's regions until close().
+  void serve() {
+    uint64_t seen = generation_.load(std::memory_order_acquire);
+    for (;;) {
+      for (int spins = 0; generation_.load(std::memory_order_acquire) == seen && !closed_.load();) spin_pause(spins);
+      if (closed_.load()) break;
+      int rank, size;
+      std::function<void(int, int)>* job;
+      {  // one region's ticket: its generation, a rank in it, its size and job, read together
+        std::lock_guard<std::mutex> lock(mutex_);
+        seen = generation_.load();
+        rank = next_rank_++;
+        size = size_;
+        job = job_;
+      }
+      if (rank < size) {  // else it joined too late for this region: wait for the next
+        (*job)(rank, size);
+        done_.fetch_add(1, std::memory_order_release);
+      }
+    }
+    attached_.fetch_sub(1);
+  }
+
+  // Owner: runs fn(rank, size) on itself (rank 0) and the helpers attached
+  // now; returns when every member is done. Steps between regions are the
+  // owner's alone.
+  template <typename F>
+  void run(F&& fn) {
+    const int size = size_now();
+    if (size == 1) {
+      fn(0, 1);
+      return;
+    }
+    std::function<void(int, int)> job = std::forward<F>(fn);
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      job_ = &job;
+      size_ = size;
+      barrier_.reset(size);
+      next_rank_ = 1;
+      done_.store(0);
+      generation_.fetch_add(1, std::memory_order_acq_rel);
+    }
+    job(0, size);
+    for (int spins = 0; done_.load(std::memory_order_acquire) < size - 1;) spin_pause(spins);
+    ++regions_shared_;
+  }
+
+  SpinBarrier& barrier() { return barrier_; }
+  int64_t regions_shared() const { return regions_shared_; }  // regions run by more than one thread
+
+  // Owner, at the end: helpers leave; returns once they have.
+  void close() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      closed_.store(true);
+    }
+    for (int spins = 0; attached_.load() > 0;) spin_pause(spins);
+  }
+
+ private:
+  const int max_size_;
+  std::mutex mutex_;
+  std::atomic<bool> closed_{false};
+  std::atomic<int> attached_{0};
+  std::atomic<uint64_t> generation_{0};
+  std::atomic<int> done_{0};
+  int next_rank_ = 1, size_ = 1;  // guarded by mutex_
+  std::function<void(int, int)>* job_ = nullptr;
+  SpinBarrier barrier_;
+  int64_t regions_shared_ = 0;
+};
+
+}  // namespace netsweep::cpu
