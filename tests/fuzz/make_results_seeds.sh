@@ -4,10 +4,14 @@
 # three classes), a plan file, a results file rewritten in HDF5's oldest format
 # with variable-length strings (as older netsweep versions wrote them), and a
 # checkpoint state of fuzz_results' fixed sweep.
-# usage: make_results_seeds.sh NETSWEEP FUZZ_RESULTS PYTHON OUTDIR
+# The old-format file goes to corpus-legacy/ (long runs only: it reaches
+# libhdf5's unchecksummed parsers, which hang and crash; see the README).
+# usage: make_results_seeds.sh NETSWEEP FUZZ_RESULTS PYTHON
 set -euo pipefail
-netsweep=$1 fuzz_results=$2 python=$3 out=$4
-mkdir -p "$out"
+netsweep=$1 fuzz_results=$2 python=$3
+here=$(cd "$(dirname "$0")" && pwd)
+out=$here/corpus/fuzz_results legacy=$here/corpus-legacy/fuzz_results
+mkdir -p "$out" "$legacy"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work"
@@ -46,6 +50,7 @@ src.visititems(copy)
 dst.close()
 PY
 NETSWEEP_FUZZ_WRITE_CHECKPOINT_SEED="$work/checkpoint_state.h5" "$fuzz_results"
-cp binary_f16.h5 regression_f32.h5 softmax3.h5 sharded.plan.h5 old_format_vlen.h5 checkpoint_state.h5 "$out/"
+cp binary_f16.h5 regression_f32.h5 softmax3.h5 sharded.plan.h5 checkpoint_state.h5 "$out/"
 head -c 4096 binary_f16.h5 >"$out/truncated.h5"
-ls -l "$out"
+cp old_format_vlen.h5 "$legacy/"
+ls -l "$out" "$legacy"

@@ -9,9 +9,11 @@
 #            if it has no CMakeCache.txt yet; reused, and rebuilt incrementally)
 #   SECONDS  fuzzing time for all harnesses together (split evenly)
 #   HARNESS  fuzz_points_json fuzz_csv fuzz_config fuzz_spec_json fuzz_results (default: all)
-# The seed corpus (tests/fuzz/corpus/<harness>) is read, never written: new
-# inputs go to BUILD/corpus/<harness> (kept, so later runs start from them);
-# a finding is saved as BUILD/findings/<harness>-crash-... and the run fails.
+# Each run starts from the seed corpus (tests/fuzz/corpus/<harness>), which
+# is read, never written (new inputs go to BUILD/corpus/<harness>, emptied at
+# the start of each run), so every
+# run fuzzes the same starting point; a finding is saved as
+# BUILD/findings/<harness>-crash-... (or -timeout-, -oom-, -leak-) and the run fails.
 set -euo pipefail
 src=$(cd "$1" && pwd) build=$2 seconds=$3
 shift 3
@@ -44,6 +46,7 @@ failed=()
 for h in "${harnesses[@]}"; do
   seeds=$src/tests/fuzz/corpus/$h
   [ -d "$seeds" ] || { echo "run_fuzzers: no seed corpus $seeds"; exit 1; }
+  rm -rf "$build/corpus/$h"
   mkdir -p "$build/corpus/$h"
   log=$build/findings/$h.log
   # -timeout: one input may take at most 10 s; -rss_limit_mb: 2 GB in all
