@@ -330,9 +330,24 @@ int64_t get_int_attr(hid_t obj, const std::string& name, const std::string& wher
   return v;
 }
 
+namespace {
+// The number of values of a numeric attribute; throws if it holds anything else.
+size_t numeric_attr_size(hid_t attr, const std::string& name, const std::string& where) {
+  Handle type(H5Aget_type(attr), H5Tclose, where + ": type of attribute '" + name + "'");
+  Handle space(H5Aget_space(attr), H5Sclose, where + ": space of attribute '" + name + "'");
+  const H5T_class_t c = H5Tget_class(type);
+  const hssize_t n = H5Sget_simple_extent_npoints(space);
+  if ((c != H5T_FLOAT && c != H5T_INTEGER) || n < 0 || n > (hssize_t(1) << 20))
+    throw Error(where + ": attribute '" + name + "' is not numeric");
+  return size_t(n);
+}
+}  // namespace
+
 double get_double_attr(hid_t obj, const std::string& name, const std::string& where) {
   silence_errors();
   Handle attr = open_attr(obj, name, where);
+  // One value: a list would be read past `v` (found by fuzz_results_layout).
+  if (numeric_attr_size(attr, name, where) != 1) throw Error(where + ": attribute '" + name + "' is not a number");
   double v = 0;
   check(H5Aread(attr, H5T_NATIVE_DOUBLE, &v), where + ": attribute '" + name + "' is not a number");
   return v;
@@ -341,9 +356,9 @@ double get_double_attr(hid_t obj, const std::string& name, const std::string& wh
 std::vector<double> get_doubles_attr(hid_t obj, const std::string& name, const std::string& where) {
   silence_errors();
   Handle attr = open_attr(obj, name, where);
-  Handle space(H5Aget_space(attr), H5Sclose, "attribute space");
-  std::vector<double> v(size_t(H5Sget_simple_extent_npoints(space)));
-  check(H5Aread(attr, H5T_NATIVE_DOUBLE, v.data()), where + ": attribute '" + name + "' is not numeric");
+  std::vector<double> v(numeric_attr_size(attr, name, where));
+  if (!v.empty())
+    check(H5Aread(attr, H5T_NATIVE_DOUBLE, v.data()), where + ": attribute '" + name + "' is not numeric");
   return v;
 }
 
