@@ -201,13 +201,48 @@ hsize_t element_count(const std::vector<hsize_t>& dims, const std::string& name,
   }
   return count;
 }
+
+// netsweep writes every element of its datasets, compressed (frames) at most
+// about 1032:1 by deflate. A dataset that declares more bytes than 1100 times
+// what it stores -- never written, or a huge shape in a small file -- is
+// damaged or hand-made: refused before anything of its declared size is
+// allocated (found by fuzz_results_layout: 32 GB for an unwritten 2^33-element
+// dataset in a 20 KB file). Memory for reading stays within 1100x the file.
+constexpr double kMaxStorageRatio = 1100;
+
+void check_stored(hid_t set, hsize_t count, const std::string& name, const std::string& where) {
+  if (count == 0) return;
+  Handle type(H5Dget_type(set), H5Tclose, where + ": type of '" + name + "'");
+  const double declared = double(count) * double(std::max<size_t>(H5Tget_size(type), 1));
+  const double stored = double(H5Dget_storage_size(set));
+  if (declared > stored * kMaxStorageRatio)
+    throw Error(where + ": dataset '" + name + "' declares " + std::to_string(count) + " values but the file stores " +
+                (stored == 0 ? std::string("none of them") : "only " + std::to_string(int64_t(stored)) + " bytes") +
+                " (damaged, or not written by netsweep)");
+}
+
+hsize_t stored_count(hid_t set, const std::string& name, const std::string& where) {
+  Handle space(H5Dget_space(set), H5Sclose, where + ": dataspace of " + name);
+  const int rank = H5Sget_simple_extent_ndims(space);
+  std::vector<hsize_t> dims(size_t(std::max(rank, 0)));
+  H5Sget_simple_extent_dims(space, dims.data(), nullptr);
+  const hsize_t count = element_count(dims, name, where);
+  check_stored(set, count, name, where);
+  return count;
+}
 }  // namespace
+
+void check_stored(hid_t parent, const std::string& name, const std::string& where) {
+  silence_errors();
+  Handle set = open_dataset(parent, name, where);
+  stored_count(set, name, where);
+}
 
 template <typename T>
 std::vector<T> read(hid_t parent, const std::string& name, const std::string& where) {
-  const hsize_t count = element_count(shape(parent, name, where), name, where);
-  std::vector<T> out(count);
   Handle set = open_dataset(parent, name, where);
+  const hsize_t count = stored_count(set, name, where);
+  std::vector<T> out(count);
   if (count > 0)
     check(H5Dread(set, native_type<T>(), H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()),
           where + ": cannot read dataset '" + name + "'");
@@ -226,6 +261,7 @@ template <typename T>
 std::vector<T> read_slab(hid_t parent, const std::string& name, const std::vector<hsize_t>& start,
                          const std::vector<hsize_t>& count, const std::string& where) {
   Handle set = open_dataset(parent, name, where);
+  stored_count(set, name, where);
   Handle file_space(H5Dget_space(set), H5Sclose, where + ": dataspace of " + name);
   check(H5Sselect_hyperslab(file_space, H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr),
         where + ": '" + name + "': slice out of range");
@@ -262,8 +298,8 @@ std::vector<std::string> read_strings(hid_t parent, const std::string& name, con
   silence_errors();
   const auto dims = shape(parent, name, where);
   if (dims.size() != 1) throw Error(where + ": dataset '" + name + "' is not a 1-D list of strings");
-  const size_t n = size_t(element_count(dims, name, where));
   Handle set = open_dataset(parent, name, where);
+  const size_t n = size_t(stored_count(set, name, where));
   Handle file_type(H5Dget_type(set), H5Tclose, where + ": type of '" + name + "'");
   if (H5Tget_class(file_type) != H5T_STRING) throw Error(where + ": dataset '" + name + "' is not a list of strings");
   std::vector<std::string> out;
