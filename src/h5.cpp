@@ -252,13 +252,48 @@ hsize_t element_count(const std::vector<hsize_t>& dims, const std::string& name,
   }
   return count;
 }
+
+// netsweep writes every element of its datasets, compressed (frames) at most
+// about 1032:1 by deflate. A dataset that declares more bytes than 1100 times
+// what it stores -- never written, or a huge shape in a small file -- is
+// damaged or hand-made: refused before anything of its declared size is
+// allocated (found by fuzz_results_layout: 32 GB for an unwritten 2^33-element
+// dataset in a 20 KB file). Memory for reading stays within 1100x the file.
+constexpr double kMaxStorageRatio = 1100;
+
+void check_stored(hid_t set, hsize_t count, const std::string& name, const std::string& where) {
+  if (count == 0) return;
+  Handle type(H5Dget_type(set), H5Tclose, where + ": type of '" + name + "'");
+  const double declared = double(count) * double(std::max<size_t>(H5Tget_size(type), 1));
+  const double stored = double(H5Dget_storage_size(set));
+  if (declared > stored * kMaxStorageRatio)
+    throw Error(where + ": dataset '" + name + "' declares " + std::to_string(count) + " values but the file stores " +
+                (stored == 0 ? std::string("none of them") : "only " + std::to_string(int64_t(stored)) + " bytes") +
+                " (damaged, or not written by netsweep)");
+}
+
+hsize_t stored_count(hid_t set, const std::string& name, const std::string& where) {
+  Handle space(H5Dget_space(set), H5Sclose, where + ": dataspace of " + name);
+  const int rank = H5Sget_simple_extent_ndims(space);
+  std::vector<hsize_t> dims(size_t(std::max(rank, 0)));
+  H5Sget_simple_extent_dims(space, dims.data(), nullptr);
+  const hsize_t count = element_count(dims, name, where);
+  check_stored(set, count, name, where);
+  return count;
+}
 }  // namespace
+
+void check_stored(hid_t parent, const std::string& name, const std::string& where) {
+  silence_errors();
+  Handle set = open_dataset(parent, name, where);
+  stored_count(set, name, where);
+}
 
 template <typename T>
 std::vector<T> read(hid_t parent, const std::string& name, const std::string& where) {
-  const hsize_t count = element_count(shape(parent, name, where), name, where);
-  std::vector<T> out(count);
   Handle set = open_dataset(parent, name, where);
+  const hsize_t count = stored_count(set, name, where);
+  std::vector<T> out(count);
   if (count > 0)
     check(H5Dread(set, native_type<T>(), H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()),
           where + ": cannot read dataset '" + name + "'");
@@ -277,6 +312,7 @@ template <typename T>
 std::vector<T> read_slab(hid_t parent, const std::string& name, const std::vector<hsize_t>& start,
                          const std::vector<hsize_t>& count, const std::string& where) {
   Handle set = open_dataset(parent, name, where);
+  stored_count(set, name, where);
   Handle file_space(H5Dget_space(set), H5Sclose, where + ": dataspace of " + name);
   check(H5Sselect_hyperslab(file_space, H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr),
         where + ": '" + name + "': slice out of range");
@@ -313,8 +349,8 @@ std::vector<std::string> read_strings(hid_t parent, const std::string& name, con
   silence_errors();
   const auto dims = shape(parent, name, where);
   if (dims.size() != 1) throw Error(where + ": dataset '" + name + "' is not a 1-D list of strings");
-  const size_t n = size_t(element_count(dims, name, where));
   Handle set = open_dataset(parent, name, where);
+  const size_t n = size_t(stored_count(set, name, where));
   Handle file_type(H5Dget_type(set), H5Tclose, where + ": type of '" + name + "'");
   if (H5Tget_class(file_type) != H5T_STRING) throw Error(where + ": dataset '" + name + "' is not a list of strings");
   std::vector<std::string> out;
@@ -381,9 +417,24 @@ int64_t get_int_attr(hid_t obj, const std::string& name, const std::string& wher
   return v;
 }
 
+namespace {
+// The number of values of a numeric attribute; throws if it holds anything else.
+size_t numeric_attr_size(hid_t attr, const std::string& name, const std::string& where) {
+  Handle type(H5Aget_type(attr), H5Tclose, where + ": type of attribute '" + name + "'");
+  Handle space(H5Aget_space(attr), H5Sclose, where + ": space of attribute '" + name + "'");
+  const H5T_class_t c = H5Tget_class(type);
+  const hssize_t n = H5Sget_simple_extent_npoints(space);
+  if ((c != H5T_FLOAT && c != H5T_INTEGER) || n < 0 || n > (hssize_t(1) << 20))
+    throw Error(where + ": attribute '" + name + "' is not numeric");
+  return size_t(n);
+}
+}  // namespace
+
 double get_double_attr(hid_t obj, const std::string& name, const std::string& where) {
   silence_errors();
   Handle attr = open_attr(obj, name, where);
+  // One value: a list would be read past `v` (found by fuzz_results_layout).
+  if (numeric_attr_size(attr, name, where) != 1) throw Error(where + ": attribute '" + name + "' is not a number");
   double v = 0;
   check(H5Aread(attr, H5T_NATIVE_DOUBLE, &v), where + ": attribute '" + name + "' is not a number");
   return v;
@@ -392,9 +443,9 @@ double get_double_attr(hid_t obj, const std::string& name, const std::string& wh
 std::vector<double> get_doubles_attr(hid_t obj, const std::string& name, const std::string& where) {
   silence_errors();
   Handle attr = open_attr(obj, name, where);
-  Handle space(H5Aget_space(attr), H5Sclose, "attribute space");
-  std::vector<double> v(size_t(H5Sget_simple_extent_npoints(space)));
-  check(H5Aread(attr, H5T_NATIVE_DOUBLE, v.data()), where + ": attribute '" + name + "' is not numeric");
+  std::vector<double> v(numeric_attr_size(attr, name, where));
+  if (!v.empty())
+    check(H5Aread(attr, H5T_NATIVE_DOUBLE, v.data()), where + ": attribute '" + name + "' is not numeric");
   return v;
 }
 

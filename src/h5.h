@@ -121,6 +121,10 @@ void set_attr(hid_t obj, const std::string& name, const std::vector<double>& val
 
 // Reading. `where` names the file for error messages.
 std::vector<hsize_t> shape(hid_t parent, const std::string& name, const std::string& where);
+// Every read refuses a dataset that declares far more data than the file
+// stores for it (more than 1100x: netsweep writes every element; deflate
+// compresses at most ~1032:1), before allocating; check_stored checks that alone.
+void check_stored(hid_t parent, const std::string& name, const std::string& where);
 template <typename T>
 std::vector<T> read(hid_t parent, const std::string& name, const std::string& where);
 // One slice along the first axis: row `row` of an (N, ...) dataset, or

@@ -643,6 +643,7 @@ void ResultsFile::check_layout() const {
   if (fr[2] < 1 || fr[3] < 1 || fr[4] < 1 || fr[4] > hsize_t(kMaxOutputUnits) || fr[2] > hsize_t(kMaxGrid) ||
       fr[3] > hsize_t(kMaxGrid))
     fail("'frames' has an impossible frame shape");
+  h5::check_stored(f, "frames", w);  // frame() allocates a frame of that shape
   {
     h5::Handle set(H5Dopen2(f, "frames", H5P_DEFAULT), H5Dclose, w + ": cannot open dataset 'frames'");
     h5::Handle type(H5Dget_type(set), H5Tclose, w + ": type of 'frames'");
@@ -775,6 +776,7 @@ const std::vector<NetworkRow>& ResultsFile::networks() const {
   auto g = h5::open_group(impl_->file, "networks");
   const auto ids = h5::shape(g, "id", w);
   if (ids.size() != 1) throw ResultsError(w + ": networks/id is not a 1-D dataset");
+  if (ids[0] > hsize_t(kMaxNetworks)) throw ResultsError(w + ": more networks than netsweep handles");
   std::vector<NetworkRow> rows(static_cast<size_t>(ids[0]));
   for_each_network_column(
       [&](const char* name, auto member, bool optional) { read_column(g, name, rows, member, w, optional); });

@@ -263,43 +263,104 @@ std::string spec_to_json(const SweepSpec& s) {
   return j.dump();
 }
 
+namespace {
+// Typed reads of the stored spec: a value of the wrong kind is an error, never
+// converted (nlohmann's get<int> would truncate 1.5, wrap -1 into a seed of
+// 2^64 - 1, turn true into 1, and cast 1e38 to int, which is undefined).
+using nlohmann::json;
+
+[[noreturn]] void bad(const std::string& key, const std::string& what) {
+  throw SpecError("stored spec: '" + key + "' " + what);
+}
+
+int to_int(const json& v, const std::string& key) {
+  if (!v.is_number_integer()) bad(key, "is not an integer");
+  if (v.is_number_unsigned() ? v.get<uint64_t>() > uint64_t(std::numeric_limits<int>::max())
+                             : v.get<int64_t>() < std::numeric_limits<int>::min() ||
+                                   v.get<int64_t>() > std::numeric_limits<int>::max())
+    bad(key, "is out of range");
+  return int(v.get<int64_t>());
+}
+
+float to_float(const json& v, const std::string& key) {
+  if (!v.is_number()) bad(key, "is not a number");
+  const double d = v.get<double>();
+  if (!(std::abs(d) <= double(std::numeric_limits<float>::max()))) bad(key, "is out of range");
+  return float(d);
+}
+
+const json& array_at(const json& j, const std::string& key) {
+  const json& v = j.at(key);
+  if (!v.is_array()) bad(key, "is not a list");
+  return v;
+}
+
+std::vector<int> ints_at(const json& j, const std::string& key) {
+  std::vector<int> out;
+  for (const auto& v : array_at(j, key)) out.push_back(to_int(v, key));
+  return out;
+}
+
+std::vector<float> floats_at(const json& j, const std::string& key) {
+  std::vector<float> out;
+  for (const auto& v : array_at(j, key)) out.push_back(to_float(v, key));
+  return out;
+}
+
+std::string string_of(const json& v, const std::string& key) {
+  if (!v.is_string()) bad(key, "is not a string");
+  return v.get<std::string>();
+}
+}  // namespace
+
 SweepSpec spec_from_json(const std::string& text) {
-  using nlohmann::json;
   SweepSpec s;
   try {
     const json j = json::parse(text);
-    j.at("layers").get_to(s.layers);
-    j.at("widths").get_to(s.widths);
-    j.at("shapes").get_to(s.shapes);
-    for (const auto& a : j.at("activations")) s.activations.push_back(parse_activation(a.get<std::string>()));
-    for (const auto& o : j.at("optimizers")) s.optimizers.push_back(parse_optimizer(o.get<std::string>()));
-    j.at("lr").get_to(s.learning_rates);
-    j.at("batch").get_to(s.batch_sizes);
-    j.at("seeds").get_to(s.seeds);
-    j.at("seed").get_to(s.base_seed);
-    j.at("epochs").get_to(s.epochs);
-    s.loss = parse_loss(j.at("loss").get<std::string>());
-    j.at("outputs").get_to(s.outputs);
+    if (!j.is_object()) throw SpecError("stored spec: not a JSON object");
+    s.layers = ints_at(j, "layers");
+    s.widths = ints_at(j, "widths");
+    for (const auto& shape : array_at(j, "shapes")) {
+      if (!shape.is_array()) bad("shapes", "is not a list of lists");
+      std::vector<int> widths;
+      for (const auto& w : shape) widths.push_back(to_int(w, "shapes"));
+      s.shapes.push_back(std::move(widths));
+    }
+    for (const auto& a : array_at(j, "activations")) s.activations.push_back(parse_activation(string_of(a, "activations")));
+    for (const auto& o : array_at(j, "optimizers")) s.optimizers.push_back(parse_optimizer(string_of(o, "optimizers")));
+    s.learning_rates = floats_at(j, "lr");
+    s.batch_sizes = ints_at(j, "batch");
+    s.seeds = to_int(j.at("seeds"), "seeds");
+    if (!j.at("seed").is_number_unsigned()) bad("seed", "is not a whole number >= 0");
+    s.base_seed = j.at("seed").get<uint64_t>();
+    s.epochs = to_int(j.at("epochs"), "epochs");
+    s.loss = parse_loss(string_of(j.at("loss"), "loss"));
+    s.outputs = to_int(j.at("outputs"), "outputs");
     // A number in files of earlier versions, a list since.
-    auto floats = [&](const char* key) {
-      const json& v = j.at(key);
-      return v.is_array() ? v.get<std::vector<float>>() : std::vector<float>{v.get<float>()};
+    auto number_or_list = [&](const char* key) {
+      return j.at(key).is_array() ? floats_at(j, key) : std::vector<float>{to_float(j.at(key), key)};
     };
-    s.l1 = floats("l1");
-    s.l2 = floats("l2");
-    if (!j.at("early_stop_loss").is_null()) s.early_stop_loss = j.at("early_stop_loss").get<float>();
-    j.at("beta1").get_to(s.beta1);
-    j.at("beta2").get_to(s.beta2);
-    j.at("adam_eps").get_to(s.adam_eps);
-    s.momentum = floats("momentum");
-    j.at("features").get_to(s.features);
-    j.at("snapshot_every").get_to(s.snapshot_every);
-    j.at("grid").get_to(s.grid);
-    if (!j.at("extent").is_null()) s.extent = j.at("extent").get<std::array<float, 4>>();
+    s.l1 = number_or_list("l1");
+    s.l2 = number_or_list("l2");
+    if (!j.at("early_stop_loss").is_null()) s.early_stop_loss = to_float(j.at("early_stop_loss"), "early_stop_loss");
+    s.beta1 = to_float(j.at("beta1"), "beta1");
+    s.beta2 = to_float(j.at("beta2"), "beta2");
+    s.adam_eps = to_float(j.at("adam_eps"), "adam_eps");
+    s.momentum = number_or_list("momentum");
+    for (const auto& f : array_at(j, "features")) s.features.push_back(string_of(f, "features"));
+    s.snapshot_every = to_int(j.at("snapshot_every"), "snapshot_every");
+    s.grid = to_int(j.at("grid"), "grid");
+    if (!j.at("extent").is_null()) {
+      const std::vector<float> e = floats_at(j, "extent");
+      if (e.size() != 4) bad("extent", "is not x0,x1,y0,y1");
+      s.extent = std::array<float, 4>{e[0], e[1], e[2], e[3]};
+    }
     // Absent from files of earlier versions (which recorded none of it).
-    s.neuron_maps = parse_inside_rule(j.value("neuron_maps", std::string("none")), "neuron_maps");
-    s.record_weights = parse_inside_rule(j.value("record_weights", std::string("none")), "record_weights");
-    s.neuron_grid = j.value("neuron_grid", kDefaultNeuronGrid);
+    s.neuron_maps = parse_inside_rule(j.contains("neuron_maps") ? string_of(j.at("neuron_maps"), "neuron_maps") : "none",
+                                      "neuron_maps");
+    s.record_weights = parse_inside_rule(
+        j.contains("record_weights") ? string_of(j.at("record_weights"), "record_weights") : "none", "record_weights");
+    s.neuron_grid = j.contains("neuron_grid") ? to_int(j.at("neuron_grid"), "neuron_grid") : kDefaultNeuronGrid;
   } catch (const json::exception& e) {
     throw SpecError(std::string("stored spec: ") + e.what());
   }

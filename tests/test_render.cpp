@@ -343,8 +343,11 @@ TEST(Gallery, RendersEveryNetworkAndAtomically) {
   EXPECT_NE(html.find("nets/net-0007/anim.gif"), std::string::npos);
   EXPECT_NE(html.find("8-8"), std::string::npos);  // shapes written one way throughout: hidden widths
   EXPECT_NE(html.find("sortTable"), std::string::npos);
+  // Only this gallery's partial directory: other tests render into the same
+  // temporary directory at the same time (ctest -j).
+  const std::string partial = fs::path(out).filename().string() + ".partial";
   for (const auto& e : fs::directory_iterator(fs::path(out).parent_path()))
-    EXPECT_EQ(e.path().string().find("gallery.partial"), std::string::npos) << "left behind: " << e.path();
+    EXPECT_NE(e.path().filename().string().rfind(partial, 0), 0u) << "left behind: " << e.path();
 
   // A filter and a stride; the re-render replaces the earlier gallery.
   o.runs = "activation=relu,layers=2";

@@ -217,6 +217,29 @@ TEST(Cli, StoredOptionsRerunAsAConfigFile) {
   EXPECT_EQ(g.frame(1, 0), f.frame(1, 0));
 }
 
+// Found by fuzz_config: toml++ 3.3 reaches undefined behaviour on some
+// non-ASCII characters where TOML allows only ASCII; netsweep refuses them
+// first. In strings and comments they are fine.
+TEST(Cli, TomlConfigNonAsciiOnlyInStringsAndComments) {
+  const std::string ok = write_file("unicode_ok.toml",
+                                    "# r\xC3\xA9seau \xCE\xBA\n"
+                                    "layers = [1]\nwidths = [2]\nactivations = ['relu']  # \xD0\x9D\n"
+                                    "epochs = 1\ngrid = 4\ndataset = [\"xor:n=20\"]\ndevice = \"cpu\"\n"
+                                    "frame-dtype = \"\"\"f\\\n  16\"\"\"\n");
+  const auto run = run_cli("run --config " + ok + " -q -o " + temp_path("unicode.h5"));
+  EXPECT_EQ(run.exit_code, 0) << run.output;
+  for (const auto& [text, where] : std::vector<std::pair<std::string, std::string>>{
+           {"\xC3\xA9pochs = 3\n", ":1:1: a non-ASCII character outside a string or comment"},
+           {"epochs = 3\nx = 1\xC3\xA9\n", ":2:6: a non-ASCII character outside a string or comment"},
+           {"a\xD0\x9D.c = 2\n", ":1:2: a non-ASCII character outside a string or comment"},
+           {"device = \"\"\"\\\n \xC3\xA9\"\"\"\n", ":2:2: a non-ASCII character after a backslash"}}) {
+    const std::string cfg = write_file("unicode_bad.toml", text);
+    const auto r = run_cli("run --config " + cfg + " -q -o " + temp_path("unicode_bad.h5"));
+    EXPECT_EQ(r.exit_code, 2) << text << "\n" << r.output;
+    EXPECT_NE(r.output.find("unicode_bad.toml" + where), std::string::npos) << text << "\n" << r.output;
+  }
+}
+
 TEST(Cli, BadInputsFailWithAClearMessage) {
   const std::string good = write_file("good.json", R"([{"x":0.1,"y":0.2},{"x":0.3,"y":0.4}])");
   const std::string good1 = write_file("good1.json", R"([{"x":0.5,"y":0.6}])");

@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include "netsweep/layout.h"
 #include "netsweep/spec.h"
 #include "sweeps.h"
@@ -79,6 +81,31 @@ TEST(Spec, JsonRoundTrip) {
   EXPECT_EQ(spec_to_json(back), spec_to_json(s));
   EXPECT_EQ(back.shapes, s.shapes);
   EXPECT_FLOAT_EQ(*back.early_stop_loss, 0.05f);
+}
+
+// Found by fuzz_spec_json: values of the wrong kind were converted
+// (1e38 cast to int is undefined; 1.5 truncated; -1 wrapped to a huge seed).
+TEST(Spec, StoredSpecRefusesValuesOfTheWrongKind) {
+  const std::string good = spec_to_json(slide_spec());
+  EXPECT_NO_THROW(spec_from_json(good));
+  auto with = [&](const std::string& key, const std::string& value) {
+    auto j = nlohmann::json::parse(good);
+    j[key] = nlohmann::json::parse(value);
+    return j.dump();
+  };
+  for (const auto& [key, value] : std::vector<std::pair<std::string, std::string>>{
+           {"epochs", "3e38"}, {"epochs", "1.5"}, {"epochs", "true"}, {"epochs", "4294967297"},
+           {"seed", "-1"}, {"seed", "1.0"}, {"grid", "\"64\""}, {"layers", "1"}, {"layers", "[1.5]"},
+           {"shapes", "[3]"}, {"activations", "\"relu\""}, {"lr", "[1e39]"}, {"l1", "false"},
+           {"extent", "[0, 1, 2]"}, {"momentum", "null"}}) {
+    try {
+      spec_from_json(with(key, value));
+      ADD_FAILURE() << key << " = " << value << " was accepted";
+    } catch (const SpecError& e) {
+      EXPECT_NE(std::string(e.what()).find(key), std::string::npos) << e.what();
+    }
+  }
+  EXPECT_THROW(spec_from_json("[1, 2]"), SpecError);
 }
 
 TEST(Layout, PackedOffsetsAreAlignedAndCountParameters) {

@@ -1,0 +1,236 @@
+#include "cli_run.h"
+
+#include "cli_config.h"
+#include "netsweep/checkpoint.h"
+#include "netsweep/cuda_backend.h"
+
+namespace netsweep {
+
+SweepSpec make_spec(const CliRun& c) {
+  SweepSpec s;
+  s.layers = c.layers;
+  s.widths = c.widths;
+  for (const auto& shape : c.shapes) s.shapes.push_back(parse_shape(shape));
+  // The slide sweep's grid is the default only when no shape option is given at all.
+  if (s.layers.empty() && s.widths.empty() && s.shapes.empty()) {
+    s.layers = std::vector<int>(std::begin(kSlideLayers), std::end(kSlideLayers));
+    s.widths = std::vector<int>(std::begin(kSlideWidths), std::end(kSlideWidths));
+  }
+  for (const auto& a : c.activations) s.activations.push_back(parse_activation(a));
+  for (const auto& o : c.optimizers) s.optimizers.push_back(parse_optimizer(o));
+  s.learning_rates = c.lr;
+  s.batch_sizes = c.batch;
+  s.seeds = c.seeds;
+  s.base_seed = c.seed;
+  s.epochs = c.epochs;
+  if (!c.loss.empty()) s.loss = parse_loss(c.loss);
+  s.outputs = c.outputs;
+  s.l1 = c.l1;
+  s.l2 = c.l2;
+  if (!std::isnan(c.early_stop)) s.early_stop_loss = c.early_stop;
+  s.momentum = c.momentum;
+  s.snapshot_every = c.snapshot_every;
+  s.grid = c.grid;
+  if (!c.extent.empty()) {
+    if (c.extent.size() != 4) throw SpecError("--extent: expected x0,x1,y0,y1");
+    s.extent = std::array<float, 4>{c.extent[0], c.extent[1], c.extent[2], c.extent[3]};
+  }
+  s.neuron_maps = parse_inside_rule(c.neuron_maps, "--neuron-maps");
+  s.record_weights = parse_inside_rule(c.record_weights, "--record-weights");
+  s.neuron_grid = c.neuron_grid;
+  return s;
+}
+
+std::string joined_command_line(int argc, char** argv) {
+  std::string s;
+  for (int i = 0; i < argc; ++i) s += (i ? " " : "") + std::string(argv[i]);
+  return s;
+}
+
+// Seeds are unsigned: "-1" must not wrap around to 2^64 - 1.
+const CLI::Validator kNonNegativeWhole(
+    [](std::string& value) {
+      return value.find_first_not_of("0123456789") == std::string::npos && !value.empty() && value.size() <= 19
+                 ? std::string()
+                 : "'" + value + "' is not a whole number >= 0";
+    },
+    "UINT");
+
+void add_run_options(CLI::App& run, CliRun& c, std::vector<CLI::Option*>& spec_options) {
+  auto spec = [&](CLI::Option* o) {
+    o->group("Sweep");
+    spec_options.push_back(o);
+    return o;
+  };
+  spec(run.add_option("--layers", c.layers,
+                      "hidden layer counts (x --widths); without --layers, --widths and --shape: 1,2,3,4,6,8")
+           ->delimiter(','));
+  spec(run.add_option("--widths", c.widths,
+                      "hidden widths (x --layers); without --layers, --widths and --shape: 2,4,...,384")
+           ->delimiter(','));
+  spec(run.add_option("--shape", c.shapes, "explicit hidden widths, e.g. 3-1-3 (repeatable); alone, just these"));
+  spec(run.add_option("--activations", c.activations, "sigmoid, tanh, relu, linear, leaky_relu, elu, gelu, sine")
+           ->delimiter(',')
+           ->capture_default_str());
+  spec(run.add_option("--optimizers", c.optimizers, "adam, sgd, momentum")->delimiter(',')->capture_default_str());
+  spec(run.add_option("--lr", c.lr, "learning rates")->delimiter(',')->capture_default_str());
+  spec(run.add_option("--batch", c.batch, "batch sizes (0 = full batch)")->delimiter(',')->capture_default_str());
+  spec(run.add_option("--seeds", c.seeds, "networks per configuration, with different initial weights and shuffles")
+           ->capture_default_str());
+  spec(run.add_option("--seed", c.seed, "base seed (replica r uses seed+r)")
+           ->capture_default_str()
+           ->check(kNonNegativeWhole));
+  spec(run.add_option("--epochs", c.epochs, "epochs per network")->capture_default_str());
+  spec(run.add_option("--loss", c.loss,
+                      "bce (sigmoid outputs), mse (linear outputs), softmax; default from the data: mse with one "
+                      "linear output for 1-D regression, else bce"));
+  spec(run.add_option("--outputs", c.outputs, "output units (0 = from the data)")->capture_default_str());
+  spec(run.add_option("--l1", c.l1, "L1 penalties on weights")->delimiter(',')->capture_default_str());
+  spec(run.add_option("--l2", c.l2, "L2 penalties on weights")->delimiter(',')->capture_default_str());
+  spec(run.add_option("--early-stop-loss", c.early_stop, "stop a network once its epoch loss <= this"));
+  spec(run.add_option("--momentum", c.momentum, "momenta of --optimizers momentum (an axis of that optimizer alone)")
+           ->delimiter(',')
+           ->capture_default_str());
+  spec(run.add_option("--features", c.feature_sets,
+                      "inputs: x1, x2, x1^2, x2^2, x1*x2, sin(x1), sin(x2) (default x1,x2; x1 for 1-D data); each "
+                      "--features is one set, an axis of the sweep")
+           ->delimiter(','));
+  spec(run.add_option("--snapshot-every", c.snapshot_every, "epochs between frames (0 = first and last only)")
+           ->capture_default_str());
+  spec(
+      run.add_option("--grid", c.grid, "frame resolution (grid x grid; grid x 1 for 1-D data)")->capture_default_str());
+  spec(run.add_option("--extent", c.extent, "frame plane x0,x1,y0,y1 (default: data bounds + margin)")->delimiter(','));
+  auto inside = [&](CLI::Option* o) {
+    o->group("Inside the networks");
+    spec_options.push_back(o);
+    return o;
+  };
+  inside(run.add_option("--neuron-maps", c.neuron_maps,
+                        "record every hidden unit's activation over the plane at every frame: auto (networks with at "
+                        "most 64 hidden units), all or none")
+             ->capture_default_str());
+  inside(run.add_option("--neuron-grid", c.neuron_grid, "resolution of the neuron maps (grid x grid)")
+             ->capture_default_str());
+  inside(run.add_option("--record-weights", c.record_weights,
+                        "record every parameter at every frame: auto (networks with at most 20000 parameters), all "
+                        "or none")
+             ->capture_default_str());
+
+  auto data = [&](CLI::Option* o) {
+    o->group("Data");
+    spec_options.push_back(o);
+    return o;
+  };
+  data(run.add_option("--points", c.data.points, "points JSON [{\"x\":..,\"y\":..}] as FILE:LABEL (repeatable)"));
+  data(run.add_option("--csv", c.data.csv, "CSV with header x1,x2,label or x,y (repeatable)"));
+  data(run.add_option("--dataset", c.data.datasets,
+                      "generator NAME[:n=..,noise=..,seed=..]: circle, xor, gauss, spiral, rings, thin-rings, "
+                      "three-blobs, moons, poly, damped-sine (default when no data is given: spiral)"));
+  data(run.add_option("--n-points", c.data.generator.n_points, "points per generator")->capture_default_str());
+  data(run.add_option("--noise", c.data.noises,
+                      "generator noise levels (an axis for generators without their own noise=); default 0")
+           ->delimiter(','));
+  data(run.add_option("--data-seed", c.data.generator.seed, "generator seed (also splits train/test)")
+           ->capture_default_str()
+           ->check(kNonNegativeWhole));
+  data(run.add_option("--test-fraction", c.data.test_fraction, "share of points held out as the test set")
+           ->capture_default_str());
+
+  run.add_option("-o,--output", c.run.output, "results file (HDF5)")->capture_default_str();
+  run.add_option("--device", c.device, "auto, cpu or cuda")->capture_default_str();
+  run.add_option("--gpu-path", c.gpu_path,
+                 "cuda: auto (networks wider than 64 as batched GEMMs, the rest in fused blocks), fused or gemm")
+      ->capture_default_str();
+  run.add_option("--precision", c.precision,
+                 "cuda GEMMs: fp32, or tf32 (tensor cores; not bit-comparable with the CPU)")
+      ->capture_default_str();
+  run.add_option("--threads", c.run.threads, "CPU threads (0 = all cores)")->capture_default_str();
+  run.add_option("--frame-dtype", c.frame_dtype, "stored frame type: f16 or f32")->capture_default_str();
+  run.add_option("--from", c.from, "rerun the sweep stored in a results file (its spec and data)");
+  run.add_flag("-q,--quiet", c.run.quiet, "no progress output");
+}
+
+void add_checkpoint_options(CLI::App& run, CliRun& c) {
+  run.add_option("--shard", c.shard, "train only shard I/N of the sweep (balanced by estimated work)")
+      ->group("Cluster");
+  run.add_flag("--resume", c.run.resume,
+               "continue from OUTPUT.ckpt if present (checkpoints on; exits at once if OUTPUT is complete)")
+      ->group("Cluster");
+  run.add_option("--checkpoint-every", c.run.checkpoint_every,
+                 "seconds between checkpoints (0: at every frame; default with --resume: 60)")
+      ->group("Cluster");
+}
+
+void resolve_run_options(CliRun& c, int argc, char** argv, const CLI::App& app) {
+  if (const CLI::Option* every = app.get_option_no_throw("--checkpoint-every"); every && every->count() > 0)
+    if (!(c.run.checkpoint_every >= 0 && c.run.checkpoint_every <= kMaxCheckpointInterval))
+      throw SpecError("--checkpoint-every: must be between 0 and " + std::to_string(int(kMaxCheckpointInterval)) +
+                      " seconds (a week)");
+  if (c.run.threads < 0 || c.run.threads > 4096) throw SpecError("--threads: must be between 0 (all cores) and 4096");
+  c.run.command_line = joined_command_line(argc, argv);
+  c.run.options = CLI::ConfigTOML().to_config(&app, false, false, "");  // the options given, as --config reads them
+  if (c.frame_dtype != "f16" && c.frame_dtype != "f32")
+    throw SpecError("--frame-dtype '" + c.frame_dtype + "': expected f16 or f32");
+  c.run.frame_type = c.frame_dtype == "f16" ? FrameType::float16 : FrameType::float32;
+  c.run.device = parse_device(c.device);
+  c.run.cuda = {parse_train_path(c.gpu_path), parse_precision_tf32(c.precision)};
+  if (!c.shard.empty()) c.run.shard = parse_shard(c.shard);
+}
+
+void add_run_config(CLI::App& app, CLI::App& run, const std::string& config_path) {
+  // CLI11 reads config files on the main app only: the strict TOML reader
+  // files the config's keys under `run`, so a sweep.toml holds plain run
+  // options (`layers = [1, 2]`, `epochs = 4000`, ...). Options given on the
+  // command line win over the file.
+  app.config_formatter(std::make_shared<StrictTomlConfig>(config_keys(run, {"features"}), "run", config_path));
+  app.set_config("--config", "", "run: TOML file with run options (keys are the long option names)");
+  app.allow_config_extras(CLI::config_extras_mode::error);
+  run.fallthrough();  // `netsweep run --config FILE`
+}
+
+namespace {
+std::string join(const std::vector<std::string>& v, const char* sep) {
+  std::string out;
+  for (const auto& x : v) out += (out.empty() ? "" : sep) + x;
+  return out;
+}
+}  // namespace
+
+std::vector<SweepPart> sweep_parts(const CliRun& c, const std::vector<CLI::Option*>& spec_options) {
+  if (!c.from.empty()) {
+    for (const auto* o : spec_options)
+      if (o->count() > 0)
+        throw SpecError("--from reruns the stored sweep exactly: drop " + o->get_name() +
+                        " (only -o, --device, --gpu-path, --precision, --threads, --frame-dtype, --quiet and the "
+                        "cluster options apply)");
+    SweepSource source = read_sweep_source(c.from);
+    return {{"", std::move(source.spec), std::move(source.data)}};
+  }
+  const SweepSpec base = make_spec(c);
+  const std::vector<DataPart> data = load_data_parts(c.data);
+  const std::vector<std::vector<std::string>> sets =
+      c.feature_sets.empty() ? std::vector<std::vector<std::string>>{{}} : c.feature_sets;
+  std::vector<SweepPart> parts;
+  for (const DataPart& d : data)
+    for (const auto& features : sets) {
+      SweepPart part{d.label, base, d.data};
+      part.spec.features = features;
+      if (c.loss.empty()) part.spec.loss = d.data.regression ? Loss::mse : Loss::bce;  // defaults follow the data
+      if (sets.size() > 1)
+        part.label += (part.label.empty() ? "" : " · ") + std::string("features ") + join(features, ",");
+      parts.push_back(std::move(part));
+    }
+  if (parts.size() > 1)
+    for (const auto& p : parts) build_problem(p.spec, p.data);  // every part checked before any trains
+  return parts;
+}
+
+// Commands that take a single part (bench, slurm).
+SweepPart single_part(std::vector<SweepPart> parts, const char* command) {
+  if (parts.size() != 1)
+    throw SpecError(std::string(command) + " takes one data source and one feature set (these options name " +
+                    std::to_string(parts.size()) + "); run it for each, or join generators with '+'");
+  return std::move(parts[0]);
+}
+
+}  // namespace netsweep

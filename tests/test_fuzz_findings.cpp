@@ -1,0 +1,125 @@
+// Regression tests for what the fuzzers (tests/fuzz) found in netsweep's
+// readers, on well-formed HDF5 files that netsweep would not write.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "h5.h"
+#include "netsweep/results.h"
+#include "netsweep/run.h"
+
+using namespace netsweep;
+
+namespace {
+
+std::string temp_path(const std::string& name) { return ::testing::TempDir() + "netsweep_fuzz_" + name; }
+
+template <typename T>
+void put_attr(hid_t obj, const char* name, hid_t type, const std::vector<T>& values, bool scalar) {
+  const hsize_t n = values.size();
+  h5::Handle space(scalar ? H5Screate(H5S_SCALAR) : H5Screate_simple(1, &n, nullptr), H5Sclose, "space");
+  h5::Handle attr(H5Acreate2(obj, name, type, space, H5P_DEFAULT, H5P_DEFAULT), H5Aclose, "attribute");
+  if (!values.empty()) h5::check(H5Awrite(attr, type, values.data()), "write");
+}
+
+}  // namespace
+
+// fuzz_results_layout: a list where one number was expected overflowed the
+// stack (get_double_attr read every element into one double).
+TEST(FuzzFindings, NumericAttributesAreCheckedBeforeReading) {
+  const std::string path = temp_path("attributes.h5");
+  {
+    h5::Handle file = h5::create_file(path, "create");
+    put_attr<double>(file, "one", H5T_NATIVE_DOUBLE, {2.5}, true);
+    put_attr<int64_t>(file, "integer", H5T_NATIVE_INT64, {7}, true);
+    put_attr<double>(file, "six", H5T_NATIVE_DOUBLE, {1, 2, 3, 4, 5, 6}, false);
+    put_attr<double>(file, "none", H5T_NATIVE_DOUBLE, {}, false);
+    h5::set_attr(file, "text", std::string("12"));
+  }
+  h5::Handle file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose, "open");
+  EXPECT_EQ(h5::get_double_attr(file, "one", path), 2.5);
+  EXPECT_EQ(h5::get_double_attr(file, "integer", path), 7.0);
+  EXPECT_THROW(h5::get_double_attr(file, "six", path), h5::Error);
+  EXPECT_THROW(h5::get_double_attr(file, "none", path), h5::Error);
+  EXPECT_THROW(h5::get_double_attr(file, "text", path), h5::Error);
+  EXPECT_EQ(h5::get_doubles_attr(file, "six", path), (std::vector<double>{1, 2, 3, 4, 5, 6}));
+  EXPECT_TRUE(h5::get_doubles_attr(file, "none", path).empty());
+  EXPECT_THROW(h5::get_doubles_attr(file, "text", path), h5::Error);
+  std::filesystem::remove(path);
+}
+
+namespace {
+
+// A small real results file, then `edit` applied to it through the HDF5 API.
+template <typename F>
+std::string edited_results(const std::string& name, F&& edit) {
+  const std::string path = temp_path(name);
+  SweepSpec s;
+  s.layers = {1};
+  s.widths = {3};
+  s.activations = {Activation::relu, Activation::tanh};
+  s.optimizers = {Optimizer::adam};
+  s.learning_rates = {1e-2f};
+  s.batch_sizes = {8};
+  s.epochs = 3;
+  s.snapshot_every = 2;
+  s.grid = 4;
+  DataOptions d;
+  d.datasets = {"xor:n=20"};
+  RunOptions o;
+  o.output = path;
+  o.device = DeviceChoice::cpu;
+  o.quiet = true;
+  run_sweep(s, load_data(d), o);
+  h5::Handle file(H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT), H5Fclose, "open");
+  edit(file.get());
+  return path;
+}
+
+// Replaces dataset `name` with an unwritten chunked one of shape `dims`.
+void declare_unwritten(hid_t file, const std::string& name, std::vector<hsize_t> dims, hid_t type) {
+  h5::check(H5Ldelete(file, name.c_str(), H5P_DEFAULT), "delete " + name);
+  std::vector<hsize_t> chunk(dims.size(), 1);
+  h5::Handle props(H5Pcreate(H5P_DATASET_CREATE), H5Pclose, "props");
+  h5::check(H5Pset_chunk(props, int(chunk.size()), chunk.data()), "chunk");
+  h5::Handle space(H5Screate_simple(int(dims.size()), dims.data(), nullptr), H5Sclose, "space");
+  h5::Handle set(H5Dcreate2(file, name.c_str(), type, space, H5P_DEFAULT, props, H5P_DEFAULT), H5Dclose, name);
+}
+
+void expect_refused(const std::string& path, const std::string& message) {
+  try {
+    ResultsFile f(path);
+    ADD_FAILURE() << path << " was opened";
+  } catch (const std::exception& e) {
+    EXPECT_NE(std::string(e.what()).find(message), std::string::npos) << "got: " << e.what();
+  }
+}
+
+}  // namespace
+
+// fuzz_results_layout: a dataset declared with 2^33 elements but never
+// written (a 20 KB file) made every reader allocate 32 GB before reading; a
+// networks table of 2^33 rows, 2^33 NetworkRows.
+TEST(FuzzFindings, DatasetsDeclaringMoreThanTheFileStoresAreRefusedBeforeAllocating) {
+  expect_refused(edited_results("unwritten_column.h5",
+                                [](hid_t f) {
+                                  declare_unwritten(f, "networks/width", {hsize_t(1) << 33}, H5T_NATIVE_INT32);
+                                }),
+                 "dataset 'width' declares 8589934592 values but the file stores none of them");
+  expect_refused(edited_results("huge_table.h5",
+                                [](hid_t f) { declare_unwritten(f, "networks/id", {hsize_t(1) << 33}, H5T_NATIVE_INT32); }),
+                 "more networks than netsweep handles");
+  expect_refused(edited_results("huge_frames.h5",
+                                [](hid_t f) {
+                                  declare_unwritten(f, "frames", {2, 3, 20000, 20000, 2}, H5T_NATIVE_FLOAT);
+                                }),
+                 "dataset 'frames' declares");
+  // Read directly: refused before the allocation too.
+  const std::string path = edited_results("unwritten_initial.h5", [](hid_t f) {
+    declare_unwritten(f, "weights/initial", {hsize_t(1) << 32}, H5T_NATIVE_FLOAT);
+  });
+  h5::Handle file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose, "open");
+  EXPECT_THROW(h5::read<float>(file, "weights/initial", path), h5::Error);
+  EXPECT_THROW(h5::read_range<float>(file, "weights/initial", 0, 10, path), h5::Error);
+  EXPECT_EQ(h5::read<int64_t>(file, "weights/offsets", path).size(), 3u);  // written ones read as before
+}
