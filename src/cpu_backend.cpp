@@ -512,7 +512,11 @@ class CpuBackend : public Backend {
         team->close();
       }
     };
-    auto join_most_work_left = [&]() -> cpu::Team* {
+    struct Joined {
+      cpu::Team* team = nullptr;
+      uint64_t ticket = 0;
+    };
+    auto join_most_work_left = [&]() -> Joined {
       std::lock_guard<std::mutex> lock(running_mutex);  // the owner cannot unlist (and close) meanwhile
       cpu::Team* best = nullptr;
       double most = 0;
@@ -524,14 +528,28 @@ class CpuBackend : public Backend {
           best = r.team;
         }
       }
-      return best && best->try_attach() ? best : nullptr;
+      if (!best) return {};
+      const std::optional<uint64_t> ticket = best->try_attach();
+      return ticket ? Joined{best, *ticket} : Joined{};
     };
 
+    std::atomic<int> starting{0};  // networks taken but not yet listed: helpers wait for them
     auto worker = [&] {
       const FlushDenormals flush;
       for (;;) {
+        starting.fetch_add(1);
         const int k = next.fetch_add(1);
+        if (k >= n) starting.fetch_sub(1);
         if (k < n) {
+          struct Started {  // listed (or found not shareable): helpers need not wait for it
+            std::atomic<int>& starting;
+            bool done = false;
+            void operator()() {
+              if (!done) starting.fetch_sub(1);
+              done = true;
+            }
+            ~Started() { (*this)(); }
+          } started{starting};
           if (control.stop && control.stop->load()) {  // networks not started keep their checkpointed state
             completed = false;
             continue;
@@ -547,6 +565,7 @@ class CpuBackend : public Backend {
               std::lock_guard<std::mutex> lock(running_mutex);
               running.push_back({team.get(), &trainer, network_work(problem, index)});
             }
+            started();
             if (!trainer.run()) completed = false;
             if (team) progress.regions_shared.fetch_add(team->regions_shared(), std::memory_order_relaxed);
           } catch (...) {
@@ -557,9 +576,14 @@ class CpuBackend : public Backend {
           continue;
         }
         // Nothing left to start: share the running network with the most work left, until it ends.
-        cpu::Team* team = join_most_work_left();
-        if (!team) break;
-        team->serve();
+        const Joined joined = join_most_work_left();
+        if (joined.team) {
+          joined.team->serve(joined.ticket);
+        } else if (starting.load() == 0) {
+          break;  // every network has started, and none can be shared now
+        } else {
+          std::this_thread::yield();
+        }
       }
     };
     std::vector<std::thread> pool;

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -59,20 +60,22 @@ class Team {
   Team(const Team&) = delete;
   Team& operator=(const Team&) = delete;
 
-  // Helper: joins unless the team is closed (then false). Call serve() next.
-  bool try_attach() {
+  // Helper: joins unless the team is closed or full (then nothing); pass the
+  // ticket to serve(). Attaching and starting a region exclude each other, so
+  // a helper is either counted in a region's size and sees its generation as
+  // new, or neither.
+  std::optional<uint64_t> try_attach() {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (closed_.load() || attached_.load() + 1 >= max_size_) return false;
+    if (closed_.load() || attached_.load() + 1 >= max_size_) return std::nullopt;
     attached_.fetch_add(1);
-    return true;
+    return generation_.load();
   }
   int size_now() const { return 1 + attached_.load(std::memory_order_relaxed); }
   bool has_room() const { return !closed_.load() && size_now() < max_size_; }
   int max_size() const { return max_size_; }
 
   // Helper, after try_attach(): runs the owner's regions until close().
-  void serve() {
-    uint64_t seen = generation_.load(std::memory_order_acquire);
+  void serve(uint64_t seen) {
     for (;;) {
       for (int spins = 0; generation_.load(std::memory_order_acquire) == seen && !closed_.load();) spin_pause(spins);
       if (closed_.load()) break;
@@ -98,14 +101,15 @@ class Team {
   // owner's alone.
   template <typename F>
   void run(F&& fn) {
-    const int size = size_now();
-    if (size == 1) {
+    if (size_now() == 1) {  // a helper attaching now joins the next region
       fn(0, 1);
       return;
     }
     std::function<void(int, int)> job = std::forward<F>(fn);
+    int size;
     {
       std::lock_guard<std::mutex> lock(mutex_);
+      size = size_now();
       job_ = &job;
       size_ = size;
       barrier_.reset(size);

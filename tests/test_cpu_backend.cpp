@@ -277,6 +277,7 @@ TEST(CpuBackend, StopAndResumeIsBitIdentical) {
     test::RecordingCheckpointer ck(stop_after);
     Outcome part;
     part.problem = build_problem(s, data);
+    part.frames.problem = &part.problem;
     part.params.assign(size_t(part.problem.layout.total), 0.0f);
     initialize_parameters(part.problem.layout, part.problem.networks, part.params.data());
     part.frames.values_per_frame = part.problem.grid_h * part.problem.grid_w * part.problem.outputs;
