@@ -4,12 +4,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <thread>
 
+#include "gemm_reference.h"
 #include "netsweep/problem.h"
 
 namespace netsweep {
@@ -65,10 +68,9 @@ BenchRow time_device(const TrainingProblem& problem, const BenchDevice& device, 
 }
 
 nlohmann::json to_json(const BenchRow& r) {
-  return {{"device", r.device},   {"description", r.description}, {"error", r.error},
-          {"networks", r.networks}, {"epochs", r.epochs},           {"seconds", r.seconds},
-          {"flops", r.flops},       {"steps", r.steps},             {"frames", r.frames},
-          {"memory_bytes", r.memory_bytes}};
+  return {{"device", r.device}, {"description", r.description},  {"error", r.error}, {"networks", r.networks},
+          {"epochs", r.epochs}, {"seconds", r.seconds},          {"flops", r.flops}, {"steps", r.steps},
+          {"frames", r.frames}, {"memory_bytes", r.memory_bytes}};
 }
 
 BenchRow from_json(const nlohmann::json& j) {
@@ -165,17 +167,71 @@ BenchDevice parse_bench_device(const std::string& name, const CudaOptions& defau
   return d;
 }
 
-std::vector<BenchRow> run_bench(const SweepSpec& spec, const Dataset& data, const std::vector<BenchDevice>& devices,
-                                int threads) {
-  const TrainingProblem problem = build_problem(spec, data);
-  check_training_memory(problem, threads);
-  std::vector<BenchRow> rows;
-  for (const auto& device : devices)
-    rows.push_back(device.cuda ? time_device_in_child(problem, device, threads) : time_device(problem, device, threads));
+namespace {
+
+// The sweep's networks whose widest hidden layer is in [lo, hi]; false if none.
+bool width_class_spec(const SweepSpec& spec, int lo, int hi, SweepSpec& out) {
+  out = spec;
+  out.widths.clear();
+  out.shapes.clear();
+  for (int w : spec.widths)
+    if (w >= lo && w <= hi) out.widths.push_back(w);
+  if (spec.layers.empty() || out.widths.empty()) out.layers.clear(), out.widths.clear();
+  for (const auto& shape : spec.shapes) {
+    const int widest = shape.empty() ? 0 : *std::max_element(shape.begin(), shape.end());
+    if (widest >= lo && widest <= hi) out.shapes.push_back(shape);
+  }
+  return !out.widths.empty() || !out.shapes.empty();
+}
+
+std::vector<WidthClassRow> time_width_classes(const SweepSpec& spec, const Dataset& data, int threads) {
+  constexpr std::pair<int, int> kClasses[] = {{1, 16}, {17, 64}, {65, 256}, {257, 1 << 30}};
+  std::vector<WidthClassRow> rows;
+  for (const auto& [lo, hi] : kClasses) {
+    SweepSpec sub;
+    if (!width_class_spec(spec, lo, hi, sub)) continue;
+    const TrainingProblem problem = build_problem(sub, data);
+    WidthClassRow row;
+    row.min_width = hi;
+    for (const auto& net : problem.layout.networks)
+      for (size_t l = 0; l + 1 < net.layers.size(); ++l) {
+        row.min_width = std::min(row.min_width, net.layers[l].out);
+        row.max_width = std::max(row.max_width, net.layers[l].out);
+      }
+    row.networks = int(problem.networks.size());
+    row.batch = effective_batch(problem, 0);
+    BenchDevice cpu;
+    cpu.label = "cpu";
+    const BenchRow timed = time_device(problem, cpu, threads);
+    row.epochs = problem.epochs;
+    row.seconds = timed.seconds;
+    row.flops = timed.flops;
+    const GemmReference ref = measure_sgemm(row.max_width, row.batch, row.max_width, threads);
+    row.reference = ref.library;
+    row.reference_error = ref.error;
+    row.reference_gflops = ref.gflops;
+    rows.push_back(row);
+  }
   return rows;
 }
 
-std::string format_bench(const std::vector<BenchRow>& rows, bool json) {
+}  // namespace
+
+BenchReport run_bench(const SweepSpec& spec, const Dataset& data, const std::vector<BenchDevice>& devices, int threads,
+                      bool by_width) {
+  const TrainingProblem problem = build_problem(spec, data);
+  check_training_memory(problem, threads);
+  BenchReport report;
+  report.threads = threads > 0 ? threads : int(std::max(1u, std::thread::hardware_concurrency()));
+  for (const auto& device : devices)
+    report.rows.push_back(device.cuda ? time_device_in_child(problem, device, threads)
+                                      : time_device(problem, device, threads));
+  if (by_width) report.width_classes = time_width_classes(spec, data, report.threads);
+  return report;
+}
+
+std::string format_bench(const BenchReport& report, bool json) {
+  const std::vector<BenchRow>& rows = report.rows;
   const double base = !rows.empty() && rows[0].error.empty() ? rows[0].seconds : 0;
   if (json) {
     nlohmann::json out = nlohmann::json::array();
@@ -192,6 +248,24 @@ std::string format_bench(const std::vector<BenchRow>& rows, bool json) {
         j["gflops"] = r.flops / r.seconds / 1e9;
         j["speedup_vs_first"] = base > 0 ? base / r.seconds : 0.0;
         j["memory_bytes"] = r.memory_bytes;
+      }
+      out.push_back(j);
+    }
+    for (const auto& c : report.width_classes) {  // after the devices, one entry per class
+      nlohmann::json j = {{"device", "cpu-widths-" + std::to_string(c.min_width) + "-" + std::to_string(c.max_width)},
+                          {"networks", c.networks},
+                          {"epochs", c.epochs},
+                          {"threads", report.threads},
+                          {"seconds", c.seconds},
+                          {"seconds_per_epoch", c.seconds / c.epochs},
+                          {"gflops", c.flops / c.seconds / 1e9},
+                          {"gemm_m_n_k", {c.max_width, c.batch, c.max_width}}};
+      if (c.reference.empty()) {
+        j["gemm_error"] = c.reference_error;
+      } else {
+        j["gemm_library"] = c.reference;
+        j["gemm_gflops"] = c.reference_gflops;
+        j["fraction_of_gemm"] = c.flops / c.seconds / 1e9 / c.reference_gflops;
       }
       out.push_back(j);
     }
@@ -214,6 +288,31 @@ std::string format_bench(const std::vector<BenchRow>& rows, bool json) {
                     r.description.c_str(), r.seconds);
     }
     t << buf;
+  }
+  if (!report.width_classes.empty()) {
+    const WidthClassRow& first = report.width_classes.front();
+    t << "\ncpu by width class, each trained alone on " << report.threads
+      << " threads; GEMM: " << (first.reference.empty() ? first.reference_error : first.reference) << ", "
+      << report.threads
+      << " single-thread sgemm at once on the class's hidden product (widest x widest)(widest x batch)\n";
+    std::snprintf(buf, sizeof buf, "%-10s %9s %10s %10s %16s %13s %8s\n", "widths", "networks", "s/epoch", "GFLOP/s",
+                  "GEMM m x n x k", "GEMM GFLOP/s", "of GEMM");
+    t << buf;
+    for (const auto& c : report.width_classes) {
+      const double gflops = c.flops / c.seconds / 1e9;
+      const std::string widths = std::to_string(c.min_width) + "-" + std::to_string(c.max_width);
+      const std::string shape =
+          std::to_string(c.max_width) + "x" + std::to_string(c.batch) + "x" + std::to_string(c.max_width);
+      if (c.reference.empty()) {
+        std::snprintf(buf, sizeof buf, "%-10s %9d %10.4f %10.1f %16s %13s %8s\n", widths.c_str(), c.networks,
+                      c.seconds / c.epochs, gflops, shape.c_str(), "-", "-");
+      } else {
+        std::snprintf(buf, sizeof buf, "%-10s %9d %10.4f %10.1f %16s %13.1f %7.0f%%\n", widths.c_str(), c.networks,
+                      c.seconds / c.epochs, gflops, shape.c_str(), c.reference_gflops,
+                      100.0 * gflops / c.reference_gflops);
+      }
+      t << buf;
+    }
   }
   return t.str();
 }

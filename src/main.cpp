@@ -143,6 +143,11 @@ int main(int argc, char** argv) {
       ->delimiter(',')
       ->capture_default_str();
   bench->add_flag("--json", bench_json, "JSON instead of a table");
+  bool bench_by_width = false;
+  bench->add_flag(
+      "--by-width", bench_by_width,
+      "then train each width class (widths up to 16, 17-64, 65-256, above 256) alone on the CPU and "
+      "report its GFLOP/s beside a tuned SGEMM (OpenBLAS) on the class's product, measured in the same run");
 
   try {
     if (!config_path.empty()) check_config_file(config_path);
@@ -193,7 +198,9 @@ int main(int argc, char** argv) {
       std::vector<BenchDevice> devices;
       for (const auto& name : bench_devices) devices.push_back(parse_bench_device(name, bc.run.cuda));
       const SweepPart part = single_part(sweep_parts(bc, bench_spec_options), "bench");
-      std::fputs(format_bench(run_bench(part.spec, part.data, devices, bc.run.threads), bench_json).c_str(), stdout);
+      std::fputs(
+          format_bench(run_bench(part.spec, part.data, devices, bc.run.threads, bench_by_width), bench_json).c_str(),
+          stdout);
     } else if (*merge) {
       merge_results(merge_inputs, merge_output, joined_command_line(argc, argv), merge_quiet);
     } else if (*slurm) {

@@ -391,6 +391,37 @@ TEST(Cli, BenchTimesEachDeviceInOneTable) {
   }
 }
 
+TEST(Cli, BenchByWidthSetsEachClassBesideATunedGemm) {
+  const auto r = run_cli(
+      "bench --devices cpu --layers 1,2 --widths 4,40,100 --activations relu --epochs 2 --grid 8 --by-width --json");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto rows = nlohmann::json::parse(r.output);
+  ASSERT_EQ(rows.size(), 4u) << rows;  // the sweep, then widths 4 (up to 16), 40 (17-64), 100 (65-256)
+  EXPECT_EQ(rows[0]["networks"], 6);
+  const char* names[] = {"cpu-widths-4-4", "cpu-widths-40-40", "cpu-widths-100-100"};
+  for (int i = 1; i < 4; ++i) {
+    SCOPED_TRACE(rows[i].dump());
+    EXPECT_EQ(rows[i]["device"], names[i - 1]);
+    EXPECT_EQ(rows[i]["networks"], 2);
+    EXPECT_GT(rows[i]["gflops"].get<double>(), 0.0);
+    const int w = rows[i]["gemm_m_n_k"][0];
+    EXPECT_EQ(w, i == 1 ? 4 : i == 2 ? 40 : 100);
+    EXPECT_EQ(rows[i]["gemm_m_n_k"][1], 32);  // the batch
+    // scripts/setup.sh installs OpenBLAS: the reference must be measured, not skipped.
+    ASSERT_TRUE(rows[i].contains("gemm_gflops")) << "no GEMM reference";
+    EXPECT_NE(rows[i]["gemm_library"].get<std::string>().find("OpenBLAS"), std::string::npos);
+    EXPECT_GT(rows[i]["gemm_gflops"].get<double>(), 0.0);
+    EXPECT_NEAR(rows[i]["fraction_of_gemm"].get<double>(),
+                rows[i]["gflops"].get<double>() / rows[i]["gemm_gflops"].get<double>(), 1e-9);
+  }
+  // The table says which library and how it was driven.
+  const auto t = run_cli("bench --devices cpu --layers 1 --widths 100 --epochs 1 --grid 4 --by-width");
+  ASSERT_EQ(t.exit_code, 0) << t.output;
+  EXPECT_NE(t.output.find("cpu by width class"), std::string::npos) << t.output;
+  EXPECT_NE(t.output.find("OpenBLAS"), std::string::npos) << t.output;
+  EXPECT_NE(t.output.find("100-100"), std::string::npos) << t.output;
+}
+
 TEST(Cli, BenchRunsEachCudaVariantInAProcessOfItsOwn) {
   // connN sets CUDA_DEVICE_MAX_CONNECTIONS, which CUDA reads when the context
   // is made: only a process per variant makes the A/B honest.

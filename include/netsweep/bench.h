@@ -29,13 +29,30 @@ struct BenchRow {
   int64_t steps = 0, frames = 0, memory_bytes = 0;  // memory: measured on the device
 };
 
+// The CPU on one width class of the sweep (networks whose widest hidden layer
+// is in [min_width, max_width]), trained alone, beside a tuned SGEMM on that
+// class's hidden-layer product, (max_width x max_width) x (max_width x batch).
+struct WidthClassRow {
+  int min_width = 0, max_width = 0, networks = 0, epochs = 0, batch = 0;
+  double seconds = 0, flops = 0;
+  std::string reference, reference_error;  // the GEMM library, or why there is none
+  double reference_gflops = 0;
+};
+struct BenchReport {
+  std::vector<BenchRow> rows;
+  std::vector<WidthClassRow> width_classes;  // with --by-width
+  int threads = 0;
+};
+
 // Times the sweep on each device in order. Each CUDA variant runs in a child
 // process of its own (a fresh CUDA context, its own work-queue setting, and
 // device memory measured from a clean slate), so variants never disturb each
 // other; the CPU runs in this process.
-std::vector<BenchRow> run_bench(const SweepSpec& spec, const Dataset& data, const std::vector<BenchDevice>& devices,
-                                int threads);
+// With by_width, the CPU then trains each width class (widths up to 16,
+// 17-64, 65-256, above 256) alone.
+BenchReport run_bench(const SweepSpec& spec, const Dataset& data, const std::vector<BenchDevice>& devices, int threads,
+                      bool by_width = false);
 // A table (speedups relative to the first device), or JSON.
-std::string format_bench(const std::vector<BenchRow>& rows, bool json);
+std::string format_bench(const BenchReport& report, bool json);
 
 }  // namespace netsweep
