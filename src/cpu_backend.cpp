@@ -126,8 +126,8 @@ void train_step_with(TrainStep& t, const cpu::Split& split) {
                                     t.state1, t.state2, t.next, lo, hi))
       t.nonfinite.fetch_add(1);
     split.sync();
-    // A step that would leave a non-finite value is thrown away: the network keeps its last finite parameters.
-    if (t.nonfinite.load() == 0) std::memcpy(t.params + lo, t.next + lo, size_t(hi - lo) * sizeof(float));
+    // A step that would leave a non-finite value is thrown away (the owner keeps t.params, the last
+    // finite parameters); otherwise t.next becomes the parameters.
   });
 }
 
@@ -199,7 +199,8 @@ class NetworkTrainer {
         index_(index),
         cfg_(p.networks[size_t(index)]),
         net_(p.layout.networks[size_t(index)]),
-        params_(params + net_.offset),
+        packed_(params + net_.offset),
+        params_(packed_),
         result_(result),
         frames_(frames),
         progress_(progress),
@@ -211,7 +212,13 @@ class NetworkTrainer {
         rank_ws_(team ? size_t(team->max_size() - 1) : 0) {}
 
   // Returns false if it stopped on request.
-  bool run() { return run_impl(); }
+  bool run() {
+    const bool finished = run_impl();
+    // The parameters end in the packed buffer, whichever of the two held them last.
+    if (params_ != packed_) std::memcpy(packed_, params_, size_t(net_.count) * sizeof(float));
+    params_ = packed_;
+    return finished;
+  }
   int epochs_done() const { return epochs_done_.load(std::memory_order_relaxed); }
 
  private:
@@ -228,7 +235,8 @@ class NetworkTrainer {
     const auto start = std::chrono::steady_clock::now();
     const size_t count = size_t(net_.count);
     const size_t frames = p_.frame_epochs.size();
-    std::vector<float> grad(count), next(count);
+    std::vector<float> grad(count);
+    spare_.assign(count, 0.0f);
     std::vector<int32_t> order(size_t(p_.n_train));
     const uint64_t key = network_stream_key(cfg_.seed, uint64_t(cfg_.id));
     const int64_t work_per_epoch = epoch_work(p_, net_);
@@ -297,7 +305,7 @@ class NetworkTrainer {
                          optimizer_step_size(cfg_.optimizer, st.step + 1),
                          state1_.data(),
                          state2_.data(),
-                         next.data(),
+                         params_ == packed_ ? spare_.data() : packed_,
                          cpu::BatchStats{},
                          false,
                          {0}};
@@ -312,6 +320,7 @@ class NetworkTrainer {
             st.active = false;  // the step would leave non-finite parameters: it kept the last finite ones
             break;
           }
+          params_ = step.next;  // the step's output becomes the parameters (the two buffers alternate)
         }
         const EpochEnd end = end_of_epoch(st.active, st.loss_sum, p_.n_train, int32_t(result_.status),
                                           p_.early_stop_loss.has_value(), p_.early_stop_loss.value_or(0.0f));
@@ -436,7 +445,9 @@ class NetworkTrainer {
   const int index_;
   const NetworkConfig& cfg_;
   const NetworkLayout& net_;
-  float* params_;  // this network's block of the packed buffer
+  float* const packed_;       // this network's block of the packed buffer
+  float* params_;             // its parameters now: packed_ or spare_, alternately (a step writes the other)
+  std::vector<float> spare_;  // (parameters,)
   NetworkResult& result_;
   FrameSink& frames_;
   Progress& progress_;
