@@ -5,10 +5,12 @@
 
 namespace netsweep::render {
 namespace {
-uint8_t to_byte(float v) { return uint8_t(std::lround(std::clamp(v, 0.0f, 1.0f) * 255.0f)); }
+// v + 0.5 truncated: lround for v in [0, 255], without a libm call per channel.
+uint8_t round_byte(float v) { return uint8_t(int(v + 0.5f)); }
+uint8_t to_byte(float v) { return round_byte(std::clamp(v, 0.0f, 1.0f) * 255.0f); }
 Rgb mix(Rgb a, Rgb b, float t) {
-  return {uint8_t(std::lround(a[0] + (b[0] - a[0]) * t)), uint8_t(std::lround(a[1] + (b[1] - a[1]) * t)),
-          uint8_t(std::lround(a[2] + (b[2] - a[2]) * t))};
+  return {round_byte(a[0] + (b[0] - a[0]) * t), round_byte(a[1] + (b[1] - a[1]) * t),
+          round_byte(a[2] + (b[2] - a[2]) * t)};
 }
 constexpr Rgb kOrange{0xf5, 0x93, 0x22}, kGrey{0xe8, 0xea, 0xeb}, kBlue{0x08, 0x77, 0xbd};
 // Classes beyond two, for k-class files (seed and playground maps).
