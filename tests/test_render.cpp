@@ -515,6 +515,24 @@ TEST(Inside, FirstLayerLineLandsWhereWxPlusBIsZero) {
   EXPECT_EQ(img.at(60, 100), (Rgb{255, 255, 255}));
 }
 
+TEST(Inside, FirstLayerCurveOnOtherFeaturesFollowsTheZeroLevel) {
+  // Features x1^2 and x2: the unit w = (4, 0), b = -1 is zero where x1^2 = 1/4,
+  // x1 = 0.5 on the unit square (pixel 128): traced by marching squares, not
+  // the straight-line shortcut for x1, x2 inputs. w = (0, 4), b = -1 on x2
+  // is the straight line x2 = 0.25 of the same picture (pixel 190).
+  const FrameScene s = unit_square_scene(32, 8);
+  InsideNetwork net = tiny_network("2", 1, {4, 0, 0, 4, -1, -1, 1, 1, 0});
+  net.features = {Feature::x1_squared, Feature::x2};
+  net.feature_names = {"x1^2", "x2"};
+  Image img(256, 256);
+  draw_first_layer_lines(img, s, net, net.weights[0].data());
+  for (int y : {10, 60, 240}) {
+    EXPECT_LT(img.at(128, y)[0], 120) << "the curve x1^2 = 1/4, row " << y;
+    EXPECT_EQ(img.at(100, y), (Rgb{255, 255, 255})) << "nothing beside it, row " << y;
+  }
+  for (int x : {20, 200}) EXPECT_LT(img.at(x, 190)[1], 200) << "the line at x2 = 0.25, column " << x;
+}
+
 TEST(Inside, NetworkDiagramColoursEdgesBySign) {
   const FrameScene s = unit_square_scene(8, 1);
   auto count = [&](const std::vector<float>& params) {

@@ -96,7 +96,7 @@ void Image::line(float x0, float y0, float x1, float y1, Rgb c, float w) {
   for (int y = std::max(0, by0); y <= std::min(height - 1, by1); ++y) {
     const float py = y + 0.5f;
     int lo = bx0, hi = bx1;
-    if (std::fabs(dy) * 8 > std::fabs(dx) && len2 > 0) {  // steep enough for the row bound to help
+    if (std::fabs(dy) > 1e-3f) {  // (a horizontal line's box is already tight)
       const float cx = x0 + (py - y0) * dx / dy;
       lo = std::max(lo, int(std::floor(cx - reach)));
       hi = std::min(hi, int(std::ceil(cx + reach)));
@@ -118,7 +118,7 @@ void Image::paste(const Image& src, int x, int y) {
 void Image::write_png(const std::string& path) const {
   // Speed over the last few percent of size: a gallery writes thousands of
   // these. One filter for every row (stb otherwise tries all five per row).
-  stbi_write_png_compression_level = 2;
+  stbi_write_png_compression_level = 1;
   stbi_write_force_png_filter = 1;  // "sub": fields and flat panels change little along a row
   if (!stbi_write_png(path.c_str(), width, height, 3, pixels.data(), width * 3))
     throw RenderError(path + ": cannot write PNG");

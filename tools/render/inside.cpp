@@ -374,9 +374,21 @@ Image render_hidden_view(const FrameScene& scene, const InsideNetwork& net, cons
 void draw_first_layer_lines(Image& img, const FrameScene& scene, const InsideNetwork& net, const float* params) {
   if (scene.regression) return;
   const int h = scene.grid_h, w = scene.grid_w;
-  const std::vector<float> x = compute_features(grid_coords(scene, h, w), 2, net.features);
-  const std::vector<float> z = pre_activations(net.layout, 0, params, x.data(), h * w);
   const int units = net.layout.layers[0].out;
+  // With x1 and x2 alone as inputs each unit's zero level is a straight line:
+  // one segment across the field, from the pre-activation's values at three
+  // corners (it is affine in the grid indices), instead of marching squares.
+  const bool straight = w > 1 && h > 1 && std::all_of(net.features.begin(), net.features.end(), [](Feature f) {
+                          return f == Feature::x1 || f == Feature::x2;
+                        });
+  const std::vector<float> all = grid_coords(scene, h, w);
+  std::vector<float> coords;
+  if (straight) {  // (0, 0), (w-1, 0), (0, h-1)
+    for (size_t at : {size_t(0), size_t(w - 1), size_t(h - 1) * size_t(w)})
+      coords.insert(coords.end(), all.begin() + std::ptrdiff_t(at * 2), all.begin() + std::ptrdiff_t(at * 2 + 2));
+  }
+  const std::vector<float> x = compute_features(straight ? coords : all, 2, net.features);
+  const std::vector<float> z = pre_activations(net.layout, 0, params, x.data(), straight ? 3 : h * w);
   const float s = float(scene.scale);
   const FrameLayout l = frame_layout(scene);
   auto pixel = [&](float i, float j) {
@@ -385,6 +397,28 @@ void draw_first_layer_lines(Image& img, const FrameScene& scene, const InsideNet
   for (int u = 0; u < units; ++u) {
     auto at = [&](int i, int j) { return z[(size_t(j) * size_t(w) + size_t(i)) * size_t(units) + size_t(u)]; };
     const Rgb color = kLineColors[size_t(u) % (sizeof(kLineColors) / sizeof(kLineColors[0]))];
+    if (straight) {
+      // z(i, j) = z0 + a i + b j over [0, w-1] x [0, h-1]: the zero line's crossings of the box's edges.
+      const auto corner = [&](int k) { return double(z[size_t(k) * size_t(units) + size_t(u)]); };
+      const double z0 = corner(0), a = (corner(1) - z0) / (w - 1), b = (corner(2) - z0) / (h - 1);
+      const double W = w - 1, H = h - 1;
+      std::vector<std::array<double, 2>> ends;
+      auto cross = [&](double i0, double j0, double i1, double j1) {  // one edge of the box
+        const double c0 = z0 + a * i0 + b * j0, c1 = z0 + a * i1 + b * j1;
+        if ((c0 < 0) == (c1 < 0) || c0 == c1) return;
+        const double t = c0 / (c0 - c1);
+        ends.push_back({i0 + (i1 - i0) * t, j0 + (j1 - j0) * t});
+      };
+      cross(0, 0, W, 0);
+      cross(W, 0, W, H);
+      cross(W, H, 0, H);
+      cross(0, H, 0, 0);
+      if (ends.size() >= 2) {
+        const auto p0 = pixel(float(ends[0][0]), float(ends[0][1])), p1 = pixel(float(ends[1][0]), float(ends[1][1]));
+        img.line(p0[0], p0[1], p1[0], p1[1], color, 1.8f);
+      }
+      continue;
+    }
     // Marching squares on the zero level of the unit's pre-activation.
     for (int j = 0; j + 1 < h; ++j)
       for (int i = 0; i + 1 < w; ++i) {

@@ -13,11 +13,11 @@ namespace fs = std::filesystem;
 namespace {
 
 // The axes a configuration keeps apart (every axis but the replica's seed).
-const std::vector<std::string> kConfigAxes = {"part",     "features", "shape", "activation", "optimizer", "lr",
-                                              "batch",    "l1",       "l2",    "momentum"};
+const std::vector<std::string> kConfigAxes = {"part", "features", "shape", "activation", "optimizer",
+                                              "lr",   "batch",    "l1",    "l2",         "momentum"};
 // Of those, the ones that make panels (the rest make the cells).
-const std::vector<std::string> kPanelAxes = {"part", "features", "activation", "optimizer", "lr",
-                                             "batch", "l1",      "l2",         "momentum"};
+const std::vector<std::string> kPanelAxes = {"part",  "features", "activation", "optimizer", "lr",
+                                             "batch", "l1",       "l2",         "momentum"};
 
 std::string axis_text(const std::string& axis, const std::string& value) {
   if (axis == "part" || axis == "activation" || axis == "optimizer") return value;
@@ -149,8 +149,8 @@ void write_configuration(const Configuration& c, size_t index, const std::vector
   p << ". Median final train loss " << fmt("%.4f", c.summary.train_loss.median) << " [IQR "
     << fmt("%.4f", c.summary.train_loss.q25) << ", " << fmt("%.4f", c.summary.train_loss.q75) << "]";
   if (!scene.regression)
-    p << ", accuracy " << fmt("%.3f", c.summary.train_accuracy.median) << " [" << fmt("%.3f", c.summary.train_accuracy.q25)
-      << ", " << fmt("%.3f", c.summary.train_accuracy.q75) << "]";
+    p << ", accuracy " << fmt("%.3f", c.summary.train_accuracy.median) << " ["
+      << fmt("%.3f", c.summary.train_accuracy.q25) << ", " << fmt("%.3f", c.summary.train_accuracy.q75) << "]";
   p << ".</p>\n<div class=\"frames\"><figure><img src=\"" << base << "/loss.png\" alt=\"median loss\"><figcaption>"
     << "train loss: median and interquartile band</figcaption></figure><figure><img src=\"" << base
     << "/mean.png\" alt=\"ensemble mean\"><figcaption>the replicas' mean prediction</figcaption></figure>";
@@ -234,9 +234,11 @@ std::string overview_html(const std::vector<Configuration>& configs, const std::
             << g.count << " replica" << (g.count > 1 ? "s" : "") << ", test loss " << fmt("%.4f", g.test_loss.median)
             << "\"><a style=\"color:" << ink_on(bg) << "\" href=\"" << c->page << "\">"
             << (metric == 0 ? fmt("%.3g", v) : fmt("%.1f%%", 100 * v));
-          if (g.count > 1) h << "<br><small>n=" << g.count << (g.diverged ? ", " + std::to_string(g.diverged) + " div" : "")
-                             << "</small>";
-          else if (g.diverged) h << "<br><small>diverged</small>";
+          if (g.count > 1)
+            h << "<br><small>n=" << g.count << (g.diverged ? ", " + std::to_string(g.diverged) + " div" : "")
+              << "</small>";
+          else if (g.diverged)
+            h << "<br><small>diverged</small>";
           h << "</a></td>";
         }
         h << "</tr>\n";

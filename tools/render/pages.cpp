@@ -1,13 +1,13 @@
 #include "pages.h"
 
-#include "overview.h"
-
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <map>
 #include <sstream>
+
+#include "overview.h"
 
 namespace netsweep::render {
 namespace fs = std::filesystem;
@@ -73,20 +73,20 @@ std::string list_of(const nlohmann::json& j) {
 std::string data_summary(const nlohmann::json& d) {
   std::string out;
   for (const auto& src : d.value("source", nlohmann::json::array())) {
-    std::string one = src.contains("generator")
-                          ? "generator " + src["generator"].get<std::string>() + " (n " +
-                                std::to_string(src.value("n_points", 0)) + ", noise " +
-                                fmt("%g", src.value("noise", 0.0)) + ", seed " + std::to_string(src.value("seed", 0)) +
-                                ")"
+    std::string one = src.contains("generator") ? "generator " + src["generator"].get<std::string>() + " (n " +
+                                                      std::to_string(src.value("n_points", 0)) + ", noise " +
+                                                      fmt("%g", src.value("noise", 0.0)) + ", seed " +
+                                                      std::to_string(src.value("seed", 0)) + ")"
                       : src.contains("points") ? src["points"].get<std::string>() + " (class " +
                                                      std::to_string(src["label"].get<int>()) + ")"
                                                : src.value("csv", std::string("?"));
     out += (out.empty() ? "" : "; ") + one;
   }
   return out + " — " + std::to_string(d.value("n_train", 0)) + " train / " + std::to_string(d.value("n_test", 0)) +
-         " test points" + (d.value("n_test", 0) > 0 ? " (test fraction " + fmt("%g", d.value("test_fraction", 0.0)) +
-                                                          ", split seed " + std::to_string(d.value("split_seed", 0)) + ")"
-                                                    : "") +
+         " test points" +
+         (d.value("n_test", 0) > 0 ? " (test fraction " + fmt("%g", d.value("test_fraction", 0.0)) + ", split seed " +
+                                         std::to_string(d.value("split_seed", 0)) + ")"
+                                   : "") +
          ", " + (d.value("classes", 0) > 0 ? std::to_string(d.value("classes", 0)) + " classes" : "regression");
 }
 
@@ -111,7 +111,8 @@ std::string settings_table(const Sweep& s, int shown) {
   }
   row("activations", list_of(sp.at("activations")));
   std::string batches;
-  for (const auto& b : sp.at("batch")) batches += (batches.empty() ? "" : ", ") + (b.get<int>() == 0 ? std::string("full") : b.dump());
+  for (const auto& b : sp.at("batch"))
+    batches += (batches.empty() ? "" : ", ") + (b.get<int>() == 0 ? std::string("full") : b.dump());
   row("optimizers", list_of(sp.at("optimizers")) + "; lr " + list_of(sp.at("lr")) + "; batch " + batches +
                         "; momentum " + list_of(sp.at("momentum")) + " (momentum optimizer)");
   row("penalties", "L1 " + list_of(sp.at("l1")) + "; L2 " + list_of(sp.at("l2")) + " (weights only)");
@@ -183,8 +184,8 @@ void write_training_view(std::ostringstream& p, const Sweep& s, const NetworkPic
       << ".gif\">GIF</a>)</figcaption></figure>";
   const PlotAxes& a = pics.loss_axes;
   p << "<figure><div style=\"position:relative;display:inline-block\"><img id=\"loss\" src=\"" << d
-    << "/loss.png\" alt=\"loss\" data-axes='{\"left\":" << a.left << ",\"right\":" << a.right
-    << ",\"top\":" << a.top << ",\"bottom\":" << a.bottom << ",\"x0\":" << a.x_min << ",\"x1\":" << a.x_max
+    << "/loss.png\" alt=\"loss\" data-axes='{\"left\":" << a.left << ",\"right\":" << a.right << ",\"top\":" << a.top
+    << ",\"bottom\":" << a.bottom << ",\"x0\":" << a.x_min << ",\"x1\":" << a.x_max
     << "}'><div id=\"marker\" style=\"position:absolute;width:2px;background:#d62728;opacity:.8\"></div></div>"
     << "<figcaption>loss (<a href=\"" << d << "/anim.gif\">GIF of the field</a>)</figcaption></figure></div></div>\n"
     << kSliderScript;
@@ -233,10 +234,10 @@ void write_index(const std::vector<const Sweep*>& sweeps, const std::vector<Gall
   for (const auto& n : networks) {
     const NetworkRow& r = n.sweep->rows[n.k];
     idx << "<tr><td><a href=\"" << n.dir << ".html\"><img loading=\"lazy\" width=\"64\" src=\"" << n.dir
-        << "/final.png\" alt=\"final\"></a></td><td><a href=\"" << n.dir << ".html\">"
-        << html_escape(network_label(n)) << "</a></td><td class=\"" << r.status << "\">" << r.status << "</td>"
-        << num(r.final_train_loss, "%.5f") << num(r.final_test_loss, "%.5f") << num(r.final_train_accuracy, "%.4f")
-        << num(r.final_test_accuracy, "%.4f") << num(r.wall_seconds, "%.2f") << "</tr>\n";
+        << "/final.png\" alt=\"final\"></a></td><td><a href=\"" << n.dir << ".html\">" << html_escape(network_label(n))
+        << "</a></td><td class=\"" << r.status << "\">" << r.status << "</td>" << num(r.final_train_loss, "%.5f")
+        << num(r.final_test_loss, "%.5f") << num(r.final_train_accuracy, "%.4f") << num(r.final_test_accuracy, "%.4f")
+        << num(r.wall_seconds, "%.2f") << "</tr>\n";
   }
   idx << "</tbody></table>\n" << page_tail();
   write_text(dir / "index.html", idx.str());
@@ -281,9 +282,8 @@ void write_network_page(const GalleryNetwork& n, const std::vector<int>& frames,
   for (int f : frames) {
     char name[32];
     std::snprintf(name, sizeof name, "frame-%03d.png", f);
-    p << "<figure><img loading=\"lazy\" src=\"" << d << "/" << name << "\" alt=\"frame " << f
-      << "\"><figcaption>epoch " << s.frame_epochs[size_t(f)] << "<br>loss "
-      << fmt("%.4f", r.snapshot_train_loss[size_t(f)]);
+    p << "<figure><img loading=\"lazy\" src=\"" << d << "/" << name << "\" alt=\"frame " << f << "\"><figcaption>epoch "
+      << s.frame_epochs[size_t(f)] << "<br>loss " << fmt("%.4f", r.snapshot_train_loss[size_t(f)]);
     if (!s.scene.regression) p << " · acc " << fmt("%.3f", r.snapshot_train_accuracy[size_t(f)]);
     if (std::isfinite(r.snapshot_test_loss[size_t(f)]))
       p << "<br>test " << fmt("%.4f", r.snapshot_test_loss[size_t(f)]);
