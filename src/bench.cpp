@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "gemm_reference.h"
+#include "host_util.h"
 #include "netsweep/problem.h"
 
 namespace netsweep {
@@ -176,7 +177,10 @@ bool width_class_spec(const SweepSpec& spec, int lo, int hi, SweepSpec& out) {
   out.shapes.clear();
   for (int w : spec.widths)
     if (w >= lo && w <= hi) out.widths.push_back(w);
-  if (spec.layers.empty() || out.widths.empty()) out.layers.clear(), out.widths.clear();
+  if (spec.layers.empty() || out.widths.empty()) {  // no uniform shape of this class
+    out.layers.clear();
+    out.widths.clear();
+  }
   for (const auto& shape : spec.shapes) {
     const int widest = shape.empty() ? 0 : *std::max_element(shape.begin(), shape.end());
     if (widest >= lo && widest <= hi) out.shapes.push_back(shape);
@@ -222,7 +226,7 @@ BenchReport run_bench(const SweepSpec& spec, const Dataset& data, const std::vec
   const TrainingProblem problem = build_problem(spec, data);
   check_training_memory(problem, threads);
   BenchReport report;
-  report.threads = threads > 0 ? threads : int(std::max(1u, std::thread::hardware_concurrency()));
+  report.threads = worker_threads(threads);
   for (const auto& device : devices)
     report.rows.push_back(device.cuda ? time_device_in_child(problem, device, threads)
                                       : time_device(problem, device, threads));

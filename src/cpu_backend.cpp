@@ -19,6 +19,7 @@
 #include "cpu_dispatch.h"
 #include "cpu_network.h"
 #include "cpu_team.h"
+#include "host_util.h"
 #include "netsweep/backend.h"
 #include "netsweep/random.h"
 #include "netsweep/training_rules.h"
@@ -478,8 +479,7 @@ class FlushDenormals {
 
 class CpuBackend : public Backend {
  public:
-  explicit CpuBackend(int threads)
-      : threads_(threads > 0 ? threads : std::max(1u, std::thread::hardware_concurrency())) {}
+  explicit CpuBackend(int threads) : threads_(worker_threads(threads)) {}
 
   std::string device_description() const override {
     return "cpu: " + cpu_model() + ", " + std::to_string(threads_) + " threads, " + cpu::vector_code();

@@ -1,12 +1,19 @@
 // Small host-only helpers shared across src/ and kernels/.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <thread>
 
 namespace netsweep {
+
+// Threads for a --threads value: as asked, or one per core for 0.
+inline int worker_threads(int requested) {
+  return requested > 0 ? requested : int(std::max(1u, std::thread::hardware_concurrency()));
+}
 
 inline std::string format_gib(int64_t bytes) {
   char buf[32];
@@ -40,8 +47,8 @@ inline uint16_t float_to_half_bits(float value) {
   if (abs >= 0x7f800000u)  // inf or NaN
     return uint16_t(sign | 0x7c00u | (abs > 0x7f800000u ? 0x200u | ((abs >> 13) & 0x3ffu) : 0u));
   if (abs >= 0x477ff000u) return uint16_t(sign | 0x7c00u);  // rounds to >= 65520: infinity
-  if (abs < 0x38800000u) {  // below 2^-14: a half subnormal (or zero)
-    if (abs < 0x33000000u) return uint16_t(sign);  // below half the smallest subnormal, 2^-25
+  if (abs < 0x38800000u) {                                  // below 2^-14: a half subnormal (or zero)
+    if (abs < 0x33000000u) return uint16_t(sign);           // below half the smallest subnormal, 2^-25
     const uint32_t exp = abs >> 23, mant = (abs & 0x7fffffu) | 0x800000u;
     const uint32_t shift = 126u - exp;  // 14..24 for exponents 2^-15..2^-25
     uint32_t h = mant >> shift;

@@ -66,7 +66,7 @@ int64_t training_memory_bytes(const TrainingProblem& p, int threads) {
     widest = std::max(widest, saturating_mul(saturating_mul(int64_t(net.max_width), 2 * int64_t(net.layers.size()) + 4),
                                              effective_batch(p, int(i)) + 16));
   }
-  const int64_t workers = std::max(1, threads > 0 ? threads : int(std::thread::hardware_concurrency()));
+  const int64_t workers = worker_threads(threads);
   bytes = saturating_add(bytes, saturating_mul(workers, saturating_mul(saturating_add(4 * largest, widest), 4)));
   return bytes;
 }
@@ -77,7 +77,8 @@ void check_training_memory(const TrainingProblem& p, int threads) {
     throw SpecError("the sweep needs about " + format_gib(need) + " of memory to train (" +
                     std::to_string(p.networks.size()) + " networks, " + std::to_string(p.layout.total) +
                     " parameters, " + std::to_string(p.epochs) + " epochs of losses), but only " +
-                    format_gib(available) + " is available; sweep fewer or narrower networks (--seeds, --widths, "
+                    format_gib(available) +
+                    " is available; sweep fewer or narrower networks (--seeds, --widths, "
                     "--layers), or split it with --shard");
 }
 
@@ -115,7 +116,9 @@ std::vector<DataPart> load_data_parts(const DataOptions& o) {
       source.push_back({{"csv", file}});
     }
     if (!files.empty())
-      out.push_back({o.csv.empty() ? "points" : o.points.empty() ? "csv" : "points+csv",
+      out.push_back({o.csv.empty()      ? "points"
+                     : o.points.empty() ? "csv"
+                                        : "points+csv",
                      make_dataset(files, o.test_fraction, o.split_seed, source.dump())});
   }
   std::vector<std::string> generators = o.datasets;
@@ -205,9 +208,9 @@ TrainingProblem build_problem(const SweepSpec& spec, const Dataset& d) {
     const int units = hidden_units(p, int(i));
     p.record_neurons.push_back(spec.neuron_maps == InsideRule::all ||
                                (spec.neuron_maps == InsideRule::automatic && units <= kAutoNeuronMapUnits));
-    p.record_weights.push_back(spec.record_weights == InsideRule::all ||
-                               (spec.record_weights == InsideRule::automatic &&
-                                p.layout.networks[i].count <= kAutoWeightParameters));
+    p.record_weights.push_back(
+        spec.record_weights == InsideRule::all ||
+        (spec.record_weights == InsideRule::automatic && p.layout.networks[i].count <= kAutoWeightParameters));
   }
   p.neuron_grid_w = spec.neuron_grid;
   p.neuron_grid_h = d.regression ? 1 : spec.neuron_grid;

@@ -18,15 +18,18 @@ constexpr Rgb kLineColors[] = {{20, 20, 20},  {150, 0, 150}, {0, 110, 110}, {160
 
 std::string epoch_text(int epoch) { return "epoch " + std::to_string(epoch); }
 
+// Appends the plane point of grid column i, row j (row 0 on top) of an (h x w) grid.
+void push_grid_point(const FrameScene& s, int h, int w, int i, int j, std::vector<float>& coords) {
+  const auto& e = s.extent;
+  coords.push_back(e[0] + (e[1] - e[0]) * float(i) / float(std::max(w - 1, 1)));
+  if (!s.regression) coords.push_back(e[3] - (e[3] - e[2]) * float(j) / float(std::max(h - 1, 1)));
+}
+
 // Plane points (n, dims) of the frame or neuron grid (row 0 on top) and their features.
 std::vector<float> grid_coords(const FrameScene& s, int h, int w) {
   std::vector<float> coords;
-  const auto& e = s.extent;
   for (int j = 0; j < h; ++j)
-    for (int i = 0; i < w; ++i) {
-      coords.push_back(e[0] + (e[1] - e[0]) * float(i) / float(std::max(w - 1, 1)));
-      if (!s.regression) coords.push_back(e[3] - (e[3] - e[2]) * float(j) / float(std::max(h - 1, 1)));
-    }
+    for (int i = 0; i < w; ++i) push_grid_point(s, h, w, i, j, coords);
   return coords;
 }
 
@@ -381,13 +384,15 @@ void draw_first_layer_lines(Image& img, const FrameScene& scene, const InsideNet
   const bool straight = w > 1 && h > 1 && std::all_of(net.features.begin(), net.features.end(), [](Feature f) {
                           return f == Feature::x1 || f == Feature::x2;
                         });
-  const std::vector<float> all = grid_coords(scene, h, w);
   std::vector<float> coords;
   if (straight) {  // (0, 0), (w-1, 0), (0, h-1)
-    for (size_t at : {size_t(0), size_t(w - 1), size_t(h - 1) * size_t(w)})
-      coords.insert(coords.end(), all.begin() + std::ptrdiff_t(at * 2), all.begin() + std::ptrdiff_t(at * 2 + 2));
+    push_grid_point(scene, h, w, 0, 0, coords);
+    push_grid_point(scene, h, w, w - 1, 0, coords);
+    push_grid_point(scene, h, w, 0, h - 1, coords);
+  } else {
+    coords = grid_coords(scene, h, w);
   }
-  const std::vector<float> x = compute_features(straight ? coords : all, 2, net.features);
+  const std::vector<float> x = compute_features(coords, 2, net.features);
   const std::vector<float> z = pre_activations(net.layout, 0, params, x.data(), straight ? 3 : h * w);
   const float s = float(scene.scale);
   const FrameLayout l = frame_layout(scene);
