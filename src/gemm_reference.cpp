@@ -31,9 +31,10 @@ const OpenBlas& open_blas() {
     // some virtual machines' CPUs for a 2004 Pentium 4 ("Prescott").
     setenv("OPENBLAS_NUM_THREADS", "1", 0);
 #if defined(__x86_64__)
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl"))
+    __builtin_cpu_init();  // the same levels as the CPU backend's entry points (cpu_backend.cpp)
+    if (__builtin_cpu_supports("x86-64-v4"))
       setenv("OPENBLAS_CORETYPE", "SkylakeX", 0);
-    else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+    else if (__builtin_cpu_supports("x86-64-v3"))
       setenv("OPENBLAS_CORETYPE", "Haswell", 0);
 #endif
     void* lib = nullptr;
