@@ -7,7 +7,10 @@
 #include <chrono>
 #include <cstdlib>
 #include <thread>
+#include <string>
 #include <vector>
+
+#include "cpu_dispatch.h"
 
 namespace netsweep {
 namespace {
@@ -30,13 +33,20 @@ const OpenBlas& open_blas() {
     // backend found, unless the user chose: OpenBLAS's own detection takes
     // some virtual machines' CPUs for a 2004 Pentium 4 ("Prescott").
     setenv("OPENBLAS_NUM_THREADS", "1", 0);
-#if defined(__x86_64__)
-    __builtin_cpu_init();  // the same levels as the CPU backend's entry points (cpu_backend.cpp)
-    if (__builtin_cpu_supports("x86-64-v4"))
-      setenv("OPENBLAS_CORETYPE", "SkylakeX", 0);
-    else if (__builtin_cpu_supports("x86-64-v3"))
-      setenv("OPENBLAS_CORETYPE", "Haswell", 0);
+    // vector_code() asks the CPU as the backend's resolver does; a native
+    // build (-march=native everywhere) knows its level when compiled; a build
+    // without clones (clang: the fuzz and sanitizer trees) leaves it to OpenBLAS.
+    const std::string level = cpu::vector_code();
+    bool avx512 = level == "AVX-512", avx2 = avx512 || level == "AVX2";
+#if defined(__AVX512F__)
+    if (level == "native") avx512 = avx2 = true;
+#elif defined(__AVX2__)
+    if (level == "native") avx2 = true;
 #endif
+    if (avx512)
+      setenv("OPENBLAS_CORETYPE", "SkylakeX", 0);
+    else if (avx2)
+      setenv("OPENBLAS_CORETYPE", "Haswell", 0);
     void* lib = nullptr;
     for (const char* name : {"libopenblas.so.0", "libopenblas.so"})
       if ((lib = dlopen(name, RTLD_NOW | RTLD_LOCAL))) break;
