@@ -121,11 +121,11 @@ void train_step_with(TrainStep& t, const cpu::Split& split) {
     }
     split.sync();
     if (!t.loss_finite) return;
-    cpu::backward<float, A, Tile>(*t.net, t.params, *t.ws, t.grad, t.count, split);
-    const auto [lo, hi] = split.rows(int(t.net->count), 64);
-    if (!cpu::optimizer_step<float>(*t.net, *t.opt, t.step_size, float(t.opt->l1), float(t.opt->l2), t.params, t.grad,
-                                    t.state1, t.state2, t.next, lo, hi))
-      t.nonfinite.fetch_add(1);
+    // The optimizer updates each block of gradient as backward writes it.
+    cpu::OptimizerSink<float> update{
+        t.opt, t.step_size, float(t.opt->l1), float(t.opt->l2), t.params, t.grad, t.state1, t.state2, t.next};
+    cpu::backward<float, A, Tile>(*t.net, t.params, *t.ws, t.grad, t.count, split, update);
+    if (!update.finite) t.nonfinite.fetch_add(1);
     split.sync();
     // A step that would leave a non-finite value is thrown away (the owner keeps t.params, the last
     // finite parameters); otherwise t.next becomes the parameters.
@@ -355,7 +355,7 @@ class NetworkTrainer {
       return;
     }
     team_->run([&](int rank, int size) {
-      cpu::Split split{rank, size, [this] { team_->barrier().wait(); }};
+      cpu::Split split{rank, size, [this] { team_->barrier().wait(); }, team_->barrier().claims()};
       fn(split);
     });
   }

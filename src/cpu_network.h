@@ -11,6 +11,7 @@
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <functional>
@@ -19,6 +20,7 @@
 #include <utility>
 #include <vector>
 
+#include "cpu_team.h"
 #include "netsweep/layout.h"
 #include "netsweep/math.h"
 #include "netsweep/training_rules.h"
@@ -157,7 +159,8 @@ inline void gemm_rows(const T* A, int lda, const T* B, int ldb, T* C, int ldc, i
 }
 
 // C (M, columns) = init + op(A) B over columns [0, N) (N a multiple of kBatchPad),
-// storing only the first n_valid of them: strips of Tile::vectors, then of one vector.
+// storing only the first n_valid of them: strips of Tile::vectors, then of one
+// vector.
 template <typename T, typename Tile, bool kTransA>
 inline void gemm(const T* A, int lda, const T* B, int ldb, T* C, int ldc, int M, int N, int K, const T* init,
                  int n_valid) {
@@ -187,6 +190,44 @@ struct Split {
     const int lo = int(int64_t(blocks) * rank / size) * align, hi = int(int64_t(blocks) * (rank + 1) / size) * align;
     return {std::min(lo, n), std::min(hi, n)};
   }
+
+  // The team's block claims for for_blocks, (kClaimSlots, size), cleared by
+  // every sync() (cpu_team.h's SpinBarrier); null: static shares (rows()).
+  BlockClaims* claims = nullptr;
+
+  // f(lo, hi) on blocks of `align` rows of [0, n), each block on exactly one
+  // thread of the team. Each thread takes the blocks of its own share
+  // (rows()) from the front, one at a time, then helps the others from the
+  // back of theirs: a thread that runs faster (cores are rarely equal on a
+  // shared machine) takes more blocks instead of waiting at the next
+  // barrier, and mostly the same rows each time (its cache). Where a block
+  // runs never changes its values. `slot` (< kClaimSlots): a claim of its
+  // own for each loop between two syncs. Alone: f(0, n).
+  template <typename F>
+  void for_blocks(int n, int align, int slot, F&& f) const {
+    if (size == 1 || !claims) {
+      const auto [lo, hi] = rows(n, align);
+      if (hi > lo) f(lo, hi);
+      return;
+    }
+    const int blocks = (n + align - 1) / align;
+    // A block of member r's share, from its front (r's own) or back (others), or -1 once it has none left.
+    auto take = [&](int r, bool front) {
+      const int lo = int(int64_t(blocks) * r / size), hi = int(int64_t(blocks) * (r + 1) / size);
+      std::atomic<uint64_t>& taken = claims[slot * size + r].taken;
+      uint64_t v = taken.load(std::memory_order_relaxed);
+      for (;;) {
+        const uint32_t from_front = uint32_t(v >> 32), from_back = uint32_t(v);
+        if (int64_t(from_front) + from_back >= hi - lo) return -1;
+        if (taken.compare_exchange_weak(v, front ? v + (uint64_t(1) << 32) : v + 1, std::memory_order_relaxed))
+          return front ? lo + int(from_front) : hi - 1 - int(from_back);
+      }
+    };
+    auto run = [&](int block) { f(block * align, std::min(n, (block + 1) * align)); };
+    for (int b; (b = take(rank, true)) >= 0;) run(b);
+    for (int k = 1; k < size; ++k)
+      for (int b; (b = take((rank + k) % size, false)) >= 0;) run(b);
+  }
 };
 
 // z = W a_prev + b for all (padded) samples; then a = f(z) on hidden layers.
@@ -201,13 +242,13 @@ void forward(const NetworkLayout& net, const T* params, Workspace<T>& ws, const 
     const T* prev = ws.a[size_t(l)].data();  // (in, cap)
     T* z = ws.z[size_t(l) + 1].data();       // (out, cap)
     T* a = ws.a[size_t(l) + 1].data();       // (out, cap)
-    const auto [lo, hi] = split.rows(L.out, Tile::rows);
-    if (hi > lo) {  // z = W prev + b on this thread's rows
+    // z = W prev + b on rows [lo, hi)
+    split.for_blocks(L.out, Tile::rows, 0, [&](int lo, int hi) {
       gemm<T, Tile, false>(W + size_t(lo) * L.in, L.in, prev, cap, z + size_t(lo) * cap, cap, hi - lo, cap, L.in,
                            bias + lo, cap);
       if (l + 1 < layers)
         for (size_t k = size_t(lo) * cap; k < size_t(hi) * cap; ++k) a[k] = activate<T>(A, z[k]);
-    }
+    });
     split.sync();
   }
 }
@@ -253,11 +294,21 @@ BatchStats output_layer(const NetworkLayout& net, Loss loss, int classes, const 
   return stats;
 }
 
+// Told of each block of gradient as soon as it is written: grad[first, last),
+// weights (penalized) or biases. The default does nothing.
+struct NoGradientSink {
+  void operator()(int64_t, int64_t, bool) const {}
+};
+
 // Backpropagates ws.delta (dL/dz of the output layer) for `count` samples
 // and writes the gradient of every parameter to grad (the network's layout).
-template <typename T, Activation A, typename Tile = DefaultTile>
-void backward(const NetworkLayout& net, const T* params, Workspace<T>& ws, T* grad, int count,
-              const Split& split = {}) {
+// sink(first, last, weights) runs on each block of Tile::rows rows of dW
+// (and on this thread's biases) right after it is written, while the block
+// is in L1: the trainer's optimizer step runs there (OptimizerSink), so the
+// gradient is never read back from memory. The sink must not write params.
+template <typename T, Activation A, typename Tile = DefaultTile, typename Sink = NoGradientSink>
+void backward(const NetworkLayout& net, const T* params, Workspace<T>& ws, T* grad, int count, const Split& split = {},
+              Sink&& sink = {}) {
   const int cap = ws.capacity;
   T* delta[2] = {ws.delta.data(), ws.delta_next.data()};  // dz of this layer, then of the one below
   int current = 0;
@@ -275,38 +326,41 @@ void backward(const NetworkLayout& net, const T* params, Workspace<T>& ws, T* gr
     for (int b = b_lo; b < b_hi; ++b)
       for (int i = 0; i < in_pad; ++i) x_t[size_t(b) * in_pad + i] = i < L.in ? prev[size_t(i) * cap + b] : T(0);
     split.sync();
-    const auto [lo, hi] = split.rows(L.out, Tile::rows);
-    for (int o = lo; o < hi; ++o) {
-      const T* d = dz + size_t(o) * cap;
-      T s = 0;
-#pragma omp simd reduction(+ : s)
-      for (int b = 0; b < cap; ++b) s += d[b];
-      db[o] = s;
-    }
-    if (hi > lo)  // dW = dz x^T on this thread's rows
-      gemm<T, Tile, false>(dz + size_t(lo) * cap, cap, x_t, in_pad, dW + size_t(lo) * L.in, L.in, hi - lo, in_pad,
-                           count, nullptr, L.in);
-    if (l == 0) break;
-    // delta_prev (in, cap) = W^T dz, times f'(z_prev), on this thread's rows of in.
     T* dprev = delta[1 - current];
-    const auto [i_lo, i_hi] = split.rows(L.in, Tile::rows);
-    if (i_hi > i_lo) {
-      gemm<T, Tile, true>(W + i_lo, L.in, dz, cap, dprev + size_t(i_lo) * cap, cap, i_hi - i_lo, cap, L.out, nullptr,
-                          cap);
-      const T* zp = ws.z[size_t(l)].data();
-      for (size_t k = size_t(i_lo) * cap; k < size_t(i_hi) * cap; ++k)
-        dprev[k] *= activate_derivative<T>(A, zp[k], prev[k]);
-    }
+    if (l > 0)  // delta_prev (in, cap) = W^T dz, times f'(z_prev), on rows [lo, hi) of in
+      split.for_blocks(L.in, Tile::rows, 0, [&](int lo, int hi) {
+        gemm<T, Tile, true>(W + lo, L.in, dz, cap, dprev + size_t(lo) * cap, cap, hi - lo, cap, L.out, nullptr, cap);
+        const T* zp = ws.z[size_t(l)].data();
+        for (size_t k = size_t(lo) * cap; k < size_t(hi) * cap; ++k)
+          dprev[k] *= activate_derivative<T>(A, zp[k], prev[k]);
+      });
+    // db and dW = dz x^T on rows [lo, hi) of out, then the sink, a block of
+    // Tile::rows rows at a time (the same tiles as one product over all rows).
+    split.for_blocks(L.out, Tile::rows, 1, [&](int lo, int hi) {
+      for (int o = lo; o < hi; ++o) {
+        const T* d = dz + size_t(o) * cap;
+        T s = 0;
+#pragma omp simd reduction(+ : s)
+        for (int b = 0; b < cap; ++b) s += d[b];
+        db[o] = s;
+      }
+      sink(L.biases + lo, L.biases + hi, false);
+      for (int o = lo; o < hi; o += Tile::rows) {
+        const int rows = std::min(Tile::rows, hi - o);
+        gemm<T, Tile, false>(dz + size_t(o) * cap, cap, x_t, in_pad, dW + size_t(o) * L.in, L.in, rows, in_pad, count,
+                             nullptr, L.in);
+        sink(L.weights + int64_t(o) * L.in, L.weights + int64_t(o + rows) * L.in, true);
+      }
+    });
+    if (l == 0) break;
     split.sync();  // dprev complete, and x_t free for the next layer
     current = 1 - current;
   }
   split.sync();  // every gradient written
 }
 
-// One optimizer step over a network's parameters: reads `params`, writes the
-// updated ones to `next` (so a step that would leave non-finite values can be
-// thrown away) and returns false if any updated parameter is non-finite.
-// L1/L2 apply to weights only.
+// The optimizer step reads `params` and writes the updated ones to `next`
+// (so a step that would leave non-finite values can be thrown away).
 // Elements [first, last) of one step, for an optimizer and penalty known at
 // compile time: a loop without branches, which vectorizes. Returns false if
 // an updated value is not finite.
@@ -325,39 +379,44 @@ bool optimizer_range(const OptimizerConfig& opt, T step_size, T l1, T l2, const 
   return !bad;
 }
 
-// The step over the network's parameters [first, last) (by default all of them;
-// a team splits the range).
+// One step of the optimizer on grad[first, last): `penalized` for weights
+// (L1/L2 apply to weights only). Used as backward()'s sink, it updates each
+// block of gradient as it is written; `finite` turns false if an updated
+// value is not finite.
 template <typename T>
-bool optimizer_step(const NetworkLayout& net, const OptimizerConfig& opt, T step_size, T l1, T l2, const T* params,
-                    const T* grad, T* state1, T* state2, T* next, int64_t first = 0,
-                    int64_t last = std::numeric_limits<int64_t>::max()) {
-  auto run = [&](auto kind) {
-    constexpr Optimizer K = decltype(kind)::value;
-    const bool penalty = l1 != T(0) || l2 != T(0);
-    bool finite = true;
-    auto range = [&](auto with_penalty, int64_t a, int64_t b) {
-      a = std::max(a, first);
-      b = std::min(b, last);
-      if (a < b)
-        finite &= optimizer_range<K, decltype(with_penalty)::value>(opt, step_size, l1, l2, params, grad, state1,
-                                                                    state2, next, a, b);
+struct OptimizerSink {
+  const OptimizerConfig* opt;
+  T step_size, l1, l2;
+  const T* params;
+  const T* grad;
+  T *state1, *state2, *next;
+  bool finite = true;
+
+  void operator()(int64_t first, int64_t last, bool penalized) {
+    const bool penalty = penalized && (l1 != T(0) || l2 != T(0));
+    auto run = [&](auto kind) {
+      constexpr Optimizer K = decltype(kind)::value;
+      finite &=
+          penalty ? optimizer_range<K, true>(*opt, step_size, l1, l2, params, grad, state1, state2, next, first, last)
+                  : optimizer_range<K, false>(*opt, step_size, l1, l2, params, grad, state1, state2, next, first, last);
     };
-    for (const LayerView& L : net.layers) {
-      const int64_t weights_end = L.weights + int64_t(L.in) * L.out;
-      if (penalty)
-        range(std::true_type{}, L.weights, weights_end);
-      else
-        range(std::false_type{}, L.weights, weights_end);
-      range(std::false_type{}, L.biases, L.biases + L.out);  // biases: no penalty
+    switch (opt->kind) {
+      case Optimizer::adam: return run(std::integral_constant<Optimizer, Optimizer::adam>{});
+      case Optimizer::sgd: return run(std::integral_constant<Optimizer, Optimizer::sgd>{});
+      case Optimizer::momentum: return run(std::integral_constant<Optimizer, Optimizer::momentum>{});
     }
-    return finite;
-  };
-  switch (opt.kind) {
-    case Optimizer::adam: return run(std::integral_constant<Optimizer, Optimizer::adam>{});
-    case Optimizer::sgd: return run(std::integral_constant<Optimizer, Optimizer::sgd>{});
-    case Optimizer::momentum: break;
   }
-  return run(std::integral_constant<Optimizer, Optimizer::momentum>{});
+};
+
+// The step over the whole network after backward() has written grad: the
+// same updates as OptimizerSink inside backward(), in one pass.
+template <typename T>
+bool optimizer_step(const NetworkLayout& net, OptimizerSink<T> sink) {
+  for (const LayerView& L : net.layers) {
+    sink(L.weights, L.weights + int64_t(L.in) * L.out, true);
+    sink(L.biases, L.biases + L.out, false);
+  }
+  return sink.finite;
 }
 
 }  // namespace netsweep::cpu

@@ -11,12 +11,21 @@
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <vector>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 #endif
 
 namespace netsweep::cpu {
+
+// One team member's blocks in one phase of Split::for_blocks: how many its
+// owner has taken from the front of its share and how many others have taken
+// from the back ((front << 32) | back), on a cache line of its own.
+struct alignas(64) BlockClaims {
+  std::atomic<uint64_t> taken{0};
+};
+constexpr int kClaimSlots = 2;  // for_blocks loops between two barrier waits
 
 inline void spin_pause(int& spins) {
   // Spin briefly (phases are microseconds apart), then give the core away.
@@ -30,24 +39,36 @@ inline void spin_pause(int& spins) {
 }
 
 // A reusable barrier for a fixed number of threads (sense-reversing, spinning).
+// It also holds the team's block claims (Split::for_blocks), (kClaimSlots,
+// max threads): the last thread to arrive clears them before releasing the
+// others, so each phase between two waits hands out its blocks afresh.
 class SpinBarrier {
  public:
+  explicit SpinBarrier(int max_threads) : claims_(size_t(kClaimSlots) * size_t(max_threads)) {}
   void reset(int threads) {
     threads_ = threads;
     waiting_.store(0, std::memory_order_relaxed);
+    clear_claims();
   }
   void wait() {
     const unsigned phase = phase_.load(std::memory_order_acquire);
     if (waiting_.fetch_add(1, std::memory_order_acq_rel) + 1 == threads_) {
       waiting_.store(0, std::memory_order_relaxed);
+      clear_claims();
       phase_.store(phase + 1, std::memory_order_release);
       return;
     }
     for (int spins = 0; phase_.load(std::memory_order_acquire) == phase;) spin_pause(spins);
   }
 
+  BlockClaims* claims() { return claims_.data(); }
+
  private:
+  void clear_claims() {
+    for (size_t k = 0; k < claims_.size(); ++k) claims_[k].taken.store(0, std::memory_order_relaxed);
+  }
   int threads_ = 1;
+  std::vector<BlockClaims> claims_;  // (kClaimSlots, max threads)
   std::atomic<int> waiting_{0};
   std::atomic<unsigned> phase_{0};
 };
@@ -56,7 +77,7 @@ class SpinBarrier {
 // and helpers attach to serve them until the owner closes the team.
 class Team {
  public:
-  explicit Team(int max_size) : max_size_(max_size) {}
+  explicit Team(int max_size) : max_size_(max_size), barrier_(max_size) {}
   Team(const Team&) = delete;
   Team& operator=(const Team&) = delete;
 
