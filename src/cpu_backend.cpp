@@ -369,17 +369,20 @@ class NetworkTrainer {
   }
 
   // fn(chunk, first, count, workspace) over the chunks of `points` points, split
-  // between the team by whole chunks (each chunk's results are kept apart, so
-  // sums come out in chunk order whatever the team's size).
+  // between the team by whole chunks, taken as each member is free (each
+  // chunk's results are kept apart, so sums come out in chunk order whatever
+  // the team's size).
   template <typename F>
   void for_each_chunk(int points, F&& fn) {
     const int chunks = (points + kEvalChunk - 1) / kEvalChunk;
     in_region([&](const cpu::Split& split) {
       cpu::Workspace<float>& ws = eval_workspace(split.rank);
-      for (int c = split.rank; c < chunks; c += split.size) {
-        const int first = c * kEvalChunk;
-        fn(c, first, std::min(kEvalChunk, points - first), ws);
-      }
+      split.for_blocks(chunks, 1, 0, [&](int lo, int hi) {
+        for (int c = lo; c < hi; ++c) {
+          const int first = c * kEvalChunk;
+          fn(c, first, std::min(kEvalChunk, points - first), ws);
+        }
+      });
     });
   }
 

@@ -302,10 +302,10 @@ struct NoGradientSink {
 
 // Backpropagates ws.delta (dL/dz of the output layer) for `count` samples
 // and writes the gradient of every parameter to grad (the network's layout).
-// sink(first, last, weights) runs on each block of Tile::rows rows of dW
-// (and on this thread's biases) right after it is written, while the block
-// is in L1: the trainer's optimizer step runs there (OptimizerSink), so the
-// gradient is never read back from memory. The sink must not write params.
+// sink(first, last, weights) runs on each block of rows of db and dW right
+// after it is written, while the block is in L1: the trainer's optimizer step
+// runs there (OptimizerSink), so the gradient is never read back from memory.
+// The sink must not write params: other threads are still reading W.
 template <typename T, Activation A, typename Tile = DefaultTile, typename Sink = NoGradientSink>
 void backward(const NetworkLayout& net, const T* params, Workspace<T>& ws, T* grad, int count, const Split& split = {},
               Sink&& sink = {}) {
@@ -382,7 +382,7 @@ bool optimizer_range(const OptimizerConfig& opt, T step_size, T l1, T l2, const 
 // One step of the optimizer on grad[first, last): `penalized` for weights
 // (L1/L2 apply to weights only). Used as backward()'s sink, it updates each
 // block of gradient as it is written; `finite` turns false if an updated
-// value is not finite.
+// value is not finite. next must not be params (see backward()).
 template <typename T>
 struct OptimizerSink {
   const OptimizerConfig* opt;

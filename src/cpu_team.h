@@ -48,7 +48,7 @@ class SpinBarrier {
   void reset(int threads) {
     threads_ = threads;
     waiting_.store(0, std::memory_order_relaxed);
-    clear_claims();
+    for (auto& c : claims_) c.taken.store(0, std::memory_order_relaxed);
   }
   void wait() {
     const unsigned phase = phase_.load(std::memory_order_acquire);
@@ -64,8 +64,9 @@ class SpinBarrier {
   BlockClaims* claims() { return claims_.data(); }
 
  private:
-  void clear_claims() {
-    for (size_t k = 0; k < claims_.size(); ++k) claims_[k].taken.store(0, std::memory_order_relaxed);
+  void clear_claims() {  // those of this team's size (reset() clears the rest)
+    for (size_t k = 0; k < size_t(kClaimSlots) * size_t(threads_); ++k)
+      if (claims_[k].taken.load(std::memory_order_relaxed)) claims_[k].taken.store(0, std::memory_order_relaxed);
   }
   int threads_ = 1;
   std::vector<BlockClaims> claims_;  // (kClaimSlots, max threads)

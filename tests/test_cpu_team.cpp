@@ -4,6 +4,7 @@
 // bit for bit to one thread's separate passes.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <mutex>
@@ -38,11 +39,18 @@ TEST(CpuTeam, BlocksRunOnceEachAndTheFasterThreadsHelpTheSlowOne) {
   for (int phase = 0; phase < 2; ++phase) {  // the second phase reuses the slot after a sync
     std::vector<int> runs(size_t(n), 0), owner(size_t(blocks), -1);
     std::mutex m;
+    std::atomic<int> helped_now{0};  // blocks of rank 0's share run by others, this phase
     on_team(threads, [&](const cpu::Split& split) {
       for (int p = 0; p <= phase; ++p) {
         split.for_blocks(n, align, 0, [&](int lo, int hi) {
-          // Rank 0 is slow: the others must take blocks of its share.
-          if (split.rank == 0) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+          // Rank 0 is slow: it stays in its first block until another thread has taken one of its share.
+          if (split.rank == 0) {
+            const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+            while (helped_now.load() == 0 && std::chrono::steady_clock::now() < deadline)
+              std::this_thread::sleep_for(std::chrono::milliseconds(1));
+          } else if (lo / align < blocks / threads) {
+            helped_now.fetch_add(1);
+          }
           std::lock_guard<std::mutex> lock(m);
           if (p < phase) return;
           for (int r = lo; r < hi; ++r) ++runs[size_t(r)];
@@ -50,6 +58,8 @@ TEST(CpuTeam, BlocksRunOnceEachAndTheFasterThreadsHelpTheSlowOne) {
           EXPECT_EQ(lo % align, 0);
           EXPECT_EQ(hi, std::min(n, lo + align));
         });
+        split.sync();
+        if (split.rank == 0) helped_now.store(0);
         split.sync();
       }
     });
