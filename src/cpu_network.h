@@ -15,7 +15,6 @@
 #include <cmath>
 #include <cstring>
 #include <functional>
-#include <limits>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -183,12 +182,15 @@ struct Split {
   void sync() const {
     if (size > 1) sync_fn();
   }
+  // Member r's share [first, last) of `blocks` blocks.
+  std::pair<int, int> share(int blocks, int r) const {
+    return {int(int64_t(blocks) * r / size), int(int64_t(blocks) * (r + 1) / size)};
+  }
   // This thread's share [lo, hi) of n rows, in whole blocks of `align` rows.
   std::pair<int, int> rows(int n, int align) const {
     if (size == 1) return {0, n};
-    const int blocks = (n + align - 1) / align;
-    const int lo = int(int64_t(blocks) * rank / size) * align, hi = int(int64_t(blocks) * (rank + 1) / size) * align;
-    return {std::min(lo, n), std::min(hi, n)};
+    const auto [lo, hi] = share((n + align - 1) / align, rank);
+    return {std::min(lo * align, n), std::min(hi * align, n)};
   }
 
   // The team's block claims for for_blocks, (kClaimSlots, size), cleared by
@@ -213,7 +215,7 @@ struct Split {
     const int blocks = (n + align - 1) / align;
     // A block of member r's share, from its front (r's own) or back (others), or -1 once it has none left.
     auto take = [&](int r, bool front) {
-      const int lo = int(int64_t(blocks) * r / size), hi = int(int64_t(blocks) * (r + 1) / size);
+      const auto [lo, hi] = share(blocks, r);
       std::atomic<uint64_t>& taken = claims[slot * size + r].taken;
       uint64_t v = taken.load(std::memory_order_relaxed);
       for (;;) {
