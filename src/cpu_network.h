@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "cpu_team.h"
+#include "cpu_vector_math.h"
 #include "netsweep/layout.h"
 #include "netsweep/math.h"
 #include "netsweep/training_rules.h"

@@ -262,6 +262,61 @@ TEST(CpuBackend, FramesAreTheNetworkEvaluatedOnTheGrid) {
   EXPECT_NE(out.frames.frames.at({0, 0}), out.frames.frames.at({0, int(p.frame_epochs.size()) - 1}));
 }
 
+// forward() compiled for each instruction set as the backend's entry points
+// are (cpu_dispatch.h), so each set's vector math is the one that runs.
+template <typename Tile>
+void forward_any(Activation act, const NetworkLayout& net, const float* params, cpu::Workspace<float>& ws) {
+  cpu::with_activation(act, [&](auto a) { cpu::forward<float, decltype(a)::value, Tile>(net, params, ws); });
+}
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+__attribute__((target("arch=x86-64-v4"), flatten)) void forward_avx512(Activation act, const NetworkLayout& net,
+                                                                       const float* params, cpu::Workspace<float>& ws) {
+  forward_any<cpu::TileShape<12, 2>>(act, net, params, ws);
+}
+__attribute__((target("arch=x86-64-v3"), flatten)) void forward_avx2(Activation act, const NetworkLayout& net,
+                                                                     const float* params, cpu::Workspace<float>& ws) {
+  forward_any<cpu::TileShape<6, 1>>(act, net, params, ws);
+}
+#endif
+
+TEST(CpuBackend, VectorActivationLoopsMatchTheFormulaInDouble) {
+  // The hidden activation loops run on glibc's vector math (cpu_vector_math.h):
+  // a layer whose pre-activations are its biases (zero weights) must give
+  // f(z) as the formula in double does, over ordinary and extreme z, in every
+  // lane, with the code of each instruction set this CPU has.
+  std::vector<float> zs = {0.f, 1e-30f, -1e-30f, 1e-6f, -50.f, 50.f, -88.f, 88.f, -100.f, 100.f, 1e30f, -1e30f};
+  for (int k = 0; k <= 200; ++k) zs.push_back(-20.f + 0.2f * float(k));
+  NetworkConfig cfg;
+  cfg.hidden = {int(zs.size())};
+  const PackedLayout layout = PackedLayout::build({cfg}, 1, 1);
+  const NetworkLayout& net = layout.networks[0];
+  std::vector<float> params(size_t(layout.total), 0.f);
+  std::copy(zs.begin(), zs.end(), params.begin() + net.layers[0].biases);
+  const std::vector<float> x(19, 0.5f);  // 19 samples: more than one vector of lanes
+  using Forward = void (*)(Activation, const NetworkLayout&, const float*, cpu::Workspace<float>&);
+  std::vector<std::pair<const char*, Forward>> codes = {{"x86-64", forward_any<cpu::DefaultTile>}};
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+  if (__builtin_cpu_supports("x86-64-v3")) codes.emplace_back("AVX2", forward_avx2);
+  if (__builtin_cpu_supports("x86-64-v4")) codes.emplace_back("AVX-512", forward_avx512);
+#endif
+  for (const auto& [code, forward] : codes)
+    for (Activation act : test::all_activations()) {
+      cpu::Workspace<float> ws(net, int(x.size()));
+      cpu::load_batch(x.data(), 1, nullptr, 0, int(x.size()), ws);
+      forward(act, net, params.data(), ws);
+      int bad = 0;
+      for (size_t u = 0; u < zs.size(); ++u) {
+        const double want = activate<double>(act, double(zs[u]));
+        for (int b = 0; b < int(x.size()); ++b) {
+          const float got = ws.a[1][u * size_t(ws.capacity) + size_t(b)];
+          if (!(std::abs(double(got) - want) <= 4e-7 * std::max(1.0, std::abs(want))) && bad++ < 5)
+            ADD_FAILURE() << code << " " << to_string(act) << "(" << zs[u] << ") = " << got << ", in double " << want
+                          << " (sample " << b << ")";
+        }
+      }
+    }
+}
+
 TEST(CpuBackend, StopAndResumeIsBitIdentical) {
   SweepSpec s = small_spec();
   s.widths = {4, 32};
