@@ -210,10 +210,11 @@ std::vector<WidthClassRow> time_width_classes(const SweepSpec& spec, const Datas
     row.epochs = problem.epochs;
     row.seconds = timed.seconds;
     row.flops = timed.flops;
-    const GemmReference ref = measure_sgemm(row.max_width, row.batch, row.max_width, threads);
+    const GemmReference ref = measure_layer_products(row.max_width, row.batch, row.max_width, threads);
     row.reference = ref.library;
     row.reference_error = ref.error;
     row.reference_gflops = ref.gflops;
+    row.products_gflops = ref.own_gflops;
     rows.push_back(row);
   }
   return rows;
@@ -263,13 +264,15 @@ std::string format_bench(const BenchReport& report, bool json) {
                           {"seconds", c.seconds},
                           {"seconds_per_epoch", c.seconds / c.epochs},
                           {"gflops", c.flops / c.seconds / 1e9},
-                          {"gemm_m_n_k", {c.max_width, c.batch, c.max_width}}};
+                          {"gemm_m_n_k", {c.max_width, c.batch, c.max_width}},
+                          {"products_gflops", c.products_gflops}};
       if (c.reference.empty()) {
         j["gemm_error"] = c.reference_error;
       } else {
         j["gemm_library"] = c.reference;
         j["gemm_gflops"] = c.reference_gflops;
         j["fraction_of_gemm"] = c.flops / c.seconds / 1e9 / c.reference_gflops;
+        j["products_fraction_of_gemm"] = c.products_gflops / c.reference_gflops;
       }
       out.push_back(j);
     }
@@ -296,11 +299,15 @@ std::string format_bench(const BenchReport& report, bool json) {
   if (!report.width_classes.empty()) {
     const WidthClassRow& first = report.width_classes.front();
     t << "\ncpu by width class, each trained alone on " << report.threads
-      << " threads; GEMM: " << (first.reference.empty() ? first.reference_error : first.reference) << ", "
-      << report.threads
-      << " single-thread sgemm at once on the class's hidden product (widest x widest)(widest x batch)\n";
-    std::snprintf(buf, sizeof buf, "%-10s %9s %10s %10s %16s %13s %8s\n", "widths", "networks", "s/epoch", "GFLOP/s",
-                  "GEMM m x n x k", "GEMM GFLOP/s", "of GEMM");
+      << " threads. The widest layer's three step products (z = W x, dx = W^T dz, dW = dz x^T; W widest x widest, "
+         "x widest x batch), "
+      << report.threads << " at once, by netsweep's kernels and by "
+      << (first.reference.empty() ? first.reference_error : first.reference) << " single-thread sgemm\n";
+    std::snprintf(buf, sizeof buf, "%-10s %9s %10s %10s %16s %13s %13s %9s %9s\n", "widths", "networks", "s/epoch",
+                  "GFLOP/s", "layer m x n x k", "products", "GEMM GFLOP/s", "products", "step");
+    t << buf;
+    std::snprintf(buf, sizeof buf, "%-10s %9s %10s %10s %16s %13s %13s %9s %9s\n", "", "", "", "(step)", "", "GFLOP/s",
+                  "", "of GEMM", "of GEMM");
     t << buf;
     for (const auto& c : report.width_classes) {
       const double gflops = c.flops / c.seconds / 1e9;
@@ -308,12 +315,12 @@ std::string format_bench(const BenchReport& report, bool json) {
       const std::string shape =
           std::to_string(c.max_width) + "x" + std::to_string(c.batch) + "x" + std::to_string(c.max_width);
       if (c.reference.empty()) {
-        std::snprintf(buf, sizeof buf, "%-10s %9d %10.4f %10.1f %16s %13s %8s\n", widths.c_str(), c.networks,
-                      c.seconds / c.epochs, gflops, shape.c_str(), "-", "-");
+        std::snprintf(buf, sizeof buf, "%-10s %9d %10.4f %10.1f %16s %13.1f %13s %9s %9s\n", widths.c_str(), c.networks,
+                      c.seconds / c.epochs, gflops, shape.c_str(), c.products_gflops, "-", "-", "-");
       } else {
-        std::snprintf(buf, sizeof buf, "%-10s %9d %10.4f %10.1f %16s %13.1f %7.0f%%\n", widths.c_str(), c.networks,
-                      c.seconds / c.epochs, gflops, shape.c_str(), c.reference_gflops,
-                      100.0 * gflops / c.reference_gflops);
+        std::snprintf(buf, sizeof buf, "%-10s %9d %10.4f %10.1f %16s %13.1f %13.1f %8.0f%% %8.0f%%\n", widths.c_str(),
+                      c.networks, c.seconds / c.epochs, gflops, shape.c_str(), c.products_gflops, c.reference_gflops,
+                      100.0 * c.products_gflops / c.reference_gflops, 100.0 * gflops / c.reference_gflops);
       }
       t << buf;
     }

@@ -144,9 +144,19 @@ cpu::BatchStats evaluate_chunk_with(const EvaluateChunk& e) {
   });
 }
 
+// The products of backward() and forward() on one layer, without the rest of the step.
+template <typename Tile>
+void layer_products_with(const cpu::LayerProducts& p) {
+  const int k_pad = cpu::padded(p.k);
+  cpu::gemm<float, Tile, false>(p.w, p.k, p.x, p.n, p.z, p.n, p.m, p.n, p.k, nullptr, p.n);
+  cpu::gemm<float, Tile, true>(p.w, p.k, p.dz, p.n, p.dx, p.n, p.k, p.n, p.m, nullptr, p.n);
+  cpu::gemm<float, Tile, false>(p.dz, p.n, p.x_t, k_pad, p.dw, p.k, p.m, k_pad, p.count, nullptr, p.k);
+}
+
 struct EntryPoints {
   void (*train_step)(TrainStep&, const cpu::Split&);
   cpu::BatchStats (*evaluate_chunk)(const EvaluateChunk&);
+  void (*layer_products)(const cpu::LayerProducts&);
 };
 
 #if NETSWEEP_HAS_VECTOR_CLONES
@@ -156,11 +166,17 @@ NETSWEEP_TARGET_AVX512 void train_step_avx512(TrainStep& t, const cpu::Split& s)
 NETSWEEP_TARGET_AVX512 cpu::BatchStats evaluate_chunk_avx512(const EvaluateChunk& e) {
   return evaluate_chunk_with<cpu::TileShape<12, 2>>(e);
 }
+NETSWEEP_TARGET_AVX512 void layer_products_avx512(const cpu::LayerProducts& p) {
+  layer_products_with<cpu::TileShape<12, 2>>(p);
+}
 NETSWEEP_TARGET_AVX2 void train_step_avx2(TrainStep& t, const cpu::Split& s) {
   train_step_with<cpu::TileShape<6, 1>>(t, s);
 }
 NETSWEEP_TARGET_AVX2 cpu::BatchStats evaluate_chunk_avx2(const EvaluateChunk& e) {
   return evaluate_chunk_with<cpu::TileShape<6, 1>>(e);
+}
+NETSWEEP_TARGET_AVX2 void layer_products_avx2(const cpu::LayerProducts& p) {
+  layer_products_with<cpu::TileShape<6, 1>>(p);
 }
 NETSWEEP_TARGET_BASELINE void train_step_baseline(TrainStep& t, const cpu::Split& s) {
   train_step_with<cpu::TileShape<3, 1>>(t, s);
@@ -168,12 +184,15 @@ NETSWEEP_TARGET_BASELINE void train_step_baseline(TrainStep& t, const cpu::Split
 NETSWEEP_TARGET_BASELINE cpu::BatchStats evaluate_chunk_baseline(const EvaluateChunk& e) {
   return evaluate_chunk_with<cpu::TileShape<3, 1>>(e);
 }
+NETSWEEP_TARGET_BASELINE void layer_products_baseline(const cpu::LayerProducts& p) {
+  layer_products_with<cpu::TileShape<3, 1>>(p);
+}
 // The same test as vector_code(): the best the running CPU has.
 EntryPoints choose_entry_points() {
   __builtin_cpu_init();  // static initialization may run before libgcc's own
-  if (__builtin_cpu_supports("x86-64-v4")) return {train_step_avx512, evaluate_chunk_avx512};
-  if (__builtin_cpu_supports("x86-64-v3")) return {train_step_avx2, evaluate_chunk_avx2};
-  return {train_step_baseline, evaluate_chunk_baseline};
+  if (__builtin_cpu_supports("x86-64-v4")) return {train_step_avx512, evaluate_chunk_avx512, layer_products_avx512};
+  if (__builtin_cpu_supports("x86-64-v3")) return {train_step_avx2, evaluate_chunk_avx2, layer_products_avx2};
+  return {train_step_baseline, evaluate_chunk_baseline, layer_products_baseline};
 }
 const EntryPoints g_entry = choose_entry_points();
 #else
@@ -184,7 +203,8 @@ using NativeTile = cpu::TileShape<6, 1>;
 #else
 using NativeTile = cpu::TileShape<3, 1>;
 #endif
-const EntryPoints g_entry{train_step_with<NativeTile>, evaluate_chunk_with<NativeTile>};
+const EntryPoints g_entry{train_step_with<NativeTile>, evaluate_chunk_with<NativeTile>,
+                          layer_products_with<NativeTile>};
 #endif
 
 // Networks whose step is worth sharing between threads: below this many
@@ -615,5 +635,8 @@ class CpuBackend : public Backend {
 }  // namespace
 
 std::unique_ptr<Backend> make_cpu_backend(int threads) { return std::make_unique<CpuBackend>(threads); }
+
+void cpu::layer_products(const cpu::LayerProducts& p) { g_entry.layer_products(p); }
+int cpu::padded_columns(int n) { return cpu::padded(n); }
 
 }  // namespace netsweep

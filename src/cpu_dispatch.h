@@ -30,4 +30,18 @@ namespace netsweep::cpu {
 // or "native" / "generic" for a build without clones.
 const char* vector_code();
 
+// One layer's three products of a training step, run by the backend's own
+// kernels in the vector code it chose (for `netsweep bench --by-width`):
+// z = W x, dx = W^T dz and dW = dz x^T, with W and dW (m, k), x and dx
+// (k, n), x_t (n, padded(k)) = x transposed, z and dz (m, n); n = the batch
+// padded to a multiple of 16, of which dW sums the first `count` columns.
+struct LayerProducts {
+  const float *w, *x, *x_t, *dz;
+  float *z, *dx, *dw;
+  int m, n, k, count;
+};
+void layer_products(const LayerProducts& p);
+// n rounded up to whole vectors of samples: padded(n) of cpu_network.h.
+int padded_columns(int n);
+
 }  // namespace netsweep::cpu

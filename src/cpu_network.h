@@ -119,14 +119,29 @@ using DefaultTile = TileShape<8, 1>;  // double-precision tests and builds witho
 
 // C[m0..m0+R)[n0..n0+V*kBatchPad) = init + sum over k of A(m, k) B[k][n], where
 // A(m, k) = A[m * lda + k] (kTransA false) or A[k * lda + m] (true), B is
-// (K, ldb) row-major and C (M, ldc). init: a per-row bias (or null for 0).
-// Only the first `valid` columns of the tile are stored.
-template <typename T, int R, int V, bool kTransA>
+// (K, ldb) row-major and C (M, ldc). init: a per-row bias (or null for 0);
+// kAccumulate: C's own values instead (C += op(A) B, the sum continued in the
+// same order, so a product split along K gives the same bits as one call).
+// Only the first `valid` columns of the tile are read and stored.
+template <typename T, int R, int V, bool kTransA, bool kAccumulate = false>
 inline void gemm_tile(const T* A, int lda, const T* B, int ldb, T* C, int ldc, int K, int m0, int n0, const T* init,
                       int valid) {
   lanes_t<T> acc[R][V];
   for (int r = 0; r < R; ++r)
-    for (int v = 0; v < V; ++v) acc[r][v] = lanes_t<T>{} + (init ? init[m0 + r] : T(0));
+    for (int v = 0; v < V; ++v) {
+      if constexpr (kAccumulate) {
+        const T* c = C + size_t(m0 + r) * ldc + n0 + v * kBatchPad;
+        const int n = std::min(kBatchPad, valid - v * kBatchPad);
+        if (n == kBatchPad) {
+          acc[r][v] = load_lanes(c);
+        } else {
+          acc[r][v] = lanes_t<T>{};
+          for (int t = 0; t < n; ++t) acc[r][v][t] = c[t];
+        }
+      } else {
+        acc[r][v] = lanes_t<T>{} + (init ? init[m0 + r] : T(0));
+      }
+    }
   for (int k = 0; k < K; ++k) {
     lanes_t<T> b[V];
     for (int v = 0; v < V; ++v) b[v] = load_lanes(B + size_t(k) * ldb + n0 + v * kBatchPad);
@@ -147,30 +162,30 @@ inline void gemm_tile(const T* A, int lda, const T* B, int ldb, T* C, int ldc, i
 }
 
 // Rows [0, M) of C in tiles of Tile::rows, then 4, then 1, for the columns of one strip.
-template <typename T, typename Tile, int V, bool kTransA>
+template <typename T, typename Tile, int V, bool kTransA, bool kAccumulate>
 inline void gemm_rows(const T* A, int lda, const T* B, int ldb, T* C, int ldc, int M, int K, int n0, const T* init,
                       int valid) {
   int m = 0;
   for (; m + Tile::rows <= M; m += Tile::rows)
-    gemm_tile<T, Tile::rows, V, kTransA>(A, lda, B, ldb, C, ldc, K, m, n0, init, valid);
+    gemm_tile<T, Tile::rows, V, kTransA, kAccumulate>(A, lda, B, ldb, C, ldc, K, m, n0, init, valid);
   if constexpr (Tile::rows > 4)
-    for (; m + 4 <= M; m += 4) gemm_tile<T, 4, V, kTransA>(A, lda, B, ldb, C, ldc, K, m, n0, init, valid);
-  for (; m < M; ++m) gemm_tile<T, 1, V, kTransA>(A, lda, B, ldb, C, ldc, K, m, n0, init, valid);
+    for (; m + 4 <= M; m += 4) gemm_tile<T, 4, V, kTransA, kAccumulate>(A, lda, B, ldb, C, ldc, K, m, n0, init, valid);
+  for (; m < M; ++m) gemm_tile<T, 1, V, kTransA, kAccumulate>(A, lda, B, ldb, C, ldc, K, m, n0, init, valid);
 }
 
 // C (M, columns) = init + op(A) B over columns [0, N) (N a multiple of kBatchPad),
 // storing only the first n_valid of them: strips of Tile::vectors, then of one
 // vector.
-template <typename T, typename Tile, bool kTransA>
+template <typename T, typename Tile, bool kTransA, bool kAccumulate = false>
 inline void gemm(const T* A, int lda, const T* B, int ldb, T* C, int ldc, int M, int N, int K, const T* init,
                  int n_valid) {
   constexpr int strip = Tile::vectors * kBatchPad;
   int n0 = 0;
   for (; n0 + strip <= N; n0 += strip)
-    gemm_rows<T, Tile, Tile::vectors, kTransA>(A, lda, B, ldb, C, ldc, M, K, n0, init, n_valid - n0);
+    gemm_rows<T, Tile, Tile::vectors, kTransA, kAccumulate>(A, lda, B, ldb, C, ldc, M, K, n0, init, n_valid - n0);
   if constexpr (Tile::vectors > 1)
     for (; n0 < N; n0 += kBatchPad)
-      gemm_rows<T, Tile, 1, kTransA>(A, lda, B, ldb, C, ldc, M, K, n0, init, n_valid - n0);
+      gemm_rows<T, Tile, 1, kTransA, kAccumulate>(A, lda, B, ldb, C, ldc, M, K, n0, init, n_valid - n0);
 }
 
 // A pass shared by a team of threads (cpu_team.h): this thread's rank, the
@@ -330,16 +345,10 @@ void backward(const NetworkLayout& net, const T* params, Workspace<T>& ws, T* gr
       for (int i = 0; i < in_pad; ++i) x_t[size_t(b) * in_pad + i] = i < L.in ? prev[size_t(i) * cap + b] : T(0);
     split.sync();
     T* dprev = delta[1 - current];
-    if (l > 0)  // delta_prev (in, cap) = W^T dz, times f'(z_prev), on rows [lo, hi) of in
-      split.for_blocks(L.in, Tile::rows, 0, [&](int lo, int hi) {
-        gemm<T, Tile, true>(W + lo, L.in, dz, cap, dprev + size_t(lo) * cap, cap, hi - lo, cap, L.out, nullptr, cap);
-        const T* zp = ws.z[size_t(l)].data();
-        for (size_t k = size_t(lo) * cap; k < size_t(hi) * cap; ++k)
-          dprev[k] *= activate_derivative<T>(A, zp[k], prev[k]);
-      });
+    const T* zp = ws.z[size_t(l)].data();  // (in, cap)
     // db and dW = dz x^T on rows [lo, hi) of out, then the sink, a block of
     // Tile::rows rows at a time (the same tiles as one product over all rows).
-    split.for_blocks(L.out, Tile::rows, 1, [&](int lo, int hi) {
+    auto gradient_rows = [&](int lo, int hi) {
       for (int o = lo; o < hi; ++o) {
         const T* d = dz + size_t(o) * cap;
         T s = 0;
@@ -354,7 +363,33 @@ void backward(const NetworkLayout& net, const T* params, Workspace<T>& ws, T* gr
                              nullptr, L.in);
         sink(L.weights + int64_t(o) * L.in, L.weights + int64_t(o + rows) * L.in, true);
       }
-    });
+    };
+    if (l > 0 && split.size == 1) {
+      // Alone: one pass over W's rows, a panel at a time, for both products
+      // that read it: delta_prev += panel^T dz (continued in the same order
+      // as one product, so the same bits), then the panel's gradient and its
+      // optimizer step, which reads the panel again while it is in cache.
+      // (A team splits delta_prev by its rows instead, below.)
+      constexpr int kPanel = 4 * Tile::rows;
+      for (int o = 0; o < L.out; o += kPanel) {
+        const int rows = std::min(kPanel, L.out - o);
+        const T* panel = W + size_t(o) * L.in;  // (rows, in)
+        if (o == 0)
+          gemm<T, Tile, true>(panel, L.in, dz, cap, dprev, cap, L.in, cap, rows, nullptr, cap);
+        else
+          gemm<T, Tile, true, true>(panel, L.in, dz + size_t(o) * cap, cap, dprev, cap, L.in, cap, rows, nullptr, cap);
+        gradient_rows(o, o + rows);
+      }
+      for (size_t k = 0; k < size_t(L.in) * cap; ++k) dprev[k] *= activate_derivative<T>(A, zp[k], prev[k]);
+    } else {
+      if (l > 0)  // delta_prev (in, cap) = W^T dz, times f'(z_prev), on rows [lo, hi) of in
+        split.for_blocks(L.in, Tile::rows, 0, [&](int lo, int hi) {
+          gemm<T, Tile, true>(W + lo, L.in, dz, cap, dprev + size_t(lo) * cap, cap, hi - lo, cap, L.out, nullptr, cap);
+          for (size_t k = size_t(lo) * cap; k < size_t(hi) * cap; ++k)
+            dprev[k] *= activate_derivative<T>(A, zp[k], prev[k]);
+        });
+      split.for_blocks(L.out, Tile::rows, 1, gradient_rows);
+    }
     if (l == 0) break;
     split.sync();  // dprev complete, and x_t free for the next layer
     current = 1 - current;

@@ -71,29 +71,28 @@ const OpenBlas& open_blas() {
 
 }  // namespace
 
-GemmReference measure_sgemm(int m, int n, int k, int threads, double trial_seconds) {
-  GemmReference r;
-  const OpenBlas& blas = open_blas();
-  if (!blas.sgemm) {
-    r.error = blas.error;
-    return r;
+namespace {
+
+// One thread's operands for a layer's three products (see LayerProducts).
+struct Operands {
+  std::vector<float> w, x, x_t, dz, z, dx, dw;
+  Operands(int m, int n, int k) {
+    w.assign(size_t(m) * size_t(k), 0.5f);
+    x.assign(size_t(k) * size_t(n), 0.25f);
+    x_t.assign(size_t(n) * size_t(cpu::padded_columns(k)), 0.25f);
+    dz.assign(size_t(m) * size_t(n), 0.125f);
+    z.assign(size_t(m) * size_t(n), 0.f);
+    dx.assign(size_t(k) * size_t(n), 0.f);
+    dw.assign(size_t(m) * size_t(k), 0.f);
   }
-  r.library = blas.description;
-  threads = std::max(1, threads);
-  struct Operands {
-    std::vector<float> a, b, c;
-  };
-  std::vector<Operands> ops(static_cast<size_t>(threads));
-  for (auto& o : ops) {
-    o.a.assign(size_t(m) * size_t(k), 0.5f);
-    o.b.assign(size_t(k) * size_t(n), 0.25f);
-    o.c.assign(size_t(m) * size_t(n), 0.0f);
-  }
-  auto call = [&](Operands& o) {
-    blas.sgemm(101, 111, 111, m, n, k, 1.0f, o.a.data(), k, o.b.data(), n, 0.0f, o.c.data(), n);
-  };
-  // Calls per thread per trial, from one call's time.
-  for (auto& o : ops) call(o);  // warm-up (OpenBLAS's buffers)
+};
+
+// GFLOP/s of call(operands) on `threads` threads at once, each on its own
+// operands: the median of five trials of ~trial_seconds.
+template <typename Call>
+double products_rate(std::vector<Operands>& ops, double flops_per_call, double trial_seconds, Call&& call) {
+  const int threads = int(ops.size());
+  for (auto& o : ops) call(o);  // warm-up (caches, OpenBLAS's buffers)
   const auto t0 = std::chrono::steady_clock::now();
   call(ops[0]);
   const double one = std::max(1e-7, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
@@ -111,10 +110,35 @@ GemmReference measure_sgemm(int m, int n, int k, int threads, double trial_secon
       });
     for (auto& p : pool) p.join();
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    rates.push_back(2.0 * m * n * double(k) * calls * threads / seconds / 1e9);
+    rates.push_back(flops_per_call * calls * threads / seconds / 1e9);
   }
   std::sort(rates.begin(), rates.end());
-  r.gflops = rates[rates.size() / 2];
+  return rates[rates.size() / 2];
+}
+
+}  // namespace
+
+GemmReference measure_layer_products(int m, int batch, int k, int threads, double trial_seconds) {
+  GemmReference r;
+  const int n = cpu::padded_columns(batch);  // the backend's columns: the batch padded to whole vectors
+  std::vector<Operands> ops(size_t(std::max(1, threads)), Operands(m, n, k));
+  const double flops = 3 * 2.0 * m * double(batch) * k;  // the useful work: three products on `batch` samples
+  r.own_gflops = products_rate(ops, flops, trial_seconds, [&](Operands& o) {
+    cpu::layer_products(
+        {o.w.data(), o.x.data(), o.x_t.data(), o.dz.data(), o.z.data(), o.dx.data(), o.dw.data(), m, n, k, batch});
+  });
+  const OpenBlas& blas = open_blas();
+  if (!blas.sgemm) {
+    r.error = blas.error;
+    return r;
+  }
+  r.library = blas.description;
+  // CBLAS enums: RowMajor 101, NoTrans 111, Trans 112. OpenBLAS works on the `batch` columns alone.
+  r.gflops = products_rate(ops, flops, trial_seconds, [&](Operands& o) {
+    blas.sgemm(101, 111, 111, m, batch, k, 1.0f, o.w.data(), k, o.x.data(), n, 0.0f, o.z.data(), n);
+    blas.sgemm(101, 112, 111, k, batch, m, 1.0f, o.w.data(), k, o.dz.data(), n, 0.0f, o.dx.data(), n);
+    blas.sgemm(101, 111, 112, m, k, batch, 1.0f, o.dz.data(), n, o.x.data(), n, 0.0f, o.dw.data(), k);
+  });
   return r;
 }
 

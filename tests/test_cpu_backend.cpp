@@ -9,8 +9,10 @@
 #include <mutex>
 #include <tuple>
 
+#include "cpu_dispatch.h"
 #include "cpu_network.h"
 #include "netsweep/backend.h"
+#include "netsweep/random.h"
 #include "netsweep/run.h"
 #include "recording_checkpointer.h"
 #include "sweeps.h"
@@ -315,6 +317,44 @@ TEST(CpuBackend, VectorActivationLoopsMatchTheFormulaInDouble) {
         }
       }
     }
+}
+
+TEST(CpuBackend, LayerProductsOfTheBenchAreTheStepsProducts) {
+  // `bench --by-width` times cpu::layer_products: it must compute what the
+  // step computes (z = W x, dx = W^T dz, dW = dz x^T over `count` samples).
+  const int m = 40, k = 27, count = 29, n = cpu::padded(count), k_pad = cpu::padded(k);
+  auto value = [](int stream, size_t i) { return float(random_uniform01(9, uint64_t(stream), uint64_t(i)) - 0.5); };
+  std::vector<float> w(size_t(m * k)), x(size_t(k * n), 0.f), x_t(size_t(n * k_pad), 0.f), dz(size_t(m * n), 0.f);
+  for (size_t i = 0; i < w.size(); ++i) w[i] = value(1, i);
+  for (int i = 0; i < k; ++i)
+    for (int b = 0; b < count; ++b) x[size_t(i * n + b)] = x_t[size_t(b * k_pad + i)] = value(2, size_t(i * n + b));
+  for (int o = 0; o < m; ++o)
+    for (int b = 0; b < count; ++b) dz[size_t(o * n + b)] = value(3, size_t(o * n + b));
+  std::vector<float> z(size_t(m * n)), dx(size_t(k * n)), dw(size_t(m * k));
+  cpu::layer_products({w.data(), x.data(), x_t.data(), dz.data(), z.data(), dx.data(), dw.data(), m, n, k, count});
+  int bad = 0;
+  auto expect = [&](const char* what, float got, double want) {
+    if (!(std::abs(double(got) - want) <= 1e-5) && bad++ < 5) ADD_FAILURE() << what << ": " << got << " vs " << want;
+  };
+  for (int o = 0; o < m; ++o)
+    for (int b = 0; b < count; ++b) {
+      double s = 0;
+      for (int i = 0; i < k; ++i) s += double(w[size_t(o * k + i)]) * x[size_t(i * n + b)];
+      expect("z", z[size_t(o * n + b)], s);
+    }
+  for (int i = 0; i < k; ++i)
+    for (int b = 0; b < count; ++b) {
+      double s = 0;
+      for (int o = 0; o < m; ++o) s += double(w[size_t(o * k + i)]) * dz[size_t(o * n + b)];
+      expect("dx", dx[size_t(i * n + b)], s);
+    }
+  for (int o = 0; o < m; ++o)
+    for (int i = 0; i < k; ++i) {
+      double s = 0;
+      for (int b = 0; b < count; ++b) s += double(dz[size_t(o * n + b)]) * x[size_t(i * n + b)];
+      expect("dW", dw[size_t(o * k + i)], s);
+    }
+  EXPECT_EQ(bad, 0);
 }
 
 TEST(CpuBackend, StopAndResumeIsBitIdentical) {

@@ -88,8 +88,9 @@ TEST(CpuTeam, WithoutClaimsEachThreadRunsItsStaticShare) {
   }
 }
 
-// A float network 2 -> 40 -> 27 -> 2 (widths that are not multiples of any
-// tile), one batch of 29 samples; the step's result: next, state1, state2.
+// A float network 2 -> 40 -> 100 -> 27 -> 2 (widths that are not multiples of
+// any tile; 100 rows make several of backward()'s panels when it runs alone),
+// one batch of 29 samples; the step's result: next, state1, state2.
 struct Step {
   std::vector<float> next, state1, state2;
   bool finite = false;
@@ -98,7 +99,7 @@ struct Step {
 
 Step train_step(const OptimizerConfig& opt, bool fused, int threads) {
   NetworkConfig cfg;
-  cfg.hidden = {40, 27};
+  cfg.hidden = {40, 100, 27};
   cfg.seed = 11;
   const PackedLayout layout = PackedLayout::build({cfg}, 2, 2);
   const NetworkLayout& net = layout.networks[0];

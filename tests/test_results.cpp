@@ -413,6 +413,9 @@ TEST(Cli, BenchByWidthSetsEachClassBesideATunedGemm) {
     EXPECT_GT(rows[i]["gemm_gflops"].get<double>(), 0.0);
     EXPECT_NEAR(rows[i]["fraction_of_gemm"].get<double>(),
                 rows[i]["gflops"].get<double>() / rows[i]["gemm_gflops"].get<double>(), 1e-9);
+    EXPECT_GT(rows[i]["products_gflops"].get<double>(), 0.0);  // netsweep's kernels on the same products
+    EXPECT_NEAR(rows[i]["products_fraction_of_gemm"].get<double>(),
+                rows[i]["products_gflops"].get<double>() / rows[i]["gemm_gflops"].get<double>(), 1e-9);
   }
   // The table says which library and how it was driven.
   const auto t = run_cli("bench --devices cpu --layers 1 --widths 100 --epochs 1 --grid 4 --by-width");
@@ -420,6 +423,7 @@ TEST(Cli, BenchByWidthSetsEachClassBesideATunedGemm) {
   EXPECT_NE(t.output.find("cpu by width class"), std::string::npos) << t.output;
   EXPECT_NE(t.output.find("OpenBLAS"), std::string::npos) << t.output;
   EXPECT_NE(t.output.find("100-100"), std::string::npos) << t.output;
+  EXPECT_NE(t.output.find("products"), std::string::npos) << t.output;
 }
 
 TEST(Cli, BenchRunsEachCudaVariantInAProcessOfItsOwn) {

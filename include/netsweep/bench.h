@@ -36,7 +36,8 @@ struct WidthClassRow {
   int min_width = 0, max_width = 0, networks = 0, epochs = 0, batch = 0;
   double seconds = 0, flops = 0;
   std::string reference, reference_error;  // the GEMM library, or why there is none
-  double reference_gflops = 0;
+  double reference_gflops = 0;             // the library on the widest layer's three step products
+  double products_gflops = 0;              // the backend's own kernels on the same products
 };
 struct BenchReport {
   std::vector<BenchRow> rows;
