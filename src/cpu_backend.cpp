@@ -78,7 +78,6 @@ struct TrainStep {
   int count;
   float* params;  // (parameters,) this network's block
   cpu::Workspace<float>* ws;
-  float* grad;  // (parameters,)
   const OptimizerConfig* opt;
   float step_size;
   float* state1;  // (parameters,)
@@ -122,9 +121,9 @@ void train_step_with(TrainStep& t, const cpu::Split& split) {
     split.sync();
     if (!t.loss_finite) return;
     // The optimizer updates each block of gradient as backward writes it.
-    cpu::OptimizerSink<float> update{
-        t.opt, t.step_size, float(t.opt->l1), float(t.opt->l2), t.params, t.grad, t.state1, t.state2, t.next};
-    cpu::backward<float, A, Tile>(*t.net, t.params, *t.ws, t.grad, t.count, split, update);
+    cpu::OptimizerSink<float> update{t.opt,    t.step_size, float(t.opt->l1), float(t.opt->l2),
+                                     t.params, t.state1,    t.state2,         t.next};
+    cpu::backward<float, A, Tile>(*t.net, t.params, *t.ws, nullptr, t.count, split, update);
     if (!update.finite) t.nonfinite.fetch_add(1);
     split.sync();
     // A step that would leave a non-finite value is thrown away (the owner keeps t.params, the last
@@ -256,7 +255,6 @@ class NetworkTrainer {
     const auto start = std::chrono::steady_clock::now();
     const size_t count = size_t(net_.count);
     const size_t frames = p_.frame_epochs.size();
-    std::vector<float> grad(count);
     spare_.assign(count, 0.0f);
     std::vector<int32_t> order(size_t(p_.n_train));
     const uint64_t key = network_stream_key(cfg_.seed, uint64_t(cfg_.id));
@@ -321,7 +319,6 @@ class NetworkTrainer {
                          count_b,
                          params_,
                          &train_ws_,
-                         grad.data(),
                          &cfg_.optimizer,
                          optimizer_step_size(cfg_.optimizer, st.step + 1),
                          state1_.data(),

@@ -315,14 +315,19 @@ BatchStats output_layer(const NetworkLayout& net, Loss loss, int classes, const 
 // Told of each block of gradient as soon as it is written: grad[first, last),
 // weights (penalized) or biases. The default does nothing.
 struct NoGradientSink {
-  void operator()(int64_t, int64_t, bool) const {}
+  template <typename T>
+  void operator()(int64_t, int64_t, bool, const T*) const {}
 };
 
 // Backpropagates ws.delta (dL/dz of the output layer) for `count` samples
 // and writes the gradient of every parameter to grad (the network's layout).
-// sink(first, last, weights) runs on each block of rows of db and dW right
-// after it is written, while the block is in L1: the trainer's optimizer step
-// runs there (OptimizerSink), so the gradient is never read back from memory.
+// sink(first, last, weights, g) runs on each block of rows of db and dW right
+// after it is written, while the block is in L1, with g = the gradient of
+// elements [first, last): the trainer's optimizer step runs there
+// (OptimizerSink), so the gradient is never read back from memory. With grad
+// null the blocks are written to a small buffer of this thread's instead,
+// which stays in cache, and only the sink sees them (the trainer: no
+// gradient array written to memory and read for ownership at every step).
 // The sink must not write params: other threads are still reading W.
 template <typename T, Activation A, typename Tile = DefaultTile, typename Sink = NoGradientSink>
 void backward(const NetworkLayout& net, const T* params, Workspace<T>& ws, T* grad, int count, const Split& split = {},
@@ -330,13 +335,15 @@ void backward(const NetworkLayout& net, const T* params, Workspace<T>& ws, T* gr
   const int cap = ws.capacity;
   T* delta[2] = {ws.delta.data(), ws.delta_next.data()};  // dz of this layer, then of the one below
   int current = 0;
+  static thread_local std::vector<T> block_buffer;  // (Tile::rows, in) of dW, or (rows,) of db, when grad is null
+  if (!grad) block_buffer.resize(size_t(Tile::rows) * size_t(net.max_width));
   for (int l = int(net.layers.size()) - 1; l >= 0; --l) {
     const LayerView& L = net.layers[size_t(l)];
-    const T* W = params + L.weights;         // (out, in)
-    const T* prev = ws.a[size_t(l)].data();  // (in, cap)
-    const T* dz = delta[current];            // (out, cap)
-    T* dW = grad + L.weights;                // (out, in)
-    T* db = grad + L.biases;                 // (out,)
+    const T* W = params + L.weights;            // (out, in)
+    const T* prev = ws.a[size_t(l)].data();     // (in, cap)
+    const T* dz = delta[current];               // (out, cap)
+    T* dW = grad ? grad + L.weights : nullptr;  // (out, in)
+    T* db = grad ? grad + L.biases : nullptr;   // (out,)
     // Inputs sample-major, (count, in_pad), so dW vectorizes over inputs; each thread transposes its samples.
     const int in_pad = padded(L.in);
     T* x_t = ws.inputs_t.data();
@@ -349,19 +356,23 @@ void backward(const NetworkLayout& net, const T* params, Workspace<T>& ws, T* gr
     // db and dW = dz x^T on rows [lo, hi) of out, then the sink, a block of
     // Tile::rows rows at a time (the same tiles as one product over all rows).
     auto gradient_rows = [&](int lo, int hi) {
-      for (int o = lo; o < hi; ++o) {
-        const T* d = dz + size_t(o) * cap;
-        T s = 0;
+      for (int o0 = lo; o0 < hi; o0 += Tile::rows) {  // db in blocks that fit block_buffer
+        const int o1 = std::min(o0 + Tile::rows, hi);
+        T* g = db ? db + o0 : block_buffer.data();  // (o1 - o0,)
+        for (int o = o0; o < o1; ++o) {
+          const T* d = dz + size_t(o) * cap;
+          T s = 0;
 #pragma omp simd reduction(+ : s)
-        for (int b = 0; b < cap; ++b) s += d[b];
-        db[o] = s;
+          for (int b = 0; b < cap; ++b) s += d[b];
+          g[o - o0] = s;
+        }
+        sink(L.biases + o0, L.biases + o1, false, g);
       }
-      sink(L.biases + lo, L.biases + hi, false);
       for (int o = lo; o < hi; o += Tile::rows) {
         const int rows = std::min(Tile::rows, hi - o);
-        gemm<T, Tile, false>(dz + size_t(o) * cap, cap, x_t, in_pad, dW + size_t(o) * L.in, L.in, rows, in_pad, count,
-                             nullptr, L.in);
-        sink(L.weights + int64_t(o) * L.in, L.weights + int64_t(o + rows) * L.in, true);
+        T* g = dW ? dW + size_t(o) * L.in : block_buffer.data();  // (rows, in)
+        gemm<T, Tile, false>(dz + size_t(o) * cap, cap, x_t, in_pad, g, L.in, rows, in_pad, count, nullptr, L.in);
+        sink(L.weights + int64_t(o) * L.in, L.weights + int64_t(o + rows) * L.in, true, g);
       }
     };
     if (l > 0 && split.size == 1) {
@@ -402,13 +413,15 @@ void backward(const NetworkLayout& net, const T* params, Workspace<T>& ws, T* gr
 // Elements [first, last) of one step, for an optimizer and penalty known at
 // compile time: a loop without branches, which vectorizes. Returns false if
 // an updated value is not finite.
+// grad: the gradient of elements [first, last) (grad[0] is element first's).
 template <Optimizer K, bool kPenalty, typename T>
 bool optimizer_range(const OptimizerConfig& opt, T step_size, T l1, T l2, const T* __restrict params,
                      const T* __restrict grad, T* __restrict state1, T* __restrict state2, T* __restrict next,
                      int64_t first, int64_t last) {
   int bad = 0;
   for (int64_t k = first; k < last; ++k) {
-    const T g = kPenalty ? regularized_gradient<T>(grad[k], params[k], l1, l2) : grad[k];
+    const T gk = grad[k - first];
+    const T g = kPenalty ? regularized_gradient<T>(gk, params[k], l1, l2) : gk;
     T p = params[k];
     optimizer_update_as<K, T>(opt, step_size, g, p, state1[k], state2[k]);
     next[k] = p;
@@ -417,20 +430,20 @@ bool optimizer_range(const OptimizerConfig& opt, T step_size, T l1, T l2, const 
   return !bad;
 }
 
-// One step of the optimizer on grad[first, last): `penalized` for weights
-// (L1/L2 apply to weights only). Used as backward()'s sink, it updates each
-// block of gradient as it is written; `finite` turns false if an updated
-// value is not finite. next must not be params (see backward()).
+// One step of the optimizer on elements [first, last), whose gradient is
+// grad[0, last - first): `penalized` for weights (L1/L2 apply to weights
+// only). Used as backward()'s sink, it updates each block of gradient as it
+// is written; `finite` turns false if an updated value is not finite. next
+// must not be params (see backward()).
 template <typename T>
 struct OptimizerSink {
   const OptimizerConfig* opt;
   T step_size, l1, l2;
   const T* params;
-  const T* grad;
   T *state1, *state2, *next;
   bool finite = true;
 
-  void operator()(int64_t first, int64_t last, bool penalized) {
+  void operator()(int64_t first, int64_t last, bool penalized, const T* grad) {
     const bool penalty = penalized && (l1 != T(0) || l2 != T(0));
     auto run = [&](auto kind) {
       constexpr Optimizer K = decltype(kind)::value;
@@ -446,13 +459,14 @@ struct OptimizerSink {
   }
 };
 
-// The step over the whole network after backward() has written grad: the
-// same updates as OptimizerSink inside backward(), in one pass.
+// The step over the whole network after backward() has written grad (the
+// network's layout): the same updates as OptimizerSink inside backward(), in
+// one pass.
 template <typename T>
-bool optimizer_step(const NetworkLayout& net, OptimizerSink<T> sink) {
+bool optimizer_step(const NetworkLayout& net, OptimizerSink<T> sink, const T* grad) {
   for (const LayerView& L : net.layers) {
-    sink(L.weights, L.weights + int64_t(L.in) * L.out, true);
-    sink(L.biases, L.biases + L.out, false);
+    sink(L.weights, L.weights + int64_t(L.in) * L.out, true, grad + L.weights);
+    sink(L.biases, L.biases + L.out, false, grad + L.biases);
   }
   return sink.finite;
 }

@@ -118,21 +118,22 @@ Step train_step(const OptimizerConfig& opt, bool fused, int threads) {
   }
   std::vector<float> grad(size_t(net.count), 0.f);
   cpu::Workspace<float> ws(net, count);
-  cpu::OptimizerSink<float> sink{&opt,        0.01f,           float(opt.l1),   float(opt.l2), params.data(),
-                                 grad.data(), s.state1.data(), s.state2.data(), s.next.data()};
+  cpu::OptimizerSink<float> sink{&opt,          0.01f,           float(opt.l1),   float(opt.l2),
+                                 params.data(), s.state1.data(), s.state2.data(), s.next.data()};
   auto step = [&](const cpu::Split& split, auto& update) {
     if (split.rank == 0) cpu::load_batch(x.data(), 2, nullptr, 0, count, ws);
     split.sync();
     cpu::forward<float, Activation::relu, cpu::TileShape<12, 2>>(net, params.data(), ws, split);
     if (split.rank == 0) cpu::output_layer<float>(net, Loss::bce, 0, y.data(), nullptr, nullptr, 0, count, true, ws);
     split.sync();
-    cpu::backward<float, Activation::relu, cpu::TileShape<12, 2>>(net, params.data(), ws, grad.data(), count, split,
-                                                                  update);
+    // Fused as the trainer runs it: no gradient array, each block in a buffer of the thread's.
+    cpu::backward<float, Activation::relu, cpu::TileShape<12, 2>>(net, params.data(), ws, fused ? nullptr : grad.data(),
+                                                                  count, split, update);
   };
   if (!fused) {  // backward writes the whole gradient, then one optimizer pass
     cpu::NoGradientSink none;
     step(cpu::Split{}, none);
-    s.finite = cpu::optimizer_step<float>(net, sink);
+    s.finite = cpu::optimizer_step<float>(net, sink, grad.data());
     for (int64_t k = 0; k < net.count; ++k) s.changed += s.next[size_t(k)] != params[size_t(k)];
     return s;
   }
