@@ -312,8 +312,9 @@ BatchStats output_layer(const NetworkLayout& net, Loss loss, int classes, const 
   return stats;
 }
 
-// Told of each block of gradient as soon as it is written: grad[first, last),
-// weights (penalized) or biases. The default does nothing.
+// Told of each block of gradient as soon as it is written: elements [first,
+// last) of the network, weights (penalized) or biases, and their gradient.
+// The default does nothing.
 struct NoGradientSink {
   template <typename T>
   void operator()(int64_t, int64_t, bool, const T*) const {}

@@ -1,0 +1,379 @@
+// Reading results files (ResultsFile) and the sweep stored in a results or
+// plan file: every dataset checked against the layout before use, so a
+// damaged file is refused with the dataset's name. The writer is
+// results_writer.cpp; the schema both follow, results_schema.h.
+#include <cmath>
+#include <filesystem>
+#include <type_traits>
+
+#include "h5.h"
+#include "host_util.h"
+#include "netsweep/problem.h"
+#include "netsweep/results.h"
+#include "results_schema.h"
+
+namespace netsweep {
+namespace {
+
+using results_schema::for_each_network_column;
+using results_schema::kPlanFormat;
+using results_schema::Stored;
+
+Dataset read_data_group(hid_t file, const std::string& where, const std::string& description) {
+  auto g = h5::open_group(file, "data");
+  Dataset d;
+  d.regression = h5::get_string_attr(g, "kind", where) == "regression-1d";
+  d.classes = int(h5::get_int_attr(g, "classes", where));
+  d.description_json = description;
+  for (auto [set, prefix] : {std::pair<PointSet*, const char*>{&d.train, "train"}, {&d.test, "test"}}) {
+    const std::string p = prefix;
+    const auto dims = h5::shape(g, p + "_points", where);
+    set->dims = dims.size() == 2 ? int(dims[1]) : (d.regression ? 1 : 2);
+    set->coords = h5::read<float>(g, p + "_points", where);
+    set->labels = h5::read<int32_t>(g, p + "_labels", where);
+    if (d.regression) set->values = h5::read<float>(g, p + "_values", where);
+  }
+  validate_dataset(d, where + ": stored data");  // what would be refused as input is refused here too
+  return d;
+}
+
+// Refuses anything but a netsweep results file (or, with plan_ok, a plan
+// file) of the format version this build reads.
+void check_format(hid_t file, const std::string& path, bool plan_ok) {
+  const std::string format = h5::has_attr(file, "format") ? h5::get_string_attr(file, "format", path) : "";
+  if (format != kFormatName && !(plan_ok && format == kPlanFormat))
+    throw ResultsError(plan_ok ? path + ": neither a netsweep results file nor a plan file"
+                               : path + ": not a netsweep results file (root attribute 'format' is not '" +
+                                     std::string(kFormatName) + "')");
+  const int64_t version = h5::get_int_attr(file, "format_version", path);
+  if (version != kFormatVersion)
+    throw ResultsError(path + ": format version " + std::to_string(version) + ", this netsweep reads version " +
+                       std::to_string(kFormatVersion));
+}
+
+template <typename T>
+void read_column(hid_t group, const char* name, std::vector<NetworkRow>& rows, T NetworkRow::*member,
+                 const std::string& where, bool optional) {
+  if constexpr (std::is_floating_point_v<T>) {
+    if (optional && !h5::exists(group, name)) {
+      for (auto& r : rows) r.*member = T(NAN);
+      return;
+    }
+  }
+  auto values = [&] {
+    if constexpr (std::is_same_v<T, std::string>)
+      return h5::read_strings(group, name, where);
+    else
+      return h5::read<typename Stored<T>::type>(group, name, where);
+  }();
+  if (values.size() != rows.size())
+    throw ResultsError(where + ": networks/" + name + " has " + std::to_string(values.size()) +
+                       " rows but networks/id has " + std::to_string(rows.size()));
+  for (size_t i = 0; i < rows.size(); ++i) rows[i].*member = T(values[i]);
+}
+
+}  // namespace
+
+struct ResultsFile::Impl {
+  std::string path;
+  h5::Handle file;
+  std::vector<NetworkRow> rows;  // the networks table, read once
+  std::vector<int64_t> offsets;  // weights/offsets, read once
+  // neurons/offsets and weights/snapshot_offsets ((networks + 1), zeros in files without them), read by check_layout
+  std::vector<int64_t> neuron_offsets, snapshot_offsets;
+  std::array<int, 2> neuron_grid{0, 0};
+};
+
+ResultsFile::ResultsFile(const std::string& path) : impl_(std::make_unique<Impl>()) {
+  h5::silence_errors();
+  impl_->path = path;
+  if (!std::filesystem::exists(path)) throw ResultsError(path + ": no such file");
+  if (H5Fis_hdf5(path.c_str()) <= 0) throw ResultsError(path + ": not an HDF5 file");
+  impl_->file = h5::Handle(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose,
+                           path + ": cannot open (a damaged or truncated HDF5 file?)");
+  check_format(impl_->file, path, false);
+  check_layout();
+}
+
+// Shapes and types before any use, so a damaged or hand-made file is refused
+// with the dataset it gets wrong rather than read out of bounds.
+void ResultsFile::check_layout() const {
+  const std::string& w = impl_->path;
+  const hid_t f = impl_->file;
+  auto fail = [&](const std::string& what) { throw ResultsError(w + ": " + what); };
+  auto dims_of = [&](const std::string& name, size_t rank) {
+    if (!h5::exists(f, name)) fail("dataset '" + name + "' is missing");
+    const auto d = h5::shape(f, name, w);
+    if (d.size() != rank) fail("dataset '" + name + "' is not " + std::to_string(rank) + "-dimensional");
+    return d;
+  };
+  const size_t n = networks().size();  // reads and checks the networks table
+  if (int64_t(n) > kMaxNetworks) fail("more networks than netsweep handles");
+  const int64_t stored_n = h5::get_int_attr(f, "networks", w), epochs = h5::get_int_attr(f, "epochs", w);
+  if (stored_n != int64_t(n))
+    fail("attribute 'networks' says " + std::to_string(stored_n) + " but the table has " + std::to_string(n));
+  if (epochs < 1 || epochs > kMaxEpochs) fail("attribute 'epochs' is out of range");
+  if (dims_of("frame_epochs", 1)[0] == 0 || dims_of("frame_epochs", 1)[0] > hsize_t(kMaxFrames))
+    fail("'frame_epochs' is empty or too long");
+  const auto frame_epochs = h5::read<int32_t>(f, "frame_epochs", w);
+  for (size_t k = 0; k < frame_epochs.size(); ++k)
+    if (frame_epochs[k] < 0 || frame_epochs[k] > epochs || (k > 0 && frame_epochs[k] < frame_epochs[k - 1]))
+      fail("'frame_epochs' is not a rising list of epochs 0.." + std::to_string(epochs));
+  if (!h5::exists(f, "frames")) fail("the file has no frames (dataset 'frames' is missing)");
+  const auto fr = dims_of("frames", 5);
+  if (fr[0] != n || fr[1] != frame_epochs.size())
+    fail("'frames' has shape (" + std::to_string(fr[0]) + ", " + std::to_string(fr[1]) + ", ...) but the file has " +
+         std::to_string(n) + " networks and " + std::to_string(frame_epochs.size()) + " frame epochs");
+  if (fr[2] < 1 || fr[3] < 1 || fr[4] < 1 || fr[4] > hsize_t(kMaxOutputUnits) || fr[2] > hsize_t(kMaxGrid) ||
+      fr[3] > hsize_t(kMaxGrid))
+    fail("'frames' has an impossible frame shape");
+  h5::check_stored(f, "frames", w);  // frame() allocates a frame of that shape
+  {
+    h5::Handle set(H5Dopen2(f, "frames", H5P_DEFAULT), H5Dclose, w + ": cannot open dataset 'frames'");
+    h5::Handle type(H5Dget_type(set), H5Tclose, w + ": type of 'frames'");
+    const size_t size = H5Tget_size(type);
+    if (H5Tget_class(type) != H5T_FLOAT || (size != 2 && size != 4)) fail("'frames' is not float16 or float32");
+  }
+  const auto losses = dims_of("losses/epoch", 2);
+  if (losses[0] != n || int64_t(losses[1]) != epochs) fail("'losses/epoch' is not (networks, epochs)");
+  for (const char* name :
+       {"snapshots/train_loss", "snapshots/test_loss", "snapshots/train_accuracy", "snapshots/test_accuracy"}) {
+    const auto d = dims_of(name, 2);
+    if (d[0] != n || d[1] != frame_epochs.size()) fail(std::string("'") + name + "' is not (networks, frames)");
+  }
+  if (dims_of("weights/offsets", 1)[0] != n + 1) fail("'weights/offsets' does not have networks + 1 entries");
+  const auto offsets = h5::read<int64_t>(f, "weights/offsets", w);
+  const auto initial = dims_of("weights/initial", 1), final_w = dims_of("weights/final", 1);
+  if (offsets.size() != n + 1 || offsets[0] != 0 || int64_t(initial[0]) != offsets[n] || final_w[0] != initial[0])
+    fail("'weights/offsets' does not match 'weights/initial' and 'weights/final'");
+  for (size_t i = 0; i < n; ++i)
+    if (networks()[i].parameters < 0 || offsets[i] + networks()[i].parameters > offsets[i + 1])
+      fail("network " + std::to_string(i) + "'s parameters do not fit its block of 'weights'");
+  if (dims_of("grid/x", 1)[0] != fr[3] || dims_of("grid/y", 1)[0] != fr[2])
+    fail("'grid/x', 'grid/y' do not match 'frames'");
+  const auto e = extent();
+  for (float v : e)
+    if (!std::isfinite(v)) fail("the grid's extent is not finite");
+  if (!(e[0] < e[1] && e[2] <= e[3])) fail("the grid's extent is not x0 < x1, y0 <= y1");
+  auto g = h5::open_group(f, "data");
+  const int64_t outputs = h5::get_int_attr(g, "outputs", w), classes = h5::get_int_attr(g, "classes", w);
+  if (outputs != int64_t(fr[4])) fail("data attribute 'outputs' does not match 'frames'");
+  if (classes < 0 || classes > kMaxLabel + 1) fail("data attribute 'classes' is out of range");
+
+  // Inside the networks (absent from files of earlier versions).
+  impl_->neuron_offsets.assign(n + 1, 0);
+  impl_->snapshot_offsets.assign(n + 1, 0);
+  auto rising = [&](const std::vector<int64_t>& v, const char* name) {
+    if (v.size() != n + 1 || v[0] != 0) fail(std::string("'") + name + "' does not have networks + 1 entries from 0");
+    for (size_t i = 0; i < n; ++i)
+      if (v[i + 1] < v[i]) fail(std::string("'") + name + "' is not rising");
+  };
+  if (h5::exists(f, "neurons/maps")) {
+    if (dims_of("neurons/offsets", 1)[0] != n + 1) fail("'neurons/offsets' does not have networks + 1 entries");
+    impl_->neuron_offsets = h5::read<int64_t>(f, "neurons/offsets", w);
+    rising(impl_->neuron_offsets, "neurons/offsets");
+    const auto m = dims_of("neurons/maps", 4);
+    if (int64_t(m[0]) != impl_->neuron_offsets[n] || m[1] != frame_epochs.size() || m[2] < 1 || m[3] < 1 ||
+        m[2] > hsize_t(kMaxNeuronGrid) || m[3] > hsize_t(kMaxNeuronGrid))
+      fail("'neurons/maps' does not match 'neurons/offsets' and the frames");
+    impl_->neuron_grid = {int(m[2]), int(m[3])};
+  }
+  if (h5::exists(f, "weights/snapshots")) {
+    if (dims_of("weights/snapshot_offsets", 1)[0] != n + 1)
+      fail("'weights/snapshot_offsets' does not have networks + 1 entries");
+    impl_->snapshot_offsets = h5::read<int64_t>(f, "weights/snapshot_offsets", w);
+    rising(impl_->snapshot_offsets, "weights/snapshot_offsets");
+    if (int64_t(dims_of("weights/snapshots", 1)[0]) != impl_->snapshot_offsets[n])
+      fail("'weights/snapshots' does not match 'weights/snapshot_offsets'");
+    for (size_t i = 0; i < n; ++i) {
+      const int64_t size = impl_->snapshot_offsets[i + 1] - impl_->snapshot_offsets[i];
+      if (size != 0 && size != int64_t(frame_epochs.size()) * networks()[i].parameters)
+        fail("network " + std::to_string(i) + "'s parameter snapshots are not frames x parameters");
+    }
+  }
+}
+
+int ResultsFile::neuron_units(int network) const {
+  const auto& o = impl_->neuron_offsets;
+  return int(o.at(size_t(network) + 1) - o.at(size_t(network)));
+}
+
+std::array<int, 2> ResultsFile::neuron_grid() const { return impl_->neuron_grid; }
+
+std::vector<float> ResultsFile::neuron_maps(int network, int frame_index) const {
+  h5::silence_errors();
+  const int units = neuron_units(network);
+  const int frames = frame_shape()[1];
+  if (units == 0 || frame_index < 0 || frame_index >= frames)
+    throw ResultsError(impl_->path + ": network " + std::to_string(network) + " has no neuron maps at frame " +
+                       std::to_string(frame_index));
+  const auto [h, w] = impl_->neuron_grid;
+  h5::Handle set(H5Dopen2(impl_->file, "neurons/maps", H5P_DEFAULT), H5Dclose, impl_->path + ": neurons/maps");
+  const hsize_t start[4] = {hsize_t(impl_->neuron_offsets[size_t(network)]), hsize_t(frame_index), 0, 0};
+  const hsize_t count[4] = {hsize_t(units), 1, hsize_t(h), hsize_t(w)};
+  h5::Handle file_space(H5Dget_space(set), H5Sclose, "neurons/maps space");
+  h5::check(H5Sselect_hyperslab(file_space, H5S_SELECT_SET, start, nullptr, count, nullptr), "neuron maps slab");
+  h5::Handle mem_space(H5Screate_simple(4, count, nullptr), H5Sclose, "neuron maps memory space");
+  h5::Handle type(H5Dget_type(set), H5Tclose, "neurons/maps type");
+  const size_t n = size_t(units) * size_t(h) * size_t(w);
+  std::vector<float> out(n);
+  if (H5Tget_size(type) == 2) {
+    std::vector<uint16_t> bits(n);
+    h5::check(H5Dread(set, h5::float16_type(), mem_space, file_space, H5P_DEFAULT, bits.data()),
+              impl_->path + ": cannot read neuron maps");
+    for (size_t k = 0; k < n; ++k) out[k] = half_bits_to_float(bits[k]);
+  } else {
+    h5::check(H5Dread(set, H5T_NATIVE_FLOAT, mem_space, file_space, H5P_DEFAULT, out.data()),
+              impl_->path + ": cannot read neuron maps");
+  }
+  return out;
+}
+
+bool ResultsFile::has_weight_snapshots(int network) const {
+  const auto& o = impl_->snapshot_offsets;
+  return o.at(size_t(network) + 1) > o.at(size_t(network));
+}
+
+std::vector<float> ResultsFile::weights_at(int network, int frame_index) const {
+  if (!has_weight_snapshots(network) || frame_index < 0 || frame_index >= frame_shape()[1])
+    throw ResultsError(impl_->path + ": network " + std::to_string(network) + " has no parameters recorded at frame " +
+                       std::to_string(frame_index));
+  const int64_t count = networks().at(size_t(network)).parameters;
+  return h5::read_range<float>(impl_->file, "weights/snapshots",
+                               hsize_t(impl_->snapshot_offsets[size_t(network)] + int64_t(frame_index) * count),
+                               hsize_t(count), impl_->path);
+}
+ResultsFile::~ResultsFile() = default;
+ResultsFile::ResultsFile(ResultsFile&&) noexcept = default;
+
+const std::string& ResultsFile::path() const { return impl_->path; }
+
+std::string ResultsFile::attribute(const std::string& name) const {
+  return h5::get_string_attr(impl_->file, name, impl_->path);
+}
+
+int64_t ResultsFile::format_version() const { return h5::get_int_attr(impl_->file, "format_version", impl_->path); }
+
+const std::vector<NetworkRow>& ResultsFile::networks() const {
+  if (!impl_->rows.empty()) return impl_->rows;
+  const auto& w = impl_->path;
+  auto g = h5::open_group(impl_->file, "networks");
+  const auto ids = h5::shape(g, "id", w);
+  if (ids.size() != 1) throw ResultsError(w + ": networks/id is not a 1-D dataset");
+  if (ids[0] > hsize_t(kMaxNetworks)) throw ResultsError(w + ": more networks than netsweep handles");
+  std::vector<NetworkRow> rows(static_cast<size_t>(ids[0]));
+  for_each_network_column(
+      [&](const char* name, auto member, bool optional) { read_column(g, name, rows, member, w, optional); });
+  impl_->rows = std::move(rows);
+  return impl_->rows;
+}
+
+std::vector<int> ResultsFile::frame_epochs() const {
+  const auto v = h5::read<int32_t>(impl_->file, "frame_epochs", impl_->path);
+  return {v.begin(), v.end()};
+}
+
+std::array<int, 5> ResultsFile::frame_shape() const {
+  const auto dims = h5::shape(impl_->file, "frames", impl_->path);
+  if (dims.size() != 5) throw ResultsError(impl_->path + ": dataset 'frames' is not 5-dimensional");
+  return {int(dims[0]), int(dims[1]), int(dims[2]), int(dims[3]), int(dims[4])};
+}
+
+std::vector<float> ResultsFile::frame(int network, int frame_index) const {
+  h5::silence_errors();
+  const auto s = frame_shape();
+  if (network < 0 || network >= s[0] || frame_index < 0 || frame_index >= s[1])
+    throw ResultsError(impl_->path + ": frame (" + std::to_string(network) + ", " + std::to_string(frame_index) +
+                       ") out of range");
+  h5::Handle set(H5Dopen2(impl_->file, "frames", H5P_DEFAULT), H5Dclose, impl_->path + ": missing frames");
+  const hsize_t start[5] = {hsize_t(network), hsize_t(frame_index), 0, 0, 0};
+  const hsize_t count[5] = {1, 1, hsize_t(s[2]), hsize_t(s[3]), hsize_t(s[4])};
+  h5::Handle file_space(H5Dget_space(set), H5Sclose, "frames space");
+  h5::check(H5Sselect_hyperslab(file_space, H5S_SELECT_SET, start, nullptr, count, nullptr), "frame slab");
+  h5::Handle mem_space(H5Screate_simple(5, count, nullptr), H5Sclose, "frame memory space");
+  const size_t n = size_t(s[2]) * size_t(s[3]) * size_t(s[4]);
+  std::vector<float> out(n);
+  if (frame_type() == FrameType::float16) {
+    // Read the half bits as stored (HDF5's own half -> float conversion is slow) and widen them here.
+    std::vector<uint16_t> bits(n);
+    h5::check(H5Dread(set, h5::float16_type(), mem_space, file_space, H5P_DEFAULT, bits.data()),
+              impl_->path + ": cannot read frame");
+    for (size_t k = 0; k < n; ++k) out[k] = half_bits_to_float(bits[k]);
+  } else {
+    h5::check(H5Dread(set, H5T_NATIVE_FLOAT, mem_space, file_space, H5P_DEFAULT, out.data()),
+              impl_->path + ": cannot read frame");
+  }
+  return out;
+}
+
+std::vector<float> ResultsFile::epoch_losses(int network) const {
+  return h5::read_row<float>(impl_->file, "losses/epoch", hsize_t(network), impl_->path);
+}
+
+std::vector<std::string> ResultsFile::features() const {
+  auto g = h5::open_group(impl_->file, "data");
+  return h5::read_strings(g, "features", impl_->path);
+}
+
+Dataset ResultsFile::dataset() const { return read_data_group(impl_->file, impl_->path, attribute("dataset")); }
+
+NetworkResult ResultsFile::network_result(int network) const {
+  const auto& w = impl_->path;
+  NetworkResult r;
+  r.epoch_loss = epoch_losses(network);
+  const NetworkRow& row = networks().at(size_t(network));
+  r.status = parse_status(row.status);
+  r.epochs_trained = row.epochs_trained;
+  r.wall_seconds = row.wall_seconds;
+  const char* names[4] = {"snapshots/train_loss", "snapshots/test_loss", "snapshots/train_accuracy",
+                          "snapshots/test_accuracy"};
+  std::vector<float>* dst[4] = {&r.snapshot_train_loss, &r.snapshot_test_loss, &r.snapshot_train_accuracy,
+                                &r.snapshot_test_accuracy};
+  for (int k = 0; k < 4; ++k) *dst[k] = h5::read_row<float>(impl_->file, names[k], hsize_t(network), w);
+  return r;
+}
+
+std::vector<float> ResultsFile::weights(int network, bool final) const {
+  if (impl_->offsets.empty()) impl_->offsets = h5::read<int64_t>(impl_->file, "weights/offsets", impl_->path);
+  const int64_t count = networks().at(size_t(network)).parameters;
+  return h5::read_range<float>(impl_->file, final ? "weights/final" : "weights/initial",
+                               hsize_t(impl_->offsets.at(size_t(network))), hsize_t(count), impl_->path);
+}
+
+FrameType ResultsFile::frame_type() const {
+  h5::silence_errors();
+  h5::Handle set(H5Dopen2(impl_->file, "frames", H5P_DEFAULT), H5Dclose, impl_->path + ": missing frames");
+  h5::Handle type(H5Dget_type(set), H5Tclose, "frames type");
+  return H5Tget_size(type) == 2 ? FrameType::float16 : FrameType::float32;
+}
+
+std::array<float, 4> ResultsFile::extent() const {
+  auto g = h5::open_group(impl_->file, "grid");
+  const auto e = h5::get_doubles_attr(g, "extent", impl_->path);
+  if (e.size() != 4) throw ResultsError(impl_->path + ": grid extent is not x0,x1,y0,y1");
+  return {float(e[0]), float(e[1]), float(e[2]), float(e[3])};
+}
+
+bool ResultsFile::has_attribute(const std::string& name) const { return h5::has_attr(impl_->file, name); }
+
+int64_t ResultsFile::int_attribute(const std::string& name) const {
+  return h5::get_int_attr(impl_->file, name, impl_->path);
+}
+
+double ResultsFile::double_attribute(const std::string& name) const {
+  return h5::get_double_attr(impl_->file, name, impl_->path);
+}
+
+SweepSource read_sweep_source(const std::string& path) {
+  h5::silence_errors();
+  if (!std::filesystem::exists(path)) throw ResultsError(path + ": no such file");
+  if (H5Fis_hdf5(path.c_str()) <= 0) throw ResultsError(path + ": not an HDF5 file");
+  h5::Handle file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose, path + ": cannot open");
+  check_format(file, path, true);
+  SweepSource s;
+  s.spec = spec_from_json(h5::get_string_attr(file, "spec", path));
+  s.data = read_data_group(file, path, h5::get_string_attr(file, "dataset", path));
+  return s;
+}
+
+}  // namespace netsweep

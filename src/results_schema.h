@@ -1,0 +1,62 @@
+// The results file's schema shared by its writer (results_writer.cpp) and
+// its reader (results_reader.cpp): the networks table's columns and how each
+// is stored, and the plan file's format name. Internal to the results layer.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "netsweep/results.h"
+
+namespace netsweep::results_schema {
+
+constexpr const char* kPlanFormat = "netsweep-plan";
+
+// Columns files of earlier versions lack: read as NaN there.
+constexpr bool kAddedInVersion1_1 = true;
+
+// The networks table: one dataset per NetworkRow field, written and read
+// through this one list (in this order).
+template <typename F>
+void for_each_network_column(F&& column_of) {
+  auto column = [&](const char* name, auto member, bool optional = false) { column_of(name, member, optional); };
+  column("id", &NetworkRow::id);
+  column("hidden_shape", &NetworkRow::hidden_shape);
+  column("hidden_layers", &NetworkRow::hidden_layers);
+  column("width", &NetworkRow::width);
+  column("uniform", &NetworkRow::uniform);
+  column("activation", &NetworkRow::activation);
+  column("optimizer", &NetworkRow::optimizer);
+  column("lr", &NetworkRow::lr);
+  column("batch", &NetworkRow::batch);
+  column("l1", &NetworkRow::l1, kAddedInVersion1_1);
+  column("l2", &NetworkRow::l2, kAddedInVersion1_1);
+  column("momentum", &NetworkRow::momentum, kAddedInVersion1_1);
+  column("seed", &NetworkRow::seed);
+  column("replica", &NetworkRow::replica);
+  column("status", &NetworkRow::status);
+  column("epochs_trained", &NetworkRow::epochs_trained);
+  column("parameters", &NetworkRow::parameters);
+  column("final_epoch_loss", &NetworkRow::final_epoch_loss);
+  column("final_train_loss", &NetworkRow::final_train_loss);
+  column("final_test_loss", &NetworkRow::final_test_loss);
+  column("final_train_accuracy", &NetworkRow::final_train_accuracy);
+  column("final_test_accuracy", &NetworkRow::final_test_accuracy);
+  column("wall_seconds", &NetworkRow::wall_seconds);
+}
+
+// How a NetworkRow field is stored: ints as int32, flags as int8, the rest as they are.
+template <typename T>
+struct Stored {
+  using type = T;
+};
+template <>
+struct Stored<int> {
+  using type = int32_t;
+};
+template <>
+struct Stored<bool> {
+  using type = int8_t;
+};
+
+}  // namespace netsweep::results_schema
