@@ -146,10 +146,9 @@ cpu::BatchStats evaluate_chunk_with(const EvaluateChunk& e) {
 // The products of backward() and forward() on one layer, without the rest of the step.
 template <typename Tile>
 void layer_products_with(const cpu::LayerProducts& p) {
-  const int k_pad = cpu::padded(p.k);
-  cpu::gemm<float, Tile, false>(p.w, p.k, p.x, p.n, p.z, p.n, p.m, p.n, p.k, nullptr, p.n);
-  cpu::gemm<float, Tile, true>(p.w, p.k, p.dz, p.n, p.dx, p.n, p.k, p.n, p.m, nullptr, p.n);
-  cpu::gemm<float, Tile, false>(p.dz, p.n, p.x_t, k_pad, p.dw, p.k, p.m, k_pad, p.count, nullptr, p.k);
+  cpu::output_product<float, Tile>(p.w, p.k, p.x, p.n, p.z, p.m, nullptr);
+  cpu::input_gradient_product<float, Tile>(p.w, p.k, p.dz, p.n, p.dx, p.k, p.m);
+  cpu::weight_gradient_product<float, Tile>(p.dz, p.n, p.x_t, cpu::padded(p.k), p.dw, p.k, p.m, p.k, p.count);
 }
 
 struct EntryPoints {
@@ -220,7 +219,6 @@ class NetworkTrainer {
         cfg_(p.networks[size_t(index)]),
         net_(p.layout.networks[size_t(index)]),
         packed_(params + net_.offset),
-        params_(packed_),
         result_(result),
         frames_(frames),
         progress_(progress),
@@ -233,10 +231,16 @@ class NetworkTrainer {
 
   // Returns false if it stopped on request.
   bool run() {
+    // Trained in two buffers of the trainer's own, on cache lines (the packed
+    // buffer's may not be); a step reads one and writes the other.
+    const size_t count = size_t(net_.count);
+    const size_t half = (count + cpu::kCacheLine - 1) / cpu::kCacheLine * cpu::kCacheLine;
+    buffers_.resize(2 * half);
+    std::memcpy(buffers_.data(), packed_, count * sizeof(float));
+    params_ = buffers_.data();
+    spare_ = buffers_.data() + half;
     const bool finished = run_impl();
-    // The parameters end in the packed buffer, whichever of the two held them last.
-    if (params_ != packed_) std::memcpy(packed_, params_, size_t(net_.count) * sizeof(float));
-    params_ = packed_;
+    std::memcpy(packed_, params_, count * sizeof(float));
     return finished;
   }
   int epochs_done() const { return epochs_done_.load(std::memory_order_relaxed); }
@@ -255,7 +259,6 @@ class NetworkTrainer {
     const auto start = std::chrono::steady_clock::now();
     const size_t count = size_t(net_.count);
     const size_t frames = p_.frame_epochs.size();
-    spare_.assign(count, 0.0f);
     std::vector<int32_t> order(size_t(p_.n_train));
     const uint64_t key = network_stream_key(cfg_.seed, uint64_t(cfg_.id));
     const int64_t work_per_epoch = epoch_work(p_, net_);
@@ -323,7 +326,7 @@ class NetworkTrainer {
                          optimizer_step_size(cfg_.optimizer, st.step + 1),
                          state1_.data(),
                          state2_.data(),
-                         params_ == packed_ ? spare_.data() : packed_,
+                         spare_,
                          cpu::BatchStats{},
                          false,
                          {0}};
@@ -338,7 +341,7 @@ class NetworkTrainer {
             st.active = false;  // the step would leave non-finite parameters: it kept the last finite ones
             break;
           }
-          params_ = step.next;  // the step's output becomes the parameters (the two buffers alternate)
+          std::swap(params_, spare_);  // the step's output becomes the parameters
         }
         const EpochEnd end = end_of_epoch(st.active, st.loss_sum, p_.n_train, int32_t(result_.status),
                                           p_.early_stop_loss.has_value(), p_.early_stop_loss.value_or(0.0f));
@@ -466,9 +469,10 @@ class NetworkTrainer {
   const int index_;
   const NetworkConfig& cfg_;
   const NetworkLayout& net_;
-  float* const packed_;       // this network's block of the packed buffer
-  float* params_;             // its parameters now: packed_ or spare_, alternately (a step writes the other)
-  std::vector<float> spare_;  // (parameters,)
+  float* const packed_;                 // this network's block of the packed buffer
+  cpu::aligned_vector<float> buffers_;  // (2, parameters rounded up to a cache line)
+  float* params_ = nullptr;             // its parameters now, in one half of buffers_
+  float* spare_ = nullptr;              // the other half, which a step writes
   NetworkResult& result_;
   FrameSink& frames_;
   Progress& progress_;
@@ -476,7 +480,7 @@ class NetworkTrainer {
   const int batch_;
   cpu::Team* team_;
   std::atomic<int> epochs_done_{0};
-  std::vector<float> state1_, state2_;  // optimizer state (adam: m, v; momentum: velocity)
+  cpu::aligned_vector<float> state1_, state2_;  // optimizer state (adam: m, v; momentum: velocity)
   cpu::Workspace<float> train_ws_, eval_ws_;
   std::vector<std::unique_ptr<cpu::Workspace<float>>> rank_ws_;  // helpers' evaluation workspaces, by rank - 1
   std::vector<float> frame_buffer_;                              // (grid_h, grid_w, outputs)

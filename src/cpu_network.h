@@ -15,6 +15,7 @@
 #include <cmath>
 #include <cstring>
 #include <functional>
+#include <new>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -31,13 +32,37 @@ constexpr int kBatchPad = 16;
 
 inline int padded(int n) { return (n + kBatchPad - 1) / kBatchPad * kBatchPad; }
 
+// Buffers that start on a cache line: threads of a team write neighbouring
+// blocks of them (rows of optimizer state, of delta_prev), and a block that
+// shared a line with its neighbour's would bounce it between the cores.
+constexpr size_t kCacheLine = 64;
+template <typename T>
+struct CacheLineAllocator {
+  using value_type = T;
+  CacheLineAllocator() = default;
+  template <typename U>
+  CacheLineAllocator(const CacheLineAllocator<U>&) {}
+  T* allocate(size_t n) { return static_cast<T*>(::operator new(n * sizeof(T), std::align_val_t(kCacheLine))); }
+  void deallocate(T* p, size_t) { ::operator delete(p, std::align_val_t(kCacheLine)); }
+  template <typename U>
+  bool operator==(const CacheLineAllocator<U>&) const {
+    return true;
+  }
+  template <typename U>
+  bool operator!=(const CacheLineAllocator<U>&) const {
+    return false;
+  }
+};
+template <typename T>
+using aligned_vector = std::vector<T, CacheLineAllocator<T>>;
+
 template <typename T>
 struct Workspace {
-  int capacity = 0;                  // padded batch size
-  std::vector<std::vector<T>> a;     // a[l]: (units_l, capacity) activations; a[0] = inputs
-  std::vector<std::vector<T>> z;     // z[l]: (units_l, capacity) pre-activations (l >= 1)
-  std::vector<T> delta, delta_next;  // (max_width, capacity)
-  std::vector<T> inputs_t;           // (capacity, padded(max_width)): one layer's inputs, sample-major
+  int capacity = 0;                     // padded batch size
+  std::vector<aligned_vector<T>> a;     // a[l]: (units_l, capacity) activations; a[0] = inputs
+  std::vector<aligned_vector<T>> z;     // z[l]: (units_l, capacity) pre-activations (l >= 1)
+  aligned_vector<T> delta, delta_next;  // (max_width, capacity)
+  aligned_vector<T> inputs_t;           // (capacity, padded(max_width)): one layer's inputs, sample-major
   std::vector<T> sample_z, sample_y, sample_p, sample_dz;  // (outputs,)
 
   Workspace(const NetworkLayout& net, int batch) : capacity(padded(batch)) {
@@ -121,26 +146,19 @@ using DefaultTile = TileShape<8, 1>;  // double-precision tests and builds witho
 // A(m, k) = A[m * lda + k] (kTransA false) or A[k * lda + m] (true), B is
 // (K, ldb) row-major and C (M, ldc). init: a per-row bias (or null for 0);
 // kAccumulate: C's own values instead (C += op(A) B, the sum continued in the
-// same order, so a product split along K gives the same bits as one call).
-// Only the first `valid` columns of the tile are read and stored.
+// same order, so a product split along K gives the same bits as one call; it
+// reads whole vectors of C, which has them: ldc >= N).
+// Only the first `valid` columns of the tile are stored.
 template <typename T, int R, int V, bool kTransA, bool kAccumulate = false>
 inline void gemm_tile(const T* A, int lda, const T* B, int ldb, T* C, int ldc, int K, int m0, int n0, const T* init,
                       int valid) {
   lanes_t<T> acc[R][V];
   for (int r = 0; r < R; ++r)
     for (int v = 0; v < V; ++v) {
-      if constexpr (kAccumulate) {
-        const T* c = C + size_t(m0 + r) * ldc + n0 + v * kBatchPad;
-        const int n = std::min(kBatchPad, valid - v * kBatchPad);
-        if (n == kBatchPad) {
-          acc[r][v] = load_lanes(c);
-        } else {
-          acc[r][v] = lanes_t<T>{};
-          for (int t = 0; t < n; ++t) acc[r][v][t] = c[t];
-        }
-      } else {
+      if constexpr (kAccumulate)
+        acc[r][v] = load_lanes(C + size_t(m0 + r) * ldc + n0 + v * kBatchPad);
+      else
         acc[r][v] = lanes_t<T>{} + (init ? init[m0 + r] : T(0));
-      }
     }
   for (int k = 0; k < K; ++k) {
     lanes_t<T> b[V];
@@ -186,6 +204,32 @@ inline void gemm(const T* A, int lda, const T* B, int ldb, T* C, int ldc, int M,
   if constexpr (Tile::vectors > 1)
     for (; n0 < N; n0 += kBatchPad)
       gemm_rows<T, Tile, 1, kTransA, kAccumulate>(A, lda, B, ldb, C, ldc, M, K, n0, init, n_valid - n0);
+}
+
+// The three products of a layer's training step, named once for the step and
+// for `netsweep bench --by-width` (which times them alone). W is (out, ldw),
+// batch buffers (units, cap), x_t the layer's inputs sample-major (count, ldx).
+
+// z (rows, cap) = bias + W (rows, in) x (in, cap).
+template <typename T, typename Tile>
+inline void output_product(const T* W, int in, const T* x, int cap, T* z, int rows, const T* bias) {
+  gemm<T, Tile, false>(W, in, x, cap, z, cap, rows, cap, in, bias, cap);
+}
+
+// dx (cols, cap) = W^T dz over `rows` rows of W, whose first `cols` columns
+// start at W; kAccumulate: dx += that, continuing the sum of earlier rows.
+template <typename T, typename Tile, bool kAccumulate = false>
+inline void input_gradient_product(const T* W, int ldw, const T* dz, int cap, T* dx, int cols, int rows) {
+  gemm<T, Tile, true, kAccumulate>(W, ldw, dz, cap, dx, cap, cols, cap, rows, nullptr, cap);
+}
+
+// g (rows, ldg) = dz (rows, cap) x^T over `count` samples, for `cols` inputs
+// starting at x_t (whose rows have room for cols rounded up to a vector).
+template <typename T, typename Tile>
+inline void weight_gradient_product(const T* dz, int cap, const T* x_t, int ldx, T* g, int ldg, int rows, int cols,
+                                    int count) {
+  const int whole = (cols + kBatchPad - 1) / kBatchPad * kBatchPad;
+  gemm<T, Tile, false>(dz, cap, x_t, ldx, g, ldg, rows, whole, count, nullptr, cols);
 }
 
 // A pass shared by a team of threads (cpu_team.h): this thread's rank, the
@@ -262,8 +306,7 @@ void forward(const NetworkLayout& net, const T* params, Workspace<T>& ws, const 
     T* a = ws.a[size_t(l) + 1].data();       // (out, cap)
     // z = W prev + b on rows [lo, hi)
     split.for_blocks(L.out, Tile::rows, 0, [&](int lo, int hi) {
-      gemm<T, Tile, false>(W + size_t(lo) * L.in, L.in, prev, cap, z + size_t(lo) * cap, cap, hi - lo, cap, L.in,
-                           bias + lo, cap);
+      output_product<T, Tile>(W + size_t(lo) * L.in, L.in, prev, cap, z + size_t(lo) * cap, hi - lo, bias + lo);
       if (l + 1 < layers)
         for (size_t k = size_t(lo) * cap; k < size_t(hi) * cap; ++k) a[k] = activate<T>(A, z[k]);
     });
@@ -336,7 +379,7 @@ void backward(const NetworkLayout& net, const T* params, Workspace<T>& ws, T* gr
   const int cap = ws.capacity;
   T* delta[2] = {ws.delta.data(), ws.delta_next.data()};  // dz of this layer, then of the one below
   int current = 0;
-  static thread_local std::vector<T> block_buffer;  // (Tile::rows, in) of dW, or (rows,) of db, when grad is null
+  static thread_local aligned_vector<T> block_buffer;  // (Tile::rows, in) of dW, or (rows,) of db, when grad is null
   if (!grad) block_buffer.resize(size_t(Tile::rows) * size_t(net.max_width));
   for (int l = int(net.layers.size()) - 1; l >= 0; --l) {
     const LayerView& L = net.layers[size_t(l)];
@@ -345,15 +388,16 @@ void backward(const NetworkLayout& net, const T* params, Workspace<T>& ws, T* gr
     const T* dz = delta[current];               // (out, cap)
     T* dW = grad ? grad + L.weights : nullptr;  // (out, in)
     T* db = grad ? grad + L.biases : nullptr;   // (out,)
-    // Inputs sample-major, (count, in_pad), so dW vectorizes over inputs; each thread transposes its samples.
+    T* dprev = delta[1 - current];              // (in, cap)
+    const T* zp = ws.z[size_t(l)].data();       // (in, cap)
+    // Inputs sample-major, (count, in_pad), zero past in, so dW vectorizes over inputs; each thread
+    // transposes its samples.
     const int in_pad = padded(L.in);
     T* x_t = ws.inputs_t.data();
     const auto [b_lo, b_hi] = split.rows(count, 1);
     for (int b = b_lo; b < b_hi; ++b)
       for (int i = 0; i < in_pad; ++i) x_t[size_t(b) * in_pad + i] = i < L.in ? prev[size_t(i) * cap + b] : T(0);
     split.sync();
-    T* dprev = delta[1 - current];
-    const T* zp = ws.z[size_t(l)].data();  // (in, cap)
     // db and dW = dz x^T on rows [lo, hi) of out, then the sink, a block of
     // Tile::rows rows at a time (the same tiles as one product over all rows).
     auto gradient_rows = [&](int lo, int hi) {
@@ -372,33 +416,40 @@ void backward(const NetworkLayout& net, const T* params, Workspace<T>& ws, T* gr
       for (int o = lo; o < hi; o += Tile::rows) {
         const int rows = std::min(Tile::rows, hi - o);
         T* g = dW ? dW + size_t(o) * L.in : block_buffer.data();  // (rows, in)
-        gemm<T, Tile, false>(dz + size_t(o) * cap, cap, x_t, in_pad, g, L.in, rows, in_pad, count, nullptr, L.in);
+        weight_gradient_product<T, Tile>(dz + size_t(o) * cap, cap, x_t, in_pad, g, L.in, rows, L.in, count);
         sink(L.weights + int64_t(o) * L.in, L.weights + int64_t(o + rows) * L.in, true, g);
       }
+    };
+    // delta_prev rows [lo, hi) (inputs) times f'(z_prev).
+    auto times_derivative = [&](int lo, int hi) {
+      for (size_t k = size_t(lo) * cap; k < size_t(hi) * cap; ++k)
+        dprev[k] *= activate_derivative<T>(A, zp[k], prev[k]);
     };
     if (l > 0 && split.size == 1) {
       // Alone: one pass over W's rows, a panel at a time, for both products
       // that read it: delta_prev += panel^T dz (continued in the same order
       // as one product, so the same bits), then the panel's gradient and its
       // optimizer step, which reads the panel again while it is in cache.
-      // (A team splits delta_prev by its rows instead, below.)
+      // A team splits delta_prev by its rows (W's columns) and the gradient
+      // by W's rows instead, below: splitting both by W's columns would read
+      // W once too, but the optimizer's state then streams in short strided
+      // pieces (measured ~20% slower for 8x384 on 2 threads).
       constexpr int kPanel = 4 * Tile::rows;
       for (int o = 0; o < L.out; o += kPanel) {
         const int rows = std::min(kPanel, L.out - o);
         const T* panel = W + size_t(o) * L.in;  // (rows, in)
         if (o == 0)
-          gemm<T, Tile, true>(panel, L.in, dz, cap, dprev, cap, L.in, cap, rows, nullptr, cap);
+          input_gradient_product<T, Tile>(panel, L.in, dz, cap, dprev, L.in, rows);
         else
-          gemm<T, Tile, true, true>(panel, L.in, dz + size_t(o) * cap, cap, dprev, cap, L.in, cap, rows, nullptr, cap);
+          input_gradient_product<T, Tile, true>(panel, L.in, dz + size_t(o) * cap, cap, dprev, L.in, rows);
         gradient_rows(o, o + rows);
       }
-      for (size_t k = 0; k < size_t(L.in) * cap; ++k) dprev[k] *= activate_derivative<T>(A, zp[k], prev[k]);
+      times_derivative(0, L.in);
     } else {
-      if (l > 0)  // delta_prev (in, cap) = W^T dz, times f'(z_prev), on rows [lo, hi) of in
+      if (l > 0)  // delta_prev (in, cap) = W^T dz on rows [lo, hi) of in
         split.for_blocks(L.in, Tile::rows, 0, [&](int lo, int hi) {
-          gemm<T, Tile, true>(W + lo, L.in, dz, cap, dprev + size_t(lo) * cap, cap, hi - lo, cap, L.out, nullptr, cap);
-          for (size_t k = size_t(lo) * cap; k < size_t(hi) * cap; ++k)
-            dprev[k] *= activate_derivative<T>(A, zp[k], prev[k]);
+          input_gradient_product<T, Tile>(W + lo, L.in, dz, cap, dprev + size_t(lo) * cap, hi - lo, L.out);
+          times_derivative(lo, hi);
         });
       split.for_blocks(L.out, Tile::rows, 1, gradient_rows);
     }
