@@ -25,6 +25,16 @@ struct PointSet {
   std::vector<int32_t> labels;  // (n,)
   std::vector<float> values;    // (n,) regression targets; empty for classification
   size_t size() const { return labels.size(); }
+  void add_point(double x, double y, int label) {  // a 2-D classification point
+    coords.push_back(float(x));
+    coords.push_back(float(y));
+    labels.push_back(label);
+  }
+  void add_sample(double x, double value) {  // a 1-D regression sample
+    coords.push_back(float(x));
+    values.push_back(float(value));
+    labels.push_back(-1);
+  }
 };
 
 struct Dataset {
