@@ -41,7 +41,7 @@ struct LayerProducts {
   int m, n, k, count;
 };
 void layer_products(const LayerProducts& p);
-// n rounded up to whole vectors of samples: padded(n) of cpu_network.h.
+// n rounded up to whole vectors of samples: padded(n) of cpu_gemm.h.
 int padded_columns(int n);
 
 }  // namespace netsweep::cpu

@@ -20,6 +20,7 @@
 #include <utility>
 #include <vector>
 
+#include "cpu_gemm.h"
 #include "cpu_team.h"
 #include "cpu_vector_math.h"
 #include "netsweep/layout.h"
@@ -27,10 +28,6 @@
 #include "netsweep/training_rules.h"
 
 namespace netsweep::cpu {
-
-constexpr int kBatchPad = 16;
-
-inline int padded(int n) { return (n + kBatchPad - 1) / kBatchPad * kBatchPad; }
 
 // Buffers that start on a cache line: threads of a team write neighbouring
 // blocks of them (rows of optimizer state, of delta_prev), and a block that
@@ -111,186 +108,6 @@ void load_batch(const Src* inputs, int in, const int32_t* rows, int first, int c
     for (int i = 0; i < in; ++i) a0[size_t(i) * ws.capacity + b] = row >= 0 ? T(inputs[row * in + i]) : T(0);
   }
 }
-
-// Register-blocked products. Each tile computes Tile::rows rows of its output
-// for Tile::vectors x kBatchPad columns, with the accumulators in vector
-// registers (GCC/Clang vector types: a zmm of floats with AVX-512, two ymm
-// with AVX2, four xmm without). The tile is sized per instruction set
-// (cpu_dispatch.h) so the accumulators fill the register file without spills;
-// remainders use tiles of 4 rows, then 1 row, and one vector of columns.
-template <typename T>
-struct Lanes {
-  typedef T type __attribute__((vector_size(kBatchPad * sizeof(T))));
-};
-template <typename T>
-using lanes_t = typename Lanes<T>::type;
-
-template <typename T>
-inline lanes_t<T> load_lanes(const T* p) {
-  lanes_t<T> v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
-template <typename T>
-inline void store_lanes(T* p, const lanes_t<T>& v) {
-  std::memcpy(p, &v, sizeof v);
-}
-
-template <int R, int V>
-struct TileShape {
-  static constexpr int rows = R, vectors = V;
-};
-using DefaultTile = TileShape<8, 1>;  // double-precision tests and builds without a tuned shape
-
-// C[m0..m0+R)[n0..n0+V*kBatchPad) = init + sum over k of A(m, k) B[k][n], where
-// A(m, k) = A[m * lda + k] (kTransA false) or A[k * lda + m] (true), B is
-// (K, ldb) row-major and C (M, ldc). init: a per-row bias (or null for 0);
-// kAccumulate: C's own values instead (C += op(A) B, the sum continued in the
-// same order, so a product split along K gives the same bits as one call; it
-// reads whole vectors of C, which has them: ldc >= N).
-// Only the first `valid` columns of the tile are stored.
-template <typename T, int R, int V, bool kTransA, bool kAccumulate = false>
-inline void gemm_tile(const T* A, int lda, const T* B, int ldb, T* C, int ldc, int K, int m0, int n0, const T* init,
-                      int valid) {
-  lanes_t<T> acc[R][V];
-  for (int r = 0; r < R; ++r)
-    for (int v = 0; v < V; ++v) {
-      if constexpr (kAccumulate)
-        acc[r][v] = load_lanes(C + size_t(m0 + r) * ldc + n0 + v * kBatchPad);
-      else
-        acc[r][v] = lanes_t<T>{} + (init ? init[m0 + r] : T(0));
-    }
-  for (int k = 0; k < K; ++k) {
-    lanes_t<T> b[V];
-    for (int v = 0; v < V; ++v) b[v] = load_lanes(B + size_t(k) * ldb + n0 + v * kBatchPad);
-    for (int r = 0; r < R; ++r) {
-      const T a = kTransA ? A[size_t(k) * lda + m0 + r] : A[size_t(m0 + r) * lda + k];
-      for (int v = 0; v < V; ++v) acc[r][v] += a * b[v];
-    }
-  }
-  for (int r = 0; r < R; ++r)
-    for (int v = 0; v < V; ++v) {
-      T* c = C + size_t(m0 + r) * ldc + n0 + v * kBatchPad;
-      const int n = std::min(kBatchPad, valid - v * kBatchPad);
-      if (n == kBatchPad)
-        store_lanes(c, acc[r][v]);
-      else
-        for (int t = 0; t < n; ++t) c[t] = acc[r][v][t];
-    }
-}
-
-// Rows [0, M) of C in tiles of Tile::rows, then 4, then 1, for the columns of one strip.
-template <typename T, typename Tile, int V, bool kTransA, bool kAccumulate>
-inline void gemm_rows(const T* A, int lda, const T* B, int ldb, T* C, int ldc, int M, int K, int n0, const T* init,
-                      int valid) {
-  int m = 0;
-  for (; m + Tile::rows <= M; m += Tile::rows)
-    gemm_tile<T, Tile::rows, V, kTransA, kAccumulate>(A, lda, B, ldb, C, ldc, K, m, n0, init, valid);
-  if constexpr (Tile::rows > 4)
-    for (; m + 4 <= M; m += 4) gemm_tile<T, 4, V, kTransA, kAccumulate>(A, lda, B, ldb, C, ldc, K, m, n0, init, valid);
-  for (; m < M; ++m) gemm_tile<T, 1, V, kTransA, kAccumulate>(A, lda, B, ldb, C, ldc, K, m, n0, init, valid);
-}
-
-// C (M, columns) = init + op(A) B over columns [0, N) (N a multiple of kBatchPad),
-// storing only the first n_valid of them: strips of Tile::vectors, then of one
-// vector.
-template <typename T, typename Tile, bool kTransA, bool kAccumulate = false>
-inline void gemm(const T* A, int lda, const T* B, int ldb, T* C, int ldc, int M, int N, int K, const T* init,
-                 int n_valid) {
-  constexpr int strip = Tile::vectors * kBatchPad;
-  int n0 = 0;
-  for (; n0 + strip <= N; n0 += strip)
-    gemm_rows<T, Tile, Tile::vectors, kTransA, kAccumulate>(A, lda, B, ldb, C, ldc, M, K, n0, init, n_valid - n0);
-  if constexpr (Tile::vectors > 1)
-    for (; n0 < N; n0 += kBatchPad)
-      gemm_rows<T, Tile, 1, kTransA, kAccumulate>(A, lda, B, ldb, C, ldc, M, K, n0, init, n_valid - n0);
-}
-
-// The three products of a layer's training step, named once for the step and
-// for `netsweep bench --by-width` (which times them alone). W is (out, ldw),
-// batch buffers (units, cap), x_t the layer's inputs sample-major (count, ldx).
-
-// z (rows, cap) = bias + W (rows, in) x (in, cap).
-template <typename T, typename Tile>
-inline void output_product(const T* W, int in, const T* x, int cap, T* z, int rows, const T* bias) {
-  gemm<T, Tile, false>(W, in, x, cap, z, cap, rows, cap, in, bias, cap);
-}
-
-// dx (cols, cap) = W^T dz over `rows` rows of W, whose first `cols` columns
-// start at W; kAccumulate: dx += that, continuing the sum of earlier rows.
-template <typename T, typename Tile, bool kAccumulate = false>
-inline void input_gradient_product(const T* W, int ldw, const T* dz, int cap, T* dx, int cols, int rows) {
-  gemm<T, Tile, true, kAccumulate>(W, ldw, dz, cap, dx, cap, cols, cap, rows, nullptr, cap);
-}
-
-// g (rows, ldg) = dz (rows, cap) x^T over `count` samples, for `cols` inputs
-// starting at x_t (whose rows have room for cols rounded up to a vector).
-template <typename T, typename Tile>
-inline void weight_gradient_product(const T* dz, int cap, const T* x_t, int ldx, T* g, int ldg, int rows, int cols,
-                                    int count) {
-  const int whole = (cols + kBatchPad - 1) / kBatchPad * kBatchPad;
-  gemm<T, Tile, false>(dz, cap, x_t, ldx, g, ldg, rows, whole, count, nullptr, cols);
-}
-
-// A pass shared by a team of threads (cpu_team.h): this thread's rank, the
-// team's size and the barrier between phases. Each output row is computed by
-// one thread, in the same order whatever the team's size, so results do not
-// depend on it. The default: one thread, no barrier.
-struct Split {
-  int rank = 0, size = 1;
-  std::function<void()> sync_fn;  // waits for the whole team
-  void sync() const {
-    if (size > 1) sync_fn();
-  }
-  // Member r's share [first, last) of `blocks` blocks.
-  std::pair<int, int> share(int blocks, int r) const {
-    return {int(int64_t(blocks) * r / size), int(int64_t(blocks) * (r + 1) / size)};
-  }
-  // This thread's share [lo, hi) of n rows, in whole blocks of `align` rows.
-  std::pair<int, int> rows(int n, int align) const {
-    if (size == 1) return {0, n};
-    const auto [lo, hi] = share((n + align - 1) / align, rank);
-    return {std::min(lo * align, n), std::min(hi * align, n)};
-  }
-
-  // The team's block claims for for_blocks, (kClaimSlots, size), cleared by
-  // every sync() (cpu_team.h's SpinBarrier); null: static shares (rows()).
-  BlockClaims* claims = nullptr;
-
-  // f(lo, hi) on blocks of `align` rows of [0, n), each block on exactly one
-  // thread of the team. Each thread takes the blocks of its own share
-  // (rows()) from the front, one at a time, then helps the others from the
-  // back of theirs: a thread that runs faster (cores are rarely equal on a
-  // shared machine) takes more blocks instead of waiting at the next
-  // barrier, and mostly the same rows each time (its cache). Where a block
-  // runs never changes its values. `slot` (< kClaimSlots): a claim of its
-  // own for each loop between two syncs. Alone: f(0, n).
-  template <typename F>
-  void for_blocks(int n, int align, int slot, F&& f) const {
-    if (size == 1 || !claims) {
-      const auto [lo, hi] = rows(n, align);
-      if (hi > lo) f(lo, hi);
-      return;
-    }
-    const int blocks = (n + align - 1) / align;
-    // A block of member r's share, from its front (r's own) or back (others), or -1 once it has none left.
-    auto take = [&](int r, bool front) {
-      const auto [lo, hi] = share(blocks, r);
-      std::atomic<uint64_t>& taken = claims[slot * size + r].taken;
-      uint64_t v = taken.load(std::memory_order_relaxed);
-      for (;;) {
-        const uint32_t from_front = uint32_t(v >> 32), from_back = uint32_t(v);
-        if (int64_t(from_front) + from_back >= hi - lo) return -1;
-        if (taken.compare_exchange_weak(v, front ? v + (uint64_t(1) << 32) : v + 1, std::memory_order_relaxed))
-          return front ? lo + int(from_front) : hi - 1 - int(from_back);
-      }
-    };
-    auto run = [&](int block) { f(block * align, std::min(n, (block + 1) * align)); };
-    for (int b; (b = take(rank, true)) >= 0;) run(b);
-    for (int k = 1; k < size; ++k)
-      for (int b; (b = take((rank + k) % size, false)) >= 0;) run(b);
-  }
-};
 
 // z = W a_prev + b for all (padded) samples; then a = f(z) on hidden layers.
 template <typename T, Activation A, typename Tile = DefaultTile>

@@ -1,16 +1,19 @@
 // Threads that share one network's work: once every network of a sweep has
 // started, a CPU worker with nothing left to start joins the running network
 // with the most work left, and that network's steps and frames are split
-// between its owner and the helpers (cpu_network.h's Split). The sweep then
+// between its owner and the helpers (Split, below). The sweep then
 // ends close to total work / cores instead of at its slowest network's
 // single-thread time.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
+#include <cstdint>
 #include <functional>
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -167,6 +170,66 @@ class Team {
   std::function<void(int, int)>* job_ = nullptr;
   SpinBarrier barrier_;
   int64_t regions_shared_ = 0;
+};
+
+// A pass shared by a team of threads (cpu_team.h): this thread's rank, the
+// team's size and the barrier between phases. Each output row is computed by
+// one thread, in the same order whatever the team's size, so results do not
+// depend on it. The default: one thread, no barrier.
+struct Split {
+  int rank = 0, size = 1;
+  std::function<void()> sync_fn;  // waits for the whole team
+  void sync() const {
+    if (size > 1) sync_fn();
+  }
+  // Member r's share [first, last) of `blocks` blocks.
+  std::pair<int, int> share(int blocks, int r) const {
+    return {int(int64_t(blocks) * r / size), int(int64_t(blocks) * (r + 1) / size)};
+  }
+  // This thread's share [lo, hi) of n rows, in whole blocks of `align` rows.
+  std::pair<int, int> rows(int n, int align) const {
+    if (size == 1) return {0, n};
+    const auto [lo, hi] = share((n + align - 1) / align, rank);
+    return {std::min(lo * align, n), std::min(hi * align, n)};
+  }
+
+  // The team's block claims for for_blocks, (kClaimSlots, size), cleared by
+  // every sync() (cpu_team.h's SpinBarrier); null: static shares (rows()).
+  BlockClaims* claims = nullptr;
+
+  // f(lo, hi) on blocks of `align` rows of [0, n), each block on exactly one
+  // thread of the team. Each thread takes the blocks of its own share
+  // (rows()) from the front, one at a time, then helps the others from the
+  // back of theirs: a thread that runs faster (cores are rarely equal on a
+  // shared machine) takes more blocks instead of waiting at the next
+  // barrier, and mostly the same rows each time (its cache). Where a block
+  // runs never changes its values. `slot` (< kClaimSlots): a claim of its
+  // own for each loop between two syncs. Alone: f(0, n).
+  template <typename F>
+  void for_blocks(int n, int align, int slot, F&& f) const {
+    if (size == 1 || !claims) {
+      const auto [lo, hi] = rows(n, align);
+      if (hi > lo) f(lo, hi);
+      return;
+    }
+    const int blocks = (n + align - 1) / align;
+    // A block of member r's share, from its front (r's own) or back (others), or -1 once it has none left.
+    auto take = [&](int r, bool front) {
+      const auto [lo, hi] = share(blocks, r);
+      std::atomic<uint64_t>& taken = claims[slot * size + r].taken;
+      uint64_t v = taken.load(std::memory_order_relaxed);
+      for (;;) {
+        const uint32_t from_front = uint32_t(v >> 32), from_back = uint32_t(v);
+        if (int64_t(from_front) + from_back >= hi - lo) return -1;
+        if (taken.compare_exchange_weak(v, front ? v + (uint64_t(1) << 32) : v + 1, std::memory_order_relaxed))
+          return front ? lo + int(from_front) : hi - 1 - int(from_back);
+      }
+    };
+    auto run = [&](int block) { f(block * align, std::min(n, (block + 1) * align)); };
+    for (int b; (b = take(rank, true)) >= 0;) run(b);
+    for (int k = 1; k < size; ++k)
+      for (int b; (b = take((rank + k) % size, false)) >= 0;) run(b);
+  }
 };
 
 }  // namespace netsweep::cpu

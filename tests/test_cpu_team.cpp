@@ -1,4 +1,4 @@
-// A network's step split between threads (cpu_team.h, cpu_network.h's Split):
+// A network's step split between threads (cpu_team.h's Split):
 // blocks handed out so that a slow thread is helped, and the optimizer run
 // inside backward() on each block as it is written, both with results equal
 // bit for bit to one thread's separate passes.

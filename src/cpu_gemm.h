@@ -1,0 +1,137 @@
+// The CPU backend's register-blocked matrix products, and the three products
+// of a layer's training step built on them. Host-only, templated on the
+// scalar and on the tile shape (cpu_steps.cpp picks one per instruction set).
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstring>
+
+namespace netsweep::cpu {
+
+// Batch buffers are (units, padded batch): a multiple of kBatchPad samples.
+constexpr int kBatchPad = 16;
+
+inline int padded(int n) { return (n + kBatchPad - 1) / kBatchPad * kBatchPad; }
+
+// Register-blocked products. Each tile computes Tile::rows rows of its output
+// for Tile::vectors x kBatchPad columns, with the accumulators in vector
+// registers (GCC/Clang vector types: a zmm of floats with AVX-512, two ymm
+// with AVX2, four xmm without). The tile is sized per instruction set
+// (cpu_steps.cpp) so the accumulators fill the register file without spills;
+// remainders use tiles of 4 rows, then 1 row, and one vector of columns.
+template <typename T>
+struct Lanes {
+  typedef T type __attribute__((vector_size(kBatchPad * sizeof(T))));
+};
+template <typename T>
+using lanes_t = typename Lanes<T>::type;
+
+template <typename T>
+inline lanes_t<T> load_lanes(const T* p) {
+  lanes_t<T> v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+template <typename T>
+inline void store_lanes(T* p, const lanes_t<T>& v) {
+  std::memcpy(p, &v, sizeof v);
+}
+
+template <int R, int V>
+struct TileShape {
+  static constexpr int rows = R, vectors = V;
+};
+using DefaultTile = TileShape<8, 1>;  // double-precision tests and builds without a tuned shape
+
+// C[m0..m0+R)[n0..n0+V*kBatchPad) = init + sum over k of A(m, k) B[k][n], where
+// A(m, k) = A[m * lda + k] (kTransA false) or A[k * lda + m] (true), B is
+// (K, ldb) row-major and C (M, ldc). init: a per-row bias (or null for 0);
+// kAccumulate: C's own values instead (C += op(A) B, the sum continued in the
+// same order, so a product split along K gives the same bits as one call; it
+// reads whole vectors of C, which has them: ldc >= N).
+// Only the first `valid` columns of the tile are stored.
+template <typename T, int R, int V, bool kTransA, bool kAccumulate = false>
+inline void gemm_tile(const T* A, int lda, const T* B, int ldb, T* C, int ldc, int K, int m0, int n0, const T* init,
+                      int valid) {
+  lanes_t<T> acc[R][V];
+  for (int r = 0; r < R; ++r)
+    for (int v = 0; v < V; ++v) {
+      if constexpr (kAccumulate)
+        acc[r][v] = load_lanes(C + size_t(m0 + r) * ldc + n0 + v * kBatchPad);
+      else
+        acc[r][v] = lanes_t<T>{} + (init ? init[m0 + r] : T(0));
+    }
+  for (int k = 0; k < K; ++k) {
+    lanes_t<T> b[V];
+    for (int v = 0; v < V; ++v) b[v] = load_lanes(B + size_t(k) * ldb + n0 + v * kBatchPad);
+    for (int r = 0; r < R; ++r) {
+      const T a = kTransA ? A[size_t(k) * lda + m0 + r] : A[size_t(m0 + r) * lda + k];
+      for (int v = 0; v < V; ++v) acc[r][v] += a * b[v];
+    }
+  }
+  for (int r = 0; r < R; ++r)
+    for (int v = 0; v < V; ++v) {
+      T* c = C + size_t(m0 + r) * ldc + n0 + v * kBatchPad;
+      const int n = std::min(kBatchPad, valid - v * kBatchPad);
+      if (n == kBatchPad)
+        store_lanes(c, acc[r][v]);
+      else
+        for (int t = 0; t < n; ++t) c[t] = acc[r][v][t];
+    }
+}
+
+// Rows [0, M) of C in tiles of Tile::rows, then 4, then 1, for the columns of one strip.
+template <typename T, typename Tile, int V, bool kTransA, bool kAccumulate>
+inline void gemm_rows(const T* A, int lda, const T* B, int ldb, T* C, int ldc, int M, int K, int n0, const T* init,
+                      int valid) {
+  int m = 0;
+  for (; m + Tile::rows <= M; m += Tile::rows)
+    gemm_tile<T, Tile::rows, V, kTransA, kAccumulate>(A, lda, B, ldb, C, ldc, K, m, n0, init, valid);
+  if constexpr (Tile::rows > 4)
+    for (; m + 4 <= M; m += 4) gemm_tile<T, 4, V, kTransA, kAccumulate>(A, lda, B, ldb, C, ldc, K, m, n0, init, valid);
+  for (; m < M; ++m) gemm_tile<T, 1, V, kTransA, kAccumulate>(A, lda, B, ldb, C, ldc, K, m, n0, init, valid);
+}
+
+// C (M, columns) = init + op(A) B over columns [0, N) (N a multiple of kBatchPad),
+// storing only the first n_valid of them: strips of Tile::vectors, then of one
+// vector.
+template <typename T, typename Tile, bool kTransA, bool kAccumulate = false>
+inline void gemm(const T* A, int lda, const T* B, int ldb, T* C, int ldc, int M, int N, int K, const T* init,
+                 int n_valid) {
+  constexpr int strip = Tile::vectors * kBatchPad;
+  int n0 = 0;
+  for (; n0 + strip <= N; n0 += strip)
+    gemm_rows<T, Tile, Tile::vectors, kTransA, kAccumulate>(A, lda, B, ldb, C, ldc, M, K, n0, init, n_valid - n0);
+  if constexpr (Tile::vectors > 1)
+    for (; n0 < N; n0 += kBatchPad)
+      gemm_rows<T, Tile, 1, kTransA, kAccumulate>(A, lda, B, ldb, C, ldc, M, K, n0, init, n_valid - n0);
+}
+
+// The three products of a layer's training step, named once for the step and
+// for `netsweep bench --by-width` (which times them alone). W is (out, ldw),
+// batch buffers (units, cap), x_t the layer's inputs sample-major (count, ldx).
+
+// z (rows, cap) = bias + W (rows, in) x (in, cap).
+template <typename T, typename Tile>
+inline void output_product(const T* W, int in, const T* x, int cap, T* z, int rows, const T* bias) {
+  gemm<T, Tile, false>(W, in, x, cap, z, cap, rows, cap, in, bias, cap);
+}
+
+// dx (cols, cap) = W^T dz over `rows` rows of W, whose first `cols` columns
+// start at W; kAccumulate: dx += that, continuing the sum of earlier rows.
+template <typename T, typename Tile, bool kAccumulate = false>
+inline void input_gradient_product(const T* W, int ldw, const T* dz, int cap, T* dx, int cols, int rows) {
+  gemm<T, Tile, true, kAccumulate>(W, ldw, dz, cap, dx, cap, cols, cap, rows, nullptr, cap);
+}
+
+// g (rows, ldg) = dz (rows, cap) x^T over `count` samples, for `cols` inputs
+// starting at x_t (whose rows have room for cols rounded up to a vector).
+template <typename T, typename Tile>
+inline void weight_gradient_product(const T* dz, int cap, const T* x_t, int ldx, T* g, int ldg, int rows, int cols,
+                                    int count) {
+  const int whole = (cols + kBatchPad - 1) / kBatchPad * kBatchPad;
+  gemm<T, Tile, false>(dz, cap, x_t, ldx, g, ldg, rows, whole, count, nullptr, cols);
+}
+
+}  // namespace netsweep::cpu

@@ -1,0 +1,126 @@
+// The CPU backend's hot entry points (cpu_steps.h), compiled per instruction set.
+#include "cpu_steps.h"
+
+#include "netsweep/training_rules.h"
+
+namespace netsweep::cpu {
+
+const char* vector_code() {
+#if NETSWEEP_HAS_VECTOR_CLONES
+  // The same tests as the clones' resolver.
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("x86-64-v4")) return "AVX-512";
+  if (__builtin_cpu_supports("x86-64-v3")) return "AVX2";
+  return "x86-64";
+#elif defined(NETSWEEP_NATIVE_BUILD)
+  return "native";
+#else
+  return "generic";
+#endif
+}
+
+namespace {
+
+// The hot entry points, compiled once per instruction set (cpu_dispatch.h),
+// each with the product tile that fits that register file: 12 rows x 32
+// columns in 24 of AVX-512's 32 zmm registers; 6 x 16 in 12 of AVX2's 16 ymm;
+// 3 x 16 in 12 of the baseline's 16 xmm.
+template <typename Tile>
+void train_step_with(TrainStep& t, const Split& split) {
+  with_activation(t.act, [&](auto a) {
+    constexpr Activation A = decltype(a)::value;
+    if (split.rank == 0) load_batch(t.x, t.inputs, t.rows, 0, t.count, *t.ws);
+    split.sync();
+    forward<float, A, Tile>(*t.net, t.params, *t.ws, split);
+    if (split.rank == 0) {
+      t.stats = output_layer<float>(*t.net, t.loss, 0, t.y, nullptr, t.rows, 0, t.count, true, *t.ws);
+      t.loss_finite = finite_value(t.stats.loss_sum);
+    }
+    split.sync();
+    if (!t.loss_finite) return;
+    // The optimizer updates each block of gradient as backward writes it.
+    OptimizerSink<float> update{t.opt,    t.step_size, float(t.opt->l1), float(t.opt->l2),
+                                t.params, t.state1,    t.state2,         t.next};
+    backward<float, A, Tile>(*t.net, t.params, *t.ws, nullptr, t.count, split, update);
+    if (!update.finite) t.nonfinite.fetch_add(1);
+    split.sync();
+    // A step that would leave a non-finite value is thrown away (the owner keeps t.params, the last
+    // finite parameters); otherwise t.next becomes the parameters.
+  });
+}
+
+template <typename Tile>
+BatchStats evaluate_chunk_with(const EvaluateChunk& e) {
+  return with_activation(e.act, [&](auto a) {
+    constexpr Activation A = decltype(a)::value;
+    load_batch(e.x, e.inputs, nullptr, e.first, e.count, *e.ws);
+    forward<float, A, Tile>(*e.net, e.params, *e.ws);
+    if (!e.outputs) return BatchStats{};
+    return output_layer<float, float>(*e.net, e.loss, e.classes, e.y, e.labels, nullptr, e.first, e.count, false, *e.ws,
+                                      e.probs);
+  });
+}
+
+// The products of backward() and forward() on one layer, without the rest of the step.
+template <typename Tile>
+void layer_products_with(const LayerProducts& p) {
+  output_product<float, Tile>(p.w, p.k, p.x, p.n, p.z, p.m, nullptr);
+  input_gradient_product<float, Tile>(p.w, p.k, p.dz, p.n, p.dx, p.k, p.m);
+  weight_gradient_product<float, Tile>(p.dz, p.n, p.x_t, padded(p.k), p.dw, p.k, p.m, p.k, p.count);
+}
+
+#if NETSWEEP_HAS_VECTOR_CLONES
+NETSWEEP_TARGET_AVX512 void train_step_avx512(TrainStep& t, const Split& s) { train_step_with<TileShape<12, 2>>(t, s); }
+NETSWEEP_TARGET_AVX512 BatchStats evaluate_chunk_avx512(const EvaluateChunk& e) {
+  return evaluate_chunk_with<TileShape<12, 2>>(e);
+}
+NETSWEEP_TARGET_AVX512 void layer_products_avx512(const LayerProducts& p) { layer_products_with<TileShape<12, 2>>(p); }
+NETSWEEP_TARGET_AVX2 void train_step_avx2(TrainStep& t, const Split& s) { train_step_with<TileShape<6, 1>>(t, s); }
+NETSWEEP_TARGET_AVX2 BatchStats evaluate_chunk_avx2(const EvaluateChunk& e) {
+  return evaluate_chunk_with<TileShape<6, 1>>(e);
+}
+NETSWEEP_TARGET_AVX2 void layer_products_avx2(const LayerProducts& p) { layer_products_with<TileShape<6, 1>>(p); }
+NETSWEEP_TARGET_BASELINE void train_step_baseline(TrainStep& t, const Split& s) {
+  train_step_with<TileShape<3, 1>>(t, s);
+}
+NETSWEEP_TARGET_BASELINE BatchStats evaluate_chunk_baseline(const EvaluateChunk& e) {
+  return evaluate_chunk_with<TileShape<3, 1>>(e);
+}
+NETSWEEP_TARGET_BASELINE void layer_products_baseline(const LayerProducts& p) {
+  layer_products_with<TileShape<3, 1>>(p);
+}
+// The same test as vector_code(): the best the running CPU has.
+EntryPoints choose_entry_points() {
+  __builtin_cpu_init();  // static initialization may run before libgcc's own
+  if (__builtin_cpu_supports("x86-64-v4")) return {train_step_avx512, evaluate_chunk_avx512, layer_products_avx512};
+  if (__builtin_cpu_supports("x86-64-v3")) return {train_step_avx2, evaluate_chunk_avx2, layer_products_avx2};
+  return {train_step_baseline, evaluate_chunk_baseline, layer_products_baseline};
+}
+
+#else
+#if defined(__AVX512F__)
+using NativeTile = TileShape<12, 2>;
+#elif defined(__AVX2__)
+using NativeTile = TileShape<6, 1>;
+#else
+using NativeTile = TileShape<3, 1>;
+#endif
+const EntryPoints kNative{train_step_with<NativeTile>, evaluate_chunk_with<NativeTile>,
+                          layer_products_with<NativeTile>};
+#endif
+
+}  // namespace
+
+const EntryPoints& entry_points() {
+#if NETSWEEP_HAS_VECTOR_CLONES
+  static const EntryPoints chosen = choose_entry_points();
+  return chosen;
+#else
+  return kNative;
+#endif
+}
+
+void layer_products(const LayerProducts& p) { entry_points().layer_products(p); }
+int padded_columns(int n) { return padded(n); }
+
+}  // namespace netsweep::cpu
