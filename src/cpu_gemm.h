@@ -38,9 +38,13 @@ inline void store_lanes(T* p, const lanes_t<T>& v) {
   std::memcpy(p, &v, sizeof v);
 }
 
-template <int R, int V>
+// R rows x V vectors of accumulators; `wide`: the shape for products over many
+// columns (a frame's forward pass), where more vectors and fewer rows load
+// fewer scalars of W per multiply-add.
+template <int R, int V, int WR = R, int WV = V>
 struct TileShape {
   static constexpr int rows = R, vectors = V;
+  using wide = TileShape<WR, WV>;
 };
 using DefaultTile = TileShape<8, 1>;  // double-precision tests and builds without a tuned shape
 
@@ -115,7 +119,11 @@ inline void gemm(const T* A, int lda, const T* B, int ldb, T* C, int ldc, int M,
 // z (rows, cap) = bias + W (rows, in) x (in, cap).
 template <typename T, typename Tile>
 inline void output_product(const T* W, int in, const T* x, int cap, T* z, int rows, const T* bias) {
-  gemm<T, Tile, false>(W, in, x, cap, z, cap, rows, cap, in, bias, cap);
+  using Wide = typename Tile::wide;
+  if (cap % (Wide::vectors * kBatchPad) == 0 && cap > Tile::vectors * kBatchPad)
+    gemm<T, Wide, false>(W, in, x, cap, z, cap, rows, cap, in, bias, cap);
+  else
+    gemm<T, Tile, false>(W, in, x, cap, z, cap, rows, cap, in, bias, cap);
 }
 
 // dx (cols, cap) = W^T dz over `rows` rows of W, whose first `cols` columns

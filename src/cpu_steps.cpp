@@ -69,12 +69,16 @@ void layer_products_with(const LayerProducts& p) {
   weight_gradient_product<float, Tile>(p.dz, p.n, p.x_t, padded(p.k), p.dw, p.k, p.m, p.k, p.count);
 }
 
+// AVX-512: 12 x 2 zmm accumulators in a step's products (32 columns: a batch),
+// 6 x 4 in a frame's forward pass (256 columns: measured 8% faster there).
+using Avx512Tile = TileShape<12, 2, 6, 4>;
+
 #if NETSWEEP_HAS_VECTOR_CLONES
-NETSWEEP_TARGET_AVX512 void train_step_avx512(TrainStep& t, const Split& s) { train_step_with<TileShape<12, 2>>(t, s); }
+NETSWEEP_TARGET_AVX512 void train_step_avx512(TrainStep& t, const Split& s) { train_step_with<Avx512Tile>(t, s); }
 NETSWEEP_TARGET_AVX512 BatchStats evaluate_chunk_avx512(const EvaluateChunk& e) {
-  return evaluate_chunk_with<TileShape<12, 2>>(e);
+  return evaluate_chunk_with<Avx512Tile>(e);
 }
-NETSWEEP_TARGET_AVX512 void layer_products_avx512(const LayerProducts& p) { layer_products_with<TileShape<12, 2>>(p); }
+NETSWEEP_TARGET_AVX512 void layer_products_avx512(const LayerProducts& p) { layer_products_with<Avx512Tile>(p); }
 NETSWEEP_TARGET_AVX2 void train_step_avx2(TrainStep& t, const Split& s) { train_step_with<TileShape<6, 1>>(t, s); }
 NETSWEEP_TARGET_AVX2 BatchStats evaluate_chunk_avx2(const EvaluateChunk& e) {
   return evaluate_chunk_with<TileShape<6, 1>>(e);
@@ -99,7 +103,7 @@ EntryPoints choose_entry_points() {
 
 #else
 #if defined(__AVX512F__)
-using NativeTile = TileShape<12, 2>;
+using NativeTile = Avx512Tile;
 #elif defined(__AVX2__)
 using NativeTile = TileShape<6, 1>;
 #else

@@ -357,6 +357,36 @@ TEST(CpuBackend, LayerProductsOfTheBenchAreTheStepsProducts) {
   EXPECT_EQ(bad, 0);
 }
 
+TEST(CpuBackend, FramesWideTileGivesTheStepsTileBits) {
+  // A frame's forward pass (256 columns) runs on the tile's `wide` shape: every
+  // output is the same sum in the same order, so the same bits as the step's
+  // shape; and the right values, with rows and inputs that are not multiples
+  // of either shape.
+  // Sizes the compiler cannot see: with constants, GCC warns about the
+  // remainder tiles' loops, which these sizes never enter.
+  volatile int sizes[3] = {37, 45, 256};
+  const int rows = sizes[0], in = sizes[1], cap = sizes[2];
+  auto value = [](int stream, size_t i) { return float(random_uniform01(11, uint64_t(stream), uint64_t(i)) - 0.5); };
+  std::vector<float> w(size_t(rows * in)), x(size_t(in * cap)), bias(static_cast<size_t>(rows));
+  for (size_t i = 0; i < w.size(); ++i) w[i] = value(1, i);
+  for (size_t i = 0; i < x.size(); ++i) x[i] = value(2, i);
+  for (size_t i = 0; i < bias.size(); ++i) bias[i] = value(3, i);
+  std::vector<float> wide(size_t(rows * cap)), step(size_t(rows * cap));
+  cpu::output_product<float, cpu::TileShape<12, 2, 6, 4>>(w.data(), in, x.data(), cap, wide.data(), rows, bias.data());
+  cpu::output_product<float, cpu::TileShape<12, 2>>(w.data(), in, x.data(), cap, step.data(), rows, bias.data());
+  int bad = 0;
+  for (int o = 0; o < rows; ++o)
+    for (int b = 0; b < cap; ++b) {
+      const size_t k = size_t(o * cap + b);
+      double s = bias[size_t(o)];
+      for (int i = 0; i < in; ++i) s += double(w[size_t(o * in + i)]) * x[size_t(i * cap + b)];
+      if ((wide[k] != step[k] || !(std::abs(double(wide[k]) - s) <= 1e-5)) && bad++ < 5)
+        ADD_FAILURE() << "z[" << o << "][" << b << "]: wide tile " << wide[k] << ", step's tile " << step[k]
+                      << ", double " << s;
+    }
+  EXPECT_EQ(bad, 0);
+}
+
 TEST(CpuBackend, WorkspaceBuffersStartOnCacheLines) {
   // A 64-byte vector load from a buffer 16 bytes off a cache line splits
   // across two lines; the step's buffers must not be (plain std::vector
