@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstring>
+#include <utility>
 
 namespace netsweep::cpu {
 
@@ -47,6 +48,13 @@ struct TileShape {
   using wide = TileShape<WR, WV>;
 };
 using DefaultTile = TileShape<8, 1>;  // double-precision tests and builds without a tuned shape
+// The shapes cpu_steps.cpp compiles for each instruction set, filling its
+// register file: 12 rows x 32 columns in 24 of AVX-512's 32 zmm registers
+// (6 x 64 in a frame's forward pass: measured 8% faster there); 6 x 16 in 12
+// of AVX2's 16 ymm; 3 x 16 in 12 of the baseline's 16 xmm.
+using Avx512Tile = TileShape<12, 2, 6, 4>;
+using Avx2Tile = TileShape<6, 1>;
+using BaselineTile = TileShape<3, 1>;
 
 // C[m0..m0+R)[n0..n0+V*kBatchPad) = init + sum over k of A(m, k) B[k][n], where
 // A(m, k) = A[m * lda + k] (kTransA false) or A[k * lda + m] (true), B is
@@ -67,6 +75,13 @@ inline void gemm_tile(const T* A, int lda, const T* B, int ldb, T* C, int ldc, i
         acc[r][v] = lanes_t<T>{} + (init ? init[m0 + r] : T(0));
     }
   for (int k = 0; k < K; ++k) {
+    // Fetch A ahead of the tile (W comes from L3 at every step): W^T's tiles walk W's rows a few
+    // floats at a time, so the floats two tiles on; W's tiles walk R rows, so 4 lines on in each.
+    if constexpr (kTransA) {
+      __builtin_prefetch(A + size_t(k) * lda + m0 + 2 * kBatchPad);
+    } else if (k % kBatchPad == 0) {
+      for (int r = 0; r < R; ++r) __builtin_prefetch(A + size_t(m0 + r) * lda + k + 4 * kBatchPad);
+    }
     lanes_t<T> b[V];
     for (int v = 0; v < V; ++v) b[v] = load_lanes(B + size_t(k) * ldb + n0 + v * kBatchPad);
     for (int r = 0; r < R; ++r) {
@@ -82,6 +97,39 @@ inline void gemm_tile(const T* A, int lda, const T* B, int ldb, T* C, int ldc, i
         store_lanes(c, acc[r][v]);
       else
         for (int t = 0; t < n; ++t) c[t] = acc[r][v][t];
+    }
+}
+
+// Transposes 16 vectors of 16 lanes in place, r[i][j] <-> r[j][i]: at each
+// stage h = 8, 4, 2, 1, the h x h blocks off the diagonal of every 2h x 2h
+// block swap places.
+template <int H, typename V, size_t... J>
+inline void swap_off_diagonal(V& a, V& b, std::index_sequence<J...>) {
+  const V top = __builtin_shufflevector(a, b, ((J & H) ? int(J) + kBatchPad - H : int(J))...);
+  const V bottom = __builtin_shufflevector(a, b, ((J & H) ? int(J) + kBatchPad : int(J) + H)...);
+  a = top;
+  b = bottom;
+}
+template <int H, typename T>
+inline void transpose_stage(lanes_t<T> (&r)[kBatchPad]) {
+  for (int i = 0; i < kBatchPad; ++i)
+    if (!(i & H)) swap_off_diagonal<H>(r[i], r[i + H], std::make_index_sequence<kBatchPad>{});
+}
+
+// x_t (samples, ldx) = x (rows, cap) transposed, for the samples [b_lo, b_hi)
+// (multiples of kBatchPad) and columns [0, ldx) (a multiple of kBatchPad),
+// zero past rows: a layer's inputs sample-major, in 16 x 16 blocks.
+template <typename T>
+inline void transpose_samples(const T* x, int rows, int cap, T* x_t, int ldx, int b_lo, int b_hi) {
+  for (int b = b_lo; b < b_hi; b += kBatchPad)
+    for (int i = 0; i < ldx; i += kBatchPad) {
+      lanes_t<T> r[kBatchPad];
+      for (int j = 0; j < kBatchPad; ++j) r[j] = i + j < rows ? load_lanes(x + size_t(i + j) * cap + b) : lanes_t<T>{};
+      transpose_stage<8, T>(r);
+      transpose_stage<4, T>(r);
+      transpose_stage<2, T>(r);
+      transpose_stage<1, T>(r);
+      for (int j = 0; j < kBatchPad; ++j) store_lanes(x_t + size_t(b + j) * ldx + i, r[j]);
     }
 }
 
@@ -120,10 +168,13 @@ inline void gemm(const T* A, int lda, const T* B, int ldb, T* C, int ldc, int M,
 template <typename T, typename Tile>
 inline void output_product(const T* W, int in, const T* x, int cap, T* z, int rows, const T* bias) {
   using Wide = typename Tile::wide;
-  if (cap % (Wide::vectors * kBatchPad) == 0 && cap > Tile::vectors * kBatchPad)
-    gemm<T, Wide, false>(W, in, x, cap, z, cap, rows, cap, in, bias, cap);
-  else
-    gemm<T, Tile, false>(W, in, x, cap, z, cap, rows, cap, in, bias, cap);
+  if constexpr (Wide::rows != Tile::rows || Wide::vectors != Tile::vectors) {
+    if (cap % (Wide::vectors * kBatchPad) == 0 && cap > Tile::vectors * kBatchPad) {
+      gemm<T, Wide, false>(W, in, x, cap, z, cap, rows, cap, in, bias, cap);
+      return;
+    }
+  }
+  gemm<T, Tile, false>(W, in, x, cap, z, cap, rows, cap, in, bias, cap);
 }
 
 // dx (cols, cap) = W^T dz over `rows` rows of W, whose first `cols` columns

@@ -109,6 +109,13 @@ void load_batch(const Src* inputs, int in, const int32_t* rows, int first, int c
   }
 }
 
+// A team hands out W's rows (and delta_prev's) in panels of 4 tiles: fewer
+// claims, each a locked instruction that waits for the core's stores to
+// drain (one per tile of the weight gradient cost a 2-thread 8x384 step ~3%),
+// and still 8 panels per 384-wide layer to even the load.
+template <typename Tile>
+constexpr int kPanelRows = 4 * Tile::rows;
+
 // z = W a_prev + b for all (padded) samples; then a = f(z) on hidden layers.
 template <typename T, Activation A, typename Tile = DefaultTile>
 void forward(const NetworkLayout& net, const T* params, Workspace<T>& ws, const Split& split = {}) {
@@ -122,7 +129,7 @@ void forward(const NetworkLayout& net, const T* params, Workspace<T>& ws, const 
     T* z = ws.z[size_t(l) + 1].data();       // (out, cap)
     T* a = ws.a[size_t(l) + 1].data();       // (out, cap)
     // z = W prev + b on rows [lo, hi)
-    split.for_blocks(L.out, Tile::rows, 0, [&](int lo, int hi) {
+    split.for_blocks(L.out, kPanelRows<Tile>, 0, [&](int lo, int hi) {
       output_product<T, Tile>(W + size_t(lo) * L.in, L.in, prev, cap, z + size_t(lo) * cap, hi - lo, bias + lo);
       if (l + 1 < layers)
         for (size_t k = size_t(lo) * cap; k < size_t(hi) * cap; ++k) a[k] = activate<T>(A, z[k]);
@@ -207,13 +214,12 @@ void backward(const NetworkLayout& net, const T* params, Workspace<T>& ws, T* gr
     T* db = grad ? grad + L.biases : nullptr;   // (out,)
     T* dprev = delta[1 - current];              // (in, cap)
     const T* zp = ws.z[size_t(l)].data();       // (in, cap)
-    // Inputs sample-major, (count, in_pad), zero past in, so dW vectorizes over inputs; each thread
-    // transposes its samples.
+    // Inputs sample-major, (padded(count), in_pad), zero past in, so dW vectorizes over inputs; each
+    // thread transposes its blocks of samples.
     const int in_pad = padded(L.in);
     T* x_t = ws.inputs_t.data();
-    const auto [b_lo, b_hi] = split.rows(count, 1);
-    for (int b = b_lo; b < b_hi; ++b)
-      for (int i = 0; i < in_pad; ++i) x_t[size_t(b) * in_pad + i] = i < L.in ? prev[size_t(i) * cap + b] : T(0);
+    const auto [b_lo, b_hi] = split.rows(padded(count), kBatchPad);
+    transpose_samples(prev, L.in, cap, x_t, in_pad, b_lo, b_hi);
     split.sync();
     // db and dW = dz x^T on rows [lo, hi) of out, then the sink, a block of
     // Tile::rows rows at a time (the same tiles as one product over all rows).
@@ -244,7 +250,7 @@ void backward(const NetworkLayout& net, const T* params, Workspace<T>& ws, T* gr
     };
     // delta_prev's columns [lo, hi) += the panel of W's rows [o, o + rows) transposed times their dz:
     // continued panel after panel in row order, so the same bits as one product over all rows.
-    constexpr int kPanel = 4 * Tile::rows;
+    constexpr int kPanel = kPanelRows<Tile>;
     auto input_gradient_panel = [&](int o, int rows, int lo, int hi) {
       const T* panel = W + size_t(o) * L.in + lo;  // (rows, hi - lo) of (out, in)
       T* dx = dprev + size_t(lo) * cap;            // (hi - lo, cap)
@@ -278,7 +284,7 @@ void backward(const NetworkLayout& net, const T* params, Workspace<T>& ws, T* gr
           for (int o = 0; o < L.out; o += kPanel) input_gradient_panel(o, std::min(kPanel, L.out - o), lo, hi);
           times_derivative(lo, hi);
         });
-      split.for_blocks(L.out, Tile::rows, 1, gradient_rows);
+      split.for_blocks(L.out, kPanel, 1, gradient_rows);
     }
     if (l == 0) break;
     split.sync();  // dprev complete, and x_t free for the next layer

@@ -22,9 +22,7 @@ const char* vector_code() {
 namespace {
 
 // The hot entry points, compiled once per instruction set (cpu_dispatch.h),
-// each with the product tile that fits that register file: 12 rows x 32
-// columns in 24 of AVX-512's 32 zmm registers; 6 x 16 in 12 of AVX2's 16 ymm;
-// 3 x 16 in 12 of the baseline's 16 xmm.
+// each with the product tile that fits that register file (cpu_gemm.h).
 template <typename Tile>
 void train_step_with(TrainStep& t, const Split& split) {
   with_activation(t.act, [&](auto a) {
@@ -69,30 +67,20 @@ void layer_products_with(const LayerProducts& p) {
   weight_gradient_product<float, Tile>(p.dz, p.n, p.x_t, padded(p.k), p.dw, p.k, p.m, p.k, p.count);
 }
 
-// AVX-512: 12 x 2 zmm accumulators in a step's products (32 columns: a batch),
-// 6 x 4 in a frame's forward pass (256 columns: measured 8% faster there).
-using Avx512Tile = TileShape<12, 2, 6, 4>;
-
 #if NETSWEEP_HAS_VECTOR_CLONES
 NETSWEEP_TARGET_AVX512 void train_step_avx512(TrainStep& t, const Split& s) { train_step_with<Avx512Tile>(t, s); }
 NETSWEEP_TARGET_AVX512 BatchStats evaluate_chunk_avx512(const EvaluateChunk& e) {
   return evaluate_chunk_with<Avx512Tile>(e);
 }
 NETSWEEP_TARGET_AVX512 void layer_products_avx512(const LayerProducts& p) { layer_products_with<Avx512Tile>(p); }
-NETSWEEP_TARGET_AVX2 void train_step_avx2(TrainStep& t, const Split& s) { train_step_with<TileShape<6, 1>>(t, s); }
-NETSWEEP_TARGET_AVX2 BatchStats evaluate_chunk_avx2(const EvaluateChunk& e) {
-  return evaluate_chunk_with<TileShape<6, 1>>(e);
-}
-NETSWEEP_TARGET_AVX2 void layer_products_avx2(const LayerProducts& p) { layer_products_with<TileShape<6, 1>>(p); }
-NETSWEEP_TARGET_BASELINE void train_step_baseline(TrainStep& t, const Split& s) {
-  train_step_with<TileShape<3, 1>>(t, s);
-}
+NETSWEEP_TARGET_AVX2 void train_step_avx2(TrainStep& t, const Split& s) { train_step_with<Avx2Tile>(t, s); }
+NETSWEEP_TARGET_AVX2 BatchStats evaluate_chunk_avx2(const EvaluateChunk& e) { return evaluate_chunk_with<Avx2Tile>(e); }
+NETSWEEP_TARGET_AVX2 void layer_products_avx2(const LayerProducts& p) { layer_products_with<Avx2Tile>(p); }
+NETSWEEP_TARGET_BASELINE void train_step_baseline(TrainStep& t, const Split& s) { train_step_with<BaselineTile>(t, s); }
 NETSWEEP_TARGET_BASELINE BatchStats evaluate_chunk_baseline(const EvaluateChunk& e) {
-  return evaluate_chunk_with<TileShape<3, 1>>(e);
+  return evaluate_chunk_with<BaselineTile>(e);
 }
-NETSWEEP_TARGET_BASELINE void layer_products_baseline(const LayerProducts& p) {
-  layer_products_with<TileShape<3, 1>>(p);
-}
+NETSWEEP_TARGET_BASELINE void layer_products_baseline(const LayerProducts& p) { layer_products_with<BaselineTile>(p); }
 // The same test as vector_code(): the best the running CPU has.
 EntryPoints choose_entry_points() {
   __builtin_cpu_init();  // static initialization may run before libgcc's own
@@ -105,9 +93,9 @@ EntryPoints choose_entry_points() {
 #if defined(__AVX512F__)
 using NativeTile = Avx512Tile;
 #elif defined(__AVX2__)
-using NativeTile = TileShape<6, 1>;
+using NativeTile = Avx2Tile;
 #else
-using NativeTile = TileShape<3, 1>;
+using NativeTile = BaselineTile;
 #endif
 const EntryPoints kNative{train_step_with<NativeTile>, evaluate_chunk_with<NativeTile>,
                           layer_products_with<NativeTile>};

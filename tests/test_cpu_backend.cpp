@@ -273,11 +273,11 @@ void forward_any(Activation act, const NetworkLayout& net, const float* params, 
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
 __attribute__((target("arch=x86-64-v4"), flatten)) void forward_avx512(Activation act, const NetworkLayout& net,
                                                                        const float* params, cpu::Workspace<float>& ws) {
-  forward_any<cpu::TileShape<12, 2>>(act, net, params, ws);
+  forward_any<cpu::Avx512Tile>(act, net, params, ws);
 }
 __attribute__((target("arch=x86-64-v3"), flatten)) void forward_avx2(Activation act, const NetworkLayout& net,
                                                                      const float* params, cpu::Workspace<float>& ws) {
-  forward_any<cpu::TileShape<6, 1>>(act, net, params, ws);
+  forward_any<cpu::Avx2Tile>(act, net, params, ws);
 }
 #endif
 
@@ -372,8 +372,10 @@ TEST(CpuBackend, FramesWideTileGivesTheStepsTileBits) {
   for (size_t i = 0; i < x.size(); ++i) x[i] = value(2, i);
   for (size_t i = 0; i < bias.size(); ++i) bias[i] = value(3, i);
   std::vector<float> wide(size_t(rows * cap)), step(size_t(rows * cap));
-  cpu::output_product<float, cpu::TileShape<12, 2, 6, 4>>(w.data(), in, x.data(), cap, wide.data(), rows, bias.data());
-  cpu::output_product<float, cpu::TileShape<12, 2>>(w.data(), in, x.data(), cap, step.data(), rows, bias.data());
+  using Step = cpu::TileShape<cpu::Avx512Tile::rows, cpu::Avx512Tile::vectors>;  // the step's shape alone
+  static_assert(cpu::Avx512Tile::wide::vectors != Step::vectors, "the frame's shape is its own");
+  cpu::output_product<float, cpu::Avx512Tile>(w.data(), in, x.data(), cap, wide.data(), rows, bias.data());
+  cpu::output_product<float, Step>(w.data(), in, x.data(), cap, step.data(), rows, bias.data());
   int bad = 0;
   for (int o = 0; o < rows; ++o)
     for (int b = 0; b < cap; ++b) {
@@ -385,6 +387,33 @@ TEST(CpuBackend, FramesWideTileGivesTheStepsTileBits) {
                       << ", double " << s;
     }
   EXPECT_EQ(bad, 0);
+}
+
+template <typename T>
+void check_sample_transpose(int rows) {
+  // backward()'s x_t: samples [16, 32) of x (rows, 48) transposed into rows
+  // 16..31 of x_t (48, padded(rows)), zero past `rows`; other rows untouched.
+  const int cap = 48, ldx = cpu::padded(rows);
+  std::vector<T> x(size_t(rows) * cap), x_t(size_t(cap) * size_t(ldx), T(-7));
+  for (size_t k = 0; k < x.size(); ++k) x[k] = T(k) + T(0.25);
+  cpu::transpose_samples(x.data(), rows, cap, x_t.data(), ldx, 16, 32);
+  int bad = 0;
+  for (int b = 0; b < cap; ++b)
+    for (int i = 0; i < ldx; ++i) {
+      const T want = b < 16 || b >= 32 ? T(-7) : i < rows ? x[size_t(i) * cap + size_t(b)] : T(0);
+      const T got = x_t[size_t(b) * size_t(ldx) + size_t(i)];
+      if (got != want && bad++ < 5)
+        ADD_FAILURE() << sizeof(T) << "-byte, " << rows << " rows: x_t[" << b << "][" << i << "] = " << got << ", not "
+                      << want;
+    }
+  EXPECT_EQ(bad, 0);
+}
+
+TEST(CpuBackend, SampleTransposeIsTheTranspose) {
+  for (int rows : {2, 17, 384}) {
+    check_sample_transpose<float>(rows);
+    check_sample_transpose<double>(rows);
+  }
 }
 
 TEST(CpuBackend, WorkspaceBuffersStartOnCacheLines) {
