@@ -29,9 +29,10 @@
 
 namespace netsweep::cpu {
 
-// Buffers that start on a cache line: threads of a team write neighbouring
-// blocks of them (rows of optimizer state, of delta_prev), and a block that
-// shared a line with its neighbour's would bounce it between the cores.
+// Buffers that start on a cache line: a 64-byte vector load from a buffer
+// 16 bytes off a line touches two (plain std::vector storage of these sizes is
+// 16 bytes off with glibc), and threads of a team write neighbouring blocks of
+// them (rows of optimizer state, of delta_prev) that should not share lines.
 constexpr size_t kCacheLine = 64;
 template <typename T>
 struct CacheLineAllocator {
@@ -109,13 +110,6 @@ void load_batch(const Src* inputs, int in, const int32_t* rows, int first, int c
   }
 }
 
-// A team hands out W's rows (and delta_prev's) in panels of 4 tiles: fewer
-// claims, each a locked instruction that waits for the core's stores to
-// drain (one per tile of the weight gradient cost a 2-thread 8x384 step ~3%),
-// and still 8 panels per 384-wide layer to even the load.
-template <typename Tile>
-constexpr int kPanelRows = 4 * Tile::rows;
-
 // z = W a_prev + b for all (padded) samples; then a = f(z) on hidden layers.
 template <typename T, Activation A, typename Tile = DefaultTile>
 void forward(const NetworkLayout& net, const T* params, Workspace<T>& ws, const Split& split = {}) {
@@ -129,7 +123,7 @@ void forward(const NetworkLayout& net, const T* params, Workspace<T>& ws, const 
     T* z = ws.z[size_t(l) + 1].data();       // (out, cap)
     T* a = ws.a[size_t(l) + 1].data();       // (out, cap)
     // z = W prev + b on rows [lo, hi)
-    split.for_blocks(L.out, kPanelRows<Tile>, 0, [&](int lo, int hi) {
+    split.for_blocks(L.out, Tile::rows, 0, [&](int lo, int hi) {
       output_product<T, Tile>(W + size_t(lo) * L.in, L.in, prev, cap, z + size_t(lo) * cap, hi - lo, bias + lo);
       if (l + 1 < layers)
         for (size_t k = size_t(lo) * cap; k < size_t(hi) * cap; ++k) a[k] = activate<T>(A, z[k]);
@@ -214,13 +208,16 @@ void backward(const NetworkLayout& net, const T* params, Workspace<T>& ws, T* gr
     T* db = grad ? grad + L.biases : nullptr;   // (out,)
     T* dprev = delta[1 - current];              // (in, cap)
     const T* zp = ws.z[size_t(l)].data();       // (in, cap)
-    // Inputs sample-major, (padded(count), in_pad), zero past in, so dW vectorizes over inputs; each
-    // thread transposes its blocks of samples.
+    // Inputs sample-major, (padded(count), in_pad), zero past in, so dW vectorizes over inputs. Each
+    // member of a team transposes all samples into a buffer of its own: no barrier to share one.
     const int in_pad = padded(L.in);
+    static thread_local aligned_vector<T> member_inputs_t;  // a team member's x_t, sized as ws.inputs_t
     T* x_t = ws.inputs_t.data();
-    const auto [b_lo, b_hi] = split.rows(padded(count), kBatchPad);
-    transpose_samples(prev, L.in, cap, x_t, in_pad, b_lo, b_hi);
-    split.sync();
+    if (split.size > 1) {
+      member_inputs_t.resize(ws.inputs_t.size());
+      x_t = member_inputs_t.data();
+    }
+    transpose_samples(prev, L.in, cap, x_t, in_pad, 0, padded(count));
     // db and dW = dz x^T on rows [lo, hi) of out, then the sink, a block of
     // Tile::rows rows at a time (the same tiles as one product over all rows).
     auto gradient_rows = [&](int lo, int hi) {
@@ -250,7 +247,7 @@ void backward(const NetworkLayout& net, const T* params, Workspace<T>& ws, T* gr
     };
     // delta_prev's columns [lo, hi) += the panel of W's rows [o, o + rows) transposed times their dz:
     // continued panel after panel in row order, so the same bits as one product over all rows.
-    constexpr int kPanel = kPanelRows<Tile>;
+    constexpr int kPanel = 4 * Tile::rows;
     auto input_gradient_panel = [&](int o, int rows, int lo, int hi) {
       const T* panel = W + size_t(o) * L.in + lo;  // (rows, hi - lo) of (out, in)
       T* dx = dprev + size_t(lo) * cap;            // (hi - lo, cap)
@@ -284,10 +281,11 @@ void backward(const NetworkLayout& net, const T* params, Workspace<T>& ws, T* gr
           for (int o = 0; o < L.out; o += kPanel) input_gradient_panel(o, std::min(kPanel, L.out - o), lo, hi);
           times_derivative(lo, hi);
         });
+      // In panels too: each claim is a locked instruction, which waits for the optimizer's stores to drain.
       split.for_blocks(L.out, kPanel, 1, gradient_rows);
     }
     if (l == 0) break;
-    split.sync();  // dprev complete, and x_t free for the next layer
+    split.sync();  // dprev complete
     current = 1 - current;
   }
   split.sync();  // every gradient written

@@ -199,11 +199,11 @@ struct Split {
 
   // f(lo, hi) on blocks of `align` rows of [0, n), each block on exactly one
   // thread of the team. Each thread takes the blocks of its own share
-  // (rows()) from the front, one at a time, then helps the others from the
-  // back of theirs: a thread that runs faster (cores are rarely equal on a
-  // shared machine) takes more blocks instead of waiting at the next
-  // barrier, and mostly the same rows each time (its cache). Where a block
-  // runs never changes its values. `slot` (< kClaimSlots): a claim of its
+  // (rows()) from the front, half of those left at a time, then helps the
+  // others from the back of theirs, one at a time: a thread that runs faster
+  // (cores are rarely equal on a shared machine) takes more blocks instead of
+  // waiting at the next barrier, and mostly the same rows each time (its
+  // cache). Where a block runs never changes its values. `slot` (< kClaimSlots): a claim of its
   // own for each loop between two syncs. Alone: f(0, n).
   template <typename F>
   void for_blocks(int n, int align, int slot, F&& f) const {
@@ -213,22 +213,28 @@ struct Split {
       return;
     }
     const int blocks = (n + align - 1) / align;
-    // A block of member r's share, from its front (r's own) or back (others), or -1 once it has none left.
-    auto take = [&](int r, bool front) {
+    // Blocks of member r's share: from its front (r's own), half of those left (at least one: few claims
+    // while much is left, single blocks at the end), or one from its back (the others); `got` of them
+    // from the first returned, or -1 once it has none left.
+    auto take = [&](int r, bool front, int& got) {
       const auto [lo, hi] = share(blocks, r);
       std::atomic<uint64_t>& taken = claims[slot * size + r].taken;
       uint64_t v = taken.load(std::memory_order_relaxed);
       for (;;) {
         const uint32_t from_front = uint32_t(v >> 32), from_back = uint32_t(v);
-        if (int64_t(from_front) + from_back >= hi - lo) return -1;
-        if (taken.compare_exchange_weak(v, front ? v + (uint64_t(1) << 32) : v + 1, std::memory_order_relaxed))
+        const int64_t left = int64_t(hi - lo) - from_front - from_back;
+        if (left <= 0) return -1;
+        const int k = front ? int(std::max<int64_t>(1, left / 2)) : 1;
+        if (taken.compare_exchange_weak(v, front ? v + (uint64_t(k) << 32) : v + 1, std::memory_order_relaxed)) {
+          got = k;
           return front ? lo + int(from_front) : hi - 1 - int(from_back);
+        }
       }
     };
-    auto run = [&](int block) { f(block * align, std::min(n, (block + 1) * align)); };
-    for (int b; (b = take(rank, true)) >= 0;) run(b);
-    for (int k = 1; k < size; ++k)
-      for (int b; (b = take((rank + k) % size, false)) >= 0;) run(b);
+    auto run = [&](int block, int k) { f(block * align, std::min(n, (block + k) * align)); };
+    for (int b, k; (b = take(rank, true, k)) >= 0;) run(b, k);
+    for (int r = 1; r < size; ++r)
+      for (int b, k; (b = take((rank + r) % size, false, k)) >= 0;) run(b, k);
   }
 };
 

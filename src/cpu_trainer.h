@@ -48,7 +48,8 @@ class NetworkTrainer {
     // Trained in two buffers of the trainer's own, on cache lines (the packed
     // buffer's may not be); a step reads one and writes the other.
     const size_t count = size_t(net_.count);
-    const size_t half = (count + kCacheLine - 1) / kCacheLine * kCacheLine;
+    constexpr size_t kLine = kCacheLine / sizeof(float);  // floats per cache line
+    const size_t half = (count + kLine - 1) / kLine * kLine;
     buffers_.resize(2 * half);
     std::memcpy(buffers_.data(), packed_, count * sizeof(float));
     params_ = buffers_.data();
