@@ -180,7 +180,9 @@ TEST(CpuBackend, IdleThreadsShareWideNetworksWithIdenticalResults) {
     const Dataset data = generated("gauss", 130);
     Outcome one, three;
     EXPECT_EQ(train(s, data, one, 1), 0);
-    EXPECT_GT(train(s, data, three, 3), 8) << "no step or frame was shared";
+    // How many regions the helpers reach depends on when the scheduler runs them (3 threads on the
+    // CI's 2 cores): one shared region is the claim, the identical bits below are the test.
+    EXPECT_GT(train(s, data, three, 3), 0) << "no step or frame was shared";
     ASSERT_EQ(one.results.size(), 1u);
     EXPECT_EQ(one.results[0].status, status) << "lr " << lr;
     EXPECT_EQ(three.results[0].status, status) << "lr " << lr;
