@@ -100,7 +100,7 @@ std::vector<std::optional<NetworkState>> CheckpointStore::load() {
 // is in frames.bin with the checksum recorded when it was written.
 std::vector<std::optional<NetworkState>> CheckpointStore::read_states(const std::string& path) {
   h5::silence_errors();
-  h5::Handle file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose, path + ": cannot open");
+  h5::Handle file = h5::open_for_reading(path);
   if (!h5::has_attr(file, "format") || h5::get_string_attr(file, "format", path) != kCheckpointFormat)
     throw ResultsError(path + ": not a netsweep checkpoint");
   const std::string hash = h5::get_string_attr(file, "sweep_hash", path);

@@ -119,7 +119,15 @@ void set_attr(hid_t obj, const std::string& name, int64_t value);
 void set_attr(hid_t obj, const std::string& name, double value);
 void set_attr(hid_t obj, const std::string& name, const std::vector<double>& values);
 
-// Reading. `where` names the file for error messages.
+// Opens an outside file for reading, first refusing (h5::Error naming the
+// file) what libhdf5 would parse without a checksum: a superblock older than
+// version 2 (HDF5's 1.8 format, whose object headers and heaps carry none;
+// libhdf5 1.10 hangs and crashes on damaged ones, tests/fuzz/crashers/).
+Handle open_for_reading(const std::string& path);
+
+// Reading. `where` names the file for error messages. Strings must be
+// fixed-length: a variable-length one lives in HDF5's global heap, which has
+// no checksum in any format, and is refused before it is read.
 std::vector<hsize_t> shape(hid_t parent, const std::string& name, const std::string& where);
 // Every read refuses a dataset that declares far more data than the file
 // stores for it (more than 1100x: netsweep writes every element; deflate

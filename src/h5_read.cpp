@@ -2,18 +2,38 @@
 // partial datasets, strings and attributes, each checked against what a
 // damaged file can hold before it is read.
 #include <algorithm>
+#include <array>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
 
 #include "h5.h"
 
 namespace netsweep::h5 {
 
 namespace {
-// Variable-length strings, as older netsweep files store them (read only).
-Handle vlen_string_type() {
-  Handle t(H5Tcopy(H5T_C_S1), H5Tclose, "string type");
-  check(H5Tset_size(t, H5T_VARIABLE), "string type size");
-  check(H5Tset_cset(t, H5T_CSET_UTF8), "string type charset");
-  return t;
+// The version byte of the file's superblock: it follows the 8-byte signature,
+// which HDF5 looks for at offset 0, 512, 1024, 2048, ... (after a user block);
+// -1 if there is none.
+int superblock_version(const std::string& path) {
+  constexpr std::array<char, 8> kSignature{'\x89', 'H', 'D', 'F', '\r', '\n', '\x1a', '\n'};
+  std::error_code ec;
+  const uintmax_t size = std::filesystem::file_size(path, ec);
+  std::ifstream in(path, std::ios::binary);
+  if (ec || !in) return -1;
+  for (uintmax_t at = 0; at + kSignature.size() < size; at = at == 0 ? 512 : at * 2) {
+    std::array<char, 9> head{};
+    if (!in.seekg(std::streamoff(at)) || !in.read(head.data(), std::streamsize(head.size()))) return -1;
+    if (std::memcmp(head.data(), kSignature.data(), kSignature.size()) == 0) return static_cast<unsigned char>(head[8]);
+  }
+  return -1;
+}
+
+void refuse_variable_length(hid_t type, const std::string& what, const std::string& where) {
+  if (H5Tis_variable_str(type) != 0)
+    throw Error(where + ": " + what +
+                " holds variable-length strings (a file of an older netsweep or another program: netsweep reads "
+                "the fixed-length strings it writes)");
 }
 
 // Strings longer than this in a file are damage, not netsweep's.
@@ -29,6 +49,20 @@ Handle open_attr(hid_t obj, const std::string& name, const std::string& where) {
   return Handle(H5Aopen(obj, name.c_str(), H5P_DEFAULT), H5Aclose, where + ": missing attribute '" + name + "'");
 }
 }  // namespace
+
+Handle open_for_reading(const std::string& path) {
+  silence_errors();
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) throw Error(path + ": no such file");
+  const int version = superblock_version(path);
+  if (version < 0) throw Error(path + ": not an HDF5 file");
+  if (version < 2)
+    throw Error(path + ": HDF5 superblock version " + std::to_string(version) +
+                " (the 1.8 format, without metadata checksums: an older netsweep's or another program's file); "
+                "netsweep reads the checksummed 1.10 format it writes");
+  return Handle(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose,
+                path + ": cannot open (a damaged or truncated HDF5 file?)");
+}
 
 std::vector<hsize_t> shape(hid_t parent, const std::string& name, const std::string& where) {
   silence_errors();
@@ -152,17 +186,9 @@ std::vector<std::string> read_strings(hid_t parent, const std::string& name, con
   const size_t n = size_t(stored_count(set, name, where));
   Handle file_type(H5Dget_type(set), H5Tclose, where + ": type of '" + name + "'");
   if (H5Tget_class(file_type) != H5T_STRING) throw Error(where + ": dataset '" + name + "' is not a list of strings");
+  refuse_variable_length(file_type, "dataset '" + name + "'", where);
   std::vector<std::string> out;
   if (n == 0) return out;
-  if (H5Tis_variable_str(file_type) > 0) {  // files of older netsweep versions
-    std::vector<char*> ptrs(n, nullptr);
-    Handle type = vlen_string_type();
-    check(H5Dread(set, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, ptrs.data()), where + ": cannot read '" + name + "'");
-    for (char* p : ptrs) out.emplace_back(p ? p : "");
-    Handle space(H5Dget_space(set), H5Sclose, "space");
-    H5Dvlen_reclaim(type, space, H5P_DEFAULT, ptrs.data());
-    return out;
-  }
   const size_t width = H5Tget_size(file_type);
   if (width == 0 || width > kMaxStringBytes || n > kMaxStringBytes / width)
     throw Error(where + ": dataset '" + name + "' has impossibly long strings");
@@ -188,14 +214,7 @@ std::string get_string_attr(hid_t obj, const std::string& name, const std::strin
   if (H5Tget_class(file_type) != H5T_STRING) throw Error(where + ": attribute '" + name + "' is not a string");
   Handle space(H5Aget_space(attr), H5Sclose, where + ": space of attribute '" + name + "'");
   if (H5Sget_simple_extent_npoints(space) != 1) throw Error(where + ": attribute '" + name + "' is not one string");
-  if (H5Tis_variable_str(file_type) > 0) {
-    Handle type = vlen_string_type();
-    char* ptr = nullptr;
-    check(H5Aread(attr, type, &ptr), where + ": cannot read attribute '" + name + "'");
-    std::string value = ptr ? ptr : "";
-    H5free_memory(ptr);
-    return value;
-  }
+  refuse_variable_length(file_type, "attribute '" + name + "'", where);
   const size_t width = H5Tget_size(file_type);
   if (width == 0 || width > kMaxStringBytes) throw Error(where + ": attribute '" + name + "' is impossibly long");
   std::string value(width, '\0');

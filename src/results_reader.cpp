@@ -37,6 +37,15 @@ Dataset read_data_group(hid_t file, const std::string& where, const std::string&
   return d;
 }
 
+// An outside file, opened as h5::open_for_reading does; what it refuses is a ResultsError.
+h5::Handle open_results(const std::string& path) {
+  try {
+    return h5::open_for_reading(path);
+  } catch (const h5::Error& e) {
+    throw ResultsError(e.what());
+  }
+}
+
 // Refuses anything but a netsweep results file (or, with plan_ok, a plan
 // file) of the format version this build reads.
 void check_format(hid_t file, const std::string& path, bool plan_ok) {
@@ -110,10 +119,7 @@ struct ResultsFile::Impl {
 ResultsFile::ResultsFile(const std::string& path) : impl_(std::make_unique<Impl>()) {
   h5::silence_errors();
   impl_->path = path;
-  if (!std::filesystem::exists(path)) throw ResultsError(path + ": no such file");
-  if (H5Fis_hdf5(path.c_str()) <= 0) throw ResultsError(path + ": not an HDF5 file");
-  impl_->file = h5::Handle(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose,
-                           path + ": cannot open (a damaged or truncated HDF5 file?)");
+  impl_->file = open_results(path);
   check_format(impl_->file, path, false);
   check_layout();
 }
@@ -360,9 +366,7 @@ double ResultsFile::double_attribute(const std::string& name) const {
 
 SweepSource read_sweep_source(const std::string& path) {
   h5::silence_errors();
-  if (!std::filesystem::exists(path)) throw ResultsError(path + ": no such file");
-  if (H5Fis_hdf5(path.c_str()) <= 0) throw ResultsError(path + ": not an HDF5 file");
-  h5::Handle file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose, path + ": cannot open");
+  h5::Handle file = open_results(path);
   check_format(file, path, true);
   SweepSource s;
   s.spec = spec_from_json(h5::get_string_attr(file, "spec", path));

@@ -148,7 +148,14 @@ odd_version = damaged_copy(good, "version.h5", lambda f: f.attrs.__setitem__("fo
 float_version = damaged_copy(good, "float_version.h5", lambda f: f.attrs.__setitem__("format_version", 1.5))
 bad_epochs = damaged_copy(good, "frame_epochs.h5", lambda f: (
     f.__delitem__("frame_epochs"), f.create_dataset("frame_epochs", data=np.array([0], dtype=np.int32))))
-for label, damaged, needle, spec_damaged in [
+vlen_format = damaged_copy(good, "vlen_format.h5", lambda f: f.attrs.create("format", "netsweep-results",
+                                                                             dtype=h5py.string_dtype()))
+# What the fuzzers found in libhdf5 (a hang, a SIGSEGV, a heap overflow, a 2 GB allocation), refused before it parses them.
+crashers = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fuzz", "crashers", "fuzz_results")
+old_format = [(f"1.8-format {n}", os.path.join(crashers, n), "HDF5 superblock version 0", True)
+              for n in sorted(os.listdir(crashers))]
+for label, damaged, needle, spec_damaged in old_format + [
+        ("a variable-length format attribute", vlen_format, "attribute 'format' holds variable-length", True),
         ("truncated", truncated, "truncated.h5", True), ("a flipped byte", flipped, "flipped.h5", True),
         ("a column shorter than networks/id", short_column, "networks/activation", False),
         ("format version 2^32+1", odd_version, "format version 4294967297", True),

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 
 #include "h5.h"
 #include "netsweep/results.h"
@@ -101,14 +102,14 @@ void expect_refused(const std::string& path, const std::string& message) {
 // written (a 20 KB file) made every reader allocate 32 GB before reading; a
 // networks table of 2^33 rows, 2^33 NetworkRows.
 TEST(FuzzFindings, DatasetsDeclaringMoreThanTheFileStoresAreRefusedBeforeAllocating) {
-  expect_refused(edited_results("unwritten_column.h5",
-                                [](hid_t f) {
-                                  declare_unwritten(f, "networks/width", {hsize_t(1) << 33}, H5T_NATIVE_INT32);
-                                }),
-                 "dataset 'width' declares 8589934592 values but the file stores none of them");
-  expect_refused(edited_results("huge_table.h5",
-                                [](hid_t f) { declare_unwritten(f, "networks/id", {hsize_t(1) << 33}, H5T_NATIVE_INT32); }),
-                 "more networks than netsweep handles");
+  expect_refused(
+      edited_results("unwritten_column.h5",
+                     [](hid_t f) { declare_unwritten(f, "networks/width", {hsize_t(1) << 33}, H5T_NATIVE_INT32); }),
+      "dataset 'width' declares 8589934592 values but the file stores none of them");
+  expect_refused(
+      edited_results("huge_table.h5",
+                     [](hid_t f) { declare_unwritten(f, "networks/id", {hsize_t(1) << 33}, H5T_NATIVE_INT32); }),
+      "more networks than netsweep handles");
   expect_refused(edited_results("huge_frames.h5",
                                 [](hid_t f) {
                                   declare_unwritten(f, "frames", {2, 3, 20000, 20000, 2}, H5T_NATIVE_FLOAT);
@@ -122,4 +123,82 @@ TEST(FuzzFindings, DatasetsDeclaringMoreThanTheFileStoresAreRefusedBeforeAllocat
   EXPECT_THROW(h5::read<float>(file, "weights/initial", path), h5::Error);
   EXPECT_THROW(h5::read_range<float>(file, "weights/initial", 0, 10, path), h5::Error);
   EXPECT_EQ(h5::read<int64_t>(file, "weights/offsets", path).size(), 3u);  // written ones read as before
+}
+
+namespace {
+
+// A file of `bytes`, returned by path.
+std::string file_of(const std::string& name, const std::string& bytes) {
+  const std::string path = temp_path(name);
+  std::ofstream(path, std::ios::binary) << bytes;
+  return path;
+}
+
+const std::string kSignature("\x89HDF\r\n\x1a\n", 8);
+
+}  // namespace
+
+// fuzz_results, from a results file in HDF5's 1.8 format: libhdf5 1.10 loops
+// forever, reads wild addresses or overflows a heap buffer parsing damaged
+// unchecksummed metadata. Such files are refused by their superblock version
+// before libhdf5 reads them (the four reproducers in tests/fuzz/crashers hung,
+// crashed or overflowed in this very call).
+TEST(FuzzFindings, FilesWithoutMetadataChecksumsAreRefusedBeforeLibhdf5ParsesThem) {
+  int crashers = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(NETSWEEP_CRASHERS_DIR "/fuzz_results")) {
+    expect_refused(entry.path().string(), "HDF5 superblock version 0");
+    ++crashers;
+  }
+  EXPECT_EQ(crashers, 4);
+  const std::string junk(512, 'x');
+  // The superblock follows a user block of 512, 1024, ... bytes; its version is the byte after the signature.
+  expect_refused(file_of("v1_after_user_block.h5", junk + kSignature + '\x01' + std::string(200, '\0')),
+                 "HDF5 superblock version 1");
+  expect_refused(file_of("v0_after_user_block.h5", junk + junk + kSignature + '\x00' + std::string(200, '\0')),
+                 "HDF5 superblock version 0");
+  // A version-3 superblock passes the check and reaches libhdf5, which refuses the damaged rest.
+  expect_refused(file_of("v3_damaged.h5", kSignature + '\x03' + std::string(200, '\x7f')), "cannot open");
+  expect_refused(file_of("signature_at_300.h5", std::string(300, 'x') + kSignature + '\x02' + junk),
+                 "not an HDF5 file");
+  expect_refused(file_of("signature_only.h5", kSignature), "not an HDF5 file");
+  expect_refused(file_of("empty.h5", ""), "not an HDF5 file");
+  expect_refused(temp_path("no_such_file.h5"), "no such file");
+  // What netsweep writes opens.
+  const std::string good = edited_results("good.h5", [](hid_t) {});
+  EXPECT_NO_THROW(ResultsFile{good});
+}
+
+// Variable-length strings live in HDF5's global heap, which has no checksum in
+// any format (a damaged one hung and crashed libhdf5): refused before reading,
+// in a file of the current format too.
+TEST(FuzzFindings, VariableLengthStringsAreRefusedUnread) {
+  const std::string path = temp_path("vlen.h5");
+  {
+    h5::Handle file = h5::create_file(path, "create");
+    h5::Handle type(H5Tcopy(H5T_C_S1), H5Tclose, "type");
+    h5::check(H5Tset_size(type, H5T_VARIABLE), "size");
+    const char* value = "netsweep-results";
+    put_attr<const char*>(file, "format", type, {value}, true);
+    const hsize_t n = 2;
+    const char* values[] = {"a", "b"};
+    h5::Handle space(H5Screate_simple(1, &n, nullptr), H5Sclose, "space");
+    h5::Handle set(H5Dcreate2(file, "names", type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Dclose, "names");
+    h5::check(H5Dwrite(set, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, values), "write");
+    h5::set_attr(file, "fixed", std::string("kept"));
+    h5::write_strings(file, "fixed_names", {"c", "d"});
+  }
+  h5::Handle file = h5::open_for_reading(path);
+  auto refused = [&](auto&& read, const std::string& what) {
+    try {
+      read();
+      ADD_FAILURE() << what << " was read";
+    } catch (const h5::Error& e) {
+      EXPECT_NE(std::string(e.what()).find(what + " holds variable-length strings"), std::string::npos) << e.what();
+    }
+  };
+  refused([&] { h5::get_string_attr(file, "format", path); }, "attribute 'format'");
+  refused([&] { h5::read_strings(file, "names", path); }, "dataset 'names'");
+  EXPECT_EQ(h5::get_string_attr(file, "fixed", path), "kept");
+  EXPECT_EQ(h5::read_strings(file, "fixed_names", path), (std::vector<std::string>{"c", "d"}));
+  expect_refused(path, "attribute 'format' holds variable-length strings");
 }

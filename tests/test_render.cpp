@@ -8,7 +8,9 @@
 #define STB_IMAGE_IMPLEMENTATION
 #define STBI_ONLY_PNG
 #include <stb/stb_image.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -44,10 +46,21 @@ const Font& font() {
   return f;
 }
 
-// A small results file from a real run.
+// A small results file from a real run, made once per test process by this build (a file left by
+// an earlier build, or by another test process running at the same time, is not reused) and
+// removed when the process ends.
 std::string small_results(const std::string& name, const std::string& extra = "") {
-  const std::string path = temp_path(name);
-  if (fs::exists(path)) return path;
+  struct Made {
+    std::vector<std::string> paths;
+    ~Made() {
+      for (const auto& p : paths) fs::remove(p);
+    }
+  };
+  static Made made;
+  const std::string path = temp_path(std::to_string(::getpid()) + "_" + name);
+  if (std::find(made.paths.begin(), made.paths.end(), path) != made.paths.end()) return path;
+  fs::remove(path);
+  made.paths.push_back(path);
   const std::string cmd = std::string(NETSWEEP_BINARY) +
                           " run --layers 1,2 --widths 4,8 --activations relu,tanh --epochs 12 --snapshot-every 3 "
                           "--grid 20 --dataset circle:n=80 --test-fraction 0.25 --device cpu -q " +

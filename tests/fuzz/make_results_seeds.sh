@@ -4,8 +4,8 @@
 # three classes), a plan file, a results file rewritten in HDF5's oldest format
 # with variable-length strings (as older netsweep versions wrote them), and a
 # checkpoint state of fuzz_results' fixed sweep.
-# The old-format file goes to corpus-legacy/ (long runs only: it reaches
-# libhdf5's unchecksummed parsers, which hang and crash; see the README).
+# The old-format file goes to corpus-legacy/: netsweep refuses that format
+# before libhdf5 parses it (see the README), so it only seeds that refusal.
 # usage: make_results_seeds.sh NETSWEEP FUZZ_RESULTS PYTHON
 set -euo pipefail
 netsweep=$1 fuzz_results=$2 python=$3
