@@ -3,6 +3,7 @@
 // damaged file can hold before it is read.
 #include <algorithm>
 #include <array>
+#include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -14,13 +15,14 @@ namespace netsweep::h5 {
 namespace {
 // The version byte of the file's superblock: it follows the 8-byte signature,
 // which HDF5 looks for at offset 0, 512, 1024, 2048, ... (after a user block);
-// -1 if there is none.
+// -1 if there is none (or the path is not a regular file).
 int superblock_version(const std::string& path) {
   constexpr std::array<char, 8> kSignature{'\x89', 'H', 'D', 'F', '\r', '\n', '\x1a', '\n'};
   std::error_code ec;
   const uintmax_t size = std::filesystem::file_size(path, ec);
+  if (ec) return -1;
   std::ifstream in(path, std::ios::binary);
-  if (ec || !in) return -1;
+  if (!in) throw Error(path + ": cannot read (" + std::strerror(errno) + ")");
   for (uintmax_t at = 0; at + kSignature.size() < size; at = at == 0 ? 512 : at * 2) {
     std::array<char, 9> head{};
     if (!in.seekg(std::streamoff(at)) || !in.read(head.data(), std::streamsize(head.size()))) return -1;
@@ -53,7 +55,9 @@ Handle open_attr(hid_t obj, const std::string& name, const std::string& where) {
 Handle open_for_reading(const std::string& path) {
   silence_errors();
   std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) throw Error(path + ": no such file");
+  const bool there = std::filesystem::exists(path, ec);
+  if (ec) throw Error(path + ": " + ec.message());
+  if (!there) throw Error(path + ": no such file");
   const int version = superblock_version(path);
   if (version < 0) throw Error(path + ": not an HDF5 file");
   if (version < 2)
