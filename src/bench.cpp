@@ -215,6 +215,11 @@ std::vector<WidthClassRow> time_width_classes(const SweepSpec& spec, const Datas
     row.reference_error = ref.error;
     row.reference_gflops = ref.gflops;
     row.products_gflops = ref.own_gflops;
+    for (const auto& net : problem.layout.networks) row.parameters = std::max(row.parameters, int64_t(net.count));
+    // In blocks of gradient rows as the step's (12 rows of the widest layer with AVX-512).
+    const OptimizerRate opt = measure_optimizer(row.parameters, 12 * row.max_width, threads);
+    row.optimizer_gbytes = opt.gbytes;
+    row.stream_gbytes = opt.stream_gbytes;
     rows.push_back(row);
   }
   return rows;
@@ -265,7 +270,11 @@ std::string format_bench(const BenchReport& report, bool json) {
                           {"seconds_per_epoch", c.seconds / c.epochs},
                           {"gflops", c.flops / c.seconds / 1e9},
                           {"gemm_m_n_k", {c.max_width, c.batch, c.max_width}},
-                          {"products_gflops", c.products_gflops}};
+                          {"products_gflops", c.products_gflops},
+                          {"parameters", c.parameters},
+                          {"optimizer_gbytes_per_s", c.optimizer_gbytes},
+                          {"stream_gbytes_per_s", c.stream_gbytes},
+                          {"optimizer_fraction_of_stream", c.optimizer_gbytes / c.stream_gbytes}};
       if (c.reference.empty()) {
         j["gemm_error"] = c.reference_error;
       } else {
@@ -302,12 +311,15 @@ std::string format_bench(const BenchReport& report, bool json) {
       << " threads. The widest layer's three step products (z = W x, dx = W^T dz, dW = dz x^T; W widest x widest, "
          "x widest x batch), "
       << report.threads << " at once, by netsweep's kernels and by "
-      << (first.reference.empty() ? first.reference_error : first.reference) << " single-thread sgemm\n";
-    std::snprintf(buf, sizeof buf, "%-10s %9s %10s %10s %16s %13s %13s %9s %9s\n", "widths", "networks", "s/epoch",
-                  "GFLOP/s", "layer m x n x k", "products", "GEMM GFLOP/s", "products", "step");
+      << (first.reference.empty() ? first.reference_error : first.reference)
+      << " single-thread sgemm; and Adam alone over the class's largest network (24 bytes a parameter), beside the "
+         "same loads and stores without its arithmetic (stream)\n";
+    std::snprintf(buf, sizeof buf, "%-10s %9s %10s %10s %16s %13s %13s %9s %9s %10s %8s\n", "widths", "networks",
+                  "s/epoch", "GFLOP/s", "layer m x n x k", "products", "GEMM GFLOP/s", "products", "step", "Adam",
+                  "Adam");
     t << buf;
-    std::snprintf(buf, sizeof buf, "%-10s %9s %10s %10s %16s %13s %13s %9s %9s\n", "", "", "", "(step)", "", "GFLOP/s",
-                  "", "of GEMM", "of GEMM");
+    std::snprintf(buf, sizeof buf, "%-10s %9s %10s %10s %16s %13s %13s %9s %9s %10s %8s\n", "", "", "", "(step)", "",
+                  "GFLOP/s", "", "of GEMM", "of GEMM", "GB/s", "of stream");
     t << buf;
     for (const auto& c : report.width_classes) {
       const double gflops = c.flops / c.seconds / 1e9;
@@ -315,13 +327,16 @@ std::string format_bench(const BenchReport& report, bool json) {
       const std::string shape =
           std::to_string(c.max_width) + "x" + std::to_string(c.batch) + "x" + std::to_string(c.max_width);
       if (c.reference.empty()) {
-        std::snprintf(buf, sizeof buf, "%-10s %9d %10.4f %10.1f %16s %13.1f %13s %9s %9s\n", widths.c_str(), c.networks,
+        std::snprintf(buf, sizeof buf, "%-10s %9d %10.4f %10.1f %16s %13.1f %13s %9s %9s", widths.c_str(), c.networks,
                       c.seconds / c.epochs, gflops, shape.c_str(), c.products_gflops, "-", "-", "-");
       } else {
-        std::snprintf(buf, sizeof buf, "%-10s %9d %10.4f %10.1f %16s %13.1f %13.1f %8.0f%% %8.0f%%\n", widths.c_str(),
+        std::snprintf(buf, sizeof buf, "%-10s %9d %10.4f %10.1f %16s %13.1f %13.1f %8.0f%% %8.0f%%", widths.c_str(),
                       c.networks, c.seconds / c.epochs, gflops, shape.c_str(), c.products_gflops, c.reference_gflops,
                       100.0 * c.products_gflops / c.reference_gflops, 100.0 * gflops / c.reference_gflops);
       }
+      t << buf;
+      std::snprintf(buf, sizeof buf, " %10.1f %8.0f%%\n", c.optimizer_gbytes,
+                    100.0 * c.optimizer_gbytes / c.stream_gbytes);
       t << buf;
     }
   }

@@ -8,6 +8,8 @@
 // -march=native and no clones; other compilers and CPUs get one version.
 #pragma once
 
+#include <cstdint>
+
 #if defined(NETSWEEP_CPU_DISPATCH) && defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
 #define NETSWEEP_VECTOR_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default"), flatten))
 // Versions written out per target where each needs its own template
@@ -41,6 +43,21 @@ struct LayerProducts {
   int m, n, k, count;
 };
 void layer_products(const LayerProducts& p);
+
+// The optimizer step alone (Adam, Keras's defaults, the step's own loop) over
+// `count` parameters, a block at a time with the block's gradient in one small
+// buffer, as the step runs it: reads params, m and v and writes next, m and v
+// (24 bytes a parameter). `stream`: the same loads and stores with an addition
+// in place of Adam's arithmetic, the memory system's rate for that traffic.
+struct OptimizerPass {
+  const float* params;  // (count,)
+  const float* grad;    // (block,)
+  float *m, *v, *next;  // (count,)
+  int64_t count;
+  int block;
+  bool stream;
+};
+void optimizer_pass(const OptimizerPass& p);
 // n rounded up to whole vectors of samples: padded(n) of cpu_gemm.h.
 int padded_columns(int n);
 

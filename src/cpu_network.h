@@ -56,14 +56,15 @@ using aligned_vector = std::vector<T, CacheLineAllocator<T>>;
 
 template <typename T>
 struct Workspace {
-  int capacity = 0;                     // padded batch size
-  std::vector<aligned_vector<T>> a;     // a[l]: (units_l, capacity) activations; a[0] = inputs
-  std::vector<aligned_vector<T>> z;     // z[l]: (units_l, capacity) pre-activations (l >= 1)
+  int capacity = 0;                  // padded batch size
+  std::vector<aligned_vector<T>> a;  // a[l]: (units_l, capacity) activations; a[0] = inputs
+  std::vector<aligned_vector<T>> z;  // z[l]: (units_l, capacity) pre-activations (l >= 1)
+  // Training only (empty in an evaluation workspace, which runs forward alone):
   aligned_vector<T> delta, delta_next;  // (max_width, capacity)
   aligned_vector<T> inputs_t;           // (capacity, padded(max_width)): one layer's inputs, sample-major
   std::vector<T> sample_z, sample_y, sample_p, sample_dz;  // (outputs,)
 
-  Workspace(const NetworkLayout& net, int batch) : capacity(padded(batch)) {
+  Workspace(const NetworkLayout& net, int batch, bool training = true) : capacity(padded(batch)) {
     const int layers = int(net.layers.size());
     a.resize(size_t(layers) + 1);
     z.resize(size_t(layers) + 1);
@@ -72,9 +73,11 @@ struct Workspace {
       a[size_t(l) + 1].assign(size_t(net.layers[size_t(l)].out) * capacity, T(0));
       z[size_t(l) + 1].assign(size_t(net.layers[size_t(l)].out) * capacity, T(0));
     }
-    delta.assign(size_t(net.max_width) * capacity, T(0));
-    delta_next = delta;
-    inputs_t.assign(size_t(capacity) * size_t(padded(net.max_width)), T(0));
+    if (training) {
+      delta.assign(size_t(net.max_width) * capacity, T(0));
+      delta_next = delta;
+      inputs_t.assign(size_t(capacity) * size_t(padded(net.max_width)), T(0));
+    }
     const size_t outputs = size_t(net.layers.back().out);
     sample_z.resize(outputs);
     sample_y.resize(outputs);

@@ -67,26 +67,54 @@ void layer_products_with(const LayerProducts& p) {
   weight_gradient_product<float, Tile>(p.dz, p.n, p.x_t, padded(p.k), p.dw, p.k, p.m, p.k, p.count);
 }
 
+// The optimizer step alone for the benchmark: the step's own sink on each block, or the stream
+// reference (a template like the others so that each instruction set has its own; no tile).
+template <typename Tile>
+void optimizer_pass_with(const OptimizerPass& p) {
+  static const OptimizerConfig kAdam{};
+  OptimizerSink<float> update{&kAdam, 1e-3f, 0.f, 0.f, p.params, p.m, p.v, p.next};
+  for (int64_t first = 0; first < p.count; first += p.block) {
+    const int64_t last = std::min(p.count, first + p.block);
+    if (!p.stream) {
+      update(first, last, true, p.grad);
+      continue;
+    }
+    const float* __restrict params = p.params + first;
+    const float* __restrict g = p.grad;
+    float* __restrict m = p.m + first, * __restrict v = p.v + first, * __restrict next = p.next + first;
+    for (int64_t k = 0; k < last - first; ++k) {
+      next[k] = params[k] + g[k];
+      m[k] += g[k];
+      v[k] += g[k];
+    }
+  }
+}
+
 #if NETSWEEP_HAS_VECTOR_CLONES
 NETSWEEP_TARGET_AVX512 void train_step_avx512(TrainStep& t, const Split& s) { train_step_with<Avx512Tile>(t, s); }
 NETSWEEP_TARGET_AVX512 BatchStats evaluate_chunk_avx512(const EvaluateChunk& e) {
   return evaluate_chunk_with<Avx512Tile>(e);
 }
 NETSWEEP_TARGET_AVX512 void layer_products_avx512(const LayerProducts& p) { layer_products_with<Avx512Tile>(p); }
+NETSWEEP_TARGET_AVX512 void optimizer_pass_avx512(const OptimizerPass& p) { optimizer_pass_with<Avx512Tile>(p); }
 NETSWEEP_TARGET_AVX2 void train_step_avx2(TrainStep& t, const Split& s) { train_step_with<Avx2Tile>(t, s); }
 NETSWEEP_TARGET_AVX2 BatchStats evaluate_chunk_avx2(const EvaluateChunk& e) { return evaluate_chunk_with<Avx2Tile>(e); }
 NETSWEEP_TARGET_AVX2 void layer_products_avx2(const LayerProducts& p) { layer_products_with<Avx2Tile>(p); }
+NETSWEEP_TARGET_AVX2 void optimizer_pass_avx2(const OptimizerPass& p) { optimizer_pass_with<Avx2Tile>(p); }
 NETSWEEP_TARGET_BASELINE void train_step_baseline(TrainStep& t, const Split& s) { train_step_with<BaselineTile>(t, s); }
 NETSWEEP_TARGET_BASELINE BatchStats evaluate_chunk_baseline(const EvaluateChunk& e) {
   return evaluate_chunk_with<BaselineTile>(e);
 }
 NETSWEEP_TARGET_BASELINE void layer_products_baseline(const LayerProducts& p) { layer_products_with<BaselineTile>(p); }
+NETSWEEP_TARGET_BASELINE void optimizer_pass_baseline(const OptimizerPass& p) { optimizer_pass_with<BaselineTile>(p); }
 // The same test as vector_code(): the best the running CPU has.
 EntryPoints choose_entry_points() {
   __builtin_cpu_init();  // static initialization may run before libgcc's own
-  if (__builtin_cpu_supports("x86-64-v4")) return {train_step_avx512, evaluate_chunk_avx512, layer_products_avx512};
-  if (__builtin_cpu_supports("x86-64-v3")) return {train_step_avx2, evaluate_chunk_avx2, layer_products_avx2};
-  return {train_step_baseline, evaluate_chunk_baseline, layer_products_baseline};
+  if (__builtin_cpu_supports("x86-64-v4"))
+    return {train_step_avx512, evaluate_chunk_avx512, layer_products_avx512, optimizer_pass_avx512};
+  if (__builtin_cpu_supports("x86-64-v3"))
+    return {train_step_avx2, evaluate_chunk_avx2, layer_products_avx2, optimizer_pass_avx2};
+  return {train_step_baseline, evaluate_chunk_baseline, layer_products_baseline, optimizer_pass_baseline};
 }
 
 #else
@@ -97,8 +125,8 @@ using NativeTile = Avx2Tile;
 #else
 using NativeTile = BaselineTile;
 #endif
-const EntryPoints kNative{train_step_with<NativeTile>, evaluate_chunk_with<NativeTile>,
-                          layer_products_with<NativeTile>};
+const EntryPoints kNative{train_step_with<NativeTile>, evaluate_chunk_with<NativeTile>, layer_products_with<NativeTile>,
+                          optimizer_pass_with<NativeTile>};
 #endif
 
 }  // namespace
@@ -113,6 +141,7 @@ const EntryPoints& entry_points() {
 }
 
 void layer_products(const LayerProducts& p) { entry_points().layer_products(p); }
+void optimizer_pass(const OptimizerPass& p) { entry_points().optimizer_pass(p); }
 int padded_columns(int n) { return padded(n); }
 
 }  // namespace netsweep::cpu

@@ -1,7 +1,8 @@
 // The CPU backend's hot entry points: one training step of one network on
-// one batch (shared by a team), one chunk of evaluation, and one layer's
-// products for the benchmark. cpu_steps.cpp compiles each once per
-// instruction set (cpu_dispatch.h) and picks the best the CPU has.
+// one batch (shared by a team), one chunk of evaluation, and for the
+// benchmark one layer's products and the optimizer step alone. cpu_steps.cpp
+// compiles each once per instruction set (cpu_dispatch.h) and picks the best
+// the CPU has.
 #pragma once
 
 #include <atomic>
@@ -57,11 +58,12 @@ struct EvaluateChunk {
   float* probs;  // (count, outputs) or null
 };
 
-// One instruction set's code of the three.
+// One instruction set's code of each.
 struct EntryPoints {
   void (*train_step)(TrainStep&, const Split&);
   BatchStats (*evaluate_chunk)(const EvaluateChunk&);
   void (*layer_products)(const LayerProducts&);
+  void (*optimizer_pass)(const OptimizerPass&);
 };
 
 // The entry points for the running CPU.

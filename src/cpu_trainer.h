@@ -40,7 +40,7 @@ class NetworkTrainer {
         batch_(effective_batch(p, index)),
         team_(team),
         train_ws_(net_, batch_),
-        eval_ws_(net_, kEvalChunk),
+        eval_ws_(net_, kEvalChunk, false),
         rank_ws_(team ? size_t(team->max_size() - 1) : 0) {}
 
   // Returns false if it stopped on request.
@@ -199,7 +199,7 @@ class NetworkTrainer {
   Workspace<float>& eval_workspace(int rank) {
     if (rank == 0) return eval_ws_;
     auto& ws = rank_ws_[size_t(rank) - 1];  // rank < the team's max_size()
-    if (!ws) ws = std::make_unique<Workspace<float>>(net_, kEvalChunk);
+    if (!ws) ws = std::make_unique<Workspace<float>>(net_, kEvalChunk, false);
     return *ws;
   }
 

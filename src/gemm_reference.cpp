@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <cstdlib>
 #include <string>
 #include <thread>
@@ -87,10 +88,11 @@ struct Operands {
   }
 };
 
-// GFLOP/s of call(operands) on `threads` threads at once, each on its own
-// operands: the median of five trials of ~trial_seconds.
-template <typename Call>
-double products_rate(std::vector<Operands>& ops, double flops_per_call, double trial_seconds, Call&& call) {
+// Giga-units of work per second of call(operands) (`work_per_call` units each:
+// FLOPs, bytes) on `threads` threads at once, each on its own operands: the
+// median of five trials of ~trial_seconds.
+template <typename Ops, typename Call>
+double rate(std::vector<Ops>& ops, double work_per_call, double trial_seconds, Call&& call) {
   const int threads = int(ops.size());
   for (auto& o : ops) call(o);  // warm-up (caches, OpenBLAS's buffers)
   const auto t0 = std::chrono::steady_clock::now();
@@ -110,7 +112,7 @@ double products_rate(std::vector<Operands>& ops, double flops_per_call, double t
       });
     for (auto& p : pool) p.join();
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    rates.push_back(flops_per_call * calls * threads / seconds / 1e9);
+    rates.push_back(work_per_call * calls * threads / seconds / 1e9);
   }
   std::sort(rates.begin(), rates.end());
   return rates[rates.size() / 2];
@@ -123,7 +125,7 @@ GemmReference measure_layer_products(int m, int batch, int k, int threads, doubl
   const int n = cpu::padded_columns(batch);  // the backend's columns: the batch padded to whole vectors
   std::vector<Operands> ops(size_t(std::max(1, threads)), Operands(m, n, k));
   const double flops = 3 * 2.0 * m * double(batch) * k;  // the useful work: three products on `batch` samples
-  r.own_gflops = products_rate(ops, flops, trial_seconds, [&](Operands& o) {
+  r.own_gflops = rate(ops, flops, trial_seconds, [&](Operands& o) {
     cpu::layer_products(
         {o.w.data(), o.x.data(), o.x_t.data(), o.dz.data(), o.z.data(), o.dx.data(), o.dw.data(), m, n, k, batch});
   });
@@ -134,11 +136,45 @@ GemmReference measure_layer_products(int m, int batch, int k, int threads, doubl
   }
   r.library = blas.description;
   // CBLAS enums: RowMajor 101, NoTrans 111, Trans 112. OpenBLAS works on the `batch` columns alone.
-  r.gflops = products_rate(ops, flops, trial_seconds, [&](Operands& o) {
+  r.gflops = rate(ops, flops, trial_seconds, [&](Operands& o) {
     blas.sgemm(101, 111, 111, m, batch, k, 1.0f, o.w.data(), k, o.x.data(), n, 0.0f, o.z.data(), n);
     blas.sgemm(101, 112, 111, k, batch, m, 1.0f, o.w.data(), k, o.dz.data(), n, 0.0f, o.dx.data(), n);
     blas.sgemm(101, 111, 112, m, k, batch, 1.0f, o.dz.data(), n, o.x.data(), n, 0.0f, o.dw.data(), k);
   });
+  return r;
+}
+
+OptimizerRate measure_optimizer(int64_t parameters, int block, int threads, double trial_seconds) {
+  // One thread's: a network's parameters, moments and next parameters, and one block of gradient,
+  // each starting on a cache line as the trainer's buffers do.
+  struct State {
+    std::vector<float> storage;
+    float *params, *m, *v, *next, *grad;
+    State(int64_t n, int block) : storage(size_t(4 * (n + 16) + block + 16)) {
+      float* at = storage.data();
+      auto take = [&](size_t count, float value) {
+        at += (64 - reinterpret_cast<uintptr_t>(at) % 64) % 64 / sizeof(float);
+        float* p = at;
+        std::fill(p, p + count, value);
+        at += count;
+        return p;
+      };
+      params = take(size_t(n), 0.5f), m = take(size_t(n), 0.f), v = take(size_t(n), 0.f);
+      next = take(size_t(n), 0.f), grad = take(size_t(block), 0.01f);
+    }
+  };
+  std::vector<State> states;  // (moving a State keeps its storage, and so its pointers)
+  states.reserve(size_t(std::max(1, threads)));
+  for (int t = 0; t < std::max(1, threads); ++t) states.emplace_back(parameters, block);
+  const double bytes = 24.0 * double(parameters);
+  auto pass = [&](bool stream) {
+    return [&, stream](State& s) {
+      cpu::optimizer_pass({s.params, s.grad, s.m, s.v, s.next, parameters, block, stream});
+    };
+  };
+  OptimizerRate r;
+  r.gbytes = rate(states, bytes, trial_seconds, pass(false));
+  r.stream_gbytes = rate(states, bytes, trial_seconds, pass(true));
   return r;
 }
 

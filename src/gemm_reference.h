@@ -1,9 +1,12 @@
-// The tuned-SGEMM reference `netsweep bench --by-width` measures beside each
-// width class, next to the CPU backend's own kernels on the same products:
+// The references `netsweep bench --by-width` measures beside each width class:
+// a tuned SGEMM next to the CPU backend's own kernels on the same products,
+// and the optimizer step next to the memory system's rate for its traffic.
+// The SGEMM is
 // OpenBLAS, loaded at run time (a bench-only dependency, so the trainer never
 // needs it), driven the way the CPU backend drives its cores.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 namespace netsweep {
@@ -21,5 +24,15 @@ struct GemmReference {
 // backend's own kernels and by single-threaded OpenBLAS sgemm calls; the
 // median of several trials of ~`trial_seconds` each.
 GemmReference measure_layer_products(int m, int batch, int k, int threads, double trial_seconds = 0.1);
+
+// The optimizer step alone (cpu::optimizer_pass: Adam over `parameters`
+// parameters, in blocks of `block`), `threads` at once, each on arrays of its
+// own the size of a network's, so they stream from where a training step's
+// do: GB/s of its traffic (24 bytes a parameter), and of the same traffic
+// moved without Adam's arithmetic (the memory system's rate for it).
+struct OptimizerRate {
+  double gbytes = 0, stream_gbytes = 0;
+};
+OptimizerRate measure_optimizer(int64_t parameters, int block, int threads, double trial_seconds = 0.1);
 
 }  // namespace netsweep

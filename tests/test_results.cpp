@@ -416,6 +416,13 @@ TEST(Cli, BenchByWidthSetsEachClassBesideATunedGemm) {
     EXPECT_GT(rows[i]["products_gflops"].get<double>(), 0.0);  // netsweep's kernels on the same products
     EXPECT_NEAR(rows[i]["products_fraction_of_gemm"].get<double>(),
                 rows[i]["products_gflops"].get<double>() / rows[i]["gemm_gflops"].get<double>(), 1e-9);
+    // The optimizer alone, over the class's network (1 or 2 hidden layers of w, 2 inputs, 2 outputs).
+    const int64_t params = 2 * w + w + (w * w + w) + w * 2 + 2;
+    EXPECT_EQ(rows[i]["parameters"].get<int64_t>(), params);
+    EXPECT_GT(rows[i]["optimizer_gbytes_per_s"].get<double>(), 0.0);
+    EXPECT_GT(rows[i]["stream_gbytes_per_s"].get<double>(), 0.0);
+    EXPECT_NEAR(rows[i]["optimizer_fraction_of_stream"].get<double>(),
+                rows[i]["optimizer_gbytes_per_s"].get<double>() / rows[i]["stream_gbytes_per_s"].get<double>(), 1e-9);
   }
   // The table says which library and how it was driven.
   const auto t = run_cli("bench --devices cpu --layers 1 --widths 100 --epochs 1 --grid 4 --by-width");
@@ -424,6 +431,7 @@ TEST(Cli, BenchByWidthSetsEachClassBesideATunedGemm) {
   EXPECT_NE(t.output.find("OpenBLAS"), std::string::npos) << t.output;
   EXPECT_NE(t.output.find("100-100"), std::string::npos) << t.output;
   EXPECT_NE(t.output.find("products"), std::string::npos) << t.output;
+  EXPECT_NE(t.output.find("of stream"), std::string::npos) << t.output;
 }
 
 TEST(Cli, BenchRunsEachCudaVariantInAProcessOfItsOwn) {

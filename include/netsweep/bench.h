@@ -31,13 +31,17 @@ struct BenchRow {
 
 // The CPU on one width class of the sweep (networks whose widest hidden layer
 // is in [min_width, max_width]), trained alone, beside a tuned SGEMM on that
-// class's hidden-layer product, (max_width x max_width) x (max_width x batch).
+// class's hidden-layer product, (max_width x max_width) x (max_width x batch),
+// and its optimizer step beside the memory system's rate for that traffic.
 struct WidthClassRow {
   int min_width = 0, max_width = 0, networks = 0, epochs = 0, batch = 0;
   double seconds = 0, flops = 0;
   std::string reference, reference_error;  // the GEMM library, or why there is none
   double reference_gflops = 0;             // the library on the widest layer's three step products
   double products_gflops = 0;              // the backend's own kernels on the same products
+  int64_t parameters = 0;                  // of the class's largest network
+  double optimizer_gbytes = 0;             // the optimizer step alone over that many parameters
+  double stream_gbytes = 0;                // the same traffic without the optimizer's arithmetic
 };
 struct BenchReport {
   std::vector<BenchRow> rows;
