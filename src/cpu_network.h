@@ -20,6 +20,7 @@
 #include <utility>
 #include <vector>
 
+#include "aligned_vector.h"
 #include "cpu_gemm.h"
 #include "cpu_team.h"
 #include "cpu_vector_math.h"
@@ -29,39 +30,12 @@
 
 namespace netsweep::cpu {
 
-// Buffers that start on a cache line: a 64-byte vector load from a buffer
-// 16 bytes off a line touches two (plain std::vector storage of these sizes is
-// 16 bytes off with glibc), and threads of a team write neighbouring blocks of
-// them (rows of optimizer state, of delta_prev) that should not share lines.
-constexpr size_t kCacheLine = 64;
-template <typename T>
-struct CacheLineAllocator {
-  using value_type = T;
-  CacheLineAllocator() = default;
-  template <typename U>
-  CacheLineAllocator(const CacheLineAllocator<U>&) {}
-  T* allocate(size_t n) { return static_cast<T*>(::operator new(n * sizeof(T), std::align_val_t(kCacheLine))); }
-  void deallocate(T* p, size_t) { ::operator delete(p, std::align_val_t(kCacheLine)); }
-  template <typename U>
-  bool operator==(const CacheLineAllocator<U>&) const {
-    return true;
-  }
-  template <typename U>
-  bool operator!=(const CacheLineAllocator<U>&) const {
-    return false;
-  }
-};
-template <typename T>
-using aligned_vector = std::vector<T, CacheLineAllocator<T>>;
-
 template <typename T>
 struct Workspace {
-  int capacity = 0;                  // padded batch size
-  std::vector<aligned_vector<T>> a;  // a[l]: (units_l, capacity) activations; a[0] = inputs
-  std::vector<aligned_vector<T>> z;  // z[l]: (units_l, capacity) pre-activations (l >= 1)
-  // Training only (empty in an evaluation workspace, which runs forward alone):
-  aligned_vector<T> delta, delta_next;  // (max_width, capacity)
-  aligned_vector<T> inputs_t;           // (capacity, padded(max_width)): one layer's inputs, sample-major
+  int capacity = 0;                     // padded batch size
+  std::vector<aligned_vector<T>> a;     // a[l]: (units_l, capacity) activations; a[0] = inputs
+  std::vector<aligned_vector<T>> z;     // z[l]: (units_l, capacity) pre-activations (l >= 1)
+  aligned_vector<T> delta, delta_next;  // (max_width, capacity); training only (empty for evaluation)
   std::vector<T> sample_z, sample_y, sample_p, sample_dz;  // (outputs,)
 
   Workspace(const NetworkLayout& net, int batch, bool training = true) : capacity(padded(batch)) {
@@ -76,7 +50,6 @@ struct Workspace {
     if (training) {
       delta.assign(size_t(net.max_width) * capacity, T(0));
       delta_next = delta;
-      inputs_t.assign(size_t(capacity) * size_t(padded(net.max_width)), T(0));
     }
     const size_t outputs = size_t(net.layers.back().out);
     sample_z.resize(outputs);
@@ -202,6 +175,10 @@ void backward(const NetworkLayout& net, const T* params, Workspace<T>& ws, T* gr
   int current = 0;
   static thread_local aligned_vector<T> block_buffer;  // (Tile::rows, in) of dW, or (rows,) of db, when grad is null
   if (!grad) block_buffer.resize(size_t(Tile::rows) * size_t(net.max_width));
+  // A layer's inputs sample-major, (padded(count), padded(in)), zero past in, so dW vectorizes over
+  // inputs: each thread, alone or in a team, transposes all samples into its own (no barrier to share one).
+  static thread_local aligned_vector<T> inputs_t;  // (cap, padded(max_width))
+  inputs_t.resize(size_t(cap) * size_t(padded(net.max_width)));
   for (int l = int(net.layers.size()) - 1; l >= 0; --l) {
     const LayerView& L = net.layers[size_t(l)];
     const T* W = params + L.weights;            // (out, in)
@@ -211,15 +188,8 @@ void backward(const NetworkLayout& net, const T* params, Workspace<T>& ws, T* gr
     T* db = grad ? grad + L.biases : nullptr;   // (out,)
     T* dprev = delta[1 - current];              // (in, cap)
     const T* zp = ws.z[size_t(l)].data();       // (in, cap)
-    // Inputs sample-major, (padded(count), in_pad), zero past in, so dW vectorizes over inputs. Each
-    // member of a team transposes all samples into a buffer of its own: no barrier to share one.
     const int in_pad = padded(L.in);
-    static thread_local aligned_vector<T> member_inputs_t;  // a team member's x_t, sized as ws.inputs_t
-    T* x_t = ws.inputs_t.data();
-    if (split.size > 1) {
-      member_inputs_t.resize(ws.inputs_t.size());
-      x_t = member_inputs_t.data();
-    }
+    T* x_t = inputs_t.data();  // (padded(count), in_pad)
     transpose_samples(prev, L.in, cap, x_t, in_pad, 0, padded(count));
     // db and dW = dz x^T on rows [lo, hi) of out, then the sink, a block of
     // Tile::rows rows at a time (the same tiles as one product over all rows).

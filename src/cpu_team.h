@@ -203,8 +203,9 @@ struct Split {
   // others from the back of theirs, one at a time: a thread that runs faster
   // (cores are rarely equal on a shared machine) takes more blocks instead of
   // waiting at the next barrier, and mostly the same rows each time (its
-  // cache). Where a block runs never changes its values. `slot` (< kClaimSlots): a claim of its
-  // own for each loop between two syncs. Alone: f(0, n).
+  // cache). Where a block runs never changes its values. `slot` (<
+  // kClaimSlots): a claim of its own for each loop between two syncs.
+  // Alone: f(0, n).
   template <typename F>
   void for_blocks(int n, int align, int slot, F&& f) const {
     if (size == 1 || !claims) {

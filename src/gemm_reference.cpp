@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "aligned_vector.h"
 #include "cpu_dispatch.h"
 
 namespace netsweep {
@@ -146,30 +147,19 @@ GemmReference measure_layer_products(int m, int batch, int k, int threads, doubl
 
 OptimizerRate measure_optimizer(int64_t parameters, int block, int threads, double trial_seconds) {
   // One thread's: a network's parameters, moments and next parameters, and one block of gradient,
-  // each starting on a cache line as the trainer's buffers do.
+  // each on cache lines as the trainer's buffers are.
   struct State {
-    std::vector<float> storage;
-    float *params, *m, *v, *next, *grad;
-    State(int64_t n, int block) : storage(size_t(4 * (n + 16) + block + 16)) {
-      float* at = storage.data();
-      auto take = [&](size_t count, float value) {
-        at += (64 - reinterpret_cast<uintptr_t>(at) % 64) % 64 / sizeof(float);
-        float* p = at;
-        std::fill(p, p + count, value);
-        at += count;
-        return p;
-      };
-      params = take(size_t(n), 0.5f), m = take(size_t(n), 0.f), v = take(size_t(n), 0.f);
-      next = take(size_t(n), 0.f), grad = take(size_t(block), 0.01f);
-    }
+    cpu::aligned_vector<float> params, m, v, next, grad;
+    State(int64_t n, int block)
+        : params(size_t(n), 0.5f), m(size_t(n), 0.f), v(size_t(n), 0.f), next(size_t(n)), grad(size_t(block), 0.01f) {}
   };
-  std::vector<State> states;  // (moving a State keeps its storage, and so its pointers)
-  states.reserve(size_t(std::max(1, threads)));
+  std::vector<State> states;
   for (int t = 0; t < std::max(1, threads); ++t) states.emplace_back(parameters, block);
   const double bytes = 24.0 * double(parameters);
   auto pass = [&](bool stream) {
     return [&, stream](State& s) {
-      cpu::optimizer_pass({s.params, s.grad, s.m, s.v, s.next, parameters, block, stream});
+      cpu::optimizer_pass(
+          {s.params.data(), s.grad.data(), s.m.data(), s.v.data(), s.next.data(), parameters, block, stream});
     };
   };
   OptimizerRate r;

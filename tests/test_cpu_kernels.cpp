@@ -210,7 +210,7 @@ TEST(CpuBackend, WorkspaceBuffersStartOnCacheLines) {
   cfg.hidden = {384, 100, 7};
   const PackedLayout layout = PackedLayout::build({cfg}, 2, 2);
   cpu::Workspace<float> ws(layout.networks[0], 29);
-  std::vector<const float*> buffers{ws.delta.data(), ws.delta_next.data(), ws.inputs_t.data()};
+  std::vector<const float*> buffers{ws.delta.data(), ws.delta_next.data()};
   for (size_t l = 0; l < ws.a.size(); ++l) buffers.push_back(ws.a[l].data());
   for (size_t l = 1; l < ws.z.size(); ++l) buffers.push_back(ws.z[l].data());
   for (const float* p : buffers) EXPECT_EQ(reinterpret_cast<uintptr_t>(p) % cpu::kCacheLine, 0u);
