@@ -1,11 +1,14 @@
 #include "cli_config.h"
 
+#include <toml++/toml.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <sstream>
-#include <toml++/toml.h>
+
+#include "toml_unicode.h"
 
 namespace netsweep {
 namespace {
@@ -50,7 +53,7 @@ bool scalar_text(const toml::node& v, ConfigKey::Kind kind, std::string& out) {
       return false;
     case ConfigKey::text:
       if (const auto* s = v.as_string()) {
-        out = s->get();
+        out = toml_unicode::restored(s->get());
         return true;
       }
       return false;
@@ -62,92 +65,6 @@ bool scalar_text(const toml::node& v, ConfigKey::Kind kind, std::string& out) {
       return false;
   }
   return false;
-}
-
-// toml++ 3.3 (Debian 12) classifies some non-ASCII characters through a
-// table with an unreachable branch (marzer/tomlplusplus#190, #295; fixed
-// upstream in 2026): a non-ASCII character where TOML allows only ASCII
-// (outside strings and comments: `épochs = 3`, `x = 1é`), or right after a
-// backslash in a multi-line "basic" string, is undefined behaviour there
-// (found by fuzz_config). TOML allows no non-ASCII character outside strings
-// and comments anyway, so those are refused here, before toml++ sees them;
-// so is a multi-line string's backslash before one (an invalid escape, or a
-// line-ending backslash whose next line starts with one).
-void check_ascii_outside_strings(const std::string& text, const std::string& where) {
-  enum State { plain, comment, basic, literal, ml_basic, ml_literal } state = plain;
-  size_t line = 1, line_start = 0;
-  auto fail = [&](size_t i, const char* what) {
-    size_t column = 1;  // in characters, as toml++ counts
-    for (size_t k = line_start; k < i; ++k) column += (static_cast<unsigned char>(text[k]) & 0xC0) != 0x80;
-    throw CLI::ConfigError(where + ":" + std::to_string(line) + ":" + std::to_string(column) + ": " + what);
-  };
-  auto quotes_at = [&](size_t i, char q) {
-    size_t n = 0;
-    while (i + n < text.size() && text[i + n] == q) ++n;
-    return n;
-  };
-  size_t i = text.compare(0, 3, "\xEF\xBB\xBF") == 0 ? 3 : 0;  // a UTF-8 byte order mark
-  while (i < text.size()) {
-    const char c = text[i];
-    if (c == '\n') {
-      ++line;
-      line_start = i + 1;
-      if (state == comment || state == basic || state == literal) state = plain;  // (a string left open is toml++'s error)
-      ++i;
-      continue;
-    }
-    switch (state) {
-      case plain:
-        if (static_cast<unsigned char>(c) >= 0x80) fail(i, "a non-ASCII character outside a string or comment");
-        if (c == '#') state = comment;
-        if (c == '"' || c == '\'') {
-          const size_t n = quotes_at(i, c);
-          state = n >= 3 ? (c == '"' ? ml_basic : ml_literal) : (c == '"' ? basic : literal);
-          i += n >= 3 ? 3 : (n == 2 ? 2 : 1);
-          if (n == 2) state = plain;  // "" or '': an empty string
-          continue;
-        }
-        break;
-      case comment:
-        break;
-      case basic:
-        if (c == '\\') {
-          i += 2;
-          continue;
-        }
-        if (c == '"') state = plain;
-        break;
-      case literal:
-        if (c == '\'') state = plain;
-        break;
-      case ml_basic:
-      case ml_literal: {
-        const char q = state == ml_basic ? '"' : '\'';
-        if (state == ml_basic && c == '\\') {
-          size_t k = i + 1;
-          while (k < text.size() && (text[k] == ' ' || text[k] == '\t' || text[k] == '\r' || text[k] == '\n')) {
-            if (text[k] == '\n') {
-              ++line;
-              line_start = k + 1;
-            }
-            ++k;
-          }
-          if (k < text.size() && static_cast<unsigned char>(text[k]) >= 0x80)
-            fail(k, "a non-ASCII character after a backslash in a multi-line string (write it on the line before)");
-          i = k == i + 1 ? i + 2 : k;  // an escape pair, or past the skipped whitespace
-          continue;
-        }
-        if (c == q) {
-          const size_t n = quotes_at(i, q);
-          if (n >= 3) state = plain;  // up to two of them may end the string's text
-          i += n;
-          continue;
-        }
-        break;
-      }
-    }
-    ++i;
-  }
 }
 
 }  // namespace
@@ -179,16 +96,15 @@ ConfigKeys config_keys(const CLI::App& command, const std::vector<std::string>& 
 std::vector<CLI::ConfigItem> parse_config_toml(const std::string& text, const ConfigKeys& keys,
                                                const std::string& section, const std::string& where) {
   if (text.size() > kMaxConfigBytes) throw CLI::ConfigError(where + ": larger than 1 MiB; not a netsweep config");
-  check_ascii_outside_strings(text, where);
   toml::table table;
   try {
-    table = toml::parse(text, std::string_view(where));
+    table = toml::parse(toml_unicode::moved(text, where), std::string_view(where));
   } catch (const toml::parse_error& e) {
-    throw CLI::ConfigError(at(where, e.source()) + ": " + std::string(e.description()));
+    throw CLI::ConfigError(at(where, e.source()) + ": " + toml_unicode::restored(e.description()));
   }
   std::vector<CLI::ConfigItem> items;
   auto take = [&](const toml::key& key_node, const toml::node& value) {
-    std::string key(key_node.str());
+    std::string key = toml_unicode::restored(key_node.str());
     auto it = keys.find(key);
     if (it == keys.end()) {  // snapshot_every for --snapshot-every
       std::string dashed = key;
@@ -196,7 +112,7 @@ std::vector<CLI::ConfigItem> parse_config_toml(const std::string& text, const Co
       it = keys.find(dashed);
       if (it != keys.end()) key = dashed;
     }
-    const std::string here = at(where, value.source()) + ": '" + std::string(key_node.str()) + "'";
+    const std::string here = at(where, value.source()) + ": '" + toml_unicode::restored(key_node.str()) + "'";
     if (it == keys.end()) throw CLI::ConfigError(here + " is not a " + section + " option");
     const ConfigKey& k = it->second;
     CLI::ConfigItem item;
@@ -238,7 +154,7 @@ std::vector<CLI::ConfigItem> parse_config_toml(const std::string& text, const Co
       continue;
     }
     if (key.str() != section)
-      throw CLI::ConfigError(at(where, value.source()) + ": section [" + std::string(key.str()) +
+      throw CLI::ConfigError(at(where, value.source()) + ": section [" + toml_unicode::restored(key.str()) +
                              "] is not known (keys go at the top level, or under [" + section + "])");
     for (const auto& [sub_key, sub_value] : *sub) take(sub_key, sub_value);
   }
