@@ -25,7 +25,7 @@ namespace netsweep {
 namespace {
 
 // Streams the GEMM groups are spread over: groups sharing a stream run one
-// after the other (the slide sweep has 18 groups, so each gets its own).
+// after the other (the slide sweep has 24 groups, so each gets its own).
 // They map onto CUDA_DEVICE_MAX_CONNECTIONS hardware queues (netsweep sets 32).
 constexpr int kGemmStreams = 32;
 // Left free beside the buffers for the context, cuBLAS handles and graphs.

@@ -139,7 +139,7 @@ void add_run_options(CLI::App& run, CliRun& c, std::vector<CLI::Option*>& spec_o
   run.add_option("-o,--output", c.run.output, "results file (HDF5)")->capture_default_str();
   run.add_option("--device", c.device, "auto, cpu or cuda")->capture_default_str();
   run.add_option("--gpu-path", c.gpu_path,
-                 "cuda: auto (networks wider than 64 as batched GEMMs, the rest in fused blocks), fused or gemm")
+                 "cuda: auto (networks wider than 32 as batched GEMMs, the rest in fused blocks), fused or gemm")
       ->capture_default_str();
   run.add_option("--precision", c.precision,
                  "cuda GEMMs: fp32, or tf32 (tensor cores; not bit-comparable with the CPU)")

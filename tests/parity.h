@@ -71,20 +71,47 @@ inline void run_cpu(SweepRun& r, const SweepSpec& s, const Dataset& d, const Tra
   make_cpu_backend(2)->train(r.problem, r.params, r.results, r.frames, progress, c);
 }
 
-// |a - b| <= atol + rtol |a|, reporting the first mismatches.
+// Non-finite, or so large that only a network whose parameters overflowed
+// gives it: which of those such a network's sums give (a huge value, an
+// infinity or NaN) depends on the order of its additions (H200 against the
+// CPU, 2026-11-30: -3.1e38 against NaN in a diverged network's neuron maps).
+inline bool overflowed(float v) { return !(std::abs(v) <= 1e30f); }
+
+// |a - b| <= atol + rtol |a|, reporting the first mismatches; two overflowed
+// values agree.
 inline int compare(const std::vector<float>& ref, const std::vector<float>& got, float atol, float rtol,
                    const std::string& what) {
   int bad = 0;
   EXPECT_EQ(ref.size(), got.size()) << what;
   for (size_t k = 0; k < std::min(ref.size(), got.size()); ++k) {
-    const bool same = ref[k] == got[k] || (std::isnan(ref[k]) && std::isnan(got[k]));
+    const bool same = ref[k] == got[k] || (overflowed(ref[k]) && overflowed(got[k]));
     if (!same && !(std::abs(ref[k] - got[k]) <= atol + rtol * std::abs(ref[k])) && bad++ < 4)
       ADD_FAILURE() << what << "[" << k << "]: cpu " << ref[k] << " vs device algorithm " << got[k];
   }
   return bad;
 }
 
-inline void expect_parity(const SweepRun& cpu, const SweepRun& dev, const std::string& label) {
+// How far a device run may be from the CPU's. Losses, accuracies, frames and
+// neuron maps are held to the same bounds everywhere; parameters depend on
+// where the run is:
+// - the host emulations of the device algorithms add in the CPU's order and
+//   use its math library: parameters within 1e-3 relative or 1e-5;
+// - a real GPU adds in other orders and its expf/tanhf round differently.
+//   Adam turns rounding-sized differences in near-zero gradients into
+//   updates of up to lr (its first steps are close to lr * sign(g)), and
+//   ReLU units switching on or off amplify them, so after 200 steps some
+//   parameters of a ReLU network are 1e-4..2e-4 apart (H200, 2026-11-30:
+//   96-96 relu and leaky_relu with Adam at lr 1e-2) while every loss still
+//   agrees within 1e-4. There parameters are held to a tenth of one step
+//   (lr/10) -- and, after one epoch, to the emulations' bounds
+//   (CudaBackend.MatchesCpuAfterOneEpoch), which catches a wrong formula.
+struct ParityBounds {
+  float param_atol = 1e-5f, param_rtol = 1e-3f;
+};
+inline ParityBounds real_gpu_bounds(float lr) { return {lr / 10, 1e-3f}; }
+
+inline void expect_parity(const SweepRun& cpu, const SweepRun& dev, const std::string& label,
+                          const ParityBounds& bounds = {}) {
   ASSERT_EQ(cpu.results.size(), dev.results.size());
   for (size_t i = 0; i < cpu.results.size(); ++i) {
     const auto& cfg = cpu.problem.networks[i];
@@ -99,7 +126,7 @@ inline void expect_parity(const SweepRun& cpu, const SweepRun& dev, const std::s
     compare(cpu.results[i].snapshot_test_accuracy, dev.results[i].snapshot_test_accuracy, 1e-6f, 0,
             name + " snapshot test accuracy");
   }
-  compare(cpu.params, dev.params, 1e-5f, 1e-3f, label + " final parameters");
+  compare(cpu.params, dev.params, bounds.param_atol, bounds.param_rtol, label + " final parameters");
   ASSERT_EQ(cpu.frames.frames.size(), dev.frames.frames.size()) << label;
   for (const auto& [key, frame] : cpu.frames.frames)
     compare(frame, dev.frames.frames.at(key), 1e-3f, 1e-5f,
@@ -115,7 +142,7 @@ inline void expect_parity(const SweepRun& cpu, const SweepRun& dev, const std::s
             label + " neuron maps " + std::to_string(key.first) + "/" + std::to_string(key.second));
   }
   for (const auto& [key, w] : cpu.frames.weights)
-    compare(w, dev.frames.weights.at(key), 1e-5f, 1e-3f,
+    compare(w, dev.frames.weights.at(key), bounds.param_atol, bounds.param_rtol,
             label + " parameters " + std::to_string(key.first) + "/" + std::to_string(key.second));
 }
 

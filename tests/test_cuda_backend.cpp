@@ -1,7 +1,12 @@
 // The CUDA backend against the CPU backend on a real GPU: same seeds, same
 // initial weights and batch order; per-epoch losses within 1e-4 relative over
-// 200 steps, frames within 1e-3. Skipped cleanly where there is no device.
+// 200 steps, frames within 1e-3, parameters as parity.h says (ParityBounds).
+// Skipped cleanly where there is no device.
 #include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
 
 #include "netsweep/cuda_backend.h"
 #include "parity.h"
@@ -32,6 +37,33 @@ void run_cuda(SweepRun& r, const SweepSpec& s, const Dataset& d, const CudaOptio
 // Every network on each path: fused blocks, GEMM groups, and the automatic split.
 const TrainPath kPaths[] = {TrainPath::fused, TrainPath::gemm, TrainPath::automatic};
 
+// TF32 frames against FP32 ones: the first (before any training) differs only
+// by TF32's rounding of the frame GEMMs' inputs; later ones follow a training
+// that TF32 has moved a little, so a boundary may shift by a few grid points:
+// those are held to a mean and a largest difference on the frame's scale.
+void expect_tf32_frames_close(const SweepRun& cpu, const SweepRun& gpu, const std::string& what) {
+  for (const auto& [key, frame] : cpu.frames.frames) {
+    const std::vector<float>& got = gpu.frames.frames.at(key);
+    const std::string name = what + " frame " + std::to_string(key.first) + "/" + std::to_string(key.second);
+    if (key.second == 0) {
+      compare(frame, got, 2e-2f, 2e-2f, name);
+      continue;
+    }
+    ASSERT_EQ(frame.size(), got.size()) << name;
+    double sum = 0, largest = 0, scale = 1;
+    for (size_t k = 0; k < frame.size(); ++k) {
+      const double d = std::abs(double(frame[k]) - double(got[k]));
+      sum += d;
+      largest = std::max(largest, d);
+      scale = std::max(scale, double(std::abs(frame[k])));
+    }
+    const double mean = sum / double(std::max<size_t>(frame.size(), 1));
+    std::printf("%s: mean |d| %.2e, max |d| %.2e (scale %.3g)\n", name.c_str(), mean, largest, scale);
+    EXPECT_LE(mean, 0.02 * scale) << name;     // H200, 2026-11-30: at most 0.0069 over 298 frames
+    EXPECT_LE(largest, 0.25 * scale) << name;  // and 0.106
+  }
+}
+
 TEST(CudaBackend, MatchesCpuForEveryActivationLossAndOptimizer) {
   NS_REQUIRE_GPU();
   for (TrainPath path : kPaths)
@@ -41,7 +73,26 @@ TEST(CudaBackend, MatchesCpuForEveryActivationLossAndOptimizer) {
       SweepRun cpu, gpu;
       run_cpu(cpu, s, data("moons"));
       run_cuda(gpu, s, data("moons"), {path, false});
-      expect_parity(cpu, gpu, std::string("cuda ") + to_string(path) + " path, loss " + to_string(loss));
+      expect_parity(cpu, gpu, std::string("cuda ") + to_string(path) + " path, loss " + to_string(loss),
+                    real_gpu_bounds(s.learning_rates.at(0)));
+    }
+}
+
+TEST(CudaBackend, MatchesCpuAfterOneEpoch) {
+  // One epoch (4 steps), every activation, optimizer, loss and path, to the
+  // emulations' bounds on parameters too: a wrong formula or index shows here,
+  // before training has had time to amplify rounding.
+  NS_REQUIRE_GPU();
+  for (TrainPath path : kPaths)
+    for (Loss loss : {Loss::bce, Loss::softmax, Loss::mse}) {
+      SweepSpec s = every_activation_and_optimizer(loss);
+      s.widths = {6, 96};
+      s.epochs = 1;
+      s.snapshot_every = 1;
+      SweepRun cpu, gpu;
+      run_cpu(cpu, s, data("moons"));
+      run_cuda(gpu, s, data("moons"), {path, false});
+      expect_parity(cpu, gpu, std::string("cuda one epoch, ") + to_string(path) + " path, loss " + to_string(loss));
     }
 }
 
@@ -54,7 +105,7 @@ TEST(CudaBackend, MatchesCpuForBatchesDivergenceAndRegression) {
     SweepRun cpu, gpu;
     run_cpu(cpu, s, data("xor"));
     run_cuda(gpu, s, data("xor"), {path, false});
-    expect_parity(cpu, gpu, std::string("cuda batches, ") + to_string(path));
+    expect_parity(cpu, gpu, std::string("cuda batches, ") + to_string(path), real_gpu_bounds(1e-2f));
 
     SweepSpec d = base_spec();
     d.activations = {Activation::linear};
@@ -68,7 +119,7 @@ TEST(CudaBackend, MatchesCpuForBatchesDivergenceAndRegression) {
     for (size_t i = 0; i < gpu_d.results.size(); ++i)
       EXPECT_EQ(gpu_d.results[i].status,
                 gpu_d.problem.networks[i].optimizer.lr > 1 ? NetStatus::diverged : NetStatus::trained);
-    expect_parity(cpu_d, gpu_d, std::string("cuda divergence, ") + to_string(path));
+    expect_parity(cpu_d, gpu_d, std::string("cuda divergence, ") + to_string(path), real_gpu_bounds(1e-2f));
   }
 }
 
@@ -85,7 +136,7 @@ TEST(CudaBackend, Tf32StaysCloseToTheCpu) {
   run_cuda(gpu, s, data("moons"), {TrainPath::gemm, true});
   for (size_t i = 0; i < cpu.results.size(); ++i)
     compare(cpu.results[i].epoch_loss, gpu.results[i].epoch_loss, 1e-3f, 2e-2f, "tf32 epoch loss");
-  for (const auto& [key, frame] : cpu.frames.frames) compare(frame, gpu.frames.frames.at(key), 2e-2f, 0, "tf32 frame");
+  expect_tf32_frames_close(cpu, gpu, "tf32");
 }
 
 TEST(CudaBackend, Tf32StaysCloseToTheCpuOnEveryPath) {
@@ -108,8 +159,7 @@ TEST(CudaBackend, Tf32StaysCloseToTheCpuOnEveryPath) {
       for (size_t i = 0; i < cpu.results.size(); ++i)
         compare(cpu.results[i].epoch_loss, gpu.results[i].epoch_loss, 1e-3f, 2e-2f,
                 what + " net " + std::to_string(i) + " epoch loss");
-      for (const auto& [key, frame] : cpu.frames.frames)
-        compare(frame, gpu.frames.frames.at(key), 2e-2f, 2e-2f, what + " frame");
+      expect_tf32_frames_close(cpu, gpu, what);
     }
 }
 
@@ -130,7 +180,7 @@ TEST(CudaBackend, WidestNetworksOnGroupsOfBlocksMatchTheCpu) {
   run_cpu(cpu, s, data("moons"));
   for (int blocks : plan_group_blocks(cpu.problem, 64)) EXPECT_GE(blocks, 2) << "8 x 384 should train on a group";
   run_cuda(gpu, s, data("moons"), {TrainPath::fused, false});
-  expect_parity(cpu, gpu, "cuda fused, 8 x 384 on groups of blocks");
+  expect_parity(cpu, gpu, "cuda fused, 8 x 384 on groups of blocks", real_gpu_bounds(1e-3f));
 }
 
 TEST(CudaBackend, DeviceCudaWithoutAGpuIsAClearError) {

@@ -179,19 +179,19 @@ TEST(GemmPath, OneStepIsABatchedGemmPerLayerAndPass) {
   EXPECT_EQ(exec.gemm_ops()->ops, int64_t(steps) * (2 * layers + 4) + 2 * 2);
 }
 
-TEST(DevicePlan, SlideSweepTakesTheGemmPathForWidthsAbove64) {
+TEST(DevicePlan, SlideSweepTakesTheGemmPathForWidthsAbove32) {
   SweepSpec s = slide_spec();
   s.epochs = 10;
   s.grid = 8;
   const TrainingProblem p = build_problem(s, data("spiral"));
   const DevicePlan plan = plan_device(p, device::kBlockThreads, nullptr, 264, kMacsPerBlock, TrainPath::automatic);
-  EXPECT_EQ(plan.gemm_groups.size(), 6u * 3u);  // depths x widths {128, 256, 384}; sigmoid and relu share
+  EXPECT_EQ(plan.gemm_groups.size(), 6u * 4u);  // depths x widths {64, 128, 256, 384}; sigmoid and relu share
   for (const GemmGroupPlan& g : plan.gemm_groups) EXPECT_EQ(g.nets.size(), 2u);
   EXPECT_EQ(plan.single_block_nets.size() + plan.gemm_members.size() +
                 size_t(std::count_if(plan.blocks.begin(), plan.blocks.end(), [](int b) { return b > 1; })),
             p.networks.size());
   for (size_t i = 0; i < p.networks.size(); ++i)
-    EXPECT_EQ(bool(plan.uses_gemm[i]), p.networks[i].hidden[0] > 64) << p.networks[i].shape_label();
+    EXPECT_EQ(bool(plan.uses_gemm[i]), p.networks[i].hidden[0] > 32) << p.networks[i].shape_label();
 }
 
 TEST(GemmPath, GroupsAreSubmittedAnEpochEachInTurn) {

@@ -5,7 +5,7 @@
 #       the binaries, their non-system libraries, the slide data and the peers from SHARED (default
 #       ../shared) into .carry/ (git-ignored)
 #   tools/gpu_session.sh reference [EPOCHS] here, optional, after prepare: train the parity sweep's CPU
-#       side (default 400 epochs; ~20 min on 2 cores) into .carry/parity/cpu.h5, so that the GPU
+#       side (default 400 epochs; ~2 min on 2 cores) into .carry/parity/cpu.h5, so that the GPU
 #       session spends no device time on it (without it, `parity` trains 100 epochs on the GPU
 #       machine's CPU)
 #   tools/gpu_session.sh run CARRY OUT [PHASE...]   on the GPU machine, from the repository root
@@ -19,20 +19,28 @@
 # that every carried binary finds all its shared libraries (ldd) and stops (exit 3) if not.
 #
 # Exit status: 0 if every step succeeded, 1 if any failed or timed out (all still ran), 3 if libraries
-# are missing. Phases (run in the order given; `first` and `speed` name the two calls' lists):
+# are missing. Phases (run in the order given; `first` and `speed` name the first session's two calls'
+# lists, `again` the single call of a session after the kernels have run once):
 #   env       GPU name, driver and memory, nvcc and compute-sanitizer, the CUDA library folders used
 #   test      the real-kernel tests (CudaBackend.*, DevicePlan.*), then the device-algorithm emulations
+#   cudatest  the real-kernel tests alone
+#   drift     8x256 relu, 3 epochs: CPU against GPU, and GPU against itself (bug or drift; determinism)
 #   sanitize  compute-sanitizer memcheck on a 1-epoch run (layers 1,8 x widths 8,384), fused and gemm
 #   classes   `netsweep bench` per network class: 8x16 and 8x64 fused, 1x128 and 8x384 gemm (100
 #             epochs), and the whole slide grid on the auto path (100 epochs, 256^2 frames)
+#   crossover 8x16, 8x32 and 8x64 on the fused and on the GEMM path (100 epochs): the auto choice
+#   cpu-vs-gpu `bench --devices cpu,cuda` of the slide sweep, 20 epochs: the table users read
 #   parity    the slide sweep on the CPU (carried reference, else 100 epochs here) and on the GPU
 #             (`run --from` the CPU file), compared by tools/compare_results.py within tolerances
 #   slide     the full slide sweep (108 networks, 4000 epochs, 41 frames of 256^2), timed; `info`
 #   frames    the same with only the first and last frame (frames-vs-no-frames ratio)
 #   tf32      `bench` of the slide sweep (400 epochs): cuda-gemm against cuda-gemm-tf32
-#   peers     PyTorch peer (stacked and loop, 20 epochs scaled to 400) beside netsweep (400 epochs),
-#             via tools/bench_vs_torch.py; the JAX peer (padded mode, 20 epochs) if it runs
+#   peers     PyTorch peer, stacked (20 epochs scaled to 400) beside netsweep (400 epochs), via
+#             tools/bench_vs_torch.py; the JAX peer (padded mode, 20 epochs) if it runs
+#   peer-loop the PyTorch peer's loop mode, likewise
 #   seeds     the full slide sweep with --seeds 10 (1,080 networks), timed
+#   seeds-bench  `bench` of the slide sweep, 100 epochs, with 1 and with 10 seeds
+#   frames-400   the slide sweep at 400 epochs with 41 frames and with 2 (the frames' cost)
 # OUT gets at most 6 files: gpu_session.log (every command's output), timings.txt (one line a step:
 # rc, seconds, limit), bench.jsonl (one JSON line a bench or peer step), parity.txt and parity.json
 # (the comparison report), sanitize.log. Results files are written to a scratch folder and removed.
@@ -87,7 +95,8 @@ reference() {
   "$py" - "$carry/parity/full.h5" "$carry/parity/cpu.h5" <<'PY' || return
 import sys
 import h5py
-with h5py.File(sys.argv[1], "r") as src, h5py.File(sys.argv[2], "w") as dst:
+# libver v110: the checksummed format netsweep reads (h5py's default, the 1.8 format, is refused)
+with h5py.File(sys.argv[1], "r") as src, h5py.File(sys.argv[2], "w", libver=("v110", "v110")) as dst:
     for k, v in src.attrs.items():
         dst.attrs[k] = v
     for name in src:
@@ -122,8 +131,10 @@ run() {
     case $phase in
       first) phases+=(env test sanitize classes parity) ;;
       speed) phases+=(slide frames tf32 peers seeds) ;;
-      env | test | sanitize | classes | parity | slide | frames | tf32 | peers | seeds) phases+=("$phase") ;;
-      *) echo "unknown phase '$phase' (env test sanitize classes parity slide frames tf32 peers seeds; first, speed)" >&2
+      again) phases+=(cudatest drift crossover cpu-vs-gpu slide seeds-bench frames-400 peers peer-loop) ;;
+      env | test | cudatest | drift | sanitize | classes | crossover | cpu-vs-gpu | parity | slide | frames | tf32 | \
+        peers | peer-loop | seeds | seeds-bench | frames-400) phases+=("$phase") ;;
+      *) echo "unknown phase '$phase' (see the usage; lists: first, speed, again)" >&2
         return 2 ;;
     esac
   done
@@ -254,9 +265,53 @@ run_phases() {
         echo "env: $(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null ||
           echo 'no nvidia-smi')" | tee -a "$out/timings.txt"
         ;;
-      test)
+      test | cudatest)
         step test-cuda 120 "$wrap/netsweep_tests" --gtest_filter='CudaBackend.*:DevicePlan.*'
-        step test-emulation 60 "$wrap/netsweep_tests" --gtest_filter='GemmPath.*:DeviceAlgorithm.*'
+        [ "$phase" = test ] && step test-emulation 60 "$wrap/netsweep_tests" --gtest_filter='GemmPath.*:DeviceAlgorithm.*'
+        ;;
+      drift)
+        # Bug or drift: 8 x 256 relu (deep and wide, the parity sweep's earliest crossing) for 3
+        # epochs on the CPU and twice on the GPU; the GPU against itself says whether it is deterministic.
+        local d="--layers 8 --widths 256 --activations relu $points --epochs 3 --snapshot-every 1 --grid 16 -q"
+        step drift-cpu 40 "$ns" run $d --device cpu --threads "$(nproc)" -o "$work/drift_cpu.h5" &&
+          step drift-cuda 20 "$ns" run $d --device cuda -o "$work/drift_cuda.h5" &&
+          step drift-cuda-again 20 "$ns" run $d --device cuda -o "$work/drift_cuda2.h5" && [ -n "$py" ] && {
+          "$py" "$ROOT/tools/compare_results.py" "$work/drift_cpu.h5" "$work/drift_cuda.h5" --show 1 2>&1 | tail -n 8
+          "$py" "$ROOT/tools/compare_results.py" "$work/drift_cuda.h5" "$work/drift_cuda2.h5" --exact 2>&1 | tail -n 2
+          "$py" - "$work/drift_cpu.h5" "$work/drift_cuda.h5" <<'PY'
+import sys, h5py, numpy as np
+a, b = (h5py.File(f, "r")["losses/epoch"][0] for f in sys.argv[1:])
+print("drift 8x256 relu: epoch losses", a, b, "relative differences", np.abs(a - b) / np.abs(a))
+PY
+        } 2>&1 | tee -a "$out/timings.txt" >>"$log"
+        rm -f "$work"/drift_*.h5
+        ;;
+      crossover)
+        # The auto path's crossover: the same classes on both paths.
+        local w p
+        for w in 16 32 64; do
+          for p in fused gemm; do
+            step "cross-8x$w-$p" 30 --json "$ns" bench --layers 8 --widths "$w" --activations sigmoid,relu $points \
+              --epochs 100 --snapshot-every 100 --grid 16 --gpu-path "$p" --devices cuda --json
+          done
+        done
+        ;;
+      cpu-vs-gpu)
+        step cpu-vs-gpu 90 --json "$ns" bench $slide --epochs 20 --snapshot-every 20 --grid 256 --devices cpu,cuda \
+          --threads "$(nproc)" --json
+        ;;
+      seeds-bench)
+        step seeds-1-bench 40 --json "$ns" bench $slide --epochs 100 --snapshot-every 100 --grid 256 --devices cuda --json
+        step seeds-10-bench 60 --json "$ns" bench $slide --seeds 10 --epochs 100 --snapshot-every 100 --grid 256 \
+          --devices cuda --json
+        ;;
+      frames-400)
+        # Frame cost at 400 epochs: 41 frames against 2 (scaled to the full sweep in the notes).
+        step frames-41-of-400 60 "$ns" run $slide --epochs 400 --snapshot-every 10 --grid 256 --device cuda -q \
+          -o "$work/f41.h5"
+        step frames-2-of-400 60 "$ns" run $slide --epochs 400 --snapshot-every 400 --grid 256 --device cuda -q \
+          -o "$work/f2.h5"
+        rm -f "$work"/f41.h5 "$work"/f2.h5
         ;;
       sanitize)
         local cs
@@ -335,10 +390,15 @@ run_phases() {
       peers)
         local sweep="$SLIDE_SHAPE --epochs 400 --snapshot-every 100 --grid 256 --repeats 1 --device cuda"
         sweep+=" --netsweep $ns --shared $carry/shared --python python3"
+        # The batched peers first: their ratio is the one the targets name at 5x.
         step peer-torch-stacked 90 --json python3 "$ROOT/tools/bench_vs_torch.py" $sweep --mode stacked --peer-epochs 20
-        step peer-torch-loop 90 --json python3 "$ROOT/tools/bench_vs_torch.py" $sweep --mode loop --peer-epochs 20
         step peer-jax-padded 60 --json python3 "$carry/shared/peers/jax_sweep.py" --mode padded --epochs 20 \
           --snapshot-every 100 --grid 256 --data "$carry/shared/data/slide"
+        ;;
+      peer-loop)
+        local sweep="$SLIDE_SHAPE --epochs 400 --snapshot-every 100 --grid 256 --repeats 1 --device cuda"
+        sweep+=" --netsweep $ns --shared $carry/shared --python python3"
+        step peer-torch-loop 90 --json python3 "$ROOT/tools/bench_vs_torch.py" $sweep --mode loop --peer-epochs 20
         ;;
       seeds)
         step seeds-10 240 "$ns" run $full --seeds 10 --device cuda -o "$work/seeds10.h5"

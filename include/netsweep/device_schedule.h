@@ -16,8 +16,11 @@ namespace netsweep {
 // How networks train on the device: each in a fused block (or group of
 // blocks), each in a GEMM group, or chosen per network by width.
 enum class TrainPath { automatic, fused, gemm };
-// automatic: networks with a layer at least this wide take the GEMM path.
-constexpr int kGemmMinWidth = 65;
+// automatic: networks with a layer at least this wide take the GEMM path. On
+// an H200 (2026-11-30, slide data, batch 32) a fused 8 x 64 network took
+// 1.4 ms a step, an 8 x 16 one 0.36 ms, while the GEMM path's 8 x 384 took
+// 0.82 ms (its steps are launch-bound at any width): 64 trains faster as GEMMs.
+constexpr int kGemmMinWidth = 33;
 TrainPath parse_train_path(const std::string& name);  // throws SpecError
 const char* to_string(TrainPath path);
 
@@ -158,8 +161,8 @@ std::vector<int64_t> neuron_map_offsets(const TrainingProblem& p);
 // Every recording network's hidden units on the neuron grid, as chains of
 // GEMMs in the maps' own layout: layer l's maps (points x units_l) column-
 // major are the next layer's input. maps: neuron_map_offsets(p).back() floats.
-void evaluate_neuron_maps_gemm(const TrainingProblem& p, GridOps& ops, const float* params,
-                               const float* neuron_grid_x, float* maps);
+void evaluate_neuron_maps_gemm(const TrainingProblem& p, GridOps& ops, const float* params, const float* neuron_grid_x,
+                               float* maps);
 
 // The point sets a device evaluates every network on.
 enum class EvalSet { train, test, grid };
