@@ -216,8 +216,7 @@ std::vector<WidthClassRow> time_width_classes(const SweepSpec& spec, const Datas
     row.reference_gflops = ref.gflops;
     row.products_gflops = ref.own_gflops;
     for (const auto& net : problem.layout.networks) row.parameters = std::max(row.parameters, int64_t(net.count));
-    // In blocks of gradient rows as the step's (12 rows of the widest layer with AVX-512).
-    const OptimizerRate opt = measure_optimizer(row.parameters, 12 * row.max_width, threads);
+    const OptimizerRate opt = measure_optimizer(row.parameters, row.max_width, threads);
     row.optimizer_gbytes = opt.gbytes;
     row.stream_gbytes = opt.stream_gbytes;
     rows.push_back(row);

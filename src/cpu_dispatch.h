@@ -58,6 +58,9 @@ struct OptimizerPass {
   bool stream;
 };
 void optimizer_pass(const OptimizerPass& p);
+// Rows of weight gradient the step hands the optimizer at a time on the running
+// CPU (times the layer's width): its register tile's rows (12 with AVX-512, 6 with AVX2).
+int gradient_block_rows();
 // n rounded up to whole vectors of samples: padded(n) of cpu_gemm.h.
 int padded_columns(int n);
 

@@ -111,10 +111,11 @@ NETSWEEP_TARGET_BASELINE void optimizer_pass_baseline(const OptimizerPass& p) { 
 EntryPoints choose_entry_points() {
   __builtin_cpu_init();  // static initialization may run before libgcc's own
   if (__builtin_cpu_supports("x86-64-v4"))
-    return {train_step_avx512, evaluate_chunk_avx512, layer_products_avx512, optimizer_pass_avx512};
+    return {train_step_avx512, evaluate_chunk_avx512, layer_products_avx512, optimizer_pass_avx512, Avx512Tile::rows};
   if (__builtin_cpu_supports("x86-64-v3"))
-    return {train_step_avx2, evaluate_chunk_avx2, layer_products_avx2, optimizer_pass_avx2};
-  return {train_step_baseline, evaluate_chunk_baseline, layer_products_baseline, optimizer_pass_baseline};
+    return {train_step_avx2, evaluate_chunk_avx2, layer_products_avx2, optimizer_pass_avx2, Avx2Tile::rows};
+  return {train_step_baseline, evaluate_chunk_baseline, layer_products_baseline, optimizer_pass_baseline,
+          BaselineTile::rows};
 }
 
 #else
@@ -126,7 +127,7 @@ using NativeTile = Avx2Tile;
 using NativeTile = BaselineTile;
 #endif
 const EntryPoints kNative{train_step_with<NativeTile>, evaluate_chunk_with<NativeTile>, layer_products_with<NativeTile>,
-                          optimizer_pass_with<NativeTile>};
+                          optimizer_pass_with<NativeTile>, NativeTile::rows};
 #endif
 
 }  // namespace
@@ -142,6 +143,7 @@ const EntryPoints& entry_points() {
 
 void layer_products(const LayerProducts& p) { entry_points().layer_products(p); }
 void optimizer_pass(const OptimizerPass& p) { entry_points().optimizer_pass(p); }
+int gradient_block_rows() { return entry_points().tile_rows; }
 int padded_columns(int n) { return padded(n); }
 
 }  // namespace netsweep::cpu

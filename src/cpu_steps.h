@@ -64,6 +64,7 @@ struct EntryPoints {
   BatchStats (*evaluate_chunk)(const EvaluateChunk&);
   void (*layer_products)(const LayerProducts&);
   void (*optimizer_pass)(const OptimizerPass&);
+  int tile_rows;  // rows of the products' register tile: the step's gradient blocks are this many rows
 };
 
 // The entry points for the running CPU.

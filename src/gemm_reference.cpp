@@ -145,7 +145,8 @@ GemmReference measure_layer_products(int m, int batch, int k, int threads, doubl
   return r;
 }
 
-OptimizerRate measure_optimizer(int64_t parameters, int block, int threads, double trial_seconds) {
+OptimizerRate measure_optimizer(int64_t parameters, int width, int threads, double trial_seconds) {
+  const int block = cpu::gradient_block_rows() * width;
   // One thread's: a network's parameters, moments and next parameters, and one block of gradient,
   // each on cache lines as the trainer's buffers are.
   struct State {

@@ -26,13 +26,14 @@ struct GemmReference {
 GemmReference measure_layer_products(int m, int batch, int k, int threads, double trial_seconds = 0.1);
 
 // The optimizer step alone (cpu::optimizer_pass: Adam over `parameters`
-// parameters, in blocks of `block`), `threads` at once, each on arrays of its
+// parameters, in the step's blocks: the running CPU's gradient rows of the
+// widest layer, `width`), `threads` at once, each on arrays of its
 // own the size of a network's, so they stream from where a training step's
 // do: GB/s of its traffic (24 bytes a parameter), and of the same traffic
 // moved without Adam's arithmetic (the memory system's rate for it).
 struct OptimizerRate {
   double gbytes = 0, stream_gbytes = 0;
 };
-OptimizerRate measure_optimizer(int64_t parameters, int block, int threads, double trial_seconds = 0.1);
+OptimizerRate measure_optimizer(int64_t parameters, int width, int threads, double trial_seconds = 0.1);
 
 }  // namespace netsweep

@@ -200,6 +200,11 @@ TEST(CpuBackend, OptimizerPassOfTheBenchIsTheStepsAdam) {
     ASSERT_EQ(m2[size_t(k)], m[size_t(k)] + g) << k;
     ASSERT_EQ(v2[size_t(k)], v[size_t(k)] + g) << k;
   }
+  // The bench hands it the step's gradient blocks: the running instruction set's tile rows.
+  const std::string isa = cpu::vector_code();
+  if (isa == "AVX-512") EXPECT_EQ(cpu::gradient_block_rows(), 12);
+  if (isa == "AVX2") EXPECT_EQ(cpu::gradient_block_rows(), 6);
+  if (isa == "x86-64") EXPECT_EQ(cpu::gradient_block_rows(), 3);
 }
 
 TEST(CpuBackend, WorkspaceBuffersStartOnCacheLines) {
