@@ -100,7 +100,7 @@ std::vector<CLI::ConfigItem> parse_config_toml(const std::string& text, const Co
   try {
     table = toml::parse(toml_unicode::moved(text, where), std::string_view(where));
   } catch (const toml::parse_error& e) {
-    throw CLI::ConfigError(at(where, e.source()) + ": " + toml_unicode::restored(e.description()));
+    throw CLI::ConfigError(at(where, e.source()) + ": " + toml_unicode::restored_message(e.description()));
   }
   std::vector<CLI::ConfigItem> items;
   auto take = [&](const toml::key& key_node, const toml::node& value) {

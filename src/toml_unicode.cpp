@@ -75,7 +75,9 @@ std::string moved(const std::string& text, const std::string& where) {
   std::string out;
   out.reserve(text.size() + text.size() / 4);
   size_t line = 1, column = 1;
-  for (size_t i = 0; i < text.size();) {
+  const size_t bom = text.compare(0, 3, "\xEF\xBB\xBF") == 0 ? 3 : 0;  // toml++ skips it: no column
+  out.append(text, 0, bom);
+  for (size_t i = bom; i < text.size();) {
     size_t length;
     const char32_t c = decode(text, i, length);
     const bool plane15 = length > 0 && c >= kMovedBy && c <= kMovedBy + 0xFFFF;
@@ -99,7 +101,9 @@ std::string moved(const std::string& text, const std::string& where) {
   return out;
 }
 
-std::string restored(std::string_view text) {
+namespace {
+
+std::string restore(std::string_view text, bool escapes) {
   std::string out;
   out.reserve(text.size());
   for (size_t i = 0; i < text.size();) {
@@ -108,7 +112,7 @@ std::string restored(std::string_view text) {
     if (length > 0 && moved_code_point(c)) {
       encode(c - kMovedBy, out);
       i += length;
-    } else if (const char32_t e = moved_escape(text, i)) {
+    } else if (const char32_t e = escapes ? moved_escape(text, i) : 0) {
       char escape[8];
       std::snprintf(escape, sizeof escape, "\\u%04X", unsigned(e - kMovedBy));
       out += escape;
@@ -119,5 +123,10 @@ std::string restored(std::string_view text) {
   }
   return out;
 }
+
+}  // namespace
+
+std::string restored(std::string_view text) { return restore(text, false); }
+std::string restored_message(std::string_view text) { return restore(text, true); }
 
 }  // namespace netsweep::toml_unicode

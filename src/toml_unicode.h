@@ -26,12 +26,15 @@ constexpr bool unclassifiable(char32_t c) {
 
 // `text` with every unclassifiable code point moved, for toml++. Throws
 // CLI::ConfigError naming `where`, line and column if the text already holds
-// a character of plane 15 (U+F0000..U+FFFFF) or a `\U000F....` escape: those
-// would come back as other characters.
+// a character of plane 15 (U+F0000..U+FFFFF), or the text of an escape of a
+// moved one (`\U000F00E9`, wherever it stands: also in a comment, or after an
+// escaped backslash): such characters would come back as other ones.
 std::string moved(const std::string& text, const std::string& where);
 
-// What toml++ gives back (a string, a key, a message), with moved code points
-// restored, as UTF-8 or as toml++'s `\U000F....` escape in messages.
+// A string or key toml++ gives back, with moved code points restored.
 std::string restored(std::string_view text);
+// One of toml++'s messages: moved code points restored, also where it wrote
+// one as an escape (`\U000F00E9` becomes `\u00E9`).
+std::string restored_message(std::string_view text);
 
 }  // namespace netsweep::toml_unicode

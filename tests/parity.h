@@ -137,7 +137,7 @@ inline void expect_parity(const SweepRun& cpu, const SweepRun& dev, const std::s
   for (const auto& [key, maps] : cpu.frames.maps) {
     // Hidden units are unbounded (linear, relu): absolute within 1e-3 of the map's own scale.
     float scale = 1.0f;
-    for (float v : maps) scale = std::isfinite(v) ? std::max(scale, std::abs(v)) : scale;
+    for (float v : maps) scale = overflowed(v) ? scale : std::max(scale, std::abs(v));
     compare(maps, dev.frames.maps.at(key), 1e-3f * scale, 1e-5f,
             label + " neuron maps " + std::to_string(key.first) + "/" + std::to_string(key.second));
   }

@@ -42,6 +42,7 @@ const TrainPath kPaths[] = {TrainPath::fused, TrainPath::gemm, TrainPath::automa
 // that TF32 has moved a little, so a boundary may shift by a few grid points:
 // those are held to a mean and a largest difference on the frame's scale.
 void expect_tf32_frames_close(const SweepRun& cpu, const SweepRun& gpu, const std::string& what) {
+  ASSERT_EQ(cpu.frames.frames.size(), gpu.frames.frames.size()) << what;
   for (const auto& [key, frame] : cpu.frames.frames) {
     const std::vector<float>& got = gpu.frames.frames.at(key);
     const std::string name = what + " frame " + std::to_string(key.first) + "/" + std::to_string(key.second);

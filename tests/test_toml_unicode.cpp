@@ -71,9 +71,11 @@ TEST(TomlUnicode, EveryCodePointComesBackAsWritten) {
     ASSERT_EQ(moved, tu::unclassifiable(c) ? "a" + utf8(c + tu::kMovedBy) + "b" : text) << std::hex << unsigned(c);
     ASSERT_EQ(tu::restored(moved), text) << std::hex << unsigned(c);
   }
-  // toml++ writes a non-ASCII character of a message as an escape.
-  EXPECT_EQ(tu::restored("saw '\\U000F00E9'"), "saw '\\u00E9'");
-  EXPECT_EQ(tu::restored("saw '\\U000F3000'"), "saw '\\U000F3000'");  // U+3000 is never moved
+  // toml++ writes a non-ASCII character of a message as an escape; a string's text is left alone.
+  EXPECT_EQ(tu::restored_message("saw '\\U000F00E9'"), "saw '\\u00E9'");
+  EXPECT_EQ(tu::restored_message("saw '\\U000F3000'"), "saw '\\U000F3000'");  // U+3000 is never moved
+  EXPECT_EQ(tu::restored("\\U000F00E9"), "\\U000F00E9");
+  EXPECT_EQ(first_input("device = \"\\u005CU000F00E9\"\n"), "\\U000F00E9");  // an escaped backslash, then text
   // Bytes that are no UTF-8 pass through both ways (toml++ refuses them).
   EXPECT_EQ(tu::moved("\xC3(\xFF\xED\xA0\x80", "t.toml"), "\xC3(\xFF\xED\xA0\x80");
   EXPECT_EQ(tu::restored("\xC3(\xFF"), "\xC3(\xFF");
@@ -84,7 +86,11 @@ TEST(TomlUnicode, PlaneFifteenIsRefusedWhereItIs) {
   for (const auto& [text, where] : std::vector<std::pair<std::string, std::string>>{
            {"epochs = 1\ndevice = \"x" + utf8(0xF00E9) + "\"\n", "t.toml:2:12: "},
            {"device = \"\\U000F00E9\"\n", "t.toml:1:11: "},
-           {"device = \"\\U000f2D2e\"\n", "t.toml:1:11: "}}) {
+           {"device = \"\\U000f2D2e\"\n", "t.toml:1:11: "},
+           {"\xEF\xBB\xBF"
+            "device = \"" +
+                utf8(0xF00E9) + "\"\n",
+            "t.toml:1:11: "}}) {  // after a byte order mark
     try {
       first_input(text);
       ADD_FAILURE() << text;

@@ -13,7 +13,7 @@
 # With the device tool, after `prepare` (and `reference`) here, two calls, both with carry [".carry"]
 # and timeout_s 360, the second right after the first (the machine stays warm 30 s):
 #   bash tools/gpu_session.sh run .carry "$OUT" env test sanitize classes parity
-#   bash tools/gpu_session.sh run .carry "$OUT" slide frames tf32 peers seeds
+#   bash tools/gpu_session.sh run .carry "$OUT" slide frames tf32 peers peer-loop seeds
 # Each call stops starting steps after GPU_SESSION_BUDGET seconds (default 300) and cuts the last one
 # to fit, so both calls and two machine starts fit in ~13 minutes. Before any phase, `run` checks
 # that every carried binary finds all its shared libraries (ldd) and stops (exit 3) if not.
@@ -131,8 +131,8 @@ run() {
   for phase in "$@"; do
     case $phase in
       first) phases+=(env test sanitize classes parity) ;;
-      speed) phases+=(slide frames tf32 peers seeds) ;;
-      again) phases+=(cudatest slide profile cpu-vs-gpu peers crossover seeds-bench frames-400 peer-loop drift) ;;
+      speed) phases+=(slide frames tf32 peers peer-loop seeds) ;;
+      again) phases+=(cudatest slide drift profile cpu-vs-gpu peers crossover seeds-bench frames-400 peer-loop) ;;
       env | test | cudatest | drift | sanitize | classes | crossover | cpu-vs-gpu | profile | parity | slide | frames | \
         tf32 | peers | peer-loop | seeds | seeds-bench | frames-400) phases+=("$phase") ;;
       *) echo "unknown phase '$phase' (see the usage; lists: first, speed, again)" >&2
@@ -274,9 +274,11 @@ run_phases() {
         # Bug or drift: 8 x 256 relu (deep and wide, the parity sweep's earliest crossing) for 3
         # epochs on the CPU and twice on the GPU; the GPU against itself says whether it is deterministic.
         local d="--layers 8 --widths 256 --activations relu $points --epochs 3 --snapshot-every 1 --grid 16 -q"
-        step drift-cpu 40 "$ns" run $d --device cpu --threads "$(nproc)" -o "$work/drift_cpu.h5" &&
-          step drift-cuda 20 "$ns" run $d --device cuda -o "$work/drift_cuda.h5" &&
-          step drift-cuda-again 20 "$ns" run $d --device cuda -o "$work/drift_cuda2.h5" && [ -n "$py" ] && {
+        local cpu_ok=0 cuda_ok=0 again_ok=0
+        step drift-cpu 40 "$ns" run $d --device cpu --threads "$(nproc)" -o "$work/drift_cpu.h5" && cpu_ok=1
+        step drift-cuda 20 "$ns" run $d --device cuda -o "$work/drift_cuda.h5" && cuda_ok=1
+        step drift-cuda-again 20 "$ns" run $d --device cuda -o "$work/drift_cuda2.h5" && again_ok=1
+        [ "$cpu_ok$cuda_ok$again_ok" = 111 ] && [ -n "$py" ] && {
           "$py" "$ROOT/tools/compare_results.py" "$work/drift_cpu.h5" "$work/drift_cuda.h5" --show 1 2>&1 | tail -n 8
           "$py" "$ROOT/tools/compare_results.py" "$work/drift_cuda.h5" "$work/drift_cuda2.h5" --exact 2>&1 | tail -n 2
           "$py" - "$work/drift_cpu.h5" "$work/drift_cuda.h5" <<'PY'
@@ -310,7 +312,7 @@ PY
         if [ -z "$ncu" ]; then
           echo "profile            skipped: ncu not found" | tee -a "$out/timings.txt"
         else
-          step profile-8x384 120 "$ncu" --clock-control none --target-processes all --section SpeedOfLight \
+          step profile-8x384 60 "$ncu" --clock-control none --target-processes all --section SpeedOfLight \
             --launch-skip 300 --launch-count 150 --print-summary per-kernel \
             "$ns" run --layers 8 --widths 384 --activations relu $points --epochs 2 --snapshot-every 2 --grid 16 \
             --gpu-path gemm --device cuda -q -o "$work/profile.h5"
