@@ -188,6 +188,9 @@ run() {
   local points="--points $carry/shared/data/slide/green_points.json:0 --points $carry/shared/data/slide/red_points.json:1"
   local slide="$SLIDE_SHAPE $points"
   local full="$slide --epochs 4000 --snapshot-every 100 --grid 256"
+  # tools/bench_vs_torch.py's sweep: netsweep's 400 epochs beside the PyTorch peer's, scaled
+  local peer_sweep="$SLIDE_SHAPE --epochs 400 --snapshot-every 100 --grid 256 --repeats 1 --device cuda"
+  peer_sweep+=" --netsweep $ns --shared $carry/shared --python python3"
 
   # step NAME LIMIT [--json] COMMAND...: runs COMMAND under min(LIMIT, what is left of the budget),
   # its output into the log (with --json: its stdout's last JSON line, or the whole stdout if it is
@@ -407,18 +410,14 @@ PY
           --devices cuda-gemm,cuda-gemm-tf32 --json
         ;;
       peers)
-        local sweep="$SLIDE_SHAPE --epochs 400 --snapshot-every 100 --grid 256 --repeats 1 --device cuda"
-        sweep+=" --netsweep $ns --shared $carry/shared --python python3"
         # The batched peers first: their ratio is the one the targets name at 5x.
         # PyTorch's 20 epochs did not finish in 90 s (stacked) on the H200: 5, scaled.
-        step peer-torch-stacked 90 --json python3 "$ROOT/tools/bench_vs_torch.py" $sweep --mode stacked --peer-epochs 5
+        step peer-torch-stacked 90 --json python3 "$ROOT/tools/bench_vs_torch.py" $peer_sweep --mode stacked --peer-epochs 5
         step peer-jax-padded 60 --json python3 "$carry/shared/peers/jax_sweep.py" --mode padded --epochs 20 \
           --snapshot-every 100 --grid 256 --data "$carry/shared/data/slide"
         ;;
       peer-loop)
-        local sweep="$SLIDE_SHAPE --epochs 400 --snapshot-every 100 --grid 256 --repeats 1 --device cuda"
-        sweep+=" --netsweep $ns --shared $carry/shared --python python3"
-        step peer-torch-loop 90 --json python3 "$ROOT/tools/bench_vs_torch.py" $sweep --mode loop --peer-epochs 2
+        step peer-torch-loop 90 --json python3 "$ROOT/tools/bench_vs_torch.py" $peer_sweep --mode loop --peer-epochs 2
         ;;
       seeds)
         step seeds-10 240 "$ns" run $full --seeds 10 --device cuda -o "$work/seeds10.h5"
