@@ -63,35 +63,42 @@ using BaselineTile = TileShape<3, 1>;
 // same order, so a product split along K gives the same bits as one call; it
 // reads whole vectors of C, which has them: ldc >= N).
 // Only the first `valid` columns of the tile are stored.
-template <typename T, int R, int V, bool kTransA, bool kAccumulate = false>
+// kKList: the sum visits only k = k_list[0..K), in increasing order (rows of B
+// that are all zero left out: see nonzero_rows()). kRowList: tile row m is A's
+// and C's row row_list[m] (only without kTransA).
+template <typename T, int R, int V, bool kTransA, bool kAccumulate = false, bool kKList = false, bool kRowList = false>
 inline void gemm_tile(const T* A, int lda, const T* B, int ldb, T* C, int ldc, int K, int m0, int n0, const T* init,
-                      int valid) {
+                      int valid, const int* k_list = nullptr, const int* row_list = nullptr) {
+  static_assert(!(kTransA && kRowList), "row lists index A's rows");
+  int row[R];
+  for (int r = 0; r < R; ++r) row[r] = kRowList ? row_list[m0 + r] : m0 + r;
   lanes_t<T> acc[R][V];
   for (int r = 0; r < R; ++r)
     for (int v = 0; v < V; ++v) {
       if constexpr (kAccumulate)
-        acc[r][v] = load_lanes(C + size_t(m0 + r) * ldc + n0 + v * kBatchPad);
+        acc[r][v] = load_lanes(C + size_t(row[r]) * ldc + n0 + v * kBatchPad);
       else
-        acc[r][v] = lanes_t<T>{} + (init ? init[m0 + r] : T(0));
+        acc[r][v] = lanes_t<T>{} + (init ? init[row[r]] : T(0));
     }
-  for (int k = 0; k < K; ++k) {
+  for (int i = 0; i < K; ++i) {
+    const int k = kKList ? k_list[i] : i;
     // Fetch A ahead of the tile (W comes from L3 at every step): W^T's tiles walk W's rows a few
     // floats at a time, so the floats two tiles on; W's tiles walk R rows, so 4 lines on in each.
     if constexpr (kTransA) {
       __builtin_prefetch(A + size_t(k) * lda + m0 + 2 * kBatchPad);
-    } else if (k % kBatchPad == 0) {
-      for (int r = 0; r < R; ++r) __builtin_prefetch(A + size_t(m0 + r) * lda + k + 4 * kBatchPad);
+    } else if (i % kBatchPad == 0) {
+      for (int r = 0; r < R; ++r) __builtin_prefetch(A + size_t(row[r]) * lda + k + 4 * kBatchPad);
     }
     lanes_t<T> b[V];
     for (int v = 0; v < V; ++v) b[v] = load_lanes(B + size_t(k) * ldb + n0 + v * kBatchPad);
     for (int r = 0; r < R; ++r) {
-      const T a = kTransA ? A[size_t(k) * lda + m0 + r] : A[size_t(m0 + r) * lda + k];
+      const T a = kTransA ? A[size_t(k) * lda + row[r]] : A[size_t(row[r]) * lda + k];
       for (int v = 0; v < V; ++v) acc[r][v] += a * b[v];
     }
   }
   for (int r = 0; r < R; ++r)
     for (int v = 0; v < V; ++v) {
-      T* c = C + size_t(m0 + r) * ldc + n0 + v * kBatchPad;
+      T* c = C + size_t(row[r]) * ldc + n0 + v * kBatchPad;
       const int n = std::min(kBatchPad, valid - v * kBatchPad);
       if (n == kBatchPad)
         store_lanes(c, acc[r][v]);
@@ -134,63 +141,112 @@ inline void transpose_samples(const T* x, int rows, int cap, T* x_t, int ldx, in
 }
 
 // Rows [0, M) of C in tiles of Tile::rows, then 4, then 1, for the columns of one strip.
-template <typename T, typename Tile, int V, bool kTransA, bool kAccumulate>
+template <typename T, typename Tile, int V, bool kTransA, bool kAccumulate, bool kKList = false, bool kRowList = false>
 inline void gemm_rows(const T* A, int lda, const T* B, int ldb, T* C, int ldc, int M, int K, int n0, const T* init,
-                      int valid) {
+                      int valid, const int* k_list, const int* row_list) {
   int m = 0;
   for (; m + Tile::rows <= M; m += Tile::rows)
-    gemm_tile<T, Tile::rows, V, kTransA, kAccumulate>(A, lda, B, ldb, C, ldc, K, m, n0, init, valid);
+    gemm_tile<T, Tile::rows, V, kTransA, kAccumulate, kKList, kRowList>(A, lda, B, ldb, C, ldc, K, m, n0, init, valid,
+                                                                        k_list, row_list);
   if constexpr (Tile::rows > 4)
-    for (; m + 4 <= M; m += 4) gemm_tile<T, 4, V, kTransA, kAccumulate>(A, lda, B, ldb, C, ldc, K, m, n0, init, valid);
-  for (; m < M; ++m) gemm_tile<T, 1, V, kTransA, kAccumulate>(A, lda, B, ldb, C, ldc, K, m, n0, init, valid);
+    for (; m + 4 <= M; m += 4)
+      gemm_tile<T, 4, V, kTransA, kAccumulate, kKList, kRowList>(A, lda, B, ldb, C, ldc, K, m, n0, init, valid, k_list,
+                                                                 row_list);
+  for (; m < M; ++m)
+    gemm_tile<T, 1, V, kTransA, kAccumulate, kKList, kRowList>(A, lda, B, ldb, C, ldc, K, m, n0, init, valid, k_list,
+                                                               row_list);
 }
 
 // C (M, columns) = init + op(A) B over columns [0, N) (N a multiple of kBatchPad),
 // storing only the first n_valid of them: strips of Tile::vectors, then of one
-// vector.
-template <typename T, typename Tile, bool kTransA, bool kAccumulate = false>
+// vector. With kKList, K counts the entries of k_list; with kRowList, M those
+// of row_list.
+template <typename T, typename Tile, bool kTransA, bool kAccumulate = false, bool kKList = false, bool kRowList = false>
 inline void gemm(const T* A, int lda, const T* B, int ldb, T* C, int ldc, int M, int N, int K, const T* init,
-                 int n_valid) {
+                 int n_valid, const int* k_list = nullptr, const int* row_list = nullptr) {
   constexpr int strip = Tile::vectors * kBatchPad;
   int n0 = 0;
   for (; n0 + strip <= N; n0 += strip)
-    gemm_rows<T, Tile, Tile::vectors, kTransA, kAccumulate>(A, lda, B, ldb, C, ldc, M, K, n0, init, n_valid - n0);
+    gemm_rows<T, Tile, Tile::vectors, kTransA, kAccumulate, kKList, kRowList>(A, lda, B, ldb, C, ldc, M, K, n0, init,
+                                                                              n_valid - n0, k_list, row_list);
   if constexpr (Tile::vectors > 1)
     for (; n0 < N; n0 += kBatchPad)
-      gemm_rows<T, Tile, 1, kTransA, kAccumulate>(A, lda, B, ldb, C, ldc, M, K, n0, init, n_valid - n0);
+      gemm_rows<T, Tile, 1, kTransA, kAccumulate, kKList, kRowList>(A, lda, B, ldb, C, ldc, M, K, n0, init,
+                                                                    n_valid - n0, k_list, row_list);
+}
+
+// The rows of x (rows, cap) holding a value other than ±0 (NaN counts), in
+// order, to list[0..n); returns n. A product that leaves out the rows of B that
+// are zero (kKList) gives every sum the same bits as one over all rows while
+// A is finite: each term left out is ±0, and adding ±0 changes no sum that
+// starts from +0 or a bias (at most the sign of a zero, which no later rule
+// reads). A ReLU layer's units that are off for a whole batch give such rows.
+template <typename T>
+inline int nonzero_rows(const T* x, int rows, int cap, int* list) {
+  int n = 0;
+  for (int i = 0; i < rows; ++i) {
+    const T* r = x + size_t(i) * cap;
+    int any = 0;
+#pragma omp simd reduction(| : any)
+    for (int b = 0; b < cap; ++b) any |= r[b] != T(0);
+    list[n] = i;
+    n += any;
+  }
+  return n;
 }
 
 // The three products of a layer's training step, named once for the step and
 // for `netsweep bench --by-width` (which times them alone). W is (out, ldw),
 // batch buffers (units, cap), x_t the layer's inputs sample-major (count, ldx).
+// kLists: compiled with the sparse form (lists of nonzero_rows()), used where
+// its list is given (only ReLU networks have such rows: the others need not
+// carry the code).
 
-// z (rows, cap) = bias + W (rows, in) x (in, cap).
-template <typename T, typename Tile>
-inline void output_product(const T* W, int in, const T* x, int cap, T* z, int rows, const T* bias) {
+// z (rows, cap) = bias + W (rows, in) x (in, cap); with `inputs`, over those
+// `count` inputs only (nonzero_rows() of x).
+template <typename T, typename Tile, bool kLists = false>
+inline void output_product(const T* W, int in, const T* x, int cap, T* z, int rows, const T* bias,
+                           const int* inputs = nullptr, int count = 0) {
+  auto run = [&](auto shape) {
+    using Shape = decltype(shape);
+    if (kLists && inputs)
+      gemm<T, Shape, false, false, kLists>(W, in, x, cap, z, cap, rows, cap, count, bias, cap, inputs);
+    else
+      gemm<T, Shape, false>(W, in, x, cap, z, cap, rows, cap, in, bias, cap);
+  };
   using Wide = typename Tile::wide;
   if constexpr (Wide::rows != Tile::rows || Wide::vectors != Tile::vectors) {
-    if (cap % (Wide::vectors * kBatchPad) == 0 && cap > Tile::vectors * kBatchPad) {
-      gemm<T, Wide, false>(W, in, x, cap, z, cap, rows, cap, in, bias, cap);
-      return;
-    }
+    if (cap % (Wide::vectors * kBatchPad) == 0 && cap > Tile::vectors * kBatchPad) return run(Wide{});
   }
-  gemm<T, Tile, false>(W, in, x, cap, z, cap, rows, cap, in, bias, cap);
+  run(Tile{});
 }
 
 // dx (cols, cap) = W^T dz over `rows` rows of W, whose first `cols` columns
 // start at W; kAccumulate: dx += that, continuing the sum of earlier rows.
-template <typename T, typename Tile, bool kAccumulate = false>
-inline void input_gradient_product(const T* W, int ldw, const T* dz, int cap, T* dx, int cols, int rows) {
-  gemm<T, Tile, true, kAccumulate>(W, ldw, dz, cap, dx, cap, cols, cap, rows, nullptr, cap);
+// With `live`, over those `count` rows only (indices from W's and dz's first
+// row: nonzero_rows() of dz).
+template <typename T, typename Tile, bool kAccumulate = false, bool kLists = false>
+inline void input_gradient_product(const T* W, int ldw, const T* dz, int cap, T* dx, int cols, int rows,
+                                   const int* live = nullptr, int count = 0) {
+  if (kLists && live)
+    gemm<T, Tile, true, kAccumulate, kLists>(W, ldw, dz, cap, dx, cap, cols, cap, count, nullptr, cap, live);
+  else
+    gemm<T, Tile, true, kAccumulate>(W, ldw, dz, cap, dx, cap, cols, cap, rows, nullptr, cap);
 }
 
 // g (rows, ldg) = dz (rows, cap) x^T over `count` samples, for `cols` inputs
-// starting at x_t (whose rows have room for cols rounded up to a vector).
-template <typename T, typename Tile>
+// starting at x_t (whose rows have room for cols rounded up to a vector). With
+// `live`, only those `live_count` rows of g (indices from dz's and g's first
+// row); the caller writes the others.
+template <typename T, typename Tile, bool kLists = false>
 inline void weight_gradient_product(const T* dz, int cap, const T* x_t, int ldx, T* g, int ldg, int rows, int cols,
-                                    int count) {
+                                    int count, const int* live = nullptr, int live_count = 0) {
   const int whole = (cols + kBatchPad - 1) / kBatchPad * kBatchPad;
-  gemm<T, Tile, false>(dz, cap, x_t, ldx, g, ldg, rows, whole, count, nullptr, cols);
+  if (kLists && live)
+    gemm<T, Tile, false, false, false, kLists>(dz, cap, x_t, ldx, g, ldg, live_count, whole, count, nullptr, cols,
+                                               nullptr, live);
+  else
+    gemm<T, Tile, false>(dz, cap, x_t, ldx, g, ldg, rows, whole, count, nullptr, cols);
 }
 
 }  // namespace netsweep::cpu

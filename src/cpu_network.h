@@ -86,9 +86,31 @@ void load_batch(const Src* inputs, int in, const int32_t* rows, int first, int c
   }
 }
 
+// ReLU networks' products leave out the units that are off for every sample
+// of a batch (nonzero_rows(): the same bits), where the caller says the
+// parameters are finite (`skip_zero_rows`). Other activations never give
+// exact zeros, so they are built without that code.
+template <Activation A>
+constexpr bool kSkipsZeroRows = A == Activation::relu;
+
+// Whether every value of x (rows, cols), of leading dimension ld, is finite.
+template <typename T>
+bool all_finite(const T* x, int rows, int cols, int ld) {
+  int bad = 0;
+  for (int i = 0; i < rows; ++i) {
+    const T* r = x + size_t(i) * ld;
+#pragma omp simd reduction(| : bad)
+    for (int b = 0; b < cols; ++b) bad |= !(r[b] - r[b] == T(0));
+  }
+  return !bad;
+}
+
 // z = W a_prev + b for all (padded) samples; then a = f(z) on hidden layers.
 template <typename T, Activation A, typename Tile = DefaultTile>
-void forward(const NetworkLayout& net, const T* params, Workspace<T>& ws, const Split& split = {}) {
+void forward(const NetworkLayout& net, const T* params, Workspace<T>& ws, const Split& split = {},
+             bool skip_zero_rows = false) {
+  constexpr bool kLists = kSkipsZeroRows<A>;
+  static thread_local std::vector<int> live;  // nonzero_rows() of a layer's inputs (each team member its own)
   const int cap = ws.capacity;
   const int layers = int(net.layers.size());
   for (int l = 0; l < layers; ++l) {
@@ -98,9 +120,17 @@ void forward(const NetworkLayout& net, const T* params, Workspace<T>& ws, const 
     const T* prev = ws.a[size_t(l)].data();  // (in, cap)
     T* z = ws.z[size_t(l) + 1].data();       // (out, cap)
     T* a = ws.a[size_t(l) + 1].data();       // (out, cap)
+    const int* inputs = nullptr;
+    int input_count = 0;
+    if (kLists && skip_zero_rows && l > 0) {
+      live.resize(size_t(L.in));
+      input_count = nonzero_rows(prev, L.in, cap, live.data());
+      if (input_count < L.in) inputs = live.data();
+    }
     // z = W prev + b on rows [lo, hi)
     split.for_blocks(L.out, Tile::rows, 0, [&](int lo, int hi) {
-      output_product<T, Tile>(W + size_t(lo) * L.in, L.in, prev, cap, z + size_t(lo) * cap, hi - lo, bias + lo);
+      output_product<T, Tile, kLists>(W + size_t(lo) * L.in, L.in, prev, cap, z + size_t(lo) * cap, hi - lo, bias + lo,
+                                      inputs, input_count);
       if (l + 1 < layers)
         for (size_t k = size_t(lo) * cap; k < size_t(hi) * cap; ++k) a[k] = activate<T>(A, z[k]);
     });
@@ -167,14 +197,23 @@ struct NoGradientSink {
 // which stays in cache, and only the sink sees them (the trainer: no
 // gradient array written to memory and read for ownership at every step).
 // The sink must not write params: other threads are still reading W.
+// skip_zero_rows: as forward()'s, for the rows of each layer's dz that are
+// zero (ReLU units off for the whole batch): the layer below's delta leaves
+// them out, and so does the weight gradient (their rows of it are +0) where
+// the layer's inputs are finite.
 template <typename T, Activation A, typename Tile = DefaultTile, typename Sink = NoGradientSink>
 void backward(const NetworkLayout& net, const T* params, Workspace<T>& ws, T* grad, int count, const Split& split = {},
-              Sink&& sink = {}) {
+              Sink&& sink = {}, bool skip_zero_rows = false) {
+  constexpr bool kLists = kSkipsZeroRows<A>;
+  constexpr int kPanel = 4 * Tile::rows;  // rows of W per panel (below)
   const int cap = ws.capacity;
   T* delta[2] = {ws.delta.data(), ws.delta_next.data()};  // dz of this layer, then of the one below
   int current = 0;
-  static thread_local aligned_vector<T> block_buffer;  // (Tile::rows, in) of dW, or (rows,) of db, when grad is null
-  if (!grad) block_buffer.resize(size_t(Tile::rows) * size_t(net.max_width));
+  // (kPanel, in) of dW, or (rows,) of db, when grad is null; the dense weight gradient uses its first Tile::rows rows
+  static thread_local aligned_vector<T> block_buffer;
+  if (!grad) block_buffer.resize(size_t(kPanel) * size_t(net.max_width));
+  static thread_local std::vector<int> live;  // nonzero_rows() of a layer's dz (each team member its own)
+  live.resize(size_t(net.max_width));
   // A layer's inputs sample-major, (padded(count), padded(in)), zero past in, so dW vectorizes over
   // inputs: each thread, alone or in a team, transposes all samples into its own (no barrier to share one).
   static thread_local aligned_vector<T> inputs_t;  // (cap, padded(max_width))
@@ -191,6 +230,18 @@ void backward(const NetworkLayout& net, const T* params, Workspace<T>& ws, T* gr
     const int in_pad = padded(L.in);
     T* x_t = inputs_t.data();  // (padded(count), in_pad)
     transpose_samples(prev, L.in, cap, x_t, in_pad, 0, padded(count));
+    // dz's nonzero rows [live, live_end): the products that sum over them leave the others out.
+    const int* live_end = live.data() + L.out;
+    bool sparse_rows = false;  // the weight gradient's rows of zero dz are +0 (inputs finite) and skipped
+    if (kLists && skip_zero_rows) {
+      live_end = live.data() + nonzero_rows(dz, L.out, cap, live.data());
+      sparse_rows = live_end - live.data() < L.out && all_finite(prev, L.in, count, cap);
+    }
+    const bool sparse = kLists && live_end - live.data() < L.out;
+    auto live_in = [&](int lo, int hi) {  // the part of the list in [lo, hi)
+      const int* first = std::lower_bound(static_cast<const int*>(live.data()), live_end, lo);
+      return std::make_pair(first, int(std::lower_bound(first, live_end, hi) - first));
+    };
     // db and dW = dz x^T on rows [lo, hi) of out, then the sink, a block of
     // Tile::rows rows at a time (the same tiles as one product over all rows).
     auto gradient_rows = [&](int lo, int hi) {
@@ -206,6 +257,28 @@ void backward(const NetworkLayout& net, const T* params, Workspace<T>& ws, T* gr
         }
         sink(L.biases + o0, L.biases + o1, false, g);
       }
+      if (kLists && sparse_rows) {
+        // A panel's nonzero rows at once (into a panel of dW, zero elsewhere), then the sink block by block.
+        int rows_list[kPanel];
+        for (int p = lo; p < hi; p += kPanel) {
+          const int panel_rows = std::min(kPanel, hi - p);
+          T* gp = dW ? dW + size_t(p) * L.in : block_buffer.data();  // (panel_rows, in)
+          const auto [first, n] = live_in(p, p + panel_rows);
+          for (int r = 0, j = 0; r < panel_rows; ++r) {
+            if (j < n && first[j] == p + r)
+              rows_list[j++] = r;
+            else
+              std::fill_n(gp + size_t(r) * L.in, L.in, T(0));
+          }
+          weight_gradient_product<T, Tile, kLists>(dz + size_t(p) * cap, cap, x_t, in_pad, gp, L.in, panel_rows, L.in,
+                                                   count, rows_list, n);
+          for (int o = p; o < p + panel_rows; o += Tile::rows) {
+            const int rows = std::min(Tile::rows, p + panel_rows - o);
+            sink(L.weights + int64_t(o) * L.in, L.weights + int64_t(o + rows) * L.in, true, gp + size_t(o - p) * L.in);
+          }
+        }
+        return;
+      }
       for (int o = lo; o < hi; o += Tile::rows) {
         const int rows = std::min(Tile::rows, hi - o);
         T* g = dW ? dW + size_t(o) * L.in : block_buffer.data();  // (rows, in)
@@ -220,10 +293,17 @@ void backward(const NetworkLayout& net, const T* params, Workspace<T>& ws, T* gr
     };
     // delta_prev's columns [lo, hi) += the panel of W's rows [o, o + rows) transposed times their dz:
     // continued panel after panel in row order, so the same bits as one product over all rows.
-    constexpr int kPanel = 4 * Tile::rows;
     auto input_gradient_panel = [&](int o, int rows, int lo, int hi) {
+      T* dx = dprev + size_t(lo) * cap;  // (hi - lo, cap)
+      if (sparse) {                      // the panel's nonzero rows of dz, indices from W's first row
+        const auto [first, n] = live_in(o, o + rows);
+        if (o == 0)
+          input_gradient_product<T, Tile, false, kLists>(W + lo, L.in, dz, cap, dx, hi - lo, rows, first, n);
+        else
+          input_gradient_product<T, Tile, true, kLists>(W + lo, L.in, dz, cap, dx, hi - lo, rows, first, n);
+        return;
+      }
       const T* panel = W + size_t(o) * L.in + lo;  // (rows, hi - lo) of (out, in)
-      T* dx = dprev + size_t(lo) * cap;            // (hi - lo, cap)
       if (o == 0)
         input_gradient_product<T, Tile>(panel, L.in, dz, cap, dx, hi - lo, rows);
       else

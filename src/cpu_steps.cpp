@@ -29,7 +29,7 @@ void train_step_with(TrainStep& t, const Split& split) {
     constexpr Activation A = decltype(a)::value;
     if (split.rank == 0) load_batch(t.x, t.inputs, t.rows, 0, t.count, *t.ws);
     split.sync();
-    forward<float, A, Tile>(*t.net, t.params, *t.ws, split);
+    forward<float, A, Tile>(*t.net, t.params, *t.ws, split, t.skip_zero_rows);
     if (split.rank == 0) {
       t.stats = output_layer<float>(*t.net, t.loss, 0, t.y, nullptr, t.rows, 0, t.count, true, *t.ws);
       t.loss_finite = finite_value(t.stats.loss_sum);
@@ -39,7 +39,7 @@ void train_step_with(TrainStep& t, const Split& split) {
     // The optimizer updates each block of gradient as backward writes it.
     OptimizerSink<float> update{t.opt,    t.step_size, float(t.opt->l1), float(t.opt->l2),
                                 t.params, t.state1,    t.state2,         t.next};
-    backward<float, A, Tile>(*t.net, t.params, *t.ws, nullptr, t.count, split, update);
+    backward<float, A, Tile>(*t.net, t.params, *t.ws, nullptr, t.count, split, update, t.skip_zero_rows);
     if (!update.finite) t.nonfinite.fetch_add(1);
     split.sync();
     // A step that would leave a non-finite value is thrown away (the owner keeps t.params, the last
@@ -52,7 +52,7 @@ BatchStats evaluate_chunk_with(const EvaluateChunk& e) {
   return with_activation(e.act, [&](auto a) {
     constexpr Activation A = decltype(a)::value;
     load_batch(e.x, e.inputs, nullptr, e.first, e.count, *e.ws);
-    forward<float, A, Tile>(*e.net, e.params, *e.ws);
+    forward<float, A, Tile>(*e.net, e.params, *e.ws, {}, e.skip_zero_rows);
     if (!e.outputs) return BatchStats{};
     return output_layer<float, float>(*e.net, e.loss, e.classes, e.y, e.labels, nullptr, e.first, e.count, false, *e.ws,
                                       e.probs);

@@ -31,9 +31,10 @@ struct TrainStep {
   Workspace<float>* ws;
   const OptimizerConfig* opt;
   float step_size;
-  float* state1;  // (parameters,)
-  float* state2;  // (parameters,)
-  float* next;    // (parameters,)
+  float* state1;        // (parameters,)
+  float* state2;        // (parameters,)
+  float* next;          // (parameters,)
+  bool skip_zero_rows;  // the parameters are finite: products may leave out zero rows (forward(), backward())
   // Results, for the owner.
   BatchStats stats;
   bool loss_finite = false;
@@ -55,7 +56,8 @@ struct EvaluateChunk {
   bool outputs;
   const float* params;
   Workspace<float>* ws;
-  float* probs;  // (count, outputs) or null
+  float* probs;         // (count, outputs) or null
+  bool skip_zero_rows;  // as TrainStep's
 };
 
 // One instruction set's code of each.

@@ -97,6 +97,8 @@ class NetworkTrainer {
                       &result_.snapshot_test_accuracy})
         v->assign(frames, std::numeric_limits<float>::quiet_NaN());
     }
+    // Steps that would leave a non-finite value are thrown away, so parameters finite now stay so.
+    finite_parameters_ = std::all_of(params_, params_ + count, [](float v) { return std::isfinite(v); });
     auto finish_timing = [&] {
       result_.wall_seconds =
           wall_before + std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -142,6 +144,7 @@ class NetworkTrainer {
                          state1_.data(),
                          state2_.data(),
                          spare_,
+                         finite_parameters_,
                          BatchStats{},
                          false,
                          {0}};
@@ -229,7 +232,7 @@ class NetworkTrainer {
     for_each_chunk(n, [&](int c, int first, int count, Workspace<float>& ws) {
       chunk_stats[size_t(c)] =
           entry_points().evaluate_chunk({cfg_.activation, &net_, p_.loss, p_.classes, x.data(), p_.inputs, y.data(),
-                                         labels.data(), first, count, true, params_, &ws, nullptr});
+                                         labels.data(), first, count, true, params_, &ws, nullptr, finite_parameters_});
     });
     BatchStats total;
     for (const auto& s : chunk_stats) {
@@ -247,7 +250,7 @@ class NetworkTrainer {
     maps_.resize(size_t(hidden_units(p_, index_)) * size_t(points));
     for_each_chunk(points, [&](int, int first, int count, Workspace<float>& ws) {
       entry_points().evaluate_chunk({cfg_.activation, &net_, p_.loss, 0, p_.neuron_grid_x.data(), p_.inputs, nullptr,
-                                     nullptr, first, count, false, params_, &ws, nullptr});
+                                     nullptr, first, count, false, params_, &ws, nullptr, finite_parameters_});
       size_t row = 0;
       for (int l = 0; l + 1 < layers; ++l) {
         const int units = net_.layers[size_t(l)].out;
@@ -275,7 +278,7 @@ class NetworkTrainer {
     for_each_chunk(points, [&](int, int first, int count, Workspace<float>& ws) {
       entry_points().evaluate_chunk({cfg_.activation, &net_, p_.loss, 0, p_.grid_x.data(), p_.inputs, nullptr, nullptr,
                                      first, count, true, params_, &ws,
-                                     frame_buffer_.data() + size_t(first) * size_t(p_.outputs)});
+                                     frame_buffer_.data() + size_t(first) * size_t(p_.outputs), finite_parameters_});
     });
     frames_.write_frame(index_, int(frame), frame_buffer_.data());
     progress_.work_done.fetch_add(snapshot_work(p_, index_), std::memory_order_relaxed);
@@ -295,6 +298,7 @@ class NetworkTrainer {
   const TrainControl& control_;
   const int batch_;
   Team* team_;
+  bool finite_parameters_ = false;  // zero rows may be left out of products (TrainStep::skip_zero_rows)
   std::atomic<int> epochs_done_{0};
   aligned_vector<float> state1_, state2_;  // optimizer state (adam: m, v; momentum: velocity)
   Workspace<float> train_ws_, eval_ws_;

@@ -6,7 +6,9 @@
 
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <cstring>
+#include <limits>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -100,10 +102,20 @@ TEST(CpuTeam, WithoutClaimsEachThreadRunsItsStaticShare) {
 struct Step {
   std::vector<float> next, state1, state2;
   bool finite = false;
-  int changed = 0;  // parameters the step moved
+  int changed = 0;    // parameters the step moved
+  int zero_rows = 0;  // hidden units off for the whole batch
 };
 
-Step train_step(const OptimizerConfig& opt, bool fused, int threads) {
+// How the step runs: skip_zero_rows as the trainer passes it for finite
+// parameters; `off`: every third hidden unit off for every sample (a bias of
+// -50; a trained ReLU network has a half or more so); `inf_input`: one input
+// is +inf (the first layer's inputs are not finite, so its weight gradient
+// must not leave rows out).
+struct StepCase {
+  bool skip_zero_rows = false, off = false, inf_input = false;
+};
+
+Step train_step(const OptimizerConfig& opt, bool fused, int threads, StepCase c = {}) {
   NetworkConfig cfg;
   cfg.hidden = {40, 100, 27};
   cfg.seed = 11;
@@ -111,9 +123,13 @@ Step train_step(const OptimizerConfig& opt, bool fused, int threads) {
   const NetworkLayout& net = layout.networks[0];
   std::vector<float> params(size_t(layout.total));
   initialize_parameters(layout, {cfg}, params.data());
+  if (c.off)
+    for (size_t l = 0; l + 1 < net.layers.size(); ++l)
+      for (int u = 0; u < net.layers[l].out; u += 3) params[size_t(net.layers[l].biases + u)] = -50.f;
   const int count = 29;
   std::vector<float> x, y;
   for (int i = 0; i < count * 2; ++i) x.push_back(float(2 * random_uniform01(5, 1, uint64_t(i)) - 1));
+  if (c.inf_input) x[2] = std::numeric_limits<float>::infinity();
   for (int i = 0; i < count * 2; ++i) y.push_back(random_uniform01(5, 2, uint64_t(i)) > 0.5 ? 1.f : 0.f);
   Step s;
   s.next.assign(size_t(net.count), 0.f);
@@ -129,18 +145,25 @@ Step train_step(const OptimizerConfig& opt, bool fused, int threads) {
   auto step = [&](const cpu::Split& split, auto& update) {
     if (split.rank == 0) cpu::load_batch(x.data(), 2, nullptr, 0, count, ws);
     split.sync();
-    cpu::forward<float, Activation::relu, cpu::TileShape<12, 2>>(net, params.data(), ws, split);
+    cpu::forward<float, Activation::relu, cpu::TileShape<12, 2>>(net, params.data(), ws, split, c.skip_zero_rows);
     if (split.rank == 0) cpu::output_layer<float>(net, Loss::bce, 0, y.data(), nullptr, nullptr, 0, count, true, ws);
     split.sync();
     // Fused as the trainer runs it: no gradient array, each block in a buffer of the thread's.
     cpu::backward<float, Activation::relu, cpu::TileShape<12, 2>>(net, params.data(), ws, fused ? nullptr : grad.data(),
-                                                                  count, split, update);
+                                                                  count, split, update, c.skip_zero_rows);
+  };
+  auto count_zero_rows = [&] {
+    std::vector<int> list(size_t(net.max_width));
+    for (size_t l = 0; l + 1 < net.layers.size(); ++l)
+      s.zero_rows +=
+          net.layers[l].out - cpu::nonzero_rows(ws.a[l + 1].data(), net.layers[l].out, ws.capacity, list.data());
   };
   if (!fused) {  // backward writes the whole gradient, then one optimizer pass
     cpu::NoGradientSink none;
     step(cpu::Split{}, none);
     s.finite = cpu::optimizer_step<float>(net, sink, grad.data());
     for (int64_t k = 0; k < net.count; ++k) s.changed += s.next[size_t(k)] != params[size_t(k)];
+    count_zero_rows();
     return s;
   }
   std::mutex m;
@@ -152,6 +175,7 @@ Step train_step(const OptimizerConfig& opt, bool fused, int threads) {
     finite &= mine.finite;
   });
   s.finite = finite;
+  count_zero_rows();
   return s;
 }
 
@@ -189,6 +213,32 @@ TEST(CpuTeam, OptimizerInsideBackwardEqualsTheSeparatePassOnAnyTeam) {
       expect_same_bits(separate.state1, fused.state1, "state1");
       expect_same_bits(separate.state2, fused.state2, "state2");
     }
+  }
+}
+
+// ReLU units off for a whole batch are left out of the products (forward's
+// sums, the layer below's delta, the weight gradient's rows): every bit of the
+// step stays that of the products over all rows, alone, on teams, fused or
+// not; and with an infinite input the step is as non-finite as before.
+TEST(CpuTeam, LeavingOutUnitsOffForTheBatchKeepsEveryBit) {
+  OptimizerConfig adam;
+  for (bool inf_input : {false, true}) {
+    SCOPED_TRACE(inf_input ? "an infinite input" : "finite inputs");
+    const Step dense = train_step(adam, false, 1, {false, true, inf_input});
+    EXPECT_EQ(dense.finite, !inf_input);
+    // Units of every hidden layer are off (about a third), so rows are left out.
+    EXPECT_GE(dense.zero_rows, (40 + 100 + 27) / 3);
+    for (bool fused : {false, true})
+      for (int threads : {1, 2, 3}) {
+        if (!fused && threads > 1) continue;
+        SCOPED_TRACE(std::string(fused ? "fused, " : "separate, ") + std::to_string(threads) + " threads");
+        const Step sparse = train_step(adam, fused, threads, {true, true, inf_input});
+        EXPECT_EQ(sparse.finite, dense.finite);
+        EXPECT_EQ(sparse.zero_rows, dense.zero_rows);
+        expect_same_bits(dense.next, sparse.next, "next");
+        expect_same_bits(dense.state1, sparse.state1, "state1");
+        expect_same_bits(dense.state2, sparse.state2, "state2");
+      }
   }
 }
 

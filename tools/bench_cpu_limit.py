@@ -15,7 +15,8 @@
 Runs alternate between programs, --repeats times each; medians are printed
 with their ratios, and one JSON line at the end. --python is an interpreter
 with jax (and torch, optional: a peer whose import fails is reported, not
-timed).
+timed); --torch-python another for torch, where one environment cannot hold
+both (e.g. Debian's python3-torch, built against an older NumPy than JAX's).
 """
 import argparse
 import json
@@ -59,6 +60,7 @@ def main():
     p.add_argument("--other", default="", help="a second netsweep binary timed beside the first")
     p.add_argument("--shared", default=os.path.join(ROOT, "..", "shared"))
     p.add_argument("--python", default=sys.executable, help="interpreter with jax (and torch) for the peers")
+    p.add_argument("--torch-python", default="", help="interpreter with torch, if not --python")
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--short", type=int, default=5)
     p.add_argument("--long", type=int, default=25)
@@ -69,8 +71,9 @@ def main():
     points = ["--points", os.path.join(slide, "green_points.json") + ":0",
               "--points", os.path.join(slide, "red_points.json") + ":1"]
     jax_peer = [a.python, os.path.join(a.shared, "peers", "jax_sweep.py")]
-    torch_peer = [a.python, os.path.join(a.shared, "peers", "torch_sweep.py")]
-    has_jax, has_torch = peer_works(a.python, "jax"), peer_works(a.python, "torch")
+    torch_python = a.torch_python or a.python
+    torch_peer = [torch_python, os.path.join(a.shared, "peers", "torch_sweep.py")]
+    has_jax, has_torch = peer_works(a.python, "jax"), peer_works(torch_python, "torch")
     out = os.path.join(tempfile.mkdtemp(), "bench.h5")
     binaries = {"netsweep": a.netsweep}
     if a.other:
@@ -121,7 +124,7 @@ def main():
             ratio = f"  {s / m['netsweep']:.1f}x netsweep's time" if name != "netsweep" else ""
             print(f"  {name:<28} {s:8.2f}{ratio}")
         if not has_torch:
-            print("  (torch not importable with --python: not timed)")
+            print("  (torch not importable with --torch-python/--python: not timed)")
         result["reduced_s"] = m
     print(json.dumps(result))
 
