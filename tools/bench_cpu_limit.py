@@ -3,7 +3,9 @@
 
 1. One wide network: 8x384 relu on the slide points, seconds per epoch as the
    difference between a SHORT- and a LONG-epoch run over (LONG - SHORT), so
-   start-up, compilation, data loading and the first/last frames cancel.
+   start-up, compilation, data loading and the first/last frames cancel. The
+   default 60 epochs apart: JAX's compile time moves by ~0.5 s from run to
+   run, so 20 apart (~0.5 s of its epochs) read 0.023-0.047 s/epoch.
    netsweep on 1 thread and on all threads, JAX's CPU backend
    (../shared/peers/jax_sweep.py --mode loop), and --other (e.g. a
    -DNETSWEEP_NATIVE=ON build, or an older one).
@@ -63,7 +65,7 @@ def main():
     p.add_argument("--torch-python", default="", help="interpreter with torch, if not --python")
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--short", type=int, default=5)
-    p.add_argument("--long", type=int, default=25)
+    p.add_argument("--long", type=int, default=65)
     p.add_argument("--skip", default="", help="comma-separated parts to skip: wide, reduced")
     a = p.parse_args()
     skip = set(filter(None, a.skip.split(",")))
