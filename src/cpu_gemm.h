@@ -178,9 +178,9 @@ inline void gemm(const T* A, int lda, const T* B, int ldb, T* C, int ldc, int M,
 // The rows of x (rows, cap) holding a value other than ±0 (NaN counts), in
 // order, to list[0..n); returns n. A product that leaves out the rows of B that
 // are zero (kKList) gives every sum the same bits as one over all rows while
-// A is finite: each term left out is ±0, and adding ±0 changes no sum that
-// starts from +0 or a bias (at most the sign of a zero, which no later rule
-// reads). A ReLU layer's units that are off for a whole batch give such rows.
+// A is finite: each term left out is ±0, and adding ±0 changes no sum (at
+// most the sign of a zero sum, which hidden units' rules, z > 0, do not read).
+// A ReLU layer's units that are off for a whole batch give such rows.
 template <typename T>
 inline int nonzero_rows(const T* x, int rows, int cap, int* list) {
   int n = 0;

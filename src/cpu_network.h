@@ -88,7 +88,7 @@ void load_batch(const Src* inputs, int in, const int32_t* rows, int first, int c
 
 // ReLU networks' products leave out the units that are off for every sample
 // of a batch (nonzero_rows(): the same bits), where the caller says the
-// parameters are finite (`skip_zero_rows`). Other activations never give
+// parameters are finite (`skip_zero_rows`). Other activations rarely give
 // exact zeros, so they are built without that code.
 template <Activation A>
 constexpr bool kSkipsZeroRows = A == Activation::relu;
@@ -122,7 +122,9 @@ void forward(const NetworkLayout& net, const T* params, Workspace<T>& ws, const 
     T* a = ws.a[size_t(l) + 1].data();       // (out, cap)
     const int* inputs = nullptr;
     int input_count = 0;
-    if (kLists && skip_zero_rows && l > 0) {
+    // Not in the output layer: a sum flushed to -0 (FTZ) would keep its sign there, where a dense
+    // sum adding +0 would not, and with a linear output the sign would reach the frames.
+    if (kLists && skip_zero_rows && l > 0 && l + 1 < layers) {
       live.resize(size_t(L.in));
       input_count = nonzero_rows(prev, L.in, cap, live.data());
       if (input_count < L.in) inputs = live.data();
@@ -209,11 +211,11 @@ void backward(const NetworkLayout& net, const T* params, Workspace<T>& ws, T* gr
   const int cap = ws.capacity;
   T* delta[2] = {ws.delta.data(), ws.delta_next.data()};  // dz of this layer, then of the one below
   int current = 0;
-  // (kPanel, in) of dW, or (rows,) of db, when grad is null; the dense weight gradient uses its first Tile::rows rows
+  // (Tile::rows, in) of dW, or (rows,) of db, when grad is null; (kPanel, in) where rows are left out
   static thread_local aligned_vector<T> block_buffer;
-  if (!grad) block_buffer.resize(size_t(kPanel) * size_t(net.max_width));
+  if (!grad) block_buffer.resize(size_t(kLists ? kPanel : Tile::rows) * size_t(net.max_width));
   static thread_local std::vector<int> live;  // nonzero_rows() of a layer's dz (each team member its own)
-  live.resize(size_t(net.max_width));
+  if constexpr (kLists) live.resize(size_t(net.max_width));
   // A layer's inputs sample-major, (padded(count), padded(in)), zero past in, so dW vectorizes over
   // inputs: each thread, alone or in a team, transposes all samples into its own (no barrier to share one).
   static thread_local aligned_vector<T> inputs_t;  // (cap, padded(max_width))
@@ -230,20 +232,22 @@ void backward(const NetworkLayout& net, const T* params, Workspace<T>& ws, T* gr
     const int in_pad = padded(L.in);
     T* x_t = inputs_t.data();  // (padded(count), in_pad)
     transpose_samples(prev, L.in, cap, x_t, in_pad, 0, padded(count));
-    // dz's nonzero rows [live, live_end): the products that sum over them leave the others out.
-    const int* live_end = live.data() + L.out;
+    // dz's nonzero rows live[0, live_count): the products that sum over them leave the others out.
+    int live_count = L.out;
     bool sparse_rows = false;  // the weight gradient's rows of zero dz are +0 (inputs finite) and skipped
     if (kLists && skip_zero_rows) {
-      live_end = live.data() + nonzero_rows(dz, L.out, cap, live.data());
-      sparse_rows = live_end - live.data() < L.out && all_finite(prev, L.in, count, cap);
+      live_count = nonzero_rows(dz, L.out, cap, live.data());
+      sparse_rows = live_count < L.out && all_finite(prev, L.in, count, cap);
     }
-    const bool sparse = kLists && live_end - live.data() < L.out;
+    const bool sparse = kLists && live_count < L.out;
     auto live_in = [&](int lo, int hi) {  // the part of the list in [lo, hi)
-      const int* first = std::lower_bound(static_cast<const int*>(live.data()), live_end, lo);
-      return std::make_pair(first, int(std::lower_bound(first, live_end, hi) - first));
+      const int* end = live.data() + live_count;
+      const int* first = std::lower_bound(static_cast<const int*>(live.data()), end, lo);
+      return std::make_pair(first, int(std::lower_bound(first, end, hi) - first));
     };
     // db and dW = dz x^T on rows [lo, hi) of out, then the sink, a block of
-    // Tile::rows rows at a time (the same tiles as one product over all rows).
+    // Tile::rows rows at a time (the same tiles as one product over all rows;
+    // where rows are left out, a panel's nonzero rows first, then its blocks).
     auto gradient_rows = [&](int lo, int hi) {
       for (int o0 = lo; o0 < hi; o0 += Tile::rows) {  // db in blocks that fit block_buffer
         const int o1 = std::min(o0 + Tile::rows, hi);

@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
+#include <string>
 #include <vector>
 
 #include "cpu_dispatch.h"
@@ -140,6 +142,68 @@ TEST(CpuBackend, FramesWideTileGivesTheStepsTileBits) {
                       << ", double " << s;
     }
   EXPECT_EQ(bad, 0);
+}
+
+TEST(CpuBackend, ProductsLeavingOutZeroRowsGiveTheSameBits) {
+  // Each product with the rows of its summed operand that are zero left out
+  // (nonzero_rows(): edges, a run longer than a tile, a lone row), against the
+  // same product over all rows: every bit equal, in the step's tile and in
+  // the frame's wide one (cap 256), and with every row zero (empty lists).
+  volatile int sizes[3] = {37, 61, 256};  // not multiples of any tile (see above)
+  const int rows = sizes[0], in = sizes[1];
+  auto value = [](int stream, size_t i) { return float(random_uniform01(12, uint64_t(stream), uint64_t(i)) - 0.5); };
+  auto zero = [](int i, bool all) { return all || i == 0 || (i >= 5 && i < 23) || i == 30 || i == 36 || i >= 58; };
+  using Tile = cpu::Avx512Tile;
+  for (int cap : {32, int(sizes[2])})
+    for (bool all : {false, true}) {
+      SCOPED_TRACE("cap " + std::to_string(cap) + (all ? ", every row zero" : ""));
+      auto expect_same = [&](const std::vector<float>& a, const std::vector<float>& b, const char* what) {
+        int bad = 0;
+        for (size_t k = 0; k < a.size(); ++k)
+          if (std::memcmp(&a[k], &b[k], sizeof(float)) != 0 && bad++ < 5)
+            ADD_FAILURE() << what << "[" << k << "]: " << a[k] << " with rows left out, " << b[k] << " without";
+        EXPECT_EQ(bad, 0) << what;
+      };
+      std::vector<float> w(size_t(rows * in)), bias(static_cast<size_t>(rows)), x(size_t(in * cap)),
+          dz(size_t(rows * cap));
+      for (size_t i = 0; i < w.size(); ++i) w[i] = value(1, i);
+      for (size_t i = 0; i < bias.size(); ++i) bias[i] = value(2, i);
+      for (size_t i = 0; i < x.size(); ++i) x[i] = zero(int(i) / cap, all) ? (i % 2 ? -0.f : 0.f) : value(3, i);
+      for (size_t i = 0; i < dz.size(); ++i) dz[i] = zero(int(i) / cap, all) ? 0.f : value(4, i);
+      std::vector<int> x_rows(static_cast<size_t>(in)), dz_rows(static_cast<size_t>(rows));
+      const int nx = cpu::nonzero_rows(x.data(), in, cap, x_rows.data());
+      const int nd = cpu::nonzero_rows(dz.data(), rows, cap, dz_rows.data());
+      EXPECT_EQ(nx, all ? 0 : in - 24);
+      EXPECT_EQ(nd, all ? 0 : rows - 21);
+      // z = W x + b over x's nonzero rows.
+      std::vector<float> z_list(size_t(rows * cap)), z_all(z_list.size());
+      cpu::output_product<float, Tile, true>(w.data(), in, x.data(), cap, z_list.data(), rows, bias.data(),
+                                             x_rows.data(), nx);
+      cpu::output_product<float, Tile>(w.data(), in, x.data(), cap, z_all.data(), rows, bias.data());
+      expect_same(z_list, z_all, "z");
+      // dx = W^T dz over dz's nonzero rows, in two panels, the second continuing the first's sums.
+      std::vector<float> dx_list(size_t(in * cap)), dx_all(dx_list.size());
+      const int half = 16,
+                first_half = int(std::lower_bound(dz_rows.begin(), dz_rows.begin() + nd, half) - dz_rows.begin());
+      cpu::input_gradient_product<float, Tile, false, true>(w.data(), in, dz.data(), cap, dx_list.data(), in, half,
+                                                            dz_rows.data(), first_half);
+      cpu::input_gradient_product<float, Tile, true, true>(w.data(), in, dz.data(), cap, dx_list.data(), in,
+                                                           rows - half, dz_rows.data() + first_half, nd - first_half);
+      cpu::input_gradient_product<float, Tile>(w.data(), in, dz.data(), cap, dx_all.data(), in, half);
+      cpu::input_gradient_product<float, Tile, true>(w.data() + size_t(half) * in, in, dz.data() + size_t(half) * cap,
+                                                     cap, dx_all.data(), in, rows - half);
+      expect_same(dx_list, dx_all, "dx");
+      // dW = dz x^T on dz's nonzero rows; the others are +0, as the sums over all rows give.
+      const int count = cap - 3;
+      std::vector<float> x_t(size_t(cap) * size_t(cpu::padded(in)));
+      cpu::transpose_samples(x.data(), in, cap, x_t.data(), cpu::padded(in), 0, cap);
+      std::vector<float> g_list(size_t(rows * in), 0.f), g_all(g_list.size());
+      cpu::weight_gradient_product<float, Tile, true>(dz.data(), cap, x_t.data(), cpu::padded(in), g_list.data(), in,
+                                                      rows, in, count, dz_rows.data(), nd);
+      cpu::weight_gradient_product<float, Tile>(dz.data(), cap, x_t.data(), cpu::padded(in), g_all.data(), in, rows, in,
+                                                count);
+      expect_same(g_list, g_all, "dW");
+    }
 }
 
 template <typename T>

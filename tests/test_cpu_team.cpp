@@ -6,7 +6,6 @@
 
 #include <atomic>
 #include <chrono>
-#include <cmath>
 #include <cstring>
 #include <limits>
 #include <mutex>
@@ -108,7 +107,8 @@ struct Step {
 
 // How the step runs: skip_zero_rows as the trainer passes it for finite
 // parameters; `off`: every third hidden unit off for every sample (a bias of
-// -50; a trained ReLU network has a half or more so); `inf_input`: one input
+// -50; a trained ReLU network has a half or more so), and the second layer's
+// from 48 on (whole panels of rows left out); `inf_input`: one input
 // is +inf (the first layer's inputs are not finite, so its weight gradient
 // must not leave rows out).
 struct StepCase {
@@ -125,7 +125,8 @@ Step train_step(const OptimizerConfig& opt, bool fused, int threads, StepCase c 
   initialize_parameters(layout, {cfg}, params.data());
   if (c.off)
     for (size_t l = 0; l + 1 < net.layers.size(); ++l)
-      for (int u = 0; u < net.layers[l].out; u += 3) params[size_t(net.layers[l].biases + u)] = -50.f;
+      for (int u = 0; u < net.layers[l].out; ++u)
+        if (u % 3 == 0 || (l == 1 && u >= 48)) params[size_t(net.layers[l].biases + u)] = -50.f;
   const int count = 29;
   std::vector<float> x, y;
   for (int i = 0; i < count * 2; ++i) x.push_back(float(2 * random_uniform01(5, 1, uint64_t(i)) - 1));
