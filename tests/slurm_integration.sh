@@ -129,7 +129,9 @@ grep -h "shard 0/4" "sweep.${job}_0.log" | head -n 2
 "$python" "$compare" --exact single.h5 sweep.h5 || fail "merged array result differs from the single-process run"
 
 # Case 2: a task is signalled mid-run, as SLURM does before a time limit, and the array is resubmitted.
-long=(--layers 2,3 --widths 128,256 --activations relu,tanh --epochs 600 --snapshot-every 50 --grid 24
+# Long enough that task 0 is still running a second after it starts on a fast machine (600 epochs took
+# 2.7 s on a 2-core Zen 5 once ReLU units off for a batch were left out, and ended before the signal).
+long=(--layers 2,3 --widths 128,256 --activations relu,tanh --epochs 2400 --snapshot-every 200 --grid 24
       --dataset spiral:n=400 --device cpu)
 "$netsweep" run "${long[@]}" -q -o long-single.h5
 "$netsweep" slurm "${long[@]}" --threads 1 --shards 2 --job-name nslong --checkpoint-every 5 -o "$dir/out/long.h5" >long.sbatch
@@ -138,7 +140,7 @@ job=$(sbatch --parsable long.sbatch)
 job=${job%%;*}
 for _ in $(seq 1 300); do [ -d "long.shard-0.h5.ckpt" ] && break; sleep 0.1; done
 [ -d "long.shard-0.h5.ckpt" ] || fail "task 0 did not start"
-sleep 3
+sleep 1
 scancel --signal=TERM --batch "${job}_0" || fail "scancel --signal=TERM failed"
 wait_for_job "$job" 300
 [ ! -f long.shard-0.h5 ] || fail "task 0 finished before the signal arrived (make the long sweep longer)"
