@@ -179,14 +179,24 @@ struct BackpropOp {
     const Layer* L = layers_of(P, N);
     const Scratch s = scratch_of(P, N);
     float* d = delta_buffer(P, N, delta_parity(N.layers, layer - 1));
-    const float* z = s.pre(L, layer);
-    const float* a = s.act(L, layer);
+    float* row = d + int64_t(i) * N.batch;  // this unit's samples
+    const float* z = s.pre(L, layer) + int64_t(i) * N.batch;
+    const float* a = s.act(L, layer) + int64_t(i) * N.batch;
+    // A chunk's loads are issued before its stores: the compiler must assume
+    // a store into `row` may change z or a, so a loop storing each sample
+    // before loading the next would wait one memory round trip per sample.
+    constexpr int kChunk = 8;
     float acc = 0;
-    for (int b = 0; b < count; ++b) {
-      const int64_t at = int64_t(i) * N.batch + b;
-      const float v = d[at] * activate_derivative<float>(N.activation, z[at], a[at]);
-      d[at] = v;
-      acc += v;
+    for (int b0 = 0; b0 < count; b0 += kChunk) {
+      const int n = count - b0 < kChunk ? count - b0 : kChunk;
+      float v[kChunk];
+      for (int j = 0; j < kChunk; ++j)
+        if (j < n) v[j] = row[b0 + j] * activate_derivative<float>(N.activation, z[b0 + j], a[b0 + j]);
+      for (int j = 0; j < kChunk; ++j)
+        if (j < n) {
+          row[b0 + j] = v[j];
+          acc += v[j];  // in sample order, as the CPU backend
+        }
     }
     P.grad[N.grad_offset + L[layer - 1].biases + i] = acc;
   }
