@@ -31,6 +31,13 @@ constexpr int kGemmStreams = 32;
 // Left free beside the buffers for the context, cuBLAS handles and graphs.
 constexpr int64_t kContextBytes = int64_t(64) << 20;
 
+// The GEMMs' math mode: FP32 comparable with the CPU (pedantic) unless TF32
+// tensor cores, or cuBLAS's default mode for a bench A/B, were asked for.
+cublasMath_t math_mode(const CudaOptions& options) {
+  if (options.tf32) return CUBLAS_TF32_TENSOR_OP_MATH;
+  return options.pedantic ? CUBLAS_PEDANTIC_MATH : CUBLAS_DEFAULT_MATH;
+}
+
 // One device allocation of the buffer list.
 class RawBuffer {
  public:
@@ -150,19 +157,20 @@ class CudaExecutor : public DeviceExecutor {
 
     frame_values_ = sizes[size_t(DeviceBuffer::frames)].count;
     NS_CUDA_CHECK(cudaMallocHost(&host_frames_, size_t(frame_values_) * sizeof(float)));  // pinned: async copies
-    grid_ops_ = std::make_unique<device::CublasGridOps>(stream_, options_.tf32);
+    grid_ops_ = std::make_unique<device::CublasGridOps>(stream_, math_mode(options_));
     if (!gemm_groups_.empty())
-      gemm_ops_ = std::make_unique<device::CublasGemmOps>(gemm_streams, options_.tf32,
+      gemm_ops_ = std::make_unique<device::CublasGemmOps>(gemm_streams, math_mode(options_),
                                                           ptr<float*>(DeviceBuffer::gemm_table));
     // One "segment done" event per training stream: the frames wait for all of them.
     trained_.resize(2 + (gemm_ops_ ? gemm_ops_->streams().size() : 0));
     for (cudaEvent_t& e : trained_) NS_CUDA_CHECK(cudaEventCreateWithFlags(&e, cudaEventDisableTiming));
     problem_ = describe_problem(
-        p, {ptr<float>(DeviceBuffer::train_x), ptr<float>(DeviceBuffer::train_y), ptr<device::Layer>(DeviceBuffer::layers),
-            ptr<device::Net>(DeviceBuffer::nets), ptr<float>(DeviceBuffer::params), ptr<float>(DeviceBuffer::state1),
-            ptr<float>(DeviceBuffer::state2), ptr<float>(DeviceBuffer::grad), ptr<float>(DeviceBuffer::next),
-            ptr<float>(DeviceBuffer::scratch), ptr<int32_t>(DeviceBuffer::perm), ptr<float>(DeviceBuffer::epoch_loss),
-            ptr<device::GemmNetState>(DeviceBuffer::gemm_state)});
+        p,
+        {ptr<float>(DeviceBuffer::train_x), ptr<float>(DeviceBuffer::train_y), ptr<device::Layer>(DeviceBuffer::layers),
+         ptr<device::Net>(DeviceBuffer::nets), ptr<float>(DeviceBuffer::params), ptr<float>(DeviceBuffer::state1),
+         ptr<float>(DeviceBuffer::state2), ptr<float>(DeviceBuffer::grad), ptr<float>(DeviceBuffer::next),
+         ptr<float>(DeviceBuffer::scratch), ptr<int32_t>(DeviceBuffer::perm), ptr<float>(DeviceBuffer::epoch_loss),
+         ptr<device::GemmNetState>(DeviceBuffer::gemm_state)});
     free_before_ = int64_t(free_bytes);
     NS_CUDA_CHECK(cudaDeviceSynchronize());
     sample_memory();
@@ -194,8 +202,7 @@ class CudaExecutor : public DeviceExecutor {
     device::train_until(problem_, ptr<int32_t>(DeviceBuffer::single_nets), single_count_, epoch_end, stream_);
     // Then the GEMM groups, each on its stream, an epoch of each group in turn.
     if (gemm_ops_)
-      train_gemm_groups_until(*gemm_ops_, problem_, ptr<int32_t>(DeviceBuffer::gemm_members), gemm_groups_,
-                              epoch_end);
+      train_gemm_groups_until(*gemm_ops_, problem_, ptr<int32_t>(DeviceBuffer::gemm_members), gemm_groups_, epoch_end);
     NS_CUDA_CHECK(cudaEventRecord(trained_[0], stream_));
     NS_CUDA_CHECK(cudaEventRecord(trained_[1], group_stream_));
     for (size_t s = 0; gemm_ops_ && s < gemm_ops_->streams().size(); ++s)
@@ -223,8 +230,9 @@ class CudaExecutor : public DeviceExecutor {
     device::evaluate(problem_, networks_, ptr<float>(train ? DeviceBuffer::train_x : DeviceBuffer::test_x),
                      ptr<float>(train ? DeviceBuffer::train_y : DeviceBuffer::test_y),
                      ptr<int32_t>(train ? DeviceBuffer::train_labels : DeviceBuffer::test_labels), count,
-                     ptr<float>(DeviceBuffer::eval_scratch), slot_floats_, slots_, probs ? ptr<float>(DeviceBuffer::frames) : nullptr,
-                     ptr<double>(DeviceBuffer::loss_sums), ptr<double>(DeviceBuffer::correct_sums), stream_);
+                     ptr<float>(DeviceBuffer::eval_scratch), slot_floats_, slots_,
+                     probs ? ptr<float>(DeviceBuffer::frames) : nullptr, ptr<double>(DeviceBuffer::loss_sums),
+                     ptr<double>(DeviceBuffer::correct_sums), stream_);
     NS_CUDA_CHECK(cudaStreamSynchronize(stream_));
     if (probs) {
       probs->resize(size_t(networks_) * size_t(count) * size_t(p.outputs));

@@ -31,7 +31,7 @@ void gemm_op(const Op& op, cudaStream_t stream) {
   NS_CUDA_CHECK_LAUNCH();
 }
 
-CublasGemmOps::CublasGemmOps(int streams, bool tf32, float* const* table) : table_(table) {
+CublasGemmOps::CublasGemmOps(int streams, cublasMath_t math, float* const* table) : table_(table) {
   for (int i = 0; i < std::max(1, streams); ++i) {
     cudaStream_t s{};
     NS_CUDA_CHECK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
@@ -40,8 +40,7 @@ CublasGemmOps::CublasGemmOps(int streams, bool tf32, float* const* table) : tabl
     NS_CUBLAS_CHECK(cublasCreate(&h));
     handles_.push_back(h);
     NS_CUBLAS_CHECK(cublasSetStream(h, s));
-    // FP32 by default (comparable with the CPU); TF32 tensor cores on request.
-    NS_CUBLAS_CHECK(cublasSetMathMode(h, tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_PEDANTIC_MATH));
+    NS_CUBLAS_CHECK(cublasSetMathMode(h, math));
     void* w = nullptr;
     NS_CUDA_CHECK(cudaMalloc(&w, size_t(kWorkspaceBytes)));
     workspaces_.push_back(w);

@@ -15,8 +15,9 @@ namespace netsweep::device {
 
 class CublasGemmOps : public GemmOps {
  public:
-  // streams: how many groups may run at once; table: the pointer tables in device memory.
-  CublasGemmOps(int streams, bool tf32, float* const* table);
+  // streams: how many groups may run at once; math: the handles' math mode;
+  // table: the pointer tables in device memory.
+  CublasGemmOps(int streams, cublasMath_t math, float* const* table);
   ~CublasGemmOps() override;
   CublasGemmOps(const CublasGemmOps&) = delete;
   CublasGemmOps& operator=(const CublasGemmOps&) = delete;

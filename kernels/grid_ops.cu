@@ -67,11 +67,10 @@ void convert_to_half(const float* values, uint16_t* bits, int64_t count, cudaStr
   NS_CUDA_CHECK_LAUNCH();
 }
 
-CublasGridOps::CublasGridOps(cudaStream_t stream, bool tf32) : stream_(stream) {
+CublasGridOps::CublasGridOps(cudaStream_t stream, cublasMath_t math) : stream_(stream) {
   NS_CUBLAS_CHECK(cublasCreate(&handle_));
   NS_CUBLAS_CHECK(cublasSetStream(handle_, stream_));
-  // FP32 by default, comparable with the CPU; TF32 tensor cores on request.
-  NS_CUBLAS_CHECK(cublasSetMathMode(handle_, tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_PEDANTIC_MATH));
+  NS_CUBLAS_CHECK(cublasSetMathMode(handle_, math));
 }
 
 CublasGridOps::~CublasGridOps() { cublasDestroy(handle_); }

@@ -17,7 +17,7 @@ void convert_to_half(const float* values, uint16_t* bits, int64_t count, cudaStr
 
 class CublasGridOps : public GridOps {
  public:
-  CublasGridOps(cudaStream_t stream, bool tf32);
+  CublasGridOps(cudaStream_t stream, cublasMath_t math);
   ~CublasGridOps() override;
   void gemm(bool trans_a, bool trans_b, int m, int n, int k, const float* A, int lda, const float* B, int ldb, float* C,
             int ldc) override;

@@ -154,6 +154,8 @@ BenchDevice parse_bench_device(const std::string& name, const CudaOptions& defau
   while (std::getline(rest, word, '-')) {
     if (word == "tf32" || word == "fp32") {
       d.options.tf32 = word == "tf32";
+    } else if (word == "defaultmath") {
+      d.options.pedantic = false;
     } else if (word == "fused" || word == "gemm" || word == "auto") {
       d.options.path = parse_train_path(word);
     } else if (word.rfind("conn", 0) == 0 && word.size() > 4 &&
@@ -162,7 +164,7 @@ BenchDevice parse_bench_device(const std::string& name, const CudaOptions& defau
       d.max_connections = std::atoi(word.c_str() + 4);
     } else {
       throw SpecError("--devices: '" + name + "': unknown variant '" + word +
-                      "' (fused, gemm, auto, tf32, fp32, conn1..conn32)");
+                      "' (fused, gemm, auto, tf32, fp32, defaultmath, conn1..conn32)");
     }
   }
   return d;

@@ -12,7 +12,8 @@ bool parse_precision_tf32(const std::string& name) {
 }
 
 std::string describe(const CudaOptions& options) {
-  return std::string(options.tf32 ? "tf32" : "fp32") + ", " + to_string(options.path) + " path";
+  const char* precision = options.tf32 ? "tf32" : options.pedantic ? "fp32" : "fp32, cuBLAS default math";
+  return std::string(precision) + ", " + to_string(options.path) + " path";
 }
 
 #ifndef NETSWEEP_WITH_CUDA

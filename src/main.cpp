@@ -138,17 +138,17 @@ int main(int argc, char** argv) {
       ->add_option(
           "--devices", bench_devices,
           "devices to time, in order (speedups are relative to the first): cpu, cuda, or cuda with "
-          "-fused, -gemm, -tf32, -connN (e.g. cuda-gemm-tf32, cuda-conn8) overriding --gpu-path, --precision and "
+          "-fused, -gemm, -tf32, -defaultmath, -connN (e.g. cuda-gemm-tf32, cuda-conn8) overriding --gpu-path, "
+          "--precision (defaultmath: FP32 GEMMs in cuBLAS's default math mode, not pedantic) and "
           "CUDA_DEVICE_MAX_CONNECTIONS; each CUDA variant runs in a process of its own")
       ->delimiter(',')
       ->capture_default_str();
   bench->add_flag("--json", bench_json, "JSON instead of a table");
   bool bench_by_width = false;
-  bench->add_flag(
-      "--by-width", bench_by_width,
-      "then train each width class (widths up to 16, 17-64, 65-256, above 256) alone on the CPU and "
-      "report its GFLOP/s beside a tuned SGEMM (OpenBLAS) on the class's product, and its optimizer step's "
-      "GB/s beside the same memory traffic without arithmetic, measured in the same run");
+  bench->add_flag("--by-width", bench_by_width,
+                  "then train each width class (widths up to 16, 17-64, 65-256, above 256) alone on the CPU and "
+                  "report its GFLOP/s beside a tuned SGEMM (OpenBLAS) on the class's product, and its optimizer step's "
+                  "GB/s beside the same memory traffic without arithmetic, measured in the same run");
 
   try {
     if (!config_path.empty()) check_config_file(config_path);

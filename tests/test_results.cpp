@@ -379,23 +379,24 @@ TEST(Cli, NeuronMapsThatDoNotFitOnDiskAreRefusedUpFront) {
 
 TEST(Cli, BenchTimesEachDeviceInOneTable) {
   const auto r = run_cli(
-      "bench --devices cpu,cuda,cuda-gemm-tf32 --layers 1,2 --widths 4,80 --activations relu --epochs 3 --grid 8 "
-      "--json");
+      "bench --devices cpu,cuda,cuda-gemm-tf32,cuda-gemm-defaultmath --layers 1,2 --widths 4,80 --activations relu "
+      "--epochs 3 --grid 8 --json");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const auto rows = nlohmann::json::parse(r.output);
-  ASSERT_EQ(rows.size(), 3u);
+  ASSERT_EQ(rows.size(), 4u);
   EXPECT_EQ(rows[0]["device"], "cpu");
   EXPECT_EQ(rows[0]["networks"], 4);
   EXPECT_GT(rows[0]["seconds"].get<double>(), 0.0);
   EXPECT_GT(rows[0]["steps_per_s"].get<double>(), 0.0);
   EXPECT_GT(rows[0]["frames_per_s"].get<double>(), 0.0);
-  for (int i = 1; i < 3; ++i) {
+  const char* described[] = {"", "fp32, auto", "tf32, gemm", "fp32, cuBLAS default math, gemm"};
+  for (int i = 1; i < 4; ++i) {
+    EXPECT_EQ(rows[i]["networks"], 4);
     if (rows[i].contains("error")) {  // no GPU here: said, not timed
       EXPECT_FALSE(rows[i]["error"].get<std::string>().empty());
     } else {
       EXPECT_GT(rows[i]["memory_bytes"].get<int64_t>(), 0) << "GPU memory is measured";
-      EXPECT_NE(rows[i]["description"].get<std::string>().find(i == 1 ? "fp32, auto" : "tf32, gemm"),
-                std::string::npos);
+      EXPECT_NE(rows[i]["description"].get<std::string>().find(described[i]), std::string::npos) << rows[i];
     }
   }
 }

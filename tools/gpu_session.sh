@@ -31,6 +31,8 @@
 #   crossover 8x16, 8x32 and 8x64 on the fused and on the GEMM path (100 epochs): the auto choice
 #   cpu-vs-gpu `bench --devices cpu,cuda` of the slide sweep, 100 epochs: the table users read
 #   profile   ncu's per-kernel summary of the 8x384 GEMM group's launches (the sweep's slowest stream)
+#   steady    that group alone at 20 and 220 epochs: its steady s/epoch (start-up cancels), with cuBLAS
+#             in pedantic FP32 (netsweep's default) against its default math mode (cuda-gemm-defaultmath)
 #   parity    the slide sweep on the CPU (carried reference, else 100 epochs here) and on the GPU
 #             (`run --from` the CPU file), compared by tools/compare_results.py within tolerances
 #   slide     the full slide sweep (108 networks, 4000 epochs, 41 frames of 256^2), timed; `info`
@@ -132,9 +134,9 @@ run() {
     case $phase in
       first) phases+=(env test sanitize classes parity) ;;
       speed) phases+=(slide frames tf32 peers peer-loop seeds) ;;
-      again) phases+=(cudatest slide drift profile cpu-vs-gpu peers crossover seeds-bench frames-400 peer-loop) ;;
-      env | test | cudatest | drift | sanitize | classes | crossover | cpu-vs-gpu | profile | parity | slide | frames | \
-        tf32 | peers | peer-loop | seeds | seeds-bench | frames-400) phases+=("$phase") ;;
+      again) phases+=(cudatest slide steady drift profile cpu-vs-gpu peers crossover seeds-bench frames-400 peer-loop) ;;
+      env | test | cudatest | drift | sanitize | classes | crossover | cpu-vs-gpu | profile | steady | parity | slide | \
+        frames | tf32 | peers | peer-loop | seeds | seeds-bench | frames-400) phases+=("$phase") ;;
       *) echo "unknown phase '$phase' (see the usage; lists: first, speed, again)" >&2
         return 2 ;;
     esac
@@ -321,6 +323,32 @@ PY
             --gpu-path gemm --device cuda -q -o "$work/profile.h5"
           rm -f "$work/profile.h5"
         fi
+        ;;
+      steady)
+        # The sweep's time is this group's step time x 96,000 steps. Two lengths, so that start-up
+        # (context, cuBLAS, graph capture) cancels; each math mode in a process of its own.
+        local e
+        for e in 20 220; do
+          step "steady-8x384-$e" 40 --json "$ns" bench --layers 8 --widths 384 --activations sigmoid,relu $points \
+            --epochs "$e" --snapshot-every "$e" --grid 16 --gpu-path gemm --devices cuda-gemm,cuda-gemm-defaultmath \
+            --json
+        done
+        [ -n "$py" ] && "$py" - "$out/bench.jsonl" <<'PY' 2>&1 | tee -a "$out/timings.txt" >>"$log"
+import json, sys
+runs = {}
+for line in open(sys.argv[1]):
+    d = json.loads(line)
+    if d["step"].startswith("steady-8x384-") and d["result"]:
+        runs[int(d["step"].rsplit("-", 1)[1])] = {r["device"]: r for r in d["result"]}
+if 20 in runs and 220 in runs:
+    for dev, long in runs[220].items():
+        short = runs[20].get(dev)
+        if short and not long.get("error") and not short.get("error"):
+            per = (long["seconds"] - short["seconds"]) / 200
+            steps = long["steps_per_s"] * long["seconds"] / long["epochs"] / long["networks"]
+            print(f"steady 8x384 {dev}: {per:.5f} s/epoch, {1e3 * per / steps:.3f} ms/step "
+                  f"(x 96,000 steps: {per / steps * 96000:.1f} s)")
+PY
         ;;
       seeds-bench)
         step seeds-1-bench 40 --json "$ns" bench $slide --epochs 100 --snapshot-every 100 --grid 256 --devices cuda --json

@@ -17,7 +17,8 @@ struct BenchDevice {
   CudaOptions options;
   int max_connections = 0;  // CUDA_DEVICE_MAX_CONNECTIONS of this variant; 0: netsweep's default (32)
 };
-// "cpu", "cuda", or "cuda-" with any of fused, gemm, auto, tf32, fp32 and
+// "cpu", "cuda", or "cuda-" with any of fused, gemm, auto, tf32, fp32,
+// defaultmath (cuBLAS's default math mode for FP32 rather than pedantic) and
 // connN (N hardware work queues, 1..32) joined by '-', over `defaults`
 // (--gpu-path, --precision). Throws SpecError naming the word.
 BenchDevice parse_bench_device(const std::string& name, const CudaOptions& defaults);

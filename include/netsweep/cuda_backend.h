@@ -23,6 +23,11 @@ struct CudaDeviceInfo {
 struct CudaOptions {
   TrainPath path = TrainPath::automatic;
   bool tf32 = false;
+  // FP32 GEMMs in cuBLAS's pedantic math mode (prescribed precision and
+  // standardized arithmetic in every phase; cuBLAS says it may be slower).
+  // false: its default mode, for a bench A/B: at least FP32's bits in compute
+  // and intermediates, with cuBLAS free to choose other kernels.
+  bool pedantic = true;
 };
 bool parse_precision_tf32(const std::string& name);  // "fp32" or "tf32"; throws SpecError
 std::string describe(const CudaOptions& options);
