@@ -71,11 +71,15 @@ struct Problem {
 
 // Scratch floats one network needs to train with batch `cap`:
 // a_l and z_l for every layer (units_l x cap), two delta buffers
-// (max_width x cap), per-sample losses (cap) and a few shared words.
+// (max_width x cap), per-sample losses (cap), a few shared words, then every
+// layer's input again, transposed (cap x in_l: the fused path's weight
+// gradients read it along the units, so adjacent threads read adjacent floats).
 NS_HD int64_t train_scratch_floats(const Layer* layers, int n_layers, int max_width, int cap) {
   int64_t total = int64_t(layers[0].in) * cap;  // a_0
   for (int l = 0; l < n_layers; ++l) total += 2 * int64_t(layers[l].out) * cap;
-  return total + 2 * int64_t(max_width) * cap + int64_t(cap) + 8;
+  total += 2 * int64_t(max_width) * cap + int64_t(cap) + 8;
+  for (int l = 0; l < n_layers; ++l) total += int64_t(layers[l].in) * cap;  // a_l^T
+  return total;
 }
 
 // Sets *flag to 1 from any thread (device atomics; GCC/Clang builtins on the host).
@@ -102,21 +106,37 @@ struct Scratch {
   NS_HD float* end(const Layer* L, int n_layers) const { return pre(L, n_layers) + int64_t(L[n_layers - 1].out) * cap; }
 };
 
-// Loads rows[0..count) of x (n, in) into a_0 (in, cap); rows == nullptr: first + b.
+// The transposed inputs a_l^T (cap x in_l) of every layer, from `first`
+// (the region after the shared words of train_scratch_floats).
+struct TransposedInputs {
+  float* first;
+  int cap;
+  NS_HD float* of(const Layer* L, int l) const {
+    int64_t off = 0;
+    for (int k = 0; k < l; ++k) off += int64_t(L[k].in) * cap;
+    return first + off;
+  }
+};
+
+// Loads rows[0..count) of x (n, in) into a_0 (in, cap), and into a0_t (cap,
+// in) if given; rows == nullptr: first + b.
 template <typename Block>
 NS_HD void load_inputs(Block& blk, const float* x, int in, const int32_t* rows, int first, int count, float* a0,
-                       int cap) {
+                       int cap, float* a0_t = nullptr) {
   for (int k = blk.tid(); k < in * count; k += blk.size()) {
     const int i = k / count, b = k % count;
     const int64_t row = rows ? rows[b] : first + b;
-    a0[int64_t(i) * cap + b] = x[row * in + i];
+    const float v = x[row * in + i];
+    a0[int64_t(i) * cap + b] = v;
+    if (a0_t) a0_t[int64_t(b) * in + i] = v;
   }
 }
 
-// z = W a_prev + b (sum over inputs in order, from the bias), a = f(z) on hidden layers.
+// z = W a_prev + b (sum over inputs in order, from the bias), a = f(z) on
+// hidden layers (and a^T into `transposed`, when training).
 template <typename Block>
-NS_HD void forward(Block& blk, const Layer* L, int n_layers, const float* params, Activation act, Scratch s,
-                   int count) {
+NS_HD void forward(Block& blk, const Layer* L, int n_layers, const float* params, Activation act, Scratch s, int count,
+                   const TransposedInputs* transposed = nullptr) {
   for (int l = 0; l < n_layers; ++l) {
     const Layer& layer = L[l];
     const float* W = params + layer.weights;  // (out, in)
@@ -125,13 +145,18 @@ NS_HD void forward(Block& blk, const Layer* L, int n_layers, const float* params
     float* z = s.pre(L, l + 1);       // (out, cap)
     float* a = s.act(L, l + 1);       // (out, cap)
     const bool hidden = l + 1 < n_layers;
+    float* a_t = hidden && transposed ? transposed->of(L, l + 1) : nullptr;  // (cap, out)
     for (int k = blk.tid(); k < layer.out * count; k += blk.size()) {
       const int o = k / count, b = k % count;  // consecutive threads: consecutive samples
       const float* w = W + int64_t(o) * layer.in;
       float acc = bias[o];
       for (int i = 0; i < layer.in; ++i) acc += w[i] * prev[int64_t(i) * s.cap + b];
       z[int64_t(o) * s.cap + b] = acc;
-      if (hidden) a[int64_t(o) * s.cap + b] = activate<float>(act, acc);
+      if (hidden) {
+        const float v = activate<float>(act, acc);
+        a[int64_t(o) * s.cap + b] = v;
+        if (a_t) a_t[int64_t(b) * layer.out + o] = v;
+      }
     }
     blk.sync();
   }
@@ -169,20 +194,23 @@ NS_HD void output_layer(Block& blk, const Layer* L, int n_layers, Loss loss, int
 // delta = dL/dz of the output layer; sums in the CPU backend's order.
 template <typename Block>
 NS_HD void backward(Block& blk, const Layer* L, int n_layers, const float* params, Activation act, Scratch s, int count,
-                    float* delta, float* delta_next, float* grad) {
+                    const TransposedInputs& transposed, float* delta, float* delta_next, float* grad) {
   for (int l = n_layers - 1; l >= 0; --l) {
     const Layer& layer = L[l];
-    const float* W = params + layer.weights;  // (out, in)
-    const float* prev = s.act(L, l);          // (in, cap)
+    const float* W = params + layer.weights;    // (out, in)
+    const float* prev = s.act(L, l);            // (in, cap)
+    const float* prev_t = transposed.of(L, l);  // (cap, in)
     float* dW = grad + layer.weights;
     float* db = grad + layer.biases;
     for (int k = blk.tid(); k < layer.out * (layer.in + 1); k += blk.size()) {
+      // Consecutive threads: consecutive inputs i of one unit o, so d[b] is one
+      // address for all of them and the inputs' row b of a^T is read in one go.
       const int o = k / (layer.in + 1), i = k % (layer.in + 1);
       const float* d = delta + int64_t(o) * s.cap;
       float acc = 0;
       if (i < layer.in) {
-        const float* x = prev + int64_t(i) * s.cap;
-        for (int b = 0; b < count; ++b) acc += d[b] * x[b];
+        const float* x = prev_t + i;
+        for (int b = 0; b < count; ++b) acc += d[b] * x[int64_t(b) * layer.in];
         dW[int64_t(o) * layer.in + i] = acc;
       } else {
         for (int b = 0; b < count; ++b) acc += d[b];
@@ -208,6 +236,53 @@ NS_HD void backward(Block& blk, const Layer* L, int n_layers, const float* param
   }
 }
 
+// Parameters per thread whose loads are issued before any of their stores:
+// the compiler must assume a store may change what the next element loads,
+// so a loop storing each element before loading the next would wait one
+// memory round trip per element.
+constexpr int kUpdateChunk = 4;
+
+// The optimizer update of parameters [first, end) (weights, penalized, below
+// weights_end; biases after) into `next`, the state in place; raises
+// *nonfinite if a new parameter is not finite.
+template <typename Block>
+NS_HD void update_range(Block& blk, const OptimizerConfig& opt, float step_size, int64_t first, int64_t weights_end,
+                        int64_t end, const float* params, float* state1, float* state2, const float* grad, float* next,
+                        int* nonfinite) {
+  const bool penalized = opt.l1 != 0.0 || opt.l2 != 0.0;
+  const int64_t stride = blk.size();
+  for (int64_t k0 = first + blk.tid(); k0 < end; k0 += kUpdateChunk * stride) {
+    float g[kUpdateChunk], p[kUpdateChunk], s1[kUpdateChunk], s2[kUpdateChunk];
+    for (int j = 0; j < kUpdateChunk; ++j) {
+      const int64_t k = k0 + j * stride;
+      if (k < end) g[j] = grad[k], p[j] = params[k], s1[j] = state1[k], s2[j] = state2[k];
+    }
+    for (int j = 0; j < kUpdateChunk; ++j) {
+      const int64_t k = k0 + j * stride;
+      if (k >= end) break;
+      if (penalized && k < weights_end) g[j] = regularized_gradient<float>(g[j], p[j], float(opt.l1), float(opt.l2));
+      optimizer_update<float>(opt, step_size, g[j], p[j], s1[j], s2[j]);
+      if (opt.kind != Optimizer::sgd) state1[k] = s1[j];  // sgd keeps no state
+      if (opt.kind == Optimizer::adam) state2[k] = s2[j];
+      next[k] = p[j];
+      if (!finite_value(p[j])) raise_flag(nonfinite);
+    }
+  }
+}
+
+// to[k] = from[k] for k in [0, count).
+template <typename Block>
+NS_HD void copy_range(Block& blk, const float* from, float* to, int64_t count) {
+  const int64_t stride = blk.size();
+  for (int64_t k0 = blk.tid(); k0 < count; k0 += kUpdateChunk * stride) {
+    float v[kUpdateChunk];
+    for (int j = 0; j < kUpdateChunk; ++j)
+      if (k0 + j * stride < count) v[j] = from[k0 + j * stride];
+    for (int j = 0; j < kUpdateChunk; ++j)
+      if (k0 + j * stride < count) to[k0 + j * stride] = v[j];
+  }
+}
+
 // Trains network `index` until it has completed `epoch_end` epochs (or
 // stops: diverged or early-stopped). Thread 0 keeps the Net's state; every
 // thread follows the same control flow from block-wide values.
@@ -223,6 +298,7 @@ NS_HD void train_until(Block& blk, const Problem& P, int index, int epoch_end) {
   // Block-wide values: the batch loss, and a flag raised by any non-finite update.
   double* shared = reinterpret_cast<double*>((reinterpret_cast<uintptr_t>(losses + cap) + 7) & ~uintptr_t(7));
   int* nonfinite = reinterpret_cast<int*>(shared + 1);
+  const TransposedInputs transposed{losses + cap + 8, cap};
   float* params = P.params + N.param_offset;
   float* state1 = P.state1 + N.param_offset;
   float* state2 = P.state2 + N.param_offset;
@@ -247,9 +323,9 @@ NS_HD void train_until(Block& blk, const Problem& P, int index, int epoch_end) {
       while (next_sample < P.n_train) {
         const int count = P.n_train - next_sample < cap ? P.n_train - next_sample : cap;
         const int32_t* rows = perm + next_sample;
-        load_inputs(blk, P.train_x, P.inputs, rows, 0, count, s.act(L, 0), cap);
+        load_inputs(blk, P.train_x, P.inputs, rows, 0, count, s.act(L, 0), cap, transposed.of(L, 0));
         blk.sync();
-        forward(blk, L, n_layers, params, N.activation, s, count);
+        forward(blk, L, n_layers, params, N.activation, s, count, &transposed);
         output_layer(blk, L, n_layers, P.loss, 0, P.train_y, nullptr, rows, 0, count, s, delta, losses, nullptr,
                      nullptr);
         if (blk.tid() == 0) {  // the batch's loss, summed in sample order
@@ -260,7 +336,7 @@ NS_HD void train_until(Block& blk, const Problem& P, int index, int epoch_end) {
         }
         // The backward pass's barriers publish the loss; a non-finite batch is
         // dropped before any parameter changes (its gradients are discarded).
-        backward(blk, L, n_layers, params, N.activation, s, count, delta, delta_next, grad);
+        backward(blk, L, n_layers, params, N.activation, s, count, transposed, delta, delta_next, grad);
         const double batch_loss = *shared;
         loss_sum += batch_loss;
         if (!finite_value(batch_loss)) {
@@ -270,29 +346,20 @@ NS_HD void train_until(Block& blk, const Problem& P, int index, int epoch_end) {
         ++step;
         const OptimizerConfig& opt = N.optimizer;
         const float step_size = optimizer_step_size(opt, step);
-        for (int l = 0; l < n_layers; ++l) {
-          const int64_t weights = int64_t(L[l].in) * L[l].out;
-          for (int64_t k = L[l].weights + blk.tid(); k < L[l].weights + weights + L[l].out; k += blk.size()) {
-            float g = grad[k];
-            if ((opt.l1 != 0.0 || opt.l2 != 0.0) && k < L[l].weights + weights)
-              g = regularized_gradient<float>(g, params[k], float(opt.l1), float(opt.l2));
-            float p = params[k];
-            optimizer_update<float>(opt, step_size, g, p, state1[k], state2[k]);
-            next[k] = p;
-            if (!finite_value(p)) raise_flag(nonfinite);
-          }
-        }
+        for (int l = 0; l < n_layers; ++l)
+          update_range(blk, opt, step_size, L[l].weights, L[l].weights + int64_t(L[l].in) * L[l].out,
+                       L[l].biases + L[l].out, params, state1, state2, grad, next, nonfinite);
         blk.sync();
         if (*nonfinite != 0) {  // keep the last finite parameters
           active = 0;
           break;
         }
         // Published by the next barrier (the next step's input load, or the end of training).
-        for (int64_t k = blk.tid(); k < N.param_count; k += blk.size()) params[k] = next[k];
+        copy_range(blk, next, params, N.param_count);
         next_sample += cap;
       }
-      const EpochEnd end = end_of_epoch(active != 0, loss_sum, P.n_train, status, P.has_early_stop != 0,
-                                        P.early_stop_loss);
+      const EpochEnd end =
+          end_of_epoch(active != 0, loss_sum, P.n_train, status, P.has_early_stop != 0, P.early_stop_loss);
       if (end.record_loss) {
         if (blk.tid() == 0) P.epoch_loss[int64_t(index) * P.epochs + epoch] = end.loss;
         epochs_trained = epoch + 1;
