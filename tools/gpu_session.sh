@@ -32,7 +32,8 @@
 #   cpu-vs-gpu `bench --devices cpu,cuda` of the slide sweep, 100 epochs: the table users read
 #   profile   ncu's per-kernel summary of the 8x384 GEMM group's launches (the sweep's slowest stream)
 #   steady    that group alone at 20 and 220 epochs: its steady s/epoch (start-up cancels), with cuBLAS
-#             in pedantic FP32 (netsweep's default) against its default math mode (cuda-gemm-defaultmath)
+#             in pedantic FP32 (netsweep's default) against its default math mode (cuda-gemm-defaultmath),
+#             and the same two networks on the fused path (groups of blocks)
 #   parity    the slide sweep on the CPU (carried reference, else 100 epochs here) and on the GPU
 #             (`run --from` the CPU file), compared by tools/compare_results.py within tolerances
 #   slide     the full slide sweep (108 networks, 4000 epochs, 41 frames of 256^2), timed; `info`
@@ -326,12 +327,11 @@ PY
         ;;
       steady)
         # The sweep's time is this group's step time x 96,000 steps. Two lengths, so that start-up
-        # (context, cuBLAS, graph capture) cancels; each math mode in a process of its own.
+        # (context, cuBLAS, graph capture) cancels; each variant in a process of its own.
         local e
         for e in 20 220; do
-          step "steady-8x384-$e" 40 --json "$ns" bench --layers 8 --widths 384 --activations sigmoid,relu $points \
-            --epochs "$e" --snapshot-every "$e" --grid 16 --gpu-path gemm --devices cuda-gemm,cuda-gemm-defaultmath \
-            --json
+          step "steady-8x384-$e" 60 --json "$ns" bench --layers 8 --widths 384 --activations sigmoid,relu $points \
+            --epochs "$e" --snapshot-every "$e" --grid 16 --devices cuda-gemm,cuda-gemm-defaultmath,cuda-fused --json
         done
         [ -n "$py" ] && "$py" - "$out/bench.jsonl" <<'PY' 2>&1 | tee -a "$out/timings.txt" >>"$log"
 import json, sys
