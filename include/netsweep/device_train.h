@@ -132,6 +132,14 @@ NS_HD void load_inputs(Block& blk, const float* x, int in, const int32_t* rows, 
   }
 }
 
+// Rows each thread of the layer loops carries at once: one load of the
+// operand that adjacent threads read side by side serves kRows products (its
+// other operand is one address per warp), and the kRows sums are independent.
+// Each sum still runs over its terms in the CPU backend's order.
+constexpr int kRows = 4;
+NS_HD int row_groups(int rows) { return (rows + kRows - 1) / kRows; }
+NS_HD int last_row(int r, int rows) { return r < rows ? r : rows - 1; }  // rows past the end re-read the last
+
 // z = W a_prev + b (sum over inputs in order, from the bias), a = f(z) on
 // hidden layers (and a^T into `transposed`, when training).
 template <typename Block>
@@ -146,16 +154,27 @@ NS_HD void forward(Block& blk, const Layer* L, int n_layers, const float* params
     float* a = s.act(L, l + 1);       // (out, cap)
     const bool hidden = l + 1 < n_layers;
     float* a_t = hidden && transposed ? transposed->of(L, l + 1) : nullptr;  // (cap, out)
-    for (int k = blk.tid(); k < layer.out * count; k += blk.size()) {
-      const int o = k / count, b = k % count;  // consecutive threads: consecutive samples
-      const float* w = W + int64_t(o) * layer.in;
-      float acc = bias[o];
-      for (int i = 0; i < layer.in; ++i) acc += w[i] * prev[int64_t(i) * s.cap + b];
-      z[int64_t(o) * s.cap + b] = acc;
-      if (hidden) {
-        const float v = activate<float>(act, acc);
-        a[int64_t(o) * s.cap + b] = v;
-        if (a_t) a_t[int64_t(b) * layer.out + o] = v;
+    for (int k = blk.tid(); k < row_groups(layer.out) * count; k += blk.size()) {
+      const int o0 = k / count * kRows, b = k % count;  // consecutive threads: consecutive samples
+      const float* w[kRows];
+      float acc[kRows];
+      for (int r = 0; r < kRows; ++r) {
+        const int o = last_row(o0 + r, layer.out);
+        w[r] = W + int64_t(o) * layer.in;
+        acc[r] = bias[o];
+      }
+      for (int i = 0; i < layer.in; ++i) {
+        const float x = prev[int64_t(i) * s.cap + b];
+        for (int r = 0; r < kRows; ++r) acc[r] += w[r][i] * x;
+      }
+      for (int r = 0; r < kRows && o0 + r < layer.out; ++r) {
+        const int o = o0 + r;
+        z[int64_t(o) * s.cap + b] = acc[r];
+        if (hidden) {
+          const float v = activate<float>(act, acc[r]);
+          a[int64_t(o) * s.cap + b] = v;
+          if (a_t) a_t[int64_t(b) * layer.out + o] = v;
+        }
       }
     }
     blk.sync();
@@ -202,19 +221,27 @@ NS_HD void backward(Block& blk, const Layer* L, int n_layers, const float* param
     const float* prev_t = transposed.of(L, l);  // (cap, in)
     float* dW = grad + layer.weights;
     float* db = grad + layer.biases;
-    for (int k = blk.tid(); k < layer.out * (layer.in + 1); k += blk.size()) {
-      // Consecutive threads: consecutive inputs i of one unit o, so d[b] is one
-      // address for all of them and the inputs' row b of a^T is read in one go.
-      const int o = k / (layer.in + 1), i = k % (layer.in + 1);
-      const float* d = delta + int64_t(o) * s.cap;
-      float acc = 0;
+    for (int k = blk.tid(); k < row_groups(layer.out) * (layer.in + 1); k += blk.size()) {
+      // Consecutive threads: consecutive inputs i of the units o0.., so d[b] is
+      // one address for all of them and the inputs' row b of a^T is read in one go.
+      const int o0 = k / (layer.in + 1) * kRows, i = k % (layer.in + 1);
+      const float* d[kRows];
+      float acc[kRows];
+      for (int r = 0; r < kRows; ++r) {
+        d[r] = delta + int64_t(last_row(o0 + r, layer.out)) * s.cap;
+        acc[r] = 0;
+      }
       if (i < layer.in) {
         const float* x = prev_t + i;
-        for (int b = 0; b < count; ++b) acc += d[b] * x[int64_t(b) * layer.in];
-        dW[int64_t(o) * layer.in + i] = acc;
+        for (int b = 0; b < count; ++b) {
+          const float xb = x[int64_t(b) * layer.in];
+          for (int r = 0; r < kRows; ++r) acc[r] += d[r][b] * xb;
+        }
+        for (int r = 0; r < kRows && o0 + r < layer.out; ++r) dW[int64_t(o0 + r) * layer.in + i] = acc[r];
       } else {
-        for (int b = 0; b < count; ++b) acc += d[b];
-        db[o] = acc;
+        for (int b = 0; b < count; ++b)
+          for (int r = 0; r < kRows; ++r) acc[r] += d[r][b];
+        for (int r = 0; r < kRows && o0 + r < layer.out; ++r) db[o0 + r] = acc[r];
       }
     }
     if (l == 0) {
@@ -222,12 +249,23 @@ NS_HD void backward(Block& blk, const Layer* L, int n_layers, const float* param
       break;
     }
     const float* zp = s.pre(L, l);
-    for (int k = blk.tid(); k < layer.in * count; k += blk.size()) {
-      const int i = k / count, b = k % count;
-      float acc = 0;
-      for (int o = 0; o < layer.out; ++o) acc += W[int64_t(o) * layer.in + i] * delta[int64_t(o) * s.cap + b];
-      const int64_t at = int64_t(i) * s.cap + b;
-      delta_next[at] = acc * activate_derivative<float>(act, zp[at], prev[at]);
+    for (int k = blk.tid(); k < row_groups(layer.in) * count; k += blk.size()) {
+      const int i0 = k / count * kRows, b = k % count;  // consecutive threads: consecutive samples
+      int i[kRows];
+      float acc[kRows];
+      for (int r = 0; r < kRows; ++r) {
+        i[r] = last_row(i0 + r, layer.in);
+        acc[r] = 0;
+      }
+      for (int o = 0; o < layer.out; ++o) {
+        const float* w = W + int64_t(o) * layer.in;
+        const float dz = delta[int64_t(o) * s.cap + b];
+        for (int r = 0; r < kRows; ++r) acc[r] += w[i[r]] * dz;
+      }
+      for (int r = 0; r < kRows && i0 + r < layer.in; ++r) {
+        const int64_t at = int64_t(i0 + r) * s.cap + b;
+        delta_next[at] = acc[r] * activate_derivative<float>(act, zp[at], prev[at]);
+      }
     }
     blk.sync();
     float* t = delta;  // the next layer down reads what was just written
