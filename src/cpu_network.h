@@ -100,7 +100,7 @@ bool all_finite(const T* x, int rows, int cols, int ld) {
   for (int i = 0; i < rows; ++i) {
     const T* r = x + size_t(i) * ld;
 #pragma omp simd reduction(| : bad)
-    for (int b = 0; b < cols; ++b) bad |= !(r[b] - r[b] == T(0));
+    for (int b = 0; b < cols; ++b) bad |= !finite_value(r[b]);
   }
   return !bad;
 }

@@ -36,7 +36,9 @@ DeviceBufferSizes device_buffer_sizes(const DevicePlan& plan, const TrainingProb
   const int64_t chunks = (std::max({p.n_train, p.n_test, 1}) + device::kEvalChunk - 1) / device::kEvalChunk;
   const int64_t f = sizeof(float), i = sizeof(int32_t), d = sizeof(double);
   DeviceBufferSizes s{};
-  auto set = [&](DeviceBuffer b, const char* name, int64_t count, int64_t bytes) { s[size_t(b)] = {name, count, bytes}; };
+  auto set = [&](DeviceBuffer b, const char* name, int64_t count, int64_t bytes) {
+    s[size_t(b)] = {name, count, bytes};
+  };
   set(DeviceBuffer::layers, "layers", int64_t(plan.layers.size()), sizeof(device::Layer));
   set(DeviceBuffer::nets, "nets", n, sizeof(device::Net));
   set(DeviceBuffer::params, "params", plan.param_floats, f);
@@ -87,7 +89,8 @@ void check_device_memory(const DeviceBufferSizes& sizes, int64_t extra, int64_t 
   std::vector<DeviceBufferSize> largest(sizes.begin(), sizes.end());
   std::sort(largest.begin(), largest.end(), [](const auto& a, const auto& b) { return a.bytes() > b.bytes(); });
   std::string top;
-  for (size_t k = 0; k < 3; ++k) top += (k ? ", " : "") + std::string(largest[k].name) + " " + format_gib(largest[k].bytes());
+  for (size_t k = 0; k < 3; ++k)
+    top += (k ? ", " : "") + std::string(largest[k].name) + " " + format_gib(largest[k].bytes());
   throw SpecError("the sweep needs about " + format_gib(need) + " of GPU memory but " + device_name + " has " +
                   format_gib(free_bytes) + " free (largest: " + top +
                   "); lower --grid (frames are evaluated on the device), use fewer --seeds or networks, "
@@ -196,8 +199,8 @@ DevicePlan plan_device(const TrainingProblem& p, int block_threads,
     net.grad_offset = plan.grad_floats;
     plan.grad_floats += (layout.count + 31) / 32 * 32;
     net.scratch_offset = plan.scratch_floats;
-    const int64_t scratch =
-        device::train_scratch_floats(plan.layers.data() + net.first_layer, net.layers, net.max_width, net.batch);
+    const int64_t scratch = device::train_scratch_floats(plan.layers.data() + net.first_layer, net.layers,
+                                                         net.max_width, net.batch, !plan.uses_gemm[n]);
     plan.scratch_floats += (scratch + 31) / 32 * 32;
     plan.eval_scratch_floats = std::max(plan.eval_scratch_floats,
                                         device::eval_scratch_floats(plan.layers.data() + net.first_layer, net.layers));
@@ -276,8 +279,8 @@ std::vector<int64_t> neuron_map_offsets(const TrainingProblem& p) {
   return offsets;
 }
 
-void evaluate_neuron_maps_gemm(const TrainingProblem& p, GridOps& ops, const float* params,
-                               const float* neuron_grid_x, float* maps) {
+void evaluate_neuron_maps_gemm(const TrainingProblem& p, GridOps& ops, const float* params, const float* neuron_grid_x,
+                               float* maps) {
   const int points = p.neuron_grid_h * p.neuron_grid_w;
   const std::vector<int64_t> offsets = neuron_map_offsets(p);
   for (size_t n = 0; n < p.networks.size(); ++n) {

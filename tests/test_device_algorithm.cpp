@@ -121,14 +121,23 @@ TEST(DevicePlan, ScratchRegionsAreDisjointAndSized) {
     EXPECT_EQ(n.scratch_offset % 32, 0);
     EXPECT_GE(n.scratch_offset, scratch_end);
     EXPECT_GE(n.grad_offset, grad_end);
-    scratch_end = n.scratch_offset +
-                  device::train_scratch_floats(plan.layers.data() + n.first_layer, n.layers, n.max_width, n.batch);
+    scratch_end = n.scratch_offset + device::train_scratch_floats(plan.layers.data() + n.first_layer, n.layers,
+                                                                  n.max_width, n.batch, !plan.uses_gemm[i]);
     grad_end = n.grad_offset + n.param_count;
     EXPECT_EQ(n.param_offset, p.layout.networks[i].offset);
     EXPECT_EQ(n.batch, p.networks[i].batch == 0 ? p.n_train : std::min(16, p.n_train));
   }
   EXPECT_LE(scratch_end, plan.scratch_floats);
   EXPECT_LE(grad_end, plan.grad_floats);
+  // Only the fused path keeps every layer's input transposed: sum of in_l x batch floats per
+  // network (each region rounded up to 32 floats).
+  const DevicePlan gemm = plan_device(p, device::kBlockThreads, nullptr, 0, kMacsPerBlock, TrainPath::gemm);
+  int64_t transposed = 0;
+  for (const auto& n : plan.nets)
+    for (int l = 0; l < n.layers; ++l) transposed += int64_t(plan.layers[size_t(n.first_layer + l)].in) * n.batch;
+  const int64_t rounding = 32 * int64_t(plan.nets.size());
+  EXPECT_GE(plan.scratch_floats - gemm.scratch_floats, transposed - rounding);
+  EXPECT_LE(plan.scratch_floats - gemm.scratch_floats, transposed + rounding);
   // The memory estimate counts the frames: a bigger grid needs more.
   SweepSpec big = s;
   big.grid = 200;

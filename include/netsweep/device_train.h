@@ -71,14 +71,15 @@ struct Problem {
 
 // Scratch floats one network needs to train with batch `cap`:
 // a_l and z_l for every layer (units_l x cap), two delta buffers
-// (max_width x cap), per-sample losses (cap), a few shared words, then every
-// layer's input again, transposed (cap x in_l: the fused path's weight
-// gradients read it along the units, so adjacent threads read adjacent floats).
-NS_HD int64_t train_scratch_floats(const Layer* layers, int n_layers, int max_width, int cap) {
+// (max_width x cap), per-sample losses (cap), a few shared words, then, on
+// the fused path, every layer's input again, transposed (cap x in_l: its
+// weight gradients read it along the units, so adjacent threads read
+// adjacent floats).
+NS_HD int64_t train_scratch_floats(const Layer* layers, int n_layers, int max_width, int cap, bool fused) {
   int64_t total = int64_t(layers[0].in) * cap;  // a_0
   for (int l = 0; l < n_layers; ++l) total += 2 * int64_t(layers[l].out) * cap;
   total += 2 * int64_t(max_width) * cap + int64_t(cap) + 8;
-  for (int l = 0; l < n_layers; ++l) total += int64_t(layers[l].in) * cap;  // a_l^T
+  for (int l = 0; fused && l < n_layers; ++l) total += int64_t(layers[l].in) * cap;  // a_l^T
   return total;
 }
 
