@@ -24,7 +24,7 @@ void enqueue_gemm_step(GemmOps& ops, const Problem& P, const GemmGroup& G, const
   for (int l = 0; l < layers; ++l) {
     // Z^T (count x out) = A^T (count x in) . W^T (in x out)
     gemm(l, GemmKind::forward, false, false, count, g.out[l], g.in[l], cap, g.in[l], cap);
-    ops.run(device::BiasActivateOp{P, G, l, count, g.out[l]});
+    if (l + 1 < layers) ops.run(device::BiasActivateOp{P, G, l, count, g.out[l]});  // the output's: OutputLossOp
   }
   ops.run(device::OutputLossOp{P, G, first, count});
   ops.run(device::BeginUpdateOp{P, G, count});

@@ -85,7 +85,7 @@ struct GatherOp {
   }
 };
 
-// z_l += bias, and a_l = f(z_l) on hidden layers; element (member, unit, sample).
+// z_l += bias and a_l = f(z_l), on hidden layers; element (member, unit, sample).
 struct BiasActivateOp {
   Problem P;
   GemmGroup G;
@@ -101,11 +101,12 @@ struct BiasActivateOp {
     float* z = s.pre(L, layer + 1);
     const float v = z[at] + P.params[N.param_offset + L[layer].biases + o];
     z[at] = v;
-    if (layer + 1 < N.layers) s.act(L, layer + 1)[at] = activate<float>(N.activation, v);
+    s.act(L, layer + 1)[at] = activate<float>(N.activation, v);
   }
 };
 
-// Per-sample loss and dL/dz / count of the output layer; element (member, sample).
+// The output layer's z += bias, then per-sample loss and dL/dz / count (one
+// launch for both: a sample's loss needs all its outputs); element (member, sample).
 struct OutputLossOp {
   Problem P;
   GemmGroup G;
@@ -116,13 +117,16 @@ struct OutputLossOp {
     const int net = G.nets[m];
     const Net& N = P.nets[net];
     const Layer* L = layers_of(P, N);
-    const int out = L[N.layers - 1].out;
-    const float* z = scratch_of(P, N).pre(L, N.layers);
+    const Layer& top = L[N.layers - 1];
+    const int out = top.out;
+    float* z = scratch_of(P, N).pre(L, N.layers);
+    const float* bias = P.params + N.param_offset + top.biases;
     float* delta = delta_buffer(P, N, delta_parity(N.layers, N.layers - 1));
     const int64_t row = P.perm[int64_t(net) * P.n_train + first + b];
     float zb[kMaxOutputs], yb[kMaxOutputs], pb[kMaxOutputs], dz[kMaxOutputs];
     for (int k = 0; k < out; ++k) {
-      zb[k] = z[int64_t(k) * N.batch + b];
+      zb[k] = z[int64_t(k) * N.batch + b] + bias[k];
+      z[int64_t(k) * N.batch + b] = zb[k];
       yb[k] = P.train_y[row * out + k];
     }
     sample_losses(P, N)[b] = output_loss_and_grad<float>(P.loss, zb, yb, out, pb, dz);
