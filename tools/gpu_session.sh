@@ -135,7 +135,7 @@ run() {
     case $phase in
       first) phases+=(env test sanitize classes parity) ;;
       speed) phases+=(slide frames tf32 peers peer-loop seeds) ;;
-      again) phases+=(cudatest slide steady drift profile cpu-vs-gpu peers crossover seeds-bench frames-400 peer-loop) ;;
+      again) phases+=(cudatest slide steady crossover drift profile cpu-vs-gpu peers seeds-bench frames-400 peer-loop) ;;
       env | test | cudatest | drift | sanitize | classes | crossover | cpu-vs-gpu | profile | steady | parity | slide | \
         frames | tf32 | peers | peer-loop | seeds | seeds-bench | frames-400) phases+=("$phase") ;;
       *) echo "unknown phase '$phase' (see the usage; lists: first, speed, again)" >&2
