@@ -5,7 +5,7 @@
 
 #include "grid_ops.cuh"
 #include "netsweep/cuda_check.h"
-#include "netsweep/device_train.h"
+#include "netsweep/device_eval.h"
 
 namespace netsweep::device {
 

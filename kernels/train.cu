@@ -6,7 +6,7 @@
 
 #include "train.cuh"
 #include "netsweep/cuda_check.h"
-#include "netsweep/device_train.h"
+#include "netsweep/device_eval.h"
 
 namespace netsweep::device {
 

@@ -3,7 +3,7 @@
 
 #include <cuda_runtime.h>
 
-#include "netsweep/device_train.h"
+#include "netsweep/device_eval.h"
 
 namespace netsweep::device {
 

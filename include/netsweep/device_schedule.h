@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "netsweep/backend.h"
-#include "netsweep/device_train.h"
+#include "netsweep/device_eval.h"
 #include "netsweep/gemm_train.h"
 
 namespace netsweep {

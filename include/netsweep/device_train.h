@@ -1,11 +1,12 @@
-// The GPU backend's training and evaluation algorithm, written once for a
+// The GPU backend's training algorithm, written once for a
 // "block": a group of threads with ids 0..size()-1 and a barrier. On the
 // device a block is a CUDA thread block (kernels/train.cu); in the tests it is
 // a group of host threads (tests/test_device_algorithm.cpp), so CI without a
 // GPU runs exactly the code the kernels run and compares it with the CPU
 // backend. One block trains one network; every buffer lives in global memory
 // (the packed layout of layout.h for parameters and optimizer state, and a
-// per-network scratch region for activations).
+// per-network scratch region for activations). Evaluation (sets, frames,
+// neuron maps) reuses its layer passes: device_eval.h.
 //
 // Block concept:   int tid() const;  int size() const;  void sync();
 // A "block" may also be a group of several CUDA blocks with a device-wide
@@ -22,7 +23,6 @@
 namespace netsweep::device {
 
 constexpr int kMaxOutputs = 16;     // outputs per network (classes)
-constexpr int kEvalChunk = 128;     // points per block when evaluating grids and sets
 constexpr int kBlockThreads = 256;  // threads per block on the device
 
 struct Layer {
@@ -420,58 +420,6 @@ NS_HD void train_until(Block& blk, const Problem& P, int index, int epoch_end) {
     N.loss_sum = loss_sum;
   }
   blk.sync();
-}
-
-// Evaluates network `index` on points[first, first + count) (count <= cap of
-// the scratch): probabilities into probs (count, outputs) if given; with
-// targets, the chunk's loss sum and number of correct predictions.
-template <typename Block>
-NS_HD void evaluate_chunk(Block& blk, const Problem& P, int index, const float* points, const float* targets,
-                          const int32_t* labels, int first, int count, float* scratch, float* probs, double* loss_sum,
-                          double* correct_sum) {
-  const Net& N = P.nets[index];
-  const Layer* L = P.layers + N.first_layer;
-  Scratch s{scratch, kEvalChunk};
-  float* losses = s.end(L, N.layers);
-  float* correct = losses + kEvalChunk;
-  load_inputs(blk, points, P.inputs, nullptr, first, count, s.act(L, 0), kEvalChunk);
-  blk.sync();
-  forward(blk, L, N.layers, P.params + N.param_offset, N.activation, s, count);
-  output_layer(blk, L, N.layers, P.loss, targets ? P.classes : 0, targets, labels, nullptr, first, count, s, nullptr,
-               losses, correct, probs);
-  if (targets && blk.tid() == 0) {
-    double l = 0, c = 0;
-    for (int b = 0; b < count; ++b) l += double(losses[b]), c += double(correct[b]);
-    *loss_sum = l;
-    *correct_sum = c;
-  }
-  blk.sync();
-}
-
-// One element of the grid path's bias + activation (kernels and host tests):
-// Z (units x points) column-major, element `index`.
-NS_HD void bias_activate_hidden(float* Z, const float* bias, int units, int64_t index, Activation act) {
-  Z[index] = activate<float>(act, Z[index] + bias[index % units]);
-}
-// One element of the neuron maps' bias + activation: Z (points x units)
-// column-major, element `index` (unit index / points).
-NS_HD void bias_activate_column(float* Z, const float* bias, int points, int64_t index, Activation act) {
-  Z[index] = activate<float>(act, Z[index] + bias[index / points]);
-}
-// One point (column) of the output layer: bias, then the output activation.
-NS_HD void bias_activate_output(float* Z, const float* bias, int units, int64_t point, Loss loss) {
-  float z[kMaxOutputs];
-  float* column = Z + point * units;
-  for (int k = 0; k < units; ++k) z[k] = column[k] + bias[k];
-  output_activation<float>(loss, z, units);
-  for (int k = 0; k < units; ++k) column[k] = z[k];
-}
-
-// Scratch floats evaluate_chunk needs for a network.
-NS_HD int64_t eval_scratch_floats(const Layer* layers, int n_layers) {
-  int64_t total = int64_t(layers[0].in) * kEvalChunk;
-  for (int l = 0; l < n_layers; ++l) total += 2 * int64_t(layers[l].out) * kEvalChunk;
-  return total + 2 * kEvalChunk;
 }
 
 }  // namespace netsweep::device
