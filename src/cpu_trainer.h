@@ -98,7 +98,7 @@ class NetworkTrainer {
         v->assign(frames, std::numeric_limits<float>::quiet_NaN());
     }
     // Steps that would leave a non-finite value are thrown away, so parameters finite now stay so.
-    finite_parameters_ = std::all_of(params_, params_ + count, [](float v) { return std::isfinite(v); });
+    finite_parameters_ = std::all_of(params_, params_ + count, [](float v) { return finite_value(v); });
     auto finish_timing = [&] {
       result_.wall_seconds =
           wall_before + std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
