@@ -34,8 +34,9 @@ void enqueue_gemm_step(GemmOps& ops, const Problem& P, const GemmGroup& G, const
     if (l == 0) break;
     // D^T (count x in) = Delta^T (count x out) . (W^T)^T
     gemm(l, GemmKind::delta, false, true, count, g.in[l], g.out[l], cap, g.in[l], cap);
-    ops.run(device::BackpropOp{P, G, l, count, g.in[l]});
+    ops.run(device::BackpropOp{P, G, l, count, g.in[l], l + 1 < layers ? g.out[l] : 0});
   }
+  if (layers > 1) ops.run(device::BackpropOp{P, G, 0, count, 0, g.out[0]});  // layer 0's bias gradient
   ops.run(device::UpdateOp{P, G});
   ops.run(device::CommitOp{P, G});
 }

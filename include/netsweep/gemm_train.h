@@ -169,40 +169,41 @@ struct BeginUpdateOp {
   }
 };
 
-// After the delta GEMM of layer `layer` (>= 1) wrote W^T-products into the
-// buffer of layer - 1: times the activation derivative, and that layer's
-// bias gradient; element (member, unit of layer - 1), looping over samples.
+// Two independent parts in one launch (so a step has no more launches than
+// layers). First, after the delta GEMM of layer `layer` (>= 1) wrote
+// W^T-products into the buffer of layer - 1: times the activation derivative;
+// element (member, unit of layer - 1, sample), so adjacent threads touch
+// adjacent samples. Second, the bias gradient of layer `layer` itself, whose
+// delta became final one launch earlier and lies in the other buffer (the
+// output layer's is BeginUpdateOp's, so `out` is 0 there); element (member,
+// unit), summing its samples in order as the CPU backend. After the loop over
+// layers a last BackpropOp with layer 0 and in 0 sums layer 0's.
 struct BackpropOp {
   Problem P;
   GemmGroup G;
-  int layer, count, in;  // in: the layer's inputs (units of layer - 1)
-  NS_HD int64_t size() const { return int64_t(G.members) * in; }
+  int layer, count;
+  int in;   // units of layer - 1 whose deltas get the derivative (0 at layer 0)
+  int out;  // units of layer whose bias gradient is summed (0 at the output layer)
+  NS_HD int64_t derivative_size() const { return int64_t(G.members) * in * count; }
+  NS_HD int64_t size() const { return derivative_size() + int64_t(G.members) * out; }
   NS_HD void operator()(int64_t e) const {
-    const int m = int(e / in), i = int(e % in);
-    const Net& N = P.nets[G.nets[m]];
-    const Layer* L = layers_of(P, N);
-    const Scratch s = scratch_of(P, N);
-    float* d = delta_buffer(P, N, delta_parity(N.layers, layer - 1));
-    float* row = d + int64_t(i) * N.batch;  // this unit's samples
-    const float* z = s.pre(L, layer) + int64_t(i) * N.batch;
-    const float* a = s.act(L, layer) + int64_t(i) * N.batch;
-    // A chunk's loads are issued before its stores: the compiler must assume
-    // a store into `row` may change z or a, so a loop storing each sample
-    // before loading the next would wait one memory round trip per sample.
-    constexpr int kChunk = 8;
-    float acc = 0;
-    for (int b0 = 0; b0 < count; b0 += kChunk) {
-      const int n = count - b0 < kChunk ? count - b0 : kChunk;
-      float v[kChunk];
-      for (int j = 0; j < kChunk; ++j)
-        if (j < n) v[j] = row[b0 + j] * activate_derivative<float>(N.activation, z[b0 + j], a[b0 + j]);
-      for (int j = 0; j < kChunk; ++j)
-        if (j < n) {
-          row[b0 + j] = v[j];
-          acc += v[j];  // in sample order, as the CPU backend
-        }
+    if (e < derivative_size()) {
+      const int m = int(e / (int64_t(in) * count)), r = int(e % (int64_t(in) * count));
+      const Net& N = P.nets[G.nets[m]];
+      const Layer* L = layers_of(P, N);
+      const Scratch s = scratch_of(P, N);
+      const int64_t at = int64_t(r / count) * N.batch + r % count;
+      float* d = delta_buffer(P, N, delta_parity(N.layers, layer - 1));
+      d[at] *= activate_derivative<float>(N.activation, s.pre(L, layer)[at], s.act(L, layer)[at]);
+      return;
     }
-    P.grad[N.grad_offset + L[layer - 1].biases + i] = acc;
+    e -= derivative_size();
+    const int m = int(e / out), o = int(e % out);
+    const Net& N = P.nets[G.nets[m]];
+    const float* row = delta_buffer(P, N, delta_parity(N.layers, layer)) + int64_t(o) * N.batch;
+    float acc = 0;  // loads only: nothing stops them being issued ahead of the sum
+    for (int b = 0; b < count; ++b) acc += row[b];
+    P.grad[N.grad_offset + layers_of(P, N)[layer].biases + o] = acc;
   }
 };
 
