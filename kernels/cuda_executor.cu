@@ -38,6 +38,26 @@ cublasMath_t math_mode(const CudaOptions& options) {
   return options.pedantic ? CUBLAS_PEDANTIC_MATH : CUBLAS_DEFAULT_MATH;
 }
 
+// With `by_depth` (the bench variant cuda-prio), a CUDA priority per GEMM
+// stream: the deeper a stream's deepest group, the higher (its epoch is the
+// longest chain of dependent launches, which sets the sweep's time). Else
+// none: every stream at the default priority.
+std::vector<int> gemm_stream_priorities(const std::vector<GemmGroupPlan>& groups, int streams, bool by_depth) {
+  if (!by_depth || groups.empty()) return {};
+  int least = 0, greatest = 0;
+  NS_CUDA_CHECK(cudaDeviceGetStreamPriorityRange(&least, &greatest));
+  std::vector<int> priorities(size_t(std::max(1, streams)), least);
+  size_t deepest = 1;
+  for (const GemmGroupPlan& g : groups) deepest = std::max(deepest, g.in.size());
+  for (size_t k = 0; k < groups.size(); ++k) {
+    // least ... greatest in proportion to depth (greatest is numerically lower)
+    const int p = least - int(int64_t(least - greatest) * int64_t(groups[k].in.size()) / int64_t(deepest));
+    int& lane = priorities[k % priorities.size()];
+    lane = std::min(lane, p);
+  }
+  return priorities;
+}
+
 // One device allocation of the buffer list.
 class RawBuffer {
  public:
@@ -105,6 +125,7 @@ class CudaExecutor : public DeviceExecutor {
   // Half of what can be resident, so single-block networks train beside the groups.
   int group_budget() const override { return device::resident_train_blocks() / 2; }
   TrainPath train_path() const override { return options_.path; }
+  int gemm_min_width() const override { return options_.gemm_min_width; }
   int64_t device_bytes_in_use() const override { return bytes_in_use_; }
 
   void upload(const DevicePlan& plan, const TrainingProblem& p, const std::vector<float>& params,
@@ -159,8 +180,9 @@ class CudaExecutor : public DeviceExecutor {
     NS_CUDA_CHECK(cudaMallocHost(&host_frames_, size_t(frame_values_) * sizeof(float)));  // pinned: async copies
     grid_ops_ = std::make_unique<device::CublasGridOps>(stream_, math_mode(options_));
     if (!gemm_groups_.empty())
-      gemm_ops_ = std::make_unique<device::CublasGemmOps>(gemm_streams, math_mode(options_),
-                                                          ptr<float*>(DeviceBuffer::gemm_table));
+      gemm_ops_ = std::make_unique<device::CublasGemmOps>(
+          gemm_streams, gemm_stream_priorities(gemm_groups_, gemm_streams, options_.stream_priorities),
+          math_mode(options_), ptr<float*>(DeviceBuffer::gemm_table));
     // One "segment done" event per training stream: the frames wait for all of them.
     trained_.resize(2 + (gemm_ops_ ? gemm_ops_->streams().size() : 0));
     for (cudaEvent_t& e : trained_) NS_CUDA_CHECK(cudaEventCreateWithFlags(&e, cudaEventDisableTiming));

@@ -31,10 +31,14 @@ void gemm_op(const Op& op, cudaStream_t stream) {
   NS_CUDA_CHECK_LAUNCH();
 }
 
-CublasGemmOps::CublasGemmOps(int streams, cublasMath_t math, float* const* table) : table_(table) {
+CublasGemmOps::CublasGemmOps(int streams, const std::vector<int>& priorities, cublasMath_t math, float* const* table)
+    : table_(table) {
   for (int i = 0; i < std::max(1, streams); ++i) {
     cudaStream_t s{};
-    NS_CUDA_CHECK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
+    if (size_t(i) < priorities.size())
+      NS_CUDA_CHECK(cudaStreamCreateWithPriority(&s, cudaStreamNonBlocking, priorities[size_t(i)]));
+    else
+      NS_CUDA_CHECK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
     streams_.push_back(s);
     cublasHandle_t h{};
     NS_CUBLAS_CHECK(cublasCreate(&h));

@@ -15,9 +15,10 @@ namespace netsweep::device {
 
 class CublasGemmOps : public GemmOps {
  public:
-  // streams: how many groups may run at once; math: the handles' math mode;
-  // table: the pointer tables in device memory.
-  CublasGemmOps(int streams, cublasMath_t math, float* const* table);
+  // streams: how many groups may run at once; priorities: empty (the
+  // default), or a CUDA stream priority per stream; math: the handles' math
+  // mode; table: the pointer tables in device memory.
+  CublasGemmOps(int streams, const std::vector<int>& priorities, cublasMath_t math, float* const* table);
   ~CublasGemmOps() override;
   CublasGemmOps(const CublasGemmOps&) = delete;
   CublasGemmOps& operator=(const CublasGemmOps&) = delete;

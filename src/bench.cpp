@@ -162,9 +162,14 @@ BenchDevice parse_bench_device(const std::string& name, const CudaOptions& defau
                word.find_first_not_of("0123456789", 4) == std::string::npos && word.size() <= 6 &&
                std::atoi(word.c_str() + 4) >= 1 && std::atoi(word.c_str() + 4) <= 32) {
       d.max_connections = std::atoi(word.c_str() + 4);
+    } else if (word.rfind("split", 0) == 0 && word.size() > 5 && word.size() <= 10 &&
+               word.find_first_not_of("0123456789", 5) == std::string::npos && std::atoi(word.c_str() + 5) >= 1) {
+      d.options.gemm_min_width = std::atoi(word.c_str() + 5);  // the automatic path's GEMM width
+    } else if (word == "prio") {
+      d.options.stream_priorities = true;
     } else {
       throw SpecError("--devices: '" + name + "': unknown variant '" + word +
-                      "' (fused, gemm, auto, tf32, fp32, defaultmath, conn1..conn32)");
+                      "' (fused, gemm, auto, tf32, fp32, defaultmath, conn1..conn32, splitN, prio)");
     }
   }
   return d;

@@ -13,7 +13,11 @@ bool parse_precision_tf32(const std::string& name) {
 
 std::string describe(const CudaOptions& options) {
   const char* precision = options.tf32 ? "tf32" : options.pedantic ? "fp32" : "fp32, cuBLAS default math";
-  return std::string(precision) + ", " + to_string(options.path) + " path";
+  std::string path = std::string(to_string(options.path)) + " path";
+  if (options.path == TrainPath::automatic && options.gemm_min_width != kGemmMinWidth)
+    path += ", GEMM from width " + std::to_string(options.gemm_min_width);
+  if (options.stream_priorities) path += ", GEMM streams by depth";
+  return std::string(precision) + ", " + path;
 }
 
 #ifndef NETSWEEP_WITH_CUDA

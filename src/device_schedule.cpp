@@ -166,7 +166,7 @@ std::vector<int> plan_group_blocks(const TrainingProblem& p, int budget, int64_t
 
 DevicePlan plan_device(const TrainingProblem& p, int block_threads,
                        const std::vector<std::optional<NetworkState>>* resume, int group_budget, int64_t macs_per_block,
-                       TrainPath path) {
+                       TrainPath path, int gemm_min_width) {
   if (p.outputs > device::kMaxOutputs)
     throw SpecError("--outputs " + std::to_string(p.outputs) + ": the GPU backend supports at most " +
                     std::to_string(device::kMaxOutputs) + " outputs");
@@ -176,7 +176,7 @@ DevicePlan plan_device(const TrainingProblem& p, int block_threads,
   plan.uses_gemm.assign(p.networks.size(), 0);
   for (size_t n = 0; n < p.networks.size(); ++n)
     plan.uses_gemm[n] =
-        path == TrainPath::gemm || (path == TrainPath::automatic && p.layout.networks[n].max_width >= kGemmMinWidth);
+        path == TrainPath::gemm || (path == TrainPath::automatic && p.layout.networks[n].max_width >= gemm_min_width);
   plan.blocks = plan_group_blocks(p, group_budget, macs_per_block, &plan.uses_gemm);
   for (size_t n = 0; n < p.networks.size(); ++n) {
     if (plan.blocks[n] == 1) plan.single_block_nets.push_back(int(n));
@@ -325,8 +325,8 @@ bool run_device_schedule(const TrainingProblem& p, DeviceExecutor& exec, std::ve
   const auto start = std::chrono::steady_clock::now();
   const size_t n = p.networks.size(), f_count = p.frame_epochs.size(), e_count = size_t(p.epochs);
   const auto* resume = control.resume;
-  DevicePlan plan =
-      plan_device(p, device::kBlockThreads, resume, exec.group_budget(), exec.macs_per_block(), exec.train_path());
+  DevicePlan plan = plan_device(p, device::kBlockThreads, resume, exec.group_budget(), exec.macs_per_block(),
+                                exec.train_path(), exec.gemm_min_width());
   std::vector<float> state1(params.size(), 0.0f), state2(params.size(), 0.0f), epoch_loss(n * e_count, kNaN);
   std::vector<int> frames_done(n, 0);
   std::vector<double> wall_before(n, 0.0);

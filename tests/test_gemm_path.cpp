@@ -194,6 +194,20 @@ TEST(DevicePlan, SlideSweepTakesTheGemmPathForWidthsAbove32) {
     EXPECT_EQ(bool(plan.uses_gemm[i]), p.networks[i].hidden[0] > 32) << p.networks[i].shape_label();
 }
 
+TEST(DevicePlan, TheGemmWidthMovesTheAutomaticSplit) {
+  SweepSpec s = slide_spec();
+  s.epochs = 10;
+  s.grid = 8;
+  const TrainingProblem p = build_problem(s, data("spiral"));
+  for (int from : {65, 385}) {
+    const DevicePlan plan =
+        plan_device(p, device::kBlockThreads, nullptr, 264, kMacsPerBlock, TrainPath::automatic, from);
+    for (size_t i = 0; i < p.networks.size(); ++i)
+      EXPECT_EQ(bool(plan.uses_gemm[i]), p.networks[i].hidden[0] >= from) << from << p.networks[i].shape_label();
+    EXPECT_EQ(plan.gemm_groups.size(), from == 65 ? 6u * 3u : 0u);
+  }
+}
+
 TEST(GemmPath, GroupsAreSubmittedAnEpochEachInTurn) {
   // Three groups (1, 2 and 3 layers of 70): on the device each has a stream,
   // and every stream must get work queued from the start of a segment.

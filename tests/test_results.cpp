@@ -379,18 +379,23 @@ TEST(Cli, NeuronMapsThatDoNotFitOnDiskAreRefusedUpFront) {
 
 TEST(Cli, BenchTimesEachDeviceInOneTable) {
   const auto r = run_cli(
-      "bench --devices cpu,cuda,cuda-gemm-tf32,cuda-gemm-defaultmath --layers 1,2 --widths 4,80 --activations relu "
-      "--epochs 3 --grid 8 --json");
+      "bench --devices cpu,cuda,cuda-gemm-tf32,cuda-gemm-defaultmath,cuda-split65,cuda-prio --layers 1,2 "
+      "--widths 4,80 --activations relu --epochs 3 --grid 8 --json");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const auto rows = nlohmann::json::parse(r.output);
-  ASSERT_EQ(rows.size(), 4u);
+  ASSERT_EQ(rows.size(), 6u);
   EXPECT_EQ(rows[0]["device"], "cpu");
   EXPECT_EQ(rows[0]["networks"], 4);
   EXPECT_GT(rows[0]["seconds"].get<double>(), 0.0);
   EXPECT_GT(rows[0]["steps_per_s"].get<double>(), 0.0);
   EXPECT_GT(rows[0]["frames_per_s"].get<double>(), 0.0);
-  const char* described[] = {"", "fp32, auto", "tf32, gemm", "fp32, cuBLAS default math, gemm"};
-  for (int i = 1; i < 4; ++i) {
+  const char* described[] = {"",
+                             "fp32, auto",
+                             "tf32, gemm",
+                             "fp32, cuBLAS default math, gemm",
+                             "fp32, auto path, GEMM from width 65",
+                             "fp32, auto path, GEMM streams by depth"};
+  for (int i = 1; i < 6; ++i) {
     EXPECT_EQ(rows[i]["networks"], 4);
     if (rows[i].contains("error")) {  // no GPU here: said, not timed
       EXPECT_FALSE(rows[i]["error"].get<std::string>().empty());
@@ -461,7 +466,7 @@ TEST(Cli, BenchRunsEachCudaVariantInAProcessOfItsOwn) {
     else
       EXPECT_GT(rows[i]["seconds"].get<double>(), 0.0);
   }
-  for (const char* bad : {"cuda-conn0", "cuda-conn33", "cuda-connx"}) {
+  for (const char* bad : {"cuda-conn0", "cuda-conn33", "cuda-connx", "cuda-split0", "cuda-split", "cuda-split6x"}) {
     const auto b = run_cli(std::string("bench --devices ") + bad + " --layers 1 --widths 4 --epochs 1 --grid 4");
     EXPECT_EQ(b.exit_code, 2) << b.output;
     EXPECT_NE(b.output.find(std::string("--devices: '") + bad + "': unknown variant"), std::string::npos) << b.output;

@@ -28,6 +28,12 @@ struct CudaOptions {
   // false: its default mode, for a bench A/B: at least FP32's bits in compute
   // and intermediates, with cuBLAS free to choose other kernels.
   bool pedantic = true;
+  // On the automatic path: networks with a layer at least this wide take the
+  // GEMM path (a bench variant moves it, to measure the crossover in a sweep).
+  int gemm_min_width = kGemmMinWidth;
+  // The GEMM groups' streams at CUDA priorities by depth, the deepest (the
+  // longest chains of small launches) first; a bench variant, to measure.
+  bool stream_priorities = false;
 };
 bool parse_precision_tf32(const std::string& name);  // "fp32" or "tf32"; throws SpecError
 std::string describe(const CudaOptions& options);

@@ -115,7 +115,8 @@ std::vector<int> plan_group_blocks(const TrainingProblem& p, int group_budget, i
 // group_budget 0: every network trains in one block.
 DevicePlan plan_device(const TrainingProblem& p, int block_threads,
                        const std::vector<std::optional<NetworkState>>* resume = nullptr, int group_budget = 0,
-                       int64_t macs_per_block = kMacsPerBlock, TrainPath path = TrainPath::fused);
+                       int64_t macs_per_block = kMacsPerBlock, TrainPath path = TrainPath::fused,
+                       int gemm_min_width = kGemmMinWidth);
 
 // Where an executor keeps the buffers device::Problem points to.
 struct DeviceBuffers {
@@ -176,6 +177,7 @@ class DeviceExecutor {
   virtual int group_budget() const { return 0; }
   virtual int64_t macs_per_block() const { return kMacsPerBlock; }
   virtual TrainPath train_path() const { return TrainPath::fused; }
+  virtual int gemm_min_width() const { return kGemmMinWidth; }  // on the automatic path
   // Peak device memory held since upload(), measured (0 where not measured).
   virtual int64_t device_bytes_in_use() const { return 0; }
   // Allocates and copies everything; params/state1/state2 are packed buffers,
