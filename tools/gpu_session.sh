@@ -29,6 +29,9 @@
 #   classes   `netsweep bench` per network class: 8x16 and 8x64 fused, 1x128 and 8x384 gemm (100
 #             epochs), and the whole slide grid on the auto path (100 epochs, 256^2 frames)
 #   crossover 8x16, 8x32 and 8x64 on the fused and on the GEMM path (100 epochs): the auto choice
+#   split     the slide sweep (200 epochs) with the auto split at widths 33, 65 and 129, one bench
+#   parts     the slide sweep's fused networks, its GEMM groups and its 8-layer GEMM groups alone, and
+#             the sweep with the GEMM streams at priorities by depth (cuda-prio), 200 epochs each
 #   cpu-vs-gpu `bench --devices cpu,cuda` of the slide sweep, 100 epochs: the table users read
 #   profile   ncu's per-kernel summary of the 8x384 GEMM group's launches (the sweep's slowest stream)
 #   steady    that group alone at 20 and 220 epochs: its steady s/epoch (start-up cancels), with cuBLAS
@@ -41,7 +44,7 @@
 #   tf32      `bench` of the slide sweep (400 epochs): cuda-gemm against cuda-gemm-tf32
 #   peers     PyTorch peer, stacked (5 epochs scaled to 400) beside netsweep (400 epochs), via
 #             tools/bench_vs_torch.py; the JAX peer (padded mode, 20 epochs) if it runs
-#   peer-loop the PyTorch peer's loop mode (2 epochs scaled to 400)
+#   peer-loop the PyTorch peer's loop mode (1 epoch scaled to 400)
 #   seeds     the full slide sweep with --seeds 10 (1,080 networks), timed
 #   seeds-bench  `bench` of the slide sweep, 100 epochs, with 1 and with 10 seeds
 #   frames-400   the slide sweep at 400 epochs with 41 frames and with 2 (the frames' cost)
@@ -135,9 +138,9 @@ run() {
     case $phase in
       first) phases+=(env test sanitize classes parity) ;;
       speed) phases+=(slide frames tf32 peers peer-loop seeds) ;;
-      again) phases+=(cudatest slide steady crossover drift profile cpu-vs-gpu peers seeds-bench frames-400 peer-loop) ;;
-      env | test | cudatest | drift | sanitize | classes | crossover | cpu-vs-gpu | profile | steady | parity | slide | \
-        frames | tf32 | peers | peer-loop | seeds | seeds-bench | frames-400) phases+=("$phase") ;;
+      again) phases+=(cudatest slide parts steady profile crossover drift cpu-vs-gpu seeds-bench tf32 peers peer-loop) ;;
+      env | test | cudatest | drift | sanitize | classes | crossover | split | parts | cpu-vs-gpu | profile | steady | \
+        parity | slide | frames | tf32 | peers | peer-loop | seeds | seeds-bench | frames-400) phases+=("$phase") ;;
       *) echo "unknown phase '$phase' (see the usage; lists: first, speed, again)" >&2
         return 2 ;;
     esac
@@ -305,6 +308,26 @@ PY
           done
         done
         ;;
+      split)
+        # The automatic path's split in the whole sweep (where the GEMM groups' streams and the fused
+        # blocks share the GPU), side by side: networks at least 33 (the default), 65 or 129 wide on
+        # the GEMM path.
+        step split-slide 90 --json "$ns" bench $slide --epochs 200 --snapshot-every 100 --grid 256 \
+          --devices cuda,cuda-split65,cuda-split129 --json
+        ;;
+      parts)
+        # What slows the sweep beyond its slowest stream: its parts alone (200 epochs), the fused
+        # networks (widths 2-32), the GEMM groups (64-384), the 8-layer GEMM groups, and with the GEMM
+        # streams at priorities by depth (A, B, A in one bench).
+        step parts-fused 40 --json "$ns" bench --layers 1,2,3,4,6,8 --widths 2,4,8,16,32 --activations sigmoid,relu \
+          $points --epochs 200 --snapshot-every 100 --grid 256 --devices cuda --json
+        step parts-gemm 40 --json "$ns" bench --layers 1,2,3,4,6,8 --widths 64,128,256,384 \
+          --activations sigmoid,relu $points --epochs 200 --snapshot-every 100 --grid 256 --devices cuda --json
+        step parts-gemm-8 40 --json "$ns" bench --layers 8 --widths 64,128,256,384 --activations sigmoid,relu \
+          $points --epochs 200 --snapshot-every 100 --grid 256 --devices cuda --json
+        step parts-prio 60 --json "$ns" bench $slide --epochs 200 --snapshot-every 100 --grid 256 \
+          --devices cuda,cuda-prio,cuda --json
+        ;;
       cpu-vs-gpu)
         # 100 epochs: at 20 (2026-11-30) the GPU's start-up and the two frame sets outweighed its training.
         step cpu-vs-gpu 90 --json "$ns" bench $slide --epochs 100 --snapshot-every 100 --grid 256 --devices cpu,cuda \
@@ -330,24 +353,30 @@ PY
         # (context, cuBLAS, graph capture) cancels; each variant in a process of its own.
         local e
         for e in 20 220; do
-          step "steady-8x384-$e" 60 --json "$ns" bench --layers 8 --widths 384 --activations sigmoid,relu $points \
-            --epochs "$e" --snapshot-every "$e" --grid 16 --devices cuda-gemm,cuda-gemm-defaultmath,cuda-fused --json
+          step "steady-8x384-$e" 40 --json "$ns" bench --layers 8 --widths 384 --activations sigmoid,relu $points \
+            --epochs "$e" --snapshot-every "$e" --grid 16 --devices cuda-gemm,cuda-gemm-defaultmath --json
+        done
+        # The fused path (3x the GEMM path's step at this width on the H200): steps of its own, shorter.
+        for e in 10 60; do
+          step "steady-fused-8x384-$e" 60 --json "$ns" bench --layers 8 --widths 384 --activations sigmoid,relu \
+            $points --epochs "$e" --snapshot-every "$e" --grid 16 --devices cuda-fused --json
         done
         [ -n "$py" ] && "$py" - "$out/bench.jsonl" <<'PY' 2>&1 | tee -a "$out/timings.txt" >>"$log"
 import json, sys
-runs = {}
+runs = {}  # device -> [row at each length]
 for line in open(sys.argv[1]):
     d = json.loads(line)
-    if d["step"].startswith("steady-8x384-") and d["result"]:
-        runs[int(d["step"].rsplit("-", 1)[1])] = {r["device"]: r for r in d["result"]}
-if 20 in runs and 220 in runs:
-    for dev, long in runs[220].items():
-        short = runs[20].get(dev)
-        if short and not long.get("error") and not short.get("error"):
-            per = (long["seconds"] - short["seconds"]) / 200
-            steps = long["steps_per_s"] * long["seconds"] / long["epochs"] / long["networks"]
-            print(f"steady 8x384 {dev}: {per:.5f} s/epoch, {1e3 * per / steps:.3f} ms/step "
-                  f"(x 96,000 steps: {per / steps * 96000:.1f} s)")
+    if "8x384-" in d["step"] and d["step"].startswith("steady") and d["result"]:
+        for r in d["result"]:
+            if not r.get("error"):
+                runs.setdefault(r["device"], []).append(r)
+for dev, rows in runs.items():
+    if len(rows) == 2:
+        short, long = sorted(rows, key=lambda r: r["epochs"])
+        per = (long["seconds"] - short["seconds"]) / (long["epochs"] - short["epochs"])
+        steps = long["steps_per_s"] * long["seconds"] / long["epochs"] / long["networks"]
+        print(f"steady 8x384 {dev}: {per:.5f} s/epoch, {1e3 * per / steps:.3f} ms/step "
+              f"(x 96,000 steps: {per / steps * 96000:.1f} s)")
 PY
         ;;
       seeds-bench)
@@ -445,7 +474,7 @@ PY
           --snapshot-every 100 --grid 256 --data "$carry/shared/data/slide"
         ;;
       peer-loop)
-        step peer-torch-loop 90 --json python3 "$ROOT/tools/bench_vs_torch.py" $peer_sweep --mode loop --peer-epochs 2
+        step peer-torch-loop 90 --json python3 "$ROOT/tools/bench_vs_torch.py" $peer_sweep --mode loop --peer-epochs 1
         ;;
       seeds)
         step seeds-10 240 "$ns" run $full --seeds 10 --device cuda -o "$work/seeds10.h5"
