@@ -17,9 +17,9 @@ namespace netsweep {
 // blocks), each in a GEMM group, or chosen per network by width.
 enum class TrainPath { automatic, fused, gemm };
 // automatic: networks with a layer at least this wide take the GEMM path. On
-// an H200 (2026-11-30, slide data, batch 32) a fused 8 x 64 network took
-// 1.4 ms a step, an 8 x 16 one 0.36 ms, while the GEMM path's 8 x 384 took
-// 0.82 ms (its steps are launch-bound at any width): 64 trains faster as GEMMs.
+// an H200 (slide data, batch 32, 100 epochs of 2 networks) 8 x 32 trained
+// 1.3x faster fused and 8 x 64 1.1x faster as a GEMM group; in the whole
+// slide sweep a split at 65 (129) was 4% (77%) slower than at 33.
 constexpr int kGemmMinWidth = 33;
 TrainPath parse_train_path(const std::string& name);  // throws SpecError
 const char* to_string(TrainPath path);
