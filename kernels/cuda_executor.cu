@@ -182,7 +182,7 @@ class CudaExecutor : public DeviceExecutor {
     if (!gemm_groups_.empty())
       gemm_ops_ = std::make_unique<device::CublasGemmOps>(
           gemm_streams, gemm_stream_priorities(gemm_groups_, gemm_streams, options_.stream_priorities),
-          math_mode(options_), ptr<float*>(DeviceBuffer::gemm_table));
+          math_mode(options_), ptr<float*>(DeviceBuffer::gemm_table), options_.own_products);
     // One "segment done" event per training stream: the frames wait for all of them.
     trained_.resize(2 + (gemm_ops_ ? gemm_ops_->streams().size() : 0));
     for (cudaEvent_t& e : trained_) NS_CUDA_CHECK(cudaEventCreateWithFlags(&e, cudaEventDisableTiming));

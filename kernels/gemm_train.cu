@@ -31,8 +31,9 @@ void gemm_op(const Op& op, cudaStream_t stream) {
   NS_CUDA_CHECK_LAUNCH();
 }
 
-CublasGemmOps::CublasGemmOps(int streams, const std::vector<int>& priorities, cublasMath_t math, float* const* table)
-    : table_(table) {
+CublasGemmOps::CublasGemmOps(int streams, const std::vector<int>& priorities, cublasMath_t math, float* const* table,
+                             bool own_products)
+    : GemmOps(own_products), table_(table) {
   for (int i = 0; i < std::max(1, streams); ++i) {
     cudaStream_t s{};
     if (size_t(i) < priorities.size())
@@ -70,6 +71,7 @@ void CublasGemmOps::gemm_batched(bool trans_a, bool trans_b, int m, int n, int k
 }
 
 void CublasGemmOps::run(const GatherOp& op) { gemm_op(op, stream()); }
+void CublasGemmOps::run(const ForwardOp& op) { gemm_op(op, stream()); }
 void CublasGemmOps::run(const BiasActivateOp& op) { gemm_op(op, stream()); }
 void CublasGemmOps::run(const OutputLossOp& op) { gemm_op(op, stream()); }
 void CublasGemmOps::run(const BeginUpdateOp& op) { gemm_op(op, stream()); }

@@ -17,8 +17,9 @@ class CublasGemmOps : public GemmOps {
  public:
   // streams: how many groups may run at once; priorities: empty (the
   // default), or a CUDA stream priority per stream; math: the handles' math
-  // mode; table: the pointer tables in device memory.
-  CublasGemmOps(int streams, const std::vector<int>& priorities, cublasMath_t math, float* const* table);
+  // mode; table: the pointer tables in device memory; own_products: as GemmOps.
+  CublasGemmOps(int streams, const std::vector<int>& priorities, cublasMath_t math, float* const* table,
+                bool own_products);
   ~CublasGemmOps() override;
   CublasGemmOps(const CublasGemmOps&) = delete;
   CublasGemmOps& operator=(const CublasGemmOps&) = delete;
@@ -30,6 +31,7 @@ class CublasGemmOps : public GemmOps {
   void gemm_batched(bool trans_a, bool trans_b, int m, int n, int k, int64_t a, int lda, int64_t b, int ldb, int64_t c,
                     int ldc, int members) override;
   void run(const GatherOp& op) override;
+  void run(const ForwardOp& op) override;
   void run(const BiasActivateOp& op) override;
   void run(const OutputLossOp& op) override;
   void run(const BeginUpdateOp& op) override;

@@ -4,9 +4,9 @@
 // Kernels first, then launchers; every launch is followed by an error check.
 #include <cuda/atomic>
 
-#include "train.cuh"
 #include "netsweep/cuda_check.h"
 #include "netsweep/device_eval.h"
+#include "train.cuh"
 
 namespace netsweep::device {
 

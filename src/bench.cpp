@@ -167,9 +167,11 @@ BenchDevice parse_bench_device(const std::string& name, const CudaOptions& defau
       d.options.gemm_min_width = std::atoi(word.c_str() + 5);  // the automatic path's GEMM width
     } else if (word == "prio") {
       d.options.stream_priorities = true;
+    } else if (word == "dot") {
+      d.options.own_products = true;
     } else {
       throw SpecError("--devices: '" + name + "': unknown variant '" + word +
-                      "' (fused, gemm, auto, tf32, fp32, defaultmath, conn1..conn32, splitN, prio)");
+                      "' (fused, gemm, auto, tf32, fp32, defaultmath, conn1..conn32, splitN, prio, dot)");
     }
   }
   return d;

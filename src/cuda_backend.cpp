@@ -17,6 +17,7 @@ std::string describe(const CudaOptions& options) {
   if (options.path == TrainPath::automatic && options.gemm_min_width != kGemmMinWidth)
     path += ", GEMM from width " + std::to_string(options.gemm_min_width);
   if (options.stream_priorities) path += ", GEMM streams by depth";
+  if (options.own_products) path += ", own forward and delta products";
   return std::string(precision) + ", " + path;
 }
 

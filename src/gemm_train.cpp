@@ -21,7 +21,12 @@ void enqueue_gemm_step(GemmOps& ops, const Problem& P, const GemmGroup& G, const
                      members);
   };
   ops.run(device::GatherOp{P, G, first, count});
+  const bool own = ops.own_products();
   for (int l = 0; l < layers; ++l) {
+    if (own) {
+      ops.run(device::ForwardOp{P, G, l, count, g.out[l], g.in[l]});
+      continue;
+    }
     // Z^T (count x out) = A^T (count x in) . W^T (in x out)
     gemm(l, GemmKind::forward, false, false, count, g.out[l], g.in[l], cap, g.in[l], cap);
     if (l + 1 < layers) ops.run(device::BiasActivateOp{P, G, l, count, g.out[l]});  // the output's: OutputLossOp
@@ -33,10 +38,10 @@ void enqueue_gemm_step(GemmOps& ops, const Problem& P, const GemmGroup& G, const
     gemm(l, GemmKind::weights, true, false, g.in[l], g.out[l], count, cap, cap, g.in[l]);
     if (l == 0) break;
     // D^T (count x in) = Delta^T (count x out) . (W^T)^T
-    gemm(l, GemmKind::delta, false, true, count, g.in[l], g.out[l], cap, g.in[l], cap);
-    ops.run(device::BackpropOp{P, G, l, count, g.in[l], l + 1 < layers ? g.out[l] : 0});
+    if (!own) gemm(l, GemmKind::delta, false, true, count, g.in[l], g.out[l], cap, g.in[l], cap);
+    ops.run(device::BackpropOp{P, G, l, count, g.in[l], l + 1 < layers ? g.out[l] : 0, own ? g.out[l] : 0});
   }
-  if (layers > 1) ops.run(device::BackpropOp{P, G, 0, count, 0, g.out[0]});  // layer 0's bias gradient
+  if (layers > 1) ops.run(device::BackpropOp{P, G, 0, count, 0, g.out[0], 0});  // layer 0's bias gradient
   ops.run(device::UpdateOp{P, G});
   ops.run(device::CommitOp{P, G});
 }

@@ -138,10 +138,11 @@ int main(int argc, char** argv) {
       ->add_option(
           "--devices", bench_devices,
           "devices to time, in order (speedups are relative to the first): cpu, cuda, or cuda with "
-          "-fused, -gemm, -tf32, -defaultmath, -connN, -splitN, -prio (e.g. cuda-gemm-tf32, cuda-conn8, "
+          "-fused, -gemm, -tf32, -defaultmath, -connN, -splitN, -prio, -dot (e.g. cuda-gemm-tf32, cuda-conn8, "
           "cuda-split65) overriding --gpu-path, --precision (defaultmath: FP32 GEMMs in cuBLAS's default math "
           "mode, not pedantic), CUDA_DEVICE_MAX_CONNECTIONS and the automatic path's GEMM width (splitN: networks "
-          "at least N wide take the GEMM path), or giving the GEMM groups' streams priorities by depth (prio); "
+          "at least N wide take the GEMM path), or giving the GEMM groups' streams priorities by depth (prio), or "
+          "computing the GEMM path's forward and delta products with netsweep's own kernels, not cuBLAS (dot); "
           "each CUDA variant runs in a process of its own")
       ->delimiter(',')
       ->capture_default_str();

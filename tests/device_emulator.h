@@ -87,7 +87,7 @@ class HostGridOps : public GridOps {
 // The GEMM path's ops as host loops over the same pointer tables and op structs.
 class HostGemmOps : public GemmOps {
  public:
-  explicit HostGemmOps(std::vector<float*> table) : table_(std::move(table)) {}
+  HostGemmOps(std::vector<float*> table, bool own_products) : GemmOps(own_products), table_(std::move(table)) {}
   void gemm_batched(bool trans_a, bool trans_b, int m, int n, int k, int64_t a, int lda, int64_t b, int ldb, int64_t c,
                     int ldc, int members) override {
     HostGridOps blas;
@@ -98,6 +98,7 @@ class HostGemmOps : public GemmOps {
   }
   void use_group(int group) override { group_order.push_back(group); }
   void run(const device::GatherOp& op) override { loop(op); }
+  void run(const device::ForwardOp& op) override { loop(op); }
   void run(const device::BiasActivateOp& op) override { loop(op); }
   void run(const device::OutputLossOp& op) override { loop(op); }
   void run(const device::BeginUpdateOp& op) override { loop(op); }
@@ -123,10 +124,15 @@ class EmulatedExecutor : public DeviceExecutor {
   // group_budget > 0 lets the widest networks train as groups of several
   // emulated blocks (threads x blocks host threads), as on the device.
   // grid_gemm: evaluate frames through evaluate_grid_gemm (the device's path) with host BLAS.
-  // path: which networks take the GEMM path (run by HostGemmOps).
+  // path: which networks take the GEMM path (run by HostGemmOps); own_products: as GemmOps.
   EmulatedExecutor(int threads, int group_budget = 0, int64_t macs_per_block = kMacsPerBlock, bool grid_gemm = false,
-                   TrainPath path = TrainPath::fused)
-      : threads_(threads), budget_(group_budget), macs_per_block_(macs_per_block), grid_gemm_(grid_gemm), path_(path) {}
+                   TrainPath path = TrainPath::fused, bool own_products = false)
+      : threads_(threads),
+        budget_(group_budget),
+        macs_per_block_(macs_per_block),
+        grid_gemm_(grid_gemm),
+        path_(path),
+        own_products_(own_products) {}
   TrainPath train_path() const override { return path_; }
   std::string description() const override { return "host emulation of the CUDA kernels"; }
   int group_budget() const override { return budget_; }
@@ -158,7 +164,8 @@ class EmulatedExecutor : public DeviceExecutor {
     gemm_groups_ = plan.gemm_groups;
     gemm_members_ = plan.gemm_members;
     gemm_ops_ = std::make_unique<HostGemmOps>(
-        gemm_pointer_tables(gemm_groups_, layers_, nets_, params_.data(), grad_.data(), scratch_.data()));
+        gemm_pointer_tables(gemm_groups_, layers_, nets_, params_.data(), grad_.data(), scratch_.data()),
+        own_products_);
   }
 
   void train_until(int epoch_end) override {
@@ -232,6 +239,7 @@ class EmulatedExecutor : public DeviceExecutor {
   int64_t macs_per_block_;
   bool grid_gemm_;
   TrainPath path_;
+  bool own_products_;
   std::vector<int> blocks_;
   std::vector<GemmGroupPlan> gemm_groups_;
   std::vector<int32_t> gemm_members_;

@@ -97,6 +97,43 @@ TEST(CudaBackend, MatchesCpuAfterOneEpoch) {
     }
 }
 
+TEST(CudaBackend, OwnProductsMatchTheCpu) {
+  // The GEMM path with its forward and delta products as netsweep's ops (the
+  // bench variant cuda-gemm-dot): after one epoch to the emulations' bounds,
+  // after 200 steps to the real GPU's; the divergence cases too.
+  NS_REQUIRE_GPU();
+  CudaOptions own;
+  own.path = TrainPath::gemm;
+  own.own_products = true;
+  for (Loss loss : {Loss::bce, Loss::softmax, Loss::mse}) {
+    SweepSpec s = every_activation_and_optimizer(loss);
+    s.widths = {6, 96};
+    SweepRun cpu, gpu;
+    run_cpu(cpu, s, data("moons"));
+    run_cuda(gpu, s, data("moons"), own);
+    expect_parity(cpu, gpu, std::string("cuda own products, loss ") + to_string(loss),
+                  real_gpu_bounds(s.learning_rates.at(0)));
+    s.epochs = 1;
+    s.snapshot_every = 1;
+    SweepRun cpu1, gpu1;
+    run_cpu(cpu1, s, data("moons"));
+    run_cuda(gpu1, s, data("moons"), own);
+    expect_parity(cpu1, gpu1, std::string("cuda own products, one epoch, loss ") + to_string(loss));
+  }
+  SweepSpec d = base_spec();
+  d.activations = {Activation::linear};
+  d.loss = Loss::mse;
+  d.optimizers = {Optimizer::sgd, Optimizer::momentum};
+  d.learning_rates = {1e-2f, 1e38f};
+  SweepRun cpu_d, gpu_d;
+  run_cpu(cpu_d, d, data("gauss"));
+  run_cuda(gpu_d, d, data("gauss"), own);
+  for (size_t i = 0; i < gpu_d.results.size(); ++i)
+    EXPECT_EQ(gpu_d.results[i].status,
+              gpu_d.problem.networks[i].optimizer.lr > 1 ? NetStatus::diverged : NetStatus::trained);
+  expect_parity(cpu_d, gpu_d, "cuda own products, divergence", real_gpu_bounds(1e-2f));
+}
+
 TEST(CudaBackend, MatchesCpuForBatchesDivergenceAndRegression) {
   NS_REQUIRE_GPU();
   for (TrainPath path : kPaths) {

@@ -20,23 +20,27 @@ using namespace netsweep::test;
 namespace {
 
 bool run_gemm(SweepRun& r, const SweepSpec& s, const Dataset& d, const TrainControl& c = {},
-              TrainPath path = TrainPath::gemm) {
+              TrainPath path = TrainPath::gemm, bool own_products = false) {
   start(r, s, d);
   Progress progress;
-  test::EmulatedExecutor exec(4, 0, kMacsPerBlock, true, path);
+  test::EmulatedExecutor exec(4, 0, kMacsPerBlock, true, path, own_products);
   return run_device_schedule(r.problem, exec, r.params, r.results, r.frames, progress, c);
 }
 
 }  // namespace
 
+// own: the forward and delta products as netsweep's ops (GemmOps::own_products), or as GEMMs.
+const char* products(bool own) { return own ? " (own products)" : " (GEMMs)"; }
+
 TEST(GemmPath, MatchesCpuForEveryActivationLossAndOptimizer) {
-  for (Loss loss : {Loss::bce, Loss::softmax, Loss::mse}) {
-    const SweepSpec s = every_activation_and_optimizer(loss);  // two shapes: two groups of 24 members
-    SweepRun cpu, dev;
-    run_cpu(cpu, s, data("moons"));
-    run_gemm(dev, s, data("moons"));
-    expect_parity(cpu, dev, std::string("GEMM path, loss ") + to_string(loss));
-  }
+  for (bool own : {false, true})
+    for (Loss loss : {Loss::bce, Loss::softmax, Loss::mse}) {
+      const SweepSpec s = every_activation_and_optimizer(loss);  // two shapes: two groups of 24 members
+      SweepRun cpu, dev;
+      run_cpu(cpu, s, data("moons"));
+      run_gemm(dev, s, data("moons"), {}, TrainPath::gemm, own);
+      expect_parity(cpu, dev, std::string("GEMM path, loss ") + to_string(loss) + products(own));
+    }
 }
 
 TEST(GemmPath, MatchesCpuForBatchesEarlyStopL1AndRegression) {
@@ -45,19 +49,21 @@ TEST(GemmPath, MatchesCpuForBatchesEarlyStopL1AndRegression) {
   s.early_stop_loss = 0.3f;
   s.l1 = {1e-3f};
   s.activations = {Activation::relu, Activation::tanh};
-  SweepRun cpu, dev;
+  SweepRun cpu;
   run_cpu(cpu, s, data("xor"));
-  run_gemm(dev, s, data("xor"));
   int stopped = 0;
   for (const auto& r : cpu.results) stopped += r.status == NetStatus::early_stopped;
   EXPECT_GT(stopped, 0) << "the threshold should stop some networks early";
-  expect_parity(cpu, dev, "GEMM path batches");
-
   const SweepSpec r = regression_spec();
-  SweepRun cpu_r, dev_r;
+  SweepRun cpu_r;
   run_cpu(cpu_r, r, data("poly", 0.25f));
-  run_gemm(dev_r, r, data("poly", 0.25f));
-  expect_parity(cpu_r, dev_r, "GEMM path regression");
+  for (bool own : {false, true}) {
+    SweepRun dev, dev_r;
+    run_gemm(dev, s, data("xor"), {}, TrainPath::gemm, own);
+    expect_parity(cpu, dev, std::string("GEMM path batches") + products(own));
+    run_gemm(dev_r, r, data("poly", 0.25f), {}, TrainPath::gemm, own);
+    expect_parity(cpu_r, dev_r, std::string("GEMM path regression") + products(own));
+  }
 }
 
 TEST(GemmPath, DivergedMembersAreFrozenWithoutSpoilingTheirGroup) {
@@ -71,27 +77,30 @@ TEST(GemmPath, DivergedMembersAreFrozenWithoutSpoilingTheirGroup) {
   s.layers = {1};
   s.widths = {4};
   s.learning_rates = {1e-2f, 1e38f};
-  SweepRun cpu, dev, initial;
+  SweepRun cpu, initial;
   run_cpu(cpu, s, data("gauss"));
-  run_gemm(dev, s, data("gauss"));
   start(initial, s, data("gauss"));
-  int diverged = 0, kept_initial = 0;
-  for (size_t i = 0; i < dev.results.size(); ++i) {
-    const NetworkConfig& cfg = dev.problem.networks[i];
-    const bool huge = cfg.optimizer.lr > 1.0;
-    EXPECT_EQ(dev.results[i].status, huge ? NetStatus::diverged : NetStatus::trained) << i;
-    diverged += dev.results[i].status == NetStatus::diverged;
-    const NetworkLayout& net = dev.problem.layout.networks[i];
-    for (int64_t k = net.offset; k < net.offset + net.count; ++k)
-      ASSERT_TRUE(std::isfinite(dev.params[size_t(k)])) << "network " << i << " parameter " << k;
-    if (huge && cfg.optimizer.kind == Optimizer::momentum) {
-      kept_initial += std::equal(dev.params.begin() + net.offset, dev.params.begin() + net.offset + net.count,
-                                 initial.params.begin() + net.offset);
+  for (bool own : {false, true}) {
+    SweepRun dev;
+    run_gemm(dev, s, data("gauss"), {}, TrainPath::gemm, own);
+    int diverged = 0, kept_initial = 0;
+    for (size_t i = 0; i < dev.results.size(); ++i) {
+      const NetworkConfig& cfg = dev.problem.networks[i];
+      const bool huge = cfg.optimizer.lr > 1.0;
+      EXPECT_EQ(dev.results[i].status, huge ? NetStatus::diverged : NetStatus::trained) << i;
+      diverged += dev.results[i].status == NetStatus::diverged;
+      const NetworkLayout& net = dev.problem.layout.networks[i];
+      for (int64_t k = net.offset; k < net.offset + net.count; ++k)
+        ASSERT_TRUE(std::isfinite(dev.params[size_t(k)])) << "network " << i << " parameter " << k;
+      if (huge && cfg.optimizer.kind == Optimizer::momentum) {
+        kept_initial += std::equal(dev.params.begin() + net.offset, dev.params.begin() + net.offset + net.count,
+                                   initial.params.begin() + net.offset);
+      }
     }
+    EXPECT_EQ(diverged, 2);
+    EXPECT_EQ(kept_initial, 1) << "a failed first update must leave the initial parameters";
+    expect_parity(cpu, dev, std::string("GEMM path divergence") + products(own));
   }
-  EXPECT_EQ(diverged, 2);
-  EXPECT_EQ(kept_initial, 1) << "a failed first update must leave the initial parameters";
-  expect_parity(cpu, dev, "GEMM path divergence");
 }
 
 TEST(GemmPath, ResumesMidEpochAndHandsOverToTheCpu) {
@@ -162,7 +171,8 @@ TEST(GemmPath, AutomaticPathSendsWideNetworksToGemmGroups) {
 
 TEST(GemmPath, OneStepIsABatchedGemmPerLayerAndPass) {
   // The launch sequence the device captures: per step 3L - 1 batched GEMMs
-  // and 2L + 4 elementwise ops, whatever the number of members.
+  // and 2L + 4 elementwise ops, whatever the number of members; with own
+  // products, L GEMMs (the weight gradients) and 2L + 5 ops.
   SweepSpec s = base_spec();
   s.layers = {3};
   s.widths = {5};
@@ -177,6 +187,14 @@ TEST(GemmPath, OneStepIsABatchedGemmPerLayerAndPass) {
   const int layers = 4, steps = 4 * 2;
   EXPECT_EQ(exec.gemm_ops()->gemms, int64_t(steps) * (3 * layers - 1));
   EXPECT_EQ(exec.gemm_ops()->ops, int64_t(steps) * (2 * layers + 4) + 2 * 2);
+
+  SweepRun own;
+  start(own, s, data("moons"));
+  test::EmulatedExecutor own_exec(2, 0, kMacsPerBlock, false, TrainPath::gemm, true);
+  run_device_schedule(own.problem, own_exec, own.params, own.results, own.frames, progress, {});
+  EXPECT_EQ(own_exec.gemm_ops()->gemms, int64_t(steps) * layers);
+  EXPECT_EQ(own_exec.gemm_ops()->ops, int64_t(steps) * (2 * layers + 5) + 2 * 2);
+  expect_parity(r, own, "GEMMs against own products");
 }
 
 TEST(DevicePlan, SlideSweepTakesTheGemmPathForWidthsAbove32) {

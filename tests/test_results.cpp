@@ -379,11 +379,11 @@ TEST(Cli, NeuronMapsThatDoNotFitOnDiskAreRefusedUpFront) {
 
 TEST(Cli, BenchTimesEachDeviceInOneTable) {
   const auto r = run_cli(
-      "bench --devices cpu,cuda,cuda-gemm-tf32,cuda-gemm-defaultmath,cuda-split65,cuda-prio --layers 1,2 "
-      "--widths 4,80 --activations relu --epochs 3 --grid 8 --json");
+      "bench --devices cpu,cuda,cuda-gemm-tf32,cuda-gemm-defaultmath,cuda-split65,cuda-prio,cuda-gemm-dot "
+      "--layers 1,2 --widths 4,80 --activations relu --epochs 3 --grid 8 --json");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const auto rows = nlohmann::json::parse(r.output);
-  ASSERT_EQ(rows.size(), 6u);
+  ASSERT_EQ(rows.size(), 7u);
   EXPECT_EQ(rows[0]["device"], "cpu");
   EXPECT_EQ(rows[0]["networks"], 4);
   EXPECT_GT(rows[0]["seconds"].get<double>(), 0.0);
@@ -394,8 +394,9 @@ TEST(Cli, BenchTimesEachDeviceInOneTable) {
                              "tf32, gemm",
                              "fp32, cuBLAS default math, gemm",
                              "fp32, auto path, GEMM from width 65",
-                             "fp32, auto path, GEMM streams by depth"};
-  for (int i = 1; i < 6; ++i) {
+                             "fp32, auto path, GEMM streams by depth",
+                             "fp32, gemm path, own forward and delta products"};
+  for (int i = 1; i < 7; ++i) {
     EXPECT_EQ(rows[i]["networks"], 4);
     if (rows[i].contains("error")) {  // no GPU here: said, not timed
       EXPECT_FALSE(rows[i]["error"].get<std::string>().empty());

@@ -30,13 +30,15 @@
 #             epochs), and the whole slide grid on the auto path (100 epochs, 256^2 frames)
 #   crossover 8x16, 8x32 and 8x64 on the fused and on the GEMM path (100 epochs): the auto choice
 #   split     the slide sweep (200 epochs) with the auto split at widths 33, 65 and 129, one bench
+#   dot       the slide sweep (200 epochs) with the GEMM path's forward and delta products as
+#             netsweep's own ops (cuda-dot) against cuBLAS's GEMMs, A B A in one bench
 #   parts     the slide sweep's fused networks, its GEMM groups and its 8-layer GEMM groups alone, and
 #             the sweep with the GEMM streams at priorities by depth (cuda-prio), 200 epochs each
 #   cpu-vs-gpu `bench --devices cpu,cuda` of the slide sweep, 100 epochs: the table users read
 #   profile   ncu's per-kernel summary of the 8x384 GEMM group's launches (the sweep's slowest stream)
 #   steady    that group alone at 20 and 220 epochs: its steady s/epoch (start-up cancels), with cuBLAS
 #             in pedantic FP32 (netsweep's default) against its default math mode (cuda-gemm-defaultmath),
-#             and the same two networks on the fused path (groups of blocks)
+#             with netsweep's own products (cuda-gemm-dot), and on the fused path (groups of blocks)
 #   parity    the slide sweep on the CPU (carried reference, else 100 epochs here) and on the GPU
 #             (`run --from` the CPU file), compared by tools/compare_results.py within tolerances
 #   slide     the full slide sweep (108 networks, 4000 epochs, 41 frames of 256^2), timed; `info`
@@ -138,9 +140,9 @@ run() {
     case $phase in
       first) phases+=(env test sanitize classes parity) ;;
       speed) phases+=(slide frames tf32 peers peer-loop seeds) ;;
-      again) phases+=(cudatest slide parts steady profile crossover drift cpu-vs-gpu seeds-bench tf32 peers peer-loop) ;;
-      env | test | cudatest | drift | sanitize | classes | crossover | split | parts | cpu-vs-gpu | profile | steady | \
-        parity | slide | frames | tf32 | peers | peer-loop | seeds | seeds-bench | frames-400) phases+=("$phase") ;;
+      again) phases+=(cudatest steady dot slide parts profile crossover drift cpu-vs-gpu seeds-bench tf32 peers peer-loop) ;;
+      env | test | cudatest | drift | sanitize | classes | crossover | split | dot | parts | cpu-vs-gpu | profile | \
+        steady | parity | slide | frames | tf32 | peers | peer-loop | seeds | seeds-bench | frames-400) phases+=("$phase") ;;
       *) echo "unknown phase '$phase' (see the usage; lists: first, speed, again)" >&2
         return 2 ;;
     esac
@@ -315,6 +317,12 @@ PY
         step split-slide 90 --json "$ns" bench $slide --epochs 200 --snapshot-every 100 --grid 256 \
           --devices cuda,cuda-split65,cuda-split129 --json
         ;;
+      dot)
+        # The GEMM path's forward and delta products as netsweep's own ops (cuda-dot) against cuBLAS
+        # in the whole sweep, 200 epochs, A B A in one bench.
+        step dot-slide 60 --json "$ns" bench $slide --epochs 200 --snapshot-every 100 --grid 256 \
+          --devices cuda,cuda-dot,cuda --json
+        ;;
       parts)
         # What slows the sweep beyond its slowest stream: its parts alone (200 epochs), the fused
         # networks (widths 2-32), the GEMM groups (64-384), the 8-layer GEMM groups, and with the GEMM
@@ -354,7 +362,7 @@ PY
         local e
         for e in 20 220; do
           step "steady-8x384-$e" 40 --json "$ns" bench --layers 8 --widths 384 --activations sigmoid,relu $points \
-            --epochs "$e" --snapshot-every "$e" --grid 16 --devices cuda-gemm,cuda-gemm-defaultmath --json
+            --epochs "$e" --snapshot-every "$e" --grid 16 --devices cuda-gemm,cuda-gemm-defaultmath,cuda-gemm-dot --json
         done
         # The fused path (3x the GEMM path's step at this width on the H200): steps of its own, shorter.
         for e in 10 60; do

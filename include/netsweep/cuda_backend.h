@@ -34,6 +34,10 @@ struct CudaOptions {
   // The GEMM groups' streams at CUDA priorities by depth, the deepest (the
   // longest chains of small launches) first; a bench variant, to measure.
   bool stream_priorities = false;
+  // The GEMM path's forward and delta products as netsweep's own ops, fused
+  // with the bias, activation and derivative (GemmOps::own_products), rather
+  // than cuBLAS GEMMs; a bench variant (cuda-gemm-dot), to measure.
+  bool own_products = false;
 };
 bool parse_precision_tf32(const std::string& name);  // "fp32" or "tf32"; throws SpecError
 std::string describe(const CudaOptions& options);

@@ -105,6 +105,37 @@ struct BiasActivateOp {
   }
 };
 
+// With GemmOps::own_products, the forward product as an op in place of the
+// forward GEMM, fused with what follows it: z_l = W a_{l-1}, then on hidden
+// layers z_l += bias and a_l = f(z_l) (the output's bias is OutputLossOp's);
+// element (member, unit, sample), so a warp reads 32 samples of an input row
+// side by side and one weight (broadcast), and each thread sums in input order.
+struct ForwardOp {
+  Problem P;
+  GemmGroup G;
+  int layer, count, out, in;  // out, in: the layer's units and inputs
+  NS_HD int64_t size() const { return int64_t(G.members) * out * count; }
+  NS_HD void operator()(int64_t e) const {
+    const int m = int(e / (int64_t(out) * count)), r = int(e % (int64_t(out) * count));
+    const int o = r / count, b = r % count;
+    const Net& N = P.nets[G.nets[m]];
+    const Layer* L = layers_of(P, N);
+    const Scratch s = scratch_of(P, N);
+    const float* x = s.act(L, layer) + b;                                             // (in, cap)
+    const float* w = P.params + N.param_offset + L[layer].weights + int64_t(o) * in;  // row o of (out, in)
+    float acc = 0;
+    for (int k = 0; k < in; ++k) acc += w[k] * x[int64_t(k) * N.batch];
+    const int64_t at = int64_t(o) * N.batch + b;
+    if (layer + 1 == N.layers) {
+      s.pre(L, layer + 1)[at] = acc;
+      return;
+    }
+    const float v = acc + P.params[N.param_offset + L[layer].biases + o];
+    s.pre(L, layer + 1)[at] = v;
+    s.act(L, layer + 1)[at] = activate<float>(N.activation, v);
+  }
+};
+
 // The output layer's z += bias, then per-sample loss and dL/dz / count (one
 // launch for both: a sample's loss needs all its outputs); element (member, sample).
 struct OutputLossOp {
@@ -170,20 +201,20 @@ struct BeginUpdateOp {
 };
 
 // Two independent parts in one launch (so a step has no more launches than
-// layers). First, after the delta GEMM of layer `layer` (>= 1) wrote
-// W^T-products into the buffer of layer - 1: times the activation derivative;
-// element (member, unit of layer - 1, sample), so adjacent threads touch
-// adjacent samples. Second, the bias gradient of layer `layer` itself, whose
-// delta became final one launch earlier and lies in the other buffer (the
-// output layer's is BeginUpdateOp's, so `out` is 0 there); element (member,
-// unit), summing its samples in order as the CPU backend. After the loop over
-// layers a last BackpropOp with layer 0 and in 0 sums layer 0's.
+// layers). First, the delta of layer - 1 (layer >= 1): the W^T-products that
+// the delta GEMM wrote into its buffer (or, with `units` > 0, the product
+// computed here, as ForwardOp does) times the activation derivative; element
+// (member, unit of layer - 1, sample), so adjacent threads touch adjacent samples. Second, the bias gradient of layer
+// `layer` itself, whose delta became final one launch earlier and lies in the other buffer (the output layer's is
+// BeginUpdateOp's, so `out` is 0 there); element (member, unit), summing its samples in order as the CPU backend. After
+// the loop over layers a last BackpropOp with layer 0 and in 0 sums layer 0's.
 struct BackpropOp {
   Problem P;
   GemmGroup G;
   int layer, count;
-  int in;   // units of layer - 1 whose deltas get the derivative (0 at layer 0)
-  int out;  // units of layer whose bias gradient is summed (0 at the output layer)
+  int in;     // units of layer - 1 whose deltas get the derivative (0 at layer 0)
+  int out;    // units of layer whose bias gradient is summed (0 at the output layer)
+  int units;  // with own products: the units of layer (the product's length); else 0
   NS_HD int64_t derivative_size() const { return int64_t(G.members) * in * count; }
   NS_HD int64_t size() const { return derivative_size() + int64_t(G.members) * out; }
   NS_HD void operator()(int64_t e) const {
@@ -192,9 +223,19 @@ struct BackpropOp {
       const Net& N = P.nets[G.nets[m]];
       const Layer* L = layers_of(P, N);
       const Scratch s = scratch_of(P, N);
-      const int64_t at = int64_t(r / count) * N.batch + r % count;
+      const int i = r / count, b = r % count;
+      const int64_t at = int64_t(i) * N.batch + b;
       float* d = delta_buffer(P, N, delta_parity(N.layers, layer - 1));
-      d[at] *= activate_derivative<float>(N.activation, s.pre(L, layer)[at], s.act(L, layer)[at]);
+      float v;
+      if (units > 0) {  // column i of W (units, in) against the samples' deltas of layer
+        const float* w = P.params + N.param_offset + L[layer].weights + i;
+        const float* up = delta_buffer(P, N, delta_parity(N.layers, layer)) + b;
+        v = 0;
+        for (int o = 0; o < units; ++o) v += w[int64_t(o) * in] * up[int64_t(o) * N.batch];
+      } else {
+        v = d[at];
+      }
+      d[at] = v * activate_derivative<float>(N.activation, s.pre(L, layer)[at], s.act(L, layer)[at]);
       return;
     }
     e -= derivative_size();
@@ -313,7 +354,12 @@ struct GemmGroupPlan {
 // Executes a group's ops: batched GEMMs and the elementwise ops, in order.
 class GemmOps {
  public:
+  // own_products: the forward and delta products as ops (ForwardOp, and
+  // BackpropOp with `units`), fused with the bias, activation and derivative;
+  // else batched GEMMs (cuBLAS on the device) with separate elementwise ops.
+  explicit GemmOps(bool own_products = false) : own_products_(own_products) {}
   virtual ~GemmOps() = default;
+  bool own_products() const { return own_products_; }
   // The group whose ops follow (on the device, each group keeps to one stream).
   virtual void use_group(int /*group*/) {}
   // For every member i: C_i = op(A_i) op(B_i), column-major; the operands are
@@ -321,6 +367,7 @@ class GemmOps {
   virtual void gemm_batched(bool trans_a, bool trans_b, int m, int n, int k, int64_t a, int lda, int64_t b, int ldb,
                             int64_t c, int ldc, int members) = 0;
   virtual void run(const device::GatherOp& op) = 0;
+  virtual void run(const device::ForwardOp& op) = 0;
   virtual void run(const device::BiasActivateOp& op) = 0;
   virtual void run(const device::OutputLossOp& op) = 0;
   virtual void run(const device::BeginUpdateOp& op) = 0;
@@ -331,6 +378,9 @@ class GemmOps {
   virtual void run(const device::EpochEndOp& op) = 0;
   // A whole epoch from its first sample; the device replays a captured graph.
   virtual void full_epoch(const device::Problem& P, const device::GemmGroup& G, const GemmGroupPlan& g);
+
+ private:
+  bool own_products_;
 };
 
 // One step (forward, loss, backward, update) of every member on samples [first, first + count).
