@@ -69,6 +69,25 @@ NS_HD void settle_failed_update(Net& N, GemmNetState& st) {
 
 // Every op is {size(), operator()(e)} over independent elements e.
 
+// Element (member, unit, sample) of an op over `units` rows of `count` samples
+// each: samples vary fastest, so a warp touches adjacent floats of one row.
+struct MemberUnitSample {
+  int member, unit, sample;
+};
+NS_HD MemberUnitSample member_unit_sample(int64_t e, int units, int count) {
+  const int64_t per_member = int64_t(units) * count;
+  const int r = int(e % per_member);
+  return {int(e / per_member), r / count, r % count};
+}
+
+// Hidden layer `layer` + 1 at (unit, sample) `at`: z = v + bias, a = f(z).
+NS_HD void store_biased_activation(const Problem& P, const Net& N, const Layer* L, const Scratch& s, int layer,
+                                   int unit, int64_t at, float v) {
+  v += P.params[N.param_offset + L[layer].biases + unit];
+  s.pre(L, layer + 1)[at] = v;
+  s.act(L, layer + 1)[at] = activate<float>(N.activation, v);
+}
+
 // a_0 (in, cap) <- this step's rows of x; element (member, input, sample).
 struct GatherOp {
   Problem P;
@@ -76,8 +95,7 @@ struct GatherOp {
   int first, count;  // samples [first, first + count) of the epoch's permutation
   NS_HD int64_t size() const { return int64_t(G.members) * P.inputs * count; }
   NS_HD void operator()(int64_t e) const {
-    const int m = int(e / (int64_t(P.inputs) * count)), r = int(e % (int64_t(P.inputs) * count));
-    const int i = r / count, b = r % count;
+    const auto [m, i, b] = member_unit_sample(e, P.inputs, count);
     const int net = G.nets[m];
     const Net& N = P.nets[net];
     const int64_t row = P.perm[int64_t(net) * P.n_train + first + b];
@@ -92,16 +110,12 @@ struct BiasActivateOp {
   int layer, count, out;  // out: the layer's units
   NS_HD int64_t size() const { return int64_t(G.members) * out * count; }
   NS_HD void operator()(int64_t e) const {
-    const int m = int(e / (int64_t(out) * count)), r = int(e % (int64_t(out) * count));
-    const int o = r / count, b = r % count;
+    const auto [m, o, b] = member_unit_sample(e, out, count);
     const Net& N = P.nets[G.nets[m]];
     const Layer* L = layers_of(P, N);
     const Scratch s = scratch_of(P, N);
     const int64_t at = int64_t(o) * N.batch + b;
-    float* z = s.pre(L, layer + 1);
-    const float v = z[at] + P.params[N.param_offset + L[layer].biases + o];
-    z[at] = v;
-    s.act(L, layer + 1)[at] = activate<float>(N.activation, v);
+    store_biased_activation(P, N, L, s, layer, o, at, s.pre(L, layer + 1)[at]);
   }
 };
 
@@ -116,8 +130,7 @@ struct ForwardOp {
   int layer, count, out, in;  // out, in: the layer's units and inputs
   NS_HD int64_t size() const { return int64_t(G.members) * out * count; }
   NS_HD void operator()(int64_t e) const {
-    const int m = int(e / (int64_t(out) * count)), r = int(e % (int64_t(out) * count));
-    const int o = r / count, b = r % count;
+    const auto [m, o, b] = member_unit_sample(e, out, count);
     const Net& N = P.nets[G.nets[m]];
     const Layer* L = layers_of(P, N);
     const Scratch s = scratch_of(P, N);
@@ -126,13 +139,10 @@ struct ForwardOp {
     float acc = 0;
     for (int k = 0; k < in; ++k) acc += w[k] * x[int64_t(k) * N.batch];
     const int64_t at = int64_t(o) * N.batch + b;
-    if (layer + 1 == N.layers) {
+    if (layer + 1 == N.layers)
       s.pre(L, layer + 1)[at] = acc;
-      return;
-    }
-    const float v = acc + P.params[N.param_offset + L[layer].biases + o];
-    s.pre(L, layer + 1)[at] = v;
-    s.act(L, layer + 1)[at] = activate<float>(N.activation, v);
+    else
+      store_biased_activation(P, N, L, s, layer, o, at, acc);
   }
 };
 
@@ -219,11 +229,10 @@ struct BackpropOp {
   NS_HD int64_t size() const { return derivative_size() + int64_t(G.members) * out; }
   NS_HD void operator()(int64_t e) const {
     if (e < derivative_size()) {
-      const int m = int(e / (int64_t(in) * count)), r = int(e % (int64_t(in) * count));
+      const auto [m, i, b] = member_unit_sample(e, in, count);
       const Net& N = P.nets[G.nets[m]];
       const Layer* L = layers_of(P, N);
       const Scratch s = scratch_of(P, N);
-      const int i = r / count, b = r % count;
       const int64_t at = int64_t(i) * N.batch + b;
       float* d = delta_buffer(P, N, delta_parity(N.layers, layer - 1));
       float v;
