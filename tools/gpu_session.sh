@@ -32,6 +32,7 @@
 #   split     the slide sweep (200 epochs) with the auto split at widths 33, 65 and 129, one bench
 #   dot       the slide sweep (200 epochs) with the GEMM path's forward and delta products as
 #             netsweep's own ops (cuda-dot) against cuBLAS's GEMMs, A B A in one bench
+#   slide-dot the full slide sweep (4000 epochs, 41 frames) with own products, timed by bench
 #   parts     the slide sweep's fused networks, its GEMM groups and its 8-layer GEMM groups alone, and
 #             the sweep with the GEMM streams at priorities by depth (cuda-prio), 200 epochs each
 #   cpu-vs-gpu `bench --devices cpu,cuda` of the slide sweep, 100 epochs: the table users read
@@ -140,9 +141,10 @@ run() {
     case $phase in
       first) phases+=(env test sanitize classes parity) ;;
       speed) phases+=(slide frames tf32 peers peer-loop seeds) ;;
-      again) phases+=(cudatest steady dot slide parts profile crossover drift cpu-vs-gpu seeds-bench tf32 peers peer-loop) ;;
-      env | test | cudatest | drift | sanitize | classes | crossover | split | dot | parts | cpu-vs-gpu | profile | \
-        steady | parity | slide | frames | tf32 | peers | peer-loop | seeds | seeds-bench | frames-400) phases+=("$phase") ;;
+      again) phases+=(cudatest steady dot slide slide-dot parts profile crossover drift cpu-vs-gpu seeds-bench tf32 \
+        peers peer-loop) ;;
+      env | test | cudatest | drift | sanitize | classes | crossover | split | dot | slide-dot | parts | cpu-vs-gpu | \
+        profile | steady | parity | slide | frames | tf32 | peers | peer-loop | seeds | seeds-bench | frames-400) phases+=("$phase") ;;
       *) echo "unknown phase '$phase' (see the usage; lists: first, speed, again)" >&2
         return 2 ;;
     esac
@@ -322,6 +324,10 @@ PY
         # in the whole sweep, 200 epochs, A B A in one bench.
         step dot-slide 60 --json "$ns" bench $slide --epochs 200 --snapshot-every 100 --grid 256 \
           --devices cuda,cuda-dot,cuda --json
+        ;;
+      slide-dot)
+        # The full slide sweep (4000 epochs, 41 frames) with own products, timed by bench (no file written).
+        step slide-dot 150 --json "$ns" bench $full --devices cuda-dot --json
         ;;
       parts)
         # What slows the sweep beyond its slowest stream: its parts alone (200 epochs), the fused
