@@ -1,0 +1,107 @@
+// `netsweep bench` end to end: the table and JSON of each device and CUDA
+// variant (said, not timed, where there is no GPU) and the CPU's width classes.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "cli_command.h"
+
+using netsweep::test::run_cli;
+
+TEST(Cli, BenchTimesEachDeviceInOneTable) {
+  const auto r = run_cli(
+      "bench --devices cpu,cuda,cuda-gemm-tf32,cuda-gemm-defaultmath,cuda-split65,cuda-prio,cuda-gemm-dot "
+      "--layers 1,2 --widths 4,80 --activations relu --epochs 3 --grid 8 --json");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto rows = nlohmann::json::parse(r.output);
+  ASSERT_EQ(rows.size(), 7u);
+  EXPECT_EQ(rows[0]["device"], "cpu");
+  EXPECT_EQ(rows[0]["networks"], 4);
+  EXPECT_GT(rows[0]["seconds"].get<double>(), 0.0);
+  EXPECT_GT(rows[0]["steps_per_s"].get<double>(), 0.0);
+  EXPECT_GT(rows[0]["frames_per_s"].get<double>(), 0.0);
+  const char* described[] = {"",
+                             "fp32, auto",
+                             "tf32, gemm",
+                             "fp32, cuBLAS default math, gemm",
+                             "fp32, auto path, GEMM from width 65",
+                             "fp32, auto path, GEMM streams by depth",
+                             "fp32, gemm path, own forward and delta products"};
+  for (int i = 1; i < 7; ++i) {
+    EXPECT_EQ(rows[i]["networks"], 4);
+    if (rows[i].contains("error")) {  // no GPU here: said, not timed
+      EXPECT_FALSE(rows[i]["error"].get<std::string>().empty());
+    } else {
+      EXPECT_GT(rows[i]["memory_bytes"].get<int64_t>(), 0) << "GPU memory is measured";
+      EXPECT_NE(rows[i]["description"].get<std::string>().find(described[i]), std::string::npos) << rows[i];
+    }
+  }
+}
+
+TEST(Cli, BenchByWidthSetsEachClassBesideATunedGemm) {
+  const auto r = run_cli(
+      "bench --devices cpu --layers 1,2 --widths 4,40,100 --activations relu --epochs 2 --grid 8 --by-width --json");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto rows = nlohmann::json::parse(r.output);
+  ASSERT_EQ(rows.size(), 4u) << rows;  // the sweep, then widths 4 (up to 16), 40 (17-64), 100 (65-256)
+  EXPECT_EQ(rows[0]["networks"], 6);
+  const char* names[] = {"cpu-widths-4-4", "cpu-widths-40-40", "cpu-widths-100-100"};
+  for (int i = 1; i < 4; ++i) {
+    SCOPED_TRACE(rows[i].dump());
+    EXPECT_EQ(rows[i]["device"], names[i - 1]);
+    EXPECT_EQ(rows[i]["networks"], 2);
+    EXPECT_GT(rows[i]["gflops"].get<double>(), 0.0);
+    const int w = rows[i]["gemm_m_n_k"][0];
+    EXPECT_EQ(w, i == 1 ? 4 : i == 2 ? 40 : 100);
+    EXPECT_EQ(rows[i]["gemm_m_n_k"][1], 32);  // the batch
+    // scripts/setup.sh installs OpenBLAS: the reference must be measured, not skipped.
+    ASSERT_TRUE(rows[i].contains("gemm_gflops")) << "no GEMM reference";
+    EXPECT_NE(rows[i]["gemm_library"].get<std::string>().find("OpenBLAS"), std::string::npos);
+    EXPECT_GT(rows[i]["gemm_gflops"].get<double>(), 0.0);
+    EXPECT_NEAR(rows[i]["fraction_of_gemm"].get<double>(),
+                rows[i]["gflops"].get<double>() / rows[i]["gemm_gflops"].get<double>(), 1e-9);
+    EXPECT_GT(rows[i]["products_gflops"].get<double>(), 0.0);  // netsweep's kernels on the same products
+    EXPECT_NEAR(rows[i]["products_fraction_of_gemm"].get<double>(),
+                rows[i]["products_gflops"].get<double>() / rows[i]["gemm_gflops"].get<double>(), 1e-9);
+    // The optimizer alone, over the class's network (1 or 2 hidden layers of w, 2 inputs, 2 outputs).
+    const int64_t params = 2 * w + w + (w * w + w) + w * 2 + 2;
+    EXPECT_EQ(rows[i]["parameters"].get<int64_t>(), params);
+    EXPECT_GT(rows[i]["optimizer_gbytes_per_s"].get<double>(), 0.0);
+    EXPECT_GT(rows[i]["stream_gbytes_per_s"].get<double>(), 0.0);
+    EXPECT_NEAR(rows[i]["optimizer_fraction_of_stream"].get<double>(),
+                rows[i]["optimizer_gbytes_per_s"].get<double>() / rows[i]["stream_gbytes_per_s"].get<double>(), 1e-9);
+  }
+  // The table says which library and how it was driven.
+  const auto t = run_cli("bench --devices cpu --layers 1 --widths 100 --epochs 1 --grid 4 --by-width");
+  ASSERT_EQ(t.exit_code, 0) << t.output;
+  EXPECT_NE(t.output.find("cpu by width class"), std::string::npos) << t.output;
+  EXPECT_NE(t.output.find("OpenBLAS"), std::string::npos) << t.output;
+  EXPECT_NE(t.output.find("100-100"), std::string::npos) << t.output;
+  EXPECT_NE(t.output.find("products"), std::string::npos) << t.output;
+  EXPECT_NE(t.output.find("of stream"), std::string::npos) << t.output;
+}
+
+TEST(Cli, BenchRunsEachCudaVariantInAProcessOfItsOwn) {
+  // connN sets CUDA_DEVICE_MAX_CONNECTIONS, which CUDA reads when the context
+  // is made: only a process per variant makes the A/B honest.
+  const auto r =
+      run_cli("bench --devices cpu,cuda-conn8,cuda-gemm-conn32 --layers 1 --widths 4,80 --epochs 2 --grid 8 --json");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto rows = nlohmann::json::parse(r.output);
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_GT(rows[0]["seconds"].get<double>(), 0.0);
+  for (int i = 1; i < 3; ++i) {
+    EXPECT_EQ(rows[i]["device"], i == 1 ? "cuda-conn8" : "cuda-gemm-conn32");
+    EXPECT_EQ(rows[i]["networks"], 4);  // 2 widths x the 2 default activations
+    if (rows[i].contains("error"))      // no GPU here: said, not timed
+      EXPECT_NE(rows[i]["error"].get<std::string>().find("CUDA"), std::string::npos) << rows[i];
+    else
+      EXPECT_GT(rows[i]["seconds"].get<double>(), 0.0);
+  }
+  for (const char* bad : {"cuda-conn0", "cuda-conn33", "cuda-connx", "cuda-split0", "cuda-split", "cuda-split6x"}) {
+    const auto b = run_cli(std::string("bench --devices ") + bad + " --layers 1 --widths 4 --epochs 1 --grid 4");
+    EXPECT_EQ(b.exit_code, 2) << b.output;
+    EXPECT_NE(b.output.find(std::string("--devices: '") + bad + "': unknown variant"), std::string::npos) << b.output;
+  }
+}
