@@ -40,8 +40,9 @@ cublasMath_t math_mode(const CudaOptions& options) {
 
 // With `by_depth` (the bench variant cuda-prio), a CUDA priority per GEMM
 // stream: the deeper a stream's deepest group, the higher (its epoch is the
-// longest chain of dependent launches, which sets the sweep's time). Else
-// none: every stream at the default priority.
+// longest chain of dependent launches, which sets the sweep's time); every
+// GEMM stream then ranks above the default-priority streams of the fused
+// blocks and frames. Else none: every stream at the default priority.
 std::vector<int> gemm_stream_priorities(const std::vector<GemmGroupPlan>& groups, int streams, bool by_depth) {
   if (!by_depth || groups.empty()) return {};
   int least = 0, greatest = 0;

@@ -174,6 +174,9 @@ BenchDevice parse_bench_device(const std::string& name, const CudaOptions& defau
                       "' (fused, gemm, auto, tf32, fp32, defaultmath, conn1..conn32, splitN, prio, dot)");
     }
   }
+  if (d.options.gemm_min_width != kGemmMinWidth && d.options.path != TrainPath::automatic)
+    throw SpecError("--devices: '" + name + "': splitN moves the auto path's split; the " + to_string(d.options.path) +
+                    " path has none");
   return d;
 }
 

@@ -104,4 +104,8 @@ TEST(Cli, BenchRunsEachCudaVariantInAProcessOfItsOwn) {
     EXPECT_EQ(b.exit_code, 2) << b.output;
     EXPECT_NE(b.output.find(std::string("--devices: '") + bad + "': unknown variant"), std::string::npos) << b.output;
   }
+  const auto fixed = run_cli("bench --devices cuda-gemm-split65 --layers 1 --widths 4 --epochs 1 --grid 4");
+  EXPECT_EQ(fixed.exit_code, 2) << fixed.output;
+  EXPECT_NE(fixed.output.find("splitN moves the auto path's split; the gemm path has none"), std::string::npos)
+      << fixed.output;
 }

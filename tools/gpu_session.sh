@@ -377,16 +377,16 @@ PY
         done
         [ -n "$py" ] && "$py" - "$out/bench.jsonl" <<'PY' 2>&1 | tee -a "$out/timings.txt" >>"$log"
 import json, sys
-runs = {}  # device -> [row at each length]
+runs = {}  # device -> {epochs: row}; a rerun into the same OUT replaces the earlier rows
 for line in open(sys.argv[1]):
     d = json.loads(line)
     if "8x384-" in d["step"] and d["step"].startswith("steady") and d["result"]:
         for r in d["result"]:
             if not r.get("error"):
-                runs.setdefault(r["device"], []).append(r)
+                runs.setdefault(r["device"], {})[r["epochs"]] = r
 for dev, rows in runs.items():
-    if len(rows) == 2:
-        short, long = sorted(rows, key=lambda r: r["epochs"])
+    if len(rows) >= 2:
+        short, long = rows[min(rows)], rows[max(rows)]
         per = (long["seconds"] - short["seconds"]) / (long["epochs"] - short["epochs"])
         steps = long["steps_per_s"] * long["seconds"] / long["epochs"] / long["networks"]
         print(f"steady 8x384 {dev}: {per:.5f} s/epoch, {1e3 * per / steps:.3f} ms/step "
