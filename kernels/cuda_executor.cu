@@ -47,16 +47,7 @@ std::vector<int> gemm_stream_priorities(const std::vector<GemmGroupPlan>& groups
   if (!by_depth || groups.empty()) return {};
   int least = 0, greatest = 0;
   NS_CUDA_CHECK(cudaDeviceGetStreamPriorityRange(&least, &greatest));
-  std::vector<int> priorities(size_t(std::max(1, streams)), least);
-  size_t deepest = 1;
-  for (const GemmGroupPlan& g : groups) deepest = std::max(deepest, g.in.size());
-  for (size_t k = 0; k < groups.size(); ++k) {
-    // least ... greatest in proportion to depth (greatest is numerically lower)
-    const int p = least - int(int64_t(least - greatest) * int64_t(groups[k].in.size()) / int64_t(deepest));
-    int& lane = priorities[k % priorities.size()];
-    lane = std::min(lane, p);
-  }
-  return priorities;
+  return priorities_by_depth(groups, streams, least, greatest);
 }
 
 // One device allocation of the buffer list.

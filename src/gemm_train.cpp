@@ -73,6 +73,18 @@ void train_gemm_groups_until(GemmOps& ops, const Problem& P, const int32_t* memb
   }
 }
 
+std::vector<int> priorities_by_depth(const std::vector<GemmGroupPlan>& groups, int streams, int least, int greatest) {
+  std::vector<int> priorities(size_t(std::max(1, streams)), least);
+  size_t deepest = 1;
+  for (const GemmGroupPlan& g : groups) deepest = std::max(deepest, g.in.size());
+  for (size_t k = 0; k < groups.size(); ++k) {
+    const int p = least - int(int64_t(least - greatest) * int64_t(groups[k].in.size()) / int64_t(deepest));
+    int& lane = priorities[k % priorities.size()];
+    lane = std::min(lane, p);
+  }
+  return priorities;
+}
+
 std::vector<float*> gemm_pointer_tables(const std::vector<GemmGroupPlan>& groups,
                                         const std::vector<device::Layer>& layers, const std::vector<device::Net>& nets,
                                         float* params, float* grad, float* scratch) {

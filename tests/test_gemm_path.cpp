@@ -226,6 +226,18 @@ TEST(DevicePlan, TheGemmWidthMovesTheAutomaticSplit) {
   }
 }
 
+TEST(GemmPath, StreamPrioritiesFollowDepth) {
+  // cuda-prio: CUDA's range as on the H200 (least 0, greatest -5); groups of
+  // 2, 9, 5 and 3 layers, the last two sharing stream 0 of 3.
+  std::vector<GemmGroupPlan> groups(4);
+  const int depths[] = {2, 9, 5, 3};
+  for (size_t k = 0; k < groups.size(); ++k) groups[k].in.assign(size_t(depths[k]), 1);
+  // stream 0: groups 0 and 3 (depths 2 and 3), stream 1: 9, stream 2: 5
+  EXPECT_EQ(priorities_by_depth(groups, 3, 0, -5), (std::vector<int>{-1, -5, -2}));
+  EXPECT_EQ(priorities_by_depth(groups, 8, 0, -5), (std::vector<int>{-1, -5, -2, -1, 0, 0, 0, 0}));
+  EXPECT_EQ(priorities_by_depth(groups, 2, 0, 0), (std::vector<int>{0, 0}));  // no priorities on the device
+}
+
 TEST(GemmPath, GroupsAreSubmittedAnEpochEachInTurn) {
   // Three groups (1, 2 and 3 layers of 70): on the device each has a stream,
   // and every stream must get work queued from the start of a segment.

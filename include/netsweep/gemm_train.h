@@ -405,6 +405,11 @@ void enqueue_gemm_epoch(GemmOps& ops, const device::Problem& P, const device::Ge
 void train_gemm_groups_until(GemmOps& ops, const device::Problem& P, const int32_t* member_list,
                              std::vector<GemmGroupPlan>& groups, int epoch_end);
 
+// A priority per stream (group k on stream k % streams) between `least` and
+// `greatest` (CUDA's order: greatest is numerically lower) in proportion to
+// the depth of the stream's deepest group: the deepest get `greatest`.
+std::vector<int> priorities_by_depth(const std::vector<GemmGroupPlan>& groups, int streams, int least, int greatest);
+
 // The pointer tables of every group for buffers at these addresses (device
 // addresses on the GPU, host ones in the emulation).
 std::vector<float*> gemm_pointer_tables(const std::vector<GemmGroupPlan>& groups,
