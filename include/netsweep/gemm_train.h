@@ -210,14 +210,16 @@ struct BeginUpdateOp {
   }
 };
 
-// Two independent parts in one launch (so a step has no more launches than
-// layers). First, the delta of layer - 1 (layer >= 1): the W^T-products that
-// the delta GEMM wrote into its buffer (or, with `units` > 0, the product
-// computed here, as ForwardOp does) times the activation derivative; element
-// (member, unit of layer - 1, sample), so adjacent threads touch adjacent samples. Second, the bias gradient of layer
-// `layer` itself, whose delta became final one launch earlier and lies in the other buffer (the output layer's is
-// BeginUpdateOp's, so `out` is 0 there); element (member, unit), summing its samples in order as the CPU backend. After
-// the loop over layers a last BackpropOp with layer 0 and in 0 sums layer 0's.
+// Two independent parts in one launch (so the bias sums need no launches of
+// their own but the last). First, the delta of layer - 1 (layer >= 1): the
+// W^T-products that the delta GEMM wrote into its buffer (or, with `units` >
+// 0, the product computed here, as ForwardOp does) times the activation
+// derivative; element (member, unit of layer - 1, sample), so adjacent
+// threads touch adjacent samples. Second, the bias gradient of layer `layer`
+// itself, whose delta became final one launch earlier and lies in the other
+// buffer (the output layer's is BeginUpdateOp's, so `out` is 0 there);
+// element (member, unit), summing its samples in order as the CPU backend.
+// After the loop over layers a last BackpropOp (layer 0, in 0) sums layer 0's.
 struct BackpropOp {
   Problem P;
   GemmGroup G;
