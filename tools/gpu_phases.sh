@@ -1,0 +1,253 @@
+# The phases of tools/gpu_session.sh (sourced by it; see its usage for what each measures).
+# run_phases and its steps read the variables of gpu_session.sh's run(): carry, out, log, work,
+# wrap, ldpath, ns, points, slide, full, peer_sweep, py, and its step function.
+# shellcheck shell=bash
+# shellcheck disable=SC2154 # those variables are run()'s locals
+
+# shellcheck disable=SC2086 # $slide, $full and $points are word lists by design
+run_phases() {
+  local phase
+  for phase in "$@"; do
+    case $phase in
+      env)
+        {
+          echo "== $(date +%T) env"
+          date -u; uname -srm; echo "cpus: $(nproc)"; free -g | head -n 2
+          nvidia-smi --query-gpu=name,driver_version,memory.total,compute_cap --format=csv 2>&1 ||
+            echo "nvidia-smi: not available"
+          local nvcc
+          nvcc=$(command -v nvcc || ls /usr/local/cuda/bin/nvcc 2>/dev/null) && "$nvcc" --version | tail -n 2 ||
+            echo "nvcc: not found"
+          echo "compute-sanitizer: $(sanitizer || echo 'not found')"
+          echo "python3: $(command -v python3) $(python3 --version 2>&1); h5py python: ${py:-none}"
+          echo "CUDA library folders: $(cuda_lib_dirs | tr '\n' ' ')"
+          echo "libcuda (driver): $(ldconfig -p 2>/dev/null | grep -m1 'libcuda\.so\.1' || echo 'not in ldconfig')"
+          LD_LIBRARY_PATH=$ldpath ldd "$carry/bin/netsweep" 2>&1 | grep -E 'cuda|cublas|hdf5'
+          "$ns" --version
+        } >>"$log" 2>&1
+        echo "env: $(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null ||
+          echo 'no nvidia-smi')" | tee -a "$out/timings.txt"
+        ;;
+      test | cudatest)
+        step test-cuda 120 "$wrap/netsweep_tests" --gtest_filter='CudaBackend.*:DevicePlan.*'
+        [ "$phase" = test ] && step test-emulation 60 "$wrap/netsweep_tests" --gtest_filter='GemmPath.*:DeviceAlgorithm.*'
+        ;;
+      drift)
+        # Bug or drift: 8 x 256 relu (deep and wide, the parity sweep's earliest crossing) for 3
+        # epochs on the CPU and twice on the GPU; the GPU against itself says whether it is deterministic.
+        local d="--layers 8 --widths 256 --activations relu $points --epochs 3 --snapshot-every 1 --grid 16 -q"
+        local cpu_ok=0 cuda_ok=0 again_ok=0
+        step drift-cpu 40 "$ns" run $d --device cpu --threads "$(nproc)" -o "$work/drift_cpu.h5" && cpu_ok=1
+        step drift-cuda 20 "$ns" run $d --device cuda -o "$work/drift_cuda.h5" && cuda_ok=1
+        step drift-cuda-again 20 "$ns" run $d --device cuda -o "$work/drift_cuda2.h5" && again_ok=1
+        [ "$cpu_ok$cuda_ok$again_ok" = 111 ] && [ -n "$py" ] && {
+          "$py" "$ROOT/tools/compare_results.py" "$work/drift_cpu.h5" "$work/drift_cuda.h5" --show 1 2>&1 | tail -n 8
+          "$py" "$ROOT/tools/compare_results.py" "$work/drift_cuda.h5" "$work/drift_cuda2.h5" --exact 2>&1 | tail -n 2
+          "$py" - "$work/drift_cpu.h5" "$work/drift_cuda.h5" <<'PY'
+import sys, h5py, numpy as np
+a, b = (h5py.File(f, "r")["losses/epoch"][0] for f in sys.argv[1:])
+print("drift 8x256 relu: epoch losses", a, b, "relative differences", np.abs(a - b) / np.abs(a))
+PY
+        } 2>&1 | tee -a "$out/timings.txt" >>"$log"
+        rm -f "$work"/drift_*.h5
+        ;;
+      crossover)
+        # The auto path's crossover: the same classes on both paths.
+        local w p
+        for w in 16 32 64; do
+          for p in fused gemm; do
+            step "cross-8x$w-$p" 30 --json "$ns" bench --layers 8 --widths "$w" --activations sigmoid,relu $points \
+              --epochs 100 --snapshot-every 100 --grid 16 --gpu-path "$p" --devices cuda --json
+          done
+        done
+        ;;
+      split)
+        # The automatic path's split in the whole sweep (where the GEMM groups' streams and the fused
+        # blocks share the GPU), side by side: networks at least 33 (the default), 65 or 129 wide on
+        # the GEMM path.
+        step split-slide 90 --json "$ns" bench $slide --epochs 200 --snapshot-every 100 --grid 256 \
+          --devices cuda,cuda-split65,cuda-split129 --json
+        ;;
+      dot)
+        # The GEMM path's forward and delta products as netsweep's own ops (cuda-dot) against cuBLAS
+        # in the whole sweep, 200 epochs, A B A in one bench.
+        step dot-slide 60 --json "$ns" bench $slide --epochs 200 --snapshot-every 100 --grid 256 \
+          --devices cuda,cuda-dot,cuda --json
+        ;;
+      slide-dot)
+        # The full slide sweep (4000 epochs, 41 frames) with own products, timed by bench (no file written).
+        step slide-dot 150 --json "$ns" bench $full --devices cuda-dot --json
+        ;;
+      parts)
+        # What slows the sweep beyond its slowest stream: its parts alone (200 epochs), the fused
+        # networks (widths 2-32), the GEMM groups (64-384), the 8-layer GEMM groups, and with the GEMM
+        # streams at priorities by depth (A, B, A in one bench).
+        step parts-fused 40 --json "$ns" bench --layers 1,2,3,4,6,8 --widths 2,4,8,16,32 --activations sigmoid,relu \
+          $points --epochs 200 --snapshot-every 100 --grid 256 --devices cuda --json
+        step parts-gemm 40 --json "$ns" bench --layers 1,2,3,4,6,8 --widths 64,128,256,384 \
+          --activations sigmoid,relu $points --epochs 200 --snapshot-every 100 --grid 256 --devices cuda --json
+        step parts-gemm-8 40 --json "$ns" bench --layers 8 --widths 64,128,256,384 --activations sigmoid,relu \
+          $points --epochs 200 --snapshot-every 100 --grid 256 --devices cuda --json
+        step parts-prio 60 --json "$ns" bench $slide --epochs 200 --snapshot-every 100 --grid 256 \
+          --devices cuda,cuda-prio,cuda --json
+        ;;
+      cpu-vs-gpu)
+        # 100 epochs: at 20 (2026-11-30) the GPU's start-up and the two frame sets outweighed its training.
+        step cpu-vs-gpu 90 --json "$ns" bench $slide --epochs 100 --snapshot-every 100 --grid 256 --devices cpu,cuda \
+          --threads "$(nproc)" --json
+        ;;
+      profile)
+        # The slowest stream of the sweep, the 8x384 GEMM group (its step time sets the sweep's):
+        # ncu's per-kernel summary of 150 launches after the first 300 (clocks left alone).
+        local ncu
+        ncu=$(command -v ncu || ls /usr/local/cuda/bin/ncu /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -n 1)
+        if [ -z "$ncu" ]; then
+          echo "profile            skipped: ncu not found" | tee -a "$out/timings.txt"
+        else
+          step profile-8x384 60 "$ncu" --clock-control none --target-processes all --section SpeedOfLight \
+            --launch-skip 300 --launch-count 150 --print-summary per-kernel \
+            "$ns" run --layers 8 --widths 384 --activations relu $points --epochs 2 --snapshot-every 2 --grid 16 \
+            --gpu-path gemm --device cuda -q -o "$work/profile.h5"
+          rm -f "$work/profile.h5"
+        fi
+        ;;
+      steady)
+        # The sweep's time is this group's step time x 96,000 steps. Two lengths, so that start-up
+        # (context, cuBLAS, graph capture) cancels; each variant in a process of its own.
+        local e
+        for e in 20 220; do
+          step "steady-8x384-$e" 40 --json "$ns" bench --layers 8 --widths 384 --activations sigmoid,relu $points \
+            --epochs "$e" --snapshot-every "$e" --grid 16 --devices cuda-gemm,cuda-gemm-defaultmath,cuda-gemm-dot --json
+        done
+        # The fused path (3x the GEMM path's step at this width on the H200): steps of its own, shorter.
+        for e in 10 60; do
+          step "steady-fused-8x384-$e" 60 --json "$ns" bench --layers 8 --widths 384 --activations sigmoid,relu \
+            $points --epochs "$e" --snapshot-every "$e" --grid 16 --devices cuda-fused --json
+        done
+        [ -n "$py" ] && "$py" - "$out/bench.jsonl" <<'PY' 2>&1 | tee -a "$out/timings.txt" >>"$log"
+import json, sys
+runs = {}  # device -> {epochs: row}; a rerun into the same OUT replaces the earlier rows
+for line in open(sys.argv[1]):
+    d = json.loads(line)
+    if "8x384-" in d["step"] and d["step"].startswith("steady") and d["result"]:
+        for r in d["result"]:
+            if not r.get("error"):
+                runs.setdefault(r["device"], {})[r["epochs"]] = r
+for dev, rows in runs.items():
+    if len(rows) >= 2:
+        short, long = rows[min(rows)], rows[max(rows)]
+        per = (long["seconds"] - short["seconds"]) / (long["epochs"] - short["epochs"])
+        steps = long["steps_per_s"] * long["seconds"] / long["epochs"] / long["networks"]
+        print(f"steady 8x384 {dev}: {per:.5f} s/epoch, {1e3 * per / steps:.3f} ms/step "
+              f"(x 96,000 steps: {per / steps * 96000:.1f} s)")
+PY
+        ;;
+      seeds-bench)
+        step seeds-1-bench 40 --json "$ns" bench $slide --epochs 100 --snapshot-every 100 --grid 256 --devices cuda --json
+        step seeds-10-bench 60 --json "$ns" bench $slide --seeds 10 --epochs 100 --snapshot-every 100 --grid 256 \
+          --devices cuda --json
+        ;;
+      frames-400)
+        # Frame cost at 400 epochs: 41 frames against 2 (scaled to the full sweep in the notes).
+        step frames-41-of-400 60 "$ns" run $slide --epochs 400 --snapshot-every 10 --grid 256 --device cuda -q \
+          -o "$work/f41.h5"
+        step frames-2-of-400 60 "$ns" run $slide --epochs 400 --snapshot-every 400 --grid 256 --device cuda -q \
+          -o "$work/f2.h5"
+        rm -f "$work"/f41.h5 "$work"/f2.h5
+        ;;
+      sanitize)
+        local cs
+        if ! cs=$(sanitizer); then
+          echo "sanitize           skipped: compute-sanitizer is not on PATH nor in /usr/local/cuda/bin" |
+            tee -a "$out/timings.txt"
+        else
+          local p
+          for p in fused gemm; do
+            echo "== $(date +%T) memcheck, --gpu-path $p" >>"$out/sanitize.log"
+            # shellcheck disable=SC2016 # expanded by sh -c
+            step "sanitize-$p" 60 sh -c '"$@" >>"$0" 2>&1' "$out/sanitize.log" \
+              "$cs" --tool memcheck --target-processes all --print-limit 50 --error-exitcode 3 \
+              "$ns" run --layers 1,8 --widths 8,384 --activations sigmoid,relu $points --epochs 1 --snapshot-every 1 \
+              --grid 32 --device cuda --gpu-path "$p" -q -o "$work/sanitize-$p.h5"
+            rm -f "$work/sanitize-$p.h5"
+          done
+          tail -n 3 "$out/sanitize.log" >>"$log"
+        fi
+        ;;
+      classes)
+        local class shape path
+        for class in 8x16:fused 8x64:fused 1x128:gemm 8x384:gemm; do
+          shape=${class%:*} path=${class#*:}
+          step "class-$shape-$path" 30 --json "$ns" bench --layers "${shape%x*}" --widths "${shape#*x}" \
+            --activations sigmoid,relu $points --epochs 100 --snapshot-every 100 --grid 16 --gpu-path "$path" \
+            --devices cuda --json
+        done
+        step class-slide-auto 60 --json "$ns" bench $slide --epochs 100 --snapshot-every 100 --grid 256 \
+          --devices cuda --json
+        ;;
+      parity)
+        local ref=$carry/parity/cpu.h5 gpu=$work/parity_cuda.h5
+        if [ -f "$ref" ]; then
+          echo "parity: CPU side carried ($ref)" | tee -a "$log"
+        else
+          ref=$work/parity_cpu.h5
+          step parity-cpu 150 "$ns" run $slide --epochs "${PARITY_EPOCHS:-100}" --snapshot-every 25 --grid 64 \
+            --device cpu --threads "$(nproc)" -q -o "$ref"
+        fi
+        if [ ! -f "$ref" ]; then
+          echo "parity: no CPU file, nothing to compare" | tee -a "$out/parity.txt"
+        elif ! step parity-cuda 90 "$ns" run --from "$ref" --device cuda -q -o "$gpu"; then
+          {
+            echo "parity: the CUDA run failed or was refused, comparison skipped. Its output:"
+            tail -n 5 "$work/step.out"
+          } | tee -a "$out/parity.txt"
+        elif [ -z "$py" ]; then
+          echo "parity: no python3 with h5py here, comparison skipped" | tee -a "$out/parity.txt"
+        else
+          # shellcheck disable=SC2016 # expanded by sh -c
+          step parity-compare 60 sh -c '"$@" >"$0"' "$out/parity.txt" \
+            "$py" "$ROOT/tools/compare_results.py" "$ref" "$gpu" --show 20 --json "$out/parity.json"
+          case $? in
+            0) echo "parity: all networks within tolerance" ;;
+            1) echo "parity: networks beyond tolerance: $(grep '^RESULT' "$out/parity.txt")" ;;
+            *) echo "parity: comparison failed (see parity.txt and the log)" ;;
+          esac | tee -a "$log" "$out/timings.txt"
+        fi
+        rm -f "$work"/parity_*.h5
+        ;;
+      slide)
+        step slide 150 "$ns" run $full --device cuda -o "$work/slide.h5" &&
+          "$ns" info "$work/slide.h5" >>"$log" 2>&1 && ls -l "$work/slide.h5" >>"$log"
+        rm -f "$work/slide.h5"
+        ;;
+      frames)
+        step no-frames 90 "$ns" run $slide --epochs 4000 --snapshot-every 4000 --grid 256 --device cuda -q \
+          -o "$work/no_frames.h5"
+        rm -f "$work/no_frames.h5"
+        ;;
+      tf32)
+        step tf32 60 --json "$ns" bench $slide --epochs 400 --snapshot-every 100 --grid 256 \
+          --devices cuda-gemm,cuda-gemm-tf32 --json
+        ;;
+      peers)
+        # The batched peers first: their ratio is the one the targets name at 5x.
+        # PyTorch's 20 epochs did not finish in 90 s (stacked) on the H200: 5, scaled.
+        step peer-torch-stacked 90 --json python3 "$ROOT/tools/bench_vs_torch.py" $peer_sweep --mode stacked --peer-epochs 5
+        step peer-jax-padded 60 --json python3 "$carry/shared/peers/jax_sweep.py" --mode padded --epochs 20 \
+          --snapshot-every 100 --grid 256 --data "$carry/shared/data/slide"
+        ;;
+      peer-loop)
+        step peer-torch-loop 90 --json python3 "$ROOT/tools/bench_vs_torch.py" $peer_sweep --mode loop --peer-epochs 1
+        ;;
+      seeds)
+        step seeds-10 240 "$ns" run $full --seeds 10 --device cuda -o "$work/seeds10.h5"
+        rm -f "$work/seeds10.h5"
+        ;;
+    esac
+  done
+  return 0
+}
+
+sanitizer() {
+  command -v compute-sanitizer || { [ -x /usr/local/cuda/bin/compute-sanitizer ] && echo /usr/local/cuda/bin/compute-sanitizer; }
+}
