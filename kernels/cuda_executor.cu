@@ -118,6 +118,7 @@ class CudaExecutor : public DeviceExecutor {
   int group_budget() const override { return device::resident_train_blocks() / 2; }
   TrainPath train_path() const override { return options_.path; }
   int gemm_min_width() const override { return options_.gemm_min_width; }
+  bool merge_gemm_depths() const override { return options_.merge_depths; }
   int64_t device_bytes_in_use() const override { return bytes_in_use_; }
 
   void upload(const DevicePlan& plan, const TrainingProblem& p, const std::vector<float>& params,
@@ -174,7 +175,7 @@ class CudaExecutor : public DeviceExecutor {
     if (!gemm_groups_.empty())
       gemm_ops_ = std::make_unique<device::CublasGemmOps>(
           gemm_streams, gemm_stream_priorities(gemm_groups_, gemm_streams, options_.stream_priorities),
-          math_mode(options_), ptr<float*>(DeviceBuffer::gemm_table), options_.own_products);
+          math_mode(options_), ptr<float*>(DeviceBuffer::gemm_table), options_.own_products, options_.per_shape_gemms);
     // One "segment done" event per training stream: the frames wait for all of them.
     trained_.resize(2 + (gemm_ops_ ? gemm_ops_->streams().size() : 0));
     for (cudaEvent_t& e : trained_) NS_CUDA_CHECK(cudaEventCreateWithFlags(&e, cudaEventDisableTiming));

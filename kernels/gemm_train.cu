@@ -32,8 +32,8 @@ void gemm_op(const Op& op, cudaStream_t stream) {
 }
 
 CublasGemmOps::CublasGemmOps(int streams, const std::vector<int>& priorities, cublasMath_t math, float* const* table,
-                             bool own_products)
-    : GemmOps(own_products), table_(table) {
+                             bool own_products, bool per_shape_gemms)
+    : GemmOps(own_products), table_(table), per_shape_gemms_(per_shape_gemms) {
   for (int i = 0; i < std::max(1, streams); ++i) {
     cudaStream_t s{};
     if (size_t(i) < priorities.size())
@@ -61,13 +61,38 @@ CublasGemmOps::~CublasGemmOps() {
   for (void* w : workspaces_) cudaFree(w);
 }
 
-void CublasGemmOps::gemm_batched(bool trans_a, bool trans_b, int m, int n, int k, int64_t a, int lda, int64_t b,
-                                 int ldb, int64_t c, int ldc, int members) {
+void CublasGemmOps::gemm_grouped(bool trans_a, bool trans_b, const std::vector<GemmDims>& dims, int64_t a, int64_t b,
+                                 int64_t c) {
+  const cublasOperation_t op_a = trans_a ? CUBLAS_OP_T : CUBLAS_OP_N, op_b = trans_b ? CUBLAS_OP_T : CUBLAS_OP_N;
   const float one = 1.0f, zero = 0.0f;
-  NS_CUBLAS_CHECK(
-      cublasSgemmBatched(handles_[lane()], trans_a ? CUBLAS_OP_T : CUBLAS_OP_N, trans_b ? CUBLAS_OP_T : CUBLAS_OP_N, m,
-                         n, k, &one, reinterpret_cast<const float* const*>(table_ + a), lda,
-                         reinterpret_cast<const float* const*>(table_ + b), ldb, &zero, table_ + c, ldc, members));
+  auto table = [&](int64_t at) { return reinterpret_cast<const float* const*>(table_ + at); };
+  if (dims.size() == 1 || per_shape_gemms_) {
+    int64_t i = 0;  // members before this shape's
+    for (const GemmDims& d : dims) {
+      NS_CUBLAS_CHECK(cublasSgemmBatched(handles_[lane()], op_a, op_b, d.m, d.n, d.k, &one, table(a + i), d.lda,
+                                         table(b + i), d.ldb, &zero, table_ + c + i, d.ldc, d.members));
+      i += d.members;
+    }
+    return;
+  }
+  // One call: per-shape parameters in host arrays, the pointer tables as they lie (shapes consecutive).
+  const size_t n = dims.size();
+  std::vector<cublasOperation_t> ops_a(n, op_a), ops_b(n, op_b);
+  std::vector<float> alpha(n, one), beta(n, zero);
+  std::vector<int> m(n), nn(n), k(n), lda(n), ldb(n), ldc(n), size(n);
+  for (size_t s = 0; s < n; ++s) {
+    const GemmDims& d = dims[s];
+    m[s] = d.m;
+    nn[s] = d.n;
+    k[s] = d.k;
+    lda[s] = d.lda;
+    ldb[s] = d.ldb;
+    ldc[s] = d.ldc;
+    size[s] = d.members;
+  }
+  NS_CUBLAS_CHECK(cublasSgemmGroupedBatched(handles_[lane()], ops_a.data(), ops_b.data(), m.data(), nn.data(), k.data(),
+                                            alpha.data(), table(a), lda.data(), table(b), ldb.data(), beta.data(),
+                                            table_ + c, ldc.data(), int(n), size.data()));
 }
 
 void CublasGemmOps::run(const GatherOp& op) { gemm_op(op, stream()); }

@@ -17,9 +17,11 @@ class CublasGemmOps : public GemmOps {
  public:
   // streams: how many groups may run at once; priorities: empty (the
   // default), or a CUDA stream priority per stream; math: the handles' math
-  // mode; table: the pointer tables in device memory; own_products: as GemmOps.
+  // mode; table: the pointer tables in device memory; own_products: as GemmOps;
+  // per_shape_gemms: a group's shapes as batched calls one after the other
+  // rather than one grouped-batched call.
   CublasGemmOps(int streams, const std::vector<int>& priorities, cublasMath_t math, float* const* table,
-                bool own_products);
+                bool own_products, bool per_shape_gemms);
   ~CublasGemmOps() override;
   CublasGemmOps(const CublasGemmOps&) = delete;
   CublasGemmOps& operator=(const CublasGemmOps&) = delete;
@@ -28,8 +30,8 @@ class CublasGemmOps : public GemmOps {
   const std::vector<cudaStream_t>& streams() const { return streams_; }
   int64_t workspace_bytes() const { return int64_t(workspaces_.size()) * kWorkspaceBytes; }
 
-  void gemm_batched(bool trans_a, bool trans_b, int m, int n, int k, int64_t a, int lda, int64_t b, int ldb, int64_t c,
-                    int ldc, int members) override;
+  void gemm_grouped(bool trans_a, bool trans_b, const std::vector<GemmDims>& dims, int64_t a, int64_t b,
+                    int64_t c) override;
   void run(const GatherOp& op) override;
   void run(const ForwardOp& op) override;
   void run(const BiasActivateOp& op) override;
@@ -54,6 +56,7 @@ class CublasGemmOps : public GemmOps {
   cudaStream_t stream() const { return streams_[lane()]; }
 
   float* const* table_;
+  bool per_shape_gemms_;
   int group_ = 0;
   std::vector<cudaStream_t> streams_;
   std::vector<cublasHandle_t> handles_;

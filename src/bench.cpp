@@ -169,11 +169,18 @@ BenchDevice parse_bench_device(const std::string& name, const CudaOptions& defau
       d.options.stream_priorities = true;
     } else if (word == "dot") {
       d.options.own_products = true;
+    } else if (word == "merge") {
+      d.options.merge_depths = true;
+    } else if (word == "pershape") {
+      d.options.per_shape_gemms = true;
     } else {
       throw SpecError("--devices: '" + name + "': unknown variant '" + word +
-                      "' (fused, gemm, auto, tf32, fp32, defaultmath, conn1..conn32, splitN, prio, dot)");
+                      "' (fused, gemm, auto, tf32, fp32, defaultmath, conn1..conn32, splitN, prio, dot, merge, "
+                      "pershape)");
     }
   }
+  if (d.options.per_shape_gemms && !d.options.merge_depths)
+    throw SpecError("--devices: '" + name + "': pershape splits merged groups' GEMMs; add merge");
   if (d.options.gemm_min_width != kGemmMinWidth && d.options.path != TrainPath::automatic)
     throw SpecError("--devices: '" + name + "': splitN moves the auto path's split; the " + to_string(d.options.path) +
                     " path has none");

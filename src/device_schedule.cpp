@@ -166,7 +166,7 @@ std::vector<int> plan_group_blocks(const TrainingProblem& p, int budget, int64_t
 
 DevicePlan plan_device(const TrainingProblem& p, int block_threads,
                        const std::vector<std::optional<NetworkState>>* resume, int group_budget, int64_t macs_per_block,
-                       TrainPath path, int gemm_min_width) {
+                       TrainPath path, int gemm_min_width, bool merge_depths) {
   if (p.outputs > device::kMaxOutputs)
     throw SpecError("--outputs " + std::to_string(p.outputs) + ": the GPU backend supports at most " +
                     std::to_string(device::kMaxOutputs) + " outputs");
@@ -214,27 +214,57 @@ DevicePlan plan_device(const TrainingProblem& p, int block_threads,
   }
   plan.eval_scratch_floats = (plan.eval_scratch_floats + 31) / 32 * 32;
 
-  // GEMM groups: equal layer shapes and batch, and (after a resume) the same position.
+  // GEMM groups: equal batch, (after a resume) the same position, and equal
+  // layer shapes, or with merge_depths equal depth, members ordered by shape.
   std::map<std::vector<int64_t>, size_t> group_of;
+  auto shape_of = [&](size_t n) {
+    std::vector<int64_t> shape;
+    for (const LayerView& l : p.layout.networks[n].layers) shape.insert(shape.end(), {l.in, l.out});
+    return shape;
+  };
   for (size_t n = 0; n < p.networks.size(); ++n) {
     if (!plan.uses_gemm[n]) continue;
     const device::Net& net = plan.nets[n];
-    std::vector<int64_t> key{net.batch, net.epoch, net.next_sample};
-    for (const LayerView& l : p.layout.networks[n].layers) key.insert(key.end(), {l.in, l.out});
+    std::vector<int64_t> key{net.batch, net.epoch, net.next_sample, net.layers};
+    if (!merge_depths) {
+      const std::vector<int64_t> shape = shape_of(n);
+      key.insert(key.end(), shape.begin(), shape.end());
+    }
     auto [it, fresh] = group_of.emplace(key, plan.gemm_groups.size());
     if (fresh) {
       GemmGroupPlan g;
-      for (const LayerView& l : p.layout.networks[n].layers) {
-        g.in.push_back(l.in);
-        g.out.push_back(l.out);
-      }
+      g.in.assign(size_t(net.layers), 0);
+      g.out.assign(size_t(net.layers), 0);
       g.batch = net.batch;
-      g.params = net.param_count;
       g.epoch = net.epoch;
       g.next_sample = net.next_sample;
       plan.gemm_groups.push_back(g);
     }
     plan.gemm_groups[it->second].nets.push_back(int(n));
+  }
+  for (GemmGroupPlan& g : plan.gemm_groups) {
+    std::stable_sort(g.nets.begin(), g.nets.end(),
+                     [&](int a, int b) { return shape_of(size_t(a)) < shape_of(size_t(b)); });
+    for (size_t m = 0; m < g.nets.size(); ++m) {
+      const size_t n = size_t(g.nets[m]);
+      if (m == 0 || shape_of(n) != shape_of(size_t(g.nets[m - 1]))) {
+        GemmShape sh;
+        for (const LayerView& l : p.layout.networks[n].layers) {
+          sh.in.push_back(l.in);
+          sh.out.push_back(l.out);
+        }
+        sh.params = plan.nets[n].param_count;
+        g.shapes.push_back(sh);
+      }
+      ++g.shapes.back().members;
+    }
+    for (const GemmShape& sh : g.shapes) {
+      for (size_t l = 0; l < g.in.size(); ++l) {
+        g.in[l] = std::max(g.in[l], sh.in[l]);
+        g.out[l] = std::max(g.out[l], sh.out[l]);
+      }
+      g.params = std::max(g.params, sh.params);
+    }
   }
   for (GemmGroupPlan& g : plan.gemm_groups) {
     g.member_offset = int64_t(plan.gemm_members.size());
@@ -326,7 +356,7 @@ bool run_device_schedule(const TrainingProblem& p, DeviceExecutor& exec, std::ve
   const size_t n = p.networks.size(), f_count = p.frame_epochs.size(), e_count = size_t(p.epochs);
   const auto* resume = control.resume;
   DevicePlan plan = plan_device(p, device::kBlockThreads, resume, exec.group_budget(), exec.macs_per_block(),
-                                exec.train_path(), exec.gemm_min_width());
+                                exec.train_path(), exec.gemm_min_width(), exec.merge_gemm_depths());
   std::vector<float> state1(params.size(), 0.0f), state2(params.size(), 0.0f), epoch_loss(n * e_count, kNaN);
   std::vector<int> frames_done(n, 0);
   std::vector<double> wall_before(n, 0.0);

@@ -15,30 +15,36 @@ void GemmOps::full_epoch(const Problem& P, const GemmGroup& G, const GemmGroupPl
 
 void enqueue_gemm_step(GemmOps& ops, const Problem& P, const GemmGroup& G, const GemmGroupPlan& g, int first,
                        int count) {
-  const int layers = int(g.in.size()), cap = g.batch, members = int(g.nets.size());
-  auto gemm = [&](int l, GemmKind kind, bool ta, bool tb, int m, int n, int k, int lda, int ldb, int ldc) {
-    ops.gemm_batched(ta, tb, m, n, k, g.table(l, kind, 0), lda, g.table(l, kind, 1), ldb, g.table(l, kind, 2), ldc,
-                     members);
+  const int layers = int(g.in.size()), cap = g.batch;
+  // One batched GEMM per shape of the group, in one call; dims(in, out) gives one shape's.
+  auto gemm = [&](int l, GemmKind kind, bool ta, bool tb, auto dims) {
+    std::vector<GemmDims> shapes;
+    for (const GemmShape& sh : g.shapes) shapes.push_back(dims(sh.in[size_t(l)], sh.out[size_t(l)], sh.members));
+    ops.gemm_grouped(ta, tb, shapes, g.table(l, kind, 0), g.table(l, kind, 1), g.table(l, kind, 2));
   };
   ops.run(device::GatherOp{P, G, first, count});
   const bool own = ops.own_products();
   for (int l = 0; l < layers; ++l) {
     if (own) {
-      ops.run(device::ForwardOp{P, G, l, count, g.out[l], g.in[l]});
+      ops.run(device::ForwardOp{P, G, l, count, g.out[l]});
       continue;
     }
     // Z^T (count x out) = A^T (count x in) . W^T (in x out)
-    gemm(l, GemmKind::forward, false, false, count, g.out[l], g.in[l], cap, g.in[l], cap);
+    gemm(l, GemmKind::forward, false, false,
+         [&](int in, int out, int members) { return GemmDims{count, out, in, cap, in, cap, members}; });
     if (l + 1 < layers) ops.run(device::BiasActivateOp{P, G, l, count, g.out[l]});  // the output's: OutputLossOp
   }
   ops.run(device::OutputLossOp{P, G, first, count});
   ops.run(device::BeginUpdateOp{P, G, count});
   for (int l = layers - 1; l >= 0; --l) {
     // dW^T (in x out) = (A^T)^T . Delta^T (count x out)
-    gemm(l, GemmKind::weights, true, false, g.in[l], g.out[l], count, cap, cap, g.in[l]);
+    gemm(l, GemmKind::weights, true, false,
+         [&](int in, int out, int members) { return GemmDims{in, out, count, cap, cap, in, members}; });
     if (l == 0) break;
     // D^T (count x in) = Delta^T (count x out) . (W^T)^T
-    if (!own) gemm(l, GemmKind::delta, false, true, count, g.in[l], g.out[l], cap, g.in[l], cap);
+    if (!own)
+      gemm(l, GemmKind::delta, false, true,
+           [&](int in, int out, int members) { return GemmDims{count, in, out, cap, in, cap, members}; });
     ops.run(device::BackpropOp{P, G, l, count, g.in[l], l + 1 < layers ? g.out[l] : 0, own ? g.out[l] : 0});
   }
   if (layers > 1) ops.run(device::BackpropOp{P, G, 0, count, 0, g.out[0], 0});  // layer 0's bias gradient

@@ -88,13 +88,16 @@ class HostGridOps : public GridOps {
 class HostGemmOps : public GemmOps {
  public:
   HostGemmOps(std::vector<float*> table, bool own_products) : GemmOps(own_products), table_(std::move(table)) {}
-  void gemm_batched(bool trans_a, bool trans_b, int m, int n, int k, int64_t a, int lda, int64_t b, int ldb, int64_t c,
-                    int ldc, int members) override {
+  void gemm_grouped(bool trans_a, bool trans_b, const std::vector<GemmDims>& dims, int64_t a, int64_t b,
+                    int64_t c) override {
     HostGridOps blas;
-    for (int i = 0; i < members; ++i)
-      blas.gemm(trans_a, trans_b, m, n, k, table_[size_t(a + i)], lda, table_[size_t(b + i)], ldb,
-                table_[size_t(c + i)], ldc);
+    int64_t i = 0;
+    for (const GemmDims& d : dims)
+      for (int end = int(i) + d.members; i < end; ++i)
+        blas.gemm(trans_a, trans_b, d.m, d.n, d.k, table_[size_t(a + i)], d.lda, table_[size_t(b + i)], d.ldb,
+                  table_[size_t(c + i)], d.ldc);
     ++gemms;
+    gemm_shapes += int64_t(dims.size());
   }
   void use_group(int group) override { group_order.push_back(group); }
   void run(const device::GatherOp& op) override { loop(op); }
@@ -107,8 +110,8 @@ class HostGemmOps : public GemmOps {
   void run(const device::CommitOp& op) override { loop(op); }
   void run(const device::EpochBeginOp& op) override { loop(op); }
   void run(const device::EpochEndOp& op) override { loop(op); }
-  int64_t gemms = 0, ops = 0;
-  std::vector<int> group_order;  // the group of each epoch submitted, in order
+  int64_t gemms = 0, gemm_shapes = 0, ops = 0;  // calls, their batched GEMMs, op launches
+  std::vector<int> group_order;                 // the group of each epoch submitted, in order
 
  private:
   template <typename Op>
@@ -124,16 +127,19 @@ class EmulatedExecutor : public DeviceExecutor {
   // group_budget > 0 lets the widest networks train as groups of several
   // emulated blocks (threads x blocks host threads), as on the device.
   // grid_gemm: evaluate frames through evaluate_grid_gemm (the device's path) with host BLAS.
-  // path: which networks take the GEMM path (run by HostGemmOps); own_products: as GemmOps.
+  // path: which networks take the GEMM path (run by HostGemmOps); own_products: as GemmOps;
+  // merge_depths: as plan_device.
   EmulatedExecutor(int threads, int group_budget = 0, int64_t macs_per_block = kMacsPerBlock, bool grid_gemm = false,
-                   TrainPath path = TrainPath::fused, bool own_products = false)
+                   TrainPath path = TrainPath::fused, bool own_products = false, bool merge_depths = false)
       : threads_(threads),
         budget_(group_budget),
         macs_per_block_(macs_per_block),
         grid_gemm_(grid_gemm),
         path_(path),
-        own_products_(own_products) {}
+        own_products_(own_products),
+        merge_depths_(merge_depths) {}
   TrainPath train_path() const override { return path_; }
+  bool merge_gemm_depths() const override { return merge_depths_; }
   std::string description() const override { return "host emulation of the CUDA kernels"; }
   int group_budget() const override { return budget_; }
   int64_t macs_per_block() const override { return macs_per_block_; }
@@ -240,6 +246,7 @@ class EmulatedExecutor : public DeviceExecutor {
   bool grid_gemm_;
   TrainPath path_;
   bool own_products_;
+  bool merge_depths_;
   std::vector<int> blocks_;
   std::vector<GemmGroupPlan> gemm_groups_;
   std::vector<int32_t> gemm_members_;

@@ -11,11 +11,12 @@ using netsweep::test::run_cli;
 
 TEST(Cli, BenchTimesEachDeviceInOneTable) {
   const auto r = run_cli(
-      "bench --devices cpu,cuda,cuda-gemm-tf32,cuda-gemm-defaultmath,cuda-split65,cuda-prio,cuda-gemm-dot "
-      "--layers 1,2 --widths 4,80 --activations relu --epochs 3 --grid 8 --json");
+      "bench --devices cpu,cuda,cuda-gemm-tf32,cuda-gemm-defaultmath,cuda-split65,cuda-prio,cuda-gemm-dot,"
+      "cuda-gemm-merge,cuda-gemm-merge-pershape --layers 1,2 --widths 4,80 --activations relu --epochs 3 --grid 8 "
+      "--json");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const auto rows = nlohmann::json::parse(r.output);
-  ASSERT_EQ(rows.size(), 7u);
+  ASSERT_EQ(rows.size(), 9u);
   EXPECT_EQ(rows[0]["device"], "cpu");
   EXPECT_EQ(rows[0]["networks"], 4);
   EXPECT_GT(rows[0]["seconds"].get<double>(), 0.0);
@@ -27,8 +28,10 @@ TEST(Cli, BenchTimesEachDeviceInOneTable) {
                              "fp32, cuBLAS default math, gemm",
                              "fp32, auto path, GEMM from width 65",
                              "fp32, auto path, GEMM streams by depth",
-                             "fp32, gemm path, own forward and delta products"};
-  for (int i = 1; i < 7; ++i) {
+                             "fp32, gemm path, own forward and delta products",
+                             "fp32, gemm path, GEMM groups by depth",
+                             "fp32, gemm path, GEMM groups by depth (a call per shape)"};
+  for (int i = 1; i < 9; ++i) {
     EXPECT_EQ(rows[i]["networks"], 4);
     if (rows[i].contains("error")) {  // no GPU here: said, not timed
       EXPECT_FALSE(rows[i]["error"].get<std::string>().empty());
@@ -108,4 +111,8 @@ TEST(Cli, BenchRunsEachCudaVariantInAProcessOfItsOwn) {
   EXPECT_EQ(fixed.exit_code, 2) << fixed.output;
   EXPECT_NE(fixed.output.find("splitN moves the auto path's split; the gemm path has none"), std::string::npos)
       << fixed.output;
+  const auto alone = run_cli("bench --devices cuda-pershape --layers 1 --widths 4 --epochs 1 --grid 4");
+  EXPECT_EQ(alone.exit_code, 2) << alone.output;
+  EXPECT_NE(alone.output.find("'cuda-pershape': pershape splits merged groups' GEMMs; add merge"), std::string::npos)
+      << alone.output;
 }

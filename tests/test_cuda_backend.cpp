@@ -134,6 +134,35 @@ TEST(CudaBackend, OwnProductsMatchTheCpu) {
   expect_parity(cpu_d, gpu_d, "cuda own products, divergence", real_gpu_bounds(1e-2f));
 }
 
+TEST(CudaBackend, MergedDepthsMatchTheCpu) {
+  // Every width of a depth in one GEMM group (the bench variant cuda-merge):
+  // depth 3 in three shapes (6-6, 96-96 and 7-3), its GEMMs as one grouped
+  // call, as a call per shape, or (own products) only the weight gradients.
+  NS_REQUIRE_GPU();
+  SweepSpec s = every_activation_and_optimizer(Loss::bce);
+  s.widths = {6, 96};
+  s.shapes = {{7, 3}, {5, 2, 7}};
+  SweepRun cpu, cpu1;
+  run_cpu(cpu, s, data("moons"));
+  SweepSpec one = s;
+  one.epochs = 1;
+  one.snapshot_every = 1;
+  run_cpu(cpu1, one, data("moons"));
+  for (int how = 0; how < 3; ++how) {
+    CudaOptions merged;
+    merged.path = TrainPath::gemm;
+    merged.merge_depths = true;
+    merged.per_shape_gemms = how == 1;
+    merged.own_products = how == 2;
+    const std::string label = "cuda merged depths, " + describe(merged);
+    SweepRun gpu, gpu1;
+    run_cuda(gpu, s, data("moons"), merged);
+    expect_parity(cpu, gpu, label, real_gpu_bounds(s.learning_rates.at(0)));
+    run_cuda(gpu1, one, data("moons"), merged);
+    expect_parity(cpu1, gpu1, label + ", one epoch");
+  }
+}
+
 TEST(CudaBackend, MatchesCpuForBatchesDivergenceAndRegression) {
   NS_REQUIRE_GPU();
   for (TrainPath path : kPaths) {

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cstring>
 #include <map>
 #include <mutex>
 
@@ -20,17 +21,56 @@ using namespace netsweep::test;
 namespace {
 
 bool run_gemm(SweepRun& r, const SweepSpec& s, const Dataset& d, const TrainControl& c = {},
-              TrainPath path = TrainPath::gemm, bool own_products = false) {
+              TrainPath path = TrainPath::gemm, bool own_products = false, bool merge_depths = false) {
   start(r, s, d);
   Progress progress;
-  test::EmulatedExecutor exec(4, 0, kMacsPerBlock, true, path, own_products);
+  test::EmulatedExecutor exec(4, 0, kMacsPerBlock, true, path, own_products, merge_depths);
   return run_device_schedule(r.problem, exec, r.params, r.results, r.frames, progress, c);
+}
+
+// Equal to the bit (NaN included), with the first difference said.
+void expect_same_bits(const std::vector<float>& a, const std::vector<float>& b, const std::string& what) {
+  ASSERT_EQ(a.size(), b.size()) << what;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (std::memcmp(&a[i], &b[i], sizeof(float)) != 0) {
+      ADD_FAILURE() << what << ": first difference at " << i << ": " << a[i] << " against " << b[i];
+      return;
+    }
+}
+
+// The same run with groups of one shape and with every width of a depth in one group.
+void expect_merging_changes_nothing(const SweepRun& shapes, const SweepRun& merged, const std::string& label) {
+  expect_same_bits(shapes.params, merged.params, label + " parameters");
+  ASSERT_EQ(shapes.results.size(), merged.results.size());
+  for (size_t i = 0; i < shapes.results.size(); ++i) {
+    EXPECT_EQ(int(shapes.results[i].status), int(merged.results[i].status)) << label << " net " << i;
+    expect_same_bits(shapes.results[i].epoch_loss, merged.results[i].epoch_loss,
+                     label + " net " + std::to_string(i) + " epoch loss");
+  }
 }
 
 }  // namespace
 
 // own: the forward and delta products as netsweep's ops (GemmOps::own_products), or as GEMMs.
 const char* products(bool own) { return own ? " (own products)" : " (GEMMs)"; }
+
+TEST(GemmPath, MergedDepthsMatchTheShapeGroupsToTheBitAndTheCpu) {
+  // Depth 3 in three shapes (3-3, 40-40 and 7-3: a narrow member's rows end
+  // far before the group's extent), depth 4 alone; every activation and
+  // optimizer, an L2 penalty.
+  SweepSpec s = every_activation_and_optimizer(Loss::bce);
+  s.widths = {3, 40};
+  s.shapes = {{7, 3}, {5, 2, 7}};
+  SweepRun cpu;
+  run_cpu(cpu, s, data("moons"));
+  for (bool own : {false, true}) {
+    SweepRun shapes, merged;
+    run_gemm(shapes, s, data("moons"), {}, TrainPath::gemm, own);
+    run_gemm(merged, s, data("moons"), {}, TrainPath::gemm, own, true);
+    expect_merging_changes_nothing(shapes, merged, std::string("merged depths") + products(own));
+    expect_parity(cpu, merged, std::string("GEMM path, merged depths") + products(own));
+  }
+}
 
 TEST(GemmPath, MatchesCpuForEveryActivationLossAndOptimizer) {
   for (bool own : {false, true})
@@ -57,32 +97,36 @@ TEST(GemmPath, MatchesCpuForBatchesEarlyStopL1AndRegression) {
   const SweepSpec r = regression_spec();
   SweepRun cpu_r;
   run_cpu(cpu_r, r, data("poly", 0.25f));
-  for (bool own : {false, true}) {
-    SweepRun dev, dev_r;
-    run_gemm(dev, s, data("xor"), {}, TrainPath::gemm, own);
-    expect_parity(cpu, dev, std::string("GEMM path batches") + products(own));
-    run_gemm(dev_r, r, data("poly", 0.25f), {}, TrainPath::gemm, own);
-    expect_parity(cpu_r, dev_r, std::string("GEMM path regression") + products(own));
-  }
+  for (bool own : {false, true})
+    for (bool merge : {false, true}) {
+      const std::string how = products(own) + std::string(merge ? ", merged depths" : "");
+      SweepRun dev, dev_r;
+      run_gemm(dev, s, data("xor"), {}, TrainPath::gemm, own, merge);
+      expect_parity(cpu, dev, "GEMM path batches" + how);
+      run_gemm(dev_r, r, data("poly", 0.25f), {}, TrainPath::gemm, own, merge);
+      expect_parity(cpu_r, dev_r, "GEMM path regression" + how);
+    }
 }
 
 TEST(GemmPath, DivergedMembersAreFrozenWithoutSpoilingTheirGroup) {
-  // One group of four: healthy SGD and momentum, SGD whose loss overflows, and
-  // momentum at lr 1e38 whose very first update overflows (the loss before it
-  // was finite): that one must keep its initial parameters.
+  // Per width a group of four (or with merged depths one of eight): healthy
+  // SGD and momentum, SGD whose loss overflows, and momentum at lr 1e38 whose
+  // very first update overflows (the loss before it was finite): that one
+  // must keep its initial parameters.
   SweepSpec s = base_spec();
   s.activations = {Activation::linear};
   s.optimizers = {Optimizer::sgd, Optimizer::momentum};
   s.loss = Loss::mse;
   s.layers = {1};
-  s.widths = {4};
+  s.widths = {4, 7};
   s.learning_rates = {1e-2f, 1e38f};
   SweepRun cpu, initial;
   run_cpu(cpu, s, data("gauss"));
   start(initial, s, data("gauss"));
-  for (bool own : {false, true}) {
+  for (int how = 0; how < 3; ++how) {
+    const bool own = how == 1, merge = how == 2;
     SweepRun dev;
-    run_gemm(dev, s, data("gauss"), {}, TrainPath::gemm, own);
+    run_gemm(dev, s, data("gauss"), {}, TrainPath::gemm, own, merge);
     int diverged = 0, kept_initial = 0;
     for (size_t i = 0; i < dev.results.size(); ++i) {
       const NetworkConfig& cfg = dev.problem.networks[i];
@@ -97,9 +141,9 @@ TEST(GemmPath, DivergedMembersAreFrozenWithoutSpoilingTheirGroup) {
                                    initial.params.begin() + net.offset);
       }
     }
-    EXPECT_EQ(diverged, 2);
-    EXPECT_EQ(kept_initial, 1) << "a failed first update must leave the initial parameters";
-    expect_parity(cpu, dev, std::string("GEMM path divergence") + products(own));
+    EXPECT_EQ(diverged, 4);
+    EXPECT_EQ(kept_initial, 2) << "a failed first update must leave the initial parameters";
+    expect_parity(cpu, dev, std::string("GEMM path divergence") + products(own) + (merge ? ", merged" : ""));
   }
 }
 
@@ -119,10 +163,12 @@ TEST(GemmPath, ResumesMidEpochAndHandsOverToTheCpu) {
   for (const auto& st : states) mid_epoch |= st && st->next_sample != 0;
   TrainControl resume;
   resume.resume = &states;
-  SweepRun on_gemm;
-  EXPECT_TRUE(run_gemm(on_gemm, s, data("circle"), resume));
-  take_recorded(on_gemm, cpu_first, false);
-  expect_parity(whole, on_gemm, "CPU stop, GEMM path resume");
+  for (bool merge : {false, true}) {
+    SweepRun on_gemm;
+    EXPECT_TRUE(run_gemm(on_gemm, s, data("circle"), resume, TrainPath::gemm, false, merge));
+    take_recorded(on_gemm, cpu_first, false);
+    expect_parity(whole, on_gemm, merge ? "CPU stop, GEMM path resume, merged depths" : "CPU stop, GEMM path resume");
+  }
   if (!mid_epoch) GTEST_LOG_(INFO) << "(no network stopped mid-epoch this time)";
 
   // The GEMM path stops between frames; the CPU finishes.
@@ -195,6 +241,48 @@ TEST(GemmPath, OneStepIsABatchedGemmPerLayerAndPass) {
   EXPECT_EQ(own_exec.gemm_ops()->gemms, int64_t(steps) * layers);
   EXPECT_EQ(own_exec.gemm_ops()->ops, int64_t(steps) * (2 * layers + 5) + 2 * 2);
   expect_parity(r, own, "GEMMs against own products");
+
+  // Two widths merged into one group: the same calls and launches, each call a GEMM per width.
+  s.widths = {5, 7};
+  SweepRun merged;
+  start(merged, s, data("moons"));
+  test::EmulatedExecutor merged_exec(2, 0, kMacsPerBlock, false, TrainPath::gemm, false, true);
+  run_device_schedule(merged.problem, merged_exec, merged.params, merged.results, merged.frames, progress, {});
+  EXPECT_EQ(merged_exec.gemm_ops()->gemms, int64_t(steps) * (3 * layers - 1));
+  EXPECT_EQ(merged_exec.gemm_ops()->gemm_shapes, 2 * int64_t(steps) * (3 * layers - 1));
+  EXPECT_EQ(merged_exec.gemm_ops()->ops, int64_t(steps) * (2 * layers + 4) + 2 * 2);
+}
+
+TEST(DevicePlan, MergedDepthsMakeAGroupADepthWithItsShapesInOrder) {
+  SweepSpec s = slide_spec();
+  s.epochs = 10;
+  s.grid = 8;
+  const TrainingProblem p = build_problem(s, data("spiral"));
+  const DevicePlan plan =
+      plan_device(p, device::kBlockThreads, nullptr, 264, kMacsPerBlock, TrainPath::automatic, kGemmMinWidth, true);
+  ASSERT_EQ(plan.gemm_groups.size(), 6u);  // depths 1, 2, 3, 4, 6, 8
+  const int widths[] = {64, 128, 256, 384};
+  for (const GemmGroupPlan& g : plan.gemm_groups) {
+    const size_t depth = g.in.size();
+    ASSERT_EQ(g.nets.size(), 8u);
+    ASSERT_EQ(g.shapes.size(), 4u);
+    for (size_t k = 0; k < 4; ++k) {
+      const GemmShape& sh = g.shapes[k];
+      EXPECT_EQ(sh.members, 2);
+      ASSERT_EQ(sh.in.size(), depth);
+      EXPECT_EQ(sh.out[0], widths[k]);
+      for (int m = 0; m < 2; ++m) {  // the shape's members, in the group's order
+        const NetworkConfig& cfg = p.networks[size_t(g.nets[2 * k + size_t(m)])];
+        EXPECT_EQ(cfg.hidden, std::vector<int>(depth - 1, widths[k])) << cfg.shape_label();
+      }
+      EXPECT_EQ(sh.params, p.layout.networks[size_t(g.nets[2 * k])].count);
+    }
+    // Extents: the widest shape's, layer by layer.
+    EXPECT_EQ(g.in, g.shapes[3].in);
+    EXPECT_EQ(g.out, g.shapes[3].out);
+    EXPECT_EQ(g.params, g.shapes[3].params);
+  }
+  EXPECT_EQ(plan.gemm_members.size(), 48u);
 }
 
 TEST(DevicePlan, SlideSweepTakesTheGemmPathForWidthsAbove32) {

@@ -78,6 +78,38 @@ PY
         # The full slide sweep (4000 epochs, 41 frames) with own products, timed by bench (no file written).
         step slide-dot 150 --json "$ns" bench $full --devices cuda-dot --json
         ;;
+      merge)
+        # Every GEMM-path width of a depth in one group (cuda-merge: 6 streams and chains of launches
+        # rather than 24), its GEMMs one grouped-batched call or a call per width, with cuBLAS's or
+        # own products; the slide sweep at 200 epochs, A ... A in one bench. Then the 8-layer groups
+        # alone, merged or not.
+        step merge-slide 100 --json "$ns" bench $slide --epochs 200 --snapshot-every 100 --grid 256 \
+          --devices cuda,cuda-merge,cuda-merge-pershape,cuda-merge-dot,cuda-dot,cuda --json
+        step merge-gemm-8 40 --json "$ns" bench --layers 8 --widths 64,128,256,384 --activations sigmoid,relu \
+          $points --epochs 200 --snapshot-every 100 --grid 256 --devices cuda,cuda-merge,cuda-merge-dot --json
+        ;;
+      slide-best)
+        # The full slide sweep on merge-slide's fastest variant, if it beat plain cuda by 3% or more.
+        local best
+        best=$(python3 - "$out/bench.jsonl" <<'PY' 2>>"$log"
+import json, sys
+rows = []
+for line in open(sys.argv[1]):
+    d = json.loads(line)
+    if d["step"] == "merge-slide" and d["result"]:
+        rows = [r for r in d["result"] if not r.get("error")]
+base = min((r["seconds"] for r in rows if r["device"] == "cuda"), default=None)
+best = min(rows, key=lambda r: r["seconds"], default=None)
+if base and best and best["device"] != "cuda" and best["seconds"] < 0.97 * base:
+    print(best["device"])
+PY
+        )
+        if [ -z "$best" ]; then
+          echo "slide-best         skipped: no variant of merge-slide beat cuda by 3%" | tee -a "$out/timings.txt"
+        else
+          step "slide-$best" 150 --json "$ns" bench $full --devices "$best" --json
+        fi
+        ;;
       parts)
         # What slows the sweep beyond its slowest stream: its parts alone (200 epochs), the fused
         # networks (widths 2-32), the GEMM groups (64-384), the 8-layer GEMM groups, and with the GEMM
@@ -143,9 +175,10 @@ for dev, rows in runs.items():
 PY
         ;;
       seeds-bench)
-        step seeds-1-bench 40 --json "$ns" bench $slide --epochs 100 --snapshot-every 100 --grid 256 --devices cuda --json
+        step seeds-1-bench 40 --json "$ns" bench $slide --epochs 100 --snapshot-every 100 --grid 256 \
+          --devices cuda,cuda-merge --json
         step seeds-10-bench 60 --json "$ns" bench $slide --seeds 10 --epochs 100 --snapshot-every 100 --grid 256 \
-          --devices cuda --json
+          --devices cuda,cuda-merge --json
         ;;
       frames-400)
         # Frame cost at 400 epochs: 41 frames against 2 (scaled to the full sweep in the notes).

@@ -33,6 +33,9 @@
 #   dot       the slide sweep (200 epochs) with the GEMM path's forward and delta products as
 #             netsweep's own ops (cuda-dot) against cuBLAS's GEMMs, A B A in one bench
 #   slide-dot the full slide sweep (4000 epochs, 41 frames) with own products, timed by bench
+#   merge     the slide sweep (200 epochs) with every GEMM-path width of a depth in one group
+#             (cuda-merge, -pershape, -dot) against cuda and cuda-dot, one bench; the 8-layer groups
+#   slide-best the full slide sweep on merge's fastest variant, if it beat cuda by 3% or more
 #   parts     the slide sweep's fused networks, its GEMM groups and its 8-layer GEMM groups alone, and
 #             the sweep with the GEMM streams at priorities by depth (cuda-prio), 200 epochs each
 #   cpu-vs-gpu `bench --devices cpu,cuda` of the slide sweep, 100 epochs: the table users read
@@ -49,7 +52,7 @@
 #             tools/bench_vs_torch.py; the JAX peer (padded mode, 20 epochs) if it runs
 #   peer-loop the PyTorch peer's loop mode (1 epoch scaled to 400)
 #   seeds     the full slide sweep with --seeds 10 (1,080 networks), timed
-#   seeds-bench  `bench` of the slide sweep, 100 epochs, with 1 and with 10 seeds
+#   seeds-bench  `bench` of the slide sweep, 100 epochs, with 1 and with 10 seeds (cuda, cuda-merge)
 #   frames-400   the slide sweep at 400 epochs with 41 frames and with 2 (the frames' cost)
 # OUT gets at most 6 files: gpu_session.log (every command's output), timings.txt (one line a step:
 # rc, seconds, limit), bench.jsonl (one JSON line a bench or peer step), parity.txt and parity.json
@@ -143,10 +146,11 @@ run() {
     case $phase in
       first) phases+=(env test sanitize classes parity) ;;
       speed) phases+=(slide frames tf32 peers peer-loop seeds) ;;
-      again) phases+=(cudatest steady dot slide slide-dot parts profile crossover drift cpu-vs-gpu seeds-bench tf32 \
-        peers peer-loop) ;;
-      env | test | cudatest | drift | sanitize | classes | crossover | split | dot | slide-dot | parts | cpu-vs-gpu | \
-        profile | steady | parity | slide | frames | tf32 | peers | peer-loop | seeds | seeds-bench | frames-400) phases+=("$phase") ;;
+      again) phases+=(cudatest merge slide slide-best steady parts profile sanitize crossover drift cpu-vs-gpu \
+        seeds-bench tf32 peers peer-loop) ;;
+      env | test | cudatest | drift | sanitize | classes | crossover | split | dot | slide-dot | merge | slide-best | \
+        parts | cpu-vs-gpu | profile | steady | parity | slide | frames | tf32 | peers | peer-loop | seeds | \
+        seeds-bench | frames-400) phases+=("$phase") ;;
       *) echo "unknown phase '$phase' (see the usage; lists: first, speed, again)" >&2
         return 2 ;;
     esac

@@ -38,6 +38,13 @@ struct CudaOptions {
   // with the bias, activation and derivative (GemmOps::own_products), rather
   // than cuBLAS GEMMs; a bench variant (cuda-gemm-dot), to measure.
   bool own_products = false;
+  // GEMM groups of every width of one depth (plan_device's merge_depths):
+  // one stream, graph and chain of launches a depth rather than a shape; a
+  // bench variant (cuda-merge), to measure. Their GEMMs are one cuBLAS
+  // grouped-batched call per layer and pass, or with per_shape_gemms one
+  // batched call per shape (cuda-merge-pershape), to compare the two.
+  bool merge_depths = false;
+  bool per_shape_gemms = false;
 };
 bool parse_precision_tf32(const std::string& name);  // "fp32" or "tf32"; throws SpecError
 std::string describe(const CudaOptions& options);

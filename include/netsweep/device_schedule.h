@@ -112,11 +112,12 @@ std::vector<int> plan_group_blocks(const TrainingProblem& p, int group_budget, i
                                    const std::vector<uint8_t>* skip = nullptr);
 
 // Throws SpecError if a network has more than device::kMaxOutputs outputs.
-// group_budget 0: every network trains in one block.
+// group_budget 0: every network trains in one block. merge_depths: GEMM
+// groups of every shape of one depth (GemmGroupPlan::shapes), else one a shape.
 DevicePlan plan_device(const TrainingProblem& p, int block_threads,
                        const std::vector<std::optional<NetworkState>>* resume = nullptr, int group_budget = 0,
                        int64_t macs_per_block = kMacsPerBlock, TrainPath path = TrainPath::fused,
-                       int gemm_min_width = kGemmMinWidth);
+                       int gemm_min_width = kGemmMinWidth, bool merge_depths = false);
 
 // Where an executor keeps the buffers device::Problem points to.
 struct DeviceBuffers {
@@ -178,6 +179,7 @@ class DeviceExecutor {
   virtual int64_t macs_per_block() const { return kMacsPerBlock; }
   virtual TrainPath train_path() const { return TrainPath::fused; }
   virtual int gemm_min_width() const { return kGemmMinWidth; }  // on the automatic path
+  virtual bool merge_gemm_depths() const { return false; }      // plan_device's merge_depths
   // Peak device memory held since upload(), measured (0 where not measured).
   virtual int64_t device_bytes_in_use() const { return 0; }
   // Allocates and copies everything; params/state1/state2 are packed buffers,

@@ -1,6 +1,9 @@
 // The GPU backend's GEMM path: networks of equal shape (and batch) train in
 // lockstep as one group, every layer of a step one batched GEMM over the
-// group's members, with the elementwise work in small fused ops. The fused
+// group's members, with the elementwise work in small fused ops. Groups may
+// also merge every shape of one depth (GemmGroupPlan::shapes): a step is then
+// one grouped GEMM per layer and pass and the same ops, fewer launches and
+// streams for a sweep of many widths. The fused
 // block path (device_train.h) suits narrow networks; this one the wide ones.
 //
 // The step is written once here, against GemmOps: on the device the GEMMs are
@@ -34,11 +37,14 @@ struct GemmNetState {
   int32_t pad;
 };
 
-// A group as the ops see it: members share layer shapes and batch.
+// A group as the ops see it: members share depth and batch, and usually
+// their layer widths. Where shapes were merged, an op's extents (its `out`,
+// `in`, `units`, and `params` here) are the group's largest, and each member
+// works to its own layers (the Layer table), leaving the rest of the range idle.
 struct GemmGroup {
   const int32_t* nets;  // (members) network indices
   int32_t members, layers, batch;
-  int64_t params;  // parameters per member
+  int64_t params;  // parameters of the largest member
 };
 
 NS_HD const Layer* layers_of(const Problem& P, const Net& N) { return P.layers + N.first_layer; }
@@ -113,6 +119,7 @@ struct BiasActivateOp {
     const auto [m, o, b] = member_unit_sample(e, out, count);
     const Net& N = P.nets[G.nets[m]];
     const Layer* L = layers_of(P, N);
+    if (o >= L[layer].out) return;
     const Scratch s = scratch_of(P, N);
     const int64_t at = int64_t(o) * N.batch + b;
     store_biased_activation(P, N, L, s, layer, o, at, s.pre(L, layer + 1)[at]);
@@ -127,12 +134,14 @@ struct BiasActivateOp {
 struct ForwardOp {
   Problem P;
   GemmGroup G;
-  int layer, count, out, in;  // out, in: the layer's units and inputs
+  int layer, count, out;  // out: the layer's units (the group's most)
   NS_HD int64_t size() const { return int64_t(G.members) * out * count; }
   NS_HD void operator()(int64_t e) const {
     const auto [m, o, b] = member_unit_sample(e, out, count);
     const Net& N = P.nets[G.nets[m]];
     const Layer* L = layers_of(P, N);
+    if (o >= L[layer].out) return;
+    const int in = L[layer].in;
     const Scratch s = scratch_of(P, N);
     const float* x = s.act(L, layer) + b;                                             // (in, cap)
     const float* w = P.params + N.param_offset + L[layer].weights + int64_t(o) * in;  // row o of (out, in)
@@ -224,6 +233,7 @@ struct BackpropOp {
   Problem P;
   GemmGroup G;
   int layer, count;
+  // Extents (the group's most; each member keeps to its own layer widths):
   int in;     // units of layer - 1 whose deltas get the derivative (0 at layer 0)
   int out;    // units of layer whose bias gradient is summed (0 at the output layer)
   int units;  // with own products: the units of layer (the product's length); else 0
@@ -234,15 +244,17 @@ struct BackpropOp {
       const auto [m, i, b] = member_unit_sample(e, in, count);
       const Net& N = P.nets[G.nets[m]];
       const Layer* L = layers_of(P, N);
+      if (i >= L[layer].in) return;
       const Scratch s = scratch_of(P, N);
       const int64_t at = int64_t(i) * N.batch + b;
       float* d = delta_buffer(P, N, delta_parity(N.layers, layer - 1));
       float v;
-      if (units > 0) {  // column i of W (units, in) against the samples' deltas of layer
+      if (units > 0) {  // column i of W (out, in) against the samples' deltas of layer
+        const int64_t stride = L[layer].in;
         const float* w = P.params + N.param_offset + L[layer].weights + i;
         const float* up = delta_buffer(P, N, delta_parity(N.layers, layer)) + b;
         v = 0;
-        for (int o = 0; o < units; ++o) v += w[int64_t(o) * in] * up[int64_t(o) * N.batch];
+        for (int o = 0; o < L[layer].out; ++o) v += w[o * stride] * up[int64_t(o) * N.batch];
       } else {
         v = d[at];
       }
@@ -252,6 +264,7 @@ struct BackpropOp {
     e -= derivative_size();
     const int m = int(e / out), o = int(e % out);
     const Net& N = P.nets[G.nets[m]];
+    if (o >= layers_of(P, N)[layer].out) return;
     const float* row = delta_buffer(P, N, delta_parity(N.layers, layer)) + int64_t(o) * N.batch;
     float acc = 0;  // loads only: nothing stops them being issued ahead of the sum
     for (int b = 0; b < count; ++b) acc += row[b];
@@ -268,7 +281,7 @@ struct UpdateOp {
   NS_HD void operator()(int64_t e) const {
     const auto [net, k] = member_param(G, e);
     const Net& N = P.nets[net];
-    if (!N.active) return;
+    if (!N.active || k >= N.param_count) return;
     const int64_t at = N.param_offset + k;
     float g = P.grad[N.grad_offset + k];
     const OptimizerConfig& opt = N.optimizer;
@@ -294,7 +307,8 @@ struct CommitOp {
   NS_HD void operator()(int64_t e) const {
     const auto [net, k] = member_param(G, e);
     const Net& N = P.nets[net];
-    if (N.active && !P.gemm_state[net].update_failed) P.params[N.param_offset + k] = P.next[N.grad_offset + k];
+    if (N.active && k < N.param_count && !P.gemm_state[net].update_failed)
+      P.params[N.param_offset + k] = P.next[N.grad_offset + k];
   }
 };
 
@@ -345,12 +359,20 @@ namespace netsweep {
 enum class GemmKind : int { forward = 0, weights = 1, delta = 2 };
 constexpr int kGemmKinds = 3;
 
+// Consecutive members of a group with equal layer shapes: one batched GEMM.
+struct GemmShape {
+  int members = 0;
+  std::vector<int> in, out;  // per layer
+  int64_t params = 0;
+};
+
 // A group on the host: its members, where it stands, and its pointer tables.
 struct GemmGroupPlan {
-  std::vector<int> nets;
-  std::vector<int> in, out;  // per layer
+  std::vector<int> nets;  // ordered by shape: shapes[0]'s members first
+  std::vector<GemmShape> shapes;
+  std::vector<int> in, out;  // per layer, the shapes' most (the ops' extents)
   int batch = 0;
-  int64_t params = 0;
+  int64_t params = 0;              // the shapes' most
   int epoch = 0, next_sample = 0;  // where every member stands (resumed members may start mid-epoch)
   int64_t table_offset = 0;        // into the pointer table: (layers, kinds, 3 operands, members)
   int64_t member_offset = 0;       // into the member list
@@ -360,6 +382,12 @@ struct GemmGroupPlan {
   int64_t table(int layer, GemmKind kind, int operand) const {
     return table_offset + ((int64_t(layer) * kGemmKinds + int(kind)) * 3 + operand) * int64_t(nets.size());
   }
+};
+
+// One batched GEMM of a grouped call: its dimensions and how many of the
+// group's members (consecutive in the pointer tables) it covers.
+struct GemmDims {
+  int m, n, k, lda, ldb, ldc, members;
 };
 
 // Executes a group's ops: batched GEMMs and the elementwise ops, in order.
@@ -374,9 +402,10 @@ class GemmOps {
   // The group whose ops follow (on the device, each group keeps to one stream).
   virtual void use_group(int /*group*/) {}
   // For every member i: C_i = op(A_i) op(B_i), column-major; the operands are
-  // pointer tables (one entry per member) at offsets a, b, c of the table.
-  virtual void gemm_batched(bool trans_a, bool trans_b, int m, int n, int k, int64_t a, int lda, int64_t b, int ldb,
-                            int64_t c, int ldc, int members) = 0;
+  // pointer tables (one entry per member) at offsets a, b, c of the table,
+  // and dims[0] covers the first dims[0].members members, dims[1] the next...
+  virtual void gemm_grouped(bool trans_a, bool trans_b, const std::vector<GemmDims>& dims, int64_t a, int64_t b,
+                            int64_t c) = 0;
   virtual void run(const device::GatherOp& op) = 0;
   virtual void run(const device::ForwardOp& op) = 0;
   virtual void run(const device::BiasActivateOp& op) = 0;
