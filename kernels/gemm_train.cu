@@ -77,22 +77,23 @@ void CublasGemmOps::gemm_grouped(bool trans_a, bool trans_b, const std::vector<G
   }
   // One call: per-shape parameters in host arrays, the pointer tables as they lie (shapes consecutive).
   const size_t n = dims.size();
-  std::vector<cublasOperation_t> ops_a(n, op_a), ops_b(n, op_b);
-  std::vector<float> alpha(n, one), beta(n, zero);
-  std::vector<int> m(n), nn(n), k(n), lda(n), ldb(n), ldc(n), size(n);
-  for (size_t s = 0; s < n; ++s) {
-    const GemmDims& d = dims[s];
-    m[s] = d.m;
-    nn[s] = d.n;
-    k[s] = d.k;
-    lda[s] = d.lda;
-    ldb[s] = d.ldb;
-    ldc[s] = d.ldc;
-    size[s] = d.members;
+  GroupedArgs& g = grouped_args_.emplace_back();
+  g.op_a.assign(n, op_a);
+  g.op_b.assign(n, op_b);
+  g.alpha.assign(n, one);
+  g.beta.assign(n, zero);
+  for (const GemmDims& d : dims) {
+    g.m.push_back(d.m);
+    g.n.push_back(d.n);
+    g.k.push_back(d.k);
+    g.lda.push_back(d.lda);
+    g.ldb.push_back(d.ldb);
+    g.ldc.push_back(d.ldc);
+    g.size.push_back(d.members);
   }
-  NS_CUBLAS_CHECK(cublasSgemmGroupedBatched(handles_[lane()], ops_a.data(), ops_b.data(), m.data(), nn.data(), k.data(),
-                                            alpha.data(), table(a), lda.data(), table(b), ldb.data(), beta.data(),
-                                            table_ + c, ldc.data(), int(n), size.data()));
+  NS_CUBLAS_CHECK(cublasSgemmGroupedBatched(handles_[lane()], g.op_a.data(), g.op_b.data(), g.m.data(), g.n.data(),
+                                            g.k.data(), g.alpha.data(), table(a), g.lda.data(), table(b), g.ldb.data(),
+                                            g.beta.data(), table_ + c, g.ldc.data(), int(n), g.size.data()));
 }
 
 void CublasGemmOps::run(const GatherOp& op) { gemm_op(op, stream()); }

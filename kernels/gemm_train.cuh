@@ -6,6 +6,7 @@
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 
+#include <deque>
 #include <map>
 #include <vector>
 
@@ -57,6 +58,15 @@ class CublasGemmOps : public GemmOps {
 
   float* const* table_;
   bool per_shape_gemms_;
+  // The host arrays of every grouped-batched call, kept for the ops' life in
+  // case a captured graph refers to them (calls are made only while warming
+  // up, capturing or resuming, so they are few).
+  struct GroupedArgs {
+    std::vector<cublasOperation_t> op_a, op_b;
+    std::vector<float> alpha, beta;
+    std::vector<int> m, n, k, lda, ldb, ldc, size;
+  };
+  std::deque<GroupedArgs> grouped_args_;
   int group_ = 0;
   std::vector<cudaStream_t> streams_;
   std::vector<cublasHandle_t> handles_;
