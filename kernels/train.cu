@@ -45,11 +45,14 @@ static_assert(sizeof(GroupBarrier) == 2 * sizeof(unsigned int), "GroupBarrier la
 
 // ----------------------------------------------------------------- kernels
 
-// grid: (single-block networks), block: kBlockThreads
+// grid: (single-block networks), block: kBlockThreads; with shared_scratch,
+// dynamic shared memory of train_scratch_floats floats (the largest network's)
+// holds each block's activations, deltas and transposed inputs.
 __global__ void __launch_bounds__(kBlockThreads)
-    train_until_kernel(Problem problem, const int32_t* networks, int epoch_end) {
+    train_until_kernel(Problem problem, const int32_t* networks, int epoch_end, bool shared_scratch) {
+  extern __shared__ float scratch[];  // (train_scratch_floats) when shared_scratch
   CudaBlock block;
-  train_until(block, problem, networks[blockIdx.x], epoch_end);
+  train_until(block, problem, networks[blockIdx.x], epoch_end, shared_scratch ? scratch : nullptr);
 }
 
 // grid: (blocks of all multi-block networks), block: kBlockThreads; launched cooperatively
@@ -88,10 +91,25 @@ __global__ void __launch_bounds__(kBlockThreads)
 
 // --------------------------------------------------------------- launchers
 
-void train_until(const Problem& problem, const int32_t* networks, int count, int epoch_end, cudaStream_t stream) {
+void train_until(const Problem& problem, const int32_t* networks, int count, int epoch_end, int64_t shared_bytes,
+                 cudaStream_t stream) {
   if (count == 0) return;
-  train_until_kernel<<<count, kBlockThreads, 0, stream>>>(problem, networks, epoch_end);
+  train_until_kernel<<<count, kBlockThreads, size_t(shared_bytes), stream>>>(problem, networks, epoch_end,
+                                                                             shared_bytes > 0);
   NS_CUDA_CHECK_LAUNCH();
+}
+
+int64_t shared_scratch_bytes(int64_t floats, int networks) {
+  const int64_t bytes = floats * int64_t(sizeof(float));
+  int device = 0, optin = 0, sms = 0, per_sm = 0;
+  NS_CUDA_CHECK(cudaGetDevice(&device));
+  NS_CUDA_CHECK(cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device));
+  if (floats <= 0 || bytes > optin) return 0;
+  NS_CUDA_CHECK(cudaFuncSetAttribute(train_until_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(bytes)));
+  NS_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
+  NS_CUDA_CHECK(
+      cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, train_until_kernel, kBlockThreads, size_t(bytes)));
+  return int64_t(per_sm) * sms >= networks ? bytes : 0;
 }
 
 void train_group(const Problem& problem, const int32_t* block_net, const int32_t* block_rank,

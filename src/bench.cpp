@@ -173,10 +173,12 @@ BenchDevice parse_bench_device(const std::string& name, const CudaOptions& defau
       d.options.merge_depths = true;
     } else if (word == "pershape") {
       d.options.per_shape_gemms = true;
+    } else if (word == "smem") {
+      d.options.shared_scratch = true;
     } else {
       throw SpecError("--devices: '" + name + "': unknown variant '" + word +
                       "' (fused, gemm, auto, tf32, fp32, defaultmath, conn1..conn32, splitN, prio, dot, merge, "
-                      "pershape)");
+                      "pershape, smem)");
     }
   }
   if (d.options.per_shape_gemms && !d.options.merge_depths)

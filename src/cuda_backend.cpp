@@ -18,6 +18,7 @@ std::string describe(const CudaOptions& options) {
     path += ", GEMM from width " + std::to_string(options.gemm_min_width);
   if (options.stream_priorities) path += ", GEMM streams by depth";
   if (options.own_products) path += ", own forward and delta products";
+  if (options.shared_scratch) path += ", fused scratch in shared memory";
   if (options.merge_depths)
     path += options.per_shape_gemms ? ", GEMM groups by depth (a call per shape)" : ", GEMM groups by depth";
   return std::string(precision) + ", " + path;

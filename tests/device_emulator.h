@@ -3,6 +3,8 @@
 // kernels rely on (same code, same thread-strided loops, same barriers).
 #pragma once
 
+#include <algorithm>
+#include <cmath>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
@@ -128,16 +130,20 @@ class EmulatedExecutor : public DeviceExecutor {
   // emulated blocks (threads x blocks host threads), as on the device.
   // grid_gemm: evaluate frames through evaluate_grid_gemm (the device's path) with host BLAS.
   // path: which networks take the GEMM path (run by HostGemmOps); own_products: as GemmOps;
-  // merge_depths: as plan_device.
+  // merge_depths: as plan_device; shared_scratch: single-block networks train
+  // with a scratch region of their own (as in shared memory on the device),
+  // their region of the scratch buffer poisoned with NaN.
   EmulatedExecutor(int threads, int group_budget = 0, int64_t macs_per_block = kMacsPerBlock, bool grid_gemm = false,
-                   TrainPath path = TrainPath::fused, bool own_products = false, bool merge_depths = false)
+                   TrainPath path = TrainPath::fused, bool own_products = false, bool merge_depths = false,
+                   bool shared_scratch = false)
       : threads_(threads),
         budget_(group_budget),
         macs_per_block_(macs_per_block),
         grid_gemm_(grid_gemm),
         path_(path),
         own_products_(own_products),
-        merge_depths_(merge_depths) {}
+        merge_depths_(merge_depths),
+        shared_scratch_(shared_scratch) {}
   TrainPath train_path() const override { return path_; }
   bool merge_gemm_depths() const override { return merge_depths_; }
   std::string description() const override { return "host emulation of the CUDA kernels"; }
@@ -167,6 +173,9 @@ class EmulatedExecutor : public DeviceExecutor {
     P_ = describe_problem(p, {p.train_x.data(), p.train_y.data(), layers_.data(), nets_.data(), params_.data(),
                               state1_.data(), state2_.data(), grad_.data(), next_.data(), scratch_.data(), perm_.data(),
                               epoch_loss_.data(), gemm_state_.data()});
+    for (size_t i = 0; shared_scratch_ && i < nets_.size(); ++i)
+      if (blocks_[i] == 1)
+        std::fill_n(scratch_.begin() + nets_[i].scratch_offset, scratch_floats(nets_[i]), std::nanf(""));
     gemm_groups_ = plan.gemm_groups;
     gemm_members_ = plan.gemm_members;
     gemm_ops_ = std::make_unique<HostGemmOps>(
@@ -175,9 +184,15 @@ class EmulatedExecutor : public DeviceExecutor {
   }
 
   void train_until(int epoch_end) override {
-    for (size_t i = 0; i < nets_.size(); ++i)
-      if (blocks_[i] > 0)
+    for (size_t i = 0; i < nets_.size(); ++i) {
+      if (blocks_[i] == 1 && shared_scratch_) {
+        const device::Net& N = nets_[i];
+        std::vector<float> own(size_t(scratch_floats(N)), std::nanf(""));
+        run_block(threads_, [&](HostBlock& b) { device::train_until(b, P_, int(i), epoch_end, own.data()); });
+      } else if (blocks_[i] > 0) {
         run_block(threads_ * blocks_[i], [&](HostBlock& b) { device::train_until(b, P_, int(i), epoch_end); });
+      }
+    }
     train_gemm_groups_until(*gemm_ops_, P_, gemm_members_.data(), gemm_groups_, epoch_end);
   }
   const HostGemmOps* gemm_ops() const { return gemm_ops_.get(); }
@@ -247,6 +262,10 @@ class EmulatedExecutor : public DeviceExecutor {
   TrainPath path_;
   bool own_products_;
   bool merge_depths_;
+  bool shared_scratch_;
+  int64_t scratch_floats(const device::Net& N) const {
+    return device::train_scratch_floats(layers_.data() + N.first_layer, N.layers, N.max_width, N.batch, true);
+  }
   std::vector<int> blocks_;
   std::vector<GemmGroupPlan> gemm_groups_;
   std::vector<int32_t> gemm_members_;

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <map>
 #include <mutex>
 #include <string>
@@ -144,6 +145,18 @@ inline void expect_parity(const SweepRun& cpu, const SweepRun& dev, const std::s
   for (const auto& [key, w] : cpu.frames.weights)
     compare(w, dev.frames.weights.at(key), bounds.param_atol, bounds.param_rtol,
             label + " parameters " + std::to_string(key.first) + "/" + std::to_string(key.second));
+}
+
+// Equal to the bit (NaN included); the first differences are said.
+inline void expect_same_bits(const std::vector<float>& a, const std::vector<float>& b, const std::string& what) {
+  ASSERT_EQ(a.size(), b.size()) << what;
+  int shown = 0, differ = 0;
+  for (size_t k = 0; k < a.size(); ++k)
+    if (std::memcmp(&a[k], &b[k], sizeof(float)) != 0) {
+      ++differ;
+      if (shown++ < 5) ADD_FAILURE() << what << "[" << k << "]: " << a[k] << " against " << b[k];
+    }
+  EXPECT_EQ(differ, 0) << what;
 }
 
 // A small sweep: 60 train points, batch 16, 50 epochs = 200 steps per network.

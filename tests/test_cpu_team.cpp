@@ -16,8 +16,10 @@
 #include "cpu_team.h"
 #include "netsweep/layout.h"
 #include "netsweep/random.h"
+#include "parity.h"
 
 using namespace netsweep;
+using netsweep::test::expect_same_bits;
 
 namespace {
 
@@ -178,17 +180,6 @@ Step train_step(const OptimizerConfig& opt, bool fused, int threads, StepCase c 
   s.finite = finite;
   count_zero_rows();
   return s;
-}
-
-void expect_same_bits(const std::vector<float>& a, const std::vector<float>& b, const char* what) {
-  ASSERT_EQ(a.size(), b.size());
-  int shown = 0, differ = 0;
-  for (size_t k = 0; k < a.size(); ++k)
-    if (std::memcmp(&a[k], &b[k], sizeof(float)) != 0) {
-      ++differ;
-      if (shown++ < 5) ADD_FAILURE() << what << "[" << k << "]: " << a[k] << " vs " << b[k];
-    }
-  EXPECT_EQ(differ, 0) << what;
 }
 
 TEST(CpuTeam, OptimizerInsideBackwardEqualsTheSeparatePassOnAnyTeam) {

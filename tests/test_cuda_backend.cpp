@@ -163,6 +163,30 @@ TEST(CudaBackend, MergedDepthsMatchTheCpu) {
   }
 }
 
+TEST(CudaBackend, SharedScratchMatchesTheCpu) {
+  // The fused path's single-block networks with their scratch in shared
+  // memory (the bench variant cuda-smem), every activation and optimizer.
+  NS_REQUIRE_GPU();
+  CudaOptions smem;
+  smem.path = TrainPath::fused;
+  smem.shared_scratch = true;
+  for (Loss loss : {Loss::bce, Loss::softmax}) {
+    SweepSpec s = every_activation_and_optimizer(loss);
+    s.widths = {6, 32};
+    SweepRun cpu, gpu;
+    run_cpu(cpu, s, data("moons"));
+    run_cuda(gpu, s, data("moons"), smem);
+    expect_parity(cpu, gpu, std::string("cuda shared scratch, loss ") + to_string(loss),
+                  real_gpu_bounds(s.learning_rates.at(0)));
+    s.epochs = 1;
+    s.snapshot_every = 1;
+    SweepRun cpu1, gpu1;
+    run_cpu(cpu1, s, data("moons"));
+    run_cuda(gpu1, s, data("moons"), smem);
+    expect_parity(cpu1, gpu1, std::string("cuda shared scratch, one epoch, loss ") + to_string(loss));
+  }
+}
+
 TEST(CudaBackend, MatchesCpuForBatchesDivergenceAndRegression) {
   NS_REQUIRE_GPU();
   for (TrainPath path : kPaths) {

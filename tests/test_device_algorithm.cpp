@@ -163,6 +163,36 @@ TEST(DeviceAlgorithm, WideNetworksTrainAsGroupsOfBlocks) {
   expect_parity(cpu, dev, "groups of blocks");
 }
 
+TEST(DeviceAlgorithm, ScratchOfTheirOwnChangesNothing) {
+  // cuda-smem: single-block networks train on a scratch region of their own
+  // (shared memory on the device), their region of the buffer poisoned with
+  // NaN; networks on groups of blocks keep the buffer. Results equal to the bit.
+  SweepSpec s = every_activation_and_optimizer(Loss::softmax);
+  s.activations = {Activation::relu, Activation::tanh};
+  s.widths = {6, 24};
+  s.batch_sizes = {16, 7};
+  SweepRun cpu;
+  run_cpu(cpu, s, data("moons"));
+  SweepRun shared_runs[2];
+  for (bool own : {false, true}) {
+    SweepRun& dev = shared_runs[own];
+    start(dev, s, data("moons"));
+    Progress progress;
+    test::EmulatedExecutor exec(4, 12, 2000, false, TrainPath::fused, false, false, own);
+    run_device_schedule(dev.problem, exec, dev.params, dev.results, dev.frames, progress, {});
+    expect_parity(cpu, dev, own ? "scratch of their own" : "scratch buffer");
+  }
+  const DevicePlan plan = plan_device(shared_runs[1].problem, 4, nullptr, 12, 2000);
+  int grouped = 0, single = 0;
+  for (int b : plan.blocks) grouped += b > 1, single += b == 1;
+  EXPECT_GT(grouped, 0);
+  EXPECT_GT(single, 0);
+  expect_same_bits(shared_runs[0].params, shared_runs[1].params, "parameters");
+  for (size_t i = 0; i < shared_runs[0].results.size(); ++i)
+    expect_same_bits(shared_runs[0].results[i].epoch_loss, shared_runs[1].results[i].epoch_loss,
+                     "net " + std::to_string(i) + " epoch loss");
+}
+
 TEST(DevicePlan, SlideSweepGivesTheWidestNetworksGroupsWithinBudget) {
   SweepSpec s = slide_spec();
   s.epochs = 10;

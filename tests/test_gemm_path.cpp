@@ -28,16 +28,6 @@ bool run_gemm(SweepRun& r, const SweepSpec& s, const Dataset& d, const TrainCont
   return run_device_schedule(r.problem, exec, r.params, r.results, r.frames, progress, c);
 }
 
-// Equal to the bit (NaN included), with the first difference said.
-void expect_same_bits(const std::vector<float>& a, const std::vector<float>& b, const std::string& what) {
-  ASSERT_EQ(a.size(), b.size()) << what;
-  for (size_t i = 0; i < a.size(); ++i)
-    if (std::memcmp(&a[i], &b[i], sizeof(float)) != 0) {
-      ADD_FAILURE() << what << ": first difference at " << i << ": " << a[i] << " against " << b[i];
-      return;
-    }
-}
-
 // The same run with groups of one shape and with every width of a depth in one group.
 void expect_merging_changes_nothing(const SweepRun& shapes, const SweepRun& merged, const std::string& label) {
   expect_same_bits(shapes.params, merged.params, label + " parameters");

@@ -57,7 +57,8 @@ PY
         for w in 16 32 64; do
           for p in fused gemm; do
             step "cross-8x$w-$p" 30 --json "$ns" bench --layers 8 --widths "$w" --activations sigmoid,relu $points \
-              --epochs 100 --snapshot-every 100 --grid 16 --gpu-path "$p" --devices cuda --json
+              --epochs 100 --snapshot-every 100 --grid 16 --gpu-path "$p" \
+              --devices "$([ "$p" = fused ] && echo cuda,cuda-smem || echo cuda,cuda-dot)" --json
           done
         done
         ;;
@@ -81,10 +82,10 @@ PY
       merge)
         # Every GEMM-path width of a depth in one group (cuda-merge: 6 streams and chains of launches
         # rather than 24), its GEMMs one grouped-batched call or a call per width, with cuBLAS's or
-        # own products; the slide sweep at 200 epochs, A ... A in one bench. Then the 8-layer groups
-        # alone, merged or not.
-        step merge-slide 100 --json "$ns" bench $slide --epochs 200 --snapshot-every 100 --grid 256 \
-          --devices cuda,cuda-merge,cuda-merge-pershape,cuda-merge-dot,cuda-dot,cuda --json
+        # own products; the fused networks' scratch in shared memory (smem); the slide sweep at 200
+        # epochs, A ... A in one bench. Then the 8-layer groups alone, merged or not.
+        step merge-slide 120 --json "$ns" bench $slide --epochs 200 --snapshot-every 100 --grid 256 \
+          --devices cuda,cuda-merge,cuda-merge-pershape,cuda-merge-dot,cuda-dot,cuda-smem,cuda-merge-smem,cuda --json
         step merge-gemm-8 40 --json "$ns" bench --layers 8 --widths 64,128,256,384 --activations sigmoid,relu \
           $points --epochs 200 --snapshot-every 100 --grid 256 --devices cuda,cuda-merge,cuda-merge-dot --json
         ;;
@@ -115,7 +116,7 @@ PY
         # networks (widths 2-32), the GEMM groups (64-384), the 8-layer GEMM groups, and with the GEMM
         # streams at priorities by depth (A, B, A in one bench).
         step parts-fused 40 --json "$ns" bench --layers 1,2,3,4,6,8 --widths 2,4,8,16,32 --activations sigmoid,relu \
-          $points --epochs 200 --snapshot-every 100 --grid 256 --devices cuda --json
+          $points --epochs 200 --snapshot-every 100 --grid 256 --devices cuda,cuda-smem --json
         step parts-gemm 40 --json "$ns" bench --layers 1,2,3,4,6,8 --widths 64,128,256,384 \
           --activations sigmoid,relu $points --epochs 200 --snapshot-every 100 --grid 256 --devices cuda --json
         step parts-gemm-8 40 --json "$ns" bench --layers 8 --widths 64,128,256,384 --activations sigmoid,relu \

@@ -28,13 +28,15 @@
 #   sanitize  compute-sanitizer memcheck on a 1-epoch run (layers 1,8 x widths 8,384), fused and gemm
 #   classes   `netsweep bench` per network class: 8x16 and 8x64 fused, 1x128 and 8x384 gemm (100
 #             epochs), and the whole slide grid on the auto path (100 epochs, 256^2 frames)
-#   crossover 8x16, 8x32 and 8x64 on the fused and on the GEMM path (100 epochs): the auto choice
+#   crossover 8x16, 8x32 and 8x64 on the fused (also cuda-smem) and on the GEMM path (also cuda-dot),
+#             100 epochs: the auto choice
 #   split     the slide sweep (200 epochs) with the auto split at widths 33, 65 and 129, one bench
 #   dot       the slide sweep (200 epochs) with the GEMM path's forward and delta products as
 #             netsweep's own ops (cuda-dot) against cuBLAS's GEMMs, A B A in one bench
 #   slide-dot the full slide sweep (4000 epochs, 41 frames) with own products, timed by bench
 #   merge     the slide sweep (200 epochs) with every GEMM-path width of a depth in one group
-#             (cuda-merge, -pershape, -dot) against cuda and cuda-dot, one bench; the 8-layer groups
+#             (cuda-merge, -pershape, -dot), own products (cuda-dot), the fused networks' scratch in
+#             shared memory (cuda-smem, cuda-merge-smem) against cuda, one bench; the 8-layer groups
 #   slide-best the full slide sweep on merge's fastest variant, if it beat cuda by 3% or more
 #   parts     the slide sweep's fused networks, its GEMM groups and its 8-layer GEMM groups alone, and
 #             the sweep with the GEMM streams at priorities by depth (cuda-prio), 200 epochs each

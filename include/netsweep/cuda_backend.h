@@ -45,6 +45,11 @@ struct CudaOptions {
   // batched call per shape (cuda-merge-pershape), to compare the two.
   bool merge_depths = false;
   bool per_shape_gemms = false;
+  // The fused path's single-block networks keep their activations, deltas
+  // and transposed inputs in shared memory rather than global memory, where
+  // the largest one's fits a block and every such block can be resident at
+  // once; a bench variant (cuda-smem), to measure.
+  bool shared_scratch = false;
 };
 bool parse_precision_tf32(const std::string& name);  // "fp32" or "tf32"; throws SpecError
 std::string describe(const CudaOptions& options);

@@ -324,13 +324,16 @@ NS_HD void copy_range(Block& blk, const float* from, float* to, int64_t count) {
 
 // Trains network `index` until it has completed `epoch_end` epochs (or
 // stops: diverged or early-stopped). Thread 0 keeps the Net's state; every
-// thread follows the same control flow from block-wide values.
+// thread follows the same control flow from block-wide values. The scratch
+// region holds nothing from one call to the next, so a single block may pass
+// its own (`scratch`: train_scratch_floats of the network, e.g. in shared
+// memory) in place of the network's region of P.scratch.
 template <typename Block>
-NS_HD void train_until(Block& blk, const Problem& P, int index, int epoch_end) {
+NS_HD void train_until(Block& blk, const Problem& P, int index, int epoch_end, float* scratch = nullptr) {
   Net& N = P.nets[index];
   const Layer* L = P.layers + N.first_layer;
   const int n_layers = N.layers, cap = N.batch;
-  Scratch s{P.scratch + N.scratch_offset, cap};
+  Scratch s{scratch ? scratch : P.scratch + N.scratch_offset, cap};
   float* delta = s.end(L, n_layers);
   float* delta_next = delta + int64_t(N.max_width) * cap;
   float* losses = delta_next + int64_t(N.max_width) * cap;
