@@ -137,7 +137,7 @@ class CudaExecutor : public DeviceExecutor {
     for (int b = 0; b < kDeviceBufferCount; ++b) buffers_[size_t(b)].allocate(sizes[size_t(b)]);
     slot_floats_ = plan.eval_scratch_floats;
     single_count_ = int(plan.single_block_nets.size());
-    shared_scratch_bytes_ = options_.shared_scratch ? shared_scratch_bytes(plan) : 0;
+    if (options_.shared_scratch) shared_scratch_ = plan_shared_scratch(plan, p.n_train);
     group_count_ = int(plan.group_block_net.size());
     if (group_count_ > device::resident_train_blocks())
       throw SpecError("the widest networks need " + std::to_string(group_count_) + " resident blocks but " + name_ +
@@ -194,21 +194,21 @@ class CudaExecutor : public DeviceExecutor {
   }
   // Device memory this run holds (buffers, and what cuBLAS and the graphs add
   // later): sampled after upload and after every training segment, the peak kept.
-  // The single-block networks' scratch in shared memory (CudaOptions::shared_scratch), if it fits.
-  int64_t shared_scratch_bytes(const DevicePlan& plan) const {
+  // The single-block networks' scratch (and order) in shared memory (CudaOptions::shared_scratch), if it fits.
+  device::SharedScratch plan_shared_scratch(const DevicePlan& plan, int n_train) const {
     int64_t floats = 0;
     for (int n : plan.single_block_nets) {
       const device::Net& net = plan.nets[size_t(n)];
       floats = std::max(floats, device::train_scratch_floats(plan.layers.data() + net.first_layer, net.layers,
                                                              net.max_width, net.batch, true));
     }
-    const int64_t bytes = device::shared_scratch_bytes(floats, single_count_);
-    if (bytes == 0 && single_count_ > 0)
+    const device::SharedScratch shared = device::plan_shared_scratch(floats, n_train, single_count_);
+    if (shared.bytes == 0 && single_count_ > 0)
       std::fprintf(stderr,
                    "netsweep: the single-block networks' scratch (%lld KiB each, %d blocks) does not fit in shared "
                    "memory in one wave; it stays in global memory\n",
                    static_cast<long long>(floats * 4 / 1024), single_count_);
-    return bytes;
+    return shared;
   }
 
   void sample_memory() {
@@ -233,8 +233,8 @@ class CudaExecutor : public DeviceExecutor {
                         ptr<int32_t>(DeviceBuffer::group_block_rank), ptr<int32_t>(DeviceBuffer::group_blocks),
                         ptr<device::GroupBarrier>(DeviceBuffer::barriers), networks_, group_count_, epoch_end,
                         group_stream_);
-    device::train_until(problem_, ptr<int32_t>(DeviceBuffer::single_nets), single_count_, epoch_end,
-                        shared_scratch_bytes_, stream_);
+    device::train_until(problem_, ptr<int32_t>(DeviceBuffer::single_nets), single_count_, epoch_end, shared_scratch_,
+                        stream_);
     // Then the GEMM groups, each on its stream, an epoch of each group in turn.
     if (gemm_ops_)
       train_gemm_groups_until(*gemm_ops_, problem_, ptr<int32_t>(DeviceBuffer::gemm_members), gemm_groups_, epoch_end);
@@ -364,7 +364,7 @@ class CudaExecutor : public DeviceExecutor {
   std::vector<cudaEvent_t> trained_;  // per training stream: its last segment is done
   void* host_frames_ = nullptr;       // pinned, (networks, grid points, outputs) floats or half bits
   int single_count_ = 0, group_count_ = 0;
-  int64_t shared_scratch_bytes_ = 0;  // per single-block network's block; 0: scratch in global memory
+  device::SharedScratch shared_scratch_;  // of the single-block networks' kernel
   const TrainingProblem* p_ = nullptr;
   device::Problem problem_{};
   std::array<RawBuffer, kDeviceBufferCount> buffers_;

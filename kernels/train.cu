@@ -45,14 +45,15 @@ static_assert(sizeof(GroupBarrier) == 2 * sizeof(unsigned int), "GroupBarrier la
 
 // ----------------------------------------------------------------- kernels
 
-// grid: (single-block networks), block: kBlockThreads; with shared_scratch,
-// dynamic shared memory of train_scratch_floats floats (the largest network's)
-// holds each block's activations, deltas and transposed inputs.
+// grid: (single-block networks), block: kBlockThreads; dynamic shared memory
+// as `shared` lays it out: each block's activations, deltas and transposed
+// inputs (the largest network's train_scratch_floats), then the epoch's order.
 __global__ void __launch_bounds__(kBlockThreads)
-    train_until_kernel(Problem problem, const int32_t* networks, int epoch_end, bool shared_scratch) {
-  extern __shared__ float scratch[];  // (train_scratch_floats) when shared_scratch
+    train_until_kernel(Problem problem, const int32_t* networks, int epoch_end, SharedScratch shared) {
+  extern __shared__ float scratch[];  // (train_scratch_floats), then (n_train) int32 from shared.order_at
   CudaBlock block;
-  train_until(block, problem, networks[blockIdx.x], epoch_end, shared_scratch ? scratch : nullptr);
+  int32_t* order = shared.order_at >= 0 ? reinterpret_cast<int32_t*>(scratch + shared.order_at) : nullptr;
+  train_until(block, problem, networks[blockIdx.x], epoch_end, shared.bytes > 0 ? scratch : nullptr, order);
 }
 
 // grid: (blocks of all multi-block networks), block: kBlockThreads; launched cooperatively
@@ -91,25 +92,32 @@ __global__ void __launch_bounds__(kBlockThreads)
 
 // --------------------------------------------------------------- launchers
 
-void train_until(const Problem& problem, const int32_t* networks, int count, int epoch_end, int64_t shared_bytes,
+void train_until(const Problem& problem, const int32_t* networks, int count, int epoch_end, const SharedScratch& shared,
                  cudaStream_t stream) {
   if (count == 0) return;
-  train_until_kernel<<<count, kBlockThreads, size_t(shared_bytes), stream>>>(problem, networks, epoch_end,
-                                                                             shared_bytes > 0);
+  train_until_kernel<<<count, kBlockThreads, size_t(shared.bytes), stream>>>(problem, networks, epoch_end, shared);
   NS_CUDA_CHECK_LAUNCH();
 }
 
-int64_t shared_scratch_bytes(int64_t floats, int networks) {
-  const int64_t bytes = floats * int64_t(sizeof(float));
-  int device = 0, optin = 0, sms = 0, per_sm = 0;
+SharedScratch plan_shared_scratch(int64_t floats, int n_train, int networks) {
+  int device = 0, optin = 0, sms = 0;
   NS_CUDA_CHECK(cudaGetDevice(&device));
   NS_CUDA_CHECK(cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device));
-  if (floats <= 0 || bytes > optin) return 0;
-  NS_CUDA_CHECK(cudaFuncSetAttribute(train_until_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(bytes)));
   NS_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
-  NS_CUDA_CHECK(
-      cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, train_until_kernel, kBlockThreads, size_t(bytes)));
-  return int64_t(per_sm) * sms >= networks ? bytes : 0;
+  // Every block resident at once with `bytes` each (the limit is set first: the occupancy query reads it).
+  auto one_wave = [&](int64_t bytes) {
+    if (floats <= 0 || bytes > optin) return false;
+    NS_CUDA_CHECK(cudaFuncSetAttribute(train_until_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(bytes)));
+    int per_sm = 0;
+    NS_CUDA_CHECK(
+        cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, train_until_kernel, kBlockThreads, size_t(bytes)));
+    return int64_t(per_sm) * sms >= networks;
+  };
+  const int64_t scratch_bytes = floats * int64_t(sizeof(float));
+  const int64_t with_order = scratch_bytes + int64_t(n_train) * int64_t(sizeof(int32_t));
+  if (one_wave(with_order)) return {with_order, floats};
+  if (one_wave(scratch_bytes)) return {scratch_bytes, -1};
+  return {};
 }
 
 void train_group(const Problem& problem, const int32_t* block_net, const int32_t* block_rank,

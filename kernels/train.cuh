@@ -11,14 +11,19 @@ struct GroupBarrier {
   unsigned int arrived, generation;
 };
 
-// The listed networks, one block each, train until they have completed epoch_end epochs;
-// shared_bytes > 0 (from shared_scratch_bytes): their scratch in shared memory.
-void train_until(const Problem& problem, const int32_t* networks, int count, int epoch_end, int64_t shared_bytes,
+// Dynamic shared memory of the single-block training kernel: `bytes` a block (0: none;
+// scratch and order in global memory), the scratch region from its start and, from float
+// `order_at` (-1: in global memory), the epoch's order.
+struct SharedScratch {
+  int64_t bytes = 0, order_at = -1;
+};
+// The listed networks, one block each, train until they have completed epoch_end epochs.
+void train_until(const Problem& problem, const int32_t* networks, int count, int epoch_end, const SharedScratch& shared,
                  cudaStream_t stream);
-// The shared memory a block of train_until needs for a scratch region of `floats`
-// floats, set as the kernel's limit, if that fits a block and leaves all of
-// `networks` blocks resident at once (one wave); else 0 (scratch in global memory).
-int64_t shared_scratch_bytes(int64_t floats, int networks);
+// Shared memory for `networks` blocks with scratch regions of `floats` floats: the
+// scratch and the order of n_train samples, else the scratch alone, whichever first fits
+// a block and leaves every block resident at once (one wave); set as the kernel's limit.
+SharedScratch plan_shared_scratch(int64_t floats, int n_train, int networks);
 // Networks trained by groups of blocks: block b works for network block_net[b] as rank
 // block_rank[b] of group_blocks[net]; one barrier per network (zeroed here).
 void train_group(const Problem& problem, const int32_t* block_net, const int32_t* block_rank,

@@ -131,8 +131,8 @@ class EmulatedExecutor : public DeviceExecutor {
   // grid_gemm: evaluate frames through evaluate_grid_gemm (the device's path) with host BLAS.
   // path: which networks take the GEMM path (run by HostGemmOps); own_products: as GemmOps;
   // merge_depths: as plan_device; shared_scratch: single-block networks train
-  // with a scratch region of their own (as in shared memory on the device),
-  // their region of the scratch buffer poisoned with NaN.
+  // with a scratch region and an order of their own (as in shared memory on
+  // the device), their regions of the buffers poisoned (NaN, sample 0).
   EmulatedExecutor(int threads, int group_budget = 0, int64_t macs_per_block = kMacsPerBlock, bool grid_gemm = false,
                    TrainPath path = TrainPath::fused, bool own_products = false, bool merge_depths = false,
                    bool shared_scratch = false)
@@ -174,8 +174,10 @@ class EmulatedExecutor : public DeviceExecutor {
                               state1_.data(), state2_.data(), grad_.data(), next_.data(), scratch_.data(), perm_.data(),
                               epoch_loss_.data(), gemm_state_.data()});
     for (size_t i = 0; shared_scratch_ && i < nets_.size(); ++i)
-      if (blocks_[i] == 1)
+      if (blocks_[i] == 1) {
         std::fill_n(scratch_.begin() + nets_[i].scratch_offset, scratch_floats(nets_[i]), std::nanf(""));
+        std::fill_n(perm_.begin() + int64_t(i) * p.n_train, p.n_train, 0);  // every sample 0
+      }
     gemm_groups_ = plan.gemm_groups;
     gemm_members_ = plan.gemm_members;
     gemm_ops_ = std::make_unique<HostGemmOps>(
@@ -188,7 +190,9 @@ class EmulatedExecutor : public DeviceExecutor {
       if (blocks_[i] == 1 && shared_scratch_) {
         const device::Net& N = nets_[i];
         std::vector<float> own(size_t(scratch_floats(N)), std::nanf(""));
-        run_block(threads_, [&](HostBlock& b) { device::train_until(b, P_, int(i), epoch_end, own.data()); });
+        std::vector<int32_t> order(size_t(P_.n_train), -1);
+        run_block(threads_,
+                  [&](HostBlock& b) { device::train_until(b, P_, int(i), epoch_end, own.data(), order.data()); });
       } else if (blocks_[i] > 0) {
         run_block(threads_ * blocks_[i], [&](HostBlock& b) { device::train_until(b, P_, int(i), epoch_end); });
       }

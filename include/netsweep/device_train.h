@@ -325,11 +325,13 @@ NS_HD void copy_range(Block& blk, const float* from, float* to, int64_t count) {
 // Trains network `index` until it has completed `epoch_end` epochs (or
 // stops: diverged or early-stopped). Thread 0 keeps the Net's state; every
 // thread follows the same control flow from block-wide values. The scratch
-// region holds nothing from one call to the next, so a single block may pass
-// its own (`scratch`: train_scratch_floats of the network, e.g. in shared
-// memory) in place of the network's region of P.scratch.
+// region and the epoch's order hold nothing from one call to the next (the
+// order is drawn again), so a single block may pass its own (`scratch`:
+// train_scratch_floats of the network; `order`: n_train ints; e.g. in shared
+// memory) in place of the network's regions of P.scratch and P.perm.
 template <typename Block>
-NS_HD void train_until(Block& blk, const Problem& P, int index, int epoch_end, float* scratch = nullptr) {
+NS_HD void train_until(Block& blk, const Problem& P, int index, int epoch_end, float* scratch = nullptr,
+                       int32_t* order = nullptr) {
   Net& N = P.nets[index];
   const Layer* L = P.layers + N.first_layer;
   const int n_layers = N.layers, cap = N.batch;
@@ -346,7 +348,7 @@ NS_HD void train_until(Block& blk, const Problem& P, int index, int epoch_end, f
   float* state2 = P.state2 + N.param_offset;
   float* grad = P.grad + N.grad_offset;
   float* next = P.next + N.grad_offset;
-  int32_t* perm = P.perm + int64_t(index) * P.n_train;
+  int32_t* perm = order ? order : P.perm + int64_t(index) * P.n_train;
 
   // Every thread keeps its own copy of the state; all make the same updates.
   int epoch = N.epoch, next_sample = N.next_sample, active = N.active, status = N.status;
