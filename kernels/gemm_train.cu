@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "cuda_block.cuh"
 #include "gemm_train.cuh"
 #include "netsweep/cuda_check.h"
 
@@ -17,6 +18,13 @@ template <typename Op>
 __global__ void gemm_op_kernel(Op op) {
   const int64_t n = op.size();
   for (int64_t e = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; e < n; e += int64_t(gridDim.x) * blockDim.x) op(e);
+}
+
+// grid: (members), block: 256; dynamic shared memory (2, n_train) int32
+__global__ void epoch_begin_kernel(EpochBeginOp op) {
+  extern __shared__ int32_t order[];  // (n_train) the order, then (n_train) the swap partners
+  CudaBlock block;
+  epoch_begin(block, op, int(blockIdx.x), order);
 }
 
 // --------------------------------------------------------------- launchers
@@ -104,7 +112,12 @@ void CublasGemmOps::run(const BeginUpdateOp& op) { gemm_op(op, stream()); }
 void CublasGemmOps::run(const BackpropOp& op) { gemm_op(op, stream()); }
 void CublasGemmOps::run(const UpdateOp& op) { gemm_op(op, stream()); }
 void CublasGemmOps::run(const CommitOp& op) { gemm_op(op, stream()); }
-void CublasGemmOps::run(const EpochBeginOp& op) { gemm_op(op, stream()); }
+void CublasGemmOps::run(const EpochBeginOp& op) {
+  if (op.P.n_train > kEpochBeginMaxSamples || op.G.members == 0) return gemm_op(op, stream());
+  constexpr int threads = 256;
+  epoch_begin_kernel<<<op.G.members, threads, size_t(2) * op.P.n_train * sizeof(int32_t), stream()>>>(op);
+  NS_CUDA_CHECK_LAUNCH();
+}
 void CublasGemmOps::run(const EpochEndOp& op) { gemm_op(op, stream()); }
 
 void CublasGemmOps::full_epoch(const Problem& P, const GemmGroup& G, const GemmGroupPlan& g) {

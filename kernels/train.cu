@@ -4,17 +4,12 @@
 // Kernels first, then launchers; every launch is followed by an error check.
 #include <cuda/atomic>
 
+#include "cuda_block.cuh"
 #include "netsweep/cuda_check.h"
 #include "netsweep/device_eval.h"
 #include "train.cuh"
 
 namespace netsweep::device {
-
-struct CudaBlock {
-  __device__ int tid() const { return int(threadIdx.x); }
-  __device__ int size() const { return int(blockDim.x); }
-  __device__ void sync() const { __syncthreads(); }
-};
 
 // Several blocks training one network: thread ids run over the group, and
 // sync() is a barrier across its blocks (all resident: cooperative launch).

@@ -110,7 +110,15 @@ class HostGemmOps : public GemmOps {
   void run(const device::BackpropOp& op) override { loop(op); }
   void run(const device::UpdateOp& op) override { loop(op); }
   void run(const device::CommitOp& op) override { loop(op); }
-  void run(const device::EpochBeginOp& op) override { loop(op); }
+  // As the device: a block per member where the samples fit its shared memory.
+  void run(const device::EpochBeginOp& op) override {
+    if (op.P.n_train > device::kEpochBeginMaxSamples) return loop(op);
+    for (int m = 0; m < op.G.members; ++m) {
+      std::vector<int32_t> order(2 * size_t(op.P.n_train), -1);
+      run_block(3, [&](HostBlock& b) { device::epoch_begin(b, op, m, order.data()); });
+    }
+    ++ops;
+  }
   void run(const device::EpochEndOp& op) override { loop(op); }
   int64_t gemms = 0, gemm_shapes = 0, ops = 0;  // calls, their batched GEMMs, op launches
   std::vector<int> group_order;                 // the group of each epoch submitted, in order

@@ -193,6 +193,21 @@ TEST(DeviceAlgorithm, ScratchOfTheirOwnChangesNothing) {
                      "net " + std::to_string(i) + " epoch loss");
 }
 
+TEST(DeviceAlgorithm, BlockDrawsTheEpochOrderOfTheCpu) {
+  // epoch_order with the swap partners drawn by every thread, or thread 0
+  // alone, gives epoch_permutation's order (the CPU backend's).
+  for (int n : {1, 2, 3, 747, 5000})
+    for (int threads : {1, 3, 8})
+      for (bool partners : {false, true}) {
+        std::vector<int32_t> expected(size_t(n), 0), order(size_t(n), -1), scratch(size_t(n), -1);
+        epoch_permutation(99, 7, expected.data(), n);
+        run_block(threads, [&](HostBlock& b) {
+          device::epoch_order(b, 99, 7, order.data(), n, partners ? scratch.data() : nullptr);
+        });
+        EXPECT_EQ(order, expected) << n << " samples, " << threads << " threads, partners " << partners;
+      }
+}
+
 TEST(DevicePlan, SlideSweepGivesTheWidestNetworksGroupsWithinBudget) {
   SweepSpec s = slide_spec();
   s.epochs = 10;

@@ -322,6 +322,32 @@ NS_HD void copy_range(Block& blk, const float* from, float* to, int64_t count) {
   }
 }
 
+// perm (n) <- epoch `epoch`'s order, as epoch_permutation. With `partners`
+// (n ints of scratch), every thread first draws its share of the swap
+// partners, so that thread 0's swaps wait on no arithmetic; else thread 0
+// does it all. Ends with a barrier.
+template <typename Block>
+NS_HD void epoch_order(Block& blk, uint64_t key, uint64_t epoch, int32_t* perm, int32_t n, int32_t* partners) {
+  if (!partners) {
+    if (blk.tid() == 0) epoch_permutation(key, epoch, perm, n);
+    blk.sync();
+    return;
+  }
+  const uint64_t stream = shuffle_stream(key, epoch);
+  for (int32_t i = blk.tid(); i < n; i += blk.size()) {
+    perm[i] = i;
+    partners[i] = i > 0 ? shuffle_partner(stream, i) : 0;
+  }
+  blk.sync();
+  if (blk.tid() == 0)
+    for (int32_t i = n - 1; i > 0; --i) {
+      const int32_t j = partners[i], t = perm[i];
+      perm[i] = perm[j];
+      perm[j] = t;
+    }
+  blk.sync();
+}
+
 // Trains network `index` until it has completed `epoch_end` epochs (or
 // stops: diverged or early-stopped). Thread 0 keeps the Net's state; every
 // thread follows the same control flow from block-wide values. The scratch
@@ -349,6 +375,9 @@ NS_HD void train_until(Block& blk, const Problem& P, int index, int epoch_end, f
   float* grad = P.grad + N.grad_offset;
   float* next = P.next + N.grad_offset;
   int32_t* perm = order ? order : P.perm + int64_t(index) * P.n_train;
+  int32_t* partners = train_scratch_floats(L, n_layers, N.max_width, cap, true) >= P.n_train
+                          ? reinterpret_cast<int32_t*>(s.base)
+                          : nullptr;
 
   // Every thread keeps its own copy of the state; all make the same updates.
   int epoch = N.epoch, next_sample = N.next_sample, active = N.active, status = N.status;
@@ -359,10 +388,9 @@ NS_HD void train_until(Block& blk, const Problem& P, int index, int epoch_end, f
   blk.sync();
   while (epoch < epoch_end && epoch < P.epochs) {
     if (active) {
-      if (perm_epoch != epoch) {
-        if (blk.tid() == 0) epoch_permutation(N.stream_key, uint64_t(epoch), perm, P.n_train);
+      if (perm_epoch != epoch) {  // nothing in the scratch region is live between steps: it holds the partners
+        epoch_order(blk, N.stream_key, uint64_t(epoch), perm, P.n_train, partners);
         perm_epoch = epoch;
-        blk.sync();
       }
       while (next_sample < P.n_train) {
         const int count = P.n_train - next_sample < cap ? P.n_train - next_sample : cap;

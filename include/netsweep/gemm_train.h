@@ -325,6 +325,23 @@ struct EpochBeginOp {
   }
 };
 
+// EpochBeginOp as a block per member, the device's form where n_train is at
+// most kEpochBeginMaxSamples: the order drawn in `order` (shared memory on the
+// device: the order, then the swap partners, 2 n_train ints) by epoch_order,
+// then copied out whole, rather than one thread's shuffle in global memory.
+constexpr int kEpochBeginMaxSamples = 6144;  // 2 x 6144 ints: 48 KiB, the default shared memory of a block
+template <typename Block>
+NS_HD void epoch_begin(Block& blk, const EpochBeginOp& op, int member, int32_t* order) {
+  const int net = op.G.nets[member];
+  const Net& N = op.P.nets[net];
+  const int active = N.active, n = op.P.n_train;
+  if (blk.tid() == 0) op.P.gemm_state[net].active_at_epoch_start = active;
+  if (!active) return;  // the same for every thread
+  epoch_order(blk, N.stream_key, uint64_t(N.epoch), order, n, order + n);
+  int32_t* perm = op.P.perm + int64_t(net) * n;
+  for (int i = blk.tid(); i < n; i += blk.size()) perm[i] = order[i];
+}
+
 // Per member: the epoch's loss, status and early stop, as train_until.
 struct EpochEndOp {
   Problem P;

@@ -45,13 +45,20 @@ NS_HD uint32_t random_below(uint64_t key, uint64_t domain, uint64_t index, uint3
   return uint32_t(((random_bits(key, domain, index) >> 32) * uint64_t(n)) >> 32);
 }
 
+// The stream of epoch `epoch`'s shuffle, and the position in [0, i] that
+// position i swaps with: each a pure function, so they may be drawn apart.
+NS_HD uint64_t shuffle_stream(uint64_t key, uint64_t epoch) { return random_bits(key, kDomainShuffle, epoch); }
+NS_HD int32_t shuffle_partner(uint64_t stream, int32_t i) {
+  return int32_t(random_below(stream, kDomainShuffle, uint64_t(i), uint32_t(i) + 1u));
+}
+
 // The order in which epoch `epoch` visits n samples: a Fisher-Yates shuffle
 // driven by the stream (key, kDomainShuffle, epoch). perm must hold n ints.
 NS_HD void epoch_permutation(uint64_t key, uint64_t epoch, int32_t* perm, int32_t n) {
   for (int32_t i = 0; i < n; ++i) perm[i] = i;
-  const uint64_t sub = random_bits(key, kDomainShuffle, epoch);
+  const uint64_t sub = shuffle_stream(key, epoch);
   for (int32_t i = n - 1; i > 0; --i) {
-    const int32_t j = int32_t(random_below(sub, kDomainShuffle, uint64_t(i), uint32_t(i) + 1u));
+    const int32_t j = shuffle_partner(sub, i);
     const int32_t t = perm[i];
     perm[i] = perm[j];
     perm[j] = t;
