@@ -192,8 +192,6 @@ class CudaExecutor : public DeviceExecutor {
     NS_CUDA_CHECK(cudaDeviceSynchronize());
     sample_memory();
   }
-  // Device memory this run holds (buffers, and what cuBLAS and the graphs add
-  // later): sampled after upload and after every training segment, the peak kept.
   // The single-block networks' scratch (and order) in shared memory (CudaOptions::shared_scratch), if it fits.
   device::SharedScratch plan_shared_scratch(const DevicePlan& plan, int n_train) const {
     int64_t floats = 0;
@@ -211,6 +209,8 @@ class CudaExecutor : public DeviceExecutor {
     return shared;
   }
 
+  // Device memory this run holds (buffers, and what cuBLAS and the graphs add
+  // later): sampled after upload and after every training segment, the peak kept.
   void sample_memory() {
     size_t free_now = 0, total = 0;
     NS_CUDA_CHECK(cudaMemGetInfo(&free_now, &total));

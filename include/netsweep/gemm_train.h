@@ -3,8 +3,8 @@
 // group's members, with the elementwise work in small fused ops. Groups may
 // also merge every shape of one depth (GemmGroupPlan::shapes): a step is then
 // one grouped GEMM per layer and pass and the same ops, fewer launches and
-// streams for a sweep of many widths. The fused
-// block path (device_train.h) suits narrow networks; this one the wide ones.
+// streams for a sweep of many widths. The fused block path (device_train.h)
+// suits narrow networks; this one the wide ones.
 //
 // The step is written once here, against GemmOps: on the device the GEMMs are
 // cuBLAS batched calls and each op below is one launch of a generic kernel
