@@ -2,8 +2,13 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
 #include <string>
+#include <vector>
 
 #include "draw.h"
 #include "image.h"
@@ -21,6 +26,31 @@ inline void expect_color(Rgb got, Rgb want, int tolerance, const std::string& wh
 inline const Font& font() {
   static const Font f(Font::default_path());
   return f;
+}
+
+inline std::string temp_path(const std::string& name) { return ::testing::TempDir() + "netsweep_render_" + name; }
+
+// A small results file from a real run, made once per test process by this build (a file left by
+// an earlier build, or by another test process running at the same time, is not reused) and
+// removed when the process ends.
+inline std::string small_results(const std::string& name, const std::string& extra = "") {
+  struct Made {
+    std::vector<std::string> paths;
+    ~Made() {
+      for (const auto& p : paths) std::filesystem::remove(p);
+    }
+  };
+  static Made made;
+  const std::string path = temp_path(std::to_string(::getpid()) + "_" + name);
+  if (std::find(made.paths.begin(), made.paths.end(), path) != made.paths.end()) return path;
+  std::filesystem::remove(path);
+  made.paths.push_back(path);
+  const std::string cmd = std::string(NETSWEEP_BINARY) +
+                          " run --layers 1,2 --widths 4,8 --activations relu,tanh --epochs 12 --snapshot-every 3 "
+                          "--grid 20 --dataset circle:n=80 --test-fraction 0.25 --device cpu -q " +
+                          extra + " -o " + path;
+  EXPECT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  return path;
 }
 
 }  // namespace netsweep::render::test

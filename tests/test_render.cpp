@@ -1,65 +1,30 @@
 // The renderer's images are checked, not just produced: colours per map,
-// point positions, GIF frames and delay, PNG size, loss plot axes, and the
-// gallery end to end (the views inside the networks: test_render_inside.cpp).
+// point positions, GIF frames and delay, PNG size and loss plot axes (the
+// gallery end to end: test_render_gallery.cpp; the views inside the networks:
+// test_render_inside.cpp).
 #include <gif_lib.h>
 #include <gtest/gtest.h>
-#include <hdf5.h>
 
 #define STB_IMAGE_IMPLEMENTATION
 #define STBI_ONLY_PNG
 #include <stb/stb_image.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 
 #include "colormap.h"
 #include "draw.h"
-#include "gallery.h"
 #include "gif.h"
 #include "image.h"
 #include "inside.h"
-#include "netsweep/forward.h"
-#include "netsweep/results.h"
-#include "netsweep/run.h"
 #include "render_checks.h"
 
 using namespace netsweep;
 using namespace netsweep::render;
 using namespace netsweep::render::test;
 namespace fs = std::filesystem;
-
-namespace {
-
-std::string temp_path(const std::string& name) { return ::testing::TempDir() + "netsweep_render_" + name; }
-
-// A small results file from a real run, made once per test process by this build (a file left by
-// an earlier build, or by another test process running at the same time, is not reused) and
-// removed when the process ends.
-std::string small_results(const std::string& name, const std::string& extra = "") {
-  struct Made {
-    std::vector<std::string> paths;
-    ~Made() {
-      for (const auto& p : paths) fs::remove(p);
-    }
-  };
-  static Made made;
-  const std::string path = temp_path(std::to_string(::getpid()) + "_" + name);
-  if (std::find(made.paths.begin(), made.paths.end(), path) != made.paths.end()) return path;
-  fs::remove(path);
-  made.paths.push_back(path);
-  const std::string cmd = std::string(NETSWEEP_BINARY) +
-                          " run --layers 1,2 --widths 4,8 --activations relu,tanh --epochs 12 --snapshot-every 3 "
-                          "--grid 20 --dataset circle:n=80 --test-fraction 0.25 --device cpu -q " +
-                          extra + " -o " + path;
-  EXPECT_EQ(std::system(cmd.c_str()), 0) << cmd;
-  return path;
-}
-
-}  // namespace
 
 TEST(Colormap, KnownColorsAtKnownValues) {
   FieldStyle seed{ColorMap::seed, false, 2, 2};
@@ -315,161 +280,4 @@ TEST(LossPlot, AxesCoverTheCurves) {
   render_loss_plot(c, "log", true, 1, font(), &log_ax);
   EXPECT_LE(log_ax.y_min, std::log10(c.epoch_loss.back()));
   EXPECT_GE(log_ax.y_max, std::log10(0.72f));
-}
-
-TEST(Gallery, RendersEveryNetworkAndAtomically) {
-  const std::string results = small_results("gallery.h5");
-  const std::string out = temp_path("gallery");
-  fs::remove_all(out);
-  RenderOptions o;
-  o.inputs = {results};
-  o.output = out;
-  o.quiet = true;
-  o.scale = 2;
-  render_gallery(o);
-  ASSERT_TRUE(fs::exists(out + "/index.html"));
-  for (int id = 0; id < 8; ++id) {
-    char dir[64];
-    std::snprintf(dir, sizeof dir, "%s/nets/net-%04d", out.c_str(), id);
-    for (const char* f : {"anim.gif", "final.png", "loss.png", "frame-000.png", "frame-004.png"})
-      EXPECT_TRUE(fs::exists(std::string(dir) + "/" + f)) << dir << "/" << f;
-    EXPECT_TRUE(fs::exists(std::string(dir) + ".html"));
-  }
-  int w = 0, h = 0, n = 0;
-  unsigned char* png = stbi_load((out + "/nets/net-0003/final.png").c_str(), &w, &h, &n, 3);
-  ASSERT_NE(png, nullptr);
-  EXPECT_EQ(w, 40);  // grid 20 x scale 2
-  EXPECT_EQ(h, 40 + caption_height(40));
-  stbi_image_free(png);
-  std::ifstream in(out + "/index.html");
-  const std::string html((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  EXPECT_NE(html.find("nets/net-0007/anim.gif"), std::string::npos);
-  EXPECT_NE(html.find("8-8"), std::string::npos);  // shapes written one way throughout: hidden widths
-  EXPECT_NE(html.find("sortTable"), std::string::npos);
-  // Only this gallery's partial directory: other tests render into the same
-  // temporary directory at the same time (ctest -j).
-  const std::string partial = fs::path(out).filename().string() + ".partial";
-  for (const auto& e : fs::directory_iterator(fs::path(out).parent_path()))
-    EXPECT_NE(e.path().filename().string().rfind(partial, 0), 0u) << "left behind: " << e.path();
-
-  // A filter and a stride; the re-render replaces the earlier gallery.
-  o.runs = "activation=relu,layers=2";
-  o.frame_stride = 2;
-  render_gallery(o);
-  EXPECT_FALSE(fs::exists(out + "/nets/net-0000"));
-  EXPECT_TRUE(fs::exists(out + "/nets/net-0006/frame-002.png"));
-  EXPECT_FALSE(fs::exists(out + "/nets/net-0006/frame-001.png"));
-  EXPECT_TRUE(fs::exists(out + "/nets/net-0006/frame-004.png")) << "the last frame is always rendered";
-  o.runs = "activation=swish";
-  EXPECT_THROW(render_gallery(o), RenderError);
-  // "gallery/" (as the README writes it) names the same directory.
-  o.runs.clear();
-  o.output = out + "/";
-  render_gallery(o);
-  EXPECT_TRUE(fs::exists(out + "/nets/net-0000/final.png"));
-}
-
-TEST(Gallery, RegressionFilesRenderCurves) {
-  const std::string path = temp_path("poly.h5");
-  const std::string cmd = std::string(NETSWEEP_BINARY) +
-                          " run --dataset poly:n=60 --loss mse --layers 2 --widths 12 --activations tanh --lr 0.01 "
-                          "--epochs 20 --snapshot-every 10 --grid 40 --device cpu -q -o " +
-                          path;
-  ASSERT_EQ(std::system(cmd.c_str()), 0);
-  RenderOptions o;
-  o.inputs = {path};
-  o.output = temp_path("poly_gallery");
-  o.quiet = true;
-  render_gallery(o);
-  int w = 0, h = 0, n = 0;
-  unsigned char* png = stbi_load((o.output + "/nets/net-0000/final.png").c_str(), &w, &h, &n, 3);
-  ASSERT_NE(png, nullptr);
-  EXPECT_EQ(w, 320);
-  int curve = 0;  // pixels of the prediction curve's colour
-  for (int i = 0; i < w * 240; ++i)
-    curve += std::abs(png[3 * i] - kTrainColor[0]) < 40 && std::abs(png[3 * i + 2] - kTrainColor[2]) < 40 &&
-             png[3 * i + 2] > 150;
-  EXPECT_GT(curve, 200);
-  stbi_image_free(png);
-}
-
-TEST(Gallery, BadInputsGiveClearErrors) {
-  RenderOptions o;
-  o.quiet = true;
-  o.output = temp_path("bad_gallery");
-  fs::remove_all(o.output);
-  // render_gallery(o) must throw a message containing `needle`.
-  auto expect_error = [&o](const std::string& needle) {
-    try {
-      render_gallery(o);
-      ADD_FAILURE() << "no error (expected one naming '" << needle << "')";
-    } catch (const std::exception& e) {
-      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
-    }
-  };
-  o.inputs = {temp_path("missing.h5")};
-  expect_error("no such file");
-  // Another format version.
-  const std::string other = temp_path("v99.h5");
-  fs::copy_file(small_results("gallery.h5"), other, fs::copy_options::overwrite_existing);
-  {
-    const hid_t f = H5Fopen(other.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
-    const hid_t a = H5Aopen(f, "format_version", H5P_DEFAULT);
-    const int64_t v = 99;
-    H5Awrite(a, H5T_NATIVE_INT64, &v);
-    H5Aclose(a);
-    H5Fclose(f);
-  }
-  o.inputs = {other};
-  expect_error("format version 99");
-  // No frames.
-  const std::string noframes = temp_path("noframes.h5");
-  fs::copy_file(small_results("gallery.h5"), noframes, fs::copy_options::overwrite_existing);
-  {
-    const hid_t f = H5Fopen(noframes.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
-    H5Ldelete(f, "frames", H5P_DEFAULT);
-    H5Fclose(f);
-  }
-  o.inputs = {noframes};
-  expect_error("has no frames");
-  EXPECT_FALSE(fs::exists(o.output)) << "a failed render left a gallery";
-  // A missing font is named; nothing is left looking complete.
-  o.inputs = {small_results("gallery.h5")};
-  o.font = "/nonexistent/font.ttf";
-  expect_error("/nonexistent/font.ttf");
-  EXPECT_FALSE(fs::exists(o.output));
-  // An existing directory that is not a gallery is not replaced.
-  fs::create_directories(o.output);
-  std::ofstream(o.output + "/precious.txt") << "keep";
-  o.font.clear();
-  EXPECT_THROW(render_gallery(o), RenderError);
-  EXPECT_TRUE(fs::exists(o.output + "/precious.txt"));
-}
-
-TEST(Gallery, PicturesDoNotDependOnTheThreadCount) {
-  // GIF palettes come from giflib's quantizer, which is not reentrant: the
-  // gallery must come out the same on 1 thread and on several.
-  const std::string results = small_results("gallery.h5");
-  auto render = [&](const std::string& name, int threads) {
-    RenderOptions o;
-    o.inputs = {results};
-    o.output = temp_path(name);
-    o.quiet = true;
-    o.threads = threads;
-    render_gallery(o);
-    return o.output;
-  };
-  const std::string one = render("threads1", 1), four = render("threads4", 4);
-  auto bytes = [](const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  };
-  int compared = 0;
-  for (const auto& e : fs::recursive_directory_iterator(one)) {
-    if (!e.is_regular_file()) continue;
-    const std::string rel = fs::relative(e.path(), one).string();
-    EXPECT_EQ(bytes(e.path().string()), bytes(four + "/" + rel)) << rel << " differs between 1 and 4 threads";
-    ++compared;
-  }
-  EXPECT_GT(compared, 8 * 4);
 }

@@ -148,8 +148,8 @@ run() {
     case $phase in
       first) phases+=(env test sanitize classes parity) ;;
       speed) phases+=(slide frames tf32 peers peer-loop seeds) ;;
-      again) phases+=(cudatest merge slide slide-best steady parts profile sanitize crossover drift cpu-vs-gpu \
-        seeds-bench tf32 peers peer-loop) ;;
+      again) phases+=(cudatest merge slide slide-best seeds-bench parts steady sanitize profile crossover drift \
+        cpu-vs-gpu tf32 peers peer-loop) ;;
       env | test | cudatest | drift | sanitize | classes | crossover | split | dot | slide-dot | merge | slide-best | \
         parts | cpu-vs-gpu | profile | steady | parity | slide | frames | tf32 | peers | peer-loop | seeds | \
         seeds-bench | frames-400) phases+=("$phase") ;;
