@@ -32,6 +32,22 @@ void run_cuda(SweepRun& r, const SweepSpec& s, const Dataset& d, const CudaOptio
   EXPECT_TRUE(backend->train(r.problem, r.params, r.results, r.frames, progress, {}));
 }
 
+// The CPU backend against the GPU with `options` on the moons data: after s's
+// epochs to the real GPU's bounds, after one epoch to the emulations' (which
+// catch a wrong formula).
+void expect_cuda_matches_cpu(SweepSpec s, const CudaOptions& options, const std::string& label) {
+  SweepRun cpu, gpu;
+  run_cpu(cpu, s, data("moons"));
+  run_cuda(gpu, s, data("moons"), options);
+  expect_parity(cpu, gpu, label, real_gpu_bounds(s.learning_rates.at(0)));
+  s.epochs = 1;
+  s.snapshot_every = 1;
+  SweepRun cpu1, gpu1;
+  run_cpu(cpu1, s, data("moons"));
+  run_cuda(gpu1, s, data("moons"), options);
+  expect_parity(cpu1, gpu1, label + ", one epoch");
+}
+
 }  // namespace
 
 // Every network on each path: fused blocks, GEMM groups, and the automatic split.
@@ -108,17 +124,7 @@ TEST(CudaBackend, OwnProductsMatchTheCpu) {
   for (Loss loss : {Loss::bce, Loss::softmax, Loss::mse}) {
     SweepSpec s = every_activation_and_optimizer(loss);
     s.widths = {6, 96};
-    SweepRun cpu, gpu;
-    run_cpu(cpu, s, data("moons"));
-    run_cuda(gpu, s, data("moons"), own);
-    expect_parity(cpu, gpu, std::string("cuda own products, loss ") + to_string(loss),
-                  real_gpu_bounds(s.learning_rates.at(0)));
-    s.epochs = 1;
-    s.snapshot_every = 1;
-    SweepRun cpu1, gpu1;
-    run_cpu(cpu1, s, data("moons"));
-    run_cuda(gpu1, s, data("moons"), own);
-    expect_parity(cpu1, gpu1, std::string("cuda own products, one epoch, loss ") + to_string(loss));
+    expect_cuda_matches_cpu(s, own, std::string("cuda own products, loss ") + to_string(loss));
   }
   SweepSpec d = base_spec();
   d.activations = {Activation::linear};
@@ -142,24 +148,13 @@ TEST(CudaBackend, MergedDepthsMatchTheCpu) {
   SweepSpec s = every_activation_and_optimizer(Loss::bce);
   s.widths = {6, 96};
   s.shapes = {{7, 3}, {5, 2, 7}};
-  SweepRun cpu, cpu1;
-  run_cpu(cpu, s, data("moons"));
-  SweepSpec one = s;
-  one.epochs = 1;
-  one.snapshot_every = 1;
-  run_cpu(cpu1, one, data("moons"));
   for (int how = 0; how < 3; ++how) {
     CudaOptions merged;
     merged.path = TrainPath::gemm;
     merged.merge_depths = true;
     merged.per_shape_gemms = how == 1;
     merged.own_products = how == 2;
-    const std::string label = "cuda merged depths, " + describe(merged);
-    SweepRun gpu, gpu1;
-    run_cuda(gpu, s, data("moons"), merged);
-    expect_parity(cpu, gpu, label, real_gpu_bounds(s.learning_rates.at(0)));
-    run_cuda(gpu1, one, data("moons"), merged);
-    expect_parity(cpu1, gpu1, label + ", one epoch");
+    expect_cuda_matches_cpu(s, merged, "cuda merged depths, " + describe(merged));
   }
 }
 
@@ -173,17 +168,7 @@ TEST(CudaBackend, SharedScratchMatchesTheCpu) {
   for (Loss loss : {Loss::bce, Loss::softmax}) {
     SweepSpec s = every_activation_and_optimizer(loss);
     s.widths = {6, 32};
-    SweepRun cpu, gpu;
-    run_cpu(cpu, s, data("moons"));
-    run_cuda(gpu, s, data("moons"), smem);
-    expect_parity(cpu, gpu, std::string("cuda shared scratch, loss ") + to_string(loss),
-                  real_gpu_bounds(s.learning_rates.at(0)));
-    s.epochs = 1;
-    s.snapshot_every = 1;
-    SweepRun cpu1, gpu1;
-    run_cpu(cpu1, s, data("moons"));
-    run_cuda(gpu1, s, data("moons"), smem);
-    expect_parity(cpu1, gpu1, std::string("cuda shared scratch, one epoch, loss ") + to_string(loss));
+    expect_cuda_matches_cpu(s, smem, std::string("cuda shared scratch, loss ") + to_string(loss));
   }
 }
 

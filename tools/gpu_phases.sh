@@ -24,6 +24,7 @@ run_phases() {
           echo "libcuda (driver): $(ldconfig -p 2>/dev/null | grep -m1 'libcuda\.so\.1' || echo 'not in ldconfig')"
           LD_LIBRARY_PATH=$ldpath ldd "$carry/bin/netsweep" 2>&1 | grep -E 'cuda|cublas|hdf5'
           "$ns" --version
+          echo "carry built from: $(cat "$carry/COMMIT" 2>/dev/null || echo 'unknown (prepared before COMMIT was written)')"
         } >>"$log" 2>&1
         echo "env: $(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null ||
           echo 'no nvidia-smi')" | tee -a "$out/timings.txt"

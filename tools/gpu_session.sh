@@ -95,6 +95,9 @@ prepare() {
     xargs -r cp -L -t "$ROOT/.carry/lib/"
   cp "$shared"/data/slide/*.json "$ROOT/.carry/shared/data/slide/"
   cp -r "$shared/peers" "$ROOT/.carry/shared/"
+  # What the binaries were built from: a later session skips `prepare` if this still matches.
+  git -C "$ROOT" describe --always --dirty --abbrev=12 >"$ROOT/.carry/COMMIT"
+  echo "carry built from $(cat "$ROOT/.carry/COMMIT")"
   du -sh "$ROOT/.carry"
 }
 
