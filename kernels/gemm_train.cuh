@@ -10,7 +10,7 @@
 #include <map>
 #include <vector>
 
-#include "netsweep/gemm_train.h"
+#include "netsweep/gemm_plan.h"
 
 namespace netsweep::device {
 

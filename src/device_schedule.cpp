@@ -4,7 +4,6 @@
 #include <chrono>
 #include <cmath>
 #include <limits>
-#include <map>
 
 #include "host_util.h"
 #include "netsweep/random.h"
@@ -214,58 +213,7 @@ DevicePlan plan_device(const TrainingProblem& p, int block_threads,
   }
   plan.eval_scratch_floats = (plan.eval_scratch_floats + 31) / 32 * 32;
 
-  // GEMM groups: equal batch, (after a resume) the same position, and equal
-  // layer shapes, or with merge_depths equal depth, members ordered by shape.
-  std::map<std::vector<int64_t>, size_t> group_of;
-  auto shape_of = [&](size_t n) {
-    std::vector<int64_t> shape;
-    for (const LayerView& l : p.layout.networks[n].layers) shape.insert(shape.end(), {l.in, l.out});
-    return shape;
-  };
-  for (size_t n = 0; n < p.networks.size(); ++n) {
-    if (!plan.uses_gemm[n]) continue;
-    const device::Net& net = plan.nets[n];
-    std::vector<int64_t> key{net.batch, net.epoch, net.next_sample, net.layers};
-    if (!merge_depths) {
-      const std::vector<int64_t> shape = shape_of(n);
-      key.insert(key.end(), shape.begin(), shape.end());
-    }
-    auto [it, fresh] = group_of.emplace(key, plan.gemm_groups.size());
-    if (fresh) {
-      GemmGroupPlan g;
-      g.in.assign(size_t(net.layers), 0);
-      g.out.assign(size_t(net.layers), 0);
-      g.batch = net.batch;
-      g.epoch = net.epoch;
-      g.next_sample = net.next_sample;
-      plan.gemm_groups.push_back(g);
-    }
-    plan.gemm_groups[it->second].nets.push_back(int(n));
-  }
-  for (GemmGroupPlan& g : plan.gemm_groups) {
-    std::stable_sort(g.nets.begin(), g.nets.end(),
-                     [&](int a, int b) { return shape_of(size_t(a)) < shape_of(size_t(b)); });
-    for (size_t m = 0; m < g.nets.size(); ++m) {
-      const size_t n = size_t(g.nets[m]);
-      if (m == 0 || shape_of(n) != shape_of(size_t(g.nets[m - 1]))) {
-        GemmShape sh;
-        for (const LayerView& l : p.layout.networks[n].layers) {
-          sh.in.push_back(l.in);
-          sh.out.push_back(l.out);
-        }
-        sh.params = plan.nets[n].param_count;
-        g.shapes.push_back(sh);
-      }
-      ++g.shapes.back().members;
-    }
-    for (const GemmShape& sh : g.shapes) {
-      for (size_t l = 0; l < g.in.size(); ++l) {
-        g.in[l] = std::max(g.in[l], sh.in[l]);
-        g.out[l] = std::max(g.out[l], sh.out[l]);
-      }
-      g.params = std::max(g.params, sh.params);
-    }
-  }
+  plan.gemm_groups = group_gemm_networks(plan.nets, plan.layers, plan.uses_gemm, merge_depths);
   for (GemmGroupPlan& g : plan.gemm_groups) {
     g.member_offset = int64_t(plan.gemm_members.size());
     plan.gemm_members.insert(plan.gemm_members.end(), g.nets.begin(), g.nets.end());

@@ -1,8 +1,9 @@
-// The GEMM path's step sequence (gemm_train.h), shared by the CUDA executor
+// The GEMM path's grouping and step sequence (gemm_plan.h), shared by the CUDA executor
 // and the host emulation.
-#include "netsweep/gemm_train.h"
-
 #include <algorithm>
+#include <map>
+
+#include "netsweep/gemm_plan.h"
 
 namespace netsweep {
 
@@ -56,6 +57,57 @@ void enqueue_gemm_epoch(GemmOps& ops, const Problem& P, const GemmGroup& G, cons
   ops.run(device::EpochBeginOp{P, G});
   for (int s = first; s < P.n_train; s += g.batch) enqueue_gemm_step(ops, P, G, g, s, std::min(g.batch, P.n_train - s));
   ops.run(device::EpochEndOp{P, G});
+}
+
+std::vector<GemmGroupPlan> group_gemm_networks(const std::vector<device::Net>& nets,
+                                               const std::vector<device::Layer>& layers,
+                                               const std::vector<uint8_t>& uses_gemm, bool merge_depths) {
+  // Each network's shape (in, out per layer), drawn once.
+  std::vector<std::vector<int>> shape(nets.size());
+  for (size_t n = 0; n < nets.size(); ++n)
+    for (int l = 0; uses_gemm[n] && l < nets[n].layers; ++l) {
+      const device::Layer& layer = layers[size_t(nets[n].first_layer + l)];
+      shape[n].insert(shape[n].end(), {layer.in, layer.out});
+    }
+  std::vector<GemmGroupPlan> groups;
+  std::map<std::vector<int64_t>, size_t> group_of;
+  for (size_t n = 0; n < nets.size(); ++n) {
+    if (!uses_gemm[n]) continue;
+    const device::Net& net = nets[n];
+    std::vector<int64_t> key{net.batch, net.epoch, net.next_sample, net.layers};
+    if (!merge_depths) key.insert(key.end(), shape[n].begin(), shape[n].end());
+    auto [it, fresh] = group_of.emplace(key, groups.size());
+    if (fresh) {
+      GemmGroupPlan g;
+      g.in.assign(size_t(net.layers), 0);
+      g.out.assign(size_t(net.layers), 0);
+      g.batch = net.batch;
+      g.epoch = net.epoch;
+      g.next_sample = net.next_sample;
+      groups.push_back(g);
+    }
+    groups[it->second].nets.push_back(int(n));
+  }
+  for (GemmGroupPlan& g : groups) {
+    std::stable_sort(g.nets.begin(), g.nets.end(), [&](int a, int b) { return shape[size_t(a)] < shape[size_t(b)]; });
+    for (size_t m = 0; m < g.nets.size(); ++m) {
+      const size_t n = size_t(g.nets[m]);
+      if (m == 0 || shape[n] != shape[size_t(g.nets[m - 1])]) {
+        GemmShape sh;
+        for (size_t l = 0; l < g.in.size(); ++l) {
+          sh.in.push_back(shape[n][2 * l]);
+          sh.out.push_back(shape[n][2 * l + 1]);
+          g.in[l] = std::max(g.in[l], sh.in[l]);
+          g.out[l] = std::max(g.out[l], sh.out[l]);
+        }
+        sh.params = nets[n].param_count;
+        g.params = std::max(g.params, sh.params);
+        g.shapes.push_back(sh);
+      }
+      ++g.shapes.back().members;
+    }
+  }
+  return groups;
 }
 
 void train_gemm_groups_until(GemmOps& ops, const Problem& P, const int32_t* member_list,

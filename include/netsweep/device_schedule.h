@@ -9,7 +9,7 @@
 
 #include "netsweep/backend.h"
 #include "netsweep/device_eval.h"
-#include "netsweep/gemm_train.h"
+#include "netsweep/gemm_plan.h"
 
 namespace netsweep {
 
