@@ -6,6 +6,7 @@
 #include <cmath>
 #include <map>
 #include <mutex>
+#include <random>
 
 #include "device_emulator.h"
 #include "netsweep/device_schedule.h"
@@ -206,6 +207,29 @@ TEST(DeviceAlgorithm, BlockDrawsTheEpochOrderOfTheCpu) {
         });
         EXPECT_EQ(order, expected) << n << " samples, " << threads << " threads, partners " << partners;
       }
+}
+
+TEST(DeviceAlgorithm, SumsInChunksOfTermsKeepEveryBit) {
+  // accumulate's chunks of kTerms loads before their products give the
+  // plain loop's sums (Terms = 1), for any number of terms and of rows.
+  std::mt19937 gen(5);
+  std::uniform_real_distribution<float> value(-2.0f, 2.0f);
+  for (int terms = 0; terms <= 3 * device::kTerms + 3; ++terms) {
+    std::vector<float> x(static_cast<size_t>(terms)), a(static_cast<size_t>(4 * terms));
+    for (float& v : x) v = value(gen);
+    for (float& v : a) v = value(gen);
+    auto xt = [&](int t) { return x[size_t(t)]; };
+    auto at = [&](int r, int t) { return a[size_t(r * terms + t)]; };
+    float chunked[4] = {0.5f, -1.0f, 0.0f, 3.0f}, plain[4] = {0.5f, -1.0f, 0.0f, 3.0f}, one[1] = {0.25f};
+    device::accumulate(chunked, terms, xt, at);
+    device::accumulate<1>(plain, terms, xt, at);
+    device::accumulate(one, terms, xt, at);
+    float expected_one = 0.25f;
+    for (int t = 0; t < terms; ++t) expected_one += a[size_t(t)] * x[size_t(t)];
+    expect_same_bits(std::vector<float>(chunked, chunked + 4), std::vector<float>(plain, plain + 4),
+                     std::to_string(terms) + " terms, 4 rows");
+    expect_same_bits({one[0]}, {expected_one}, std::to_string(terms) + " terms, 1 row");
+  }
 }
 
 TEST(DevicePlan, SlideSweepGivesTheWidestNetworksGroupsWithinBudget) {

@@ -132,6 +132,32 @@ constexpr int kRows = 4;
 NS_HD int row_groups(int rows) { return (rows + kRows - 1) / kRows; }
 NS_HD int last_row(int r, int rows) { return r < rows ? r : rows - 1; }  // rows past the end re-read the last
 
+// Terms of a sum whose loads are issued before any of their products. nvcc
+// does not unroll these loops (their trip count is known only at run time, and
+// with kRows sums a term the body is not small), so each term would wait a
+// memory round trip for its loads; in chunks, kTerms terms wait one.
+constexpr int kTerms = 8;
+
+// acc[r] += a(r, t) * x(t) for t = 0, 1, ..., terms - 1, in that order: the
+// same sums, to the bit, as the plain loop (Terms = 1).
+template <int Terms = kTerms, int Rows, typename X, typename A>
+NS_HD void accumulate(float (&acc)[Rows], int terms, const X& x, const A& a) {
+  int t = 0;
+  for (; t + Terms <= terms; t += Terms) {
+    float xv[Terms], av[Rows][Terms];
+    for (int j = 0; j < Terms; ++j) {
+      xv[j] = x(t + j);
+      for (int r = 0; r < Rows; ++r) av[r][j] = a(r, t + j);
+    }
+    for (int j = 0; j < Terms; ++j)
+      for (int r = 0; r < Rows; ++r) acc[r] += av[r][j] * xv[j];
+  }
+  for (; t < terms; ++t) {
+    const float xt = x(t);
+    for (int r = 0; r < Rows; ++r) acc[r] += a(r, t) * xt;
+  }
+}
+
 // z = W a_prev + b (sum over inputs in order, from the bias), a = f(z) on
 // hidden layers (and a^T into `transposed`, when training).
 template <typename Block>
@@ -155,10 +181,8 @@ NS_HD void forward(Block& blk, const Layer* L, int n_layers, const float* params
         w[r] = W + int64_t(o) * layer.in;
         acc[r] = bias[o];
       }
-      for (int i = 0; i < layer.in; ++i) {
-        const float x = prev[int64_t(i) * s.cap + b];
-        for (int r = 0; r < kRows; ++r) acc[r] += w[r][i] * x;
-      }
+      accumulate(
+          acc, layer.in, [&](int i) { return prev[int64_t(i) * s.cap + b]; }, [&](int r, int i) { return w[r][i]; });
       for (int r = 0; r < kRows && o0 + r < layer.out; ++r) {
         const int o = o0 + r;
         z[int64_t(o) * s.cap + b] = acc[r];
@@ -225,14 +249,12 @@ NS_HD void backward(Block& blk, const Layer* L, int n_layers, const float* param
       }
       if (i < layer.in) {
         const float* x = prev_t + i;
-        for (int b = 0; b < count; ++b) {
-          const float xb = x[int64_t(b) * layer.in];
-          for (int r = 0; r < kRows; ++r) acc[r] += d[r][b] * xb;
-        }
+        accumulate(
+            acc, count, [&](int b) { return x[int64_t(b) * layer.in]; }, [&](int r, int b) { return d[r][b]; });
         for (int r = 0; r < kRows && o0 + r < layer.out; ++r) dW[int64_t(o0 + r) * layer.in + i] = acc[r];
       } else {
-        for (int b = 0; b < count; ++b)
-          for (int r = 0; r < kRows; ++r) acc[r] += d[r][b];
+        accumulate(
+            acc, count, [](int) { return 1.0f; }, [&](int r, int b) { return d[r][b]; });  // d * 1 is exact
         for (int r = 0; r < kRows && o0 + r < layer.out; ++r) db[o0 + r] = acc[r];
       }
     }
@@ -249,11 +271,9 @@ NS_HD void backward(Block& blk, const Layer* L, int n_layers, const float* param
         i[r] = last_row(i0 + r, layer.in);
         acc[r] = 0;
       }
-      for (int o = 0; o < layer.out; ++o) {
-        const float* w = W + int64_t(o) * layer.in;
-        const float dz = delta[int64_t(o) * s.cap + b];
-        for (int r = 0; r < kRows; ++r) acc[r] += w[i[r]] * dz;
-      }
+      accumulate(
+          acc, layer.out, [&](int o) { return delta[int64_t(o) * s.cap + b]; },
+          [&](int r, int o) { return W[int64_t(o) * layer.in + i[r]]; });
       for (int r = 0; r < kRows && i0 + r < layer.in; ++r) {
         const int64_t at = int64_t(i0 + r) * s.cap + b;
         delta_next[at] = acc[r] * activate_derivative<float>(act, zp[at], prev[at]);

@@ -145,13 +145,14 @@ struct ForwardOp {
     const Scratch s = scratch_of(P, N);
     const float* x = s.act(L, layer) + b;                                             // (in, cap)
     const float* w = P.params + N.param_offset + L[layer].weights + int64_t(o) * in;  // row o of (out, in)
-    float acc = 0;
-    for (int k = 0; k < in; ++k) acc += w[k] * x[int64_t(k) * N.batch];
+    float acc[1] = {0};
+    accumulate(
+        acc, in, [&](int k) { return x[int64_t(k) * N.batch]; }, [&](int, int k) { return w[k]; });
     const int64_t at = int64_t(o) * N.batch + b;
     if (layer + 1 == N.layers)
-      s.pre(L, layer + 1)[at] = acc;
+      s.pre(L, layer + 1)[at] = acc[0];
     else
-      store_biased_activation(P, N, L, s, layer, o, at, acc);
+      store_biased_activation(P, N, L, s, layer, o, at, acc[0]);
   }
 };
 
@@ -253,8 +254,11 @@ struct BackpropOp {
         const int64_t stride = L[layer].in;
         const float* w = P.params + N.param_offset + L[layer].weights + i;
         const float* up = delta_buffer(P, N, delta_parity(N.layers, layer)) + b;
-        v = 0;
-        for (int o = 0; o < L[layer].out; ++o) v += w[o * stride] * up[int64_t(o) * N.batch];
+        float acc[1] = {0};
+        accumulate(
+            acc, L[layer].out, [&](int o) { return up[int64_t(o) * N.batch]; },
+            [&](int, int o) { return w[o * stride]; });
+        v = acc[0];
       } else {
         v = d[at];
       }
