@@ -4,6 +4,8 @@
 // results_writer.cpp; the schema both follow, results_schema.h.
 #include <cmath>
 #include <filesystem>
+#include <limits>
+#include <nlohmann/json.hpp>
 #include <type_traits>
 
 #include "h5.h"
@@ -104,6 +106,54 @@ std::vector<float> read_block(hid_t set, int rank, const hsize_t* start, const h
   return out;
 }
 
+// A network's row against itself: what the pictures and the summaries draw
+// from (its shape, its parameter count, its names) must describe one network.
+void check_network_row(const NetworkRow& r, int index, int64_t inputs, int64_t outputs, int64_t epochs,
+                       const std::string& path) {
+  auto fail = [&](const std::string& field, const std::string& what) {
+    throw ResultsError(path + ": network " + std::to_string(index) + ": networks/" + field + " " + what);
+  };
+  std::vector<int> hidden;
+  if (r.hidden_shape != "0") {  // "0": no hidden layer
+    try {
+      hidden = parse_shape(r.hidden_shape);
+    } catch (const SpecError&) {
+      fail("hidden_shape", "'" + r.hidden_shape + "' is not a list of layer widths");
+    }
+  }
+  if (int64_t(hidden.size()) != r.hidden_layers)
+    fail("hidden_shape", "'" + r.hidden_shape + "' does not have networks/hidden_layers (" +
+                             std::to_string(r.hidden_layers) + ") layers");
+  for (int width : hidden)
+    if (r.uniform ? width != r.width : r.width != -1)
+      fail("width", std::to_string(r.width) + " does not match networks/hidden_shape '" + r.hidden_shape + "'");
+  int64_t parameters = 0, in = inputs;  // stops once past the row's count: no overflow
+  for (size_t l = 0; l <= hidden.size() && parameters <= r.parameters; ++l) {
+    const int64_t out = l < hidden.size() ? hidden[l] : outputs;
+    parameters += (in + 1) * out;
+    in = out;
+  }
+  if (parameters != r.parameters)
+    fail("parameters", std::to_string(r.parameters) + " is not what networks/hidden_shape '" + r.hidden_shape +
+                           "' has with " + std::to_string(inputs) + " inputs and " + std::to_string(outputs) +
+                           " outputs");
+  auto known = [&](const char* field, const std::string& value, auto parse) {
+    try {
+      parse(value);
+    } catch (const SpecError&) {
+      fail(field, "'" + value + "' is not one netsweep knows");
+    }
+  };
+  known("activation", r.activation, parse_activation);
+  known("optimizer", r.optimizer, parse_optimizer);
+  known("status", r.status, parse_status);
+  if (r.batch < 0) fail("batch", "is negative");  // 0: full batch
+  for (const auto& [field, value] : {std::pair<const char*, float>{"final_train_accuracy", r.final_train_accuracy},
+                                     {"final_test_accuracy", r.final_test_accuracy}})
+    if (value < 0 || value > 1) fail(field, "is not a share from 0 to 1");  // NaN: no such set
+  if (r.epochs_trained < 0 || r.epochs_trained > epochs) fail("epochs_trained", "is not within 0..epochs");
+}
+
 }  // namespace
 
 struct ResultsFile::Impl {
@@ -146,7 +196,7 @@ void ResultsFile::check_layout() const {
     fail("'frame_epochs' is empty or too long");
   const auto frame_epochs = h5::read<int32_t>(f, "frame_epochs", w);
   for (size_t k = 0; k < frame_epochs.size(); ++k)
-    if (frame_epochs[k] < 0 || frame_epochs[k] > epochs || (k > 0 && frame_epochs[k] < frame_epochs[k - 1]))
+    if (frame_epochs[k] < 0 || frame_epochs[k] > epochs || (k > 0 && frame_epochs[k] <= frame_epochs[k - 1]))
       fail("'frame_epochs' is not a rising list of epochs 0.." + std::to_string(epochs));
   if (!h5::exists(f, "frames")) fail("the file has no frames (dataset 'frames' is missing)");
   const auto fr = dims_of("frames", 5);
@@ -184,10 +234,28 @@ void ResultsFile::check_layout() const {
   for (float v : e)
     if (!std::isfinite(v)) fail("the grid's extent is not finite");
   if (!(e[0] < e[1] && e[2] <= e[3])) fail("the grid's extent is not x0 < x1, y0 <= y1");
+  if (!h5::exists(f, "data")) fail("group 'data' is missing");
   auto g = h5::open_group(f, "data");
   const int64_t outputs = h5::get_int_attr(g, "outputs", w), classes = h5::get_int_attr(g, "classes", w);
   if (outputs != int64_t(fr[4])) fail("data attribute 'outputs' does not match 'frames'");
   if (classes < 0 || classes > kMaxLabel + 1) fail("data attribute 'classes' is out of range");
+  // The attributes the summaries and pictures parse, each refused here naming it.
+  auto parsed = [&](const char* name, auto parse) {
+    const std::string text = h5::get_string_attr(f, name, w);
+    try {
+      parse(text);
+    } catch (const std::exception& e) {
+      fail(std::string("attribute '") + name + "': " + e.what());
+    }
+  };
+  parsed("spec", [](const std::string& t) { spec_from_json(t); });
+  parsed("dataset", [](const std::string& t) {
+    if (!nlohmann::json::parse(t).is_object()) throw std::runtime_error("is not a JSON object");
+  });
+  parsed("loss", [](const std::string& t) { parse_loss(t); });
+  const int64_t inputs = h5::get_int_attr(g, "inputs", w);
+  if (inputs < 1 || inputs > std::numeric_limits<int32_t>::max()) fail("data attribute 'inputs' is out of range");
+  for (size_t i = 0; i < n; ++i) check_network_row(networks()[i], int(i), inputs, outputs, epochs, w);
 
   // Inside the networks (absent from files of earlier versions).
   impl_->neuron_offsets.assign(n + 1, 0);
@@ -369,7 +437,11 @@ SweepSource read_sweep_source(const std::string& path) {
   h5::Handle file = open_results(path);
   check_format(file, path, true);
   SweepSource s;
-  s.spec = spec_from_json(h5::get_string_attr(file, "spec", path));
+  try {
+    s.spec = spec_from_json(h5::get_string_attr(file, "spec", path));
+  } catch (const SpecError& e) {
+    throw ResultsError(path + ": attribute 'spec': " + e.what());
+  }
   s.data = read_data_group(file, path, h5::get_string_attr(file, "dataset", path));
   return s;
 }

@@ -278,8 +278,7 @@ TEST(DeviceAlgorithm, FramesCrossAsHalfWhereTheFileStoresHalf) {
   // written from the float frames and converted on the host.
   SweepSpec s = base_spec();
   const Dataset d = data("moons");
-  RunMetadata meta;
-  meta.frame_type = FrameType::float16;
+  const RunMetadata meta = run_metadata(s, d, "emulated", "test", FrameType::float16);
   const std::string from_half = ::testing::TempDir() + "netsweep_frames_from_half.h5";
   const std::string from_float = ::testing::TempDir() + "netsweep_frames_from_float.h5";
 
