@@ -2,19 +2,24 @@
 
 #include <fcntl.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include <cerrno>
 #include <chrono>
 #include <cstring>
-#include <stdexcept>
 #include <filesystem>
-
-#include <zlib.h>
+#include <stdexcept>
 
 #include "h5.h"
 #include "host_util.h"
 
 namespace netsweep {
+namespace {
+// A readable checkpoint of another sweep or shard (not a damaged one).
+struct ForeignCheckpoint : ResultsError {
+  using ResultsError::ResultsError;
+};
+}  // namespace
 namespace fs = std::filesystem;
 
 namespace {
@@ -52,8 +57,8 @@ CheckpointStore::CheckpointStore(const std::string& dir, const TrainingProblem& 
   record_base_.resize(n + 1, 0);
   pending_.resize(n);
   for (size_t i = 0; i < n; ++i) {
-    maps_bytes_.push_back(problem.record_neurons[i] ? size_t(hidden_units(problem, int(i))) * map_points * element_bytes_
-                                                    : 0);
+    maps_bytes_.push_back(
+        problem.record_neurons[i] ? size_t(hidden_units(problem, int(i))) * map_points * element_bytes_ : 0);
     weights_bytes_.push_back(problem.record_weights[i] ? size_t(problem.layout.networks[i].count) * sizeof(float) : 0);
     record_bytes_[i] = slot_bytes_ + maps_bytes_[i] + weights_bytes_[i];
     record_base_[i + 1] = record_base_[i] + int64_t(record_bytes_[i]) * int64_t(f);
@@ -86,6 +91,8 @@ std::vector<std::optional<NetworkState>> CheckpointStore::load() {
   if (!fs::exists(path)) return states;
   try {
     states = read_states(path);
+  } catch (const ForeignCheckpoint&) {
+    throw;  // whole, but not this run's
   } catch (const std::exception& e) {
     throw ResultsError(std::string(e.what()) + "; the checkpoint in " + dir_ +
                        " is damaged and was not used (remove it to start over)");
@@ -106,9 +113,9 @@ std::vector<std::optional<NetworkState>> CheckpointStore::read_states(const std:
   const std::string hash = h5::get_string_attr(file, "sweep_hash", path);
   const std::string shard = h5::get_string_attr(file, "shard", path);
   if (hash != hash_ || shard != shard_)
-    throw ResultsError(path + ": checkpoint of another sweep or shard (sweep " + hash + ", shard '" + shard +
-                       "'; this run is sweep " + hash_ + ", shard '" + shard_ + "'); remove " + dir_ +
-                       " to start over");
+    throw ForeignCheckpoint(path + ": checkpoint of another sweep or shard (sweep " + hash + ", shard '" + shard +
+                            "'; this run is sweep " + hash_ + ", shard '" + shard_ + "'); remove " + dir_ +
+                            " to start over");
   const size_t n = problem_.networks.size(), e = size_t(problem_.epochs), f = problem_.frame_epochs.size();
   const size_t p = size_t(problem_.layout.total);
   auto read = [&](const char* name, size_t expected, auto type_tag) {
@@ -305,7 +312,7 @@ void CheckpointStore::write_state_locked() {
 bool CheckpointStore::resumable() const { return loaded_any_ || fs::exists(dir_ + "/state.h5"); }
 
 void CheckpointStore::write_state_file() {
-  h5::silence_errors();  // any thread may get here
+  h5::silence_errors();     // any thread may get here
   ::fdatasync(frames_fd_);  // the frames a state counts are on disk before the state is
   const size_t n = problem_.networks.size(), e = size_t(problem_.epochs), f = problem_.frame_epochs.size();
   const size_t p = size_t(problem_.layout.total);

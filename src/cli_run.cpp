@@ -1,5 +1,8 @@
 #include "cli_run.h"
 
+#include <cmath>
+#include <cstdlib>
+
 #include "cli_config.h"
 #include "netsweep/checkpoint.h"
 #include "netsweep/cuda_backend.h"
@@ -87,7 +90,12 @@ void add_run_options(CLI::App& run, CliRun& c, std::vector<CLI::Option*>& spec_o
   spec(run.add_option("--outputs", c.outputs, "output units (0 = from the data)")->capture_default_str());
   spec(run.add_option("--l1", c.l1, "L1 penalties on weights")->delimiter(',')->capture_default_str());
   spec(run.add_option("--l2", c.l2, "L2 penalties on weights")->delimiter(',')->capture_default_str());
-  spec(run.add_option("--early-stop-loss", c.early_stop, "stop a network once its epoch loss <= this"));
+  spec(run.add_option("--early-stop-loss", c.early_stop, "stop a network once its epoch loss <= this")
+           ->check(  // NaN stands for "not given": a NaN given must not read as that
+               [](const std::string& v) {
+                 return std::string(std::isnan(std::strtod(v.c_str(), nullptr)) ? "must be finite" : "");
+               },
+               "FINITE"));
   spec(run.add_option("--momentum", c.momentum, "momenta of --optimizers momentum (an axis of that optimizer alone)")
            ->delimiter(',')
            ->capture_default_str());

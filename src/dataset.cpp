@@ -9,6 +9,7 @@
 #include <set>
 #include <sstream>
 
+#include "host_util.h"
 #include "netsweep/random.h"
 
 namespace netsweep {
@@ -296,6 +297,14 @@ Dataset make_dataset(const std::vector<PointSet>& parts, float test_fraction, ui
     dst.labels.push_back(all.labels[i]);
     if (d.regression) dst.values.push_back(all.values[i]);
   }
+  // Every class keeps training points: a class held out whole would never be learned.
+  std::vector<size_t> train_counts(size_t(d.regression ? 0 : d.classes), 0);
+  for (size_t i = 0; !d.regression && i < d.train.size(); ++i) ++train_counts[size_t(d.train.labels[i])];
+  for (size_t c = 0; c < train_counts.size(); ++c)
+    if (train_counts[c] == 0)
+      throw DataError("--test-fraction " + format_number(test_fraction) + " leaves class " + std::to_string(c) +
+                      " without training points (" + std::to_string(d.train.size()) + " of " + std::to_string(n) +
+                      " points train); lower it or give more points");
   nlohmann::json desc;
   desc["source"] = nlohmann::json::parse(source_json);
   desc["kind"] = d.regression ? "regression-1d" : "classification-2d";

@@ -2,6 +2,8 @@
 // `info` summarizes one, `merge` joins shard files, `slurm` writes (and
 // submits) a job array, `bench` times devices side by side. Options are
 // parsed here into typed values; the work is done by the library.
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
 #include <cmath>
 #include <cstdio>
@@ -24,6 +26,10 @@
 namespace {
 
 using namespace netsweep;
+
+// Ends a live progress line before a message: only a terminal has one (a
+// log gets the message as its own line, nothing before it).
+const char* line_break() { return isatty(STDERR_FILENO) ? "\n" : ""; }
 
 std::string self_path(const char* argv0) {
   std::error_code ec;
@@ -114,7 +120,9 @@ int main(int argc, char** argv) {
   slurm->add_option("--time", slurm_options.time, "sbatch --time, e.g. 00:30:00")->group("SLURM");
   slurm->add_option("--account", slurm_options.account, "sbatch --account")->group("SLURM");
   slurm->add_option("--mem", slurm_options.mem, "sbatch --mem")->group("SLURM");
-  slurm->add_option("--cpus-per-task", slurm_options.cpus_per_task, "sbatch --cpus-per-task")->group("SLURM");
+  slurm->add_option("--cpus-per-task", slurm_options.cpus_per_task, "sbatch --cpus-per-task")
+      ->check(CLI::Range(1, 1 << 20))
+      ->group("SLURM");
   slurm->add_option("--job-name", slurm_options.job_name, "sbatch --job-name")->group("SLURM");
   slurm
       ->add_option("--signal-seconds", slurm_options.signal_seconds,
@@ -220,10 +228,10 @@ int main(int argc, char** argv) {
       }
     }
   } catch (const Interrupted& e) {
-    std::fprintf(stderr, "\n%s%s\n", log_prefix().c_str(), e.what());
+    std::fprintf(stderr, "%s%s%s\n", line_break(), log_prefix().c_str(), e.what());
     return e.code;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "\nnetsweep: error: %s\n", e.what());
+    std::fprintf(stderr, "%snetsweep: error: %s\n", line_break(), e.what());
     return 2;
   }
   return 0;

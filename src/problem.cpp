@@ -83,12 +83,6 @@ void check_training_memory(const TrainingProblem& p, int threads) {
 }
 
 namespace {
-std::string number_text(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%g", v);
-  return buf;
-}
-
 std::vector<std::string> split_plus(const std::string& s) {
   std::vector<std::string> parts;
   size_t start = 0;
@@ -144,7 +138,7 @@ std::vector<DataPart> load_data_parts(const DataOptions& o) {
                           {"seed", spec.options.seed}});
       }
       std::string label = value;
-      if (any_default_noise && noises.size() > 1) label += " noise=" + number_text(noises[k]);
+      if (any_default_noise && noises.size() > 1) label += " noise=" + format_number(noises[k]);
       out.push_back({label, make_dataset(sets, o.test_fraction, o.split_seed, source.dump())});
     }
   }

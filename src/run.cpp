@@ -75,10 +75,13 @@ class StopSignals {
   }, old_int_{};
 };
 
-bool output_is_complete(const std::string& path, const std::string& hash) {
+bool output_is_complete(const std::string& path, const std::string& hash, const ShardId& shard) {
   try {
     ResultsFile f(path);
-    return f.has_attribute("sweep_hash") && f.attribute("sweep_hash") == hash;
+    // Shard files of one sweep share its hash: the shard must be this one too.
+    auto stored = [&](const char* name) { return f.has_attribute(name) ? f.int_attribute(name) : 0; };
+    return f.has_attribute("sweep_hash") && f.attribute("sweep_hash") == hash && stored("shard_index") == shard.index &&
+           stored("shard_count") == shard.count;
   } catch (const std::exception&) {
     return false;
   }
@@ -165,10 +168,11 @@ void train_and_write(const SweepSpec& spec, const Dataset& data, const RunOption
                     " networks; use at most that many shards");
   TrainingProblem problem =
       o.shard.sharded() ? select_networks(whole, assign_shards(whole, o.shard.count)[size_t(o.shard.index)]) : whole;
-  if (o.resume && output_is_complete(o.output, hash)) {
+  if (o.resume && output_is_complete(o.output, hash, o.shard)) {
     if (!o.quiet) log_line(o.output + " is already complete; nothing to do");
     return;
   }
+  check_output_path(o.output);  // before any training
   check_training_memory(problem, o.threads);
   std::unique_ptr<Backend> backend = choose_backend(o);
   check_frame_disk(problem, o);

@@ -1,6 +1,7 @@
 #include "netsweep/shard.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cstdio>
 #include <cstring>
 #include <numeric>
@@ -10,11 +11,21 @@ namespace netsweep {
 std::string ShardId::label() const { return std::to_string(index) + "/" + std::to_string(count); }
 
 ShardId parse_shard(const std::string& text) {
+  const std::string bad = "--shard '" + text + "': expected I/N with 0 <= I < N, e.g. 3/16";
+  // Whole numbers only, in int's range (sscanf's %d wrapped larger ones silently).
+  auto number = [&](const std::string& part) {
+    int v = 0;
+    const char* end = part.data() + part.size();
+    const auto [stop, ec] = std::from_chars(part.data(), end, v);
+    if (part.empty() || ec != std::errc() || stop != end) throw SpecError(bad);
+    return v;
+  };
+  const size_t slash = text.find('/');
+  if (slash == std::string::npos) throw SpecError(bad);
   ShardId s;
-  char extra = 0;
-  if (std::sscanf(text.c_str(), "%d/%d%c", &s.index, &s.count, &extra) != 2 || s.count < 1 || s.index < 0 ||
-      s.index >= s.count)
-    throw SpecError("--shard '" + text + "': expected I/N with 0 <= I < N, e.g. 3/16");
+  s.index = number(text.substr(0, slash));
+  s.count = number(text.substr(slash + 1));
+  if (s.count < 1 || s.index < 0 || s.index >= s.count) throw SpecError(bad);
   return s;
 }
 

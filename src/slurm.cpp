@@ -26,6 +26,18 @@ std::string shard_output_path(const std::string& output, const std::string& inde
 std::string write_slurm_job(const SweepSpec& spec, const Dataset& data, const RunOptions& run, const SlurmOptions& s,
                             const std::string& binary) {
   if (s.shards < 1) throw SpecError("--shards: must be >= 1");
+  if (s.cpus_per_task < 0) throw SpecError("--cpus-per-task: must be >= 1");
+  // Each value is the rest of one #SBATCH line: a space ends it early, a newline starts another directive.
+  for (const auto& [option, value] : {std::pair<const char*, const std::string&>{"--partition", s.partition},
+                                      {"--gres", s.gres},
+                                      {"--time", s.time},
+                                      {"--account", s.account},
+                                      {"--mem", s.mem},
+                                      {"--job-name", s.job_name}})
+    for (unsigned char c : value)
+      if (c <= ' ' || c == 0x7f)
+        throw SpecError(std::string(option) + " '" + value + "': no spaces or control characters (sbatch reads " +
+                        "each as one word of an #SBATCH line)");
   const TrainingProblem problem = build_problem(spec, data);  // validates everything before any job is queued
   if (size_t(s.shards) > problem.networks.size())
     throw SpecError("--shards " + std::to_string(s.shards) + ": the sweep has only " +
@@ -58,8 +70,9 @@ std::string write_slurm_job(const SweepSpec& spec, const Dataset& data, const Ru
             shell_quote(shard_suffix) + " -o " + shell_quote(out.string()) + "\n";
   script += "set -euo pipefail\n";
   script +=
-      "exec " + shell_quote(binary) + " run --from " + shell_quote(plan.string()) + " --shard \"${SLURM_ARRAY_TASK_ID}/" +
-      std::to_string(s.shards) + "\" --resume --device " + to_string(run.device) +
+      "exec " + shell_quote(binary) + " run --from " + shell_quote(plan.string()) +
+      " --shard \"${SLURM_ARRAY_TASK_ID}/" + std::to_string(s.shards) + "\" --resume --device " +
+      to_string(run.device) +
       (run.cuda.path != TrainPath::automatic ? " --gpu-path " + std::string(to_string(run.cuda.path)) : std::string()) +
       (run.cuda.tf32 ? " --precision tf32" : "") +
       (run.threads > 0 ? " --threads " + std::to_string(run.threads) : std::string()) +

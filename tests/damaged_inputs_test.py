@@ -11,6 +11,7 @@ usage: damaged_inputs_test.py NETSWEEP NETSWEEP_RENDER
 import os
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -63,6 +64,8 @@ def expect(name, args, message, status=2, out=None, timeout=60, keep=()):
         problems.append("HDF5's diagnostic stack was printed")
     if status == 2 and len([l for l in text.strip().splitlines() if "error" in l]) != 1:
         problems.append("not exactly one error line")
+    if status == 2 and text.startswith("\n"):
+        problems.append("an empty line before the message")
     if out is not None:
         left = [n for n in leftovers(out) if n not in keep]
         if left:
@@ -181,6 +184,77 @@ def no_points(f):
             f["data"].create_dataset(s + "_" + k, shape=shape, dtype=old.dtype)
 expect("run --from: no stored points", [NETSWEEP, "run", "--from", damaged_copy(good, "empty.h5", no_points), "-q",
        "-o", out], "no points", out=out)
+
+# ------------------------------------------------------------ what a review found
+# Inconsistent rows and attributes of a results file, refused when it is opened.
+def set_row(name, value):
+    return lambda f: f["networks/" + name].__setitem__(0, value)
+
+
+def set_attr(name, value):
+    return lambda f: f.attrs.__setitem__(name, np.bytes_(value))
+
+
+def repeat_frame_epoch(f):
+    epochs = f["frame_epochs"][:]
+    epochs[1] = epochs[0]
+    f["frame_epochs"][:] = epochs
+
+
+for label, edit, needle in [
+        ("a hidden shape wider than the network", set_row("hidden_shape", b"9"), "networks/width"),
+        ("hidden layers not matching the shape", set_row("hidden_layers", 5), "networks/hidden_shape"),
+        ("parameters not matching the shape", set_row("parameters", 3), "networks/parameters"),
+        ("an unknown activation", set_row("activation", b"xx"), "networks/activation"),
+        ("an accuracy of 7", set_row("final_train_accuracy", 7), "networks/final_train_accuracy"),
+        ("more epochs trained than the sweep has", set_row("epochs_trained", 2**31 - 1), "networks/epochs_trained"),
+        ("a frame epoch repeated", repeat_frame_epoch, "frame_epochs"),
+        ("a spec that is not JSON", set_attr("spec", b"garbage"), "attribute 'spec'"),
+        ("a dataset attribute that is a list", set_attr("dataset", b"[1, 2, 3]"), "attribute 'dataset'"),
+        ("an unknown loss", set_attr("loss", b"hinge"), "attribute 'loss'")]:
+    damaged = damaged_copy(good, "row.h5", edit)
+    expect(f"info: {label}", [NETSWEEP, "info", damaged], needle)
+    expect(f"render: {label}", [RENDER, damaged, "-o", path("gallery"), "-q"], needle, out=path("gallery"))
+
+# Output paths a new file cannot be renamed onto: refused before any work, and left as they were.
+odd = path("odd_out.h5")
+for label, make, still in [("a FIFO", os.mkfifo, lambda p: stat.S_ISFIFO(os.lstat(p).st_mode)),
+                           ("a symbolic link", lambda p: os.symlink(path("elsewhere.h5"), p), os.path.islink),
+                           ("a directory", os.mkdir, os.path.isdir)]:
+    make(odd)
+    expect(f"run -o {label}", [NETSWEEP, "run", *SMALL, "-o", odd], "odd_out.h5", timeout=20)
+    expect(f"merge -o {label}", [NETSWEEP, "merge", "-q", good, "-o", odd], "odd_out.h5", timeout=20)
+    if not still(odd):
+        failures.append(f"-o {label}: replaced")
+    os.rmdir(odd) if os.path.isdir(odd) and not os.path.islink(odd) else os.remove(odd)
+expect("run -o an empty path", [NETSWEEP, "run", *SMALL, "-o", ""], "-o")
+expect("run -o a name too long for its temporary name", [NETSWEEP, "run", *SMALL, "-o", path("a" * 250 + ".h5")],
+       "too long")
+expect("shard beyond int", [NETSWEEP, "run", *SMALL, "--shard", "0/4294967299", "-o", out], "--shard", out=out)
+expect("a test fraction that holds out a whole class", [NETSWEEP, "run", *SMALL, "--csv",
+       write("two.csv", "x1,x2,label\n0,0,0\n1,1,1\n"), "--test-fraction", "0.5", "-o", out], "leaves class",
+       out=out)
+expect("NaN early-stop loss", [NETSWEEP, "run", *SMALL, "--early-stop-loss", "nan", "-o", out], "--early-stop-loss",
+       out=out)
+expect("slurm: a newline in --partition", [NETSWEEP, "slurm", *SMALL, "--shards", "1", "--partition",
+       "p\n#SBATCH --wrap=x", "-o", path("sl.h5")], "--partition", out=path("sl.h5"))
+expect("slurm: no CPUs per task", [NETSWEEP, "slurm", *SMALL, "--shards", "1", "--cpus-per-task", "0", "-o",
+       path("sl.h5")], "--cpus-per-task", out=path("sl.h5"))
+expect("render: a GIF delay beyond 16 bits", [RENDER, good, "-o", path("g4"), "--gif-delay", "100000", "-q"],
+       "--gif-delay", out=path("g4"))
+
+# --resume takes a complete file as done only if it is this shard's.
+two = [*SMALL[:2], "--widths", "3,4", *SMALL[4:]]
+shard_file = path("shard.h5")
+subprocess.run([NETSWEEP, "run", *two, "--shard", "0/2", "-o", shard_file], check=True)
+subprocess.run([NETSWEEP, "run", *two, "--shard", "1/2", "--resume", "-o", shard_file], check=True)
+subprocess.run([NETSWEEP, "run", *two, "--shard", "1/2", "-o", path("shard1.h5")], check=True)
+with h5py.File(shard_file) as a, h5py.File(path("shard1.h5")) as b:
+    if list(a["networks/id"][:]) != list(b["networks/id"][:]):
+        failures.append(f"--resume with another shard's file: networks {list(a['networks/id'][:])}, expected "
+                        f"{list(b['networks/id'][:])}")
+    else:
+        print("ok   --resume with another shard's complete file trains this shard")
 
 # ------------------------------------------------------------ checkpoints
 ck_args = [NETSWEEP, "run", "--layers", "2,3", "--widths", "32,64", "--epochs", "4000", "--snapshot-every", "100",

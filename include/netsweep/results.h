@@ -45,6 +45,12 @@ struct RunMetadata {
   PartInfo part;
 };
 
+// Refuses, before any work, an output path where a file cannot be put by
+// renaming a new one into place (ResultsError naming the path): an empty
+// path, a directory, a device, FIFO or socket, a symbolic link, a missing or
+// unwritable directory, a name too long for PATH.partial-PID beside it.
+void check_output_path(const std::string& path);
+
 // Writes a results file under a temporary name (PATH.partial-PID) and renames
 // it to PATH in finish(); destroyed unfinished, it deletes the partial file.
 // write_frame() may be called from several threads: frames are converted to
@@ -78,8 +84,8 @@ struct NetworkRow {
   int id = 0;
   std::string hidden_shape;  // "64-64-64"
   int hidden_layers = 0;
-  int width = 0;         // uniform width, -1 for an explicit --shape
-  bool uniform = true;   // from --layers x --widths (else an explicit --shape)
+  int width = 0;        // uniform width, -1 for an explicit --shape
+  bool uniform = true;  // from --layers x --widths (else an explicit --shape)
   std::string activation, optimizer, status;
   float lr = 0;
   float l1 = 0, l2 = 0, momentum = 0;  // momentum: NaN unless the momentum optimizer

@@ -178,7 +178,9 @@ void render_gallery(const RenderOptions& o) {
   if (o.inputs.empty()) throw RenderError("no results file given");
   if (o.scale < 0 || o.scale > 16) throw RenderError("--scale: must be 1..16 (0 = automatic)");
   if (o.frame_stride < 1) throw RenderError("--frame-stride: must be >= 1");
-  if (o.gif_delay < 1) throw RenderError("--gif-delay: must be >= 1 (1/100 s)");
+  if (o.gif_delay < 1 || o.gif_delay > 65535)  // a GIF stores the delay in 16 bits
+    throw RenderError("--gif-delay: must be 1..65535 (1/100 s)");
+  if (o.output.empty()) throw RenderError("-o: the output directory is empty");
   const Font font(o.font.empty() ? Font::default_path() : o.font);
   std::vector<ResultsFile> files;
   std::vector<Sweep> sweeps;
