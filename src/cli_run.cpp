@@ -41,6 +41,23 @@ SweepSpec make_spec(const CliRun& c) {
   s.neuron_maps = parse_inside_rule(c.neuron_maps, "--neuron-maps");
   s.record_weights = parse_inside_rule(c.record_weights, "--record-weights");
   s.neuron_grid = c.neuron_grid;
+  // A value given twice would train the same networks twice, which the summaries then count as replicas.
+  // (Checked here, not in validate(): files of earlier versions may hold such a spec.)
+  auto once = [](const auto& values, const char* option) {
+    for (size_t i = 0; i < values.size(); ++i)
+      for (size_t j = 0; j < i; ++j)
+        if (values[j] == values[i]) throw SpecError(std::string(option) + ": a value is given twice");
+  };
+  once(s.layers, "--layers");
+  once(s.widths, "--widths");
+  once(s.shapes, "--shape");
+  once(s.activations, "--activations");
+  once(s.optimizers, "--optimizers");
+  once(s.learning_rates, "--lr");
+  once(s.batch_sizes, "--batch");
+  once(s.l1, "--l1");
+  once(s.l2, "--l2");
+  once(s.momentum, "--momentum");
   return s;
 }
 
