@@ -116,11 +116,13 @@ class CudaExecutor : public DeviceExecutor {
 
   std::string description() const override { return "cuda: " + name_; }
   // Half of what can be resident, so single-block networks train beside the groups.
-  int group_budget() const override { return device::resident_train_blocks() / 2; }
+  int group_budget() const override { return device::resident_train_blocks(terms()) / 2; }
   TrainPath train_path() const override { return options_.path; }
   int gemm_min_width() const override { return options_.gemm_min_width; }
   bool merge_gemm_depths() const override { return options_.merge_depths; }
   int64_t device_bytes_in_use() const override { return bytes_in_use_; }
+  // Terms a load in the fused path's sums (CudaOptions::chunked_sums).
+  int terms() const { return options_.chunked_sums ? device::kTerms : 1; }
 
   void upload(const DevicePlan& plan, const TrainingProblem& p, const std::vector<float>& params,
               const std::vector<float>& state1, const std::vector<float>& state2,
@@ -139,9 +141,9 @@ class CudaExecutor : public DeviceExecutor {
     single_count_ = int(plan.single_block_nets.size());
     if (options_.shared_scratch) shared_scratch_ = plan_shared_scratch(plan, p.n_train);
     group_count_ = int(plan.group_block_net.size());
-    if (group_count_ > device::resident_train_blocks())
+    if (group_count_ > device::resident_train_blocks(terms()))
       throw SpecError("the widest networks need " + std::to_string(group_count_) + " resident blocks but " + name_ +
-                      " holds " + std::to_string(device::resident_train_blocks()));
+                      " holds " + std::to_string(device::resident_train_blocks(terms())));
 
     auto ints = [](const std::vector<int>& v) { return std::vector<int32_t>(v.begin(), v.end()); };
     buf(DeviceBuffer::layers).upload(plan.layers);
@@ -200,7 +202,7 @@ class CudaExecutor : public DeviceExecutor {
       floats = std::max(floats, device::train_scratch_floats(plan.layers.data() + net.first_layer, net.layers,
                                                              net.max_width, net.batch, true));
     }
-    const device::SharedScratch shared = device::plan_shared_scratch(floats, n_train, single_count_);
+    const device::SharedScratch shared = device::plan_shared_scratch(floats, n_train, single_count_, terms());
     if (shared.bytes == 0 && single_count_ > 0)
       std::fprintf(stderr,
                    "netsweep: the single-block networks' scratch (%lld KiB each, %d blocks) does not fit in shared "
@@ -231,10 +233,10 @@ class CudaExecutor : public DeviceExecutor {
     // The multi-block groups first (their blocks must all become resident), the rest beside them.
     device::train_group(problem_, ptr<int32_t>(DeviceBuffer::group_block_net),
                         ptr<int32_t>(DeviceBuffer::group_block_rank), ptr<int32_t>(DeviceBuffer::group_blocks),
-                        ptr<device::GroupBarrier>(DeviceBuffer::barriers), networks_, group_count_, epoch_end,
+                        ptr<device::GroupBarrier>(DeviceBuffer::barriers), networks_, group_count_, epoch_end, terms(),
                         group_stream_);
     device::train_until(problem_, ptr<int32_t>(DeviceBuffer::single_nets), single_count_, epoch_end, shared_scratch_,
-                        stream_);
+                        terms(), stream_);
     // Then the GEMM groups, each on its stream, an epoch of each group in turn.
     if (gemm_ops_)
       train_gemm_groups_until(*gemm_ops_, problem_, ptr<int32_t>(DeviceBuffer::gemm_members), gemm_groups_, epoch_end);

@@ -40,25 +40,35 @@ static_assert(sizeof(GroupBarrier) == 2 * sizeof(unsigned int), "GroupBarrier la
 
 // ----------------------------------------------------------------- kernels
 
+// Both training kernels come with sums of Terms terms a load (device_train.h's
+// accumulate): kTerms, or 1 (one term a step, the loops as before, a bench variant).
+
 // grid: (single-block networks), block: kBlockThreads; dynamic shared memory
 // as `shared` lays it out: each block's activations, deltas and transposed
 // inputs (the largest network's train_scratch_floats), then the epoch's order.
+template <int Terms>
 __global__ void __launch_bounds__(kBlockThreads)
     train_until_kernel(Problem problem, const int32_t* networks, int epoch_end, SharedScratch shared) {
   extern __shared__ float scratch[];  // (train_scratch_floats), then (n_train) int32 from shared.order_at
   CudaBlock block;
   int32_t* order = shared.order_at >= 0 ? reinterpret_cast<int32_t*>(scratch + shared.order_at) : nullptr;
-  train_until(block, problem, networks[blockIdx.x], epoch_end, shared.bytes > 0 ? scratch : nullptr, order);
+  train_until<Terms>(block, problem, networks[blockIdx.x], epoch_end, shared.bytes > 0 ? scratch : nullptr, order);
 }
 
 // grid: (blocks of all multi-block networks), block: kBlockThreads; launched cooperatively
+template <int Terms>
 __global__ void __launch_bounds__(kBlockThreads)
     train_group_kernel(Problem problem, const int32_t* block_net, const int32_t* block_rank,
                        const int32_t* group_blocks, GroupBarrier* barriers, int epoch_end) {
   const int net = block_net[blockIdx.x];
   CudaGroup group{block_rank[blockIdx.x], group_blocks[net], barriers + net};
-  train_until(group, problem, net, epoch_end);
+  train_until<Terms>(group, problem, net, epoch_end);
 }
+
+using TrainUntilKernel = void (*)(Problem, const int32_t*, int, SharedScratch);
+using TrainGroupKernel = void (*)(Problem, const int32_t*, const int32_t*, const int32_t*, GroupBarrier*, int);
+TrainUntilKernel until_kernel(int terms) { return terms == 1 ? train_until_kernel<1> : train_until_kernel<kTerms>; }
+TrainGroupKernel group_kernel(int terms) { return terms == 1 ? train_group_kernel<1> : train_group_kernel<kTerms>; }
 
 // grid: (slots), block: kBlockThreads; item = network * chunks + chunk
 __global__ void __launch_bounds__(kBlockThreads)
@@ -88,13 +98,13 @@ __global__ void __launch_bounds__(kBlockThreads)
 // --------------------------------------------------------------- launchers
 
 void train_until(const Problem& problem, const int32_t* networks, int count, int epoch_end, const SharedScratch& shared,
-                 cudaStream_t stream) {
+                 int terms, cudaStream_t stream) {
   if (count == 0) return;
-  train_until_kernel<<<count, kBlockThreads, size_t(shared.bytes), stream>>>(problem, networks, epoch_end, shared);
+  until_kernel(terms)<<<count, kBlockThreads, size_t(shared.bytes), stream>>>(problem, networks, epoch_end, shared);
   NS_CUDA_CHECK_LAUNCH();
 }
 
-SharedScratch plan_shared_scratch(int64_t floats, int n_train, int networks) {
+SharedScratch plan_shared_scratch(int64_t floats, int n_train, int networks, int terms) {
   int device = 0, optin = 0, sms = 0;
   NS_CUDA_CHECK(cudaGetDevice(&device));
   NS_CUDA_CHECK(cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device));
@@ -102,10 +112,10 @@ SharedScratch plan_shared_scratch(int64_t floats, int n_train, int networks) {
   // Every block resident at once with `bytes` each (the limit is set first: the occupancy query reads it).
   auto one_wave = [&](int64_t bytes) {
     if (floats <= 0 || bytes > optin) return false;
-    NS_CUDA_CHECK(cudaFuncSetAttribute(train_until_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(bytes)));
+    const TrainUntilKernel kernel = until_kernel(terms);
+    NS_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(bytes)));
     int per_sm = 0;
-    NS_CUDA_CHECK(
-        cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, train_until_kernel, kBlockThreads, size_t(bytes)));
+    NS_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, kBlockThreads, size_t(bytes)));
     return int64_t(per_sm) * sms >= networks;
   };
   const int64_t scratch_bytes = floats * int64_t(sizeof(float));
@@ -117,19 +127,19 @@ SharedScratch plan_shared_scratch(int64_t floats, int n_train, int networks) {
 
 void train_group(const Problem& problem, const int32_t* block_net, const int32_t* block_rank,
                  const int32_t* group_blocks, GroupBarrier* barriers, int networks, int blocks, int epoch_end,
-                 cudaStream_t stream) {
+                 int terms, cudaStream_t stream) {
   if (blocks == 0) return;
   NS_CUDA_CHECK(cudaMemsetAsync(barriers, 0, sizeof(GroupBarrier) * size_t(networks), stream));
   void* args[] = {const_cast<Problem*>(&problem), &block_net, &block_rank, &group_blocks, &barriers, &epoch_end};
-  NS_CUDA_CHECK(cudaLaunchCooperativeKernel(reinterpret_cast<void*>(train_group_kernel), dim3(unsigned(blocks)),
+  NS_CUDA_CHECK(cudaLaunchCooperativeKernel(reinterpret_cast<void*>(group_kernel(terms)), dim3(unsigned(blocks)),
                                             dim3(kBlockThreads), args, 0, stream));
 }
 
-int resident_train_blocks() {
+int resident_train_blocks(int terms) {
   int device = 0, sms = 0, per_sm = 0;
   NS_CUDA_CHECK(cudaGetDevice(&device));
   NS_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
-  NS_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, train_group_kernel, kBlockThreads, 0));
+  NS_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, group_kernel(terms), kBlockThreads, 0));
   return sms * per_sm;
 }
 

@@ -17,20 +17,22 @@ struct GroupBarrier {
 struct SharedScratch {
   int64_t bytes = 0, order_at = -1;
 };
+// `terms` in the launchers below: the training kernels' sums load kTerms terms at a time,
+// or with 1 one (device_train.h's accumulate; CudaOptions::chunked_sums).
 // The listed networks, one block each, train until they have completed epoch_end epochs.
 void train_until(const Problem& problem, const int32_t* networks, int count, int epoch_end, const SharedScratch& shared,
-                 cudaStream_t stream);
+                 int terms, cudaStream_t stream);
 // Shared memory for `networks` blocks with scratch regions of `floats` floats: the
 // scratch and the order of n_train samples, else the scratch alone, whichever first fits
 // a block and leaves every block resident at once (one wave); set as the kernel's limit.
-SharedScratch plan_shared_scratch(int64_t floats, int n_train, int networks);
+SharedScratch plan_shared_scratch(int64_t floats, int n_train, int networks, int terms);
 // Networks trained by groups of blocks: block b works for network block_net[b] as rank
 // block_rank[b] of group_blocks[net]; one barrier per network (zeroed here).
 void train_group(const Problem& problem, const int32_t* block_net, const int32_t* block_rank,
                  const int32_t* group_blocks, GroupBarrier* barriers, int networks, int blocks, int epoch_end,
-                 cudaStream_t stream);
+                 int terms, cudaStream_t stream);
 // Blocks of the training kernels that can be resident at once on this device.
-int resident_train_blocks();
+int resident_train_blocks(int terms);
 
 // Every network on `count` points, in chunks of kEvalChunk over `slots` blocks.
 void evaluate(const Problem& problem, int networks, const float* points, const float* targets, const int32_t* labels,

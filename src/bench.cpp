@@ -175,10 +175,12 @@ BenchDevice parse_bench_device(const std::string& name, const CudaOptions& defau
       d.options.per_shape_gemms = true;
     } else if (word == "smem") {
       d.options.shared_scratch = true;
+    } else if (word == "terms1") {
+      d.options.chunked_sums = false;
     } else {
       throw SpecError("--devices: '" + name + "': unknown variant '" + word +
                       "' (fused, gemm, auto, tf32, fp32, defaultmath, conn1..conn32, splitN, prio, dot, merge, "
-                      "pershape, smem)");
+                      "pershape, smem, terms1)");
     }
   }
   if (d.options.per_shape_gemms && !d.options.merge_depths)

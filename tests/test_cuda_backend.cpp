@@ -172,6 +172,22 @@ TEST(CudaBackend, SharedScratchMatchesTheCpu) {
   }
 }
 
+TEST(CudaBackend, FusedSumsOfEitherChunkMatchTheCpu) {
+  // The fused path's sums with kTerms terms a load (the default) and one (the
+  // bench variant cuda-terms1); widths 5 and 19 leave remainders past the
+  // chunks. (Groups of blocks with the default: WidestNetworksOnGroupsOfBlocks.)
+  NS_REQUIRE_GPU();
+  for (bool chunked : {true, false}) {
+    CudaOptions fused;
+    fused.path = TrainPath::fused;
+    fused.chunked_sums = chunked;
+    SweepSpec s = every_activation_and_optimizer(Loss::bce);
+    s.widths = {5, 19};
+    s.layers = {1, 3};
+    expect_cuda_matches_cpu(s, fused, "cuda fused, " + describe(fused));
+  }
+}
+
 TEST(CudaBackend, MatchesCpuForBatchesDivergenceAndRegression) {
   NS_REQUIRE_GPU();
   for (TrainPath path : kPaths) {

@@ -59,7 +59,7 @@ PY
           for p in fused gemm; do
             step "cross-8x$w-$p" 30 --json "$ns" bench --layers 8 --widths "$w" --activations sigmoid,relu $points \
               --epochs 100 --snapshot-every 100 --grid 16 --gpu-path "$p" \
-              --devices "$([ "$p" = fused ] && echo cuda,cuda-smem || echo cuda,cuda-dot)" --json
+              --devices "$([ "$p" = fused ] && echo cuda,cuda-smem,cuda-terms1 || echo cuda,cuda-dot)" --json
           done
         done
         ;;
@@ -83,10 +83,12 @@ PY
       merge)
         # Every GEMM-path width of a depth in one group (cuda-merge: 6 streams and chains of launches
         # rather than 24), its GEMMs one grouped-batched call or a call per width, with cuBLAS's or
-        # own products; the fused networks' scratch in shared memory (smem); the slide sweep at 200
+        # own products; the fused networks' scratch in shared memory (smem); the fused sums a term at a
+        # time as before (terms1, against the default's chunks of 8); the slide sweep at 200
         # epochs, A ... A in one bench. Then the 8-layer groups alone, merged or not.
         step merge-slide 120 --json "$ns" bench $slide --epochs 200 --snapshot-every 100 --grid 256 \
-          --devices cuda,cuda-merge,cuda-merge-pershape,cuda-merge-dot,cuda-dot,cuda-smem,cuda-merge-smem,cuda --json
+          --devices cuda,cuda-merge,cuda-merge-pershape,cuda-merge-dot,cuda-dot,cuda-smem,cuda-merge-smem,cuda-terms1,cuda \
+          --json
         step merge-gemm-8 40 --json "$ns" bench --layers 8 --widths 64,128,256,384 --activations sigmoid,relu \
           $points --epochs 200 --snapshot-every 100 --grid 256 --devices cuda,cuda-merge,cuda-merge-dot --json
         ;;
@@ -117,7 +119,7 @@ PY
         # networks (widths 2-32), the GEMM groups (64-384), the 8-layer GEMM groups, and with the GEMM
         # streams at priorities by depth (A, B, A in one bench).
         step parts-fused 40 --json "$ns" bench --layers 1,2,3,4,6,8 --widths 2,4,8,16,32 --activations sigmoid,relu \
-          $points --epochs 200 --snapshot-every 100 --grid 256 --devices cuda,cuda-smem --json
+          $points --epochs 200 --snapshot-every 100 --grid 256 --devices cuda,cuda-smem,cuda-terms1 --json
         step parts-gemm 40 --json "$ns" bench --layers 1,2,3,4,6,8 --widths 64,128,256,384 \
           --activations sigmoid,relu $points --epochs 200 --snapshot-every 100 --grid 256 --devices cuda --json
         step parts-gemm-8 40 --json "$ns" bench --layers 8 --widths 64,128,256,384 --activations sigmoid,relu \
@@ -156,7 +158,7 @@ PY
         # The fused path (3x the GEMM path's step at this width on the H200): steps of its own, shorter.
         for e in 10 60; do
           step "steady-fused-8x384-$e" 60 --json "$ns" bench --layers 8 --widths 384 --activations sigmoid,relu \
-            $points --epochs "$e" --snapshot-every "$e" --grid 16 --devices cuda-fused --json
+            $points --epochs "$e" --snapshot-every "$e" --grid 16 --devices cuda-fused,cuda-fused-terms1 --json
         done
         [ -n "$py" ] && "$py" - "$out/bench.jsonl" <<'PY' 2>&1 | tee -a "$out/timings.txt" >>"$log"
 import json, sys

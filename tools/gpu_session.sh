@@ -28,7 +28,7 @@
 #   sanitize  compute-sanitizer memcheck on a 1-epoch run (layers 1,8 x widths 8,384), fused and gemm
 #   classes   `netsweep bench` per network class: 8x16 and 8x64 fused, 1x128 and 8x384 gemm (100
 #             epochs), and the whole slide grid on the auto path (100 epochs, 256^2 frames)
-#   crossover 8x16, 8x32 and 8x64 on the fused (also cuda-smem) and on the GEMM path (also cuda-dot),
+#   crossover 8x16, 8x32 and 8x64 on the fused (also cuda-smem, cuda-terms1) and on the GEMM path (also cuda-dot),
 #             100 epochs: the auto choice
 #   split     the slide sweep (200 epochs) with the auto split at widths 33, 65 and 129, one bench
 #   dot       the slide sweep (200 epochs) with the GEMM path's forward and delta products as
@@ -36,7 +36,8 @@
 #   slide-dot the full slide sweep (4000 epochs, 41 frames) with own products, timed by bench
 #   merge     the slide sweep (200 epochs) with every GEMM-path width of a depth in one group
 #             (cuda-merge, -pershape, -dot), own products (cuda-dot), the fused networks' scratch in
-#             shared memory (cuda-smem, cuda-merge-smem) against cuda, one bench; the 8-layer groups
+#             shared memory (cuda-smem, cuda-merge-smem), the fused sums a term at a time (cuda-terms1)
+#             against cuda, one bench; the 8-layer groups
 #   slide-best the full slide sweep on merge's fastest variant, if it beat cuda by 3% or more
 #   parts     the slide sweep's fused networks, its GEMM groups and its 8-layer GEMM groups alone, and
 #             the sweep with the GEMM streams at priorities by depth (cuda-prio), 200 epochs each
@@ -44,7 +45,8 @@
 #   profile   ncu's per-kernel summary of the 8x384 GEMM group's launches (the sweep's slowest stream)
 #   steady    that group alone at 20 and 220 epochs: its steady s/epoch (start-up cancels), with cuBLAS
 #             in pedantic FP32 (netsweep's default) against its default math mode (cuda-gemm-defaultmath),
-#             with netsweep's own products (cuda-gemm-dot), and on the fused path (groups of blocks)
+#             with netsweep's own products (cuda-gemm-dot), and on the fused path (groups of blocks; its
+#             sums 8 terms a load, the default, and a term at a time, cuda-fused-terms1)
 #   parity    the slide sweep on the CPU (carried reference, else 100 epochs here) and on the GPU
 #             (`run --from` the CPU file), compared by tools/compare_results.py within tolerances
 #   slide     the full slide sweep (108 networks, 4000 epochs, 41 frames of 256^2), timed; `info`

@@ -143,15 +143,16 @@ constexpr int kTerms = 8;
 template <int Terms = kTerms, int Rows, typename X, typename A>
 NS_HD void accumulate(float (&acc)[Rows], int terms, const X& x, const A& a) {
   int t = 0;
-  for (; t + Terms <= terms; t += Terms) {
-    float xv[Terms], av[Rows][Terms];
-    for (int j = 0; j < Terms; ++j) {
-      xv[j] = x(t + j);
-      for (int r = 0; r < Rows; ++r) av[r][j] = a(r, t + j);
+  if constexpr (Terms > 1)  // (Terms = 1: the plain loop alone)
+    for (; t + Terms <= terms; t += Terms) {
+      float xv[Terms], av[Rows][Terms];
+      for (int j = 0; j < Terms; ++j) {
+        xv[j] = x(t + j);
+        for (int r = 0; r < Rows; ++r) av[r][j] = a(r, t + j);
+      }
+      for (int j = 0; j < Terms; ++j)
+        for (int r = 0; r < Rows; ++r) acc[r] += av[r][j] * xv[j];
     }
-    for (int j = 0; j < Terms; ++j)
-      for (int r = 0; r < Rows; ++r) acc[r] += av[r][j] * xv[j];
-  }
   for (; t < terms; ++t) {
     const float xt = x(t);
     for (int r = 0; r < Rows; ++r) acc[r] += a(r, t) * xt;
@@ -160,7 +161,7 @@ NS_HD void accumulate(float (&acc)[Rows], int terms, const X& x, const A& a) {
 
 // z = W a_prev + b (sum over inputs in order, from the bias), a = f(z) on
 // hidden layers (and a^T into `transposed`, when training).
-template <typename Block>
+template <int Terms = kTerms, typename Block>
 NS_HD void forward(Block& blk, const Layer* L, int n_layers, const float* params, Activation act, Scratch s, int count,
                    const TransposedInputs* transposed = nullptr) {
   for (int l = 0; l < n_layers; ++l) {
@@ -181,7 +182,7 @@ NS_HD void forward(Block& blk, const Layer* L, int n_layers, const float* params
         w[r] = W + int64_t(o) * layer.in;
         acc[r] = bias[o];
       }
-      accumulate(
+      accumulate<Terms>(
           acc, layer.in, [&](int i) { return prev[int64_t(i) * s.cap + b]; }, [&](int r, int i) { return w[r][i]; });
       for (int r = 0; r < kRows && o0 + r < layer.out; ++r) {
         const int o = o0 + r;
@@ -227,7 +228,7 @@ NS_HD void output_layer(Block& blk, const Layer* L, int n_layers, Loss loss, int
 
 // Gradients of every parameter (into grad, the network's layout) from
 // delta = dL/dz of the output layer; sums in the CPU backend's order.
-template <typename Block>
+template <int Terms = kTerms, typename Block>
 NS_HD void backward(Block& blk, const Layer* L, int n_layers, const float* params, Activation act, Scratch s, int count,
                     const TransposedInputs& transposed, float* delta, float* delta_next, float* grad) {
   for (int l = n_layers - 1; l >= 0; --l) {
@@ -249,11 +250,11 @@ NS_HD void backward(Block& blk, const Layer* L, int n_layers, const float* param
       }
       if (i < layer.in) {
         const float* x = prev_t + i;
-        accumulate(
+        accumulate<Terms>(
             acc, count, [&](int b) { return x[int64_t(b) * layer.in]; }, [&](int r, int b) { return d[r][b]; });
         for (int r = 0; r < kRows && o0 + r < layer.out; ++r) dW[int64_t(o0 + r) * layer.in + i] = acc[r];
       } else {
-        accumulate(
+        accumulate<Terms>(
             acc, count, [](int) { return 1.0f; }, [&](int r, int b) { return d[r][b]; });  // d * 1 is exact
         for (int r = 0; r < kRows && o0 + r < layer.out; ++r) db[o0 + r] = acc[r];
       }
@@ -271,7 +272,7 @@ NS_HD void backward(Block& blk, const Layer* L, int n_layers, const float* param
         i[r] = last_row(i0 + r, layer.in);
         acc[r] = 0;
       }
-      accumulate(
+      accumulate<Terms>(
           acc, layer.out, [&](int o) { return delta[int64_t(o) * s.cap + b]; },
           [&](int r, int o) { return W[int64_t(o) * layer.in + i[r]]; });
       for (int r = 0; r < kRows && i0 + r < layer.in; ++r) {
@@ -293,7 +294,7 @@ NS_HD void backward(Block& blk, const Layer* L, int n_layers, const float* param
 // order is drawn again), so a single block may pass its own (`scratch`:
 // train_scratch_floats of the network; `order`: n_train ints; e.g. in shared
 // memory) in place of the network's regions of P.scratch and P.perm.
-template <typename Block>
+template <int Terms = kTerms, typename Block>
 NS_HD void train_until(Block& blk, const Problem& P, int index, int epoch_end, float* scratch = nullptr,
                        int32_t* order = nullptr) {
   Net& N = P.nets[index];
@@ -335,7 +336,7 @@ NS_HD void train_until(Block& blk, const Problem& P, int index, int epoch_end, f
         const int32_t* rows = perm + next_sample;
         load_inputs(blk, P.train_x, P.inputs, rows, 0, count, s.act(L, 0), cap, transposed.of(L, 0));
         blk.sync();
-        forward(blk, L, n_layers, params, N.activation, s, count, &transposed);
+        forward<Terms>(blk, L, n_layers, params, N.activation, s, count, &transposed);
         output_layer(blk, L, n_layers, P.loss, 0, P.train_y, nullptr, rows, 0, count, s, delta, losses, nullptr,
                      nullptr);
         if (blk.tid() == 0) {  // the batch's loss, summed in sample order
@@ -346,7 +347,7 @@ NS_HD void train_until(Block& blk, const Problem& P, int index, int epoch_end, f
         }
         // The backward pass's barriers publish the loss; a non-finite batch is
         // dropped before any parameter changes (its gradients are discarded).
-        backward(blk, L, n_layers, params, N.activation, s, count, transposed, delta, delta_next, grad);
+        backward<Terms>(blk, L, n_layers, params, N.activation, s, count, transposed, delta, delta_next, grad);
         const double batch_loss = *shared;
         loss_sum += batch_loss;
         if (!finite_value(batch_loss)) {
