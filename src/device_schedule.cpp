@@ -184,6 +184,18 @@ DevicePlan plan_device(const TrainingProblem& p, int block_threads,
       plan.group_block_rank.push_back(r);
     }
   }
+  // Longest first: with more single-block networks than resident blocks (e.g.
+  // --seeds 10), blocks start as others finish, and the sweep's deepest
+  // networks, listed last, would start last and finish alone. A block's epoch
+  // is steps x layers phases one after another (each a barrier and a chain of
+  // loads), then its arithmetic.
+  auto length = [&](int n) {
+    const int64_t steps = (p.n_train + effective_batch(p, n) - 1) / effective_batch(p, n);
+    const NetworkLayout& layout = p.layout.networks[size_t(n)];
+    return std::pair<int64_t, int64_t>{steps * int64_t(layout.layers.size()), epoch_work(p, layout)};
+  };
+  std::stable_sort(plan.single_block_nets.begin(), plan.single_block_nets.end(),
+                   [&](int a, int b) { return length(a) > length(b); });
   for (size_t n = 0; n < p.networks.size(); ++n) {
     const NetworkConfig& cfg = p.networks[n];
     const NetworkLayout& layout = p.layout.networks[n];

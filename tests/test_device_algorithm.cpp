@@ -3,6 +3,7 @@
 // the parity the GPU must show, checked in CI without a GPU.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <mutex>
@@ -251,6 +252,29 @@ TEST(DevicePlan, SlideSweepGivesTheWidestNetworksGroupsWithinBudget) {
   EXPECT_EQ(plan.single_block_nets.size() +
                 size_t(std::count_if(plan.blocks.begin(), plan.blocks.end(), [](int b) { return b > 1; })),
             p.networks.size());
+}
+
+TEST(DevicePlan, SingleBlockNetworksStartLongestFirst) {
+  // The fused path's single-block networks in the order their blocks start:
+  // the slide sweep's 8-layer ones first, its 1-layer ones last, each depth
+  // from the widest; every one listed once.
+  SweepSpec s = base_spec();
+  s.layers = {1, 2, 3, 4, 6, 8};
+  s.widths = {2, 4, 8, 16, 32};
+  s.batch_sizes = {32};
+  const auto p = build_problem(s, data("moons"));
+  const DevicePlan plan = plan_device(p, device::kBlockThreads, nullptr, 0);
+  ASSERT_EQ(plan.single_block_nets.size(), p.networks.size());
+  std::vector<int> seen = plan.single_block_nets;
+  std::sort(seen.begin(), seen.end());
+  for (size_t i = 0; i < seen.size(); ++i) ASSERT_EQ(seen[i], int(i));
+  auto shape = [&](size_t k) { return p.networks[size_t(plan.single_block_nets[k])].hidden; };
+  EXPECT_EQ(shape(0), std::vector<int>(8, 32));
+  EXPECT_EQ(shape(seen.size() - 1), std::vector<int>(1, 2));
+  for (size_t k = 1; k < seen.size(); ++k) {
+    EXPECT_GE(shape(k - 1).size(), shape(k).size()) << k;
+    if (shape(k - 1).size() == shape(k).size()) EXPECT_GE(shape(k - 1)[0], shape(k)[0]) << k;
+  }
 }
 
 TEST(DeviceAlgorithm, GridFramesAsGemmsMatchTheCpu) {
