@@ -36,12 +36,12 @@ double parse_number(const std::string& text, const std::string& where) {
   try {
     v = std::stod(text, &used);
   } catch (const std::out_of_range&) {
-    throw DataError(where + ": '" + text + "' is out of range");
+    throw DataError(where + ": '" + printable(text) + "' is out of range");
   } catch (const std::exception&) {
     used = 0;
   }
-  if (text.empty() || used != text.size()) throw DataError(where + ": '" + text + "' is not a number");
-  if (!std::isfinite(v)) throw DataError(where + ": '" + text + "' is not finite");
+  if (text.empty() || used != text.size()) throw DataError(where + ": '" + printable(text) + "' is not a number");
+  if (!std::isfinite(v)) throw DataError(where + ": '" + printable(text) + "' is not finite");
   return v;
 }
 
@@ -55,7 +55,7 @@ void check_value(double v, const std::string& where) {
 
 void check_label(double v, const std::string& where, const std::string& text) {
   if (v != std::floor(v) || v < 0 || v > kMaxLabel)
-    throw DataError(where + ": '" + text + "' is not a class number from 0 to " + std::to_string(kMaxLabel));
+    throw DataError(where + ": '" + printable(text) + "' is not a class number from 0 to " + std::to_string(kMaxLabel));
 }
 
 void check_point_count(size_t n, const std::string& where) {
@@ -133,7 +133,7 @@ PointSet parse_csv(const std::string& text, const std::string& path) {
     p.dims = 1;
   } else {
     throw DataError(path + ": line 1: header must be 'x1,x2,label' (classification) or 'x,y' (1-D regression), got '" +
-                    trim(line).substr(0, 80) + "'");
+                    printable(trim(line)) + "'");
   }
   int64_t line_no = 1;
   while (std::getline(in, line)) {
@@ -150,7 +150,7 @@ PointSet parse_csv(const std::string& text, const std::string& path) {
     for (size_t k = 0; k < 2; ++k) check_value(v[k], where + ", field '" + header[k] + "'");  // x1,x2 or x,y
     if (p.dims == 2) {
       if (v[2] != std::floor(v[2]) || v[2] < 0)
-        throw DataError(where + ", field 'label': '" + cells[2] + "' is not a class number >= 0");
+        throw DataError(where + ", field 'label': '" + printable(cells[2]) + "' is not a class number >= 0");
       check_label(v[2], where + ", field 'label'", cells[2]);
       p.add_point(v[0], v[1], int(v[2]));
     } else {

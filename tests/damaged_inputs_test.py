@@ -234,6 +234,11 @@ expect("shard beyond int", [NETSWEEP, "run", *SMALL, "--shard", "0/4294967299", 
 expect("a test fraction that holds out a whole class", [NETSWEEP, "run", *SMALL, "--csv",
        write("two.csv", "x1,x2,label\n0,0,0\n1,1,1\n"), "--test-fraction", "0.5", "-o", out], "leaves class",
        out=out)
+nul_csv = path("nul.csv")
+with open(nul_csv, "wb") as f:
+    f.write(b"x1,\x00x2,label\n0,0,0\n1,1,1\n")
+expect("a NUL in a CSV header, quoted whole", [NETSWEEP, "run", *SMALL, "--csv", nul_csv, "-o", out],
+       "x1,\\x00x2,label'", out=out)
 expect("an activation given twice", [NETSWEEP, "run", *SMALL, "--activations", "relu,tanh,relu", "-o", out],
        "--activations", out=out)
 expect("NaN early-stop loss", [NETSWEEP, "run", *SMALL, "--early-stop-loss", "nan", "-o", out], "--early-stop-loss",
