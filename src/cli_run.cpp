@@ -1,5 +1,6 @@
 #include "cli_run.h"
 
+#include <charconv>
 #include <cmath>
 #include <cstdlib>
 
@@ -67,12 +68,15 @@ std::string joined_command_line(int argc, char** argv) {
   return s;
 }
 
-// Seeds are unsigned: "-1" must not wrap around to 2^64 - 1.
+// Seeds are unsigned 64-bit: "-1" must not wrap around to 2^64 - 1, nor 2^64 to 0.
 const CLI::Validator kNonNegativeWhole(
     [](std::string& value) {
-      return value.find_first_not_of("0123456789") == std::string::npos && !value.empty() && value.size() <= 19
+      uint64_t v = 0;
+      const char* end = value.data() + value.size();
+      const auto [stop, ec] = std::from_chars(value.data(), end, v);
+      return !value.empty() && ec == std::errc() && stop == end
                  ? std::string()
-                 : "'" + value + "' is not a whole number >= 0";
+                 : "'" + value + "' is not a whole number from 0 to 18446744073709551615";
     },
     "UINT");
 
