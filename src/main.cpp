@@ -189,6 +189,8 @@ int main(int argc, char** argv) {
         run_sweep(parts[0].spec, parts[0].data, c.run);
       } else {
         std::vector<std::string> written;
+        for (size_t k = 0; k < parts.size(); ++k)
+          check_output_path(part_output_path(c.run.output, int(k)));  // every part's, before the first trains
         for (size_t k = 0; k < parts.size(); ++k) {
           RunOptions o = c.run;
           o.output = part_output_path(c.run.output, int(k));

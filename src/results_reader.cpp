@@ -127,10 +127,10 @@ void check_network_row(const NetworkRow& r, int index, int64_t inputs, int64_t o
   for (int width : hidden)
     if (r.uniform ? width != r.width : r.width != -1)
       fail("width", std::to_string(r.width) + " does not match networks/hidden_shape '" + r.hidden_shape + "'");
-  int64_t parameters = 0, in = inputs;  // stops once past the row's count: no overflow
-  for (size_t l = 0; l <= hidden.size() && parameters <= r.parameters; ++l) {
+  int64_t parameters = 0, in = inputs;  // saturating: every value here is the file's
+  for (size_t l = 0; l <= hidden.size(); ++l) {
     const int64_t out = l < hidden.size() ? hidden[l] : outputs;
-    parameters += (in + 1) * out;
+    parameters = saturating_add(parameters, saturating_mul(saturating_add(in, 1), out));
     in = out;
   }
   if (parameters != r.parameters)

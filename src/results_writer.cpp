@@ -147,7 +147,8 @@ void check_output_path(const std::string& path) {
   if (::access(dir.c_str(), W_OK) != 0)
     throw ResultsError(path + ": the directory " + dir.string() + " is not writable");
   const long name_max = ::pathconf(dir.c_str(), _PC_NAME_MAX);
-  const size_t temporary = fs::path(path).filename().string().size() + std::strlen(".partial-") + 10;  // a pid
+  const size_t temporary =
+      fs::path(path).filename().string().size() + std::strlen(".partial-") + std::to_string(::getpid()).size();
   if (name_max > 0 && temporary > size_t(name_max))
     throw ResultsError(path + ": the file name is too long: it is written first as NAME.partial-PID, and names in " +
                        dir.string() + " have at most " + std::to_string(name_max) + " characters");

@@ -224,6 +224,10 @@ TEST(DeviceAlgorithm, SumsInChunksOfTermsKeepEveryBit) {
     float chunked[4] = {0.5f, -1.0f, 0.0f, 3.0f}, plain[4] = {0.5f, -1.0f, 0.0f, 3.0f}, one[1] = {0.25f};
     device::accumulate(chunked, terms, xt, at);
     device::accumulate<1>(plain, terms, xt, at);
+    float by_four[4] = {0.5f, -1.0f, 0.0f, 3.0f};
+    device::accumulate<device::kDeltaTerms>(by_four, terms, xt, at);
+    expect_same_bits(std::vector<float>(by_four, by_four + 4), std::vector<float>(plain, plain + 4),
+                     std::to_string(terms) + " terms, 4 rows, by " + std::to_string(device::kDeltaTerms));
     device::accumulate(one, terms, xt, at);
     float expected_one = 0.25f;
     for (int t = 0; t < terms; ++t) expected_one += a[size_t(t)] * x[size_t(t)];

@@ -50,9 +50,10 @@ struct CudaOptions {
   // the largest one's fits a block and every such block can be resident at
   // once; a bench variant (cuda-smem), to measure.
   bool shared_scratch = false;
-  // The fused path's sums load device::kTerms terms before their products
-  // (device_train.h's accumulate); false: one term at a time, the loops as
-  // the second GPU session measured them (a bench variant, cuda-terms1).
+  // The fused path's training sums load device::kTerms terms before their
+  // products (device_train.h's accumulate); false: one term at a time, the
+  // training loops as the second GPU session measured them (a bench variant,
+  // cuda-terms1; frames and the GEMM path's own products keep the chunks).
   bool chunked_sums = true;
 };
 bool parse_precision_tf32(const std::string& name);  // "fp32" or "tf32"; throws SpecError

@@ -137,6 +137,10 @@ NS_HD int last_row(int r, int rows) { return r < rows ? r : rows - 1; }  // rows
 // with kRows sums a term the body is not small), so each term would wait a
 // memory round trip for its loads; in chunks, kTerms terms wait one.
 constexpr int kTerms = 8;
+// The deltas' sums read kRows weights a term from four columns of W (four
+// addresses, not one): 8 terms a load made ptxas spill 184-192 bytes of the
+// training kernels (sm_90, 128 registers); 4 spill nothing.
+constexpr int kDeltaTerms = 4;
 
 // acc[r] += a(r, t) * x(t) for t = 0, 1, ..., terms - 1, in that order: the
 // same sums, to the bit, as the plain loop (Terms = 1).
@@ -272,7 +276,7 @@ NS_HD void backward(Block& blk, const Layer* L, int n_layers, const float* param
         i[r] = last_row(i0 + r, layer.in);
         acc[r] = 0;
       }
-      accumulate<Terms>(
+      accumulate<(Terms < kDeltaTerms ? Terms : kDeltaTerms)>(
           acc, layer.out, [&](int o) { return delta[int64_t(o) * s.cap + b]; },
           [&](int r, int o) { return W[int64_t(o) * layer.in + i[r]]; });
       for (int r = 0; r < kRows && i0 + r < layer.in; ++r) {
