@@ -45,6 +45,7 @@ TEST(DeviceAlgorithm, MatchesCpuForBatchesThreadsAndRegression) {
   SweepSpec s = base_spec();
   s.batch_sizes = {0, 7, 64};  // full batch, a partial last batch, one batch larger than the data
   s.early_stop_loss = 0.3f;
+  s.l2 = {0.0f, 1e-2f};  // the update in one pass over the block, and layer by layer (weights penalized)
   SweepRun cpu, dev, dev_wide;
   run_cpu(cpu, s, data("xor"));
   run_emulated(dev, s, data("xor"), 5);  // fewer threads than samples or units

@@ -361,9 +361,12 @@ NS_HD void train_until(Block& blk, const Problem& P, int index, int epoch_end, f
         ++step;
         const OptimizerConfig& opt = N.optimizer;
         const float step_size = optimizer_step_size(opt, step);
-        for (int l = 0; l < n_layers; ++l)
-          update_range(blk, opt, step_size, L[l].weights, L[l].weights + int64_t(L[l].in) * L[l].out,
-                       L[l].biases + L[l].out, params, state1, state2, grad, next, nonfinite);
+        if (opt.l1 == 0.0 && opt.l2 == 0.0)  // nothing penalized: one pass over the block, no short layer passes
+          update_range(blk, opt, step_size, 0, 0, N.param_count, params, state1, state2, grad, next, nonfinite);
+        else
+          for (int l = 0; l < n_layers; ++l)
+            update_range(blk, opt, step_size, L[l].weights, L[l].weights + int64_t(L[l].in) * L[l].out,
+                         L[l].biases + L[l].out, params, state1, state2, grad, next, nonfinite);
         blk.sync();
         if (*nonfinite != 0) {  // keep the last finite parameters
           active = 0;
