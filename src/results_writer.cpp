@@ -127,33 +127,6 @@ int64_t inside_bytes(const TrainingProblem& p, FrameType type) {
   return saturating_add(maps, saturating_mul(saturating_mul(params, frames), 4));
 }
 
-void check_output_path(const std::string& path) {
-  namespace fs = std::filesystem;
-  if (path.empty()) throw ResultsError("-o: the output path is empty");
-  std::error_code ec;
-  const fs::file_status status = fs::symlink_status(path, ec);
-  if (fs::is_symlink(status))
-    throw ResultsError(path +
-                       ": is a symbolic link; give the path of the file itself (the output is replaced by "
-                       "renaming a new file into place, which would replace the link)");
-  if (fs::is_directory(status) || fs::path(path).filename().empty())
-    throw ResultsError(path + ": is a directory; give a file name (e.g. " + (fs::path(path) / "sweep.h5").string() +
-                       ")");
-  if (fs::exists(status) && !fs::is_regular_file(status))
-    throw ResultsError(path + ": exists and is not a regular file (a device, FIFO or socket); give a file name");
-  const fs::path dir = fs::absolute(path, ec).parent_path();
-  if (ec || !fs::is_directory(dir, ec))
-    throw ResultsError(path + ": the directory " + dir.string() + " does not exist");
-  if (::access(dir.c_str(), W_OK) != 0)
-    throw ResultsError(path + ": the directory " + dir.string() + " is not writable");
-  const long name_max = ::pathconf(dir.c_str(), _PC_NAME_MAX);
-  const size_t temporary =
-      fs::path(path).filename().string().size() + std::strlen(".partial-") + std::to_string(::getpid()).size();
-  if (name_max > 0 && temporary > size_t(name_max))
-    throw ResultsError(path + ": the file name is too long: it is written first as NAME.partial-PID, and names in " +
-                       dir.string() + " have at most " + std::to_string(name_max) + " characters");
-}
-
 // Frames are converted to the stored type by the caller's thread, then
 // compressed and written by the frame pipeline.
 struct ResultsWriter::Impl {
