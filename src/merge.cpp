@@ -2,6 +2,7 @@
 #include "netsweep/merge.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -29,6 +30,10 @@ std::string merged_options(const std::string& shard_options, const std::string& 
 void merge_results(const std::vector<std::string>& inputs, const std::string& output, const std::string& command_line,
                    bool quiet) {
   if (inputs.empty()) throw ResultsError("merge: no input files");
+  std::error_code ec;
+  for (const auto& path : inputs)  // the merged file would replace a shard it is made from
+    if (std::filesystem::equivalent(path, output, ec))
+      throw ResultsError("merge: -o " + output + " is one of the inputs (" + path + "); give a new file");
   std::vector<ResultsFile> files;
   for (const auto& path : inputs) files.emplace_back(path);
   const auto hash_of = [](const ResultsFile& f) {

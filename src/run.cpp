@@ -53,7 +53,7 @@ extern "C" void on_stop_signal(int sig) {
   g_stop = true;
 }
 
-// Installs SIGTERM/SIGINT handlers for the lifetime of a run.
+// Installs SIGTERM/SIGINT/SIGHUP handlers for the lifetime of a run.
 class StopSignals {
  public:
   StopSignals() {
@@ -64,15 +64,19 @@ class StopSignals {
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, &old_term_);
     sigaction(SIGINT, &sa, &old_int_);
+    // The terminal closed: stop as for SIGTERM, leaving nothing half-written; under nohup (ignored) go on.
+    sigaction(SIGHUP, nullptr, &old_hup_);
+    if (old_hup_.sa_handler != SIG_IGN) sigaction(SIGHUP, &sa, nullptr);
   }
   ~StopSignals() {
     sigaction(SIGTERM, &old_term_, nullptr);
     sigaction(SIGINT, &old_int_, nullptr);
+    sigaction(SIGHUP, &old_hup_, nullptr);
   }
 
  private:
   struct sigaction old_term_ {
-  }, old_int_{};
+  }, old_int_{}, old_hup_{};
 };
 
 bool output_is_complete(const std::string& path, const std::string& hash, const ShardId& shard) {
@@ -229,7 +233,7 @@ void train_and_write(const SweepSpec& spec, const Dataset& data, const RunOption
   }
   if (!completed) {
     const int sig = g_signal.load();
-    const std::string name = sig == SIGINT ? "SIGINT" : "SIGTERM";
+    const std::string name = sig == SIGINT ? "SIGINT" : sig == SIGHUP ? "SIGHUP" : "SIGTERM";
     if (checkpoint) {
       checkpoint->flush();
       throw Interrupted("stopped by " + name + "; checkpoint written to " + checkpoint->directory() +

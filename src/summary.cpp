@@ -27,13 +27,19 @@ std::string csv_cell(const std::string& v) {
 
 nlohmann::json number_or_null(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
 
-Distribution distribution(const std::vector<double>& v) { return {quantile(v, 0.5), quantile(v, 0.25), quantile(v, 0.75)}; }
+Distribution distribution(const std::vector<double>& v) {
+  return {quantile(v, 0.5), quantile(v, 0.25), quantile(v, 0.75)};
+}
 
 }  // namespace
 
 std::vector<NetworkSummary> summarize_networks(const std::vector<std::string>& files, const SummaryOptions& options) {
   std::vector<NetworkSummary> out;
   for (size_t k = 0; k < files.size(); ++k) {
+    std::error_code ec;
+    for (size_t j = 0; j < k; ++j)  // its networks would count twice
+      if (std::filesystem::equivalent(files[j], files[k], ec))
+        throw ResultsError(files[k] + ": given twice (as " + files[j] + ")");
     const ResultsFile f(files[k]);
     std::string part = f.has_attribute("part_label") ? f.attribute("part_label") : "";
     if (part.empty() && files.size() > 1) part = std::filesystem::path(files[k]).stem().string();
@@ -48,7 +54,9 @@ std::vector<NetworkSummary> summarize_networks(const std::vector<std::string>& f
       n.row = rows[i];
       n.file = int(k);
       const NetworkResult r = f.network_result(int(i));
-      const std::vector<float>& accuracy = options.target_on_test ? r.snapshot_test_accuracy : r.snapshot_train_accuracy;
+      const std::vector<float>& accuracy =
+          options.target_on_test ? r.snapshot_test_accuracy : r.snapshot_train_accuracy;
+      for (float a : accuracy) n.target_measured |= std::isfinite(a);
       for (size_t fr = 0; fr < accuracy.size(); ++fr)
         if (std::isfinite(accuracy[fr]) && accuracy[fr] >= options.target_accuracy) {
           n.reached_target = true;
@@ -62,9 +70,9 @@ std::vector<NetworkSummary> summarize_networks(const std::vector<std::string>& f
 }
 
 const std::vector<std::string>& summary_axes() {
-  static const std::vector<std::string> axes = {"part",  "features", "shape",    "layers", "width",  "activation",
-                                                "optimizer", "lr", "batch",    "l1",     "l2",     "momentum",
-                                                "seed",  "replica",  "status"};
+  static const std::vector<std::string> axes = {"part",       "features",  "shape", "layers",  "width",
+                                                "activation", "optimizer", "lr",    "batch",   "l1",
+                                                "l2",         "momentum",  "seed",  "replica", "status"};
   return axes;
 }
 
@@ -130,7 +138,7 @@ std::vector<GroupSummary> group_networks(const std::vector<NetworkSummary>& netw
   }
   for (GroupSummary& grp : groups) {
     std::vector<double> train_loss, test_loss, train_acc, test_acc, epochs;
-    int reached = 0;
+    int reached = 0, measured = 0;
     for (int i : grp.members) {
       const NetworkSummary& n = networks[size_t(i)];
       train_loss.push_back(n.row.final_train_loss);
@@ -138,6 +146,7 @@ std::vector<GroupSummary> group_networks(const std::vector<NetworkSummary>& netw
       train_acc.push_back(n.row.final_train_accuracy);
       test_acc.push_back(n.row.final_test_accuracy);
       grp.diverged += n.row.status == "diverged";
+      measured += n.target_measured;
       if (n.reached_target) {
         ++reached;
         epochs.push_back(n.epochs_to_target);
@@ -148,7 +157,7 @@ std::vector<GroupSummary> group_networks(const std::vector<NetworkSummary>& netw
     grp.test_loss = distribution(test_loss);
     grp.train_accuracy = distribution(train_acc);
     grp.test_accuracy = distribution(test_acc);
-    grp.reached_share = double(reached) / double(grp.count);
+    grp.reached_share = measured ? double(reached) / double(grp.count) : NAN;  // NaN: nothing to reach it on
     grp.median_epochs_to_target = quantile(epochs, 0.5);
   }
   return groups;
@@ -280,8 +289,8 @@ std::string format_groups(const std::vector<GroupSummary>& groups, const std::ve
         const Distribution& d = grp.*member;
         out << ',' << g(d.median, "%.9g") << ',' << g(d.q25, "%.9g") << ',' << g(d.q75, "%.9g");
       }
-      out << ',' << g(grp.reached_share, "%.9g") << ',' << g(grp.median_epochs_to_target, "%.9g") << ','
-          << grp.diverged << '\n';
+      out << ',' << g(grp.reached_share, "%.9g") << ',' << g(grp.median_epochs_to_target, "%.9g") << ',' << grp.diverged
+          << '\n';
     }
     return out.str();
   }
@@ -298,8 +307,8 @@ std::string format_groups(const std::vector<GroupSummary>& groups, const std::ve
     out << buf;
   }
   std::snprintf(buf, sizeof buf, "%5s %-24s %-24s %-21s %-21s %8s %10s %8s\n", "n", "train_loss med [IQR]",
-                "test_loss med [IQR]", "train_acc med [IQR]", "test_acc med [IQR]", ("≥" + target).c_str(),
-                "epochs_to", "diverged");
+                "test_loss med [IQR]", "train_acc med [IQR]", "test_acc med [IQR]", ("≥" + target).c_str(), "epochs_to",
+                "diverged");
   out << buf;
   auto cell = [](const Distribution& d, const char* f) {
     return g(d.median, f) + " [" + g(d.q25, f) + "," + g(d.q75, f) + "]";
@@ -309,10 +318,11 @@ std::string format_groups(const std::vector<GroupSummary>& groups, const std::ve
       std::snprintf(buf, sizeof buf, "%-*s ", int(widths[a]), grp.key[a].substr(0, widths[a]).c_str());
       out << buf;
     }
-    std::snprintf(buf, sizeof buf, "%5d %-24s %-24s %-21s %-21s %7.0f%% %10s %8d\n", grp.count,
+    const std::string share = std::isnan(grp.reached_share) ? "n/a" : g(100 * grp.reached_share, "%.0f") + "%";
+    std::snprintf(buf, sizeof buf, "%5d %-24s %-24s %-21s %-21s %8s %10s %8d\n", grp.count,
                   cell(grp.train_loss, "%.4f").c_str(), cell(grp.test_loss, "%.4f").c_str(),
-                  cell(grp.train_accuracy, "%.3f").c_str(), cell(grp.test_accuracy, "%.3f").c_str(),
-                  100 * grp.reached_share, g(grp.median_epochs_to_target).c_str(), grp.diverged);
+                  cell(grp.train_accuracy, "%.3f").c_str(), cell(grp.test_accuracy, "%.3f").c_str(), share.c_str(),
+                  g(grp.median_epochs_to_target).c_str(), grp.diverged);
     out << buf;
   }
   out << "(" << (options.target_on_test ? "test" : "train") << " accuracy ≥ " << target

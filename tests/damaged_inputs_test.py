@@ -15,6 +15,7 @@ import stat
 import subprocess
 import sys
 import tempfile
+import time
 
 import h5py
 import numpy as np
@@ -249,6 +250,45 @@ expect("slurm: no CPUs per task", [NETSWEEP, "slurm", *SMALL, "--shards", "1", "
        path("sl.h5")], "--cpus-per-task", out=path("sl.h5"))
 expect("render: a GIF delay beyond 16 bits", [RENDER, good, "-o", path("g4"), "--gif-delay", "100000", "-q"],
        "--gif-delay", out=path("g4"))
+
+# A font whose composite glyphs name themselves (stb_truetype recursed until SIGSEGV).
+dejavu = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+if os.path.exists(dejavu):
+    font = bytearray(open(dejavu, "rb").read())
+    for t in range(int.from_bytes(font[4:6], "big")):
+        rec = 12 + 16 * t
+        if font[rec:rec + 4] == b"glyf":
+            at, length = int.from_bytes(font[rec + 8:rec + 12], "big"), int.from_bytes(font[rec + 12:rec + 16], "big")
+            font[at:at + length] = b"\xff" * length
+    with open(path("glyf.ttf"), "wb") as f:
+        f.write(font)
+    expect("render: a font whose glyphs loop", [RENDER, good, "-o", path("g5"), "--font", path("glyf.ttf"), "-q"],
+           "glyf.ttf", out=path("g5"))
+# Inputs the command would count twice, or replace.
+expect("info: a file given twice", [NETSWEEP, "info", good, good], "given twice")
+expect("render: a file given twice", [RENDER, good, good, "-o", path("g6"), "-q"], "given twice", out=path("g6"))
+expect("merge: -o one of its inputs", [NETSWEEP, "merge", "-q", good, "-o", good], "one of the inputs")
+os.makedirs(path("g7"))
+shutil.copy(good, path("g7/in.h5"))
+expect("render: the input inside the gallery it replaces", [RENDER, path("g7/in.h5"), "-o", path("g7"), "-q"],
+       "is inside")
+if not os.path.exists(path("g7/in.h5")):
+    failures.append("render: the input inside the gallery was deleted")
+expect("render: --runs lr=1e-3 is lr=0.001", [RENDER, good, "-o", path("g8"), "--runs", "lr=1e-3,width=03", "-q"],
+       "", status=0)
+expect("render: --runs with a word for a number", [RENDER, good, "-o", path("g9"), "--runs", "layers=abc", "-q"],
+       "not a whole number", out=path("g9"))
+# SIGHUP (the terminal closed) stops a run as SIGTERM does: nothing half-written left.
+hup_out = path("hup.h5")
+hp = subprocess.Popen([NETSWEEP, "run", "--layers", "2,3", "--widths", "32,64", "--epochs", "4000", "--grid", "16",
+                       "--dataset", "spiral", "--device", "cpu", "-q", "-o", hup_out], stderr=subprocess.PIPE)
+time.sleep(1.0)
+hp.send_signal(signal.SIGHUP)
+hp.wait(timeout=60)
+if hp.returncode != 129 or leftovers(hup_out):
+    failures.append(f"run stopped by SIGHUP: status {hp.returncode}, left behind {leftovers(hup_out)}")
+else:
+    print("ok   run stopped by SIGHUP")
 
 # --resume takes a complete file as done only if it is this shard's.
 two = [*SMALL[:2], "--widths", "3,4", *SMALL[4:]]

@@ -16,9 +16,10 @@ struct NetworkSummary {
   std::string part;      // the file's part label (or its name, among several files); "" for one file of one part
   std::string features;  // "x1,x2"
   NetworkRow row;
-  int file = 0;                // which of the files given
-  int epochs_to_target = -1;   // the first frame epoch whose accuracy reached the target; -1: never
+  int file = 0;               // which of the files given
+  int epochs_to_target = -1;  // the first frame epoch whose accuracy reached the target; -1: never
   bool reached_target = false;
+  bool target_measured = false;  // the target set's accuracy was recorded (no test set, regression: not)
 };
 
 struct SummaryOptions {
@@ -32,7 +33,7 @@ std::vector<NetworkSummary> summarize_networks(const std::vector<std::string>& f
 // The axes networks can be grouped by, and a network's value on one.
 const std::vector<std::string>& summary_axes();
 std::string axis_value(const NetworkSummary& n, const std::string& axis);  // throws ResultsError for an unknown axis
-std::vector<std::string> parse_axes(const std::string& comma_list);       // checked
+std::vector<std::string> parse_axes(const std::string& comma_list);        // checked
 
 // Quantile q of the finite values (linear interpolation between order
 // statistics, as NumPy's default); NaN if there are none.
@@ -46,7 +47,7 @@ struct GroupSummary {
   std::vector<int> members;      // indices into the networks
   int count = 0, diverged = 0;
   Distribution train_loss, test_loss, train_accuracy, test_accuracy;
-  double reached_share = 0;           // of the replicas that reached the target accuracy
+  double reached_share = 0;  // of the replicas that reached the target accuracy (NaN: none measured on its set)
   double median_epochs_to_target = 0;  // among those that reached it (NaN if none)
 };
 // Groups in order of first appearance.

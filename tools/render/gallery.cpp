@@ -4,6 +4,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -28,7 +29,7 @@ constexpr const char* kMarker = ".netsweep-gallery";
 std::atomic<int> g_stop_signal{0};
 extern "C" void on_render_stop(int sig) { g_stop_signal = sig; }
 
-// SIGTERM/SIGINT stop the render between networks (handlers live while it runs).
+// SIGTERM/SIGINT/SIGHUP stop the render between networks (handlers live while it runs).
 class StopSignals {
  public:
   StopSignals() {
@@ -38,15 +39,19 @@ class StopSignals {
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, &old_term_);
     sigaction(SIGINT, &sa, &old_int_);
+    // The terminal closed: stop as for SIGTERM, leaving nothing half-written; under nohup (ignored) go on.
+    sigaction(SIGHUP, nullptr, &old_hup_);
+    if (old_hup_.sa_handler != SIG_IGN) sigaction(SIGHUP, &sa, nullptr);
   }
   ~StopSignals() {
     sigaction(SIGTERM, &old_term_, nullptr);
     sigaction(SIGINT, &old_int_, nullptr);
+    sigaction(SIGHUP, &old_hup_, nullptr);
   }
 
  private:
   struct sigaction old_term_ {
-  }, old_int_{};
+  }, old_int_{}, old_hup_{};
 };
 
 // The gallery being written (OUTPUT.partial-PID): removed unless it was moved into place.
@@ -173,7 +178,28 @@ NetworkPictures render_network(const Sweep& s, const NetworkRow& row, const Netw
 
 }  // namespace
 
-void render_gallery(const RenderOptions& o) {
+namespace {
+// The inputs with a network --runs matches (with several files, one without
+// any is left out, and said so); all of them without --runs.
+std::vector<std::string> matching_inputs(const RenderOptions& o) {
+  if (o.runs.empty() || o.inputs.size() < 2) return o.inputs;
+  std::vector<std::string> kept;
+  for (const auto& path : o.inputs) {
+    const auto& rows = ResultsFile(path).networks();
+    if (std::any_of(rows.begin(), rows.end(), [&](const NetworkRow& r) { return matches(r, o.runs); }))
+      kept.push_back(path);
+    else if (!o.quiet)
+      std::fprintf(stderr, "netsweep-render: %s: no network matches --runs '%s'; left out\n", path.c_str(),
+                   o.runs.c_str());
+  }
+  if (kept.empty()) throw RenderError("--runs '" + o.runs + "': no network matches in any of the files");
+  return kept;
+}
+}  // namespace
+
+void render_gallery(const RenderOptions& given) {
+  RenderOptions o = given;
+  o.inputs = matching_inputs(given);
   const auto start = std::chrono::steady_clock::now();
   if (o.inputs.empty()) throw RenderError("no results file given");
   if (o.scale < 0 || o.scale > 16) throw RenderError("--scale: must be 1..16 (0 = automatic)");
@@ -184,7 +210,13 @@ void render_gallery(const RenderOptions& o) {
   const Font font(o.font.empty() ? Font::default_path() : o.font);
   std::vector<ResultsFile> files;
   std::vector<Sweep> sweeps;
-  for (const auto& path : o.inputs) files.emplace_back(path);
+  for (size_t k = 0; k < o.inputs.size(); ++k) {
+    std::error_code ec;
+    for (size_t j = 0; j < k; ++j)  // its networks would be drawn twice
+      if (fs::equivalent(o.inputs[j], o.inputs[k], ec))
+        throw RenderError(o.inputs[k] + ": given twice (as " + o.inputs[j] + ")");
+    files.emplace_back(o.inputs[k]);
+  }
   for (size_t k = 0; k < files.size(); ++k) {
     sweeps.push_back(read_sweep(files[k], o));
     if (files.size() > 1) sweeps.back().prefix = "p" + std::to_string(k) + "-";
@@ -210,6 +242,12 @@ void render_gallery(const RenderOptions& o) {
     throw RenderError(o.output + ": the directory " + parent.string() + " does not exist (netsweep-render makes " +
                       "only the gallery's own directory)");
   if (fs::exists(out) && !fs::is_directory(out)) throw RenderError(o.output + ": exists and is not a directory");
+  for (const auto& input : o.inputs) {  // the gallery replaces its directory whole, with whatever is in it
+    const fs::path rel = fs::weakly_canonical(input).lexically_relative(fs::weakly_canonical(out));
+    if (!rel.empty() && *rel.begin() != "..")
+      throw RenderError(input + ": is inside " + o.output + ", which rendering replaces; move it out or render to " +
+                        "another directory");
+  }
   if (fs::exists(out) && !fs::exists(out / kMarker) && !fs::is_empty(out))
     throw RenderError(o.output + ": exists and is not a netsweep gallery; refusing to replace it");
   const StopSignals signals;
@@ -263,9 +301,12 @@ void render_gallery(const RenderOptions& o) {
   if (failure) std::rethrow_exception(failure);
   auto check_stop = [&] {
     if (const int sig = g_stop_signal)
-      throw RenderInterrupted(
-          std::string("stopped by ") + (sig == SIGINT ? "SIGINT" : "SIGTERM") + "; " + o.output + " was left as it was",
-          128 + sig);
+      throw RenderInterrupted(std::string("stopped by ") +
+                                  (sig == SIGINT   ? "SIGINT"
+                                   : sig == SIGHUP ? "SIGHUP"
+                                                   : "SIGTERM") +
+                                  "; " + o.output + " was left as it was",
+                              128 + sig);
   };
   check_stop();
 

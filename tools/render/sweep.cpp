@@ -1,7 +1,9 @@
 #include "sweep.h"
 
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <sstream>
 
 namespace netsweep::render {
@@ -52,10 +54,25 @@ bool matches(const NetworkRow& r, const std::string& filter) {
     else
       throw RenderError("--runs: unknown key '" + key +
                         "' (known: activation, layers, width, shape, optimizer, lr, batch, seed, status, id)");
+    // Numbers as numbers: lr=1e-3 is lr=0.001, width=04 is width=4.
+    const bool real = key == "lr",
+               whole = key == "layers" || key == "width" || key == "batch" || key == "seed" || key == "id";
     std::stringstream alts(cond.substr(eq + 1));
     std::string alt;
     bool any = false;
-    while (std::getline(alts, alt, '|')) any |= alt == value;
+    while (std::getline(alts, alt, '|')) {
+      if (!real && !whole) {
+        any |= alt == value;
+        continue;
+      }
+      const std::string digits = !alt.empty() && alt[0] == '+' ? alt.substr(1) : alt;
+      char* end = nullptr;
+      errno = 0;
+      const long double v = std::strtold(digits.c_str(), &end);
+      if (digits.empty() || *end != '\0' || errno == ERANGE || (whole && v != std::floor(v)))
+        throw RenderError("--runs: '" + cond + "': '" + alt + "' is not " + (whole ? "a whole number" : "a number"));
+      any |= real ? float(v) == r.lr : v == std::strtold(value.c_str(), nullptr);
+    }
     if (!any) return false;
   }
   return true;
