@@ -1,5 +1,6 @@
 #include "cli_run.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
@@ -242,6 +243,9 @@ std::vector<SweepPart> sweep_parts(const CliRun& c, const std::vector<CLI::Optio
   std::vector<SweepPart> parts;
   for (const DataPart& d : data)
     for (const auto& features : sets) {
+      for (size_t i = 0; i < features.size(); ++i)  // the same input twice: a copy of a column, not a feature
+        if (std::find(features.begin(), features.begin() + long(i), features[i]) != features.begin() + long(i))
+          throw SpecError("--features: '" + features[i] + "' given twice in one set");
       SweepPart part{d.label, base, d.data};
       part.spec.features = features;
       if (c.loss.empty()) part.spec.loss = d.data.regression ? Loss::mse : Loss::bce;  // defaults follow the data

@@ -106,6 +106,7 @@ std::vector<std::string> parse_axes(const std::string& comma_list) {
       NetworkSummary probe;
       axis_value(probe, a);  // throws, naming the known axes
     }
+    if (std::find(axes.begin(), axes.end(), a) != axes.end()) throw ResultsError("--by: '" + a + "' given twice");
     axes.push_back(a);
   }
   if (axes.empty()) throw ResultsError("--by: give at least one axis");

@@ -278,6 +278,15 @@ expect("render: --runs lr=1e-3 is lr=0.001", [RENDER, good, "-o", path("g8"), "-
        "", status=0)
 expect("render: --runs with a word for a number", [RENDER, good, "-o", path("g9"), "--runs", "layers=abc", "-q"],
        "not a whole number", out=path("g9"))
+expect("info: an axis given twice", [NETSWEEP, "info", good, "--by", "layers,layers"], "given twice")
+expect("run: a feature given twice in a set", [NETSWEEP, "run", *SMALL, "--features", "x1,x1", "-o", out],
+       "--features", out=out)
+expect("render: negative threads", [RENDER, good, "-o", path("g10"), "--threads", "-1", "-q"], "--threads",
+       out=path("g10"))
+os.symlink(path("g7"), path("glink"))
+expect("render: -o a symbolic link", [RENDER, good, "-o", path("glink"), "-q"], "symbolic link")
+if not os.path.islink(path("glink")):
+    failures.append("render: -o a symbolic link: the link was replaced")
 # SIGHUP (the terminal closed) stops a run as SIGTERM does: nothing half-written left.
 hup_out = path("hup.h5")
 hp = subprocess.Popen([NETSWEEP, "run", "--layers", "2,3", "--widths", "32,64", "--epochs", "4000", "--grid", "16",

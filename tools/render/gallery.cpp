@@ -207,6 +207,7 @@ void render_gallery(const RenderOptions& given) {
   if (o.gif_delay < 1 || o.gif_delay > 65535)  // a GIF stores the delay in 16 bits
     throw RenderError("--gif-delay: must be 1..65535 (1/100 s)");
   if (o.output.empty()) throw RenderError("-o: the output directory is empty");
+  if (o.threads < 0 || o.threads > 4096) throw RenderError("--threads: must be 0..4096 (0 = all cores)");
   const Font font(o.font.empty() ? Font::default_path() : o.font);
   std::vector<ResultsFile> files;
   std::vector<Sweep> sweeps;
@@ -237,6 +238,8 @@ void render_gallery(const RenderOptions& given) {
   // Render into a temporary directory; rename it into place at the end.
   fs::path out = fs::absolute(o.output).lexically_normal();
   if (out.filename().empty()) out = out.parent_path();  // "gallery/" names the directory gallery
+  if (fs::is_symlink(fs::symlink_status(out)))          // the rename into place would replace the link, not its target
+    throw RenderError(o.output + ": is a symbolic link; give the directory itself");
   const fs::path parent = out.parent_path();
   if (!fs::is_directory(parent))
     throw RenderError(o.output + ": the directory " + parent.string() + " does not exist (netsweep-render makes " +
