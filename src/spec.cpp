@@ -137,6 +137,9 @@ void SweepSpec::validate() const {
   for (int b : batch_sizes) require(b >= 0, "--batch: a batch size must be >= 0 (0 = full batch)");
   for (int b : batch_sizes) require_in(b, 0, kMaxBatch, "--batch: a batch size");
   require(seeds >= 1, "--seeds: must be >= 1");
+  require(seeds <= 1 || base_seed <= std::numeric_limits<uint64_t>::max() - uint64_t(seeds - 1),
+          "--seed " + std::to_string(base_seed) + " with --seeds " + std::to_string(seeds) +
+              ": the replicas' seeds (--seed, --seed + 1, ...) would pass 2^64 - 1");
   require_in(seeds, 1, kMaxSeeds, "--seeds");
   require(epochs >= 1, "--epochs: must be >= 1");
   require_in(epochs, 1, kMaxEpochs, "--epochs");

@@ -276,13 +276,18 @@ if not os.path.exists(path("g7/in.h5")):
     failures.append("render: the input inside the gallery was deleted")
 expect("render: --runs lr=1e-3 is lr=0.001", [RENDER, good, "-o", path("g8"), "--runs", "lr=1e-3,width=03", "-q"],
        "", status=0)
+other = results_file("other.h5", ("--shape", "3-2", "--epochs", "2", "--grid", "4"))
+expect("render: --runs matching one of two files",
+       [RENDER, good, other, "-o", path("two_files"), "--runs", "shape=3-2", "-q"], "", status=0)
+expect("run: replica seeds past 2^64", [NETSWEEP, "run", *SMALL, "--seed", "18446744073709551614", "--seeds", "3",
+       "-o", out], "--seed", out=out)
 expect("render: --runs with a word for a number", [RENDER, good, "-o", path("g9"), "--runs", "layers=abc", "-q"],
        "not a whole number", out=path("g9"))
 expect("info: an axis given twice", [NETSWEEP, "info", good, "--by", "layers,layers"], "given twice")
 expect("run: a feature given twice in a set", [NETSWEEP, "run", *SMALL, "--features", "x1,x1", "-o", out],
        "--features", out=out)
-expect("render: negative threads", [RENDER, good, "-o", path("g10"), "--threads", "-1", "-q"], "--threads",
-       out=path("g10"))
+expect("render: negative threads", [RENDER, good, "-o", path("threads_g"), "--threads", "-1", "-q"], "--threads",
+       out=path("threads_g"))
 os.symlink(path("g7"), path("glink"))
 expect("render: -o a symbolic link", [RENDER, good, "-o", path("glink"), "-q"], "symbolic link")
 if not os.path.islink(path("glink")):

@@ -185,7 +185,8 @@ std::vector<std::string> matching_inputs(const RenderOptions& o) {
   if (o.runs.empty() || o.inputs.size() < 2) return o.inputs;
   std::vector<std::string> kept;
   for (const auto& path : o.inputs) {
-    const auto& rows = ResultsFile(path).networks();
+    const ResultsFile file(path);
+    const auto& rows = file.networks();
     if (std::any_of(rows.begin(), rows.end(), [&](const NetworkRow& r) { return matches(r, o.runs); }))
       kept.push_back(path);
     else if (!o.quiet)

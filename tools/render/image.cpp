@@ -152,39 +152,63 @@ bool plausible_truetype(const std::vector<unsigned char>& d) {
   return true;
 }
 
-// Whether glyph `g` and every component of it lie inside the glyf table and
-// nest at most 8 deep without a loop (state: 0 unseen, 1 being walked, 2 fine).
-// stb_truetype follows a composite glyph's components without a limit: a
-// glyph naming itself recursed until the stack overflowed.
-bool glyph_resolves(const stbtt_fontinfo& f, size_t size, int g, int depth, std::vector<uint8_t>& state) {
-  if (g < 0 || g >= f.numGlyphs || depth > 8 || state[size_t(g)] == 1) return false;
-  if (state[size_t(g)] == 2) return true;
+// What stb_truetype will do with a font's composite glyphs, checked first: it
+// follows components without a limit (a glyph naming itself recursed until the
+// stack overflowed) and copies every leaf's outline at every level.
+constexpr int kMaxGlyphDepth = 8;           // components within components
+constexpr uint32_t kMaxGlyphLeaves = 1024;  // simple glyphs a composite expands to
+
+struct GlyphWalk {
+  std::vector<uint8_t> state;  // 0 unseen, 1 being walked, 2 fine
+  std::vector<uint8_t> height;
+  std::vector<uint32_t> leaves;
+};
+
+// Whether glyph `g`, reached `depth` components deep, lies inside the glyf
+// table with all its components, read as stb_truetype reads them, in limits.
+bool glyph_resolves(const stbtt_fontinfo& f, size_t size, int g, int depth, GlyphWalk& w) {
+  if (g < 0 || g >= f.numGlyphs || depth > kMaxGlyphDepth || w.state[size_t(g)] == 1) return false;
+  if (w.state[size_t(g)] == 2) return depth + w.height[size_t(g)] <= kMaxGlyphDepth;
   const size_t entry = f.indexToLocFormat == 0 ? 2 : 4;
   if (f.indexToLocFormat > 1 || size_t(f.loca) + (size_t(g) + 2) * entry > size) return false;
   const unsigned char* loca = f.data + f.loca + size_t(g) * entry;
   const size_t start = size_t(f.glyf) + (entry == 2 ? size_t(be16(loca)) * 2 : be32(loca));
   const size_t end = size_t(f.glyf) + (entry == 2 ? size_t(be16(loca + 2)) * 2 : be32(loca + 4));
   if (end > size || start > end || (start < end && end - start < 10)) return false;
-  state[size_t(g)] = 1;
+  w.state[size_t(g)] = 1;
+  int height = 0;
+  uint32_t leaves = 1;
   if (start < end && int16_t(be16(f.data + start)) < 0) {  // composite: its components, each in turn
+    leaves = 0;
     for (size_t p = start + 10;;) {
       if (p + 4 > end) return false;
       const uint16_t flags = be16(f.data + p), component = be16(f.data + p + 2);
-      p += 4 + ((flags & 1) ? 4 : 2) + ((flags & 8) ? 2 : (flags & 0x40) ? 4 : (flags & 0x80) ? 8 : 0);
-      if (p > end || !glyph_resolves(f, size, component, depth + 1, state)) return false;
+      // (stb reads the arguments only with ARGS_ARE_XY_VALUES, 2; so must this)
+      p += 4 + ((flags & 2) ? ((flags & 1) ? 4 : 2) : 0) +
+           ((flags & 8)      ? 2
+            : (flags & 0x40) ? 4
+            : (flags & 0x80) ? 8
+                             : 0);
+      if (p > end || !glyph_resolves(f, size, component, depth + 1, w)) return false;
+      height = std::max(height, 1 + w.height[component]);
+      leaves += w.leaves[component];
+      if (leaves > kMaxGlyphLeaves) return false;
       if (!(flags & 0x20)) break;  // no more components
     }
   }
-  state[size_t(g)] = 2;
+  w.state[size_t(g)] = 2;
+  w.height[size_t(g)] = uint8_t(height);
+  w.leaves[size_t(g)] = leaves;
   return true;
 }
 
 // The glyphs of the codepoints text is drawn with (0-255, a byte each).
 bool drawn_glyphs_resolve(const stbtt_fontinfo& f, size_t size) {
   if (f.cff.size) return true;  // CFF outlines: stb_truetype limits their subroutine depth itself
-  std::vector<uint8_t> state(size_t(std::max(f.numGlyphs, 0)), 0);
+  const size_t n = size_t(std::max(f.numGlyphs, 0));
+  GlyphWalk w{std::vector<uint8_t>(n, 0), std::vector<uint8_t>(n, 0), std::vector<uint32_t>(n, 0)};
   for (int c = 0; c < 256; ++c)
-    if (!glyph_resolves(f, size, stbtt_FindGlyphIndex(&f, c), 0, state)) return false;
+    if (!glyph_resolves(f, size, stbtt_FindGlyphIndex(&f, c), 0, w)) return false;
   return true;
 }
 }  // namespace
@@ -208,7 +232,7 @@ Font::Font(const std::string& path) : impl_(std::make_unique<Impl>()) {
     throw RenderError("font " + path + ": not a TrueType font");
   if (!drawn_glyphs_resolve(impl_->info, impl_->data.size()))
     throw RenderError("font " + path + ": damaged glyph outlines (outside the glyf table, or composite glyphs " +
-                      "in a loop or nested too deep)");
+                      "in a loop, nested too deep or too many)");
 }
 
 Font::~Font() = default;

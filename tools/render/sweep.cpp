@@ -61,7 +61,7 @@ bool matches(const NetworkRow& r, const std::string& filter) {
     std::string alt;
     bool any = false;
     while (std::getline(alts, alt, '|')) {
-      if (!real && !whole) {
+      if (alt == value || (!real && !whole)) {  // (lr as the gallery labels it, %g, matches too)
         any |= alt == value;
         continue;
       }
