@@ -138,6 +138,18 @@ BenchRow time_device_in_child(const TrainingProblem& problem, const BenchDevice&
   }
 }
 
+// The variants that set one CudaOptions switch.
+struct FlagVariant {
+  const char* word;
+  bool CudaOptions::*option;
+  bool value;
+};
+constexpr FlagVariant kFlagVariants[] = {
+    {"defaultmath", &CudaOptions::pedantic, false},    {"prio", &CudaOptions::stream_priorities, true},
+    {"dot", &CudaOptions::own_products, true},         {"merge", &CudaOptions::merge_depths, true},
+    {"pershape", &CudaOptions::per_shape_gemms, true}, {"smem", &CudaOptions::shared_scratch, true},
+    {"terms1", &CudaOptions::chunked_sums, false}};
+
 }  // namespace
 
 BenchDevice parse_bench_device(const std::string& name, const CudaOptions& defaults) {
@@ -154,8 +166,6 @@ BenchDevice parse_bench_device(const std::string& name, const CudaOptions& defau
   while (std::getline(rest, word, '-')) {
     if (word == "tf32" || word == "fp32") {
       d.options.tf32 = word == "tf32";
-    } else if (word == "defaultmath") {
-      d.options.pedantic = false;
     } else if (word == "fused" || word == "gemm" || word == "auto") {
       d.options.path = parse_train_path(word);
     } else if (word.rfind("conn", 0) == 0 && word.size() > 4 &&
@@ -165,22 +175,14 @@ BenchDevice parse_bench_device(const std::string& name, const CudaOptions& defau
     } else if (word.rfind("split", 0) == 0 && word.size() > 5 && word.size() <= 10 &&
                word.find_first_not_of("0123456789", 5) == std::string::npos && std::atoi(word.c_str() + 5) >= 1) {
       d.options.gemm_min_width = std::atoi(word.c_str() + 5);  // the automatic path's GEMM width
-    } else if (word == "prio") {
-      d.options.stream_priorities = true;
-    } else if (word == "dot") {
-      d.options.own_products = true;
-    } else if (word == "merge") {
-      d.options.merge_depths = true;
-    } else if (word == "pershape") {
-      d.options.per_shape_gemms = true;
-    } else if (word == "smem") {
-      d.options.shared_scratch = true;
-    } else if (word == "terms1") {
-      d.options.chunked_sums = false;
+    } else if (const auto* flag = std::find_if(std::begin(kFlagVariants), std::end(kFlagVariants),
+                                               [&](const FlagVariant& f) { return word == f.word; });
+               flag != std::end(kFlagVariants)) {
+      d.options.*flag->option = flag->value;
     } else {
-      throw SpecError("--devices: '" + name + "': unknown variant '" + word +
-                      "' (fused, gemm, auto, tf32, fp32, defaultmath, conn1..conn32, splitN, prio, dot, merge, "
-                      "pershape, smem, terms1)");
+      std::string known = "fused, gemm, auto, tf32, fp32, conn1..conn32, splitN";
+      for (const FlagVariant& f : kFlagVariants) known += std::string(", ") + f.word;
+      throw SpecError("--devices: '" + name + "': unknown variant '" + word + "' (" + known + ")");
     }
   }
   if (d.options.per_shape_gemms && !d.options.merge_depths)

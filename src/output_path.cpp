@@ -1,10 +1,12 @@
-// Where a results or plan file may be written (results.h's check_output_path):
-// it is made under a temporary name beside the path and renamed onto it.
+// Paths the commands are given (results.h): where a results or plan file may
+// be written (made under a temporary name beside the path, renamed onto it),
+// and inputs that are the same file.
 #include <unistd.h>
 
 #include <cstring>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "netsweep/results.h"
 
@@ -35,6 +37,15 @@ void check_output_path(const std::string& path) {
   if (name_max > 0 && temporary > size_t(name_max))
     throw ResultsError(path + ": the file name is too long: it is written first as NAME.partial-PID, and names in " +
                        dir.string() + " have at most " + std::to_string(name_max) + " characters");
+}
+
+void check_distinct_inputs(const std::vector<std::string>& inputs) {
+  for (size_t k = 0; k < inputs.size(); ++k)
+    for (size_t j = 0; j < k; ++j) {
+      std::error_code ec;
+      if (std::filesystem::equivalent(inputs[j], inputs[k], ec))
+        throw ResultsError(inputs[k] + ": given twice (as " + inputs[j] + ")");
+    }
 }
 
 }  // namespace netsweep

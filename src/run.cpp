@@ -11,6 +11,7 @@
 
 #include "host_util.h"
 #include "netsweep/checkpoint.h"
+#include "netsweep/stop_signals.h"
 #include "netsweep/version.h"
 #include "progress.h"
 
@@ -44,40 +45,6 @@ void check_frame_disk(const TrainingProblem& p, const RunOptions& o) {
                     " free; lower --neuron-grid, use --neuron-maps none or --record-weights none, or raise "
                     "--snapshot-every");
 }
-
-std::atomic<bool> g_stop{false};
-std::atomic<int> g_signal{0};
-
-extern "C" void on_stop_signal(int sig) {
-  g_signal = sig;
-  g_stop = true;
-}
-
-// Installs SIGTERM/SIGINT/SIGHUP handlers for the lifetime of a run.
-class StopSignals {
- public:
-  StopSignals() {
-    g_stop = false;
-    g_signal = 0;
-    struct sigaction sa {};
-    sa.sa_handler = on_stop_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, &old_term_);
-    sigaction(SIGINT, &sa, &old_int_);
-    // The terminal closed: stop as for SIGTERM, leaving nothing half-written; under nohup (ignored) go on.
-    sigaction(SIGHUP, nullptr, &old_hup_);
-    if (old_hup_.sa_handler != SIG_IGN) sigaction(SIGHUP, &sa, nullptr);
-  }
-  ~StopSignals() {
-    sigaction(SIGTERM, &old_term_, nullptr);
-    sigaction(SIGINT, &old_int_, nullptr);
-    sigaction(SIGHUP, &old_hup_, nullptr);
-  }
-
- private:
-  struct sigaction old_term_ {
-  }, old_int_{}, old_hup_{};
-};
 
 bool output_is_complete(const std::string& path, const std::string& hash, const ShardId& shard) {
   try {
@@ -201,7 +168,7 @@ void train_and_write(const SweepSpec& spec, const Dataset& data, const RunOption
   std::unique_ptr<ResultsWriter> writer;
   std::vector<std::optional<NetworkState>> resume_states;
   TrainControl control;
-  control.stop = &g_stop;
+  control.stop = &g_stop_requested;
   if (checkpointing) {
     checkpoint =
         std::make_unique<CheckpointStore>(o.output + ".ckpt", problem, hash, o.shard.sharded() ? o.shard.label() : "",
@@ -232,8 +199,8 @@ void train_and_write(const SweepSpec& spec, const Dataset& data, const RunOption
                                progress, control);
   }
   if (!completed) {
-    const int sig = g_signal.load();
-    const std::string name = sig == SIGINT ? "SIGINT" : sig == SIGHUP ? "SIGHUP" : "SIGTERM";
+    const int sig = g_stop_signal.load();
+    const std::string name = signal_name(sig);
     if (checkpoint) {
       checkpoint->flush();
       throw Interrupted("stopped by " + name + "; checkpoint written to " + checkpoint->directory() +

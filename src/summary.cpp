@@ -35,11 +35,8 @@ Distribution distribution(const std::vector<double>& v) {
 
 std::vector<NetworkSummary> summarize_networks(const std::vector<std::string>& files, const SummaryOptions& options) {
   std::vector<NetworkSummary> out;
+  check_distinct_inputs(files);
   for (size_t k = 0; k < files.size(); ++k) {
-    std::error_code ec;
-    for (size_t j = 0; j < k; ++j)  // its networks would count twice
-      if (std::filesystem::equivalent(files[j], files[k], ec))
-        throw ResultsError(files[k] + ": given twice (as " + files[j] + ")");
     const ResultsFile f(files[k]);
     std::string part = f.has_attribute("part_label") ? f.attribute("part_label") : "";
     if (part.empty() && files.size() > 1) part = std::filesystem::path(files[k]).stem().string();

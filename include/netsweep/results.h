@@ -50,6 +50,9 @@ struct RunMetadata {
 // path, a directory, a device, FIFO or socket, a symbolic link, a missing or
 // unwritable directory, a name too long for PATH.partial-PID beside it.
 void check_output_path(const std::string& path);
+// Refuses (ResultsError) a file given twice among `inputs`, by any spelling
+// or link: its networks would count twice.
+void check_distinct_inputs(const std::vector<std::string>& inputs);
 
 // Writes a results file under a temporary name (PATH.partial-PID) and renames
 // it to PATH in finish(); destroyed unfinished, it deletes the partial file.

@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <mutex>
@@ -16,6 +15,7 @@
 #include "gif.h"
 #include "inside.h"
 #include "netsweep/forward.h"
+#include "netsweep/stop_signals.h"
 #include "overview.h"
 #include "pages.h"
 #include "sweep.h"
@@ -25,34 +25,6 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr const char* kMarker = ".netsweep-gallery";
-
-std::atomic<int> g_stop_signal{0};
-extern "C" void on_render_stop(int sig) { g_stop_signal = sig; }
-
-// SIGTERM/SIGINT/SIGHUP stop the render between networks (handlers live while it runs).
-class StopSignals {
- public:
-  StopSignals() {
-    g_stop_signal = 0;
-    struct sigaction sa {};
-    sa.sa_handler = on_render_stop;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, &old_term_);
-    sigaction(SIGINT, &sa, &old_int_);
-    // The terminal closed: stop as for SIGTERM, leaving nothing half-written; under nohup (ignored) go on.
-    sigaction(SIGHUP, nullptr, &old_hup_);
-    if (old_hup_.sa_handler != SIG_IGN) sigaction(SIGHUP, &sa, nullptr);
-  }
-  ~StopSignals() {
-    sigaction(SIGTERM, &old_term_, nullptr);
-    sigaction(SIGINT, &old_int_, nullptr);
-    sigaction(SIGHUP, &old_hup_, nullptr);
-  }
-
- private:
-  struct sigaction old_term_ {
-  }, old_int_{}, old_hup_{};
-};
 
 // The gallery being written (OUTPUT.partial-PID): removed unless it was moved into place.
 class StagingDir {
@@ -212,13 +184,8 @@ void render_gallery(const RenderOptions& given) {
   const Font font(o.font.empty() ? Font::default_path() : o.font);
   std::vector<ResultsFile> files;
   std::vector<Sweep> sweeps;
-  for (size_t k = 0; k < o.inputs.size(); ++k) {
-    std::error_code ec;
-    for (size_t j = 0; j < k; ++j)  // its networks would be drawn twice
-      if (fs::equivalent(o.inputs[j], o.inputs[k], ec))
-        throw RenderError(o.inputs[k] + ": given twice (as " + o.inputs[j] + ")");
-    files.emplace_back(o.inputs[k]);
-  }
+  check_distinct_inputs(o.inputs);
+  for (const auto& path : o.inputs) files.emplace_back(path);
   for (size_t k = 0; k < files.size(); ++k) {
     sweeps.push_back(read_sweep(files[k], o));
     if (files.size() > 1) sweeps.back().prefix = "p" + std::to_string(k) + "-";
@@ -305,11 +272,7 @@ void render_gallery(const RenderOptions& given) {
   if (failure) std::rethrow_exception(failure);
   auto check_stop = [&] {
     if (const int sig = g_stop_signal)
-      throw RenderInterrupted(std::string("stopped by ") +
-                                  (sig == SIGINT   ? "SIGINT"
-                                   : sig == SIGHUP ? "SIGHUP"
-                                                   : "SIGTERM") +
-                                  "; " + o.output + " was left as it was",
+      throw RenderInterrupted(std::string("stopped by ") + signal_name(sig) + "; " + o.output + " was left as it was",
                               128 + sig);
   };
   check_stop();
