@@ -2,10 +2,11 @@
 // list of device_buffer_sizes), uploads and downloads, the fused kernels of
 // train.cu, the GEMM groups of gemm_train.cu and the grid GEMMs of grid_ops.cu.
 //
-// Streams: `stream_` runs the single-block fused networks, the evaluations
-// and the frames; `group_stream_` the multi-block fused networks; every GEMM
-// group has a stream of its own (CublasGemmOps); `copy_stream_` copies frames
-// back. Events order them: a training segment starts only after the frames and
+// Streams: `stream_` runs the single-block fused networks' first launch (with
+// fitted blocks, each further block size has a stream of its own), the
+// evaluations and the frames; `group_stream_` the multi-block fused networks;
+// every GEMM group has a stream of its own (CublasGemmOps); `copy_stream_`
+// copies frames back. Events order them: a training segment starts only after the frames and
 // evaluations that read the parameters before it (params_read_), and frames
 // start only after every training stream has finished its segment (trained_).
 #include <cuda_runtime.h>
@@ -107,6 +108,7 @@ class CudaExecutor : public DeviceExecutor {
     gemm_ops_.reset();
     if (host_frames_) cudaFreeHost(host_frames_);
     for (cudaEvent_t e : trained_) cudaEventDestroy(e);
+    for (cudaStream_t s : launch_streams_) cudaStreamDestroy(s);
     cudaEventDestroy(frames_made_);
     cudaEventDestroy(params_read_);
     cudaStreamDestroy(copy_stream_);
@@ -120,6 +122,7 @@ class CudaExecutor : public DeviceExecutor {
   TrainPath train_path() const override { return options_.path; }
   int gemm_min_width() const override { return options_.gemm_min_width; }
   bool merge_gemm_depths() const override { return options_.merge_depths; }
+  bool fitted_blocks() const override { return options_.fitted_blocks; }
   int64_t device_bytes_in_use() const override { return bytes_in_use_; }
   // Terms a load in the fused path's sums (CudaOptions::chunked_sums).
   int terms() const { return options_.chunked_sums ? device::kTerms : 1; }
@@ -138,8 +141,13 @@ class CudaExecutor : public DeviceExecutor {
                         int64_t(free_bytes), name_);
     for (int b = 0; b < kDeviceBufferCount; ++b) buffers_[size_t(b)].allocate(sizes[size_t(b)]);
     slot_floats_ = plan.eval_scratch_floats;
-    single_count_ = int(plan.single_block_nets.size());
-    if (options_.shared_scratch) shared_scratch_ = plan_shared_scratch(plan, p.n_train);
+    single_launches_ = plan.single_launches;
+    while (launch_streams_.size() + 1 < single_launches_.size()) {
+      launch_streams_.emplace_back();
+      NS_CUDA_CHECK(cudaStreamCreate(&launch_streams_.back()));
+    }
+    shared_scratch_.assign(single_launches_.size(), device::SharedScratch{});
+    if (options_.shared_scratch) plan_shared_scratch(plan, p.n_train);
     group_count_ = int(plan.group_block_net.size());
     if (group_count_ > device::resident_train_blocks(terms()))
       throw SpecError("the widest networks need " + std::to_string(group_count_) + " resident blocks but " + name_ +
@@ -180,8 +188,13 @@ class CudaExecutor : public DeviceExecutor {
       gemm_ops_ = std::make_unique<device::CublasGemmOps>(
           gemm_streams, gemm_stream_priorities(gemm_groups_, gemm_streams, options_.stream_priorities),
           math_mode(options_), ptr<float*>(DeviceBuffer::gemm_table), options_.own_products, options_.per_shape_gemms);
+    training_streams_ = {stream_, group_stream_};
+    for (size_t k = 1; k < single_launches_.size(); ++k) training_streams_.push_back(launch_stream(k));
+    if (gemm_ops_)
+      training_streams_.insert(training_streams_.end(), gemm_ops_->streams().begin(), gemm_ops_->streams().end());
     // One "segment done" event per training stream: the frames wait for all of them.
-    trained_.resize(2 + (gemm_ops_ ? gemm_ops_->streams().size() : 0));
+    for (cudaEvent_t e : trained_) NS_CUDA_CHECK(cudaEventDestroy(e));
+    trained_.assign(training_streams_.size(), cudaEvent_t{});
     for (cudaEvent_t& e : trained_) NS_CUDA_CHECK(cudaEventCreateWithFlags(&e, cudaEventDisableTiming));
     problem_ = describe_problem(
         p,
@@ -194,22 +207,30 @@ class CudaExecutor : public DeviceExecutor {
     NS_CUDA_CHECK(cudaDeviceSynchronize());
     sample_memory();
   }
-  // The single-block networks' scratch (and order) in shared memory (CudaOptions::shared_scratch), if it fits.
-  device::SharedScratch plan_shared_scratch(const DevicePlan& plan, int n_train) const {
-    int64_t floats = 0;
-    for (int n : plan.single_block_nets) {
-      const device::Net& net = plan.nets[size_t(n)];
-      floats = std::max(floats, device::train_scratch_floats(plan.layers.data() + net.first_layer, net.layers,
-                                                             net.max_width, net.batch, true));
+  // The single-block networks' scratch (and order) in shared memory (CudaOptions::shared_scratch), for each
+  // launch where it fits; the kernel's limit then set to the largest.
+  void plan_shared_scratch(const DevicePlan& plan, int n_train) {
+    int64_t limit = 0;
+    for (size_t k = 0; k < single_launches_.size(); ++k) {
+      const SingleBlockLaunch& launch = single_launches_[k];
+      int64_t floats = 0;
+      for (int i = launch.first; i < launch.first + launch.count; ++i) {
+        const device::Net& net = plan.nets[size_t(plan.single_block_nets[size_t(i)])];
+        floats = std::max(floats, device::train_scratch_floats(plan.layers.data() + net.first_layer, net.layers,
+                                                               net.max_width, net.batch, true));
+      }
+      shared_scratch_[k] = device::plan_shared_scratch(floats, n_train, launch.count, launch.threads, terms());
+      if (shared_scratch_[k].bytes == 0)
+        std::fprintf(stderr,
+                     "netsweep: the single-block networks' scratch (%lld KiB each, %d blocks of %d threads) does not "
+                     "fit in shared memory in one wave; it stays in global memory\n",
+                     static_cast<long long>(floats * 4 / 1024), launch.count, launch.threads);
+      limit = std::max(limit, shared_scratch_[k].bytes);
     }
-    const device::SharedScratch shared = device::plan_shared_scratch(floats, n_train, single_count_, terms());
-    if (shared.bytes == 0 && single_count_ > 0)
-      std::fprintf(stderr,
-                   "netsweep: the single-block networks' scratch (%lld KiB each, %d blocks) does not fit in shared "
-                   "memory in one wave; it stays in global memory\n",
-                   static_cast<long long>(floats * 4 / 1024), single_count_);
-    return shared;
+    if (!single_launches_.empty()) device::set_shared_scratch_limit(limit, terms());
   }
+  // The stream of the k-th launch of single-block networks.
+  cudaStream_t launch_stream(size_t k) const { return k == 0 ? stream_ : launch_streams_[k - 1]; }
 
   // Device memory this run holds (buffers, and what cuBLAS and the graphs add
   // later): sampled after upload and after every training segment, the peak kept.
@@ -227,23 +248,23 @@ class CudaExecutor : public DeviceExecutor {
     // Nothing may change the parameters before the frames and evaluations
     // already queued on stream_ have read them.
     NS_CUDA_CHECK(cudaEventRecord(params_read_, stream_));
-    NS_CUDA_CHECK(cudaStreamWaitEvent(group_stream_, params_read_, 0));
-    if (gemm_ops_)
-      for (cudaStream_t s : gemm_ops_->streams()) NS_CUDA_CHECK(cudaStreamWaitEvent(s, params_read_, 0));
+    for (cudaStream_t s : training_streams_)
+      if (s != stream_) NS_CUDA_CHECK(cudaStreamWaitEvent(s, params_read_, 0));
     // The multi-block groups first (their blocks must all become resident), the rest beside them.
     device::train_group(problem_, ptr<int32_t>(DeviceBuffer::group_block_net),
                         ptr<int32_t>(DeviceBuffer::group_block_rank), ptr<int32_t>(DeviceBuffer::group_blocks),
                         ptr<device::GroupBarrier>(DeviceBuffer::barriers), networks_, group_count_, epoch_end, terms(),
                         group_stream_);
-    device::train_until(problem_, ptr<int32_t>(DeviceBuffer::single_nets), single_count_, epoch_end, shared_scratch_,
-                        terms(), stream_);
+    for (size_t k = 0; k < single_launches_.size(); ++k) {
+      const SingleBlockLaunch& launch = single_launches_[k];
+      device::train_until(problem_, ptr<int32_t>(DeviceBuffer::single_nets) + launch.first, launch.count,
+                          launch.threads, epoch_end, shared_scratch_[k], terms(), launch_stream(k));
+    }
     // Then the GEMM groups, each on its stream, an epoch of each group in turn.
     if (gemm_ops_)
       train_gemm_groups_until(*gemm_ops_, problem_, ptr<int32_t>(DeviceBuffer::gemm_members), gemm_groups_, epoch_end);
-    NS_CUDA_CHECK(cudaEventRecord(trained_[0], stream_));
-    NS_CUDA_CHECK(cudaEventRecord(trained_[1], group_stream_));
-    for (size_t s = 0; gemm_ops_ && s < gemm_ops_->streams().size(); ++s)
-      NS_CUDA_CHECK(cudaEventRecord(trained_[2 + s], gemm_ops_->streams()[s]));
+    for (size_t s = 0; s < training_streams_.size(); ++s)
+      NS_CUDA_CHECK(cudaEventRecord(trained_[s], training_streams_[s]));
   }
   void wait_train() override {
     for (cudaEvent_t e : trained_) NS_CUDA_CHECK(cudaEventSynchronize(e));
@@ -363,10 +384,13 @@ class CudaExecutor : public DeviceExecutor {
   std::string name_;
   cudaStream_t stream_{}, group_stream_{}, copy_stream_{};
   cudaEvent_t frames_made_{}, params_read_{};
-  std::vector<cudaEvent_t> trained_;  // per training stream: its last segment is done
-  void* host_frames_ = nullptr;       // pinned, (networks, grid points, outputs) floats or half bits
-  int single_count_ = 0, group_count_ = 0;
-  device::SharedScratch shared_scratch_;  // of the single-block networks' kernel
+  std::vector<cudaStream_t> launch_streams_;    // owned: single-block launches after the first
+  std::vector<cudaStream_t> training_streams_;  // stream_, group_stream_, launch_streams_, the GEMM streams
+  std::vector<cudaEvent_t> trained_;            // per training stream: its last segment is done
+  void* host_frames_ = nullptr;                 // pinned, (networks, grid points, outputs) floats or half bits
+  int group_count_ = 0;
+  std::vector<SingleBlockLaunch> single_launches_;     // the plan's, one block size each
+  std::vector<device::SharedScratch> shared_scratch_;  // per launch
   const TrainingProblem* p_ = nullptr;
   device::Problem problem_{};
   std::array<RawBuffer, kDeviceBufferCount> buffers_;

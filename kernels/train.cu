@@ -43,7 +43,7 @@ static_assert(sizeof(GroupBarrier) == 2 * sizeof(unsigned int), "GroupBarrier la
 // Both training kernels come with sums of Terms terms a load (device_train.h's
 // accumulate): kTerms, or 1 (one term a step, the loops as before, a bench variant).
 
-// grid: (single-block networks), block: kBlockThreads; dynamic shared memory
+// grid: (single-block networks), block: up to kBlockThreads; dynamic shared memory
 // as `shared` lays it out: each block's activations, deltas and transposed
 // inputs (the largest network's train_scratch_floats), then the epoch's order.
 template <int Terms>
@@ -97,14 +97,14 @@ __global__ void __launch_bounds__(kBlockThreads)
 
 // --------------------------------------------------------------- launchers
 
-void train_until(const Problem& problem, const int32_t* networks, int count, int epoch_end, const SharedScratch& shared,
-                 int terms, cudaStream_t stream) {
+void train_until(const Problem& problem, const int32_t* networks, int count, int threads, int epoch_end,
+                 const SharedScratch& shared, int terms, cudaStream_t stream) {
   if (count == 0) return;
-  until_kernel(terms)<<<count, kBlockThreads, size_t(shared.bytes), stream>>>(problem, networks, epoch_end, shared);
+  until_kernel(terms)<<<count, threads, size_t(shared.bytes), stream>>>(problem, networks, epoch_end, shared);
   NS_CUDA_CHECK_LAUNCH();
 }
 
-SharedScratch plan_shared_scratch(int64_t floats, int n_train, int networks, int terms) {
+SharedScratch plan_shared_scratch(int64_t floats, int n_train, int networks, int threads, int terms) {
   int device = 0, optin = 0, sms = 0;
   NS_CUDA_CHECK(cudaGetDevice(&device));
   NS_CUDA_CHECK(cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device));
@@ -115,7 +115,7 @@ SharedScratch plan_shared_scratch(int64_t floats, int n_train, int networks, int
     const TrainUntilKernel kernel = until_kernel(terms);
     NS_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(bytes)));
     int per_sm = 0;
-    NS_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, kBlockThreads, size_t(bytes)));
+    NS_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, threads, size_t(bytes)));
     return int64_t(per_sm) * sms >= networks;
   };
   const int64_t scratch_bytes = floats * int64_t(sizeof(float));
@@ -123,6 +123,10 @@ SharedScratch plan_shared_scratch(int64_t floats, int n_train, int networks, int
   if (one_wave(with_order)) return {with_order, floats};
   if (one_wave(scratch_bytes)) return {scratch_bytes, -1};
   return {};
+}
+
+void set_shared_scratch_limit(int64_t bytes, int terms) {
+  NS_CUDA_CHECK(cudaFuncSetAttribute(until_kernel(terms), cudaFuncAttributeMaxDynamicSharedMemorySize, int(bytes)));
 }
 
 void train_group(const Problem& problem, const int32_t* block_net, const int32_t* block_rank,

@@ -19,13 +19,17 @@ struct SharedScratch {
 };
 // `terms` in the launchers below: the training kernels' sums load kTerms terms at a time,
 // or with 1 one (device_train.h's accumulate; CudaOptions::chunked_sums).
-// The listed networks, one block each, train until they have completed epoch_end epochs.
-void train_until(const Problem& problem, const int32_t* networks, int count, int epoch_end, const SharedScratch& shared,
-                 int terms, cudaStream_t stream);
-// Shared memory for `networks` blocks with scratch regions of `floats` floats: the
-// scratch and the order of n_train samples, else the scratch alone, whichever first fits
-// a block and leaves every block resident at once (one wave); set as the kernel's limit.
-SharedScratch plan_shared_scratch(int64_t floats, int n_train, int networks, int terms);
+// The listed networks, one block of `threads` (at most kBlockThreads) each, train until
+// they have completed epoch_end epochs.
+void train_until(const Problem& problem, const int32_t* networks, int count, int threads, int epoch_end,
+                 const SharedScratch& shared, int terms, cudaStream_t stream);
+// Shared memory for `networks` blocks of `threads` with scratch regions of `floats` floats:
+// the scratch and the order of n_train samples, else the scratch alone, whichever first
+// fits a block and leaves every block of the launch resident at once (one wave; other
+// launches beside it not counted). Sets the kernel's limit: after planning several
+// launches, set_shared_scratch_limit to the largest.
+SharedScratch plan_shared_scratch(int64_t floats, int n_train, int networks, int threads, int terms);
+void set_shared_scratch_limit(int64_t bytes, int terms);
 // Networks trained by groups of blocks: block b works for network block_net[b] as rank
 // block_rank[b] of group_blocks[net]; one barrier per network (zeroed here).
 void train_group(const Problem& problem, const int32_t* block_net, const int32_t* block_rank,

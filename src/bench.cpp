@@ -148,7 +148,7 @@ constexpr FlagVariant kFlagVariants[] = {
     {"defaultmath", &CudaOptions::pedantic, false},    {"prio", &CudaOptions::stream_priorities, true},
     {"dot", &CudaOptions::own_products, true},         {"merge", &CudaOptions::merge_depths, true},
     {"pershape", &CudaOptions::per_shape_gemms, true}, {"smem", &CudaOptions::shared_scratch, true},
-    {"terms1", &CudaOptions::chunked_sums, false}};
+    {"terms1", &CudaOptions::chunked_sums, false},     {"block256", &CudaOptions::fitted_blocks, false}};
 
 }  // namespace
 

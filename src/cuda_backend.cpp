@@ -20,6 +20,7 @@ std::string describe(const CudaOptions& options) {
   if (options.own_products) path += ", own forward and delta products";
   if (options.shared_scratch) path += ", fused scratch in shared memory";
   if (!options.chunked_sums) path += ", fused sums a term at a time";
+  if (!options.fitted_blocks) path += ", fused blocks of 256 threads";
   if (options.merge_depths)
     path += options.per_shape_gemms ? ", GEMM groups by depth (a call per shape)" : ", GEMM groups by depth";
   return std::string(precision) + ", " + path;

@@ -163,9 +163,16 @@ std::vector<int> plan_group_blocks(const TrainingProblem& p, int budget, int64_t
   return blocks;
 }
 
+int fitted_block_threads(int max_width, int batch, int limit) {
+  const int64_t items = int64_t(device::row_groups(max_width)) * batch;
+  int threads = 32;
+  while (threads < limit && threads < items) threads *= 2;
+  return std::min(threads, limit);
+}
+
 DevicePlan plan_device(const TrainingProblem& p, int block_threads,
                        const std::vector<std::optional<NetworkState>>* resume, int group_budget, int64_t macs_per_block,
-                       TrainPath path, int gemm_min_width, bool merge_depths) {
+                       TrainPath path, int gemm_min_width, bool merge_depths, bool fitted_blocks) {
   if (p.outputs > device::kMaxOutputs)
     throw SpecError("--outputs " + std::to_string(p.outputs) + ": the GPU backend supports at most " +
                     std::to_string(device::kMaxOutputs) + " outputs");
@@ -196,6 +203,20 @@ DevicePlan plan_device(const TrainingProblem& p, int block_threads,
   };
   std::stable_sort(plan.single_block_nets.begin(), plan.single_block_nets.end(),
                    [&](int a, int b) { return length(a) > length(b); });
+  // Then by block size, largest first (a stable sort: longest first within each).
+  auto threads = [&](int n) {
+    return fitted_blocks
+               ? fitted_block_threads(p.layout.networks[size_t(n)].max_width, effective_batch(p, n), block_threads)
+               : block_threads;
+  };
+  std::stable_sort(plan.single_block_nets.begin(), plan.single_block_nets.end(),
+                   [&](int a, int b) { return threads(a) > threads(b); });
+  for (int k = 0; k < int(plan.single_block_nets.size()); ++k) {
+    const int t = threads(plan.single_block_nets[size_t(k)]);
+    if (plan.single_launches.empty() || plan.single_launches.back().threads != t)
+      plan.single_launches.push_back({t, k, 0});
+    ++plan.single_launches.back().count;
+  }
   for (size_t n = 0; n < p.networks.size(); ++n) {
     const NetworkConfig& cfg = p.networks[n];
     const NetworkLayout& layout = p.layout.networks[n];
@@ -315,8 +336,9 @@ bool run_device_schedule(const TrainingProblem& p, DeviceExecutor& exec, std::ve
   const auto start = std::chrono::steady_clock::now();
   const size_t n = p.networks.size(), f_count = p.frame_epochs.size(), e_count = size_t(p.epochs);
   const auto* resume = control.resume;
-  DevicePlan plan = plan_device(p, device::kBlockThreads, resume, exec.group_budget(), exec.macs_per_block(),
-                                exec.train_path(), exec.gemm_min_width(), exec.merge_gemm_depths());
+  DevicePlan plan =
+      plan_device(p, device::kBlockThreads, resume, exec.group_budget(), exec.macs_per_block(), exec.train_path(),
+                  exec.gemm_min_width(), exec.merge_gemm_depths(), exec.fitted_blocks());
   std::vector<float> state1(params.size(), 0.0f), state2(params.size(), 0.0f), epoch_loss(n * e_count, kNaN);
   std::vector<int> frames_done(n, 0);
   std::vector<double> wall_before(n, 0.0);

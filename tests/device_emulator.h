@@ -141,9 +141,11 @@ class EmulatedExecutor : public DeviceExecutor {
   // merge_depths: as plan_device; shared_scratch: single-block networks train
   // with a scratch region and an order of their own (as in shared memory on
   // the device), their regions of the buffers poisoned (NaN, sample 0).
+  // fitted_blocks: as plan_device; each launch's networks train with threads x
+  // (its block size / kBlockThreads) emulated threads (at least 1), as the device sizes blocks.
   EmulatedExecutor(int threads, int group_budget = 0, int64_t macs_per_block = kMacsPerBlock, bool grid_gemm = false,
                    TrainPath path = TrainPath::fused, bool own_products = false, bool merge_depths = false,
-                   bool shared_scratch = false)
+                   bool shared_scratch = false, bool fitted_blocks = false)
       : threads_(threads),
         budget_(group_budget),
         macs_per_block_(macs_per_block),
@@ -151,9 +153,11 @@ class EmulatedExecutor : public DeviceExecutor {
         path_(path),
         own_products_(own_products),
         merge_depths_(merge_depths),
-        shared_scratch_(shared_scratch) {}
+        shared_scratch_(shared_scratch),
+        fitted_blocks_(fitted_blocks) {}
   TrainPath train_path() const override { return path_; }
   bool merge_gemm_depths() const override { return merge_depths_; }
+  bool fitted_blocks() const override { return fitted_blocks_; }
   std::string description() const override { return "host emulation of the CUDA kernels"; }
   int group_budget() const override { return budget_; }
   int64_t macs_per_block() const override { return macs_per_block_; }
@@ -163,6 +167,11 @@ class EmulatedExecutor : public DeviceExecutor {
               const std::vector<float>& epoch_loss) override {
     p_ = &p;
     blocks_ = plan.blocks;
+    single_threads_.assign(plan.nets.size(), threads_);
+    for (const SingleBlockLaunch& launch : plan.single_launches)
+      for (int k = launch.first; k < launch.first + launch.count; ++k)
+        single_threads_[size_t(plan.single_block_nets[size_t(k)])] =
+            std::max(1, threads_ * launch.threads / plan.block_threads);
     layers_ = plan.layers;
     nets_ = plan.nets;
     params_ = params;
@@ -199,8 +208,10 @@ class EmulatedExecutor : public DeviceExecutor {
         const device::Net& N = nets_[i];
         std::vector<float> own(size_t(scratch_floats(N)), std::nanf(""));
         std::vector<int32_t> order(size_t(P_.n_train), -1);
-        run_block(threads_,
+        run_block(single_threads_[i],
                   [&](HostBlock& b) { device::train_until(b, P_, int(i), epoch_end, own.data(), order.data()); });
+      } else if (blocks_[i] == 1) {
+        run_block(single_threads_[i], [&](HostBlock& b) { device::train_until(b, P_, int(i), epoch_end); });
       } else if (blocks_[i] > 0) {
         run_block(threads_ * blocks_[i], [&](HostBlock& b) { device::train_until(b, P_, int(i), epoch_end); });
       }
@@ -275,6 +286,8 @@ class EmulatedExecutor : public DeviceExecutor {
   bool own_products_;
   bool merge_depths_;
   bool shared_scratch_;
+  bool fitted_blocks_;
+  std::vector<int> single_threads_;  // emulated threads of each single-block network
   int64_t scratch_floats(const device::Net& N) const {
     return device::train_scratch_floats(layers_.data() + N.first_layer, N.layers, N.max_width, N.batch, true);
   }

@@ -12,12 +12,13 @@ using netsweep::test::run_cli;
 TEST(Cli, BenchTimesEachDeviceInOneTable) {
   const auto r = run_cli(
       "bench --devices cpu,cuda,cuda-gemm-tf32,cuda-gemm-defaultmath,cuda-split65,cuda-prio,cuda-gemm-dot,"
-      "cuda-gemm-merge,cuda-gemm-merge-pershape,cuda-fused-smem,cuda-fused-terms1 --layers 1,2 --widths 4,80 "
+      "cuda-gemm-merge,cuda-gemm-merge-pershape,cuda-fused-smem,cuda-fused-terms1,cuda-block256 --layers 1,2 "
+      "--widths 4,80 "
       "--activations relu "
       "--epochs 3 --grid 8 --json");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const auto rows = nlohmann::json::parse(r.output);
-  ASSERT_EQ(rows.size(), 11u);
+  ASSERT_EQ(rows.size(), 12u);
   EXPECT_EQ(rows[0]["device"], "cpu");
   EXPECT_EQ(rows[0]["networks"], 4);
   EXPECT_GT(rows[0]["seconds"].get<double>(), 0.0);
@@ -33,8 +34,9 @@ TEST(Cli, BenchTimesEachDeviceInOneTable) {
                              "fp32, gemm path, GEMM groups by depth",
                              "fp32, gemm path, GEMM groups by depth (a call per shape)",
                              "fp32, fused path, fused scratch in shared memory",
-                             "fp32, fused path, fused sums a term at a time"};
-  for (int i = 1; i < 11; ++i) {
+                             "fp32, fused path, fused sums a term at a time",
+                             "fp32, auto path, fused blocks of 256 threads"};
+  for (int i = 1; i < 12; ++i) {
     EXPECT_EQ(rows[i]["networks"], 4);
     if (rows[i].contains("error")) {  // no GPU here: said, not timed
       EXPECT_FALSE(rows[i]["error"].get<std::string>().empty());

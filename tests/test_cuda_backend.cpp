@@ -188,6 +188,36 @@ TEST(CudaBackend, FusedSumsOfEitherChunkMatchTheCpu) {
   }
 }
 
+TEST(CudaBackend, FittedBlocksEqualBlocksOf256ToTheBit) {
+  // The fused path's single-block networks in blocks fitted to their width
+  // (the default: 32 threads for width 2, 64 for 6, 256 for 24 at batch 16,
+  // and for the full batch; four launches on their own streams) and all in
+  // blocks of 256 (cuda-block256): the same bits, and the CPU's within bounds;
+  // with scratch in global and in shared memory.
+  NS_REQUIRE_GPU();
+  SweepSpec s = every_activation_and_optimizer(Loss::bce);
+  s.widths = {2, 6, 24};
+  s.batch_sizes = {16, 0};
+  for (bool smem : {false, true}) {
+    SweepRun runs[2];
+    for (bool fitted : {false, true}) {
+      CudaOptions fused;
+      fused.path = TrainPath::fused;
+      fused.shared_scratch = smem;
+      fused.fitted_blocks = fitted;
+      run_cuda(runs[fitted], s, data("moons"), fused);
+    }
+    const std::string what = smem ? "shared scratch, " : "global scratch, ";
+    expect_same_bits(runs[0].params, runs[1].params, what + "parameters");
+    for (size_t i = 0; i < runs[0].results.size(); ++i)
+      expect_same_bits(runs[0].results[i].epoch_loss, runs[1].results[i].epoch_loss,
+                       what + "net " + std::to_string(i) + " epoch loss");
+  }
+  CudaOptions fitted;
+  fitted.path = TrainPath::fused;
+  expect_cuda_matches_cpu(s, fitted, "cuda fused, fitted blocks");
+}
+
 TEST(CudaBackend, MatchesCpuForBatchesDivergenceAndRegression) {
   NS_REQUIRE_GPU();
   for (TrainPath path : kPaths) {

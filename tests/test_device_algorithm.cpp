@@ -196,6 +196,88 @@ TEST(DeviceAlgorithm, ScratchOfTheirOwnChangesNothing) {
                      "net " + std::to_string(i) + " epoch loss");
 }
 
+TEST(DeviceAlgorithm, FittedBlocksChangeNothing) {
+  // Fitted blocks: each single-block network trains with as many threads as
+  // its widest phase has items (fewer emulated threads for narrow networks,
+  // also with scratch of their own); networks on groups of blocks keep theirs.
+  // Results equal to the bit, and to the CPU's within the parity bounds.
+  SweepSpec s = every_activation_and_optimizer(Loss::bce);
+  s.activations = {Activation::relu, Activation::sigmoid};
+  s.widths = {2, 6, 24};
+  s.batch_sizes = {16, 0};
+  SweepRun cpu;
+  run_cpu(cpu, s, data("moons"));
+  SweepRun runs[3];
+  for (int variant = 0; variant < 3; ++variant) {
+    SweepRun& dev = runs[variant];
+    start(dev, s, data("moons"));
+    Progress progress;
+    test::EmulatedExecutor exec(8, 12, 2000, false, TrainPath::fused, false, false, variant == 2, variant > 0);
+    run_device_schedule(dev.problem, exec, dev.params, dev.results, dev.frames, progress, {});
+    expect_parity(cpu, dev, "variant " + std::to_string(variant));
+  }
+  const DevicePlan plan = plan_device(runs[1].problem, device::kBlockThreads, nullptr, 12, 2000, TrainPath::fused,
+                                      kGemmMinWidth, false, true);
+  EXPECT_GE(plan.single_launches.size(), 3u);  // widths 2, 6 and 24 at batch 16; the full batch's at 256
+  for (int variant : {1, 2}) {
+    expect_same_bits(runs[0].params, runs[variant].params, "parameters");
+    for (size_t i = 0; i < runs[0].results.size(); ++i)
+      expect_same_bits(runs[0].results[i].epoch_loss, runs[variant].results[i].epoch_loss,
+                       "net " + std::to_string(i) + " epoch loss");
+  }
+}
+
+TEST(DevicePlan, FittedBlocksLaunchBySizeLongestFirstWithin) {
+  // A block a warp for widths up to 4 at batch 32 (one row group of 4 units x
+  // 32 samples), doubling to 256 at width 32; a full batch of hundreds of
+  // samples takes 256.
+  EXPECT_EQ(fitted_block_threads(2, 32, 256), 32);
+  EXPECT_EQ(fitted_block_threads(4, 32, 256), 32);
+  EXPECT_EQ(fitted_block_threads(5, 32, 256), 64);
+  EXPECT_EQ(fitted_block_threads(8, 32, 256), 64);
+  EXPECT_EQ(fitted_block_threads(16, 32, 256), 128);
+  EXPECT_EQ(fitted_block_threads(32, 32, 256), 256);
+  EXPECT_EQ(fitted_block_threads(384, 32, 256), 256);
+  EXPECT_EQ(fitted_block_threads(40, 5, 256), 64);
+  EXPECT_EQ(fitted_block_threads(2, 700, 256), 256);
+  EXPECT_EQ(fitted_block_threads(2, 1, 16), 16);  // never above the limit
+
+  SweepSpec s = base_spec();
+  s.layers = {1, 2, 3, 4, 6, 8};
+  s.widths = {2, 4, 8, 16, 32};
+  s.batch_sizes = {32};
+  const auto p = build_problem(s, data("moons"));
+  const DevicePlan plain = plan_device(p, device::kBlockThreads, nullptr, 0);
+  ASSERT_EQ(plain.single_launches.size(), 1u);
+  EXPECT_EQ(plain.single_launches[0].threads, device::kBlockThreads);
+  EXPECT_EQ(plain.single_launches[0].count, int(p.networks.size()));
+
+  const DevicePlan plan =
+      plan_device(p, device::kBlockThreads, nullptr, 0, kMacsPerBlock, TrainPath::fused, kGemmMinWidth, false, true);
+  ASSERT_EQ(plan.single_block_nets.size(), p.networks.size());
+  std::vector<int> seen = plan.single_block_nets;
+  std::sort(seen.begin(), seen.end());
+  for (size_t i = 0; i < seen.size(); ++i) ASSERT_EQ(seen[i], int(i));
+  std::vector<int> sizes;
+  int next = 0;
+  for (const SingleBlockLaunch& launch : plan.single_launches) {
+    EXPECT_EQ(launch.first, next);  // the ranges cover the list in order
+    next += launch.count;
+    sizes.push_back(launch.threads);
+    for (int k = launch.first; k < launch.first + launch.count; ++k) {
+      const auto& hidden = p.networks[size_t(plan.single_block_nets[size_t(k)])].hidden;
+      EXPECT_EQ(launch.threads, fitted_block_threads(hidden[0], 32, device::kBlockThreads)) << k;
+      if (k > launch.first) {  // longest first within a launch: deepest, then widest
+        const auto& before = p.networks[size_t(plan.single_block_nets[size_t(k - 1)])].hidden;
+        EXPECT_GE(before.size(), hidden.size()) << k;
+        if (before.size() == hidden.size()) EXPECT_GE(before[0], hidden[0]) << k;
+      }
+    }
+  }
+  EXPECT_EQ(next, int(p.networks.size()));
+  EXPECT_EQ(sizes, (std::vector<int>{256, 128, 64, 32}));
+}
+
 TEST(DeviceAlgorithm, BlockDrawsTheEpochOrderOfTheCpu) {
   // epoch_order with the swap partners drawn by every thread, or thread 0
   // alone, gives epoch_permutation's order (the CPU backend's).

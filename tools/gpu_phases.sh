@@ -87,7 +87,7 @@ PY
         # time as before (terms1, against the default's chunks of 8); the slide sweep at 200
         # epochs, A ... A in one bench. Then the 8-layer groups alone, merged or not.
         step merge-slide 120 --json "$ns" bench $slide --epochs 200 --snapshot-every 100 --grid 256 \
-          --devices cuda,cuda-merge,cuda-merge-pershape,cuda-merge-dot,cuda-dot,cuda-smem,cuda-merge-smem,cuda-terms1,cuda \
+          --devices cuda,cuda-merge,cuda-merge-pershape,cuda-merge-dot,cuda-dot,cuda-smem,cuda-merge-smem,cuda-terms1,cuda-block256,cuda \
           --json
         step merge-gemm-8 40 --json "$ns" bench --layers 8 --widths 64,128,256,384 --activations sigmoid,relu \
           $points --epochs 200 --snapshot-every 100 --grid 256 --devices cuda,cuda-merge,cuda-merge-dot --json
@@ -119,7 +119,7 @@ PY
         # networks (widths 2-32), the GEMM groups (64-384), the 8-layer GEMM groups, and with the GEMM
         # streams at priorities by depth (A, B, A in one bench).
         step parts-fused 40 --json "$ns" bench --layers 1,2,3,4,6,8 --widths 2,4,8,16,32 --activations sigmoid,relu \
-          $points --epochs 200 --snapshot-every 100 --grid 256 --devices cuda,cuda-smem,cuda-terms1 --json
+          $points --epochs 200 --snapshot-every 100 --grid 256 --devices cuda,cuda-smem,cuda-terms1,cuda-block256 --json
         step parts-gemm 40 --json "$ns" bench --layers 1,2,3,4,6,8 --widths 64,128,256,384 \
           --activations sigmoid,relu $points --epochs 200 --snapshot-every 100 --grid 256 --devices cuda --json
         step parts-gemm-8 40 --json "$ns" bench --layers 8 --widths 64,128,256,384 --activations sigmoid,relu \
@@ -179,10 +179,13 @@ for dev, rows in runs.items():
 PY
         ;;
       seeds-bench)
-        step seeds-1-bench 40 --json "$ns" bench $slide --epochs 100 --snapshot-every 100 --grid 256 \
-          --devices cuda,cuda-merge --json
-        step seeds-10-bench 60 --json "$ns" bench $slide --seeds 10 --epochs 100 --snapshot-every 100 --grid 256 \
-          --devices cuda,cuda-merge --json
+        # 1,080 networks against 108, with the GEMM groups merged by depth, and with every fused block of
+        # 256 threads (cuda-block256: 600 single-block networks against 264 resident blocks; fitted,
+        # the default, they need about a quarter of the registers).
+        step seeds-1-bench 50 --json "$ns" bench $slide --epochs 100 --snapshot-every 100 --grid 256 \
+          --devices cuda,cuda-merge,cuda-block256 --json
+        step seeds-10-bench 90 --json "$ns" bench $slide --seeds 10 --epochs 100 --snapshot-every 100 --grid 256 \
+          --devices cuda,cuda-merge,cuda-block256 --json
         ;;
       frames-400)
         # Frame cost at 400 epochs: 41 frames against 2 (scaled to the full sweep in the notes).

@@ -36,10 +36,11 @@
 #   slide-dot the full slide sweep (4000 epochs, 41 frames) with own products, timed by bench
 #   merge     the slide sweep (200 epochs) with every GEMM-path width of a depth in one group
 #             (cuda-merge, -pershape, -dot), own products (cuda-dot), the fused networks' scratch in
-#             shared memory (cuda-smem, cuda-merge-smem), the fused sums a term at a time (cuda-terms1)
-#             against cuda, one bench; the 8-layer groups
+#             shared memory (cuda-smem, cuda-merge-smem), the fused sums a term at a time (cuda-terms1),
+#             every fused block of 256 threads (cuda-block256) against cuda, one bench; the 8-layer groups
 #   slide-best the full slide sweep on merge's fastest variant, if it beat cuda by 3% or more
-#   parts     the slide sweep's fused networks, its GEMM groups and its 8-layer GEMM groups alone, and
+#   parts     the slide sweep's fused networks (also cuda-smem, cuda-terms1, cuda-block256), its GEMM
+#             groups and its 8-layer GEMM groups alone, and
 #             the sweep with the GEMM streams at priorities by depth (cuda-prio), 200 epochs each
 #   cpu-vs-gpu `bench --devices cpu,cuda` of the slide sweep, 100 epochs: the table users read
 #   profile   ncu's per-kernel summary of the 8x384 GEMM group's launches (the sweep's slowest stream)
@@ -56,7 +57,8 @@
 #             tools/bench_vs_torch.py; the JAX peer (padded mode, 20 epochs) if it runs
 #   peer-loop the PyTorch peer's loop mode (1 epoch scaled to 400)
 #   seeds     the full slide sweep with --seeds 10 (1,080 networks), timed
-#   seeds-bench  `bench` of the slide sweep, 100 epochs, with 1 and with 10 seeds (cuda, cuda-merge)
+#   seeds-bench  `bench` of the slide sweep, 100 epochs, with 1 and with 10 seeds (cuda, cuda-merge,
+#                cuda-block256)
 #   frames-400   the slide sweep at 400 epochs with 41 frames and with 2 (the frames' cost)
 # OUT gets at most 6 files: gpu_session.log (every command's output), timings.txt (one line a step:
 # rc, seconds, limit), bench.jsonl (one JSON line a bench or peer step), parity.txt and parity.json

@@ -55,6 +55,11 @@ struct CudaOptions {
   // training loops as the second GPU session measured them (a bench variant,
   // cuda-terms1; frames and the GEMM path's own products keep the chunks).
   bool chunked_sums = true;
+  // The fused path's single-block networks in blocks fitted to their width
+  // (plan_device's fitted_blocks: a warp for a 1 x 2 network, 256 threads
+  // from width 32), a launch and stream per block size; false: every one in
+  // a block of kBlockThreads, as the second GPU session measured (cuda-block256).
+  bool fitted_blocks = true;
 };
 bool parse_precision_tf32(const std::string& name);  // "fp32" or "tf32"; throws SpecError
 std::string describe(const CudaOptions& options);

@@ -24,6 +24,19 @@ constexpr int kGemmMinWidth = 33;
 TrainPath parse_train_path(const std::string& name);  // throws SpecError
 const char* to_string(TrainPath path);
 
+// The single-block networks launch in classes of one block size, a range of
+// DevicePlan::single_block_nets each (widest blocks first), each on a stream of its own.
+struct SingleBlockLaunch {
+  int threads, first, count;
+};
+// Block size for a single-block network when blocks are fitted: its widest
+// phases, the forward and delta sums, are row_groups(max_width) x batch items,
+// one a thread; the smallest power of two from a warp (32) to `limit` that
+// holds them. A block of 256 threads for a 1 x 2 network leaves 224 idle and
+// holds the registers of 256: fitted, more networks are resident at once
+// (--seeds 10: 600 single-block networks against 264 blocks of 256 on an H200).
+int fitted_block_threads(int max_width, int batch, int limit);
+
 struct DevicePlan {
   std::vector<device::Layer> layers;
   std::vector<device::Net> nets;    // state initialised fresh (or from resume states)
@@ -34,9 +47,10 @@ struct DevicePlan {
   int block_threads = device::kBlockThreads;
   // Blocks that train each network together (1 for most; more for the widest).
   std::vector<int> blocks;
-  std::vector<int> single_block_nets;  // networks trained by one block each
-  std::vector<int> group_block_net;    // for the multi-block kernel: network of each block
-  std::vector<int> group_block_rank;   // and its rank within the network's group
+  std::vector<int> single_block_nets;              // networks trained by one block each
+  std::vector<SingleBlockLaunch> single_launches;  // ranges of single_block_nets by block size
+  std::vector<int> group_block_net;                // for the multi-block kernel: network of each block
+  std::vector<int> group_block_rank;               // and its rank within the network's group
   // The GEMM path: groups of equal shape, batch and starting point.
   std::vector<uint8_t> uses_gemm;          // per network
   std::vector<GemmGroupPlan> gemm_groups;  // members in gemm_members[member_offset...]
@@ -114,10 +128,12 @@ std::vector<int> plan_group_blocks(const TrainingProblem& p, int group_budget, i
 // Throws SpecError if a network has more than device::kMaxOutputs outputs.
 // group_budget 0: every network trains in one block. merge_depths: GEMM
 // groups of every shape of one depth (GemmGroupPlan::shapes), else one a shape.
+// fitted_blocks: single-block networks get fitted_block_threads(.., block_threads),
+// else all block_threads (one launch).
 DevicePlan plan_device(const TrainingProblem& p, int block_threads,
                        const std::vector<std::optional<NetworkState>>* resume = nullptr, int group_budget = 0,
                        int64_t macs_per_block = kMacsPerBlock, TrainPath path = TrainPath::fused,
-                       int gemm_min_width = kGemmMinWidth, bool merge_depths = false);
+                       int gemm_min_width = kGemmMinWidth, bool merge_depths = false, bool fitted_blocks = false);
 
 // Where an executor keeps the buffers device::Problem points to.
 struct DeviceBuffers {
@@ -180,6 +196,7 @@ class DeviceExecutor {
   virtual TrainPath train_path() const { return TrainPath::fused; }
   virtual int gemm_min_width() const { return kGemmMinWidth; }  // on the automatic path
   virtual bool merge_gemm_depths() const { return false; }      // plan_device's merge_depths
+  virtual bool fitted_blocks() const { return false; }          // plan_device's fitted_blocks
   // Peak device memory held since upload(), measured (0 where not measured).
   virtual int64_t device_bytes_in_use() const { return 0; }
   // Allocates and copies everything; params/state1/state2 are packed buffers,
