@@ -264,6 +264,42 @@ if os.path.exists(dejavu):
         f.write(font)
     expect("render: a font whose glyphs loop", [RENDER, good, "-o", path("g5"), "--font", path("glyf.ttf"), "-q"],
            "glyf.ttf", out=path("g5"))
+
+    # Every glyph but .notdef made a composite of .notdef placed by matching points (flag 2 clear).
+    # stb_truetype does not read such a component's arguments but takes them as what follows: in
+    # `looping`, as a second component naming the glyph itself (a check that skipped the arguments saw
+    # none; render recursed until SIGSEGV); else drawn as .notdef (silently wrong).
+    def point_matched(name, looping):
+        font = bytearray(open(dejavu, "rb").read())
+        tables = {}
+        for t in range(int.from_bytes(font[4:6], "big")):
+            rec = 12 + 16 * t
+            tables[bytes(font[rec:rec + 4])] = int.from_bytes(font[rec + 8:rec + 12], "big")
+        long_loca = int.from_bytes(font[tables[b"head"] + 50:tables[b"head"] + 52], "big") == 1
+        glyphs = int.from_bytes(font[tables[b"maxp"] + 4:tables[b"maxp"] + 6], "big")
+        entry = 4 if long_loca else 2
+
+        def loca(g):
+            v = int.from_bytes(font[tables[b"loca"] + g * entry:tables[b"loca"] + (g + 1) * entry], "big")
+            return tables[b"glyf"] + (v if long_loca else 2 * v)
+        for g in range(1, glyphs):
+            start, end = loca(g), loca(g + 1)
+            if end - start < 20:
+                continue
+            more = 0x20 if looping else 0
+            # contours -1, a zero box; component: flags, glyph 0, then 2 bytes of arguments (read by stb
+            # as the next component's flags: 2, XY values, no more), glyph g (its glyph index) and its
+            # two byte-sized arguments.
+            font[start:start + 20] = (b"\xff\xff" + bytes(8) + more.to_bytes(2, "big") + bytes(2) + b"\x00\x02" +
+                                      g.to_bytes(2, "big") + bytes(2))
+        assert len(font) == os.path.getsize(dejavu)
+        with open(path(name), "wb") as f:
+            f.write(font)
+        expect(f"render: a font's composite glyphs placed by matching points ({name})",
+               [RENDER, good, "-o", path("g5"), "--font", path(name), "-q"], "placed by matching points",
+               out=path("g5"))
+    point_matched("matched.ttf", False)
+    point_matched("matched_loop.ttf", True)
 # Inputs the command would count twice, or replace.
 expect("info: a file given twice", [NETSWEEP, "info", good, good], "given twice")
 expect("render: a file given twice", [RENDER, good, good, "-o", path("g6"), "-q"], "given twice", out=path("g6"))

@@ -183,8 +183,11 @@ bool glyph_resolves(const stbtt_fontinfo& f, size_t size, int g, int depth, Glyp
     for (size_t p = start + 10;;) {
       if (p + 4 > end) return false;
       const uint16_t flags = be16(f.data + p), component = be16(f.data + p + 2);
-      // (stb reads the arguments only with ARGS_ARE_XY_VALUES, 2; so must this)
-      p += 4 + ((flags & 2) ? ((flags & 1) ? 4 : 2) : 0) +
+      // A component placed by matching points (ARGS_ARE_XY_VALUES, 2, clear):
+      // stb asserts, or (NDEBUG) leaves its arguments unread and reads them as
+      // what follows, so a font could show this check one list and stb another.
+      if (!(flags & 2)) return false;
+      p += 4 + ((flags & 1) ? 4 : 2) +
            ((flags & 8)      ? 2
             : (flags & 0x40) ? 4
             : (flags & 0x80) ? 8
@@ -232,7 +235,8 @@ Font::Font(const std::string& path) : impl_(std::make_unique<Impl>()) {
     throw RenderError("font " + path + ": not a TrueType font");
   if (!drawn_glyphs_resolve(impl_->info, impl_->data.size()))
     throw RenderError("font " + path + ": damaged glyph outlines (outside the glyf table, or composite glyphs " +
-                      "in a loop, nested too deep or too many)");
+                      "in a loop, nested too deep, too many, or placed by matching points, which netsweep-render " +
+                      "cannot draw)");
 }
 
 Font::~Font() = default;
