@@ -251,7 +251,8 @@ expect("slurm: no CPUs per task", [NETSWEEP, "slurm", *SMALL, "--shards", "1", "
 expect("render: a GIF delay beyond 16 bits", [RENDER, good, "-o", path("g4"), "--gif-delay", "100000", "-q"],
        "--gif-delay", out=path("g4"))
 
-# A font whose composite glyphs name themselves (stb_truetype recursed until SIGSEGV).
+# A font whose composite glyphs name themselves (stb_truetype, the renderer's font library before
+# FreeType, recursed until SIGSEGV).
 dejavu = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 if os.path.exists(dejavu):
     font = bytearray(open(dejavu, "rb").read())
@@ -263,12 +264,12 @@ if os.path.exists(dejavu):
     with open(path("glyf.ttf"), "wb") as f:
         f.write(font)
     expect("render: a font whose glyphs loop", [RENDER, good, "-o", path("g5"), "--font", path("glyf.ttf"), "-q"],
-           "glyf.ttf", out=path("g5"))
+           "glyf.ttf: damaged glyph", out=path("g5"))
 
-    # Every glyph but .notdef made a composite of .notdef placed by matching points (flag 2 clear).
-    # stb_truetype does not read such a component's arguments but takes them as what follows: in
-    # `looping`, as a second component naming the glyph itself (a check that skipped the arguments saw
-    # none; render recursed until SIGSEGV); else drawn as .notdef (silently wrong).
+    # Every glyph but .notdef made a composite of .notdef placed by matching points (flag 2 clear)
+    # that do not exist. stb_truetype did not read such a component's arguments but took them as what
+    # follows: in `looping`, as a second component naming the glyph itself (recursion until SIGSEGV),
+    # else it drew every glyph as .notdef (silently wrong). FreeType refuses both.
     def point_matched(name, looping):
         font = bytearray(open(dejavu, "rb").read())
         tables = {}
@@ -296,7 +297,7 @@ if os.path.exists(dejavu):
         with open(path(name), "wb") as f:
             f.write(font)
         expect(f"render: a font's composite glyphs placed by matching points ({name})",
-               [RENDER, good, "-o", path("g5"), "--font", path(name), "-q"], "placed by matching points",
+               [RENDER, good, "-o", path("g5"), "--font", path(name), "-q"], "invalid composite glyph",
                out=path("g5"))
     point_matched("matched.ttf", False)
     point_matched("matched_loop.ttf", True)
@@ -414,7 +415,7 @@ else:
     print("skip full-disk cases: cannot mount a tmpfs here (needs root)")
 
 # ------------------------------------------------------------ renderer
-expect("render: not a font", [RENDER, good, "-o", path("g1"), "--font", "/etc/passwd", "-q"], "not a TrueType font",
+expect("render: not a font", [RENDER, good, "-o", path("g1"), "--font", "/etc/passwd", "-q"], "not a TrueType or OpenType font",
        out=path("g1"))
 expect("render: a device as the font", [RENDER, good, "-o", path("g2"), "--font", "/dev/zero", "-q"], "/dev/zero",
        out=path("g2"), timeout=10)

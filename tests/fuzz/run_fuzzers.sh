@@ -9,7 +9,7 @@
 #            if it has no CMakeCache.txt yet; reused, and rebuilt incrementally)
 #   SECONDS  fuzzing time for all harnesses together (split evenly)
 #   HARNESS  fuzz_points_json fuzz_csv fuzz_config fuzz_spec_json fuzz_results
-#            fuzz_results_layout (default: all)
+#            fuzz_results_layout fuzz_font (default: all)
 # Each run starts from the seed corpus (tests/fuzz/corpus/<harness>), which
 # is read, never written (new inputs go to BUILD/corpus/<harness>, emptied at
 # the start of each run), so every
@@ -19,7 +19,8 @@ set -euo pipefail
 src=$(cd "$1" && pwd) build=$2 seconds=$3
 shift 3
 harnesses=("$@")
-((${#harnesses[@]})) || harnesses=(fuzz_points_json fuzz_csv fuzz_config fuzz_spec_json fuzz_results fuzz_results_layout)
+((${#harnesses[@]})) || harnesses=(fuzz_points_json fuzz_csv fuzz_config fuzz_spec_json fuzz_results fuzz_results_layout
+  fuzz_font)
 
 for tool in clang clang++ cmake; do
   command -v "$tool" >/dev/null || { echo "run_fuzzers: $tool is missing (scripts/setup.sh installs it)"; exit 1; }

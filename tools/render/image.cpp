@@ -6,9 +6,6 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
 
 // stb_image_write with zlib's deflate (faster and smaller than stb's own).
 static unsigned char* netsweep_png_deflate(unsigned char* data, int length, int* out_length, int quality) {
@@ -25,10 +22,6 @@ static unsigned char* netsweep_png_deflate(unsigned char* data, int length, int*
 #define STB_IMAGE_WRITE_IMPLEMENTATION
 #define STB_IMAGE_WRITE_STATIC
 #include <stb/stb_image_write.h>
-
-#define STB_TRUETYPE_IMPLEMENTATION
-#define STBTT_STATIC
-#include <stb/stb_truetype.h>
 
 namespace netsweep::render {
 
@@ -122,168 +115,6 @@ void Image::write_png(const std::string& path) const {
   stbi_write_force_png_filter = 1;  // "sub": fields and flat panels change little along a row
   if (!stbi_write_png(path.c_str(), width, height, 3, pixels.data(), width * 3))
     throw RenderError(path + ": cannot write PNG");
-}
-
-struct Font::Impl {
-  std::vector<unsigned char> data;
-  stbtt_fontinfo info{};
-};
-
-namespace {
-uint32_t be32(const unsigned char* p) {
-  return uint32_t(p[0]) << 24 | uint32_t(p[1]) << 16 | uint32_t(p[2]) << 8 | p[3];
-}
-uint16_t be16(const unsigned char* p) { return uint16_t(p[0] << 8 | p[1]); }
-
-// stb_truetype trusts the file: check the sfnt header and that every table
-// lies inside it before handing it over (a text file or a truncated font
-// would otherwise be read out of bounds).
-bool plausible_truetype(const std::vector<unsigned char>& d) {
-  if (d.size() < 12) return false;
-  const uint32_t version = be32(d.data());
-  if (version != 0x00010000u && version != 0x74727565u /* true */ && version != 0x4F54544Fu /* OTTO */) return false;
-  const size_t tables = be16(d.data() + 4);
-  if (tables == 0 || 12 + 16 * tables > d.size()) return false;
-  for (size_t t = 0; t < tables; ++t) {
-    const unsigned char* rec = d.data() + 12 + 16 * t;
-    const uint64_t offset = be32(rec + 8), length = be32(rec + 12);
-    if (offset + length > d.size()) return false;
-  }
-  return true;
-}
-
-// What stb_truetype will do with a font's composite glyphs, checked first: it
-// follows components without a limit (a glyph naming itself recursed until the
-// stack overflowed) and copies every leaf's outline at every level.
-constexpr int kMaxGlyphDepth = 8;           // components within components
-constexpr uint32_t kMaxGlyphLeaves = 1024;  // simple glyphs a composite expands to
-
-struct GlyphWalk {
-  std::vector<uint8_t> state;  // 0 unseen, 1 being walked, 2 fine
-  std::vector<uint8_t> height;
-  std::vector<uint32_t> leaves;
-};
-
-// Whether glyph `g`, reached `depth` components deep, lies inside the glyf
-// table with all its components, read as stb_truetype reads them, in limits.
-bool glyph_resolves(const stbtt_fontinfo& f, size_t size, int g, int depth, GlyphWalk& w) {
-  if (g < 0 || g >= f.numGlyphs || depth > kMaxGlyphDepth || w.state[size_t(g)] == 1) return false;
-  if (w.state[size_t(g)] == 2) return depth + w.height[size_t(g)] <= kMaxGlyphDepth;
-  const size_t entry = f.indexToLocFormat == 0 ? 2 : 4;
-  if (f.indexToLocFormat > 1 || size_t(f.loca) + (size_t(g) + 2) * entry > size) return false;
-  const unsigned char* loca = f.data + f.loca + size_t(g) * entry;
-  const size_t start = size_t(f.glyf) + (entry == 2 ? size_t(be16(loca)) * 2 : be32(loca));
-  const size_t end = size_t(f.glyf) + (entry == 2 ? size_t(be16(loca + 2)) * 2 : be32(loca + 4));
-  if (end > size || start > end || (start < end && end - start < 10)) return false;
-  w.state[size_t(g)] = 1;
-  int height = 0;
-  uint32_t leaves = 1;
-  if (start < end && int16_t(be16(f.data + start)) < 0) {  // composite: its components, each in turn
-    leaves = 0;
-    for (size_t p = start + 10;;) {
-      if (p + 4 > end) return false;
-      const uint16_t flags = be16(f.data + p), component = be16(f.data + p + 2);
-      // A component placed by matching points (ARGS_ARE_XY_VALUES, 2, clear):
-      // stb asserts, or (NDEBUG) leaves its arguments unread and reads them as
-      // what follows, so a font could show this check one list and stb another.
-      if (!(flags & 2)) return false;
-      p += 4 + ((flags & 1) ? 4 : 2) +
-           ((flags & 8)      ? 2
-            : (flags & 0x40) ? 4
-            : (flags & 0x80) ? 8
-                             : 0);
-      if (p > end || !glyph_resolves(f, size, component, depth + 1, w)) return false;
-      height = std::max(height, 1 + w.height[component]);
-      leaves += w.leaves[component];
-      if (leaves > kMaxGlyphLeaves) return false;
-      if (!(flags & 0x20)) break;  // no more components
-    }
-  }
-  w.state[size_t(g)] = 2;
-  w.height[size_t(g)] = uint8_t(height);
-  w.leaves[size_t(g)] = leaves;
-  return true;
-}
-
-// The glyphs of the codepoints text is drawn with (0-255, a byte each).
-bool drawn_glyphs_resolve(const stbtt_fontinfo& f, size_t size) {
-  if (f.cff.size) return true;  // CFF outlines: stb_truetype limits their subroutine depth itself
-  const size_t n = size_t(std::max(f.numGlyphs, 0));
-  GlyphWalk w{std::vector<uint8_t>(n, 0), std::vector<uint8_t>(n, 0), std::vector<uint32_t>(n, 0)};
-  for (int c = 0; c < 256; ++c)
-    if (!glyph_resolves(f, size, stbtt_FindGlyphIndex(&f, c), 0, w)) return false;
-  return true;
-}
-}  // namespace
-
-Font::Font(const std::string& path) : impl_(std::make_unique<Impl>()) {
-  const std::string hint = " (install Debian's fonts-dejavu-core, or give --font / $NETSWEEP_FONT)";
-  std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) throw RenderError("font " + path + ": cannot open: no such file" + hint);
-  if (!std::filesystem::is_regular_file(path, ec)) throw RenderError("font " + path + ": not a regular file");
-  if (std::filesystem::file_size(path, ec) > (uintmax_t(64) << 20))
-    throw RenderError("font " + path + ": too large for a font");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw RenderError("font " + path + ": cannot open" + hint);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  const std::string bytes = ss.str();
-  impl_->data.assign(bytes.begin(), bytes.end());
-  if (!plausible_truetype(impl_->data)) throw RenderError("font " + path + ": not a TrueType font");
-  const int offset = stbtt_GetFontOffsetForIndex(impl_->data.data(), 0);
-  if (offset < 0 || !stbtt_InitFont(&impl_->info, impl_->data.data(), offset))
-    throw RenderError("font " + path + ": not a TrueType font");
-  if (!drawn_glyphs_resolve(impl_->info, impl_->data.size()))
-    throw RenderError("font " + path + ": damaged glyph outlines (outside the glyf table, or composite glyphs " +
-                      "in a loop, nested too deep, too many, or placed by matching points, which netsweep-render " +
-                      "cannot draw)");
-}
-
-Font::~Font() = default;
-
-std::string Font::default_path() {
-  if (const char* env = std::getenv("NETSWEEP_FONT")) return env;
-  return "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
-}
-
-float Font::ascent(float size) const {
-  int ascent = 0, descent = 0, gap = 0;
-  stbtt_GetFontVMetrics(&impl_->info, &ascent, &descent, &gap);
-  return float(ascent) * stbtt_ScaleForPixelHeight(&impl_->info, size);
-}
-
-float Font::width(const std::string& text, float size) const {
-  const float scale = stbtt_ScaleForPixelHeight(&impl_->info, size);
-  float w = 0;
-  for (size_t i = 0; i < text.size(); ++i) {
-    int advance = 0, lsb = 0;
-    stbtt_GetCodepointHMetrics(&impl_->info, static_cast<unsigned char>(text[i]), &advance, &lsb);
-    w += float(advance) * scale;
-    if (i + 1 < text.size())
-      w += scale * float(stbtt_GetCodepointKernAdvance(&impl_->info, static_cast<unsigned char>(text[i]),
-                                                       static_cast<unsigned char>(text[i + 1])));
-  }
-  return w;
-}
-
-void Font::draw(Image& img, const std::string& text, float x, float y, float size, Rgb color) const {
-  const float scale = stbtt_ScaleForPixelHeight(&impl_->info, size);
-  for (size_t i = 0; i < text.size(); ++i) {
-    const int cp = static_cast<unsigned char>(text[i]);
-    int w = 0, h = 0, xoff = 0, yoff = 0;
-    const float frac = x - std::floor(x);
-    unsigned char* bitmap =
-        stbtt_GetCodepointBitmapSubpixel(&impl_->info, scale, scale, frac, 0, cp, &w, &h, &xoff, &yoff);
-    for (int j = 0; j < h; ++j)
-      for (int k = 0; k < w; ++k)
-        img.blend(int(std::floor(x)) + xoff + k, int(std::lround(y)) + yoff + j, color, bitmap[j * w + k] / 255.0f);
-    stbtt_FreeBitmap(bitmap, nullptr);
-    int advance = 0, lsb = 0;
-    stbtt_GetCodepointHMetrics(&impl_->info, cp, &advance, &lsb);
-    x += float(advance) * scale;
-    if (i + 1 < text.size())
-      x += scale * float(stbtt_GetCodepointKernAdvance(&impl_->info, cp, static_cast<unsigned char>(text[i + 1])));
-  }
 }
 
 }  // namespace netsweep::render

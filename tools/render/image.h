@@ -1,4 +1,4 @@
-// RGB images, drawing primitives and text (stb_truetype) for the renderer.
+// RGB images, drawing primitives and text (FreeType; font.cpp) for the renderer.
 #pragma once
 
 #include <array>
@@ -34,7 +34,7 @@ struct Image {
   void write_png(const std::string& path) const;  // throws RenderError
 };
 
-// A TrueType font (stb_truetype). Loaded once, then used from any thread.
+// A TrueType or OpenType font (FreeType). Loaded once, then used from any thread.
 class Font {
  public:
   explicit Font(const std::string& path);  // throws RenderError naming the path

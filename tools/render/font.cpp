@@ -1,0 +1,147 @@
+// Text for the renderer through FreeType: it reads TrueType and OpenType
+// fonts and refuses damaged ones with an error rather than reading out of
+// bounds. An FT_Face is not thread-safe, and one Font is drawn with from
+// every render thread, so each use of the face holds the Font's mutex.
+#include <ft2build.h>
+#include FT_FREETYPE_H
+#include FT_ADVANCES_H
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <sstream>
+
+#include "image.h"
+
+namespace netsweep::render {
+namespace {
+
+// FreeType's messages, from its error list (FT_Error_String is null in builds without them, as Debian's).
+struct FreetypeError {
+  int code;
+  const char* message;
+};
+#undef FTERRORS_H_
+#define FT_ERROR_START_LIST
+#define FT_ERRORDEF(e, v, s) {e, s},
+#define FT_ERROR_END_LIST
+constexpr FreetypeError kFreetypeErrors[] = {
+#include FT_ERRORS_H
+};
+
+std::string freetype_error(FT_Error error) {
+  for (const auto& e : kFreetypeErrors)
+    if (e.message && e.code == error) return std::string("FreeType: ") + e.message;
+  return "FreeType error " + std::to_string(error);
+}
+
+}  // namespace
+
+struct Font::Impl {
+  FT_Library library = nullptr;
+  FT_Face face = nullptr;
+  std::vector<unsigned char> data;  // the face reads from it as long as it lives
+  std::mutex mutex;
+  // Pixels per font unit for a text `size` pixels high from descender to
+  // ascender (hhea's, as the layout was made for), and the character size
+  // FreeType draws at for it.
+  float scale(float size) const { return size / float(face->ascender - face->descender); }
+  void set_size(float size) const {
+    const double em_pixels = double(scale(size)) * face->units_per_EM;
+    FT_Set_Char_Size(face, 0, FT_F26Dot6(std::lround(em_pixels * 64)), 72, 72);  // 72 dpi: a point is a pixel
+  }
+  ~Impl() {
+    if (face) FT_Done_Face(face);
+    if (library) FT_Done_FreeType(library);
+  }
+};
+
+Font::Font(const std::string& path) : impl_(std::make_unique<Impl>()) {
+  const std::string hint = " (install Debian's fonts-dejavu-core, or give --font / $NETSWEEP_FONT)";
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) throw RenderError("font " + path + ": cannot open: no such file" + hint);
+  if (!std::filesystem::is_regular_file(path, ec)) throw RenderError("font " + path + ": not a regular file");
+  if (std::filesystem::file_size(path, ec) > (uintmax_t(64) << 20))
+    throw RenderError("font " + path + ": too large for a font");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw RenderError("font " + path + ": cannot open" + hint);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  const std::string bytes = ss.str();
+  Impl& f = *impl_;
+  f.data.assign(bytes.begin(), bytes.end());
+  if (const FT_Error e = FT_Init_FreeType(&f.library)) throw RenderError("font " + path + ": " + freetype_error(e));
+  if (FT_New_Memory_Face(f.library, f.data.data(), FT_Long(f.data.size()), 0, &f.face) != 0)
+    throw RenderError("font " + path + ": not a TrueType or OpenType font");
+  if (!FT_IS_SCALABLE(f.face) || f.face->ascender <= f.face->descender || f.face->units_per_EM == 0)
+    throw RenderError("font " + path + ": not an outline font with a height (a bitmap font, or damaged)");
+  // Every glyph text can be drawn with (codepoints 0-255, a byte each) must
+  // load now, so a damaged one stops the render before any page is written.
+  f.set_size(16);
+  for (FT_ULong c = 0; c < 256; ++c) {
+    const FT_UInt glyph = FT_Get_Char_Index(f.face, c);
+    if (glyph == 0) continue;  // not in the font: drawn as nothing
+    if (const FT_Error e = FT_Load_Glyph(f.face, glyph, FT_LOAD_RENDER | FT_LOAD_NO_HINTING))
+      throw RenderError("font " + path + ": damaged glyph of character " + std::to_string(c) + " (" +
+                        freetype_error(e) + ")");
+  }
+}
+
+Font::~Font() = default;
+
+std::string Font::default_path() {
+  if (const char* env = std::getenv("NETSWEEP_FONT")) return env;
+  return "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
+}
+
+float Font::ascent(float size) const {
+  return float(impl_->face->ascender) * impl_->scale(size);  // face metrics are fixed once loaded
+}
+
+namespace {
+// The pen's move after glyph `glyph` (followed by `next`, 0: none), in font units.
+float advance_units(FT_Face face, FT_UInt glyph, FT_UInt next) {
+  FT_Fixed advance = 0;
+  FT_Get_Advance(face, glyph, FT_LOAD_NO_SCALE, &advance);
+  FT_Vector kern{0, 0};
+  if (next && FT_HAS_KERNING(face)) FT_Get_Kerning(face, glyph, next, FT_KERNING_UNSCALED, &kern);
+  return float(advance + kern.x);
+}
+}  // namespace
+
+float Font::width(const std::string& text, float size) const {
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  FT_Face face = impl_->face;
+  float units = 0;
+  for (size_t i = 0; i < text.size(); ++i)
+    units += advance_units(face, FT_Get_Char_Index(face, static_cast<unsigned char>(text[i])),
+                           i + 1 < text.size() ? FT_Get_Char_Index(face, static_cast<unsigned char>(text[i + 1])) : 0);
+  return units * impl_->scale(size);
+}
+
+void Font::draw(Image& img, const std::string& text, float x, float y, float size, Rgb color) const {
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  FT_Face face = impl_->face;
+  const float scale = impl_->scale(size);
+  impl_->set_size(size);
+  for (size_t i = 0; i < text.size(); ++i) {
+    const FT_UInt glyph = FT_Get_Char_Index(face, static_cast<unsigned char>(text[i]));
+    // The pen's fraction of a pixel moves the outline, so text spaces evenly at any size.
+    FT_Vector shift{FT_Pos(std::lround((x - std::floor(x)) * 64)), 0};
+    FT_Set_Transform(face, nullptr, &shift);
+    if (glyph != 0 && FT_Load_Glyph(face, glyph, FT_LOAD_RENDER | FT_LOAD_NO_HINTING) == 0) {
+      const FT_Bitmap& b = face->glyph->bitmap;
+      const int left = int(std::floor(x)) + face->glyph->bitmap_left;
+      const int top = int(std::lround(y)) - face->glyph->bitmap_top;
+      for (unsigned j = 0; j < b.rows; ++j)
+        for (unsigned k = 0; k < b.width; ++k)
+          img.blend(left + int(k), top + int(j), color, b.buffer[j * unsigned(b.pitch) + k] / 255.0f);
+    }
+    const FT_UInt next = i + 1 < text.size() ? FT_Get_Char_Index(face, static_cast<unsigned char>(text[i + 1])) : 0;
+    x += advance_units(face, glyph, next) * scale;
+  }
+  FT_Set_Transform(face, nullptr, nullptr);
+}
+
+}  // namespace netsweep::render
