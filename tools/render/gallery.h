@@ -22,7 +22,7 @@ struct RenderOptions {
   int frame_stride = 1;  // every k-th frame (the last is always rendered)
   int gif_delay = 10;    // 1/100 s per GIF frame
   std::string runs;      // filter, e.g. "activation=relu,layers=3"
-  std::string font;      // TrueType font; "" = Font::default_path()
+  std::string font;      // TrueType or OpenType font; "" = Font::default_path()
   int threads = 0;
   bool quiet = false;
 };

@@ -28,7 +28,7 @@ int main(int argc, char** argv) {
   app.add_option("--frame-stride", o.frame_stride, "render every k-th frame (the last always)")->capture_default_str();
   app.add_option("--gif-delay", o.gif_delay, "GIF frame delay in 1/100 s")->capture_default_str();
   app.add_option("--runs", o.runs, "only networks matching key=value[|value],... e.g. activation=relu,layers=3");
-  app.add_option("--font", o.font, "TrueType font (default: $NETSWEEP_FONT or DejaVu Sans)");
+  app.add_option("--font", o.font, "TrueType or OpenType font (default: $NETSWEEP_FONT or DejaVu Sans)");
   app.add_option("--threads", o.threads, "threads (0 = all cores)")->capture_default_str();
   app.add_flag("-q,--quiet", o.quiet, "no progress output");
   try {
