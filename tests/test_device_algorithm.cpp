@@ -29,6 +29,24 @@ bool run_emulated(SweepRun& r, const SweepSpec& s, const Dataset& d, int threads
   return run_device_schedule(r.problem, exec, r.params, r.results, r.frames, progress, c);
 }
 
+// The slide sweep's fused-path networks (widths up to 32) at batch 32.
+TrainingProblem fused_slide_problem() {
+  SweepSpec s = base_spec();
+  s.layers = {1, 2, 3, 4, 6, 8};
+  s.widths = {2, 4, 8, 16, 32};
+  s.batch_sizes = {32};
+  return build_problem(s, data("moons"));
+}
+
+// Whether the plan's single-block list holds every network of p once.
+bool lists_every_network_once(const DevicePlan& plan, const TrainingProblem& p) {
+  std::vector<int> seen = plan.single_block_nets;
+  std::sort(seen.begin(), seen.end());
+  for (size_t i = 0; i < seen.size(); ++i)
+    if (seen[i] != int(i)) return false;
+  return seen.size() == p.networks.size();
+}
+
 }  // namespace
 
 TEST(DeviceAlgorithm, MatchesCpuForEveryActivationLossAndOptimizer) {
@@ -242,11 +260,7 @@ TEST(DevicePlan, FittedBlocksLaunchBySizeLongestFirstWithin) {
   EXPECT_EQ(fitted_block_threads(2, 700, 256), 256);
   EXPECT_EQ(fitted_block_threads(2, 1, 16), 16);  // never above the limit
 
-  SweepSpec s = base_spec();
-  s.layers = {1, 2, 3, 4, 6, 8};
-  s.widths = {2, 4, 8, 16, 32};
-  s.batch_sizes = {32};
-  const auto p = build_problem(s, data("moons"));
+  const TrainingProblem p = fused_slide_problem();
   const DevicePlan plain = plan_device(p, device::kBlockThreads, nullptr, 0);
   ASSERT_EQ(plain.single_launches.size(), 1u);
   EXPECT_EQ(plain.single_launches[0].threads, device::kBlockThreads);
@@ -254,10 +268,7 @@ TEST(DevicePlan, FittedBlocksLaunchBySizeLongestFirstWithin) {
 
   const DevicePlan plan =
       plan_device(p, device::kBlockThreads, nullptr, 0, kMacsPerBlock, TrainPath::fused, kGemmMinWidth, false, true);
-  ASSERT_EQ(plan.single_block_nets.size(), p.networks.size());
-  std::vector<int> seen = plan.single_block_nets;
-  std::sort(seen.begin(), seen.end());
-  for (size_t i = 0; i < seen.size(); ++i) ASSERT_EQ(seen[i], int(i));
+  ASSERT_TRUE(lists_every_network_once(plan, p));
   std::vector<int> sizes;
   int next = 0;
   for (const SingleBlockLaunch& launch : plan.single_launches) {
@@ -345,20 +356,13 @@ TEST(DevicePlan, SingleBlockNetworksStartLongestFirst) {
   // The fused path's single-block networks in the order their blocks start:
   // the slide sweep's 8-layer ones first, its 1-layer ones last, each depth
   // from the widest; every one listed once.
-  SweepSpec s = base_spec();
-  s.layers = {1, 2, 3, 4, 6, 8};
-  s.widths = {2, 4, 8, 16, 32};
-  s.batch_sizes = {32};
-  const auto p = build_problem(s, data("moons"));
+  const TrainingProblem p = fused_slide_problem();
   const DevicePlan plan = plan_device(p, device::kBlockThreads, nullptr, 0);
-  ASSERT_EQ(plan.single_block_nets.size(), p.networks.size());
-  std::vector<int> seen = plan.single_block_nets;
-  std::sort(seen.begin(), seen.end());
-  for (size_t i = 0; i < seen.size(); ++i) ASSERT_EQ(seen[i], int(i));
+  ASSERT_TRUE(lists_every_network_once(plan, p));
   auto shape = [&](size_t k) { return p.networks[size_t(plan.single_block_nets[k])].hidden; };
   EXPECT_EQ(shape(0), std::vector<int>(8, 32));
-  EXPECT_EQ(shape(seen.size() - 1), std::vector<int>(1, 2));
-  for (size_t k = 1; k < seen.size(); ++k) {
+  EXPECT_EQ(shape(p.networks.size() - 1), std::vector<int>(1, 2));
+  for (size_t k = 1; k < p.networks.size(); ++k) {
     EXPECT_GE(shape(k - 1).size(), shape(k).size()) << k;
     if (shape(k - 1).size() == shape(k).size()) EXPECT_GE(shape(k - 1)[0], shape(k)[0]) << k;
   }
