@@ -34,6 +34,9 @@ void check_frame_disk(const TrainingProblem& p, const RunOptions& o) {
   const auto space = std::filesystem::space(dir, ec);
   if (ec) throw SpecError("-o " + o.output + ": cannot use directory " + dir.string() + ": " + ec.message());
   const int64_t available = int64_t(space.available);
+  if (space.capacity == 0)  // proc, sysfs: nothing there is a disk
+    throw SpecError("-o " + o.output + ": the directory " + dir.string() +
+                    " has no storage (a virtual file system, as proc or sysfs); choose a directory on a disk");
   if (available < frames)
     throw SpecError("-o " + o.output + ": the frames could take up to " + format_gib(frames) +
                     " (networks x frames x grid^2 x outputs, before compression) but " + dir.string() + " has " +

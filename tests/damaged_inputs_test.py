@@ -242,6 +242,8 @@ expect("a NUL in a CSV header, quoted whole", [NETSWEEP, "run", *SMALL, "--csv",
        "x1,\\x00x2,label'", out=out)
 expect("an activation given twice", [NETSWEEP, "run", *SMALL, "--activations", "relu,tanh,relu", "-o", out],
        "--activations", out=out)
+if os.path.isdir("/proc"):
+    expect("-o in /proc", [NETSWEEP, "run", *SMALL, "-o", "/proc/netsweep-test.h5"], "has no storage")
 expect("NaN early-stop loss", [NETSWEEP, "run", *SMALL, "--early-stop-loss", "nan", "-o", out], "--early-stop-loss",
        out=out)
 expect("slurm: a newline in --partition", [NETSWEEP, "slurm", *SMALL, "--shards", "1", "--partition",
