@@ -163,8 +163,14 @@ std::vector<int> plan_group_blocks(const TrainingProblem& p, int budget, int64_t
   return blocks;
 }
 
-int fitted_block_threads(int max_width, int batch, int limit) {
-  const int64_t items = int64_t(device::row_groups(max_width)) * batch;
+int64_t fused_phase_items(const NetworkLayout& layout, int batch) {
+  int64_t items = int64_t(device::row_groups(layout.max_width)) * batch;
+  for (const LayerView& l : layout.layers) items = std::max(items, int64_t(device::row_groups(l.out)) * (l.in + 1));
+  const int64_t per_pass = int64_t(device::kUpdateChunk) * kFittedUpdatePasses;
+  return std::max(items, (layout.count + per_pass - 1) / per_pass);
+}
+
+int fitted_block_threads(int64_t items, int limit) {
   int threads = 32;
   while (threads < limit && threads < items) threads *= 2;
   return std::min(threads, limit);
@@ -205,9 +211,9 @@ DevicePlan plan_device(const TrainingProblem& p, int block_threads,
                    [&](int a, int b) { return length(a) > length(b); });
   // Then by block size, largest first (a stable sort: longest first within each).
   auto threads = [&](int n) {
-    return fitted_blocks
-               ? fitted_block_threads(p.layout.networks[size_t(n)].max_width, effective_batch(p, n), block_threads)
-               : block_threads;
+    return fitted_blocks ? fitted_block_threads(fused_phase_items(p.layout.networks[size_t(n)], effective_batch(p, n)),
+                                                block_threads)
+                         : block_threads;
   };
   std::stable_sort(plan.single_block_nets.begin(), plan.single_block_nets.end(),
                    [&](int a, int b) { return threads(a) > threads(b); });

@@ -158,6 +158,8 @@ class EmulatedExecutor : public DeviceExecutor {
   TrainPath train_path() const override { return path_; }
   bool merge_gemm_depths() const override { return merge_depths_; }
   bool fitted_blocks() const override { return fitted_blocks_; }
+  // The block size of each launch of single-block networks in the last upload's plan.
+  const std::vector<int>& launch_threads() const { return launch_threads_; }
   std::string description() const override { return "host emulation of the CUDA kernels"; }
   int group_budget() const override { return budget_; }
   int64_t macs_per_block() const override { return macs_per_block_; }
@@ -168,6 +170,8 @@ class EmulatedExecutor : public DeviceExecutor {
     p_ = &p;
     blocks_ = plan.blocks;
     single_threads_.assign(plan.nets.size(), threads_);
+    launch_threads_.clear();
+    for (const SingleBlockLaunch& launch : plan.single_launches) launch_threads_.push_back(launch.threads);
     for (const SingleBlockLaunch& launch : plan.single_launches)
       for (int k = launch.first; k < launch.first + launch.count; ++k)
         single_threads_[size_t(plan.single_block_nets[size_t(k)])] =
@@ -288,6 +292,7 @@ class EmulatedExecutor : public DeviceExecutor {
   bool shared_scratch_;
   bool fitted_blocks_;
   std::vector<int> single_threads_;  // emulated threads of each single-block network
+  std::vector<int> launch_threads_;
   int64_t scratch_floats(const device::Net& N) const {
     return device::train_scratch_floats(layers_.data() + N.first_layer, N.layers, N.max_width, N.batch, true);
   }

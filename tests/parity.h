@@ -159,6 +159,31 @@ inline void expect_same_bits(const std::vector<float>& a, const std::vector<floa
   EXPECT_EQ(differ, 0) << what;
 }
 
+// Two runs of one sweep that must agree to the bit: parameters, each network's
+// status, epoch losses and snapshot losses and accuracies, every frame, neuron map
+// and recorded parameter block.
+inline void expect_same_results(const SweepRun& a, const SweepRun& b, const std::string& label) {
+  expect_same_bits(a.params, b.params, label + " parameters");
+  ASSERT_EQ(a.results.size(), b.results.size()) << label;
+  for (size_t i = 0; i < a.results.size(); ++i) {
+    const NetworkResult &x = a.results[i], &y = b.results[i];
+    const std::string net = label + " net " + std::to_string(i);
+    EXPECT_EQ(int(x.status), int(y.status)) << net;
+    expect_same_bits(x.epoch_loss, y.epoch_loss, net + " epoch loss");
+    expect_same_bits(x.snapshot_train_loss, y.snapshot_train_loss, net + " train loss at frames");
+    expect_same_bits(x.snapshot_test_loss, y.snapshot_test_loss, net + " test loss at frames");
+    expect_same_bits(x.snapshot_train_accuracy, y.snapshot_train_accuracy, net + " train accuracy at frames");
+    expect_same_bits(x.snapshot_test_accuracy, y.snapshot_test_accuracy, net + " test accuracy at frames");
+  }
+  using Recorded = std::map<std::pair<int, int>, std::vector<float>> Captured::*;
+  for (Recorded m : {&Captured::frames, &Captured::maps, &Captured::weights}) {
+    ASSERT_EQ((a.frames.*m).size(), (b.frames.*m).size()) << label;
+    for (const auto& [key, values] : a.frames.*m)
+      expect_same_bits(values, (b.frames.*m).at(key),
+                       label + " recorded " + std::to_string(key.first) + "/" + std::to_string(key.second));
+  }
+}
+
 // A small sweep: 60 train points, batch 16, 50 epochs = 200 steps per network.
 inline SweepSpec base_spec() {
   SweepSpec s;

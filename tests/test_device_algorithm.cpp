@@ -208,10 +208,7 @@ TEST(DeviceAlgorithm, ScratchOfTheirOwnChangesNothing) {
   for (int b : plan.blocks) grouped += b > 1, single += b == 1;
   EXPECT_GT(grouped, 0);
   EXPECT_GT(single, 0);
-  expect_same_bits(shared_runs[0].params, shared_runs[1].params, "parameters");
-  for (size_t i = 0; i < shared_runs[0].results.size(); ++i)
-    expect_same_bits(shared_runs[0].results[i].epoch_loss, shared_runs[1].results[i].epoch_loss,
-                     "net " + std::to_string(i) + " epoch loss");
+  expect_same_results(shared_runs[0], shared_runs[1], "scratch of their own");
 }
 
 TEST(DeviceAlgorithm, FittedBlocksChangeNothing) {
@@ -233,32 +230,50 @@ TEST(DeviceAlgorithm, FittedBlocksChangeNothing) {
     test::EmulatedExecutor exec(8, 12, 2000, false, TrainPath::fused, false, false, variant == 2, variant > 0);
     run_device_schedule(dev.problem, exec, dev.params, dev.results, dev.frames, progress, {});
     expect_parity(cpu, dev, "variant " + std::to_string(variant));
+    // Launches as the executor got them: the width-24 networks train on groups of blocks (budget
+    // 12, 2000 multiply-adds a block); at batch 16 the rest fit a warp, full batch (48) takes more.
+    const std::vector<int> expected = variant > 0 ? std::vector<int>{128, 64, 32} : std::vector<int>{256};
+    EXPECT_EQ(exec.launch_threads(), expected);
   }
-  const DevicePlan plan = plan_device(runs[1].problem, device::kBlockThreads, nullptr, 12, 2000, TrainPath::fused,
-                                      kGemmMinWidth, false, true);
-  EXPECT_GE(plan.single_launches.size(), 3u);  // widths 2, 6 and 24 at batch 16; the full batch's at 256
-  for (int variant : {1, 2}) {
-    expect_same_bits(runs[0].params, runs[variant].params, "parameters");
-    for (size_t i = 0; i < runs[0].results.size(); ++i)
-      expect_same_bits(runs[0].results[i].epoch_loss, runs[variant].results[i].epoch_loss,
-                       "net " + std::to_string(i) + " epoch loss");
-  }
+  for (int variant : {1, 2}) expect_same_results(runs[0], runs[variant], "variant " + std::to_string(variant));
 }
 
 TEST(DevicePlan, FittedBlocksLaunchBySizeLongestFirstWithin) {
-  // A block a warp for widths up to 4 at batch 32 (one row group of 4 units x
-  // 32 samples), doubling to 256 at width 32; a full batch of hundreds of
-  // samples takes 256.
-  EXPECT_EQ(fitted_block_threads(2, 32, 256), 32);
-  EXPECT_EQ(fitted_block_threads(4, 32, 256), 32);
-  EXPECT_EQ(fitted_block_threads(5, 32, 256), 64);
-  EXPECT_EQ(fitted_block_threads(8, 32, 256), 64);
-  EXPECT_EQ(fitted_block_threads(16, 32, 256), 128);
-  EXPECT_EQ(fitted_block_threads(32, 32, 256), 256);
-  EXPECT_EQ(fitted_block_threads(384, 32, 256), 256);
-  EXPECT_EQ(fitted_block_threads(40, 5, 256), 64);
-  EXPECT_EQ(fitted_block_threads(2, 700, 256), 256);
-  EXPECT_EQ(fitted_block_threads(2, 1, 16), 16);  // never above the limit
+  // A block holds the items of a step's widest phase, one a thread, in a
+  // power of two from a warp to the limit.
+  EXPECT_EQ(fitted_block_threads(1, 256), 32);
+  EXPECT_EQ(fitted_block_threads(32, 256), 32);
+  EXPECT_EQ(fitted_block_threads(33, 256), 64);
+  EXPECT_EQ(fitted_block_threads(128, 256), 128);
+  EXPECT_EQ(fitted_block_threads(129, 256), 256);
+  EXPECT_EQ(fitted_block_threads(100000, 256), 256);
+  EXPECT_EQ(fitted_block_threads(5, 16), 16);  // never above the limit
+  // The widest phase, by hand: 1 x 2 at batch 32 (2 inputs, 2 outputs): the sums' one row group
+  // of 4 units x 32 samples (the weight gradients' 1 x 3 and the 12 parameters are fewer);
+  // 8 x 32 at batch 32: its 7,554 parameters in 4 passes of 4 a thread; 2 x 16 at batch 1: the
+  // weight gradients of its 16 x 16 layer, 4 row groups x 17 (not its 354 parameters' 23).
+  SweepSpec one = base_spec();
+  one.layers = {1};
+  one.widths = {2};
+  const TrainingProblem small = build_problem(one, data("moons"));
+  EXPECT_EQ(fused_phase_items(small.layout.networks[0], 32), 32);
+  SweepSpec deep = base_spec();
+  deep.shapes = {std::vector<int>(8, 32), {16, 16}};
+  const TrainingProblem wide = build_problem(deep, data("moons"));
+  int checked = 0;
+  for (size_t n = 0; n < wide.networks.size(); ++n) {
+    const NetworkLayout& l = wide.layout.networks[n];
+    if (wide.networks[n].hidden == std::vector<int>(8, 32)) {
+      ASSERT_EQ(l.count, 7554);
+      EXPECT_EQ(fused_phase_items(l, 32), (7554 + 15) / 16);
+      ++checked;
+    } else if (wide.networks[n].hidden == std::vector<int>{16, 16}) {
+      ASSERT_EQ(l.count, 354);
+      EXPECT_EQ(fused_phase_items(l, 1), 4 * 17);
+      ++checked;
+    }
+  }
+  EXPECT_GE(checked, 2);
 
   const TrainingProblem p = fused_slide_problem();
   const DevicePlan plain = plan_device(p, device::kBlockThreads, nullptr, 0);
@@ -277,7 +292,10 @@ TEST(DevicePlan, FittedBlocksLaunchBySizeLongestFirstWithin) {
     sizes.push_back(launch.threads);
     for (int k = launch.first; k < launch.first + launch.count; ++k) {
       const auto& hidden = p.networks[size_t(plan.single_block_nets[size_t(k)])].hidden;
-      EXPECT_EQ(launch.threads, fitted_block_threads(hidden[0], 32, device::kBlockThreads)) << k;
+      const NetworkLayout& layout = p.layout.networks[size_t(plan.single_block_nets[size_t(k)])];
+      EXPECT_EQ(launch.threads, fitted_block_threads(fused_phase_items(layout, 32), device::kBlockThreads)) << k;
+      const std::map<int, int> by_width{{2, 32}, {4, 32}, {8, 64}, {16, 128}, {32, 256}};  // as the docs say
+      EXPECT_EQ(launch.threads, by_width.at(hidden[0])) << k;
       if (k > launch.first) {  // longest first within a launch: deepest, then widest
         const auto& before = p.networks[size_t(plan.single_block_nets[size_t(k - 1)])].hidden;
         EXPECT_GE(before.size(), hidden.size()) << k;

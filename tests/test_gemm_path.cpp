@@ -30,13 +30,7 @@ bool run_gemm(SweepRun& r, const SweepSpec& s, const Dataset& d, const TrainCont
 
 // The same run with groups of one shape and with every width of a depth in one group.
 void expect_merging_changes_nothing(const SweepRun& shapes, const SweepRun& merged, const std::string& label) {
-  expect_same_bits(shapes.params, merged.params, label + " parameters");
-  ASSERT_EQ(shapes.results.size(), merged.results.size());
-  for (size_t i = 0; i < shapes.results.size(); ++i) {
-    EXPECT_EQ(int(shapes.results[i].status), int(merged.results[i].status)) << label << " net " << i;
-    expect_same_bits(shapes.results[i].epoch_loss, merged.results[i].epoch_loss,
-                     label + " net " + std::to_string(i) + " epoch loss");
-  }
+  expect_same_results(shapes, merged, label);
 }
 
 }  // namespace

@@ -181,7 +181,7 @@ PY
       seeds-bench)
         # 1,080 networks against 108, with the GEMM groups merged by depth, and with every fused block of
         # 256 threads (cuda-block256: 600 single-block networks against 264 resident blocks; fitted,
-        # the default, they need about a quarter of the registers).
+        # the default, they need 40% of those registers).
         step seeds-1-bench 50 --json "$ns" bench $slide --epochs 100 --snapshot-every 100 --grid 256 \
           --devices cuda,cuda-merge,cuda-block256 --json
         step seeds-10-bench 90 --json "$ns" bench $slide --seeds 10 --epochs 100 --snapshot-every 100 --grid 256 \

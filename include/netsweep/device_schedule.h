@@ -29,13 +29,19 @@ const char* to_string(TrainPath path);
 struct SingleBlockLaunch {
   int threads, first, count;
 };
-// Block size for a single-block network when blocks are fitted: its widest
-// phases, the forward and delta sums, are row_groups(max_width) x batch items,
-// one a thread; the smallest power of two from a warp (32) to `limit` that
-// holds them. A block of 256 threads for a 1 x 2 network leaves 224 idle and
-// holds the registers of 256: fitted, more networks are resident at once
-// (--seeds 10: 600 single-block networks against 264 blocks of 256 on an H200).
-int fitted_block_threads(int max_width, int batch, int limit);
+// Block size for a single-block network when blocks are fitted: the smallest
+// power of two from a warp (32) to `limit` that holds the items of its widest
+// phase, one a thread (fused_phase_items). A block of 256 threads for a 1 x 2
+// network leaves 224 idle and holds the registers of 256: fitted, more
+// networks are resident at once (--seeds 10: 600 single-block networks
+// against 264 blocks of 256 on an H200).
+int fitted_block_threads(int64_t items, int limit);
+// Items of a fused step's widest phase: the forward and delta sums'
+// row_groups(units) x batch, a layer's weight gradients' row_groups(out) x
+// (in + 1), and the update's parameters in at most kFittedUpdatePasses passes
+// of device::kUpdateChunk a thread.
+constexpr int kFittedUpdatePasses = 4;
+int64_t fused_phase_items(const NetworkLayout& layout, int batch);
 
 struct DevicePlan {
   std::vector<device::Layer> layers;
