@@ -266,7 +266,7 @@ if os.path.exists(dejavu):
     with open(path("glyf.ttf"), "wb") as f:
         f.write(font)
     expect("render: a font whose glyphs loop", [RENDER, good, "-o", path("g5"), "--font", path("glyf.ttf"), "-q"],
-           "glyf.ttf: damaged glyph", out=path("g5"))
+           "is damaged", out=path("g5"))
 
     # Every glyph but .notdef made a composite of .notdef placed by matching points (flag 2 clear)
     # that do not exist. stb_truetype did not read such a component's arguments but took them as what
@@ -303,6 +303,10 @@ if os.path.exists(dejavu):
                out=path("g5"))
     point_matched("matched.ttf", False)
     point_matched("matched_loop.ttf", True)
+# What fuzz_font found (tests/fuzz/crashers/README.md): a glyph thousands of times the text's height.
+huge_glyph = os.path.join(os.path.dirname(crashers), "fuzz_font", "huge_glyph.ttf")
+expect("render: a font's glyph far larger than its text", [RENDER, good, "-o", path("g5"), "--font", huge_glyph, "-q"],
+       "times the text's height", out=path("g5"), timeout=30)
 # Inputs the command would count twice, or replace.
 expect("info: a file given twice", [NETSWEEP, "info", good, good], "given twice")
 expect("render: a file given twice", [RENDER, good, good, "-o", path("g6"), "-q"], "given twice", out=path("g6"))

@@ -6,7 +6,9 @@
 #include FT_FREETYPE_H
 #include FT_ADVANCES_H
 
+#include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
@@ -47,9 +49,9 @@ struct Font::Impl {
   // ascender (hhea's, as the layout was made for), and the character size
   // FreeType draws at for it.
   float scale(float size) const { return size / float(face->ascender - face->descender); }
-  void set_size(float size) const {
+  FT_Error set_size(float size) const {
     const double em_pixels = double(scale(size)) * face->units_per_EM;
-    FT_Set_Char_Size(face, 0, FT_F26Dot6(std::lround(em_pixels * 64)), 72, 72);  // 72 dpi: a point is a pixel
+    return FT_Set_Char_Size(face, 0, FT_F26Dot6(std::llround(em_pixels * 64)), 72, 72);  // 72 dpi: a point is a pixel
   }
   ~Impl() {
     if (face) FT_Done_Face(face);
@@ -77,14 +79,25 @@ Font::Font(const std::string& path) : impl_(std::make_unique<Impl>()) {
   if (!FT_IS_SCALABLE(f.face) || f.face->ascender <= f.face->descender || f.face->units_per_EM == 0)
     throw RenderError("font " + path + ": not an outline font with a height (a bitmap font, or damaged)");
   // Every glyph text can be drawn with (codepoints 0-255, a byte each) must
-  // load now, so a damaged one stops the render before any page is written.
-  f.set_size(16);
+  // load now, so a damaged one stops the render before any page is written;
+  // and none may be many times the text's height (its bitmap would take
+  // memory and time without end: a glyph 30,000 pixels square is 900 MB).
+  constexpr int kCheckPixels = 16, kMostHeights = 32;
+  if (const FT_Error e = f.set_size(kCheckPixels))
+    throw RenderError("font " + path + ": cannot be scaled (" + freetype_error(e) + ")");
   for (FT_ULong c = 0; c < 256; ++c) {
     const FT_UInt glyph = FT_Get_Char_Index(f.face, c);
     if (glyph == 0) continue;  // not in the font: drawn as nothing
-    if (const FT_Error e = FT_Load_Glyph(f.face, glyph, FT_LOAD_RENDER | FT_LOAD_NO_HINTING))
-      throw RenderError("font " + path + ": damaged glyph of character " + std::to_string(c) + " (" +
-                        freetype_error(e) + ")");
+    const std::string which = "font " + path + ": glyph of character " + std::to_string(c);
+    if (const FT_Error e = FT_Load_Glyph(f.face, glyph, FT_LOAD_NO_HINTING | FT_LOAD_NO_BITMAP))
+      throw RenderError(which + " is damaged (" + freetype_error(e) + ")");
+    const FT_Glyph_Metrics& m = f.face->glyph->metrics;  // 26.6 pixels
+    const FT_Pos most = FT_Pos(kMostHeights) * kCheckPixels * 64;
+    if (m.width > most || m.height > most || std::abs(m.horiBearingX) > most || std::abs(m.horiBearingY) > most)
+      throw RenderError(which + " lies over " + std::to_string(kMostHeights) +
+                        " times the text's height from its origin (damaged metrics or outline)");
+    if (const FT_Error e = FT_Render_Glyph(f.face->glyph, FT_RENDER_MODE_NORMAL))
+      throw RenderError(which + " is damaged (" + freetype_error(e) + ")");
   }
 }
 
@@ -132,11 +145,12 @@ void Font::draw(Image& img, const std::string& text, float x, float y, float siz
     FT_Set_Transform(face, nullptr, &shift);
     if (glyph != 0 && FT_Load_Glyph(face, glyph, FT_LOAD_RENDER | FT_LOAD_NO_HINTING) == 0) {
       const FT_Bitmap& b = face->glyph->bitmap;
-      const int left = int(std::floor(x)) + face->glyph->bitmap_left;
-      const int top = int(std::lround(y)) - face->glyph->bitmap_top;
-      for (unsigned j = 0; j < b.rows; ++j)
-        for (unsigned k = 0; k < b.width; ++k)
-          img.blend(left + int(k), top + int(j), color, b.buffer[j * unsigned(b.pitch) + k] / 255.0f);
+      const int64_t left = int64_t(std::floor(x)) + face->glyph->bitmap_left;
+      const int64_t top = int64_t(std::llround(y)) - face->glyph->bitmap_top;
+      // Only the rows and columns that land on the image.
+      for (int64_t j = std::max<int64_t>(0, -top); j < std::min<int64_t>(b.rows, img.height - top); ++j)
+        for (int64_t k = std::max<int64_t>(0, -left); k < std::min<int64_t>(b.width, img.width - left); ++k)
+          img.blend(int(left + k), int(top + j), color, b.buffer[j * b.pitch + k] / 255.0f);
     }
     const FT_UInt next = i + 1 < text.size() ? FT_Get_Char_Index(face, static_cast<unsigned char>(text[i + 1])) : 0;
     x += advance_units(face, glyph, next) * scale;
