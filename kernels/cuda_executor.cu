@@ -6,9 +6,10 @@
 // fitted blocks, each further block size has a stream of its own), the
 // evaluations and the frames; `group_stream_` the multi-block fused networks;
 // every GEMM group has a stream of its own (CublasGemmOps); `copy_stream_`
-// copies frames back. Events order them: a training segment starts only after the frames and
-// evaluations that read the parameters before it (params_read_), and frames
-// start only after every training stream has finished its segment (trained_).
+// copies frames back. Events order them: a training segment starts only after
+// the frames and evaluations that read the parameters before it
+// (params_read_), and frames start only after every training stream has
+// finished its segment (trained_).
 #include <cuda_runtime.h>
 
 #include <algorithm>

@@ -25,7 +25,7 @@ TrainPath parse_train_path(const std::string& name);  // throws SpecError
 const char* to_string(TrainPath path);
 
 // The single-block networks launch in classes of one block size, a range of
-// DevicePlan::single_block_nets each (widest blocks first), each on a stream of its own.
+// DevicePlan::single_block_nets each (largest blocks first), side by side.
 struct SingleBlockLaunch {
   int threads, first, count;
 };
