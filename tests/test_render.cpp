@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 
@@ -54,6 +55,26 @@ TEST(Colormap, KnownColorsAtKnownValues) {
   disc.map = ColorMap::playground;
   expect_color(field_color(disc, mostly_red), {0x08, 0x77, 0xbd}, 0, "discretized playground: class 1 blue");
   EXPECT_THROW(parse_colormap("jet"), RenderError);
+}
+
+TEST(Font, DefaultIsTheEnvironmentsUnlessEmptyAndTextHasWidth) {
+  const char* before = std::getenv("NETSWEEP_FONT");
+  const std::string kept = before ? before : "";
+  const std::string dejavu = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
+  ::setenv("NETSWEEP_FONT", "", 1);  // empty: as if unset
+  EXPECT_EQ(Font::default_path(), dejavu);
+  ::setenv("NETSWEEP_FONT", "/elsewhere/font.ttf", 1);
+  EXPECT_EQ(Font::default_path(), "/elsewhere/font.ttf");
+  if (before)
+    ::setenv("NETSWEEP_FONT", kept.c_str(), 1);
+  else
+    ::unsetenv("NETSWEEP_FONT");
+  // Text grows with its length and size, kerning or not; the ascent is most of the height.
+  const Font& f = font();
+  EXPECT_GT(f.width("epoch 10", 12), f.width("epoch 1", 12));
+  EXPECT_NEAR(f.width("epoch 1", 24), 2 * f.width("epoch 1", 12), 0.5);
+  EXPECT_GT(f.ascent(20), 10.0f);
+  EXPECT_LT(f.ascent(20), 20.0f);
 }
 
 TEST(Frame, FieldPointsAndCaption) {

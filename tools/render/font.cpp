@@ -104,7 +104,7 @@ Font::Font(const std::string& path) : impl_(std::make_unique<Impl>()) {
 Font::~Font() = default;
 
 std::string Font::default_path() {
-  if (const char* env = std::getenv("NETSWEEP_FONT")) return env;
+  if (const char* env = std::getenv("NETSWEEP_FONT"); env && *env) return env;  // set and not empty
   return "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
 }
 
