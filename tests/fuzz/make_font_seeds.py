@@ -2,8 +2,10 @@
 """Remakes the seeds of corpus/fuzz_font: tiny TrueType fonts written table by
 table (a real font is ~700 KB; the fuzzer mutates a few hundred bytes far
 better). Glyph 1 is a square (a simple glyph), glyph 2 a composite of two
-squares, glyph 3 a composite placed by matching points; 'A' maps to 1, 'B' to
-2, 'C' to 3, and the kern table kerns A-B. usage: make_font_seeds.py"""
+squares, glyph 3 a composite placed by matching points, glyph 4 empty; the
+printable ASCII characters map to them (space to 4, the rest in turn to 1-3,
+so every letter and digit the renderer requires is there), and the kern table
+kerns glyphs 1-2. usage: make_font_seeds.py"""
 import os
 import struct
 
@@ -51,10 +53,13 @@ def composite(components):
     return out
 
 
-def tiny_font(kern=True):
-    glyphs = [b"", simple_square(100, 0, 500, 700),
+def tiny_font(kern=True, square=(100, 0, 500, 700), line=(800, -200), family=None):
+    """em 1000; `square` glyph 1's corners, `line` hhea's ascender and descender; `family` a name
+    table's family name (none without)."""
+    glyphs = [b"", simple_square(*square),
               composite([(0x02, 1, 0, 0), (0x02, 1, 450, 0)]),  # XY offsets
-              composite([(0x02, 1, 0, 0), (0x00, 1, 2, 0)])]  # the second placed by matching points
+              composite([(0x02, 1, 0, 0), (0x00, 1, 2, 0)]),  # the second placed by matching points
+              b""]
     glyf = b""
     loca = []
     for g in glyphs:
@@ -64,18 +69,23 @@ def tiny_font(kern=True):
     n = len(glyphs)
     head = struct.pack(">IIIIHHqqhhhhHHhhh", 0x00010000, 0x00010000, 0, 0x5F0F3CF5, 0, 1000, 0, 0,
                        0, -200, 1000, 900, 0, 8, 2, 1, 0)  # long loca
-    hhea = struct.pack(">IhhhHhhhhhhhhhhhH", 0x00010000, 800, -200, 0, 1000, 0, 0, 1000, 1, 0, 0, 0, 0, 0, 0, 0, n)
+    hhea = struct.pack(">IhhhHhhhhhhhhhhhH", 0x00010000, line[0], line[1], 0, 1000, 0, 0, 1000, 1, 0, 0, 0, 0, 0, 0, 0, n)
     maxp = struct.pack(">IHHHHHHHHHHHHHH", 0x00010000, n, 8, 1, 8, 2, 2, 0, 0, 0, 0, 0, 0, 2, 2)
     hmtx = b"".join(struct.pack(">Hh", 600, 100) for _ in range(n))
-    # cmap: one format 4 subtable (Windows Unicode BMP): 'A'-'C' -> 1-3, then the end segment.
+    # cmap: one format 4 subtable (Windows Unicode BMP): 0x20-0x7E through the glyph array (idRangeOffset
+    # 4: from its own entry past the end segment's to the array), then the end segment 0xFFFF.
+    chars = range(0x20, 0x7F)
+    ids = [4 if c == 0x20 else (c - 0x21) % 3 + 1 for c in chars]
     seg = struct.pack(">HHHH", 4, 2, 0, 0)  # segCountX2, searchRange, entrySelector, rangeShift
-    ends, starts, deltas, ranges = [0x43, 0xFFFF], [0x41, 0xFFFF], [1 - 0x41, 1], [0, 0]
-    body = (b"".join(struct.pack(">H", e) for e in ends) + b"\0\0" + b"".join(struct.pack(">H", s) for s in starts) +
-            b"".join(struct.pack(">h", d) for d in deltas) + b"".join(struct.pack(">H", r) for r in ranges))
-    sub = struct.pack(">HHH", 4, 14 + len(body), 0) + seg + body
+    body = (struct.pack(">HH", 0x7E, 0xFFFF) + b"\0\0" + struct.pack(">HH", 0x20, 0xFFFF) + struct.pack(">hh", 0, 1) +
+            struct.pack(">HH", 4, 0) + b"".join(struct.pack(">H", g) for g in ids))
+    sub = struct.pack(">HHH", 4, 6 + len(seg) + len(body), 0) + seg + body
     cmap = struct.pack(">HHHHI", 0, 1, 3, 1, 12) + sub
     tables = {b"head": head, b"hhea": hhea, b"maxp": maxp, b"hmtx": hmtx, b"cmap": cmap,
               b"loca": b"".join(struct.pack(">I", o) for o in loca), b"glyf": glyf}
+    if family:  # format 0, one record: Windows, Unicode BMP, US English, family name (1), UTF-16BE
+        text = family.encode("utf-16-be")
+        tables[b"name"] = struct.pack(">HHH", 0, 1, 6 + 12) + struct.pack(">HHHHHH", 3, 1, 0x409, 1, len(text), 0) + text
     if kern:  # version 0, one horizontal format 0 subtable: A-B by -50
         pairs = struct.pack(">HHHH", 1, 6, 0, 0) + struct.pack(">HHh", 1, 2, -50)
         tables[b"kern"] = struct.pack(">HH", 0, 1) + struct.pack(">HHH", 0, 6 + len(pairs), 1) + pairs

@@ -7,6 +7,7 @@
 #include FT_ADVANCES_H
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -40,7 +41,16 @@ std::string freetype_error(FT_Error error) {
 
 }  // namespace
 
+// Outlines only, never hinted: embedded bitmaps come in other pixel formats
+// and sizes, and hinting programs may draw differently at every size.
+constexpr FT_Int32 kLoadFlags = FT_LOAD_NO_HINTING | FT_LOAD_NO_AUTOHINT | FT_LOAD_NO_BITMAP;
+// No glyph may reach further from its origin than this many times the text's
+// height: its bitmap would take memory and time without end (a glyph 30,000
+// pixels square is 900 MB).
+constexpr int kMostHeights = 32;
+
 struct Font::Impl {
+  std::string path;
   FT_Library library = nullptr;
   FT_Face face = nullptr;
   std::vector<unsigned char> data;  // the face reads from it as long as it lives
@@ -52,6 +62,24 @@ struct Font::Impl {
   FT_Error set_size(float size) const {
     const double em_pixels = double(scale(size)) * face->units_per_EM;
     return FT_Set_Char_Size(face, 0, FT_F26Dot6(std::llround(em_pixels * 64)), 72, 72);  // 72 dpi: a point is a pixel
+  }
+  // Glyph `glyph` (of character c) rendered at the current size of `size`
+  // pixels into face->glyph->bitmap, 8-bit grey; else the reason.
+  std::string render(FT_UInt glyph, int c, float size) const {
+    const std::string which = "font " + path + ": glyph of character " + std::to_string(c);
+    if (const FT_Error e = FT_Load_Glyph(face, glyph, kLoadFlags))
+      return which + " is damaged (" + freetype_error(e) + ")";
+    const FT_Glyph_Metrics& m = face->glyph->metrics;  // 26.6 pixels
+    const double most = double(kMostHeights) * std::max(size, 1.0f) * 64;
+    if (double(m.width) > most || double(m.height) > most || std::abs(double(m.horiBearingX)) > most ||
+        std::abs(double(m.horiBearingY)) > most)
+      return which + " lies over " + std::to_string(kMostHeights) +
+             " times the text's height from its origin (damaged metrics or outline)";
+    if (const FT_Error e = FT_Render_Glyph(face->glyph, FT_RENDER_MODE_NORMAL))
+      return which + " is damaged (" + freetype_error(e) + ")";
+    if (face->glyph->bitmap.pixel_mode != FT_PIXEL_MODE_GRAY || face->glyph->bitmap.num_grays != 256)
+      return which + " did not render as 8-bit grey";
+    return "";
   }
   ~Impl() {
     if (face) FT_Done_Face(face);
@@ -72,32 +100,56 @@ Font::Font(const std::string& path) : impl_(std::make_unique<Impl>()) {
   ss << in.rdbuf();
   const std::string bytes = ss.str();
   Impl& f = *impl_;
+  f.path = path;
   f.data.assign(bytes.begin(), bytes.end());
+  // sfnt fonts only (TrueType, OpenType, collections): FreeType's WOFF loader
+  // allocates the size a 72-byte header declares (up to 2 GB) before reading on.
+  const uint32_t tag = f.data.size() < 4 ? 0
+                                         : uint32_t(f.data[0]) << 24 | uint32_t(f.data[1]) << 16 |
+                                               uint32_t(f.data[2]) << 8 | uint32_t(f.data[3]);
+  if (tag != 0x00010000u && tag != 0x4F54544Fu /* OTTO */ && tag != 0x74727565u /* true */ &&
+      tag != 0x74746366u /* ttcf */)
+    throw RenderError("font " + path + ": not a TrueType or OpenType font");
   if (const FT_Error e = FT_Init_FreeType(&f.library)) throw RenderError("font " + path + ": " + freetype_error(e));
   if (FT_New_Memory_Face(f.library, f.data.data(), FT_Long(f.data.size()), 0, &f.face) != 0)
     throw RenderError("font " + path + ": not a TrueType or OpenType font");
   if (!FT_IS_SCALABLE(f.face) || f.face->ascender <= f.face->descender || f.face->units_per_EM == 0)
     throw RenderError("font " + path + ": not an outline font with a height (a bitmap font, or damaged)");
+  if (FT_IS_TRICKY(f.face))  // FreeType runs their glyphs' own programs whatever the flags: sizes unbounded
+    throw RenderError("font " + path +
+                      ": a \"tricky\" font whose glyphs are drawn by their own programs; "
+                      "choose another font");
+  // The layout scales text by the line's height (ascender - descender); an em
+  // far from it draws glyphs far larger or smaller than the space they get.
+  const double em_per_line = double(f.face->units_per_EM) / double(f.face->ascender - f.face->descender);
+  if (em_per_line < 0.25 || em_per_line > 4)
+    throw RenderError("font " + path + ": its em (" + std::to_string(f.face->units_per_EM) +
+                      " units) is not within 4 times its line height (" +
+                      std::to_string(f.face->ascender - f.face->descender) + "): damaged metrics");
   // Every glyph text can be drawn with (codepoints 0-255, a byte each) must
-  // load now, so a damaged one stops the render before any page is written;
-  // and none may be many times the text's height (its bitmap would take
-  // memory and time without end: a glyph 30,000 pixels square is 900 MB).
-  constexpr int kCheckPixels = 16, kMostHeights = 32;
+  // render now, so a damaged one stops the render before any page is written,
+  // and the letters and digits must be there, and advance the pen.
+  constexpr int kCheckPixels = 16;
   if (const FT_Error e = f.set_size(kCheckPixels))
     throw RenderError("font " + path + ": cannot be scaled (" + freetype_error(e) + ")");
-  for (FT_ULong c = 0; c < 256; ++c) {
-    const FT_UInt glyph = FT_Get_Char_Index(f.face, c);
+  for (int c = 0; c < 256; ++c) {
+    const FT_UInt glyph = FT_Get_Char_Index(f.face, FT_ULong(c));
+    const bool needed = std::isalnum(c) != 0 && c < 128;
+    if (glyph == 0 && needed)
+      throw RenderError("font " + path + ": has no glyph for '" + std::string(1, char(c)) +
+                        "' (labels need letters and digits)");
     if (glyph == 0) continue;  // not in the font: drawn as nothing
-    const std::string which = "font " + path + ": glyph of character " + std::to_string(c);
-    if (const FT_Error e = FT_Load_Glyph(f.face, glyph, FT_LOAD_NO_HINTING | FT_LOAD_NO_BITMAP))
-      throw RenderError(which + " is damaged (" + freetype_error(e) + ")");
-    const FT_Glyph_Metrics& m = f.face->glyph->metrics;  // 26.6 pixels
-    const FT_Pos most = FT_Pos(kMostHeights) * kCheckPixels * 64;
-    if (m.width > most || m.height > most || std::abs(m.horiBearingX) > most || std::abs(m.horiBearingY) > most)
-      throw RenderError(which + " lies over " + std::to_string(kMostHeights) +
-                        " times the text's height from its origin (damaged metrics or outline)");
-    if (const FT_Error e = FT_Render_Glyph(f.face->glyph, FT_RENDER_MODE_NORMAL))
-      throw RenderError(which + " is damaged (" + freetype_error(e) + ")");
+    if (const std::string why = f.render(glyph, c, kCheckPixels); !why.empty()) throw RenderError(why);
+    const FT_Bitmap& b = f.face->glyph->bitmap;
+    if (needed &&
+        std::all_of(b.buffer, b.buffer + size_t(b.rows) * size_t(b.pitch), [](unsigned char v) { return v == 0; }))
+      throw RenderError("font " + path + ": character '" + std::string(1, char(c)) + "' draws nothing");
+    FT_Fixed advance = 0;
+    FT_Get_Advance(f.face, glyph, FT_LOAD_NO_SCALE, &advance);
+    if (needed && (advance * 20 < f.face->units_per_EM || advance > 4 * f.face->units_per_EM))
+      throw RenderError("font " + path + ": character '" + std::string(1, char(c)) + "' advances " +
+                        std::to_string(advance) + " units, not between 1/20 and 4 of its em (" +
+                        std::to_string(f.face->units_per_EM) + "): damaged metrics");
   }
 }
 
@@ -113,13 +165,16 @@ float Font::ascent(float size) const {
 }
 
 namespace {
-// The pen's move after glyph `glyph` (followed by `next`, 0: none), in font units.
+// The pen's move after glyph `glyph` (followed by `next`, 0: none), in font
+// units: an advance of at most 4 ems and a kerning of at most one either way
+// (a damaged kern table moved labels across the picture).
 float advance_units(FT_Face face, FT_UInt glyph, FT_UInt next) {
+  const FT_Fixed em = face->units_per_EM;
   FT_Fixed advance = 0;
   FT_Get_Advance(face, glyph, FT_LOAD_NO_SCALE, &advance);
   FT_Vector kern{0, 0};
   if (next && FT_HAS_KERNING(face)) FT_Get_Kerning(face, glyph, next, FT_KERNING_UNSCALED, &kern);
-  return float(advance + kern.x);
+  return float(std::clamp<FT_Fixed>(advance, 0, 4 * em) + std::clamp<FT_Fixed>(kern.x, -em, em));
 }
 }  // namespace
 
@@ -137,13 +192,19 @@ void Font::draw(Image& img, const std::string& text, float x, float y, float siz
   std::lock_guard<std::mutex> lock(impl_->mutex);
   FT_Face face = impl_->face;
   const float scale = impl_->scale(size);
-  impl_->set_size(size);
+  if (const FT_Error e = impl_->set_size(size))
+    throw RenderError("font " + impl_->path + ": cannot be scaled to " + std::to_string(size) + " pixels (" +
+                      freetype_error(e) + ")");
   for (size_t i = 0; i < text.size(); ++i) {
     const FT_UInt glyph = FT_Get_Char_Index(face, static_cast<unsigned char>(text[i]));
     // The pen's fraction of a pixel moves the outline, so text spaces evenly at any size.
     FT_Vector shift{FT_Pos(std::lround((x - std::floor(x)) * 64)), 0};
     FT_Set_Transform(face, nullptr, &shift);
-    if (glyph != 0 && FT_Load_Glyph(face, glyph, FT_LOAD_RENDER | FT_LOAD_NO_HINTING) == 0) {
+    if (glyph != 0) {
+      if (const std::string why = impl_->render(glyph, static_cast<unsigned char>(text[i]), size); !why.empty()) {
+        FT_Set_Transform(face, nullptr, nullptr);
+        throw RenderError(why);
+      }
       const FT_Bitmap& b = face->glyph->bitmap;
       const int64_t left = int64_t(std::floor(x)) + face->glyph->bitmap_left;
       const int64_t top = int64_t(std::llround(y)) - face->glyph->bitmap_top;
