@@ -104,6 +104,10 @@ void train_until(const Problem& problem, const int32_t* networks, int count, int
   NS_CUDA_CHECK_LAUNCH();
 }
 
+void set_shared_scratch_limit(int64_t bytes, int terms) {
+  NS_CUDA_CHECK(cudaFuncSetAttribute(until_kernel(terms), cudaFuncAttributeMaxDynamicSharedMemorySize, int(bytes)));
+}
+
 SharedScratch plan_shared_scratch(int64_t floats, int n_train, int networks, int threads, int terms) {
   int device = 0, optin = 0, sms = 0;
   NS_CUDA_CHECK(cudaGetDevice(&device));
@@ -112,10 +116,9 @@ SharedScratch plan_shared_scratch(int64_t floats, int n_train, int networks, int
   // Every block resident at once with `bytes` each (the limit is set first: the occupancy query reads it).
   auto one_wave = [&](int64_t bytes) {
     if (floats <= 0 || bytes > optin) return false;
-    const TrainUntilKernel kernel = until_kernel(terms);
-    NS_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(bytes)));
+    set_shared_scratch_limit(bytes, terms);
     int per_sm = 0;
-    NS_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, threads, size_t(bytes)));
+    NS_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, until_kernel(terms), threads, size_t(bytes)));
     return int64_t(per_sm) * sms >= networks;
   };
   const int64_t scratch_bytes = floats * int64_t(sizeof(float));
@@ -123,10 +126,6 @@ SharedScratch plan_shared_scratch(int64_t floats, int n_train, int networks, int
   if (one_wave(with_order)) return {with_order, floats};
   if (one_wave(scratch_bytes)) return {scratch_bytes, -1};
   return {};
-}
-
-void set_shared_scratch_limit(int64_t bytes, int terms) {
-  NS_CUDA_CHECK(cudaFuncSetAttribute(until_kernel(terms), cudaFuncAttributeMaxDynamicSharedMemorySize, int(bytes)));
 }
 
 void train_group(const Problem& problem, const int32_t* block_net, const int32_t* block_rank,

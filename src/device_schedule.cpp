@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <limits>
+#include <tuple>
 
 #include "host_util.h"
 #include "netsweep/random.h"
@@ -197,28 +198,25 @@ DevicePlan plan_device(const TrainingProblem& p, int block_threads,
       plan.group_block_rank.push_back(r);
     }
   }
-  // Longest first: with more single-block networks than resident blocks (e.g.
-  // --seeds 10), blocks start as others finish, and the sweep's deepest
-  // networks, listed last, would start last and finish alone. A block's epoch
-  // is steps x layers phases one after another (each a barrier and a chain of
-  // loads), then its arithmetic.
-  auto length = [&](int n) {
-    const int64_t steps = (p.n_train + effective_batch(p, n) - 1) / effective_batch(p, n);
+  // Largest blocks first (a launch a block size), and within a launch longest
+  // first: with more single-block networks than resident blocks (e.g. --seeds
+  // 10), blocks start as others finish, and the sweep's deepest networks,
+  // listed last, would start last and finish alone. A block's epoch is steps x
+  // layers phases one after another (each a barrier and a chain of loads), then
+  // its arithmetic. Keys drawn once: (threads, steps x layers, work).
+  std::vector<std::tuple<int, int64_t, int64_t>> order(p.networks.size());
+  for (int n : plan.single_block_nets) {
     const NetworkLayout& layout = p.layout.networks[size_t(n)];
-    return std::pair<int64_t, int64_t>{steps * int64_t(layout.layers.size()), epoch_work(p, layout)};
-  };
+    const int batch = effective_batch(p, n);
+    const int threads =
+        fitted_blocks ? fitted_block_threads(fused_phase_items(layout, batch), block_threads) : block_threads;
+    order[size_t(n)] = {threads, (p.n_train + batch - 1) / batch * int64_t(layout.layers.size()),
+                        epoch_work(p, layout)};
+  }
   std::stable_sort(plan.single_block_nets.begin(), plan.single_block_nets.end(),
-                   [&](int a, int b) { return length(a) > length(b); });
-  // Then by block size, largest first (a stable sort: longest first within each).
-  auto threads = [&](int n) {
-    return fitted_blocks ? fitted_block_threads(fused_phase_items(p.layout.networks[size_t(n)], effective_batch(p, n)),
-                                                block_threads)
-                         : block_threads;
-  };
-  std::stable_sort(plan.single_block_nets.begin(), plan.single_block_nets.end(),
-                   [&](int a, int b) { return threads(a) > threads(b); });
+                   [&](int a, int b) { return order[size_t(a)] > order[size_t(b)]; });
   for (int k = 0; k < int(plan.single_block_nets.size()); ++k) {
-    const int t = threads(plan.single_block_nets[size_t(k)]);
+    const int t = std::get<0>(order[size_t(plan.single_block_nets[size_t(k)])]);
     if (plan.single_launches.empty() || plan.single_launches.back().threads != t)
       plan.single_launches.push_back({t, k, 0});
     ++plan.single_launches.back().count;
