@@ -8,35 +8,13 @@
 #include <string>
 #include <thread>
 
+#include "netsweep/text.h"  // printable, format_number
+
 namespace netsweep {
 
 // Threads for a --threads value: as asked, or one per core for 0.
 inline int worker_threads(int requested) {
   return requested > 0 ? requested : int(std::max(1u, std::thread::hardware_concurrency()));
-}
-
-// Text from an input file, as a message may quote it: control bytes (a NUL
-// would end the message) as \xNN, at most `limit` bytes of it.
-inline std::string printable(const std::string& text, size_t limit = 80) {
-  std::string out;
-  for (size_t i = 0; i < text.size() && i < limit; ++i) {
-    const unsigned char c = static_cast<unsigned char>(text[i]);
-    if (c >= 0x20 && c != 0x7f) {
-      out += char(c);
-    } else {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\x%02x", c);
-      out += buf;
-    }
-  }
-  return out;
-}
-
-// A number as printf's %g writes it (0.95, 1e-05), for messages and labels.
-inline std::string format_number(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%g", v);
-  return buf;
 }
 
 inline std::string format_gib(int64_t bytes) {

@@ -20,6 +20,7 @@
 #include "netsweep/run.h"
 #include "netsweep/slurm.h"
 #include "netsweep/summary.h"
+#include "netsweep/text.h"
 #include "netsweep/version.h"
 #include "progress.h"
 
@@ -171,14 +172,14 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ConfigError& e) {
-    std::fprintf(stderr, "netsweep: error: %s\n", e.what());
+    std::fprintf(stderr, "netsweep: error: %s\n", one_line(e.what()).c_str());
     return 2;
   } catch (const CLI::ParseError& e) {
     // One line and status 2, like every other bad input (CLI11's own codes
     // and its "Run with --help" line are not part of netsweep's contract).
     std::string what = e.what();
     if (what.empty()) what = e.get_name();
-    std::fprintf(stderr, "netsweep: error: %s (see netsweep --help)\n", what.c_str());
+    std::fprintf(stderr, "netsweep: error: %s (see netsweep --help)\n", one_line(what).c_str());
     return 2;
   }
   try {
@@ -230,10 +231,11 @@ int main(int argc, char** argv) {
       }
     }
   } catch (const Interrupted& e) {
-    std::fprintf(stderr, "%s%s%s\n", line_break(), log_prefix().c_str(), e.what());
+    std::fprintf(stderr, "%s%s%s\n", line_break(), log_prefix().c_str(), one_line(e.what()).c_str());
     return e.code;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "%snetsweep: error: %s\n", line_break(), e.what());
+    // One line whatever a path or value it quotes holds (a newline, a NUL).
+    std::fprintf(stderr, "%snetsweep: error: %s\n", line_break(), one_line(e.what()).c_str());
     return 2;
   }
   return 0;

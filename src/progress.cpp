@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <ctime>
 
+#include "netsweep/text.h"
+
 namespace netsweep {
 namespace {
 constexpr auto kTtyInterval = std::chrono::milliseconds(250);
@@ -29,7 +31,10 @@ std::string log_prefix() {
   return prefix + "netsweep: ";
 }
 
-void log_line(const std::string& message) { std::fprintf(stderr, "%s%s\n", log_prefix().c_str(), message.c_str()); }
+// One line, whatever a path in it holds.
+void log_line(const std::string& message) {
+  std::fprintf(stderr, "%s%s\n", log_prefix().c_str(), one_line(message).c_str());
+}
 
 std::string format_duration(double s) {
   char buf[32];

@@ -8,15 +8,13 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "netsweep/text.h"
+
 namespace netsweep {
 namespace {
 
-std::string g(double v, const char* format = "%g") {
-  if (!std::isfinite(v)) return "nan";
-  char buf[64];
-  std::snprintf(buf, sizeof buf, format, v);
-  return buf;
-}
+// The CSV's and the table's numbers: "nan" for a missing one, as pandas reads it.
+std::string g(double v, const char* format = "%g") { return format_number(v, format, "nan"); }
 
 std::string csv_cell(const std::string& v) {
   if (v.find_first_of(",\"\n") == std::string::npos) return v;

@@ -63,8 +63,11 @@ def expect(name, args, message, status=2, out=None, timeout=60, keep=()):
         problems.append(f"message without {message!r}")
     if "HDF5-DIAG" in text:
         problems.append("HDF5's diagnostic stack was printed")
-    if status == 2 and len([l for l in text.strip().splitlines() if "error" in l]) != 1:
+    error_lines = [l for l in text.strip().splitlines() if "error" in l]
+    if status == 2 and len(error_lines) != 1:
         problems.append("not exactly one error line")
+    elif status == 2 and message not in error_lines[0]:
+        problems.append(f"the error line without {message!r} (a message split over lines?)")
     if status == 2 and text.startswith("\n"):
         problems.append("an empty line before the message")
     if out is not None:
@@ -454,6 +457,11 @@ expect("render: not a font", [RENDER, good, "-o", path("g1"), "--font", "/etc/pa
 expect("render: a device as the font", [RENDER, good, "-o", path("g2"), "--font", "/dev/zero", "-q"], "/dev/zero",
        out=path("g2"), timeout=10)
 expect("render: missing parent directory", [RENDER, good, "-o", path("no/such/dir/g"), "-q"], "does not exist")
+# A path holding a newline is quoted on the error's one line, the newline as \x0a.
+expect("render: a newline in the results path", [RENDER, path("no\nsuch.h5"), "-o", path("g4"), "-q"],
+       "no\\x0asuch.h5: no such file", out=path("g4"))
+expect("run: a newline in the output's directory", [NETSWEEP, "run", *SMALL, "-o", path("no\ndir/o.h5")],
+       "no\\x0adir does not exist")
 rp = subprocess.Popen([RENDER, results_file("bigger.h5", ["--layers", "1,2,3,4", "--widths", "8,16,32", "--grid",
                                                           "64", "--snapshot-every", "1", "--epochs", "20"]),
                        "-o", path("g3"), "-q"])

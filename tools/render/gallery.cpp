@@ -16,6 +16,7 @@
 #include "inside.h"
 #include "netsweep/forward.h"
 #include "netsweep/stop_signals.h"
+#include "netsweep/text.h"
 #include "overview.h"
 #include "pages.h"
 #include "sweep.h"
@@ -162,8 +163,8 @@ std::vector<std::string> matching_inputs(const RenderOptions& o) {
     if (std::any_of(rows.begin(), rows.end(), [&](const NetworkRow& r) { return matches(r, o.runs); }))
       kept.push_back(path);
     else if (!o.quiet)
-      std::fprintf(stderr, "netsweep-render: %s: no network matches --runs '%s'; left out\n", path.c_str(),
-                   o.runs.c_str());
+      std::fprintf(stderr, "netsweep-render: %s\n",
+                   one_line(path + ": no network matches --runs '" + o.runs + "'; left out").c_str());
   }
   if (kept.empty()) throw RenderError("--runs '" + o.runs + "': no network matches in any of the files");
   return kept;
@@ -317,7 +318,8 @@ void render_gallery(const RenderOptions& given) {
     const fs::path absolute = fs::absolute(index, ec);
     std::fprintf(stderr, "netsweep-render: %zu networks in %.1f s; open %s  (file://%s)\n", networks.size(),
                  std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
-                 index.string().c_str(), (ec ? index : absolute.lexically_normal()).string().c_str());
+                 one_line(index.string()).c_str(),
+                 one_line((ec ? index : absolute.lexically_normal()).string()).c_str());
   }
 }
 

@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "gallery.h"
+#include "netsweep/text.h"
 #include "netsweep/version.h"
 
 int main(int argc, char** argv) {
@@ -38,7 +39,7 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "netsweep-render: error: %s (see --help)\n", e.what());
+    std::fprintf(stderr, "netsweep-render: error: %s (see --help)\n", netsweep::one_line(e.what()).c_str());
     return 2;
   }
   try {
@@ -47,7 +48,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "netsweep-render: %s\n", e.what());
     return e.code;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "netsweep-render: error: %s\n", e.what());
+    // One line whatever a path or value it quotes holds (a newline, a NUL).
+    std::fprintf(stderr, "netsweep-render: error: %s\n", netsweep::one_line(e.what()).c_str());
     return 2;
   }
   return 0;

@@ -6,14 +6,11 @@
 #include <cstdlib>
 #include <sstream>
 
+#include "netsweep/text.h"
+
 namespace netsweep::render {
 
-std::string fmt(const char* f, double v) {
-  if (!std::isfinite(v)) return "–";
-  char buf[64];
-  std::snprintf(buf, sizeof buf, f, v);
-  return buf;
-}
+std::string fmt(const char* f, double v) { return format_number(v, f, "–"); }
 
 std::string net_dir(int id) {
   char buf[32];
