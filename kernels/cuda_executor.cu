@@ -27,10 +27,19 @@
 namespace netsweep {
 namespace {
 
-// Streams the GEMM groups are spread over: groups sharing a stream run one
-// after the other (the slide sweep has 24 groups, so each gets its own).
-// They map onto CUDA_DEVICE_MAX_CONNECTIONS hardware queues (netsweep sets 32).
-constexpr int kGemmStreams = 32;
+// The CUDA_DEVICE_MAX_CONNECTIONS hardware queues netsweep asks for
+// (device_query.cu). Streams beyond them share a queue round-robin, and a
+// launch then waits behind another stream's; so the GEMM groups get the
+// streams the others leave (frames, copies, multi-block groups, one per
+// single-block launch): groups sharing a stream run one after the other,
+// paired by the executor, not by creation order (the slide sweep's 24 groups
+// beside 4 launches each get their own).
+constexpr int kHardwareQueues = 32;
+int gemm_stream_count(const DevicePlan& plan) {
+  if (plan.gemm_groups.empty()) return 0;
+  const int others = 3 + std::max(0, int(plan.single_launches.size()) - 1);
+  return std::max(1, std::min(kHardwareQueues - others, int(plan.gemm_groups.size())));
+}
 // Left free beside the buffers for the context, cuBLAS handles and graphs.
 constexpr int64_t kContextBytes = int64_t(64) << 20;
 
@@ -136,7 +145,7 @@ class CudaExecutor : public DeviceExecutor {
     slots_ = std::max(1, std::min(4 * sms_, networks_ * 64));
     size_t free_bytes = 0, total_bytes = 0;
     NS_CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total_bytes));
-    const int gemm_streams = std::min<int>(kGemmStreams, int(plan.gemm_groups.size()));
+    const int gemm_streams = gemm_stream_count(plan);
     const DeviceBufferSizes sizes = device_buffer_sizes(plan, p, slots_);
     check_device_memory(sizes, gemm_streams * device::CublasGemmOps::kWorkspaceBytes + kContextBytes,
                         int64_t(free_bytes), name_);
