@@ -377,7 +377,7 @@ void CheckpointStore::write_state_file() {
   dirty_ = false;
 }
 
-void CheckpointStore::replay_frames(FrameSink& sink) {
+void CheckpointStore::replay_frames(FrameSink& sink, const std::function<void()>& between) {
   std::vector<unsigned char> record;
   std::vector<float> values(frame_elements_), maps, params;
   const size_t f = problem_.frame_epochs.size();
@@ -391,6 +391,7 @@ void CheckpointStore::replay_frames(FrameSink& sink) {
     }
   };
   for (size_t i = 0; i < latest_.size(); ++i) {
+    if (between) between();
     const int done = latest_[i] ? latest_[i]->frames_done : 0;
     for (int k = 0; k < done; ++k) {
       read_record(int(i), k, record);

@@ -9,6 +9,7 @@
 #include "netsweep/problem.h"
 #include "netsweep/results.h"
 #include "netsweep/run.h"
+#include "netsweep/stop_signals.h"
 #include "progress.h"
 
 namespace netsweep {
@@ -30,6 +31,9 @@ std::string merged_options(const std::string& shard_options, const std::string& 
 void merge_results(const std::vector<std::string>& inputs, const std::string& output, const std::string& command_line,
                    bool quiet) {
   if (inputs.empty()) throw ResultsError("merge: no input files");
+  // A stop asked for is taken between networks, the partial file removed (the
+  // writer's destructor); the last step (the tables, the rename) runs to its end.
+  StopSignals signals;
   std::error_code ec;
   for (const auto& path : inputs)  // the merged file would replace a shard it is made from
     if (std::filesystem::equivalent(path, output, ec))
@@ -88,6 +92,11 @@ void merge_results(const std::vector<std::string>& inputs, const std::string& ou
   ResultsWriter writer(output, problem, data, meta);
   const int frames = int(problem.frame_epochs.size());
   for (size_t id = 0; id < n; ++id) {
+    if (g_stop_requested) {
+      const int sig = g_stop_signal.load();
+      throw Interrupted(std::string("merge: stopped by ") + signal_name(sig) + "; nothing written to " + output,
+                        128 + sig);
+    }
     const ResultsFile& f = files[size_t(where[id].first)];
     const int row = where[id].second;
     results[id] = f.network_result(row);

@@ -8,9 +8,30 @@
 #include <string>
 #include <vector>
 
+#include "h5.h"
 #include "netsweep/results.h"
+#include "results_schema.h"
 
 namespace netsweep {
+namespace {
+// An existing file at an output path is replaced only if netsweep wrote it
+// (a results or plan file) or it is empty: anything else there (the run's own
+// CSV or config, another program's HDF5 file) is data the rename would destroy.
+void check_replaceable(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::file_size(path, ec) == 0 && !ec) return;
+  std::string format;
+  try {
+    const h5::Handle file = h5::open_for_reading(path);
+    if (h5::has_attr(file, "format")) format = h5::get_string_attr(file, "format", path);
+  } catch (const std::exception&) {  // not HDF5, damaged, or unreadable: not known to be netsweep's
+  }
+  if (format != kFormatName && format != results_schema::kPlanFormat)
+    throw ResultsError(path +
+                       ": exists and is not a netsweep results or plan file (or cannot be read); netsweep replaces "
+                       "only its own files: remove it or give another name");
+}
+}  // namespace
 
 void check_output_path(const std::string& path) {
   namespace fs = std::filesystem;
@@ -26,6 +47,7 @@ void check_output_path(const std::string& path) {
                        ")");
   if (fs::exists(status) && !fs::is_regular_file(status))
     throw ResultsError(path + ": exists and is not a regular file (a device, FIFO or socket); give a file name");
+  if (fs::is_regular_file(status)) check_replaceable(path);
   const fs::path dir = fs::absolute(path, ec).parent_path();
   if (ec || !fs::is_directory(dir, ec))
     throw ResultsError(path + ": the directory " + dir.string() + " does not exist");

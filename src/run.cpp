@@ -195,31 +195,45 @@ void train_and_write(const SweepSpec& spec, const Dataset& data, const RunOption
   }
   const auto start = std::chrono::steady_clock::now();
   bool completed;
+  // Held while the file is written too: a signal then never kills the run
+  // half-way (leaving a full-size OUT.partial-PID): see stop_if_asked.
+  StopSignals signals;
+  // A stop asked for: the checkpoint (if any) written, the partial file
+  // removed (the writer's destructor, as the exception unwinds).
+  const auto stop_if_asked = [&](const char* when) {
+    if (!g_stop_requested) return;
+    const int sig = g_stop_signal.load();
+    const std::string name = signal_name(sig);
+    if (checkpoint) {
+      checkpoint->flush();
+      throw Interrupted("stopped by " + name + when + "; checkpoint written to " + checkpoint->directory() +
+                            " (rerun the same command with --resume to continue)",
+                        128 + sig);
+    }
+    throw Interrupted(
+        "stopped by " + name + when + "; no checkpoint (use --resume or --checkpoint-every to make runs resumable)",
+        128 + sig);
+  };
   {
-    StopSignals signals;
     ProgressReporter reporter(progress, int(problem.networks.size()), !o.quiet);
     completed = backend->train(problem, params, results, writer ? static_cast<FrameSink&>(*writer) : *checkpoint,
                                progress, control);
   }
   if (!completed) {
-    const int sig = g_stop_signal.load();
-    const std::string name = signal_name(sig);
-    if (checkpoint) {
-      checkpoint->flush();
-      throw Interrupted("stopped by " + name + "; checkpoint written to " + checkpoint->directory() +
-                            " (rerun the same command with --resume to continue)",
-                        128 + sig);
-    }
-    throw Interrupted(
-        "stopped by " + name + "; no checkpoint (use --resume or --checkpoint-every to make runs resumable)",
-        128 + sig);
+    stop_if_asked("");
+    throw std::logic_error("training ended early without a stop signal");  // the backends stop only when asked
   }
   const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const std::string while_writing = " while writing " + o.output + " (nothing written)";
   if (checkpoint) {
     checkpoint->flush();
     writer = std::make_unique<ResultsWriter>(o.output, problem, data, meta);
-    checkpoint->replay_frames(*writer);
+    if (!o.quiet) log_line("writing " + o.output + " from " + checkpoint->directory());
+    checkpoint->replay_frames(*writer, [&] { stop_if_asked(while_writing.c_str()); });
   }
+  stop_if_asked(while_writing.c_str());
+  // The last step (the tables, the rename) runs to its end: a signal
+  // arriving in it is noted below, and the file is complete.
   writer->finish(initial, params, results, elapsed);
   if (checkpoint) checkpoint->remove();
   if (!o.quiet) {
@@ -229,6 +243,8 @@ void train_and_write(const SweepSpec& spec, const Dataset& data, const RunOption
     std::snprintf(buf, sizeof buf, "wrote %s (%.1f s%s)", o.output.c_str(), elapsed,
                   diverged ? (", " + std::to_string(diverged) + " diverged").c_str() : "");
     log_line(buf);
+    if (g_stop_requested)
+      log_line(std::string(signal_name(g_stop_signal.load())) + " arrived as the file was completed; it is complete");
   }
 }
 }  // namespace

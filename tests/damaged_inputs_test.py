@@ -231,6 +231,26 @@ for label, make, still in [("a FIFO", os.mkfifo, lambda p: stat.S_ISFIFO(os.lsta
     if not still(odd):
         failures.append(f"-o {label}: replaced")
     os.rmdir(odd) if os.path.isdir(odd) and not os.path.islink(odd) else os.remove(odd)
+# Files netsweep did not write are never replaced: the run's own CSV or config, another program's HDF5.
+own_csv = write("own.csv", "x1,x2,label\n0,0,0\n1,1,1\n")
+expect("run -o its own --csv", [NETSWEEP, "run", *SMALL, "--csv", own_csv, "-o", own_csv],
+       "own.csv: exists and is not a netsweep results or plan file")
+own_config = write("own.toml", "epochs = 2\nlayers = [1]\nwidths = [2]\n")
+expect("run -o its own --config", [NETSWEEP, "run", "--config", own_config, "--grid", "4", "--device", "cpu", "-q",
+                                   "-o", own_config], "own.toml: exists and is not a netsweep")
+other_h5 = path("other_program.h5")
+with h5py.File(other_h5, "w") as f:
+    f["x"] = np.arange(3)
+expect("merge -o another program's HDF5 file", [NETSWEEP, "merge", "-q", good, "-o", other_h5],
+       "other_program.h5: exists and is not a netsweep")
+write("planned.plan.h5", "x1,x2,label\n0,0,0\n1,1,1\n")
+expect("slurm: the plan path is a CSV", [NETSWEEP, "slurm", *SMALL, "--shards", "1", "-o", path("planned.h5")],
+       "planned.plan.h5: exists and is not a netsweep")
+if open(own_csv).read() != "x1,x2,label\n0,0,0\n1,1,1\n" or open(path("planned.plan.h5")).read()[:2] != "x1":
+    failures.append("an input was replaced by an output")
+with h5py.File(other_h5, "r") as f:
+    if set(f.keys()) != {"x"}:
+        failures.append("another program's HDF5 file was replaced")
 expect("run -o an empty path", [NETSWEEP, "run", *SMALL, "-o", ""], "-o")
 expect("run -o a name too long for its temporary name", [NETSWEEP, "run", *SMALL, "-o", path("a" * 250 + ".h5")],
        "too long")

@@ -36,3 +36,33 @@ interrupt() {  # signal name, output
 interrupt TERM sigterm.h5
 interrupt KILL sigkill.h5
 echo "resume after SIGTERM and kill -9: identical to the uninterrupted run"
+
+# A SIGTERM once training is done, while the file is assembled from the
+# checkpoint (many large frames, so that takes a while): either the run stops
+# (143, the checkpoint kept, no partial file) and a resume completes it, or the
+# signal came in the last step and the file is complete (0). Never killed
+# outright with a full-size OUT.partial-PID left behind.
+wargs=(--layers 1,2 --widths 2,3,4,5 --activations relu,tanh --epochs 40 --snapshot-every 1 --grid 128
+       --dataset moons:n=200 --device cpu --threads 2)
+"$netsweep" run "${wargs[@]}" -q -o write-reference.h5
+"$netsweep" run "${wargs[@]}" --resume -o write.h5 2>write.log &
+pid=$!
+for _ in $(seq 1 3000); do grep -q "writing write.h5" write.log && break; sleep 0.01; done
+grep -q "writing write.h5" write.log || { echo "FAIL: no 'writing' line"; cat write.log; exit 1; }
+kill -s TERM "$pid"
+status=0
+wait "$pid" || status=$?
+echo "SIGTERM while writing: exit $status"
+partials=$(ls write.h5.partial-* 2>/dev/null || true)
+[ -z "$partials" ] || { echo "FAIL: left behind: $partials"; cat write.log; exit 1; }
+if [ "$status" -eq 143 ]; then
+  grep -q "stopped by SIGTERM while writing write.h5 (nothing written); checkpoint written" write.log ||
+    { echo "FAIL: no one-line reason"; cat write.log; exit 1; }
+  [ ! -e write.h5 ] || { echo "FAIL: write.h5 exists after the stop"; exit 1; }
+  "$netsweep" run "${wargs[@]}" -q --resume -o write.h5
+elif [ "$status" -ne 0 ]; then
+  echo "FAIL: exit $status after SIGTERM while writing, expected 143 or 0"; cat write.log; exit 1
+fi
+[ ! -e write.h5.ckpt ] || { echo "FAIL: checkpoint left behind after completion"; exit 1; }
+"$python" "$compare" --exact write-reference.h5 write.h5
+echo "SIGTERM while writing: no partial file, and the result identical to the uninterrupted run"

@@ -31,4 +31,29 @@ expect_error "shards of different sweeps cannot be merged" "$netsweep" merge swe
 expect_error "--shard '3/3': expected I/N" "$netsweep" run "${args[@]}" --shard 3/3 -o bad.h5
 expect_error "the sweep has only 24 networks" "$netsweep" run "${args[@]}" --shard 30/40 -o bad.h5
 [ ! -e bad.h5 ] || { echo "FAIL: a failed merge left bad.h5"; exit 1; }
+
+# A SIGTERM during a merge (shards of large frames: it takes most of a second)
+# stops it with 143 and nothing left, or comes in the last step and the file is
+# complete; never killed outright with a full-size partial file left.
+wargs=(--layers 1,2 --widths 2,3,4,5 --activations relu,tanh --epochs 40 --snapshot-every 1 --grid 128
+       --dataset moons:n=200 --device cpu --threads 2 -q)
+for i in 0 1; do "$netsweep" run "${wargs[@]}" --shard "$i/2" -o "big.shard-$i.h5"; done
+"$netsweep" run "${wargs[@]}" -o big.h5
+"$netsweep" merge big.shard-*.h5 -o stopped.h5 2>stop.log &
+pid=$!
+sleep 0.1
+kill -s TERM "$pid"
+status=0
+wait "$pid" || status=$?
+echo "SIGTERM during merge: exit $status"
+partials=$(ls stopped.h5.partial-* 2>/dev/null || true)
+[ -z "$partials" ] || { echo "FAIL: left behind: $partials"; exit 1; }
+if [ "$status" -eq 143 ]; then
+  grep -q "merge: stopped by SIGTERM; nothing written to stopped.h5" stop.log || { cat stop.log; exit 1; }
+  [ ! -e stopped.h5 ] || { echo "FAIL: stopped.h5 exists after the stop"; exit 1; }
+elif [ "$status" -eq 0 ]; then
+  "$python" "$compare" --exact big.h5 stopped.h5
+else
+  echo "FAIL: exit $status after SIGTERM during merge, expected 143 or 0"; cat stop.log; exit 1
+fi
 echo "shards merge to the single-process result"

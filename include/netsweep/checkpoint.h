@@ -16,6 +16,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -52,11 +53,12 @@ class CheckpointStore : public FrameSink, public Checkpointer {
   void snapshot_state(int index, const NetworkState& state) override;
   void stopped_state(int index, const NetworkState& state) override;
 
-  void flush();                         // write state.h5 now
-  bool resumable() const;               // a state.h5 was loaded or written: --resume can continue from it
-  void replay_frames(FrameSink& sink);  // every recorded frame, in order
-  void remove();                        // delete the checkpoint directory
+  void flush();            // write state.h5 now
+  bool resumable() const;  // a state.h5 was loaded or written: --resume can continue from it
+  void remove();           // delete the checkpoint directory
   const std::string& directory() const { return dir_; }
+  // Every recorded frame, in order; `between` runs before each network's (it may throw to stop).
+  void replay_frames(FrameSink& sink, const std::function<void()>& between = {});
 
  private:
   // A (network, frame) record: the frame in the stored type, then what is pending for it.
