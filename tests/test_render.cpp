@@ -77,6 +77,39 @@ TEST(Font, DefaultIsTheEnvironmentsUnlessEmptyAndTextHasWidth) {
   EXPECT_LT(f.ascent(20), 20.0f);
 }
 
+// The rows of an image that hold ink (any pixel not white), as {first, last}; {-1, -1} if none.
+std::pair<int, int> inked_rows(const Image& img) {
+  int first = -1, last = -1;
+  for (int y = 0; y < img.height; ++y)
+    for (int x = 0; x < img.width; ++x)
+      if (img.at(x, y)[0] != 255) {
+        if (first < 0) first = y;
+        last = y;
+      }
+  return {first, last};
+}
+
+Image drawn(const std::string& text) {
+  Image img(120, 60);
+  font().draw(img, text, 10, 45, 40, {0, 0, 0});
+  return img;
+}
+
+TEST(Font, TextIsUtf8) {
+  const Font& f = font();
+  // "é" (2 bytes) is one glyph, as wide as "e" in DejaVu, not "Ã©".
+  EXPECT_FLOAT_EQ(f.width("\xc3\xa9", 20), f.width("e", 20));
+  // The en dash fmt writes for a missing number is one bar a few pixels high
+  // (drawn byte by byte it was "â" and two control codes).
+  const auto [top, bottom] = inked_rows(drawn("\xe2\x80\x93"));
+  ASSERT_GE(top, 0) << "the en dash drew nothing";
+  EXPECT_LE(bottom - top, 5) << "rows " << top << " to " << bottom;
+  // A byte that starts no whole sequence is drawn as '?', pixel for pixel.
+  EXPECT_EQ(drawn("\xe2").pixels, drawn("?").pixels);
+  EXPECT_EQ(drawn("a\xc3(").pixels, drawn("a?(").pixels);
+  EXPECT_EQ(drawn("\xed\xa0\x80").pixels, drawn("???").pixels);  // a surrogate: 3 bytes, none whole
+}
+
 TEST(Frame, FieldPointsAndCaption) {
   FrameScene s;
   s.grid_h = s.grid_w = 32;

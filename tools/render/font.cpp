@@ -14,6 +14,7 @@
 #include <fstream>
 #include <mutex>
 #include <sstream>
+#include <vector>
 
 #include "image.h"
 
@@ -38,6 +39,38 @@ std::string freetype_error(FT_Error error) {
     if (e.message && e.code == error) return std::string("FreeType: ") + e.message;
   return "FreeType error " + std::to_string(error);
 }
+
+// Text is UTF-8 (the labels, a stored part label). Each code point; a byte
+// that does not start a whole, shortest-form sequence is a '?' (a Latin-1
+// glyph, checked at load; U+FFFD's is not).
+std::vector<char32_t> code_points(const std::string& text) {
+  std::vector<char32_t> out;
+  for (size_t i = 0; i < text.size();) {
+    const auto byte = [&](size_t k) { return static_cast<unsigned char>(text[k]); };
+    const unsigned char b = byte(i);
+    const int length = b < 0x80 ? 1 : (b >> 5) == 0x6 ? 2 : (b >> 4) == 0xE ? 3 : (b >> 3) == 0x1E ? 4 : 0;
+    char32_t c = length == 1 ? b : length == 2 ? (b & 0x1Fu) : length == 3 ? (b & 0x0Fu) : (b & 0x07u);
+    bool whole = length > 0 && i + size_t(length) <= text.size();
+    for (int k = 1; whole && k < length; ++k) {
+      whole = (byte(i + size_t(k)) & 0xC0u) == 0x80u;
+      c = c << 6 | (byte(i + size_t(k)) & 0x3Fu);
+    }
+    constexpr char32_t kLeast[5] = {0, 0, 0x80, 0x800, 0x10000};  // shortest forms only
+    if (!whole || c < kLeast[length] || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF)) {
+      out.push_back('?');
+      ++i;
+    } else {
+      out.push_back(c);
+      i += size_t(length);
+    }
+  }
+  return out;
+}
+
+// Beyond Latin-1, the characters the renderer writes itself (fmt's "–" for a
+// missing number, the minus sign): checked when the font loads, and drawn as
+// '-' where the font lacks them, never as nothing.
+constexpr char32_t kDashes[] = {0x2013, 0x2212};
 
 }  // namespace
 
@@ -126,7 +159,7 @@ Font::Font(const std::string& path) : impl_(std::make_unique<Impl>()) {
     throw RenderError("font " + path + ": its em (" + std::to_string(f.face->units_per_EM) +
                       " units) is not within 4 times its line height (" +
                       std::to_string(f.face->ascender - f.face->descender) + "): damaged metrics");
-  // Every glyph text can be drawn with (codepoints 0-255, a byte each) must
+  // Every glyph of Latin-1 (code points 0-255) and kDashes the font has must
   // render now, so a damaged one stops the render before any page is written,
   // and the letters and digits must be there, and advance the pen.
   constexpr int kCheckPixels = 16;
@@ -151,6 +184,9 @@ Font::Font(const std::string& path) : impl_(std::make_unique<Impl>()) {
                         std::to_string(advance) + " units, not between 1/20 and 4 of its em (" +
                         std::to_string(f.face->units_per_EM) + "): damaged metrics");
   }
+  for (const char32_t c : kDashes)
+    if (const FT_UInt glyph = FT_Get_Char_Index(f.face, FT_ULong(c)))
+      if (const std::string why = f.render(glyph, int(c), kCheckPixels); !why.empty()) throw RenderError(why);
 }
 
 Font::~Font() = default;
@@ -178,13 +214,26 @@ float advance_units(FT_Face face, FT_UInt glyph, FT_UInt next) {
 }
 }  // namespace
 
+// The glyphs of the text's code points (0: none in the font, drawn as nothing).
+// Code points beyond Latin-1 other than kDashes were not checked at load:
+// drawn only if the font has them, each checked as it renders.
+std::vector<FT_UInt> glyphs(FT_Face face, const std::string& text) {
+  std::vector<FT_UInt> out;
+  for (const char32_t c : code_points(text)) {
+    FT_UInt glyph = FT_Get_Char_Index(face, FT_ULong(c));
+    if (glyph == 0 && std::find(std::begin(kDashes), std::end(kDashes), c) != std::end(kDashes))
+      glyph = FT_Get_Char_Index(face, FT_ULong('-'));
+    out.push_back(glyph);
+  }
+  return out;
+}
+
 float Font::width(const std::string& text, float size) const {
   std::lock_guard<std::mutex> lock(impl_->mutex);
   FT_Face face = impl_->face;
+  const std::vector<FT_UInt> g = glyphs(face, text);
   float units = 0;
-  for (size_t i = 0; i < text.size(); ++i)
-    units += advance_units(face, FT_Get_Char_Index(face, static_cast<unsigned char>(text[i])),
-                           i + 1 < text.size() ? FT_Get_Char_Index(face, static_cast<unsigned char>(text[i + 1])) : 0);
+  for (size_t i = 0; i < g.size(); ++i) units += advance_units(face, g[i], i + 1 < g.size() ? g[i + 1] : 0);
   return units * impl_->scale(size);
 }
 
@@ -195,13 +244,15 @@ void Font::draw(Image& img, const std::string& text, float x, float y, float siz
   if (const FT_Error e = impl_->set_size(size))
     throw RenderError("font " + impl_->path + ": cannot be scaled to " + std::to_string(size) + " pixels (" +
                       freetype_error(e) + ")");
-  for (size_t i = 0; i < text.size(); ++i) {
-    const FT_UInt glyph = FT_Get_Char_Index(face, static_cast<unsigned char>(text[i]));
+  const std::vector<char32_t> chars = code_points(text);
+  const std::vector<FT_UInt> g = glyphs(face, text);
+  for (size_t i = 0; i < g.size(); ++i) {
+    const FT_UInt glyph = g[i];
     // The pen's fraction of a pixel moves the outline, so text spaces evenly at any size.
     FT_Vector shift{FT_Pos(std::lround((x - std::floor(x)) * 64)), 0};
     FT_Set_Transform(face, nullptr, &shift);
     if (glyph != 0) {
-      if (const std::string why = impl_->render(glyph, static_cast<unsigned char>(text[i]), size); !why.empty()) {
+      if (const std::string why = impl_->render(glyph, int(chars[i]), size); !why.empty()) {
         FT_Set_Transform(face, nullptr, nullptr);
         throw RenderError(why);
       }
@@ -213,8 +264,7 @@ void Font::draw(Image& img, const std::string& text, float x, float y, float siz
         for (int64_t k = std::max<int64_t>(0, -left); k < std::min<int64_t>(b.width, img.width - left); ++k)
           img.blend(int(left + k), int(top + j), color, b.buffer[j * b.pitch + k] / 255.0f);
     }
-    const FT_UInt next = i + 1 < text.size() ? FT_Get_Char_Index(face, static_cast<unsigned char>(text[i + 1])) : 0;
-    x += advance_units(face, glyph, next) * scale;
+    x += advance_units(face, glyph, i + 1 < g.size() ? g[i + 1] : 0) * scale;
   }
   FT_Set_Transform(face, nullptr, nullptr);
 }
