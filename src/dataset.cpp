@@ -415,7 +415,10 @@ std::array<float, 4> data_extent(const Dataset& d, float margin) {
   if (!d.regression && lo[0] >= 0 && lo[1] >= 0 && hi[0] <= 1 && hi[1] <= 1) return {0, 1, 0, 1};
   std::array<float, 4> e{};
   for (int k = 0; k < 2; ++k) {
-    const float span = std::max(hi[k] - lo[k], 1e-3f);
+    // At least a thousandth of the coordinates' magnitude: points all on
+    // x = 20000 had a plane narrower than a float's step there, so x0 == x1.
+    const float magnitude = std::max({std::fabs(lo[k]), std::fabs(hi[k]), 1.0f});
+    const float span = std::max(hi[k] - lo[k], 1e-3f * magnitude);
     e[2 * k] = lo[k] - margin * span;
     e[2 * k + 1] = hi[k] + margin * span;
   }

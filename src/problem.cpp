@@ -157,6 +157,24 @@ std::array<float, 4> frame_extent(const SweepSpec& spec, const Dataset& data) {
   return spec.extent ? *spec.extent : data_extent(data, 0.05f);
 }
 
+namespace {
+// Every column (row) of the frame grid at its own coordinate: a plane only a
+// few float steps wide at its magnitude repeats them (--extent 1,1.0000001).
+void check_grid_steps(const std::array<float, 4>& e, int w, int h, bool asked) {
+  const std::string which = asked ? "--extent" : "the plane around the data";
+  for (int i = 1; i < w; ++i)
+    if (!(grid_column_x(e, i, w) > grid_column_x(e, i - 1, w)))
+      throw SpecError(which + " (x from " + format_number(e[0], "%.9g") + " to " + format_number(e[1], "%.9g") +
+                      ") is too narrow for --grid " + std::to_string(w) +
+                      " in float32: columns repeat a coordinate; widen it or lower --grid");
+  for (int j = 1; j < h; ++j)
+    if (!(grid_row_y(e, j, h) < grid_row_y(e, j - 1, h)))
+      throw SpecError(which + " (y from " + format_number(e[2], "%.9g") + " to " + format_number(e[3], "%.9g") +
+                      ") is too narrow for --grid " + std::to_string(h) +
+                      " in float32: rows repeat a coordinate; widen it or lower --grid");
+}
+}  // namespace
+
 TrainingProblem build_problem(const SweepSpec& spec, const Dataset& d) {
   spec.validate();
   TrainingProblem p;
@@ -184,6 +202,7 @@ TrainingProblem build_problem(const SweepSpec& spec, const Dataset& d) {
   p.grid_w = spec.grid;
   p.grid_h = d.regression ? 1 : spec.grid;
   check_frame_memory(spec.grid, int64_t(p.grid_w) * p.grid_h, p.inputs, p.outputs);
+  check_grid_steps(p.extent, p.grid_w, p.grid_h, spec.extent.has_value());
   std::vector<float> coords;
   coords.reserve(size_t(p.grid_w) * size_t(p.grid_h) * size_t(dims));
   for (int j = 0; j < p.grid_h; ++j)

@@ -109,6 +109,9 @@ expect("coordinate beyond float", [NETSWEEP, "run", *SMALL, "--csv", write("huge
 expect("target beyond float", [NETSWEEP, "run", *SMALL, "--loss", "mse", "--csv", write("huge1d.csv", "x,y\n0,1e300\n1,2\n"),
        "-o", out], "out of range", out=out)
 expect("extent beyond float", [NETSWEEP, "run", *SMALL, "--extent=-3e38,3e38,0,1", "-o", out], "--extent", out=out)
+expect("extent too narrow for the grid in float32", [NETSWEEP, "run", *SMALL[:6], "--grid", "8", *SMALL[8:],
+       "--extent=1,1.0000001,0,1", "-o", out], "--extent (x from 1 to 1.00000012) is too narrow for --grid 8",
+       out=out)
 expect("negative seed", [NETSWEEP, "run", *SMALL, "--seed", "-1", "-o", out], "--seed", out=out)
 expect("NaN momentum", [NETSWEEP, "run", *SMALL, "--momentum", "nan", "-o", out], "--momentum", out=out)
 expect("too many networks", [NETSWEEP, "run", *SMALL, "--seeds", "1000000", "--activations", "relu,tanh", "-o", out],

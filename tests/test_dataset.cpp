@@ -7,6 +7,7 @@
 #include <map>
 
 #include "netsweep/dataset.h"
+#include "netsweep/problem.h"
 #include "netsweep/run.h"
 
 using namespace netsweep;
@@ -134,6 +135,20 @@ TEST(Loaders, CsvGoodAndBad) {
   expect_data_error([] { load_csv(temp_file("cols.csv", "x1,x2,label\n0.1,0.2\n")); }, "line 2: expected 3 fields");
   expect_data_error([] { load_csv(temp_file("lab.csv", "x1,x2,label\n0.1,0.2,1.5\n")); }, "field 'label'");
   expect_data_error([] { load_csv(temp_file("empty.csv", "x,y\n")); }, "no data rows");
+}
+
+// Points that share a coordinate far from 0 (all on x = 20000; 1-D data all
+// at x = 5000): the plane still has x0 < x1, and a grid's columns each their
+// own coordinate (the margin had been below a float's step there).
+TEST(Datasets, PlaneAroundPointsOnOneLineFarOut) {
+  for (const char* text : {"x1,x2,label\n20000,0,0\n20000,1,1\n20000,3,1\n", "x,y\n5000,3\n5000,4\n",
+                           "x1,x2,label\n-1e15,7,0\n-1e15,7,1\n"}) {
+    const Dataset d = make_dataset({parse_csv(text, "line.csv")}, 0.0f, 0, "[]");
+    const std::array<float, 4> e = data_extent(d, 0.05f);
+    EXPECT_LT(e[0], e[1]) << text;
+    EXPECT_LT(e[2], e[3]) << text;
+    for (int i = 1; i < 256; ++i) ASSERT_GT(grid_column_x(e, i, 256), grid_column_x(e, i - 1, 256)) << text;
+  }
 }
 
 TEST(Datasets, OneClassAndGapsAreRejected) {
