@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "netsweep/text.h"
 #include "netsweep/version.h"
 
 namespace netsweep {
@@ -38,6 +39,15 @@ std::string write_slurm_job(const SweepSpec& spec, const Dataset& data, const Ru
       if (c <= ' ' || c == 0x7f)
         throw SpecError(std::string(option) + " '" + value + "': no spaces or control characters (sbatch reads " +
                         "each as one word of an #SBATCH line)");
+  // sbatch takes 0 to 65535 seconds.
+  if (s.signal_seconds < 0 || s.signal_seconds > 65535)
+    throw SpecError("--signal-seconds " + std::to_string(s.signal_seconds) + ": must be from 0 to 65535");
+  // The output's directory and name are in the #SBATCH --output line too.
+  const std::string absolute_output = std::filesystem::absolute(run.output).string();
+  for (unsigned char c : absolute_output)
+    if (c <= ' ' || c == 0x7f)
+      throw SpecError("-o '" + printable(absolute_output) + "': no spaces or control characters (the tasks' logs go " +
+                      "beside it, named in an #SBATCH --output line, which a space ends early)");
   const TrainingProblem problem = build_problem(spec, data);  // validates everything before any job is queued
   if (size_t(s.shards) > problem.networks.size())
     throw SpecError("--shards " + std::to_string(s.shards) + ": the sweep has only " +

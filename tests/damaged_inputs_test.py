@@ -274,6 +274,12 @@ expect("NaN early-stop loss", [NETSWEEP, "run", *SMALL, "--early-stop-loss", "na
        out=out)
 expect("slurm: a newline in --partition", [NETSWEEP, "slurm", *SMALL, "--shards", "1", "--partition",
        "p\n#SBATCH --wrap=x", "-o", path("sl.h5")], "--partition", out=path("sl.h5"))
+expect("slurm: a newline in -o", [NETSWEEP, "slurm", *SMALL, "--shards", "1", "-o",
+       path("sl\n#SBATCH --partition=other\n#x.h5")], "\\x0a#SBATCH --partition=other")
+expect("slurm: a space in -o", [NETSWEEP, "slurm", *SMALL, "--shards", "1", "-o", path("s l.h5")],
+       "no spaces or control characters")
+expect("slurm: negative --signal-seconds", [NETSWEEP, "slurm", *SMALL, "--shards", "1", "--signal-seconds", "-5",
+       "-o", path("sl.h5")], "--signal-seconds -5: must be from 0 to 65535", out=path("sl.h5"))
 expect("slurm: no CPUs per task", [NETSWEEP, "slurm", *SMALL, "--shards", "1", "--cpus-per-task", "0", "-o",
        path("sl.h5")], "--cpus-per-task", out=path("sl.h5"))
 expect("render: a GIF delay beyond 16 bits", [RENDER, good, "-o", path("g4"), "--gif-delay", "100000", "-q"],
