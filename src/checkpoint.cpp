@@ -116,6 +116,15 @@ std::vector<std::optional<NetworkState>> CheckpointStore::read_states(const std:
     throw ForeignCheckpoint(path + ": checkpoint of another sweep or shard (sweep " + hash + ", shard '" + shard +
                             "'; this run is sweep " + hash_ + ", shard '" + shard_ + "'); remove " + dir_ +
                             " to start over");
+  // frames.bin holds frames in the type they were made with (a checkpoint of
+  // an earlier build has no attribute: its frames are checked by size below).
+  if (h5::has_attr(file, "frame_dtype")) {
+    const std::string stored = h5::get_string_attr(file, "frame_dtype", path);
+    if (stored != frame_dtype_name(frame_type_))
+      throw ForeignCheckpoint(path + ": checkpoint made with --frame-dtype " + printable(stored) +
+                              "; this run asks for " + frame_dtype_name(frame_type_) + ": rerun with --frame-dtype " +
+                              printable(stored) + " to resume it, or remove " + dir_ + " to start over");
+  }
   const size_t n = problem_.networks.size(), e = size_t(problem_.epochs), f = problem_.frame_epochs.size();
   const size_t p = size_t(problem_.layout.total);
   auto read = [&](const char* name, size_t expected, auto type_tag) {
@@ -351,6 +360,7 @@ void CheckpointStore::write_state_file() {
     h5::set_attr(file, "format", std::string(kCheckpointFormat));
     h5::set_attr(file, "sweep_hash", hash_);
     h5::set_attr(file, "shard", shard_);
+    h5::set_attr(file, "frame_dtype", std::string(frame_dtype_name(frame_type_)));
     h5::write(file, "has_state", has, true);
     h5::write(file, "epoch", epoch, true);
     h5::write(file, "next_sample", next_sample, true);

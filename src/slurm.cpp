@@ -87,7 +87,7 @@ std::string write_slurm_job(const SweepSpec& spec, const Dataset& data, const Ru
       (run.cuda.tf32 ? " --precision tf32" : "") +
       (run.threads > 0 ? " --threads " + std::to_string(run.threads) : std::string()) +
       (run.checkpoint_every >= 0 ? " --checkpoint-every " + std::to_string(run.checkpoint_every) : std::string()) +
-      " --frame-dtype " + (run.frame_type == FrameType::float16 ? "f16" : "f32") + " -o " + shell_quote(shard_prefix) +
+      " --frame-dtype " + frame_dtype_name(run.frame_type) + " -o " + shell_quote(shard_prefix) +
       "\"${SLURM_ARRAY_TASK_ID}\"" + shell_quote(shard_suffix) + "\n";
   return script;
 }

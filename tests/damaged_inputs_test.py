@@ -461,6 +461,13 @@ if p.returncode == 143 and os.path.exists(ck_out + ".ckpt/state.h5"):
         open(fn, "wb").write(bytes(b))
 
     with_damage("a flipped byte in a recorded frame", flip_counted_frame, "frames.bin")
+    # Not damage: another frame type than the checkpoint's frames, refused as such (the checkpoint kept).
+    shutil.rmtree(ck_out + ".ckpt", ignore_errors=True)
+    shutil.copytree(saved, ck_out + ".ckpt")
+    expect("checkpoint: resumed with another --frame-dtype", ck_args + ["--frame-dtype", "f32", "-o", ck_out],
+           "checkpoint made with --frame-dtype f16; this run asks for f32", out=ck_out, keep=("ck.h5.ckpt",))
+    if not os.path.exists(ck_out + ".ckpt/state.h5"):
+        failures.append("checkpoint: resumed with another --frame-dtype: the checkpoint was removed")
 else:
     failures.append(f"checkpoint cases: could not make a checkpoint (status {p.returncode})")
 

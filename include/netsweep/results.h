@@ -24,6 +24,7 @@ struct ResultsError : std::runtime_error {
 };
 
 enum class FrameType { float16, float32 };
+inline const char* frame_dtype_name(FrameType t) { return t == FrameType::float16 ? "f16" : "f32"; }  // --frame-dtype
 
 // A sweep over several data sources or feature sets trains each as a part,
 // written to a results file of its own (count 0: a sweep of one part).
