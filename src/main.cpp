@@ -65,6 +65,11 @@ void print_info(const InfoOptions& o) {
       std::printf("device: %s\n", f.attribute("device").c_str());
       std::printf("networks: %d, frames: %d of %dx%d x %d outputs, loss: %s\n", shape[0], shape[1], shape[3], shape[2],
                   shape[4], f.attribute("loss").c_str());
+      if (f.has_attribute("values_beyond_f16") && f.int_attribute("values_beyond_f16") > 0)
+        std::printf(
+            "warning: %lld frame and neuron-map values are beyond float16's +-65504, stored as +-inf "
+            "(rerun with --frame-dtype f32 to keep them)\n",
+            static_cast<long long>(f.int_attribute("values_beyond_f16")));
     }
   const std::string text = axes.empty() ? format_networks(networks, format)
                                         : format_groups(group_networks(networks, axes), axes, format, options);

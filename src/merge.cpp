@@ -111,6 +111,7 @@ void merge_results(const std::vector<std::string>& inputs, const std::string& ou
     }
   }
   writer.finish(initial, final_params, results, elapsed);
+  if (const std::string warning = writer.beyond_f16_warning(); !warning.empty()) log_line(warning);  // even with -q
   if (!quiet)
     log_line("merged " + std::to_string(files.size()) + " files (" + std::to_string(n) + " networks) into " + output);
 }

@@ -5,6 +5,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include <atomic>
 #include <cmath>
 #include <condition_variable>
 #include <cstring>
@@ -139,6 +140,10 @@ struct ResultsWriter::Impl {
   std::vector<int64_t> neuron_offsets, snapshot_offsets;  // (networks + 1) see docs/results-format.md
   std::unique_ptr<FramePipeline> pipeline;
   bool finished = false;
+  // Per network: frame and neuron-map values stored as +-inf in float16, beyond
+  // its +-65504 (a regression's, a diverged network's): the file says so, and
+  // the run warns (from any thread that writes frames).
+  std::unique_ptr<std::atomic<int64_t>[]> beyond_f16;
 
   // A chunked dataset of the frame type, one chunk per `chunk`, shuffle + deflate, NaN where never written.
   h5::Handle create_chunked(const char* name, const std::vector<hsize_t>& dims, const std::vector<hsize_t>& chunk) {
@@ -183,6 +188,7 @@ struct ResultsWriter::Impl {
     partial = path + ".partial-" + std::to_string(::getpid());
     file = h5::create_file(partial, partial + ": cannot create the output file (is the directory writable?)");
     element_size = meta.frame_type == FrameType::float16 ? 2 : 4;
+    beyond_f16 = std::make_unique<std::atomic<int64_t>[]>(p.networks.size());
     const hsize_t f = hsize_t(p.frame_epochs.size());
     frames = create_chunked(
         "frames", {hsize_t(p.networks.size()), f, hsize_t(p.grid_h), hsize_t(p.grid_w), hsize_t(p.outputs)},
@@ -200,8 +206,9 @@ struct ResultsWriter::Impl {
     if (!finished) std::filesystem::remove(partial);
   }
 
-  // n values in the stored frame type: floats converted, or (half_bits) float16 bits as they are.
-  std::vector<unsigned char> stored(const void* values, size_t n, bool half_bits) const {
+  // n values of network `index` in the stored frame type: floats converted,
+  // or (half_bits) float16 bits as they are.
+  std::vector<unsigned char> stored(int index, const void* values, size_t n, bool half_bits) const {
     std::vector<unsigned char> bytes(n * element_size);
     if (meta.frame_type == FrameType::float16 && !half_bits) {
       auto* out = reinterpret_cast<uint16_t*>(bytes.data());
@@ -210,12 +217,18 @@ struct ResultsWriter::Impl {
     } else {
       std::memcpy(bytes.data(), values, bytes.size());
     }
+    if (meta.frame_type == FrameType::float16) {
+      const auto* bits = reinterpret_cast<const uint16_t*>(bytes.data());
+      int64_t infinite = 0;
+      for (size_t k = 0; k < n; ++k) infinite += (bits[k] & 0x7fffu) == 0x7c00u;
+      if (infinite) beyond_f16[size_t(index)] += infinite;
+    }
     return bytes;
   }
 
   void enqueue(int index, int frame, const void* values, bool half_bits) {
     pipeline->enqueue_chunk(frames, {hsize_t(index), hsize_t(frame), 0, 0, 0}, element_size,
-                            stored(values, frame_elements(problem), half_bits));
+                            stored(index, values, frame_elements(problem), half_bits));
   }
 
   void enqueue_neuron_maps(int index, int frame, const float* maps) {
@@ -223,7 +236,7 @@ struct ResultsWriter::Impl {
     const int64_t first = neuron_offsets[size_t(index)], units = neuron_offsets[size_t(index) + 1] - first;
     for (int64_t u = 0; u < units; ++u)
       pipeline->enqueue_chunk(neuron_maps, {hsize_t(first + u), hsize_t(frame), 0, 0}, element_size,
-                              stored(maps + size_t(u) * points, points, false));
+                              stored(index, maps + size_t(u) * points, points, false));
   }
 
   void enqueue_weights(int index, int frame, const float* params) {
@@ -272,6 +285,7 @@ struct ResultsWriter::Impl {
 
   void write_metadata(double elapsed) {
     h5::set_attr(file, "format", std::string(kFormatName));
+    if (meta.frame_type == FrameType::float16) h5::set_attr(file, "values_beyond_f16", values_beyond_f16());
     h5::set_attr(file, "format_version", int64_t(kFormatVersion));
     h5::set_attr(file, "tool_version", meta.tool_version);
     h5::set_attr(file, "device", meta.device);
@@ -294,6 +308,12 @@ struct ResultsWriter::Impl {
       h5::set_attr(file, "part_count", int64_t(meta.part.count));
       h5::set_attr(file, "part_label", meta.part.label);
     }
+  }
+
+  int64_t values_beyond_f16() const {
+    int64_t total = 0;
+    for (size_t i = 0; i < problem.networks.size(); ++i) total += beyond_f16[i];
+    return total;
   }
 
   void write_grid() {
@@ -406,6 +426,18 @@ void ResultsWriter::finish(const std::vector<float>& initial, const std::vector<
   impl_->finish(initial, final_params, results, elapsed);
 }
 const std::string& ResultsWriter::partial_path() const { return impl_->partial; }
+
+std::string ResultsWriter::beyond_f16_warning() const {
+  const int64_t total = impl_->values_beyond_f16();
+  if (total == 0) return "";
+  std::string which;
+  int networks = 0;
+  for (size_t i = 0; i < impl_->problem.networks.size(); ++i)
+    if (impl_->beyond_f16[i] > 0 && ++networks <= 3) which += (which.empty() ? "" : ", ") + std::to_string(i);
+  return "warning: " + std::to_string(total) + " frame and neuron-map values of " + std::to_string(networks) +
+         " network" + (networks > 1 ? "s" : "") + " (" + (networks > 3 ? "e.g. " : "") + which +
+         ") are beyond float16's +-65504 and stored as +-inf; --frame-dtype f32 keeps them";
+}
 
 void write_plan_file(const std::string& path, const SweepSpec& spec, const Dataset& data,
                      const TrainingProblem& problem, const std::string& sweep_hash) {

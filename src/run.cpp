@@ -236,6 +236,7 @@ void train_and_write(const SweepSpec& spec, const Dataset& data, const RunOption
   // arriving in it is noted below, and the file is complete.
   writer->finish(initial, params, results, elapsed);
   if (checkpoint) checkpoint->remove();
+  if (const std::string warning = writer->beyond_f16_warning(); !warning.empty()) log_line(warning);  // even with -q
   if (!o.quiet) {
     int diverged = 0;
     for (const auto& r : results) diverged += r.status == NetStatus::diverged;

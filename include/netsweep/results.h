@@ -71,6 +71,9 @@ class ResultsWriter : public FrameSink {
   void finish(const std::vector<float>& initial_params, const std::vector<float>& final_params,
               const std::vector<NetworkResult>& results, double elapsed_seconds);
   const std::string& partial_path() const;
+  // With float16 frames: a line saying how many values were stored as +-inf
+  // (beyond +-65504) and in which networks; "" if none.
+  std::string beyond_f16_warning() const;
 
  private:
   struct Impl;
