@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <new>
 
 #include "cli_config.h"
 #include "cli_run.h"
@@ -184,6 +185,11 @@ int main(int argc, char** argv) {
     // and its "Run with --help" line are not part of netsweep's contract).
     std::string what = e.what();
     if (what.empty()) what = e.get_name();
+    // A value CLI11 could not take may come from the config file (checked for
+    // types, not ranges: epochs = 9223372036854775807).
+    if (!config_path.empty() &&
+        (dynamic_cast<const CLI::ConversionError*>(&e) || dynamic_cast<const CLI::ValidationError*>(&e)))
+      what += " (on the command line or in " + config_path + ")";
     std::fprintf(stderr, "netsweep: error: %s (see netsweep --help)\n", one_line(what).c_str());
     return 2;
   }
@@ -238,6 +244,12 @@ int main(int argc, char** argv) {
   } catch (const Interrupted& e) {
     std::fprintf(stderr, "%s%s%s\n", line_break(), log_prefix().c_str(), one_line(e.what()).c_str());
     return e.code;
+  } catch (const std::bad_alloc&) {  // past the checks made before work starts (they estimate)
+    std::fprintf(stderr,
+                 "%snetsweep: error: out of memory (this machine's, or a limit on this process: ulimit -v, "
+                 "a job's or container's memory); make the sweep, --grid or --threads smaller\n",
+                 line_break());
+    return 2;
   } catch (const std::exception& e) {
     // One line whatever a path or value it quotes holds (a newline, a NUL).
     std::fprintf(stderr, "%snetsweep: error: %s\n", line_break(), one_line(e.what()).c_str());

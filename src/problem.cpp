@@ -1,10 +1,14 @@
 // Data options -> Dataset, and spec + dataset -> TrainingProblem.
 #include "netsweep/problem.h"
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
+#include <fstream>
 #include <nlohmann/json.hpp>
+#include <string>
 #include <thread>
 
 #include "host_util.h"
@@ -47,9 +51,50 @@ void check_frame_memory(int grid, int64_t grid_points, int inputs, int outputs) 
 
 }  // namespace
 
+namespace {
+// The memory limit of this process's cgroup (a SLURM job's --mem, a
+// container's), v2 or v1; -1 if none. Its usage is not subtracted: that counts
+// page cache the kernel would give back.
+int64_t cgroup_memory_limit() {
+  std::ifstream cgroups("/proc/self/cgroup");
+  std::string line;
+  while (std::getline(cgroups, line)) {
+    const size_t a = line.find(':'), b = line.find(':', a + 1);
+    if (a == std::string::npos || b == std::string::npos) continue;
+    const std::string controllers = line.substr(a + 1, b - a - 1), path = line.substr(b + 1);
+    const bool v2 = line.compare(0, a, "0") == 0 && controllers.empty();
+    if (!v2 && ("," + controllers + ",").find(",memory,") == std::string::npos) continue;
+    const std::string mount = v2 ? "/sys/fs/cgroup" : "/sys/fs/cgroup/memory";
+    for (const std::string& dir : {mount + path, mount}) {  // a container may see its own cgroup as the root
+      std::ifstream limit(dir + (v2 ? "/memory.max" : "/memory.limit_in_bytes"));
+      std::string text;
+      if (!(limit >> text)) continue;
+      if (text == "max") return -1;
+      const long long bytes = std::atoll(text.c_str());
+      return bytes > 0 && bytes < (int64_t(1) << 60) ? bytes : -1;  // v1 writes "unlimited" as ~2^63
+    }
+  }
+  return -1;
+}
+}  // namespace
+
+// The least of: free physical memory, what the address-space limit (ulimit -v)
+// leaves this process, and its cgroup's limit; -1 if none is known.
 int64_t available_memory_bytes() {
+  int64_t least = -1;
+  const auto consider = [&](int64_t bytes) {
+    if (bytes >= 0 && (least < 0 || bytes < least)) least = bytes;
+  };
   const long pages = sysconf(_SC_AVPHYS_PAGES), size = sysconf(_SC_PAGESIZE);
-  return pages > 0 && size > 0 ? int64_t(pages) * size : -1;
+  if (pages > 0 && size > 0) consider(int64_t(pages) * size);
+  rlimit address_space{};
+  if (getrlimit(RLIMIT_AS, &address_space) == 0 && address_space.rlim_cur != RLIM_INFINITY && size > 0) {
+    long long mapped_pages = 0;  // the process's virtual size, the first field of statm
+    std::ifstream("/proc/self/statm") >> mapped_pages;
+    consider(std::max<int64_t>(0, int64_t(address_space.rlim_cur) - int64_t(mapped_pages) * size));
+  }
+  consider(cgroup_memory_limit());
+  return least;
 }
 
 int64_t training_memory_bytes(const TrainingProblem& p, int threads) {
@@ -99,21 +144,28 @@ std::vector<DataPart> load_data_parts(const DataOptions& o) {
   {
     std::vector<PointSet> files;
     nlohmann::json source = nlohmann::json::array();
-    std::string label;
+    std::string names;  // the files, for what is wrong with their points together (one class, a gap)
     for (const auto& arg : o.points) {
       const auto [file, label_number] = split_points_arg(arg);
       files.push_back(load_points_json(file, label_number));
       source.push_back({{"points", file}, {"label", label_number}});
+      names += (names.empty() ? "" : " + ") + file;
     }
     for (const auto& file : o.csv) {
       files.push_back(load_csv(file));
       source.push_back({{"csv", file}});
+      names += (names.empty() ? "" : " + ") + file;
     }
-    if (!files.empty())
-      out.push_back({o.csv.empty()      ? "points"
-                     : o.points.empty() ? "csv"
-                                        : "points+csv",
-                     make_dataset(files, o.test_fraction, o.split_seed, source.dump())});
+    if (!files.empty()) {
+      try {
+        out.push_back({o.csv.empty()      ? "points"
+                       : o.points.empty() ? "csv"
+                                          : "points+csv",
+                       make_dataset(files, o.test_fraction, o.split_seed, source.dump())});
+      } catch (const DataError& e) {
+        throw DataError(names + ": " + e.what());
+      }
+    }
   }
   std::vector<std::string> generators = o.datasets;
   if (out.empty() && generators.empty()) generators.push_back(kDefaultDataset);

@@ -234,6 +234,29 @@ for label, make, still in [("a FIFO", os.mkfifo, lambda p: stat.S_ISFIFO(os.lsta
     if not still(odd):
         failures.append(f"-o {label}: replaced")
     os.rmdir(odd) if os.path.isdir(odd) and not os.path.islink(odd) else os.remove(odd)
+# A memory limit on the process (ulimit -v; a job's or container's) is what the up-front memory
+# check measures against, not only the machine's free memory (it had died with "std::bad_alloc").
+# Not under ASan, which maps terabytes of shadow memory.
+if "asan" not in subprocess.run(["ldd", NETSWEEP], capture_output=True, text=True).stdout:
+    import resource
+
+    def limit_memory():
+        resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
+
+    r = subprocess.run([NETSWEEP, "run", *SMALL[:6], "--grid", "8000", *SMALL[8:], "-o", out], capture_output=True,
+                       text=True, timeout=60, preexec_fn=limit_memory)
+    if r.returncode != 2 or "--grid 8000: frames need about" not in r.stderr or "is available" not in r.stderr:
+        failures.append(f"run under ulimit -v 2 GiB: status {r.returncode}: {r.stderr.strip()[-300:]}")
+    else:
+        print("ok   run under ulimit -v: refused by the memory check")
+
+expect("config: an integer beyond the option's type", [NETSWEEP, "run", "--config",
+       write("huge.toml", "epochs = 9223372036854775807\n"), *SMALL[:4], *SMALL[6:], "-o", out],
+       "--epochs = 9223372036854775807 (on the command line or in ", out=out)
+expect("csv: one class, naming the file", [NETSWEEP, "run", *SMALL, "--csv",
+       write("one_class.csv", "x1,x2,label\n0,0,1\n1,1,1\n"), "-o", out], "one_class.csv: the data has only one class",
+       out=out)
+
 # Files netsweep did not write are never replaced: the run's own CSV or config, another program's HDF5.
 own_csv = write("own.csv", "x1,x2,label\n0,0,0\n1,1,1\n")
 expect("run -o its own --csv", [NETSWEEP, "run", *SMALL, "--csv", own_csv, "-o", own_csv],

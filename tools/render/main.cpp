@@ -1,6 +1,7 @@
 // netsweep-render RESULTS.h5 -o gallery/ : frames, GIFs, loss plots and an HTML gallery.
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <new>
 
 #include "gallery.h"
 #include "netsweep/text.h"
@@ -47,6 +48,11 @@ int main(int argc, char** argv) {
   } catch (const netsweep::render::RenderInterrupted& e) {
     std::fprintf(stderr, "netsweep-render: %s\n", e.what());
     return e.code;
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr,
+                 "netsweep-render: error: out of memory (this machine's, or a limit on this process: "
+                 "ulimit -v, a job's or container's memory); try --threads 1 or a smaller --scale\n");
+    return 2;
   } catch (const std::exception& e) {
     // One line whatever a path or value it quotes holds (a newline, a NUL).
     std::fprintf(stderr, "netsweep-render: error: %s\n", netsweep::one_line(e.what()).c_str());
