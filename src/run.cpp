@@ -224,16 +224,17 @@ void train_and_write(const SweepSpec& spec, const Dataset& data, const RunOption
     throw std::logic_error("training ended early without a stop signal");  // the backends stop only when asked
   }
   const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  const std::string while_writing = " while writing " + o.output + " (nothing written)";
   if (checkpoint) {
+    const std::string while_writing = " while writing " + o.output + " (nothing written)";
     checkpoint->flush();
     writer = std::make_unique<ResultsWriter>(o.output, problem, data, meta);
     if (!o.quiet) log_line("writing " + o.output + " from " + checkpoint->directory());
     checkpoint->replay_frames(*writer, [&] { stop_if_asked(while_writing.c_str()); });
+    stop_if_asked(while_writing.c_str());
   }
-  stop_if_asked(while_writing.c_str());
-  // The last step (the tables, the rename) runs to its end: a signal
-  // arriving in it is noted below, and the file is complete.
+  // The last step (the tables, the rename) runs to its end, as does all the
+  // write without a checkpoint (the training is only in memory): a signal
+  // arriving then is noted below, and the file is complete.
   writer->finish(initial, params, results, elapsed);
   if (checkpoint) checkpoint->remove();
   if (const std::string warning = writer->beyond_f16_warning(); !warning.empty()) log_line(warning);  // even with -q

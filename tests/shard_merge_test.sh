@@ -41,7 +41,8 @@ for i in 0 1; do "$netsweep" run "${wargs[@]}" --shard "$i/2" -o "big.shard-$i.h
 "$netsweep" run "${wargs[@]}" -o big.h5
 "$netsweep" merge big.shard-*.h5 -o stopped.h5 2>stop.log &
 pid=$!
-sleep 0.1
+# Once its partial file exists (a signal before the handlers are set kills any program).
+for _ in $(seq 1 2000); do compgen -G "stopped.h5.partial-*" >/dev/null && break; sleep 0.005; done
 kill -s TERM "$pid"
 status=0
 wait "$pid" || status=$?
