@@ -164,7 +164,11 @@ std::vector<std::optional<NetworkState>> CheckpointStore::read_states(const std:
                           next_sample[i] < std::max(problem_.n_train, 1) && step[i] >= 0 && frames_done[i] >= 0 &&
                           size_t(frames_done[i]) <= f && status[i] >= 0 && status[i] <= 2 && trained[i] >= 0 &&
                           trained[i] <= epoch[i] && std::isfinite(loss_sum[i]) && std::isfinite(wall[i]) &&
-                          (frames_done[i] == 0 || problem_.frame_epochs[size_t(frames_done[i]) - 1] <= epoch[i]);
+                          (frames_done[i] == 0 || problem_.frame_epochs[size_t(frames_done[i]) - 1] <= epoch[i]) &&
+                          // and none behind: a state is captured with every frame due by its epoch emitted, and a
+                          // resumed network emits only frame_epochs[frames_done] == epoch, so a lagging count
+                          // would leave the rest of its frames unwritten without a word
+                          (size_t(frames_done[i]) == f || problem_.frame_epochs[size_t(frames_done[i])] > epoch[i]);
     if (!in_range) throw ResultsError(net_name + ": its training state is out of range");
     for (int k = 0; k < frames_done[i]; ++k) {
       read_record(int(i), k, slot);

@@ -103,6 +103,10 @@ std::vector<CLI::ConfigItem> parse_config_toml(const std::string& text, const Co
     throw CLI::ConfigError(at(where, e.source()) + ": " + toml_unicode::restored_message(e.description()));
   }
   std::vector<CLI::ConfigItem> items;
+  // Each option once: toml++ refuses a key written twice, but not the same option spelled
+  // snapshot_every and snapshot-every, or given at the top level and under [section]
+  // (CLI11 then kept one of the values and dropped the other without a word).
+  std::map<std::string, std::string> seen;  // option -> where it was first given
   auto take = [&](const toml::key& key_node, const toml::node& value) {
     std::string key = toml_unicode::restored(key_node.str());
     auto it = keys.find(key);
@@ -114,6 +118,8 @@ std::vector<CLI::ConfigItem> parse_config_toml(const std::string& text, const Co
     }
     const std::string here = at(where, value.source()) + ": '" + toml_unicode::restored(key_node.str()) + "'";
     if (it == keys.end()) throw CLI::ConfigError(here + " is not a " + section + " option");
+    if (const auto [first, inserted] = seen.emplace(key, at(where, value.source())); !inserted)
+      throw CLI::ConfigError(here + " gives option --" + key + " again (first given at " + first->second + ")");
     const ConfigKey& k = it->second;
     CLI::ConfigItem item;
     item.parents = {section};

@@ -226,7 +226,9 @@ void ResultsFile::check_layout() const {
   if (offsets.size() != n + 1 || offsets[0] != 0 || int64_t(initial[0]) != offsets[n] || final_w[0] != initial[0])
     fail("'weights/offsets' does not match 'weights/initial' and 'weights/final'");
   for (size_t i = 0; i < n; ++i)
-    if (networks()[i].parameters < 0 || offsets[i] + networks()[i].parameters > offsets[i + 1])
+    // The sum is checked: offsets and parameters are the file's, and a count near 2^63 overflowed it (UB).
+    if (int64_t end = 0; networks()[i].parameters < 0 ||
+                         __builtin_add_overflow(offsets[i], networks()[i].parameters, &end) || end > offsets[i + 1])
       fail("network " + std::to_string(i) + "'s parameters do not fit its block of 'weights'");
   if (dims_of("grid/x", 1)[0] != fr[3] || dims_of("grid/y", 1)[0] != fr[2])
     fail("'grid/x', 'grid/y' do not match 'frames'");
@@ -284,7 +286,10 @@ void ResultsFile::check_layout() const {
       fail("'weights/snapshots' does not match 'weights/snapshot_offsets'");
     for (size_t i = 0; i < n; ++i) {
       const int64_t size = impl_->snapshot_offsets[i + 1] - impl_->snapshot_offsets[i];
-      if (size != 0 && size != int64_t(frame_epochs.size()) * networks()[i].parameters)
+      // The product is checked: parameters is the file's (2^63 - 1 for a shape of huge widths), and overflowed (UB).
+      int64_t expected = 0;
+      if (size != 0 && (__builtin_mul_overflow(int64_t(frame_epochs.size()), networks()[i].parameters, &expected) ||
+                        size != expected))
         fail("network " + std::to_string(i) + "'s parameter snapshots are not frames x parameters");
     }
   }

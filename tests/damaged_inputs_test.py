@@ -127,6 +127,8 @@ for label, text, needle in [
     ("unterminated string", 'name = "x', "c.toml:1"),
     ("unterminated array", "layers = [1, 2", "c.toml:1"),
     ("duplicate key", "epochs = 2\nepochs = 3", "c.toml:2"),
+    ("one option spelled two ways", "snapshot_every = 1\nsnapshot-every = 2", "gives option --snapshot-every again"),
+    ("an option at the top and under [run]", "epochs = 3\n[run]\nepochs = 4", "gives option --epochs again"),
     ("bare =", "= 5", "c.toml:1"),
     ("string for an integer", 'epochs = "2"', "'epochs' must be an integer"),
     ("deep nesting", "a = " + "[" * 5000, "c.toml:1"),
@@ -484,6 +486,14 @@ if p.returncode == 143 and os.path.exists(ck_out + ".ckpt/state.h5"):
         open(fn, "wb").write(bytes(b))
 
     with_damage("a flipped byte in a recorded frame", flip_counted_frame, "frames.bin")
+
+    def frames_behind(d):  # a network's frame count behind its epoch: resumed, it would skip those frames
+        with h5py.File(os.path.join(d, "state.h5"), "r+") as f:
+            done = f["frames_done"][:]
+            done[int(np.argmax(f["epoch"][:]))] = 0
+            f["frames_done"][:] = done
+
+    with_damage("a frame count behind its epoch", frames_behind, "training state is out of range")
     # Not damage: another frame type than the checkpoint's frames, refused as such (the checkpoint kept).
     shutil.rmtree(ck_out + ".ckpt", ignore_errors=True)
     shutil.copytree(saved, ck_out + ".ckpt")

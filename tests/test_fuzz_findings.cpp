@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <limits>
 
 #include "h5.h"
 #include "netsweep/results.h"
@@ -123,6 +124,20 @@ TEST(FuzzFindings, DatasetsDeclaringMoreThanTheFileStoresAreRefusedBeforeAllocat
   EXPECT_THROW(h5::read<float>(file, "weights/initial", path), h5::Error);
   EXPECT_THROW(h5::read_range<float>(file, "weights/initial", 0, 10, path), h5::Error);
   EXPECT_EQ(h5::read<int64_t>(file, "weights/offsets", path).size(), 3u);  // written ones read as before
+}
+
+// From reading check_layout after a fuzz campaign: a network's parameter count
+// near 2^63 overflowed offset + count (signed: undefined; it wrapped negative
+// and passed). float64 1e300 in that column reads as INT64_MAX too.
+TEST(FuzzFindings, ParameterCountsNear2To63AreRefusedWithoutOverflow) {
+  expect_refused(edited_results("parameters_overflow.h5",
+                                [](hid_t f) {
+                                  const int64_t counts[2] = {7, std::numeric_limits<int64_t>::max()};
+                                  h5::Handle set(H5Dopen2(f, "networks/parameters", H5P_DEFAULT), H5Dclose, "open");
+                                  h5::check(H5Dwrite(set, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, counts),
+                                            "write");
+                                }),
+                 "network 1's parameters do not fit its block of 'weights'");
 }
 
 namespace {
