@@ -92,11 +92,30 @@ PointSet parse_points_json(const std::string& text, int label, const std::string
   if (label < 0 || label > kMaxLabel)
     throw DataError(path + ": label must be a class number from 0 to " + std::to_string(kMaxLabel));
   nlohmann::json j;
+  // A field given twice in one point: nlohmann keeps one value without a word.
+  std::vector<std::set<std::string>> fields;  // of each object being read
+  int point = -1;
+  std::string twice;
+  const auto note_duplicates = [&](int depth, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
+    using Event = nlohmann::json::parse_event_t;
+    if (event == Event::object_start) {
+      fields.emplace_back();
+      if (depth == 1) ++point;
+    } else if (event == Event::object_end && !fields.empty()) {
+      fields.pop_back();
+    } else if (event == Event::key && !fields.empty() && twice.empty() &&
+               !fields.back().insert(parsed.get<std::string>()).second) {
+      twice = path + ": point " + std::to_string(point) + ": field '" + printable(parsed.get<std::string>()) +
+              "' is given twice";
+    }
+    return true;
+  };
   try {
-    j = nlohmann::json::parse(text);
+    j = nlohmann::json::parse(text, note_duplicates);
   } catch (const nlohmann::json::exception& e) {  // syntax errors, and numbers that overflow
     throw DataError(path + ": malformed JSON: " + e.what());
   }
+  if (!twice.empty()) throw DataError(twice);
   if (!j.is_array()) throw DataError(path + ": expected a JSON list of {\"x\":..,\"y\":..} points");
   if (j.empty()) throw DataError(path + ": the list of points is empty");
   check_point_count(j.size(), path);
@@ -105,6 +124,11 @@ PointSet parse_points_json(const std::string& text, int label, const std::string
     const auto& pt = j[i];
     const std::string where = path + ": point " + std::to_string(i);
     if (!pt.is_object()) throw DataError(where + ": expected an object {\"x\":..,\"y\":..}");
+    for (const auto& [key, value] : pt.items())  // a "label" here would be ignored: the file's is FILE:LABEL
+      if (key != "x" && key != "y")
+        throw DataError(
+            where + ": field '" + printable(key) +
+            "' is not used (a point has x and y; every point of a file gets the label of --points FILE:LABEL)");
     double xy[2];
     for (int k = 0; k < 2; ++k) {
       const char* field = k == 0 ? "x" : "y";

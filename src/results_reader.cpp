@@ -25,7 +25,9 @@ Dataset read_data_group(hid_t file, const std::string& where, const std::string&
   auto g = h5::open_group(file, "data");
   Dataset d;
   d.regression = h5::get_string_attr(g, "kind", where) == "regression-1d";
-  d.classes = int(h5::get_int_attr(g, "classes", where));
+  const int64_t classes = h5::get_int_attr(g, "classes", where);
+  if (classes < 0 || classes > kMaxLabel + 1) throw ResultsError(where + ": data attribute 'classes' is out of range");
+  d.classes = int(classes);
   d.description_json = description;
   for (auto [set, prefix] : {std::pair<PointSet*, const char*>{&d.train, "train"}, {&d.test, "test"}}) {
     const std::string p = prefix;

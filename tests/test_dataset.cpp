@@ -120,6 +120,11 @@ TEST(Loaders, JsonGoodAndBad) {
                     "point 1: field 'x' is not a number");
   expect_data_error([] { load_points_json(temp_file("inf.json", R"([{"x":1e999,"y":2}])"), 0); }, "overflow");
   expect_data_error([] { load_points_json(temp_file("obj.json", R"({"x":1})"), 0); }, "expected a JSON list");
+  // A field twice (one value was kept silently), or one that is not used (a per-point label).
+  expect_data_error([] { load_points_json(temp_file("dup.json", R"([{"x":1,"y":2},{"x":1,"y":2,"x":500}])"), 0); },
+                    "dup.json: point 1: field 'x' is given twice");
+  expect_data_error([] { load_points_json(temp_file("lab.json", R"([{"x":1,"y":2,"label":1}])"), 0); },
+                    "point 0: field 'label' is not used");
 }
 
 TEST(Loaders, CsvGoodAndBad) {
