@@ -34,10 +34,26 @@ Distribution distribution(const std::vector<double>& v) {
 std::vector<NetworkSummary> summarize_networks(const std::vector<std::string>& files, const SummaryOptions& options) {
   std::vector<NetworkSummary> out;
   check_distinct_inputs(files);
+  // Each file's part: its label, else its name; files of different sweeps that
+  // share one (A/run.h5 and B/run.h5, or two sweeps' "circle" parts) are told
+  // apart by their paths, so their networks never group as replicas.
+  std::vector<std::string> parts(files.size()), hashes(files.size());
   for (size_t k = 0; k < files.size(); ++k) {
     const ResultsFile f(files[k]);
-    std::string part = f.has_attribute("part_label") ? f.attribute("part_label") : "";
-    if (part.empty() && files.size() > 1) part = std::filesystem::path(files[k]).stem().string();
+    parts[k] = f.has_attribute("part_label") ? f.attribute("part_label") : "";
+    if (parts[k].empty() && files.size() > 1) parts[k] = std::filesystem::path(files[k]).stem().string();
+    hashes[k] = f.has_attribute("sweep_hash") ? f.attribute("sweep_hash") : files[k];
+  }
+  const std::vector<std::string> named = parts;
+  for (size_t k = 0; k < files.size(); ++k)
+    for (size_t j = 0; j < files.size(); ++j)
+      if (j != k && named[j] == named[k] && hashes[j] != hashes[k]) {
+        parts[k] = (parts[k].empty() ? "" : parts[k] + " ") + "(" + files[k] + ")";
+        break;
+      }
+  for (size_t k = 0; k < files.size(); ++k) {
+    const ResultsFile f(files[k]);
+    const std::string& part = parts[k];
     std::string features;
     for (const auto& name : f.features()) features += (features.empty() ? "" : ",") + name;
     const std::vector<int> epochs = f.frame_epochs();

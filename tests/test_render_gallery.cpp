@@ -13,6 +13,7 @@
 #include "colormap.h"
 #include "draw.h"
 #include "gallery.h"
+#include "netsweep/summary.h"
 #include "render_checks.h"
 
 using namespace netsweep;
@@ -175,4 +176,32 @@ TEST(Gallery, PicturesDoNotDependOnTheThreadCount) {
     ++compared;
   }
   EXPECT_GT(compared, 8 * 4);
+}
+
+// Two sweeps whose files share a name (A/run.h5, B/run.h5: other data, epochs
+// and grid) are two parts, not replicas of one configuration: grouped, the
+// gallery read one's losses and frames past the other's end.
+TEST(Gallery, FilesOfDifferentSweepsNeverGroupAsReplicas) {
+  std::vector<std::string> files;
+  for (const auto& [dir, options] :
+       {std::pair<const char*, const char*>{"sweepA", "--dataset circle:n=60 --epochs 9 --grid 16"},
+        {"sweepB", "--dataset xor:n=60 --epochs 4 --grid 6"}}) {
+    fs::create_directories(temp_path(dir));
+    files.push_back(temp_path(dir) + "/run.h5");
+    const std::string cmd = std::string(NETSWEEP_BINARY) + " run --layers 1 --widths 4 --activations tanh " + options +
+                            " --snapshot-every 3 --device cpu -q -o " + files.back();
+    ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  }
+  const std::vector<NetworkSummary> networks = summarize_networks(files, SummaryOptions{});
+  ASSERT_EQ(networks.size(), 2u);
+  EXPECT_NE(networks[0].part, networks[1].part);
+  EXPECT_NE(networks[0].part.find("sweepA"), std::string::npos) << networks[0].part;
+  EXPECT_EQ(group_networks(networks, {"part", "shape"}).size(), 2u);
+  RenderOptions o;
+  o.inputs = files;
+  o.output = temp_path("two_sweeps");
+  o.quiet = true;
+  render_gallery(o);
+  EXPECT_FALSE(fs::exists(o.output + "/groups/g-0000.html")) << "the two networks were grouped as replicas";
+  EXPECT_TRUE(fs::exists(o.output + "/nets/p1-net-0000.html"));
 }
