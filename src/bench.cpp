@@ -24,13 +24,22 @@ struct CountingSink : FrameSink {
   void write_frame(int, int, const float*) override { frames.fetch_add(1); }
 };
 
-int64_t total_steps(const TrainingProblem& p) {
+// The steps and multiply-adds that ran: a network stopped early
+// (--early-stop-loss) or frozen when it diverged trains fewer epochs than the
+// sweep's, and its frames are still evaluated.
+int64_t steps_run(const TrainingProblem& p, const std::vector<NetworkResult>& results) {
   int64_t steps = 0;
   for (size_t i = 0; i < p.networks.size(); ++i) {
     const int batch = effective_batch(p, int(i));
-    steps += int64_t((p.n_train + batch - 1) / batch) * p.epochs;
+    steps += int64_t((p.n_train + batch - 1) / batch) * results[i].epochs_trained;
   }
   return steps;
+}
+int64_t macs_run(const TrainingProblem& p, const std::vector<NetworkResult>& results) {
+  int64_t macs = problem_macs(p);
+  for (size_t i = 0; i < p.networks.size(); ++i)
+    macs -= 3 * forward_macs(p.layout.networks[i]) * p.n_train * (p.epochs - results[i].epochs_trained);
+  return macs;
 }
 
 // Trains the problem once on the device and times it.
@@ -62,8 +71,8 @@ BenchRow time_device(const TrainingProblem& problem, const BenchDevice& device, 
   backend->train(problem, params, results, sink, progress, {});
   row.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   row.frames = sink.frames.load();
-  row.steps = total_steps(problem);
-  row.flops = 2.0 * double(problem_macs(problem));  // 2 FLOPs per multiply-add
+  row.steps = steps_run(problem, results);
+  row.flops = 2.0 * double(macs_run(problem, results));  // 2 FLOPs per multiply-add
   row.memory_bytes = backend->device_bytes_used();
   return row;
 }

@@ -121,3 +121,17 @@ TEST(Cli, BenchRunsEachCudaVariantInAProcessOfItsOwn) {
   EXPECT_NE(alone.output.find("'cuda-pershape': pershape splits merged groups' GEMMs; add merge"), std::string::npos)
       << alone.output;
 }
+
+// Steps and FLOPs count what ran: networks stopped by --early-stop-loss after
+// their first epoch (2 of 32 samples a step) ran 2 steps each, not 50 epochs'.
+TEST(Cli, BenchCountsTheStepsThatRan) {
+  const std::string sweep =
+      "bench --devices cpu --layers 2 --widths 8 --dataset moons:n=64 --epochs 50 --grid 4 --json";
+  for (const auto& [extra, steps] :
+       {std::pair<const char*, double>{"", 2 * 2 * 50}, {" --early-stop-loss 10", 2 * 2}}) {
+    const auto r = run_cli(sweep + extra);
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    const auto row = nlohmann::json::parse(r.output).at(0);
+    EXPECT_NEAR(row["steps_per_s"].get<double>() * row["seconds"].get<double>(), steps, 1e-6 * steps) << extra;
+  }
+}
