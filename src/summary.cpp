@@ -13,8 +13,21 @@
 namespace netsweep {
 namespace {
 
-// The CSV's and the table's numbers: "nan" for a missing one, as pandas reads it.
+// The CSV's and the table's numbers: "nan" for a missing one and "inf" for an
+// overflowed one, as pandas reads them.
 std::string g(double v, const char* format = "%g") { return format_number(v, format, "nan"); }
+
+// Characters of UTF-8 text (a part label's '·' is two bytes, one character).
+size_t characters(const std::string& text) {
+  size_t n = 0;
+  for (unsigned char c : text) n += (c & 0xC0u) != 0x80u;
+  return n;
+}
+// Text and spaces to `width` characters: a table's column, never cut (labels
+// cut to 28 bytes printed two parts alike, or split a character).
+std::string padded(const std::string& text, size_t width) {
+  return text + std::string(width > characters(text) ? width - characters(text) : 0, ' ') + " ";
+}
 
 std::string csv_cell(const std::string& v) {
   if (v.find_first_of(",\"\n") == std::string::npos) return v;
@@ -125,12 +138,15 @@ std::vector<std::string> parse_axes(const std::string& comma_list) {
 }
 
 double quantile(std::vector<double> values, double q) {
-  values.erase(std::remove_if(values.begin(), values.end(), [](double v) { return !std::isfinite(v); }), values.end());
+  values.erase(std::remove_if(values.begin(), values.end(), [](double v) { return std::isnan(v); }), values.end());
   if (values.empty()) return NAN;
   std::sort(values.begin(), values.end());
-  const double at = q * double(values.size() - 1);
+  const double at = q * double(values.size() - 1), fraction = at - std::floor(at);
   const size_t lo = size_t(std::floor(at)), hi = std::min(lo + 1, values.size() - 1);
-  return values[lo] + (values[hi] - values[lo]) * (at - double(lo));
+  if (fraction == 0 || values[lo] == values[hi]) return values[lo];
+  if (std::isinf(values[hi]) && values[hi] > 0) return values[hi];  // toward +inf: +inf (the formula: inf - inf)
+  if (std::isinf(values[lo]) && values[lo] < 0) return values[lo];
+  return values[lo] + (values[hi] - values[lo]) * fraction;
 }
 
 std::vector<GroupSummary> group_networks(const std::vector<NetworkSummary>& networks,
@@ -235,20 +251,16 @@ std::string format_networks(const std::vector<NetworkSummary>& networks, Summary
     return out.str();
   }
   char buf[512];
-  if (parts) {
-    std::snprintf(buf, sizeof buf, "%-28s ", "part");
-    out << buf;
-  }
+  size_t part_width = characters("part");
+  for (const auto& n : networks) part_width = std::max(part_width, characters(n.part));
+  if (parts) out << padded("part", part_width);
   std::snprintf(buf, sizeof buf, "%5s %-16s %-10s %-9s %9s %6s %5s %-13s %6s %11s %11s %9s %9s %9s\n", "id", "shape",
                 "activation", "optimizer", "lr", "batch", "seed", "status", "epochs", "epoch_loss", "train_loss",
                 "train_acc", "test_acc", "time_s");
   out << buf;
   for (const auto& n : networks) {
     const NetworkRow& r = n.row;
-    if (parts) {
-      std::snprintf(buf, sizeof buf, "%-28s ", n.part.substr(0, 28).c_str());
-      out << buf;
-    }
+    if (parts) out << padded(n.part, part_width);
     std::snprintf(buf, sizeof buf, "%5d %-16s %-10s %-9s %9.3g %6d %5llu %-13s %6d %11.5f %11.5f %9.4f %9.4f %9.2f\n",
                   r.id, r.hidden_shape.c_str(), r.activation.c_str(), r.optimizer.c_str(), double(r.lr), r.batch,
                   static_cast<unsigned long long>(r.seed), r.status.c_str(), r.epochs_trained,
@@ -309,15 +321,12 @@ std::string format_groups(const std::vector<GroupSummary>& groups, const std::ve
   // Table: the axes, then median [q25, q75] per statistic.
   std::vector<size_t> widths;
   for (size_t a = 0; a < axes.size(); ++a) {
-    size_t w = axes[a].size();
-    for (const auto& grp : groups) w = std::max(w, grp.key[a].size());
-    widths.push_back(std::min<size_t>(w, 28));
+    size_t w = characters(axes[a]);
+    for (const auto& grp : groups) w = std::max(w, characters(grp.key[a]));
+    widths.push_back(w);
   }
   char buf[256];
-  for (size_t a = 0; a < axes.size(); ++a) {
-    std::snprintf(buf, sizeof buf, "%-*s ", int(widths[a]), axes[a].c_str());
-    out << buf;
-  }
+  for (size_t a = 0; a < axes.size(); ++a) out << padded(axes[a], widths[a]);
   std::snprintf(buf, sizeof buf, "%5s %-24s %-24s %-21s %-21s %8s %10s %8s\n", "n", "train_loss med [IQR]",
                 "test_loss med [IQR]", "train_acc med [IQR]", "test_acc med [IQR]", ("≥" + target).c_str(), "epochs_to",
                 "diverged");
@@ -326,10 +335,7 @@ std::string format_groups(const std::vector<GroupSummary>& groups, const std::ve
     return g(d.median, f) + " [" + g(d.q25, f) + "," + g(d.q75, f) + "]";
   };
   for (const auto& grp : groups) {
-    for (size_t a = 0; a < axes.size(); ++a) {
-      std::snprintf(buf, sizeof buf, "%-*s ", int(widths[a]), grp.key[a].substr(0, widths[a]).c_str());
-      out << buf;
-    }
+    for (size_t a = 0; a < axes.size(); ++a) out << padded(grp.key[a], widths[a]);
     const std::string share = std::isnan(grp.reached_share) ? "n/a" : g(100 * grp.reached_share, "%.0f") + "%";
     std::snprintf(buf, sizeof buf, "%5d %-24s %-24s %-21s %-21s %8s %10s %8d\n", grp.count,
                   cell(grp.train_loss, "%.4f").c_str(), cell(grp.test_loss, "%.4f").c_str(),

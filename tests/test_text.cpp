@@ -23,12 +23,13 @@ TEST(Text, OneLineEscapesEveryLineBreakAndCutsNothing) {
   EXPECT_EQ(line, "/tmp/a\\x0ab/x.h5: the directory /tmp/a\\x0d\\x0ab does not exist" + std::string(200, '.'));
 }
 
-TEST(Text, FormatNumberAsPrintfWithAWordForNonFinite) {
+TEST(Text, FormatNumberAsPrintfWithAWordForMissing) {
   EXPECT_EQ(format_number(0.95), "0.95");
   EXPECT_EQ(format_number(1e-5), "1e-05");
   EXPECT_EQ(format_number(0.123456789, "%.4f"), "0.1235");
   EXPECT_EQ(format_number(std::numeric_limits<double>::infinity()), "inf");
   EXPECT_EQ(format_number(std::nan(""), "%.4f", "nan"), "nan");
-  EXPECT_EQ(format_number(-std::numeric_limits<double>::infinity(), "%g", "–"), "–");
+  EXPECT_EQ(format_number(-std::numeric_limits<double>::infinity(), "%g", "–"), "-inf");  // overflowed, not missing
+  EXPECT_EQ(format_number(std::numeric_limits<double>::infinity(), "%.1f%%", "–"), "inf");
   EXPECT_EQ(format_number(2.5, "%.1f", "–"), "2.5");
 }

@@ -35,8 +35,9 @@ const std::vector<std::string>& summary_axes();
 std::string axis_value(const NetworkSummary& n, const std::string& axis);  // throws ResultsError for an unknown axis
 std::vector<std::string> parse_axes(const std::string& comma_list);        // checked
 
-// Quantile q of the finite values (linear interpolation between order
-// statistics, as NumPy's default); NaN if there are none.
+// Quantile q of the values but NaN (linear interpolation between order
+// statistics, as NumPy's default); NaN if there are none. An infinite loss
+// (a diverged network's) counts, sorted to the end.
 double quantile(std::vector<double> values, double q);
 
 struct Distribution {

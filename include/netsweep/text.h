@@ -29,10 +29,11 @@ inline std::string printable(const std::string& text, size_t limit = 80) {
 // byte escaped (a path may hold a newline), nothing cut.
 inline std::string one_line(const std::string& message) { return printable(message, std::string::npos); }
 
-// A number as printf writes it with `format` (%g: 0.95, 1e-05); `non_finite`,
-// when given, in place of an infinity or NaN (the CSV's "nan", a page's "–").
-inline std::string format_number(double v, const char* format = "%g", const char* non_finite = nullptr) {
-  if (non_finite && !std::isfinite(v)) return non_finite;
+// A number as printf writes it with `format` (%g: 0.95, 1e-05; inf, -inf);
+// `missing`, when given, in place of a NaN (the CSV's "nan", a page's "–").
+inline std::string format_number(double v, const char* format = "%g", const char* missing = nullptr) {
+  if (missing && std::isnan(v)) return missing;
+  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";  // whatever the format (%.1f%% would say "inf%")
   char buf[64];
   std::snprintf(buf, sizeof buf, format, v);
   return buf;

@@ -1,0 +1,61 @@
+// What `netsweep info` and the gallery's overview compute and print from the
+// networks' rows (src/summary.cpp); tests/check_summary.py checks the grouped
+// statistics against NumPy on a real sweep.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "netsweep/summary.h"
+
+using namespace netsweep;
+
+// A diverged network's infinite loss counts in its group's statistics (it sorts
+// to the end); a missing one (NaN: no test set) is left out. The median of 5
+// losses of 0.25 and one inf was over 5 while n said 6, and the accuracy's over 6.
+TEST(Summary, QuantilesKeepInfinitiesAndLeaveOutNaN) {
+  const double inf = std::numeric_limits<double>::infinity();
+  const std::vector<double> losses = {0.25, 0.25, 0.25, 0.3, 0.25, inf, std::nan("")};
+  EXPECT_DOUBLE_EQ(quantile(losses, 0.5), 0.25);  // of 6: 0.25 0.25 0.25 0.25 0.3 inf
+  EXPECT_DOUBLE_EQ(quantile(losses, 0.25), 0.25);
+  EXPECT_DOUBLE_EQ(quantile(losses, 0.75), 0.2875);  // between 0.25 and 0.3
+  EXPECT_EQ(quantile(losses, 0.9), inf);             // between 0.3 and inf: inf, not inf - inf
+  EXPECT_EQ(quantile({-inf, 1, 2}, 0.25), -inf);
+  EXPECT_DOUBLE_EQ(quantile({1, 2, inf}, 0.25), 1.5);
+  EXPECT_TRUE(std::isnan(quantile({std::nan("")}, 0.5)));
+}
+
+// Part labels are never cut: cut to 28 bytes, "circle:n=100 · features x1,x2" and
+// "... x1,x2,x1^2,x2^2" printed alike (and a cut could split the '·').
+TEST(Summary, TablesKeepWholePartLabels) {
+  std::vector<NetworkSummary> networks(2);
+  networks[0].part = "circle:n=100 · features x1,x2";
+  networks[1].part = "circle:n=100 · features x1,x2,x1^2,x2^2";
+  for (auto& n : networks) {
+    n.row.hidden_shape = "4";
+    n.row.activation = "tanh";
+    n.row.status = "trained";
+  }
+  const std::string table = format_networks(networks, SummaryFormat::table);
+  const std::string groups =
+      format_groups(group_networks(networks, {"part"}), {"part"}, SummaryFormat::table, SummaryOptions{});
+  for (const std::string& text : {table, groups}) {
+    for (const auto& n : networks) EXPECT_NE(text.find(n.part + " "), std::string::npos) << text;
+    // Columns line up by characters: the next column starts at one character for both.
+    std::istringstream lines(text);
+    std::string line;
+    std::vector<size_t> starts;
+    while (std::getline(lines, line)) {
+      const std::string& part = line.rfind(networks[1].part, 0) == 0 ? networks[1].part : networks[0].part;
+      if (line.rfind(part, 0) != 0) continue;
+      size_t chars = 0;
+      for (unsigned char c : part) chars += (c & 0xC0u) != 0x80u;
+      starts.push_back(chars + line.find_first_not_of(' ', part.size()) - part.size());
+    }
+    ASSERT_EQ(starts.size(), 2u) << text;
+    EXPECT_EQ(starts[0], starts[1]) << text;
+  }
+}
