@@ -335,3 +335,16 @@ TEST(LossPlot, AxesCoverTheCurves) {
   EXPECT_LE(log_ax.y_min, std::log10(c.epoch_loss.back()));
   EXPECT_GE(log_ax.y_max, std::log10(0.72f));
 }
+
+// A network that diverged after its first epoch has one finite loss: drawn as
+// a dot (a line needs two points; the plot had axes and no curve).
+TEST(LossPlot, ALoneFiniteLossIsADot) {
+  LossCurves c;
+  c.epoch_loss = {0.69f, NAN, NAN, NAN};
+  c.snapshot_epochs = {0, 4};
+  c.snapshot_test_loss = {NAN, NAN};
+  PlotAxes ax{};
+  const Image img = render_loss_plot(c, "diverged", false, 1, font(), &ax);
+  const auto p = ax.to_pixel(1, 0.69f);
+  expect_color(img.at(int(p[0]), int(p[1])), kTrainColor, 60, "the lone loss at epoch 1");
+}

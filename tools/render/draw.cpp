@@ -266,11 +266,19 @@ Image render_loss_plot(const LossCurves& c, const std::string& title, bool log, 
   font.draw(img, title, float(ax.left) + 40.0f * float(scale), 16.0f * float(scale), fs * 1.1f, kInk);
 
   // Curves: epoch e's loss is plotted after it, at x = e + 1.
+  // A point with no drawable neighbour (a network that diverged after its
+  // first epoch has one finite loss) is a dot: a line needs two.
   auto polyline = [&](const std::vector<float>& xs, const std::vector<float>& ys, Rgb color) {
-    for (size_t k = 0; k + 1 < ys.size(); ++k) {
-      if (!std::isfinite(ys[k]) || !std::isfinite(ys[k + 1]) || (log && (ys[k] <= 0 || ys[k + 1] <= 0))) continue;
-      const auto a = ax.to_pixel(xs[k], ys[k]), b = ax.to_pixel(xs[k + 1], ys[k + 1]);
-      img.line(a[0], a[1], b[0], b[1], color, 1.6f * float(scale));
+    const auto drawable = [&](size_t k) { return k < ys.size() && std::isfinite(ys[k]) && (!log || ys[k] > 0); };
+    for (size_t k = 0; k < ys.size(); ++k) {
+      if (!drawable(k)) continue;
+      const auto a = ax.to_pixel(xs[k], ys[k]);
+      if (drawable(k + 1)) {
+        const auto b = ax.to_pixel(xs[k + 1], ys[k + 1]);
+        img.line(a[0], a[1], b[0], b[1], color, 1.6f * float(scale));
+      } else if (k == 0 || !drawable(k - 1)) {
+        img.disc(a[0], a[1], 1.6f * float(scale), color, color, 0);
+      }
     }
   };
   std::vector<float> xs(c.epoch_loss.size());
