@@ -334,6 +334,20 @@ TEST(LossPlot, AxesCoverTheCurves) {
   render_loss_plot(c, "log", true, 1, font(), &log_ax);
   EXPECT_LE(log_ax.y_min, std::log10(c.epoch_loss.back()));
   EXPECT_GE(log_ax.y_max, std::log10(0.72f));
+  // Round labels on the log axis: 1, 2 or 5 times a power of ten over decades
+  // (exponents' round steps had labelled 0.691831, 0.660693), and round values
+  // within one decade.
+  ASSERT_GE(log_ax.y_tick_values.size(), 2u);
+  for (double v : log_ax.y_tick_values) {
+    const double mantissa = v / std::pow(10.0, std::floor(std::log10(v) + 1e-9));
+    EXPECT_TRUE(std::abs(mantissa - 1) < 1e-6 || std::abs(mantissa - 2) < 1e-6 || std::abs(mantissa - 5) < 1e-6) << v;
+  }
+  LossCurves flat;
+  for (int e = 0; e < 50; ++e) flat.epoch_loss.push_back(0.70f - 0.001f * float(e));
+  PlotAxes flat_ax{};
+  render_loss_plot(flat, "log", true, 1, font(), &flat_ax);
+  ASSERT_GE(flat_ax.y_tick_values.size(), 2u);
+  for (double v : flat_ax.y_tick_values) EXPECT_NEAR(v * 100, std::round(v * 100), 1e-6) << v;
 }
 
 // A network that diverged after its first epoch has one finite loss: drawn as

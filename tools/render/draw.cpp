@@ -24,6 +24,27 @@ std::vector<double> nice_ticks(double lo, double hi, int target) {
   for (double t = std::ceil(lo / step) * step; t <= hi + step * 1e-6; t += step) ticks.push_back(t);
   return ticks;
 }
+// Ticks of a log axis from 10^lo to 10^hi, as exponents whose values are
+// round: the powers of ten over a decade or more (with 2 and 5 times them
+// while there are fewer than 3), else round values between (an exponent's
+// round ticks were 0.691831, 0.660693).
+std::vector<double> log_ticks(double lo, double hi) {
+  std::vector<double> ticks;
+  for (const double m : {1.0, 2.0, 5.0}) {
+    for (double k = std::floor(lo); k <= std::ceil(hi); ++k) {
+      const double t = k + std::log10(m);
+      if (t >= lo && t <= hi) ticks.push_back(t);
+    }
+    if (ticks.size() >= 3) break;
+  }
+  if (ticks.size() < 2) {
+    ticks.clear();
+    for (double v : nice_ticks(std::pow(10.0, lo), std::pow(10.0, hi), 4))
+      if (v > 0) ticks.push_back(std::log10(v));
+  }
+  std::sort(ticks.begin(), ticks.end());
+  return ticks;
+}
 }  // namespace
 
 // Text and marks are sized from the frame's width, not the grid's scale.
@@ -245,10 +266,11 @@ Image render_loss_plot(const LossCurves& c, const std::string& title, bool log, 
 
   const float fs = 11.0f * float(scale);
   // Grid and tick labels.
-  for (double t : nice_ticks(ax.y_min, ax.y_max, 5)) {
+  for (double t : log ? log_ticks(ax.y_min, ax.y_max) : nice_ticks(ax.y_min, ax.y_max, 5)) {
     const float y = float(ax.bottom) - (float(t) - ax.y_min) / (ax.y_max - ax.y_min) * float(ax.bottom - ax.top);
     img.line(float(ax.left), y, float(ax.right), y, kGridLine, 1);
-    const std::string label = log ? format_tick(std::pow(10.0, t)) : format_tick(t);
+    ax.y_tick_values.push_back(log ? std::pow(10.0, t) : t);
+    const std::string label = format_tick(ax.y_tick_values.back());
     font.draw(img, label, float(ax.left) - font.width(label, fs) - 4.0f * float(scale), y + fs * 0.35f, fs, kAxis);
   }
   for (double t : nice_ticks(ax.x_min, ax.x_max, 6)) {

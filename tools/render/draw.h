@@ -62,6 +62,7 @@ struct PlotAxes {
   float x_min, x_max, y_min, y_max;  // data range shown (y in log10 when log)
   int left, right, top, bottom;      // plot area in pixels
   bool log;
+  std::vector<double> y_tick_values;  // the y axis' labels, as values (not log10)
   std::array<float, 2> to_pixel(float x, float y) const;
 };
 
