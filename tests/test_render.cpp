@@ -21,6 +21,7 @@
 #include "image.h"
 #include "inside.h"
 #include "render_checks.h"
+#include "sweep.h"
 
 using namespace netsweep;
 using namespace netsweep::render;
@@ -361,4 +362,16 @@ TEST(LossPlot, ALoneFiniteLossIsADot) {
   const Image img = render_loss_plot(c, "diverged", false, 1, font(), &ax);
   const auto p = ax.to_pixel(1, 0.69f);
   expect_color(img.at(int(p[0]), int(p[1])), kTrainColor, 60, "the lone loss at epoch 1");
+}
+
+// --runs names a full batch as info and the gallery do: batch=full (or 0).
+TEST(RunsFilter, AFullBatchIsBatchFull) {
+  netsweep::NetworkRow r;
+  r.batch = 0;
+  EXPECT_TRUE(matches(r, "batch=full"));
+  EXPECT_TRUE(matches(r, "batch=0"));
+  EXPECT_TRUE(matches(r, "batch=32|full"));
+  r.batch = 32;
+  EXPECT_FALSE(matches(r, "batch=full"));
+  EXPECT_TRUE(matches(r, "batch=32"));
 }

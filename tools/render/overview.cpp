@@ -252,7 +252,8 @@ std::string overview_html(const std::vector<Configuration>& configs, const std::
       h << "</table>\n";
     }
     // The final fields in the same layout (the first replica of each configuration).
-    h << "<table class=\"fields\"><caption>decision fields over training (the first replica)</caption><tr><th></th>";
+    h << "<table class=\"fields\"><caption>" << (regression ? "fitted curves" : "decision fields")
+      << " over training (the first replica)</caption><tr><th></th>";
     for (const auto& col : cols) h << "<th>" << html_escape(col == "-" ? "shape" : col) << "</th>";
     h << "</tr>\n";
     for (const auto& r : rows) {

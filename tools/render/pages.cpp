@@ -174,10 +174,13 @@ void write_training_view(std::ostringstream& p, const Sweep& s, const NetworkPic
          ".value)\"> first-layer lines</label>";
   p << "</p>\n<div class=\"frames\"><figure><img data-pattern=\"" << d << "/frame-FFF.png\"";
   if (pics.lines) p << " data-lines=\"" << d << "/lines-FFF.png\"";
-  p << " alt=\"decision field\"><figcaption>decision field</figcaption></figure>";
+  // 1-D regression draws the fitted curve over x, not a field over the plane.
+  const char* field = s.scene.regression ? "fitted curve" : "decision field";
+  p << " alt=\"" << field << "\"><figcaption>" << field << "</figcaption></figure>";
   if (pics.neurons)
     p << "<figure><img data-pattern=\"" << d << "/neurons-FFF.png\" alt=\"network\"><figcaption>the network: "
-      << "each unit over the plane, edges blue &gt; 0, orange &lt; 0</figcaption></figure>";
+      << "each unit over " << (s.scene.regression ? "x" : "the plane")
+      << ", edges blue &gt; 0, orange &lt; 0</figcaption></figure>";
   for (size_t l = 0; l < pics.hidden_units.size(); ++l)
     p << "<figure><img data-pattern=\"" << d << "/hidden-" << l + 1 << "-FFF.png\" alt=\"hidden layer " << l + 1
       << "\"><figcaption>layer " << l + 1 << "'s space (<a href=\"" << d << "/hidden-" << l + 1

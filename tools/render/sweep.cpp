@@ -58,7 +58,8 @@ bool matches(const NetworkRow& r, const std::string& filter) {
     std::string alt;
     bool any = false;
     while (std::getline(alts, alt, '|')) {
-      if (alt == value || (!real && !whole)) {  // (lr as the gallery labels it, %g, matches too)
+      if (key == "batch" && alt == "full") alt = "0";  // as info and the gallery name a full batch
+      if (alt == value || (!real && !whole)) {         // (lr as the gallery labels it, %g, matches too)
         any |= alt == value;
         continue;
       }
