@@ -261,11 +261,13 @@ std::string format_networks(const std::vector<NetworkSummary>& networks, Summary
   for (const auto& n : networks) {
     const NetworkRow& r = n.row;
     if (parts) out << padded(n.part, part_width);
-    std::snprintf(buf, sizeof buf, "%5d %-16s %-10s %-9s %9.3g %6d %5llu %-13s %6d %11.5f %11.5f %9.4f %9.4f %9.2f\n",
-                  r.id, r.hidden_shape.c_str(), r.activation.c_str(), r.optimizer.c_str(), double(r.lr), r.batch,
+    // Numbers through g: a missing one "nan" (printf wrote "-nan" for some), an overflowed one "inf".
+    std::snprintf(buf, sizeof buf, "%5d %-16s %-10s %-9s %9s %6d %5llu %-13s %6d %11s %11s %9s %9s %9s\n", r.id,
+                  r.hidden_shape.c_str(), r.activation.c_str(), r.optimizer.c_str(), g(r.lr, "%.3g").c_str(), r.batch,
                   static_cast<unsigned long long>(r.seed), r.status.c_str(), r.epochs_trained,
-                  double(r.final_epoch_loss), double(r.final_train_loss), double(r.final_train_accuracy),
-                  double(r.final_test_accuracy), r.wall_seconds);
+                  g(r.final_epoch_loss, "%.5f").c_str(), g(r.final_train_loss, "%.5f").c_str(),
+                  g(r.final_train_accuracy, "%.4f").c_str(), g(r.final_test_accuracy, "%.4f").c_str(),
+                  g(r.wall_seconds, "%.2f").c_str());
     out << buf;
   }
   return out.str();
