@@ -143,6 +143,10 @@ template <typename T>
 std::vector<T> read_range(hid_t parent, const std::string& name, hsize_t start, hsize_t count,
                           const std::string& where);
 std::vector<std::string> read_strings(hid_t parent, const std::string& name, const std::string& where);
+// The block [start, start + count) of the float (or, with half, float16) dataset
+// `set`, as floats; what: the data, in error messages.
+std::vector<float> read_float_block(hid_t set, int rank, const hsize_t* start, const hsize_t* count, bool half,
+                                    const std::string& path, const std::string& what);
 std::string get_string_attr(hid_t obj, const std::string& name, const std::string& where);
 int64_t get_int_attr(hid_t obj, const std::string& name, const std::string& where);
 double get_double_attr(hid_t obj, const std::string& name, const std::string& where);

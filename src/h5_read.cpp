@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "h5.h"
+#include "host_util.h"  // half_bits_to_float
 
 namespace netsweep::h5 {
 
@@ -269,6 +270,29 @@ std::vector<double> get_doubles_attr(hid_t obj, const std::string& name, const s
   if (!v.empty())
     check(H5Aread(attr, H5T_NATIVE_DOUBLE, v.data()), where + ": attribute '" + name + "' is not numeric");
   return v;
+}
+
+// The block [start, start + count) of `set`, a float dataset or a half one
+// (then read as its bits and widened here: HDF5's own half -> float
+// conversion is slow). what: the data, in error messages.
+std::vector<float> read_float_block(hid_t set, int rank, const hsize_t* start, const hsize_t* count, bool half,
+                                    const std::string& path, const std::string& what) {
+  h5::Handle file_space(H5Dget_space(set), H5Sclose, what + " space");
+  h5::check(H5Sselect_hyperslab(file_space, H5S_SELECT_SET, start, nullptr, count, nullptr), what + " slab");
+  h5::Handle mem_space(H5Screate_simple(rank, count, nullptr), H5Sclose, what + " memory space");
+  size_t n = 1;
+  for (int d = 0; d < rank; ++d) n *= size_t(count[d]);
+  std::vector<float> out(n);
+  if (half) {
+    std::vector<uint16_t> bits(n);
+    h5::check(H5Dread(set, h5::float16_type(), mem_space, file_space, H5P_DEFAULT, bits.data()),
+              path + ": cannot read " + what);
+    for (size_t k = 0; k < n; ++k) out[k] = half_bits_to_float(bits[k]);
+  } else {
+    h5::check(H5Dread(set, H5T_NATIVE_FLOAT, mem_space, file_space, H5P_DEFAULT, out.data()),
+              path + ": cannot read " + what);
+  }
+  return out;
 }
 
 }  // namespace netsweep::h5

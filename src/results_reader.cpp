@@ -85,29 +85,6 @@ void read_column(hid_t group, const char* name, std::vector<NetworkRow>& rows, T
   for (size_t i = 0; i < rows.size(); ++i) rows[i].*member = T(values[i]);
 }
 
-// The block [start, start + count) of `set`, a float dataset or a half one
-// (then read as its bits and widened here: HDF5's own half -> float
-// conversion is slow). what: the data, in error messages.
-std::vector<float> read_block(hid_t set, int rank, const hsize_t* start, const hsize_t* count, bool half,
-                              const std::string& path, const std::string& what) {
-  h5::Handle file_space(H5Dget_space(set), H5Sclose, what + " space");
-  h5::check(H5Sselect_hyperslab(file_space, H5S_SELECT_SET, start, nullptr, count, nullptr), what + " slab");
-  h5::Handle mem_space(H5Screate_simple(rank, count, nullptr), H5Sclose, what + " memory space");
-  size_t n = 1;
-  for (int d = 0; d < rank; ++d) n *= size_t(count[d]);
-  std::vector<float> out(n);
-  if (half) {
-    std::vector<uint16_t> bits(n);
-    h5::check(H5Dread(set, h5::float16_type(), mem_space, file_space, H5P_DEFAULT, bits.data()),
-              path + ": cannot read " + what);
-    for (size_t k = 0; k < n; ++k) out[k] = half_bits_to_float(bits[k]);
-  } else {
-    h5::check(H5Dread(set, H5T_NATIVE_FLOAT, mem_space, file_space, H5P_DEFAULT, out.data()),
-              path + ": cannot read " + what);
-  }
-  return out;
-}
-
 // A network's row against itself: what the pictures and the summaries draw
 // from (its shape, its parameter count, its names) must describe one network.
 void check_network_row(const NetworkRow& r, int index, int64_t inputs, int64_t outputs, int64_t epochs,
@@ -316,7 +293,7 @@ std::vector<float> ResultsFile::neuron_maps(int network, int frame_index) const 
   const hsize_t start[4] = {hsize_t(impl_->neuron_offsets[size_t(network)]), hsize_t(frame_index), 0, 0};
   const hsize_t count[4] = {hsize_t(units), 1, hsize_t(h), hsize_t(w)};
   h5::Handle type(H5Dget_type(set), H5Tclose, "neurons/maps type");
-  return read_block(set, 4, start, count, H5Tget_size(type) == 2, impl_->path, "neuron maps");
+  return h5::read_float_block(set, 4, start, count, H5Tget_size(type) == 2, impl_->path, "neuron maps");
 }
 
 bool ResultsFile::has_weight_snapshots(int network) const {
@@ -378,7 +355,7 @@ std::vector<float> ResultsFile::frame(int network, int frame_index) const {
   h5::Handle set(H5Dopen2(impl_->file, "frames", H5P_DEFAULT), H5Dclose, impl_->path + ": missing frames");
   const hsize_t start[5] = {hsize_t(network), hsize_t(frame_index), 0, 0, 0};
   const hsize_t count[5] = {1, 1, hsize_t(s[2]), hsize_t(s[3]), hsize_t(s[4])};
-  return read_block(set, 5, start, count, frame_type() == FrameType::float16, impl_->path, "frame");
+  return h5::read_float_block(set, 5, start, count, frame_type() == FrameType::float16, impl_->path, "frame");
 }
 
 std::vector<float> ResultsFile::epoch_losses(int network) const {

@@ -25,6 +25,28 @@ std::string utc_now() {
   return buf;
 }
 
+// Bytes the frames take uncompressed; and what looking inside the networks
+// adds (neuron maps in the frame type, parameters in float32, at every frame).
+// Both saturate instead of overflowing.
+int64_t frame_bytes(const TrainingProblem& p, FrameType type) {
+  return saturating_mul(saturating_mul(int64_t(p.networks.size()), int64_t(p.frame_epochs.size())),
+                        saturating_mul(saturating_mul(saturating_mul(int64_t(p.grid_h), p.grid_w), p.outputs),
+                                       type == FrameType::float16 ? 2 : 4));
+}
+
+int64_t inside_bytes(const TrainingProblem& p, FrameType type) {
+  int64_t units = 0, params = 0;
+  for (size_t i = 0; i < p.networks.size(); ++i) {
+    if (p.record_neurons[i]) units += hidden_units(p, int(i));
+    if (p.record_weights[i]) params += p.layout.networks[i].count;
+  }
+  const int64_t frames = int64_t(p.frame_epochs.size());
+  const int64_t maps =
+      saturating_mul(saturating_mul(units, frames),
+                     saturating_mul(int64_t(p.neuron_grid_h) * p.neuron_grid_w, type == FrameType::float16 ? 2 : 4));
+  return saturating_add(maps, saturating_mul(saturating_mul(params, frames), 4));
+}
+
 // Refuses, before any work, frames (and what is recorded inside the
 // networks) that cannot fit on the output's disk.
 void check_frame_disk(const TrainingProblem& p, const RunOptions& o) {

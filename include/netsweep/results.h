@@ -80,12 +80,6 @@ class ResultsWriter : public FrameSink {
   std::unique_ptr<Impl> impl_;
 };
 
-// Bytes the frames take uncompressed, for the up-front size checks; and what
-// looking inside the networks adds (neuron maps in the frame type, parameters
-// in float32, at every frame). Both saturate instead of overflowing.
-int64_t frame_bytes(const TrainingProblem& problem, FrameType type);
-int64_t inside_bytes(const TrainingProblem& problem, FrameType type);
-
 // One row of the networks table.
 struct NetworkRow {
   int id = 0;
