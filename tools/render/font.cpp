@@ -212,7 +212,6 @@ float advance_units(FT_Face face, FT_UInt glyph, FT_UInt next) {
   if (next && FT_HAS_KERNING(face)) FT_Get_Kerning(face, glyph, next, FT_KERNING_UNSCALED, &kern);
   return float(std::clamp<FT_Fixed>(advance, 0, 4 * em) + std::clamp<FT_Fixed>(kern.x, -em, em));
 }
-}  // namespace
 
 // The glyphs of the text's code points (0: none in the font, drawn as nothing).
 // Code points beyond Latin-1 other than kDashes were not checked at load:
@@ -227,6 +226,7 @@ std::vector<FT_UInt> glyphs(FT_Face face, const std::string& text) {
   }
   return out;
 }
+}  // namespace
 
 float Font::width(const std::string& text, float size) const {
   std::lock_guard<std::mutex> lock(impl_->mutex);
