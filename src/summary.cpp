@@ -50,9 +50,10 @@ std::vector<NetworkSummary> summarize_networks(const std::vector<std::string>& f
   // Each file's part: its label, else its name; files of different sweeps that
   // share one (A/run.h5 and B/run.h5, or two sweeps' "circle" parts) are told
   // apart by their paths, so their networks never group as replicas.
+  std::vector<ResultsFile> opened;  // each opened (and its layout checked) once
   std::vector<std::string> parts(files.size()), hashes(files.size());
   for (size_t k = 0; k < files.size(); ++k) {
-    const ResultsFile f(files[k]);
+    const ResultsFile& f = opened.emplace_back(files[k]);
     parts[k] = f.has_attribute("part_label") ? f.attribute("part_label") : "";
     if (parts[k].empty() && files.size() > 1) parts[k] = std::filesystem::path(files[k]).stem().string();
     hashes[k] = f.has_attribute("sweep_hash") ? f.attribute("sweep_hash") : files[k];
@@ -65,7 +66,7 @@ std::vector<NetworkSummary> summarize_networks(const std::vector<std::string>& f
         break;
       }
   for (size_t k = 0; k < files.size(); ++k) {
-    const ResultsFile f(files[k]);
+    const ResultsFile& f = opened[k];
     const std::string& part = parts[k];
     std::string features;
     for (const auto& name : f.features()) features += (features.empty() ? "" : ",") + name;

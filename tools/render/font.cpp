@@ -213,12 +213,12 @@ float advance_units(FT_Face face, FT_UInt glyph, FT_UInt next) {
   return float(std::clamp<FT_Fixed>(advance, 0, 4 * em) + std::clamp<FT_Fixed>(kern.x, -em, em));
 }
 
-// The glyphs of the text's code points (0: none in the font, drawn as nothing).
+// The glyphs of code points (0: none in the font, drawn as nothing).
 // Code points beyond Latin-1 other than kDashes were not checked at load:
 // drawn only if the font has them, each checked as it renders.
-std::vector<FT_UInt> glyphs(FT_Face face, const std::string& text) {
+std::vector<FT_UInt> glyphs(FT_Face face, const std::vector<char32_t>& chars) {
   std::vector<FT_UInt> out;
-  for (const char32_t c : code_points(text)) {
+  for (const char32_t c : chars) {
     FT_UInt glyph = FT_Get_Char_Index(face, FT_ULong(c));
     if (glyph == 0 && std::find(std::begin(kDashes), std::end(kDashes), c) != std::end(kDashes))
       glyph = FT_Get_Char_Index(face, FT_ULong('-'));
@@ -231,7 +231,7 @@ std::vector<FT_UInt> glyphs(FT_Face face, const std::string& text) {
 float Font::width(const std::string& text, float size) const {
   std::lock_guard<std::mutex> lock(impl_->mutex);
   FT_Face face = impl_->face;
-  const std::vector<FT_UInt> g = glyphs(face, text);
+  const std::vector<FT_UInt> g = glyphs(face, code_points(text));
   float units = 0;
   for (size_t i = 0; i < g.size(); ++i) units += advance_units(face, g[i], i + 1 < g.size() ? g[i + 1] : 0);
   return units * impl_->scale(size);
@@ -245,7 +245,7 @@ void Font::draw(Image& img, const std::string& text, float x, float y, float siz
     throw RenderError("font " + impl_->path + ": cannot be scaled to " + std::to_string(size) + " pixels (" +
                       freetype_error(e) + ")");
   const std::vector<char32_t> chars = code_points(text);
-  const std::vector<FT_UInt> g = glyphs(face, text);
+  const std::vector<FT_UInt> g = glyphs(face, chars);
   for (size_t i = 0; i < g.size(); ++i) {
     const FT_UInt glyph = g[i];
     // The pen's fraction of a pixel moves the outline, so text spaces evenly at any size.
