@@ -214,10 +214,9 @@ int main(int argc, char** argv) {
           run_sweep(parts[k].spec, parts[k].data, o);
           written.push_back(o.output);
           if (g_stop_requested && k + 1 < parts.size())  // a signal as the part's file was completed
-            throw Interrupted(std::string("stopped by ") + signal_name(g_stop_signal.load()) + " after part " +
-                                  std::to_string(k + 1) + " of " + std::to_string(parts.size()) +
-                                  " (its file is complete; rerun with --resume to train the others)",
-                              128 + g_stop_signal.load());
+            throw interrupted_by_signal("", " after part " + std::to_string(k + 1) + " of " +
+                                                std::to_string(parts.size()) +
+                                                " (its file is complete; rerun with --resume to train the others)");
         }
         if (!c.run.quiet)
           log_line("wrote " + std::to_string(parts.size()) + " parts; render them as one gallery: netsweep-render " +

@@ -92,11 +92,7 @@ void merge_results(const std::vector<std::string>& inputs, const std::string& ou
   ResultsWriter writer(output, problem, data, meta);
   const int frames = int(problem.frame_epochs.size());
   for (size_t id = 0; id < n; ++id) {
-    if (g_stop_requested) {
-      const int sig = g_stop_signal.load();
-      throw Interrupted(std::string("merge: stopped by ") + signal_name(sig) + "; nothing written to " + output,
-                        128 + sig);
-    }
+    if (g_stop_requested) throw interrupted_by_signal("merge: ", "; nothing written to " + output);
     const ResultsFile& f = files[size_t(where[id].first)];
     const int row = where[id].second;
     results[id] = f.network_result(row);

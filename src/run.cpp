@@ -130,6 +130,11 @@ RunMetadata run_metadata(const SweepSpec& spec, const Dataset& data, const std::
   return meta;
 }
 
+Interrupted interrupted_by_signal(const std::string& before, const std::string& after) {
+  const int sig = g_stop_signal.load();
+  return Interrupted(before + "stopped by " + signal_name(sig) + after, 128 + sig);
+}
+
 namespace {
 void train_and_write(const SweepSpec& spec, const Dataset& data, const RunOptions& o,
                      std::unique_ptr<CheckpointStore>& checkpoint);
@@ -224,17 +229,13 @@ void train_and_write(const SweepSpec& spec, const Dataset& data, const RunOption
   // removed (the writer's destructor, as the exception unwinds).
   const auto stop_if_asked = [&](const char* when) {
     if (!g_stop_requested) return;
-    const int sig = g_stop_signal.load();
-    const std::string name = signal_name(sig);
     if (checkpoint) {
       checkpoint->flush();
-      throw Interrupted("stopped by " + name + when + "; checkpoint written to " + checkpoint->directory() +
-                            " (rerun the same command with --resume to continue)",
-                        128 + sig);
+      throw interrupted_by_signal("", std::string(when) + "; checkpoint written to " + checkpoint->directory() +
+                                          " (rerun the same command with --resume to continue)");
     }
-    throw Interrupted(
-        "stopped by " + name + when + "; no checkpoint (use --resume or --checkpoint-every to make runs resumable)",
-        128 + sig);
+    throw interrupted_by_signal(
+        "", std::string(when) + "; no checkpoint (use --resume or --checkpoint-every to make runs resumable)");
   };
   {
     ProgressReporter reporter(progress, int(problem.networks.size()), !o.quiet);

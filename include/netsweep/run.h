@@ -44,6 +44,10 @@ struct Interrupted : std::runtime_error {
   Interrupted(const std::string& what, int c) : std::runtime_error(what), code(c) {}
 };
 
+// The Interrupted for the signal that asked to stop (g_stop_signal):
+// "<before>stopped by SIGTERM<after>", exit status 128 + the signal.
+Interrupted interrupted_by_signal(const std::string& before, const std::string& after);
+
 // Trains and writes the results file. Throws on bad input or interruption;
 // returns normally once the file is complete.
 void run_sweep(const SweepSpec& spec, const Dataset& data, const RunOptions& options);
