@@ -1,9 +1,11 @@
 // Paths the commands are given (results.h): where a results or plan file may
 // be written (made under a temporary name beside the path, renamed onto it),
 // and inputs that are the same file.
+#include <signal.h>
 #include <unistd.h>
 
-#include <cstring>
+#include <cctype>
+#include <cerrno>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -31,7 +33,50 @@ void check_replaceable(const std::string& path) {
                        ": exists and is not a netsweep results or plan file (or cannot be read); netsweep replaces "
                        "only its own files: remove it or give another name");
 }
+// This host's short name, as it can stand in a file name.
+std::string host_name() {
+  char name[256] = {};
+  if (::gethostname(name, sizeof name - 1) != 0 || name[0] == 0) return "host";
+  std::string host;
+  for (const char* c = name; *c && *c != '.'; ++c)
+    host += (std::isalnum(static_cast<unsigned char>(*c)) || *c == '-' || *c == '_') ? *c : '_';
+  return host.empty() ? "host" : host;
+}
+
+bool process_alive(pid_t pid) { return ::kill(pid, 0) == 0 || errno == EPERM; }
 }  // namespace
+
+std::string partial_path(const std::string& path) {
+  return path + ".partial-" + host_name() + "-" + std::to_string(::getpid());
+}
+
+std::vector<std::string> clear_stale_partials(const std::string& path) {
+  namespace fs = std::filesystem;
+  std::vector<std::string> lines;
+  std::error_code ec;
+  const fs::path out(path);
+  const fs::path dir = out.parent_path().empty() ? fs::path(".") : out.parent_path();
+  const std::string prefix = out.filename().string() + ".partial-", ours = prefix + host_name() + "-";
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.compare(0, prefix.size(), prefix) != 0) continue;
+    const std::string pid = name.compare(0, ours.size(), ours) == 0 ? name.substr(ours.size()) : "";
+    const bool digits = !pid.empty() && pid.size() < 10 && pid.find_first_not_of("0123456789") == std::string::npos;
+    const pid_t writer = digits ? pid_t(std::stol(pid)) : 0;  // 0: not this host's, or not a pid
+    if (writer == ::getpid()) continue;
+    const std::string shown = out.parent_path().empty() ? name : (dir / name).string();
+    if (writer > 0 && !process_alive(writer)) {
+      std::error_code removed;
+      fs::remove_all(dir / name, removed);
+      lines.push_back(removed ? "cannot remove " + shown + ", left by a process that is gone: " + removed.message()
+                              : "removed " + shown + ", left by a process that is gone (killed before it finished)");
+    } else {
+      lines.push_back(shown + " exists: another process is writing " + path +
+                      ", or one on another host was killed; remove it if none is");
+    }
+  }
+  return lines;
+}
 
 void check_output_path(const std::string& path) {
   namespace fs = std::filesystem;
@@ -54,10 +99,10 @@ void check_output_path(const std::string& path) {
   if (::access(dir.c_str(), W_OK) != 0)
     throw ResultsError(path + ": the directory " + dir.string() + " is not writable");
   const long name_max = ::pathconf(dir.c_str(), _PC_NAME_MAX);
-  const size_t temporary =
-      fs::path(path).filename().string().size() + std::strlen(".partial-") + std::to_string(::getpid()).size();
+  const size_t temporary = fs::path(partial_path(path)).filename().string().size();
   if (name_max > 0 && temporary > size_t(name_max))
-    throw ResultsError(path + ": the file name is too long: it is written first as NAME.partial-PID, and names in " +
+    throw ResultsError(path +
+                       ": the file name is too long: it is written first as NAME.partial-HOST-PID, and names in " +
                        dir.string() + " have at most " + std::to_string(name_max) + " characters");
 }
 

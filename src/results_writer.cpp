@@ -167,7 +167,7 @@ struct ResultsWriter::Impl {
       : problem(p), data(d), meta(m), final_path(path) {
     h5::silence_errors();
     check_output_path(path);
-    partial = path + ".partial-" + std::to_string(::getpid());
+    partial = netsweep::partial_path(path);
     file = h5::create_file(partial, partial + ": cannot create the output file (is the directory writable?)");
     element_size = meta.frame_type == FrameType::float16 ? 2 : 4;
     beyond_f16 = std::make_unique<std::atomic<int64_t>[]>(p.networks.size());
@@ -425,7 +425,7 @@ void write_plan_file(const std::string& path, const SweepSpec& spec, const Datas
                      const TrainingProblem& problem, const std::string& sweep_hash) {
   h5::silence_errors();
   check_output_path(path);
-  const std::string tmp = path + ".partial-" + std::to_string(::getpid());
+  const std::string tmp = partial_path(path);
   {
     h5::Handle file = h5::create_file(tmp, tmp + ": cannot create the plan file");
     h5::set_attr(file, "format", std::string(kPlanFormat));

@@ -174,6 +174,8 @@ void train_and_write(const SweepSpec& spec, const Dataset& data, const RunOption
     return;
   }
   check_output_path(o.output);  // before any training
+  // What killed runs left of the output goes before the disk check counts it.
+  for (const std::string& line : clear_stale_partials(o.output)) log_line(line);
   check_training_memory(problem, o.threads);
   std::unique_ptr<Backend> backend = choose_backend(o);
   check_frame_disk(problem, o);
@@ -223,7 +225,7 @@ void train_and_write(const SweepSpec& spec, const Dataset& data, const RunOption
   const auto start = std::chrono::steady_clock::now();
   bool completed;
   // Held while the file is written too: a signal then never kills the run
-  // half-way (leaving a full-size OUT.partial-PID): see stop_if_asked.
+  // half-way (leaving a full-size OUT.partial-HOST-PID): see stop_if_asked.
   StopSignals signals;
   // A stop asked for: the checkpoint (if any) written, the partial file
   // removed (the writer's destructor, as the exception unwinds).

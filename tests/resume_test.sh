@@ -41,7 +41,7 @@ echo "resume after SIGTERM and kill -9: identical to the uninterrupted run"
 # checkpoint (many large frames, so that takes a while): either the run stops
 # (143, the checkpoint kept, no partial file) and a resume completes it, or the
 # signal came in the last step and the file is complete (0). Never killed
-# outright with a full-size OUT.partial-PID left behind.
+# outright with a full-size OUT.partial-HOST-PID left behind.
 wargs=(--layers 1,2 --widths 2,3,4,5 --activations relu,tanh --epochs 40 --snapshot-every 1 --grid 128
        --dataset moons:n=200 --device cpu --threads 2)
 "$netsweep" run "${wargs[@]}" -q -o write-reference.h5
@@ -66,3 +66,22 @@ fi
 [ ! -e write.h5.ckpt ] || { echo "FAIL: checkpoint left behind after completion"; exit 1; }
 "$python" "$compare" --exact write-reference.h5 write.h5
 echo "SIGTERM while writing: no partial file, and the result identical to the uninterrupted run"
+
+# kill -9 as the file is written leaves OUT.partial-HOST-PID behind; the next
+# run writing OUT removes it (its process is gone) and says so, but keeps the
+# partial file of a process still running (this script's shell).
+"$netsweep" run "${wargs[@]}" -q -o killed.h5 &
+pid=$!
+for _ in $(seq 1 3000); do compgen -G "killed.h5.partial-*" >/dev/null && break; sleep 0.01; done
+kill -s KILL "$pid"
+wait "$pid" || true
+stale=$(ls killed.h5.partial-*) || { echo "FAIL: no partial file to test with"; exit 1; }
+live=${stale%-*}-$$
+touch "$live"
+"$netsweep" run "${wargs[@]}" -o killed.h5 2>killed.log
+grep -q "removed $stale, left by a process that is gone" killed.log || { echo "FAIL: not removed"; cat killed.log; exit 1; }
+[ ! -e "$stale" ] || { echo "FAIL: $stale left behind"; exit 1; }
+grep -q "$live exists: another process is writing killed.h5" killed.log || { echo "FAIL: no warning"; cat killed.log; exit 1; }
+[ -e "$live" ] || { echo "FAIL: a live process's partial file was removed"; exit 1; }
+"$python" "$compare" --exact write-reference.h5 killed.h5
+echo "kill -9 while writing: the next run removed $stale and kept $live"

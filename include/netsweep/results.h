@@ -49,13 +49,21 @@ struct RunMetadata {
 // Refuses, before any work, an output path where a file cannot be put by
 // renaming a new one into place (ResultsError naming the path): an empty
 // path, a directory, a device, FIFO or socket, a symbolic link, a missing or
-// unwritable directory, a name too long for PATH.partial-PID beside it.
+// unwritable directory, a name too long for PATH.partial-HOST-PID beside it.
 void check_output_path(const std::string& path);
+// PATH.partial-HOST-PID: the name an output (results or plan file, gallery
+// directory) is written under until it is complete and renamed to PATH.
+std::string partial_path(const std::string& path);
+// Removes what processes of this host that are gone (kill -9, out of memory)
+// left of PATH: its PATH.partial-HOST-PID files or directories. Returns one
+// line per partial removed, and per partial kept (another host's, or of a
+// process still running: it may be writing PATH now).
+std::vector<std::string> clear_stale_partials(const std::string& path);
 // Refuses (ResultsError) a file given twice among `inputs`, by any spelling
 // or link: its networks would count twice.
 void check_distinct_inputs(const std::vector<std::string>& inputs);
 
-// Writes a results file under a temporary name (PATH.partial-PID) and renames
+// Writes a results file under a temporary name (partial_path) and renames
 // it to PATH in finish(); destroyed unfinished, it deletes the partial file.
 // write_frame() may be called from several threads: frames are converted to
 // the stored type by the caller's thread and written by one writer thread.

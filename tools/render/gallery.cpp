@@ -27,7 +27,7 @@ namespace {
 
 constexpr const char* kMarker = ".netsweep-gallery";
 
-// The gallery being written (OUTPUT.partial-PID): removed unless it was moved into place.
+// The gallery being written (OUTPUT.partial-HOST-PID): removed unless it was moved into place.
 class StagingDir {
  public:
   explicit StagingDir(fs::path path) : path_(std::move(path)) {
@@ -223,7 +223,9 @@ void render_gallery(const RenderOptions& given) {
   if (fs::exists(out) && !fs::exists(out / kMarker) && !fs::is_empty(out))
     throw RenderError(o.output + ": exists and is not a netsweep gallery; refusing to replace it");
   const StopSignals signals;
-  StagingDir staging(out.string() + ".partial-" + std::to_string(::getpid()));
+  for (const std::string& line : clear_stale_partials(out.string()))
+    std::fprintf(stderr, "netsweep-render: %s\n", one_line(line).c_str());
+  StagingDir staging(partial_path(out.string()));
   const fs::path& tmp = staging.path();
 
   std::vector<std::vector<int>> frames;  // per file

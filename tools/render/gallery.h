@@ -33,7 +33,7 @@ struct RenderInterrupted : std::runtime_error {
   RenderInterrupted(const std::string& what, int c) : std::runtime_error(what), code(c) {}
 };
 
-// Renders the gallery into OUTPUT.partial-PID and renames it to OUTPUT when
+// Renders the gallery into OUTPUT.partial-HOST-PID and renames it to OUTPUT when
 // complete (replacing an earlier gallery). Throws RenderError/ResultsError.
 void render_gallery(const RenderOptions& options);
 
