@@ -18,4 +18,5 @@ run "$build/netsweep" run --layers 1,2,3,4,6,8 --widths 2,4,8,16,32,64 --activat
   --dataset spiral --test-fraction 0.2 --lr 0.01 --epochs 400 --snapshot-every 25 --grid 96 -o "$name.h5"
 run "$build/netsweep" info "$name.h5" --by activation,layers
 run "$build/netsweep-render" "$name.h5" -o "$name/"
-echo "demo: open $name/index.html: narrow networks cannot fit the spiral, deep sigmoid ones do not train, deep relu ones do" >&2
+echo "demo: narrow networks cannot fit the spiral, deep sigmoid ones do not train, deep relu ones do;" \
+  "open $name/index.html (file://$(realpath -m "$name/index.html"))" >&2

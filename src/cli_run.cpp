@@ -216,6 +216,7 @@ void add_run_config(CLI::App& app, CLI::App& run, const std::string& config_path
   app.set_config("--config", "", "run: TOML file with run options (keys are the long option names)");
   app.allow_config_extras(CLI::config_extras_mode::error);
   run.fallthrough();  // `netsweep run --config FILE`
+  run.footer("--config FILE: a TOML file with these options (keys are the long option names; the command line wins)");
 }
 
 namespace {

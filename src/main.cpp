@@ -150,16 +150,20 @@ int main(int argc, char** argv) {
   CLI::App* bench = app.add_subcommand(
       "bench", "time a sweep on the CPU and on the GPU side by side (steps/s, s/epoch, frames/s, GFLOP/s, speedup)");
   add_run_options(*bench, bc, bench_spec_options);
+  // bench writes no file and takes its devices from --devices.
+  bench->remove_option(bench->get_option("--output"));
+  bench->remove_option(bench->get_option("--device"));
   bench
       ->add_option(
           "--devices", bench_devices,
-          "devices to time, in order (speedups are relative to the first): cpu, cuda, or cuda with "
-          "-fused, -gemm, -tf32, -defaultmath, -connN, -splitN, -prio, -dot (e.g. cuda-gemm-tf32, cuda-conn8, "
-          "cuda-split65) overriding --gpu-path, --precision (defaultmath: FP32 GEMMs in cuBLAS's default math "
-          "mode, not pedantic), CUDA_DEVICE_MAX_CONNECTIONS and the automatic path's GEMM width (splitN: networks "
-          "at least N wide take the GEMM path), or giving the GEMM groups' streams priorities by depth (prio), or "
-          "computing the GEMM path's forward and delta products with netsweep's own kernels, not cuBLAS (dot); "
-          "each CUDA variant runs in a process of its own")
+          "devices to time, in order (speedups are relative to the first): cpu, cuda, or cuda with variants "
+          "joined by '-' (e.g. cuda-gemm-tf32): fused or gemm (--gpu-path), tf32 (--precision), defaultmath (FP32 "
+          "GEMMs in cuBLAS's default math mode, not pedantic), connN (CUDA_DEVICE_MAX_CONNECTIONS), splitN "
+          "(networks at least N wide take the automatic path's GEMMs), prio (GEMM streams prioritised by depth), "
+          "dot (the GEMM path's forward and delta products by netsweep's own kernels, not cuBLAS), merge (one GEMM "
+          "group per depth; with pershape a batched call per width), smem (the fused path's scratch in shared "
+          "memory), terms1 (fused sums a term at a time), block256 (every single-block fused network in 256 "
+          "threads); each CUDA variant runs in a process of its own")
       ->delimiter(',')
       ->capture_default_str();
   bench->add_flag("--json", bench_json, "JSON instead of a table");
@@ -218,9 +222,19 @@ int main(int argc, char** argv) {
                                                 std::to_string(parts.size()) +
                                                 " (its file is complete; rerun with --resume to train the others)");
         }
-        if (!c.run.quiet)
-          log_line("wrote " + std::to_string(parts.size()) + " parts; render them as one gallery: netsweep-render " +
-                   CLI::detail::join(written, " ") + " -o gallery/");
+        if (!c.run.quiet) {  // a gallery holds files of one kind
+          std::vector<std::string> classification, regression;
+          for (size_t k = 0; k < parts.size(); ++k)
+            (parts[k].data.regression ? regression : classification).push_back(written[k]);
+          if (regression.empty() || classification.empty())
+            log_line("wrote " + std::to_string(parts.size()) + " parts; render them as one gallery: netsweep-render " +
+                     CLI::detail::join(written, " ") + " -o gallery/");
+          else
+            log_line("wrote " + std::to_string(parts.size()) +
+                     " parts; render them as two galleries, one per kind: netsweep-render " +
+                     CLI::detail::join(classification, " ") + " -o gallery/ and netsweep-render " +
+                     CLI::detail::join(regression, " ") + " -o gallery-regression/");
+        }
       }
     } else if (*info) {
       print_info(info_options);

@@ -18,7 +18,8 @@ NETSWEEP_BUILD_DIR=$build "$src/scripts/demo.sh" "$work/demo" 2> "$work/log" || 
 end=$(date +%s.%N)
 tail -3 "$work/log"
 [ -f "$work/demo/index.html" ] || { echo "FAIL: no $work/demo/index.html" >&2; exit 1; }
-tail -1 "$work/log" | grep -q "open $work/demo/index.html" || { echo "FAIL: the last line does not say what to open" >&2; exit 1; }
+tail -1 "$work/log" | grep -qF "open $work/demo/index.html (file://$work/demo/index.html)" ||
+  { echo "FAIL: the last line does not say what to open, as a path and a URL" >&2; exit 1; }
 awk -v a="$start" -v b="$end" 'BEGIN { printf "demo (train + render): %.1f s\n", b - a }'
 
 "$python" - "$work/demo.h5" <<'PY'

@@ -420,4 +420,15 @@ TEST(Cli, ShapeAloneTrainsJustThatShapeAndListsAreAxes) {
   const auto b = run_cli("bench --dataset circle --dataset xor --layers 1 --widths 2 --epochs 1 --grid 4");
   EXPECT_EQ(b.exit_code, 2);
   EXPECT_NE(b.output.find("bench takes one data source and one feature set"), std::string::npos) << b.output;
+  EXPECT_EQ(run_cli("bench --epochs 1 --grid 4 -o " + temp_path("bench.h5")).exit_code, 2) << "bench writes no file";
+  // Parts of both kinds: the render command printed is one per kind (a gallery holds one).
+  const std::string mixed = temp_path("mixed.h5"), part = temp_path("mixed.part-");
+  r = run_cli(
+      "run --layers 1 --widths 3 --epochs 2 --grid 4 --dataset poly:n=40 --dataset circle:n=40 --device cpu -o " +
+      mixed);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("two galleries, one per kind: netsweep-render " + part + "1.h5 -o gallery/ and " +
+                          "netsweep-render " + part + "0.h5 -o gallery-regression/"),
+            std::string::npos)
+      << r.output;
 }

@@ -21,7 +21,8 @@ int main(int argc, char** argv) {
   app.add_flag("--discretize", o.discretize, "show only the predicted class");
   app.add_flag("--log-loss", o.log_loss, "loss plots on a log scale");
   app.add_flag("--lines", o.lines,
-               "draw each first-layer unit's line w.x + b = 0 on the frames (networks whose parameters were recorded)");
+               "draw each first-layer unit's line w.x + b = 0 on the frames (networks whose parameters were recorded "
+               "and whose first layer has at most 32 units)");
   app.add_flag("--axes", o.axes, "frames with tick marks and values on x and y");
   app.add_flag("!--no-points", o.points, "frames without the data points (a clean field)");
   app.add_flag("!--no-caption", o.caption, "frames without the epoch/loss/accuracy strip");
