@@ -205,3 +205,32 @@ TEST(Gallery, FilesOfDifferentSweepsNeverGroupAsReplicas) {
   EXPECT_FALSE(fs::exists(o.output + "/groups/g-0000.html")) << "the two networks were grouped as replicas";
   EXPECT_TRUE(fs::exists(o.output + "/nets/p1-net-0000.html"));
 }
+
+// The disagreement map reaches full colour where the replicas disagree as much
+// as they can: with 3 replicas and 2 classes that is 1 of 3 (not 1 of 2).
+TEST(Gallery, DisagreementReachesFullColourWithOddReplicas) {
+  const std::string path = temp_path("three_seeds.h5");
+  const std::string cmd = std::string(NETSWEEP_BINARY) +
+                          " run --layers 1 --widths 4 --activations tanh --seeds 3 --epochs 2 --lr 0.1 --grid 24 "
+                          "--dataset xor:n=60 --device cpu -q -o " +
+                          path;
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  RenderOptions o;
+  o.inputs = {path};
+  o.output = temp_path("three_seeds_gallery");
+  o.quiet = true;
+  o.scale = 4;
+  render_gallery(o);
+  int w = 0, h = 0, n = 0;
+  unsigned char* png = stbi_load((o.output + "/groups/g-0000/disagreement.png").c_str(), &w, &h, &n, 3);
+  ASSERT_NE(png, nullptr);
+  int tinted = 0, full = 0;  // pixels of the field's red scale (with the points' halos' edges), and at its end
+  for (int i = 0; i < w * 96; ++i) {
+    const int r = png[3 * i], g = png[3 * i + 1], b = png[3 * i + 2];
+    tinted += r > 200 && g == b && g < 250;
+    full += r >= 213 && g <= 42 && b <= 42;
+  }
+  stbi_image_free(png);
+  ASSERT_GT(tinted, 0) << "the replicas agree everywhere: nothing to check";
+  EXPECT_GT(full, tinted / 2) << "1 of 3 disagreeing is as much as 3 replicas can: full colour";
+}

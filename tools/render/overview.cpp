@@ -139,7 +139,9 @@ void write_configuration(const Configuration& c, size_t index, const std::vector
     }
     FrameScene one = scene;
     one.outputs = 1;
-    const float worst = 1.0f - 1.0f / float(std::min(classes, c.summary.count));
+    // The most n replicas can disagree: only ceil(n / classes) of them with the majority.
+    const int replicas = c.summary.count;
+    const float worst = 1.0f - float((replicas + classes - 1) / classes) / float(replicas);
     const FieldColor color = [&](const float* v) {
       const float t = std::clamp(worst > 0 ? v[0] / worst : 0.0f, 0.0f, 1.0f);
       return Rgb{uint8_t(255 - 40 * t), uint8_t(255 - 215 * t), uint8_t(255 - 215 * t)};
