@@ -186,7 +186,9 @@ std::vector<GroupSummary> group_networks(const std::vector<NetworkSummary>& netw
     grp.test_loss = distribution(test_loss);
     grp.train_accuracy = distribution(train_acc);
     grp.test_accuracy = distribution(test_acc);
-    grp.reached_share = measured ? double(reached) / double(grp.count) : NAN;  // NaN: nothing to reach it on
+    // Of the replicas measured on the target's set (files without a test set, or
+    // of regression, among others say nothing); NaN: none was.
+    grp.reached_share = measured ? double(reached) / double(measured) : NAN;
     grp.median_epochs_to_target = quantile(epochs, 0.5);
   }
   return groups;

@@ -59,3 +59,25 @@ TEST(Summary, TablesKeepWholePartLabels) {
     EXPECT_EQ(starts[0], starts[1]) << text;
   }
 }
+
+// The share reaching the target counts only replicas measured on its set: a
+// group of files with and without a test set is not diluted by the latter.
+TEST(Summary, TargetShareCountsOnlyMeasuredReplicas) {
+  std::vector<NetworkSummary> networks(4);
+  for (size_t i = 0; i < networks.size(); ++i) {
+    networks[i].row.hidden_shape = "4";
+    networks[i].row.activation = "tanh";
+    networks[i].row.status = "trained";
+    networks[i].target_measured = i < 2;  // two files of a test set, two without
+  }
+  networks[0].reached_target = true;
+  networks[0].epochs_to_target = 30;
+  const auto groups = group_networks(networks, {"activation"});
+  ASSERT_EQ(groups.size(), 1u);
+  EXPECT_EQ(groups[0].count, 4);
+  EXPECT_DOUBLE_EQ(groups[0].reached_share, 0.5);  // 1 of the 2 measured, not 1 of 4
+  EXPECT_DOUBLE_EQ(groups[0].median_epochs_to_target, 30);
+  for (auto& n : networks) n.target_measured = false;
+  networks[0].reached_target = false;
+  EXPECT_TRUE(std::isnan(group_networks(networks, {"activation"})[0].reached_share));
+}

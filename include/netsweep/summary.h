@@ -48,7 +48,7 @@ struct GroupSummary {
   std::vector<int> members;      // indices into the networks
   int count = 0, diverged = 0;
   Distribution train_loss, test_loss, train_accuracy, test_accuracy;
-  double reached_share = 0;  // of the replicas that reached the target accuracy (NaN: none measured on its set)
+  double reached_share = 0;  // of the replicas measured on its set, those that reached the target (NaN: none measured)
   double median_epochs_to_target = 0;  // among those that reached it (NaN if none)
 };
 // Groups in order of first appearance.
