@@ -25,14 +25,6 @@ namespace fs = std::filesystem;
 namespace {
 constexpr const char* kCheckpointFormat = "netsweep-checkpoint";
 
-void fsync_path(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY);
-  if (fd >= 0) {
-    ::fsync(fd);
-    ::close(fd);
-  }
-}
-
 }  // namespace
 
 CheckpointStore::CheckpointStore(const std::string& dir, const TrainingProblem& problem, const std::string& hash,
@@ -69,6 +61,7 @@ CheckpointStore::CheckpointStore(const std::string& dir, const TrainingProblem& 
   std::error_code ec;
   fs::create_directories(dir_, ec);
   if (ec) throw ResultsError(dir_ + ": cannot create the checkpoint directory: " + ec.message());
+  lock_directory();
   const std::string frames = dir_ + "/frames.bin";
   frames_fd_ = ::open(frames.c_str(), O_RDWR | O_CREAT, 0644);
   if (frames_fd_ < 0) throw ResultsError(frames + ": cannot open: " + std::strerror(errno));
@@ -83,6 +76,30 @@ CheckpointStore::~CheckpointStore() {
   wake_.notify_all();
   if (writer_.joinable()) writer_.join();
   if (frames_fd_ >= 0) ::close(frames_fd_);
+  if (lock_fd_ >= 0) ::close(lock_fd_);  // releases the lock
+}
+
+// Two runs of one output would overwrite each other's state and frames, and
+// the first to finish remove the directory under the other: the second is
+// refused. The lock goes with its process, however it ends (kill -9 too).
+void CheckpointStore::lock_directory() {
+  const std::string path = dir_ + "/lock";
+  lock_fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (lock_fd_ < 0) throw ResultsError(path + ": cannot open: " + std::strerror(errno));
+  struct flock lock {};
+  lock.l_type = F_WRLCK;
+  lock.l_whence = SEEK_SET;
+  if (::fcntl(lock_fd_, F_SETLK, &lock) == 0 || errno == ENOLCK) return;  // ENOLCK: a file system without locks
+  if (errno != EACCES && errno != EAGAIN) throw ResultsError(path + ": cannot lock: " + std::strerror(errno));
+  struct flock holder {};
+  holder.l_type = F_WRLCK;
+  holder.l_whence = SEEK_SET;
+  const bool known = ::fcntl(lock_fd_, F_GETLK, &holder) == 0 && holder.l_type != F_UNLCK && holder.l_pid > 0;
+  ::close(lock_fd_);
+  lock_fd_ = -1;
+  throw ResultsError(dir_ + ": in use by another run of the same output" +
+                     (known ? " (process " + std::to_string(holder.l_pid) + ")" : std::string()) +
+                     "; wait for it to end, or give another -o");
 }
 
 std::vector<std::optional<NetworkState>> CheckpointStore::load() {
@@ -280,6 +297,7 @@ void CheckpointStore::write_record(int index, int frame, const void* stored) {
 
 void CheckpointStore::record(int index, const NetworkState& state, bool write_now) {
   std::lock_guard<std::mutex> lock(mutex_);
+  if (!error_.empty()) throw ResultsError(error_);  // the background writer's failure: stop, not train on unsaved
   latest_[size_t(index)] = state;
   dirty_ = true;
   if (write_now) write_state_locked();
@@ -325,8 +343,11 @@ void CheckpointStore::write_state_locked() {
 bool CheckpointStore::resumable() const { return loaded_any_ || fs::exists(dir_ + "/state.h5"); }
 
 void CheckpointStore::write_state_file() {
-  h5::silence_errors();     // any thread may get here
-  ::fdatasync(frames_fd_);  // the frames a state counts are on disk before the state is
+  h5::silence_errors();  // any thread may get here
+  // The frames a state counts are on disk before the state is (a full disk
+  // may show only here).
+  if (::fdatasync(frames_fd_) != 0)
+    throw ResultsError(dir_ + "/frames.bin: cannot write to disk: " + std::strerror(errno));
   const size_t n = problem_.networks.size(), e = size_t(problem_.epochs), f = problem_.frame_epochs.size();
   const size_t p = size_t(problem_.layout.total);
   std::vector<int8_t> has(n, 0), active(n, 0);
@@ -383,8 +404,8 @@ void CheckpointStore::write_state_file() {
                             "snapshot_test_accuracy"};
     for (int k = 0; k < 4; ++k) h5::write(file, names[k], {hsize_t(n), hsize_t(f)}, snaps[k], true);
     h5::write(file, "frame_crc", {hsize_t(n), hsize_t(f)}, frame_crc_, true);
+    h5::close_written_file(file, tmp);  // never a short file renamed over a good one
   }
-  fsync_path(tmp);
   std::error_code ec;
   fs::rename(tmp, path, ec);
   if (ec) throw ResultsError(path + ": cannot replace checkpoint: " + ec.message());

@@ -3,9 +3,13 @@
 #include "h5.h"
 
 #include <H5DSpublic.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 
 namespace netsweep::h5 {
 
@@ -57,6 +61,16 @@ Handle create_file(const std::string& path, const std::string& what) {
   Handle access(H5Pcreate(H5P_FILE_ACCESS), H5Pclose, "file access properties");
   check(H5Pset_libver_bounds(access, H5F_LIBVER_V110, H5F_LIBVER_V110), "file format bounds");
   return Handle(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, access), H5Fclose, what);
+}
+
+void close_written_file(Handle& file, const std::string& path) {
+  check(H5Fflush(file, H5F_SCOPE_GLOBAL), path + ": cannot write the file (disk full?)");
+  check(H5Fclose(file.release()), path + ": cannot write the file (disk full?)");
+  const int fd = ::open(path.c_str(), O_RDONLY);
+  const bool synced = fd >= 0 && ::fsync(fd) == 0;
+  const int error = errno;
+  if (fd >= 0) ::close(fd);
+  if (!synced) throw Error(path + ": cannot write the file to disk: " + std::strerror(error));
 }
 
 Handle create_group(hid_t parent, const std::string& name) {

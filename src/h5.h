@@ -42,6 +42,11 @@ class Handle {
   }
   hid_t get() const { return id_; }
   operator hid_t() const { return id_; }
+  hid_t release() {  // the identifier, no longer closed by this handle
+    const hid_t id = id_;
+    id_ = -1;
+    return id;
+  }
 
  private:
   hid_t id_ = -1;
@@ -82,6 +87,10 @@ hid_t native_type() {
 // carry checksums: a damaged file is refused by the library with an error
 // instead of being trusted. `what` is the message if it cannot be created.
 Handle create_file(const std::string& path, const std::string& what);
+// Flushes and closes a file written through `file`, then fsyncs it; throws on
+// any failure (a full disk may surface only here), so that a file renamed
+// into place afterwards is whole.
+void close_written_file(Handle& file, const std::string& path);
 
 Handle create_group(hid_t parent, const std::string& name);
 Handle open_group(hid_t parent, const std::string& name);

@@ -166,7 +166,7 @@ struct ResultsWriter::Impl {
   Impl(const std::string& path, const TrainingProblem& p, const Dataset& d, const RunMetadata& m)
       : problem(p), data(d), meta(m), final_path(path) {
     h5::silence_errors();
-    check_output_path(path);
+    check_output_path(path);  // again: run checked it before training, which may have taken hours
     partial = netsweep::partial_path(path);
     file = h5::create_file(partial, partial + ": cannot create the output file (is the directory writable?)");
     element_size = meta.frame_type == FrameType::float16 ? 2 : 4;
@@ -372,8 +372,7 @@ struct ResultsWriter::Impl {
     weight_snapshots.reset();
     frames.reset();
     write_netcdf_view(file, problem, data, partial);
-    h5::check(H5Fflush(file, H5F_SCOPE_GLOBAL), partial + ": flush failed");
-    file.reset();
+    h5::close_written_file(file, partial);
     std::error_code ec;
     std::filesystem::rename(partial, final_path, ec);
     if (ec) throw ResultsError(final_path + ": cannot rename " + partial + " into place: " + ec.message());
@@ -426,7 +425,8 @@ void write_plan_file(const std::string& path, const SweepSpec& spec, const Datas
   h5::silence_errors();
   check_output_path(path);
   const std::string tmp = partial_path(path);
-  {
+  std::error_code ec;
+  try {
     h5::Handle file = h5::create_file(tmp, tmp + ": cannot create the plan file");
     h5::set_attr(file, "format", std::string(kPlanFormat));
     h5::set_attr(file, "format_version", int64_t(kFormatVersion));
@@ -434,10 +434,13 @@ void write_plan_file(const std::string& path, const SweepSpec& spec, const Datas
     h5::set_attr(file, "dataset", data.description_json);
     h5::set_attr(file, "sweep_hash", sweep_hash);
     write_data_group(file, problem, data);
+    h5::close_written_file(file, tmp);
+    std::filesystem::rename(tmp, path, ec);
+    if (ec) throw ResultsError(path + ": cannot rename " + tmp + " into place: " + ec.message());
+  } catch (...) {
+    std::filesystem::remove(tmp, ec);
+    throw;
   }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) throw ResultsError(path + ": cannot rename " + tmp + " into place: " + ec.message());
 }
 
 }  // namespace netsweep

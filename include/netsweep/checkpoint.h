@@ -70,6 +70,7 @@ class CheckpointStore : public FrameSink, public Checkpointer {
   void record(int index, const NetworkState& state, bool write_now);
   void write_state_locked();  // throws (and remembers) a failure naming the checkpoint
   void write_state_file();
+  void lock_directory();  // throws ResultsError if another process holds it
   void writer_loop();
 
   std::string dir_;
@@ -82,6 +83,7 @@ class CheckpointStore : public FrameSink, public Checkpointer {
   std::vector<int64_t> record_base_;                              // (networks + 1) offsets in frames.bin
   std::vector<std::vector<unsigned char>> pending_;               // per network: maps and parameters awaiting their frame
   int frames_fd_ = -1;
+  int lock_fd_ = -1;  // DIR/lock, locked (fcntl) while this run uses the checkpoint
   bool loaded_any_ = false;
 
   std::mutex mutex_;

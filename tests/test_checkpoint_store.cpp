@@ -1,0 +1,128 @@
+// The checkpoint store when writing fails or two runs share it: a state.h5
+// that cannot be written whole never replaces the last good one, and a second
+// run of the same output is refused while the first holds the directory.
+#include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <filesystem>
+
+#include "netsweep/checkpoint.h"
+#include "netsweep/problem.h"
+#include "netsweep/stop_signals.h"
+
+using namespace netsweep;
+namespace fs = std::filesystem;
+
+namespace {
+
+TrainingProblem small_problem() {
+  SweepSpec s;
+  s.layers = {1};
+  s.widths = {256};  // a state.h5 of some size
+  s.activations = {Activation::tanh};
+  s.optimizers = {Optimizer::adam};
+  s.learning_rates = {1e-2f};
+  s.batch_sizes = {16};
+  s.epochs = 10;
+  s.features = {"x1", "x2"};
+  s.snapshot_every = 5;
+  s.grid = 4;
+  s.neuron_maps = InsideRule::none;
+  s.record_weights = InsideRule::none;
+  DataOptions o;
+  o.datasets = {"circle"};
+  o.generator.n_points = 40;
+  return build_problem(s, load_data(o));
+}
+
+// Network 0 after `epoch` epochs, its first frame written.
+NetworkState state_at(const TrainingProblem& p, int epoch) {
+  NetworkState s;
+  s.epoch = epoch;
+  s.step = 3 * epoch;
+  s.frames_done = 1;
+  const int64_t count = p.layout.networks[0].count;
+  s.params.assign(size_t(count), 0.5f + float(epoch));
+  s.state1.assign(size_t(count), 0.0f);
+  s.state2.assign(size_t(count), 0.0f);
+  s.result.epoch_loss.assign(size_t(p.epochs), NAN);
+  for (auto* v : {&s.result.snapshot_train_loss, &s.result.snapshot_test_loss, &s.result.snapshot_train_accuracy,
+                  &s.result.snapshot_test_accuracy})
+    v->assign(p.frame_epochs.size(), NAN);
+  return s;
+}
+
+std::string fresh_dir(const std::string& name) {
+  const std::string dir = ::testing::TempDir() + "netsweep_ckpt_" + name;
+  fs::remove_all(dir);
+  return dir;
+}
+
+}  // namespace
+
+TEST(CheckpointStore, AStateThatCannotBeWrittenWholeKeepsTheLastGoodOne) {
+  const TrainingProblem p = small_problem();
+  const std::string dir = fresh_dir("short_write");
+  const std::vector<float> frame(size_t(p.grid_h * p.grid_w * p.outputs), 0.25f);
+  {
+    CheckpointStore store(dir, p, "hash", "", FrameType::float32, 0);
+    store.write_frame(0, 0, frame.data());
+    store.snapshot_state(0, state_at(p, 2));  // written now (interval 0)
+    const auto good = fs::file_size(dir + "/state.h5");
+    ASSERT_GT(good, 8192u);
+
+    // A disk that fills as the next state is written (here a file size limit
+    // below the state's size; SIGXFSZ ignored as during a run).
+    const StopSignals signals;
+    rlimit old{};
+    ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &old), 0);
+    rlimit small = old;
+    small.rlim_cur = good / 2;
+    ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &small), 0);
+    EXPECT_THROW(store.snapshot_state(0, state_at(p, 4)), ResultsError);
+    ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &old), 0);
+    EXPECT_FALSE(fs::exists(dir + "/state.h5.tmp"));
+  }
+  CheckpointStore again(dir, p, "hash", "", FrameType::float32, 0);
+  const auto states = again.load();  // not "damaged": the state of epoch 2, whole
+  ASSERT_TRUE(states[0].has_value());
+  EXPECT_EQ(states[0]->epoch, 2);
+  EXPECT_EQ(states[0]->params[0], 2.5f);
+  fs::remove_all(dir);
+}
+
+TEST(CheckpointStore, ASecondRunOfTheSameOutputIsRefused) {
+  const TrainingProblem p = small_problem();
+  const std::string dir = fresh_dir("two_runs");
+  {
+    CheckpointStore first(dir, p, "hash", "", FrameType::float32, 0);
+    first.write_frame(0, 0, std::vector<float>(size_t(p.grid_h * p.grid_w * p.outputs), 0.25f).data());
+    first.snapshot_state(0, state_at(p, 2));
+    // Locks are per process: the second run is a child process.
+    const pid_t child = ::fork();
+    if (child == 0) {
+      try {
+        CheckpointStore second(dir, p, "hash", "", FrameType::float32, 0);
+      } catch (const ResultsError& e) {
+        const std::string what = e.what();
+        ::_exit(what.find("in use by another run of the same output (process " + std::to_string(::getppid())) !=
+                        std::string::npos
+                    ? 0
+                    : 1);
+      }
+      ::_exit(2);  // not refused
+    }
+    int status = 0;
+    ASSERT_EQ(::waitpid(child, &status, 0), child);
+    ASSERT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status), 0) << "1: refused without naming the holder; 2: not refused";
+    EXPECT_TRUE(fs::exists(dir + "/state.h5")) << "the first run's checkpoint is untouched";
+  }
+  // Once the first has ended, the directory is free again.
+  CheckpointStore later(dir, p, "hash", "", FrameType::float32, 0);
+  EXPECT_EQ(later.load()[0]->epoch, 2);
+  fs::remove_all(dir);
+}
