@@ -2,6 +2,7 @@
 // parallel), the pages, and the gallery swapped into place when complete.
 #include "gallery.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -303,16 +304,19 @@ void render_gallery(const RenderOptions& given) {
   write_text(tmp / kMarker, "netsweep-render gallery of " + from + "\n");
   check_stop();
 
-  // Swap the finished gallery into place.
-  if (fs::exists(out)) {
+  // Swap the finished gallery into place: in one step where the file system
+  // can (never a moment without a gallery at OUTPUT; the old one is left in
+  // the staging directory, removed as it goes), else in two renames.
+  if (!fs::exists(out)) {
+    fs::rename(tmp, out);
+    staging.committed();
+  } else if (::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, out.c_str(), RENAME_EXCHANGE) != 0) {
     const fs::path old = out.string() + ".old-" + std::to_string(::getpid());
     fs::rename(out, old);
     fs::rename(tmp, out);
+    staging.committed();
     fs::remove_all(old);
-  } else {
-    fs::rename(tmp, out);
   }
-  staging.committed();
   if (!o.quiet) {
     // Where to look, as a path and as a URL a terminal can open.
     std::error_code ec;
