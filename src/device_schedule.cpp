@@ -90,9 +90,9 @@ void check_device_memory(const DeviceBufferSizes& sizes, int64_t extra, int64_t 
   std::sort(largest.begin(), largest.end(), [](const auto& a, const auto& b) { return a.bytes() > b.bytes(); });
   std::string top;
   for (size_t k = 0; k < 3; ++k)
-    top += (k ? ", " : "") + std::string(largest[k].name) + " " + format_gib(largest[k].bytes());
-  throw SpecError("the sweep needs about " + format_gib(need) + " of GPU memory but " + device_name + " has " +
-                  format_gib(free_bytes) + " free (largest: " + top +
+    top += (k ? ", " : "") + std::string(largest[k].name) + " " + format_size(largest[k].bytes());
+  throw SpecError("the sweep needs about " + format_size(need) + " of GPU memory but " + device_name + " has " +
+                  format_size(free_bytes) + " free (largest: " + top +
                   "); lower --grid (frames are evaluated on the device), use fewer --seeds or networks, "
                   "or a smaller full batch (--batch 0 keeps every training point's activations)");
 }

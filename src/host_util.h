@@ -17,9 +17,12 @@ inline int worker_threads(int requested) {
   return requested > 0 ? requested : int(std::max(1u, std::thread::hardware_concurrency()));
 }
 
-inline std::string format_gib(int64_t bytes) {
+inline std::string format_size(int64_t bytes) {  // in GiB, or MiB below one
   char buf[32];
-  std::snprintf(buf, sizeof buf, "%.2f GiB", double(bytes) / double(int64_t(1) << 30));
+  if (bytes < (int64_t(1) << 30))
+    std::snprintf(buf, sizeof buf, "%.1f MiB", double(bytes) / double(int64_t(1) << 20));
+  else
+    std::snprintf(buf, sizeof buf, "%.2f GiB", double(bytes) / double(int64_t(1) << 30));
   return buf;
 }
 

@@ -205,6 +205,7 @@ int main(int argc, char** argv) {
       if (parts.size() == 1) {
         run_sweep(parts[0].spec, parts[0].data, c.run);
       } else {
+        const StopSignals signals;  // between parts too (each part's run holds them again, nested)
         std::vector<std::string> written;
         for (size_t k = 0; k < parts.size(); ++k)
           check_output_path(part_output_path(c.run.output, int(k)));  // every part's, before the first trains

@@ -44,9 +44,9 @@ void check_frame_memory(int grid, int64_t grid_points, int inputs, int outputs) 
                                         int64_t(256) << 20);
   const int64_t available = available_memory_bytes();
   if (available > 0 && memory > available)
-    throw SpecError("--grid " + std::to_string(grid) + ": frames need about " + format_gib(memory) +
-                    " of memory (one frame is grid x grid x outputs x 4 bytes = " + format_gib(one_frame) +
-                    "), but only " + format_gib(available) + " is available; lower --grid");
+    throw SpecError("--grid " + std::to_string(grid) + ": frames need about " + format_size(memory) +
+                    " of memory (one frame is grid x grid x outputs x 4 bytes = " + format_size(one_frame) +
+                    "), but only " + format_size(available) + " is available; lower --grid");
 }
 
 }  // namespace
@@ -119,10 +119,10 @@ int64_t training_memory_bytes(const TrainingProblem& p, int threads) {
 void check_training_memory(const TrainingProblem& p, int threads) {
   const int64_t need = training_memory_bytes(p, threads), available = available_memory_bytes();
   if (available > 0 && need > available)
-    throw SpecError("the sweep needs about " + format_gib(need) + " of memory to train (" +
+    throw SpecError("the sweep needs about " + format_size(need) + " of memory to train (" +
                     std::to_string(p.networks.size()) + " networks, " + std::to_string(p.layout.total) +
                     " parameters, " + std::to_string(p.epochs) + " epochs of losses), but only " +
-                    format_gib(available) +
+                    format_size(available) +
                     " is available; sweep fewer or narrower networks (--seeds, --widths, "
                     "--layers), or split it with --shard");
 }

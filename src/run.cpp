@@ -2,6 +2,7 @@
 // progress line, and the results file.
 #include "netsweep/run.h"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -48,8 +49,9 @@ int64_t inside_bytes(const TrainingProblem& p, FrameType type) {
 }
 
 // Refuses, before any work, frames (and what is recorded inside the
-// networks) that cannot fit on the output's disk.
-void check_frame_disk(const TrainingProblem& p, const RunOptions& o) {
+// networks) that cannot fit on the output's disk: twice with checkpoints,
+// which keep them uncompressed until the results file is made from them.
+void check_frame_disk(const TrainingProblem& p, const RunOptions& o, bool checkpointing) {
   const int64_t frames = frame_bytes(p, o.frame_type), inside = inside_bytes(p, o.frame_type);
   std::error_code ec;
   auto dir = std::filesystem::absolute(o.output).parent_path();
@@ -60,15 +62,25 @@ void check_frame_disk(const TrainingProblem& p, const RunOptions& o) {
     throw SpecError("-o " + o.output + ": the directory " + dir.string() +
                     " has no storage (a virtual file system, as proc or sysfs); choose a directory on a disk");
   if (available < frames)
-    throw SpecError("-o " + o.output + ": the frames could take up to " + format_gib(frames) +
+    throw SpecError("-o " + o.output + ": the frames could take up to " + format_size(frames) +
                     " (networks x frames x grid^2 x outputs, before compression) but " + dir.string() + " has " +
-                    format_gib(available) + " free; lower --grid, raise --snapshot-every or sweep fewer networks");
+                    format_size(available) + " free; lower --grid, raise --snapshot-every or sweep fewer networks");
   if (available < saturating_add(frames, inside))
     throw SpecError("-o " + o.output + ": the neuron maps and parameter snapshots could take up to " +
-                    format_gib(inside) + " beside " + format_gib(frames) + " of frames, but " + dir.string() + " has " +
-                    format_gib(available) +
+                    format_size(inside) + " beside " + format_size(frames) + " of frames, but " + dir.string() +
+                    " has " + format_size(available) +
                     " free; lower --neuron-grid, use --neuron-maps none or --record-weights none, or raise "
                     "--snapshot-every");
+  if (!checkpointing) return;
+  const int64_t recorded = saturating_add(frames, inside);
+  std::error_code none;  // a resumed run's frames.bin already holds its part
+  const auto kept = std::filesystem::file_size(o.output + ".ckpt/frames.bin", none);
+  const int64_t needed = saturating_add(recorded, none ? recorded : std::max<int64_t>(0, recorded - int64_t(kept)));
+  if (available < needed)
+    throw SpecError("-o " + o.output + ": with checkpoints (--resume, --checkpoint-every) the frames and what is " +
+                    "recorded inside the networks are kept in " + o.output + ".ckpt until the results file is made " +
+                    "from them: up to " + format_size(needed) + " in all, but " + dir.string() + " has " +
+                    format_size(available) + " free; make room, or record less (as above)");
 }
 
 bool output_is_complete(const std::string& path, const std::string& hash, const ShardId& shard) {
@@ -161,6 +173,10 @@ void run_sweep(const SweepSpec& spec, const Dataset& data, const RunOptions& o) 
 namespace {
 void train_and_write(const SweepSpec& spec, const Dataset& data, const RunOptions& o,
                      std::unique_ptr<CheckpointStore>& checkpoint) {
+  // Held from before any file is made to the end of the write: a signal then
+  // never kills the run half-way (leaving OUT.partial-HOST-PID or a checkpoint
+  // without a state); it is taken where stop_if_asked looks.
+  StopSignals signals;
   const TrainingProblem whole = build_problem(spec, data);
   const std::string hash = sweep_hash(spec, data);
   set_log_shard(o.shard.sharded() ? o.shard.label() : "");
@@ -178,7 +194,10 @@ void train_and_write(const SweepSpec& spec, const Dataset& data, const RunOption
   for (const std::string& line : clear_stale_partials(o.output)) log_line(line);
   check_training_memory(problem, o.threads);
   std::unique_ptr<Backend> backend = choose_backend(o);
-  check_frame_disk(problem, o);
+  // With checkpoints, frames go to the checkpoint and the results file is
+  // assembled at the end; without, they stream straight into the results file.
+  const bool checkpointing = o.resume || o.checkpoint_every >= 0;
+  check_frame_disk(problem, o, checkpointing);
 
   RunMetadata meta = run_metadata(spec, data, backend->device_description(), o.command_line, o.frame_type);
   meta.options = o.options;
@@ -194,9 +213,6 @@ void train_and_write(const SweepSpec& spec, const Dataset& data, const RunOption
   progress.work_total = problem_work(problem);
   progress.network_epochs_total = int64_t(problem.networks.size()) * problem.epochs;
 
-  // With checkpoints, frames go to the checkpoint and the results file is
-  // assembled at the end; without, they stream straight into the results file.
-  const bool checkpointing = o.resume || o.checkpoint_every >= 0;
   std::unique_ptr<ResultsWriter> writer;
   std::vector<std::optional<NetworkState>> resume_states;
   TrainControl control;
@@ -224,9 +240,6 @@ void train_and_write(const SweepSpec& spec, const Dataset& data, const RunOption
   }
   const auto start = std::chrono::steady_clock::now();
   bool completed;
-  // Held while the file is written too: a signal then never kills the run
-  // half-way (leaving a full-size OUT.partial-HOST-PID): see stop_if_asked.
-  StopSignals signals;
   // A stop asked for: the checkpoint (if any) written, the partial file
   // removed (the writer's destructor, as the exception unwinds).
   const auto stop_if_asked = [&](const char* when) {
@@ -249,18 +262,24 @@ void train_and_write(const SweepSpec& spec, const Dataset& data, const RunOption
     throw std::logic_error("training ended early without a stop signal");  // the backends stop only when asked
   }
   const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  if (checkpoint) {
-    const std::string while_writing = " while writing " + o.output + " (nothing written)";
-    checkpoint->flush();
-    writer = std::make_unique<ResultsWriter>(o.output, problem, data, meta);
-    if (!o.quiet) log_line("writing " + o.output + " from " + checkpoint->directory());
-    checkpoint->replay_frames(*writer, [&] { stop_if_asked(while_writing.c_str()); });
-    stop_if_asked(while_writing.c_str());
+  if (checkpoint) checkpoint->flush();
+  try {
+    if (checkpoint) {
+      const std::string while_writing = " while writing " + o.output + " (nothing written)";
+      writer = std::make_unique<ResultsWriter>(o.output, problem, data, meta);
+      if (!o.quiet) log_line("writing " + o.output + " from " + checkpoint->directory());
+      checkpoint->replay_frames(*writer, [&] { stop_if_asked(while_writing.c_str()); });
+      stop_if_asked(while_writing.c_str());
+    }
+    // The last step (the tables, the rename) runs to its end, as does all the
+    // write without a checkpoint (the training is only in memory): a signal
+    // arriving then is noted below, and the file is complete.
+    writer->finish(initial, params, results, elapsed);
+  } catch (const ResultsError& e) {  // a full disk: the training is not lost with a checkpoint
+    if (!checkpoint) throw;
+    throw ResultsError(std::string(e.what()) + "; the training is kept in " + checkpoint->directory() +
+                       ": make room and rerun the same command with --resume to write the file");
   }
-  // The last step (the tables, the rename) runs to its end, as does all the
-  // write without a checkpoint (the training is only in memory): a signal
-  // arriving then is noted below, and the file is complete.
-  writer->finish(initial, params, results, elapsed);
   if (checkpoint) checkpoint->remove();
   if (const std::string warning = writer->beyond_f16_warning(); !warning.empty()) log_line(warning);  // even with -q
   if (!o.quiet) {

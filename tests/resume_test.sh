@@ -85,3 +85,13 @@ grep -q "$live exists: another process is writing killed.h5" killed.log || { ech
 [ -e "$live" ] || { echo "FAIL: a live process's partial file was removed"; exit 1; }
 "$python" "$compare" --exact write-reference.h5 killed.h5
 echo "kill -9 while writing: the next run removed $stale and kept $live"
+
+# Its log piped into `head -1`, which exits at once: the run is not killed by
+# SIGPIPE half-way (leaving a partial file); it completes, its lines unread.
+set +o pipefail
+"$netsweep" run "${wargs[@]}" -o piped.h5 2>&1 | head -1
+status=${PIPESTATUS[0]}
+set -o pipefail
+[ "$status" -eq 0 ] || { echo "FAIL: exit $status with stderr piped into head -1"; exit 1; }
+"$python" "$compare" --exact write-reference.h5 piped.h5
+echo "stderr piped into head -1: the run completed"

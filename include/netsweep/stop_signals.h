@@ -1,7 +1,8 @@
 // Host only: stopping on SIGTERM, SIGINT or SIGHUP (the terminal closed)
 // between units of work, so that nothing half-written is left. `run` and
 // netsweep-render hold a StopSignals while they work and check the flag where
-// a stop is safe.
+// a stop is safe. SIGPIPE (stderr piped into `head`) and SIGXFSZ (ulimit -f)
+// are ignored meanwhile: the write that met them fails instead, and is handled.
 #pragma once
 
 #include <signal.h>
@@ -12,6 +13,7 @@ namespace netsweep {
 
 inline std::atomic<bool> g_stop_requested{false};
 inline std::atomic<int> g_stop_signal{0};  // the signal that asked, 0: none
+inline int g_stop_signals_held = 0;        // StopSignals alive (main thread only)
 
 inline void on_stop_signal(int sig) {
   g_stop_signal = sig;
@@ -22,10 +24,13 @@ inline const char* signal_name(int sig) {
   return sig == SIGINT ? "SIGINT" : sig == SIGHUP ? "SIGHUP" : sig == SIGTERM ? "SIGTERM" : "a signal";
 }
 
-// The handlers, for the object's lifetime (the flags cleared at the start).
+// The handlers, for the outermost object's lifetime (the flags cleared as it
+// starts); nested ones (each part of a sweep inside the parts loop) keep them
+// and a signal already noted.
 class StopSignals {
  public:
   StopSignals() {
+    if (g_stop_signals_held++ > 0) return;
     g_stop_requested = false;
     g_stop_signal = 0;
     struct sigaction sa {};
@@ -36,11 +41,19 @@ class StopSignals {
     // Under nohup SIGHUP is ignored, and stays so.
     sigaction(SIGHUP, nullptr, &old_hup_);
     if (old_hup_.sa_handler != SIG_IGN) sigaction(SIGHUP, &sa, nullptr);
+    struct sigaction ignore {};
+    ignore.sa_handler = SIG_IGN;
+    sigemptyset(&ignore.sa_mask);
+    sigaction(SIGPIPE, &ignore, &old_pipe_);
+    sigaction(SIGXFSZ, &ignore, &old_xfsz_);
   }
   ~StopSignals() {
+    if (--g_stop_signals_held > 0) return;
     sigaction(SIGTERM, &old_term_, nullptr);
     sigaction(SIGINT, &old_int_, nullptr);
     sigaction(SIGHUP, &old_hup_, nullptr);
+    sigaction(SIGPIPE, &old_pipe_, nullptr);
+    sigaction(SIGXFSZ, &old_xfsz_, nullptr);
   }
   StopSignals(const StopSignals&) = delete;
   StopSignals& operator=(const StopSignals&) = delete;
@@ -49,6 +62,8 @@ class StopSignals {
   struct sigaction old_term_ {};
   struct sigaction old_int_ {};
   struct sigaction old_hup_ {};
+  struct sigaction old_pipe_ {};
+  struct sigaction old_xfsz_ {};
 };
 
 }  // namespace netsweep
