@@ -46,7 +46,11 @@ h5::Handle open_results(const std::string& path) {
   try {
     return h5::open_for_reading(path);
   } catch (const h5::Error& e) {
-    throw ResultsError(e.what());
+    // OUT.partial-HOST-PID: what a run, merge or slurm writes until it renames the file into place.
+    const bool partial = std::filesystem::path(path).filename().string().find(".partial-") != std::string::npos;
+    throw ResultsError(
+        std::string(e.what()) +
+        (partial ? " (an unfinished output, of a process still writing it or one that was killed)" : ""));
   }
 }
 

@@ -213,6 +213,9 @@ void train_and_write(const SweepSpec& spec, const Dataset& data, const RunOption
   progress.work_total = problem_work(problem);
   progress.network_epochs_total = int64_t(problem.networks.size()) * problem.epochs;
 
+  if (!checkpointing && std::filesystem::exists(o.output + ".ckpt"))
+    log_line(o.output + ".ckpt: a checkpoint of an earlier run, not used without --resume (this run starts over); " +
+             "remove it if it is not needed");
   std::unique_ptr<ResultsWriter> writer;
   std::vector<std::optional<NetworkState>> resume_states;
   TrainControl control;

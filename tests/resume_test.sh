@@ -95,3 +95,10 @@ set -o pipefail
 [ "$status" -eq 0 ] || { echo "FAIL: exit $status with stderr piped into head -1"; exit 1; }
 "$python" "$compare" --exact write-reference.h5 piped.h5
 echo "stderr piped into head -1: the run completed"
+
+# A checkpoint left beside the output is named when a run without --resume
+# starts over (and is not used).
+mkdir -p stale.h5.ckpt
+"$netsweep" run "${wargs[@]}" -q -o stale.h5 2>stale.log
+grep -q "stale.h5.ckpt: a checkpoint of an earlier run, not used without --resume" stale.log ||
+  { echo "FAIL: the checkpoint left beside the output was not named"; cat stale.log; exit 1; }

@@ -69,3 +69,16 @@ TEST(OutputPath, StalePartialsOfGoneProcessesAreRemovedOthersKept) {
   EXPECT_EQ(lines.size(), 5u);
   fs::remove_all(dir);
 }
+
+// An unfinished output opened as a results file is named as such.
+TEST(OutputPath, AnUnfinishedOutputIsSaidToBeOne) {
+  const std::string path = ::testing::TempDir() + "netsweep_unfinished.h5.partial-host-1";
+  std::ofstream(path) << "not yet an HDF5 file";
+  try {
+    ResultsFile f(path);
+    ADD_FAILURE() << "opened";
+  } catch (const ResultsError& e) {
+    EXPECT_NE(std::string(e.what()).find("an unfinished output"), std::string::npos) << e.what();
+  }
+  fs::remove(path);
+}
