@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Independent float64 NumPy replay of netsweep's full-batch training.
 
-Usage: check_training_numpy.py NETSWEEP [--self-test]
+Usage: check_training_numpy.py NETSWEEP [--self-test] [--device cpu|cuda] [--gpu-path auto|fused|gemm]
+(the GPU session's `cudatest` phase runs it with --device cuda, on each path)
 
 Runs a few tiny full-batch sweeps (`--batch 0`) with NETSWEEP in a temporary directory, then, for
 every network of every results file, replays training from `weights/initial` in float64 following
@@ -13,7 +14,7 @@ Keras's documented formulas, and compares:
   plus per file: frame_epochs (0, every k, the last), grid orientation, and data/*_targets
   against the labels by the documented target rules.
 
-Sweeps (all `--device cpu --threads 1 --batch 0`, <= 15 epochs, 320 networks in 5 files):
+Sweeps (all `--threads 1 --batch 0`, <= 15 epochs, 320 networks in 5 files):
   bce2    moons, 2 sigmoid outputs, shapes 3-2 and 2x4, sigmoid/tanh/relu/linear,
           adam/sgd/momentum (0.5, 0.9)
   bce1    circle, --outputs 1, two --features sets (x1,x2 and x1,x2,x1^2,x1*x2,sin(x1): two parts),
@@ -59,6 +60,7 @@ any of them goes unnoticed: evidence that the comparison is sharp enough to see 
 
 Exit status 0 when everything matches within tolerance, 1 on any mismatch, 2 on a setup error.
 """
+import argparse
 import glob
 import json
 import os
@@ -94,7 +96,7 @@ MUTATIONS = [
     ("sin feature as cos", dict(features_sin=False)),
 ]
 
-COMMON = ["--device", "cpu", "--threads", "1", "-q", "--batch", "0", "--frame-dtype", "f32",
+COMMON = ["--threads", "1", "-q", "--batch", "0", "--frame-dtype", "f32",
           "--neuron-maps", "all", "--record-weights", "all", "--neuron-grid", "5"]
 
 SWEEPS = [
@@ -358,16 +360,18 @@ def check_file(path, rep):
 
 
 def main():
-    args = [a for a in sys.argv[1:] if not a.startswith("--")]
-    if len(args) != 1:
-        print("usage: check_training_numpy.py NETSWEEP [--self-test]", file=sys.stderr)
-        return 2
-    exe = os.path.abspath(args[0])
+    parser = argparse.ArgumentParser(description="netsweep's full-batch training against a NumPy replay")
+    parser.add_argument("netsweep")
+    parser.add_argument("--self-test", action="store_true", help="also break each replay rule and expect a mismatch")
+    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    parser.add_argument("--gpu-path", default="auto", choices=["auto", "fused", "gemm"])
+    args = parser.parse_args()
+    device = ["--device", args.device] + (["--gpu-path", args.gpu_path] if args.device == "cuda" else [])
     with tempfile.TemporaryDirectory() as work:
-        return check_all(exe, work)
+        return check_all(os.path.abspath(args.netsweep), work, device, args.self_test)
 
 
-def check_all(exe, work):
+def check_all(exe, work, device, self_test):
     t0 = time.time()
     write_three_csv(os.path.join(work, "three.csv"))
 
@@ -375,7 +379,7 @@ def check_all(exe, work):
     for tag, sweep in SWEEPS:
         sweep = [os.path.join(work, a[1:]) if a.startswith("@") else a for a in sweep]
         out = os.path.join(work, f"{tag}.h5")
-        cmd = [exe, "run"] + COMMON + sweep + ["-o", out]
+        cmd = [exe, "run"] + device + COMMON + sweep + ["-o", out]
         r = subprocess.run(cmd, capture_output=True, text=True)
         if r.returncode != 0:
             print(f"ERROR: {' '.join(cmd)}\nexit {r.returncode}\n{r.stdout}{r.stderr}", file=sys.stderr)
@@ -392,7 +396,7 @@ def check_all(exe, work):
         check_file(path, rep)
     status = 1 if rep.mismatches else 0
 
-    if "--self-test" in sys.argv[1:]:
+    if self_test:
         # break one documented rule of the replay at a time: each must make the check fail
         saved = dict(RULES)
         for label, change in MUTATIONS:
@@ -409,7 +413,7 @@ def check_all(exe, work):
             if not mrep.mismatches:
                 status = 1
 
-    print(f"checked {rep.networks} networks in {len(files)} files, {rep.values} values "
+    print(f"checked {rep.networks} networks in {len(files)} files ({' '.join(device)}), {rep.values} values "
           f"(netsweep {t_run:.1f} s, total {time.time() - t0:.1f} s): "
           + ("all match" if rep.mismatches == 0 else
              f"{rep.mismatches} MISMATCHES in {len(rep.failed_nets)} networks"))

@@ -31,6 +31,11 @@ run_phases() {
         ;;
       test | cudatest)
         step test-cuda 120 "$wrap/netsweep_tests" --gtest_filter='CudaBackend.*:DevicePlan.*'
+        # The GPU's training against the float64 NumPy replay of the documented rules, on each path.
+        if [ -n "$py" ]; then
+          step replay-cuda-fused 60 "$py" "$ROOT/tests/check_training_numpy.py" "$ns" --device cuda --gpu-path fused
+          step replay-cuda-gemm 60 "$py" "$ROOT/tests/check_training_numpy.py" "$ns" --device cuda --gpu-path gemm
+        fi
         [ "$phase" = test ] && step test-emulation 60 "$wrap/netsweep_tests" --gtest_filter='GemmPath.*:DeviceAlgorithm.*'
         ;;
       drift)
