@@ -89,6 +89,7 @@ void merge_results(const std::vector<std::string>& inputs, const std::string& ou
   std::vector<NetworkResult> results(n);
   double elapsed = 0;  // shards run side by side: the longest one
   for (const auto& f : files) elapsed = std::max(elapsed, f.double_attribute("elapsed_seconds"));
+  check_output_path(output);  // before anything beside it is touched
   for (const std::string& line : clear_stale_partials(output)) log_line(line);
   ResultsWriter writer(output, problem, data, meta);
   const int frames = int(problem.frame_epochs.size());

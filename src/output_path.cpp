@@ -1,6 +1,7 @@
 // Paths the commands are given (results.h): where a results or plan file may
 // be written (made under a temporary name beside the path, renamed onto it),
 // and inputs that are the same file.
+#include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -44,13 +45,45 @@ std::string host_name() {
 }
 
 bool process_alive(pid_t pid) { return ::kill(pid, 0) == 0 || errno == EPERM; }
+
+// Whether a process holds a PartialLock on `path` (false where the file
+// system cannot say).
+bool partial_locked(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  struct flock probe {};
+  probe.l_type = F_WRLCK;
+  probe.l_whence = SEEK_SET;
+  const bool held = ::fcntl(fd, F_OFD_GETLK, &probe) == 0 && probe.l_type != F_UNLCK;
+  ::close(fd);
+  return held;
+}
 }  // namespace
+
+PartialLock::PartialLock(const std::string& path) : fd_(::open(path.c_str(), O_RDONLY | O_CLOEXEC)) {
+  struct flock lock {};
+  lock.l_type = F_RDLCK;
+  lock.l_whence = SEEK_SET;
+  if (fd_ >= 0) ::fcntl(fd_, F_OFD_SETLK, &lock);  // without locks, the pid in the name decides
+}
+
+PartialLock::~PartialLock() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void sync_parent_directory(const std::string& path) {
+  const std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  const int fd = ::open(parent.empty() ? "." : parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return;
+  ::fsync(fd);
+  ::close(fd);
+}
 
 std::string partial_path(const std::string& path) {
   return path + ".partial-" + host_name() + "-" + std::to_string(::getpid());
 }
 
-std::vector<std::string> clear_stale_partials(const std::string& path) {
+std::vector<std::string> clear_stale_partials(const std::string& path, bool directories) {
   namespace fs = std::filesystem;
   std::vector<std::string> lines;
   std::error_code ec;
@@ -64,15 +97,22 @@ std::vector<std::string> clear_stale_partials(const std::string& path) {
     const bool digits = !pid.empty() && pid.size() < 10 && pid.find_first_not_of("0123456789") == std::string::npos;
     const pid_t writer = digits ? pid_t(std::stol(pid)) : 0;  // 0: not this host's, or not a pid
     if (writer == ::getpid()) continue;
+    std::error_code type_ec;  // what this output's writer makes: a file, or a gallery's directory
+    const fs::file_status type = fs::symlink_status(dir / name, type_ec);
+    if (directories ? !fs::is_directory(type) : !fs::is_regular_file(type)) continue;
     const std::string shown = out.parent_path().empty() ? name : (dir / name).string();
-    if (writer > 0 && !process_alive(writer)) {
+    if (writer > 0 && !process_alive(writer) && !partial_locked((dir / name).string())) {
       std::error_code removed;
       fs::remove_all(dir / name, removed);
       lines.push_back(removed ? "cannot remove " + shown + ", left by a process that is gone: " + removed.message()
                               : "removed " + shown + ", left by a process that is gone (killed before it finished)");
+    } else if (writer > 0) {
+      lines.push_back(shown + " exists: another process is writing " + path + " now");
     } else {
-      lines.push_back(shown + " exists: another process is writing " + path +
-                      ", or one on another host was killed; remove it if none is");
+      lines.push_back(shown +
+                      " exists: of another host, or not named as this host's netsweep names them; remove it "
+                      "if no run is writing " +
+                      path);
     }
   }
   return lines;

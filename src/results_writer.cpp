@@ -117,6 +117,7 @@ struct ResultsWriter::Impl {
   const Dataset& data;
   RunMetadata meta;
   std::string final_path, partial;
+  std::unique_ptr<PartialLock> partial_lock;  // while the partial file is written
   h5::Handle file, frames, neuron_maps, weight_snapshots;
   size_t element_size = 2;
   std::vector<int64_t> neuron_offsets, snapshot_offsets;  // (networks + 1) see docs/results-format.md
@@ -169,6 +170,7 @@ struct ResultsWriter::Impl {
     check_output_path(path);  // again: run checked it before training, which may have taken hours
     partial = netsweep::partial_path(path);
     file = h5::create_file(partial, partial + ": cannot create the output file (is the directory writable?)");
+    partial_lock = std::make_unique<PartialLock>(partial);
     element_size = meta.frame_type == FrameType::float16 ? 2 : 4;
     beyond_f16 = std::make_unique<std::atomic<int64_t>[]>(p.networks.size());
     const hsize_t f = hsize_t(p.frame_epochs.size());
@@ -376,6 +378,7 @@ struct ResultsWriter::Impl {
     std::error_code ec;
     std::filesystem::rename(partial, final_path, ec);
     if (ec) throw ResultsError(final_path + ": cannot rename " + partial + " into place: " + ec.message());
+    sync_parent_directory(final_path);  // before a checkpoint it was made from is removed
     finished = true;
   }
 };
@@ -428,6 +431,7 @@ void write_plan_file(const std::string& path, const SweepSpec& spec, const Datas
   std::error_code ec;
   try {
     h5::Handle file = h5::create_file(tmp, tmp + ": cannot create the plan file");
+    const PartialLock lock(tmp);
     h5::set_attr(file, "format", std::string(kPlanFormat));
     h5::set_attr(file, "format_version", int64_t(kFormatVersion));
     h5::set_attr(file, "spec", spec_to_json(spec));
@@ -437,6 +441,7 @@ void write_plan_file(const std::string& path, const SweepSpec& spec, const Datas
     h5::close_written_file(file, tmp);
     std::filesystem::rename(tmp, path, ec);
     if (ec) throw ResultsError(path + ": cannot rename " + tmp + " into place: " + ec.message());
+    sync_parent_directory(path);
   } catch (...) {
     std::filesystem::remove(tmp, ec);
     throw;

@@ -2,6 +2,8 @@
 // progress line, and the results file.
 #include "netsweep/run.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -9,6 +11,7 @@
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
+#include <new>
 
 #include "host_util.h"
 #include "netsweep/checkpoint.h"
@@ -73,14 +76,19 @@ void check_frame_disk(const TrainingProblem& p, const RunOptions& o, bool checkp
                     "--snapshot-every");
   if (!checkpointing) return;
   const int64_t recorded = saturating_add(frames, inside);
-  std::error_code none;  // a resumed run's frames.bin already holds its part
-  const auto kept = std::filesystem::file_size(o.output + ".ckpt/frames.bin", none);
-  const int64_t needed = saturating_add(recorded, none ? recorded : std::max<int64_t>(0, recorded - int64_t(kept)));
+  // A resumed run's frames.bin already holds its part: what is allocated (records
+  // are written at their places, so the file is sparse until complete).
+  struct stat bin {};
+  const int64_t kept =
+      ::stat((o.output + ".ckpt/frames.bin").c_str(), &bin) == 0 ? std::min(int64_t(bin.st_blocks) * 512, recorded) : 0;
+  const int64_t needed = saturating_add(recorded, recorded - kept);
   if (available < needed)
     throw SpecError("-o " + o.output + ": with checkpoints (--resume, --checkpoint-every) the frames and what is " +
                     "recorded inside the networks are kept in " + o.output + ".ckpt until the results file is made " +
                     "from them: up to " + format_size(needed) + " in all, but " + dir.string() + " has " +
-                    format_size(available) + " free; make room, or record less (as above)");
+                    format_size(available) +
+                    " free; make room, lower --grid or --neuron-grid, raise --snapshot-every, " +
+                    "or use --neuron-maps none or --record-weights none");
 }
 
 bool output_is_complete(const std::string& path, const std::string& hash, const ShardId& shard) {
@@ -162,9 +170,8 @@ void run_sweep(const SweepSpec& spec, const Dataset& data, const RunOptions& o) 
     // A checkpoint this run made but never wrote a state into is no use to
     // --resume: nothing is left behind that looks like one.
     if (checkpoint && !checkpoint->resumable()) {
+      checkpoint->remove();  // while it holds the directory's lock
       checkpoint.reset();
-      std::error_code ec;
-      std::filesystem::remove_all(o.output + ".ckpt", ec);
     }
     throw;
   }
@@ -213,9 +220,13 @@ void train_and_write(const SweepSpec& spec, const Dataset& data, const RunOption
   progress.work_total = problem_work(problem);
   progress.network_epochs_total = int64_t(problem.networks.size()) * problem.epochs;
 
-  if (!checkpointing && std::filesystem::exists(o.output + ".ckpt"))
+  if (!checkpointing && std::filesystem::exists(o.output + ".ckpt")) {
+    if (const std::string holder = checkpoint_holder(o.output + ".ckpt"); !holder.empty())
+      throw ResultsError(o.output + ": another run of it is under way (" + holder + ", with its checkpoint in " +
+                         o.output + ".ckpt); wait for it to end, or give another -o");
     log_line(o.output + ".ckpt: a checkpoint of an earlier run, not used without --resume (this run starts over); " +
              "remove it if it is not needed");
+  }
   std::unique_ptr<ResultsWriter> writer;
   std::vector<std::optional<NetworkState>> resume_states;
   TrainControl control;
@@ -278,10 +289,14 @@ void train_and_write(const SweepSpec& spec, const Dataset& data, const RunOption
     // write without a checkpoint (the training is only in memory): a signal
     // arriving then is noted below, and the file is complete.
     writer->finish(initial, params, results, elapsed);
-  } catch (const ResultsError& e) {  // a full disk: the training is not lost with a checkpoint
+  } catch (const Interrupted&) {
+    throw;
+  } catch (const std::bad_alloc&) {
+    throw;
+  } catch (const std::exception& e) {  // a full disk, a path taken meanwhile: with a checkpoint the training is kept
     if (!checkpoint) throw;
     throw ResultsError(std::string(e.what()) + "; the training is kept in " + checkpoint->directory() +
-                       ": make room and rerun the same command with --resume to write the file");
+                       ": rerun the same command with --resume, once that is fixed, to write the file");
   }
   if (checkpoint) checkpoint->remove();
   if (const std::string warning = writer->beyond_f16_warning(); !warning.empty()) log_line(warning);  // even with -q

@@ -56,6 +56,9 @@ std::string write_slurm_job(const SweepSpec& spec, const Dataset& data, const Ru
   const fs::path out = fs::absolute(run.output);
   const std::string stem = out.stem().string();
   const fs::path plan = out.parent_path() / (stem + ".plan.h5");
+  check_output_path(plan.string());
+  for (const std::string& line : clear_stale_partials(plan.string()))  // stderr: the script goes to stdout
+    std::fprintf(stderr, "netsweep: %s\n", one_line(line).c_str());
   write_plan_file(plan.string(), spec, data, problem, sweep_hash(spec, data));
   std::string script = "#!/bin/bash\n";
   script += "#SBATCH --job-name=" + (s.job_name.empty() ? "netsweep-" + stem : s.job_name) + "\n";

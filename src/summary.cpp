@@ -349,7 +349,8 @@ std::string format_groups(const std::vector<GroupSummary>& groups, const std::ve
     out << buf;
   }
   out << "(" << (options.target_on_test ? "test" : "train") << " accuracy ≥ " << target
-      << ": the share of replicas that reached it at a frame; epochs_to: the median first frame epoch that did)\n";
+      << ": the share of the replicas measured on that set that reached it at a frame; epochs_to: the median "
+      << "first frame epoch that did)\n";
   return out.str();
 }
 

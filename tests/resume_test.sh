@@ -102,3 +102,31 @@ mkdir -p stale.h5.ckpt
 "$netsweep" run "${wargs[@]}" -q -o stale.h5 2>stale.log
 grep -q "stale.h5.ckpt: a checkpoint of an earlier run, not used without --resume" stale.log ||
   { echo "FAIL: the checkpoint left beside the output was not named"; cat stale.log; exit 1; }
+
+# While a run with checkpoints is under way, another run of the same output is
+# refused, with or without --resume, and the first is unharmed.
+"$netsweep" run "${args[@]}" -q --resume --checkpoint-every 0 -o busy.h5 &
+pid=$!
+for _ in $(seq 1 400); do [ -f busy.h5.ckpt/state.h5 ] && break; sleep 0.02; done
+for extra in "" "--resume"; do
+  status=0
+  "$netsweep" run "${args[@]}" -q $extra -o busy.h5 2>busy.log || status=$?
+  [ "$status" -eq 2 ] || { echo "FAIL: a second run ($extra) of a busy output: exit $status"; cat busy.log; exit 1; }
+  grep -q "busy.h5.*process $pid" busy.log || { echo "FAIL: the holder is not named"; cat busy.log; exit 1; }
+done
+wait "$pid"
+"$python" "$compare" --exact reference.h5 busy.h5
+echo "a second run of a busy output: refused, naming process $pid; the first completed"
+
+# SIGTERM with stderr into a pipe that has closed: still exit 143 with the
+# checkpoint kept (not 141, killed by SIGPIPE as the stop line is written).
+"$netsweep" run "${args[@]}" --resume --checkpoint-every 0 -o pipeterm.h5 2> >(head -c 1 >/dev/null) &
+pid=$!
+for _ in $(seq 1 400); do [ -f pipeterm.h5.ckpt/state.h5 ] && break; sleep 0.02; done
+sleep 0.2
+kill -s TERM "$pid"
+status=0
+wait "$pid" || status=$?
+[ "$status" -eq 143 ] || { echo "FAIL: exit $status after SIGTERM with stderr into a closed pipe, expected 143"; exit 1; }
+[ -f pipeterm.h5.ckpt/state.h5 ] || { echo "FAIL: no checkpoint after SIGTERM"; exit 1; }
+echo "SIGTERM with stderr into a closed pipe: exit 143, checkpoint kept"

@@ -104,6 +104,7 @@ TEST(CheckpointStore, ASecondRunOfTheSameOutputIsRefused) {
     // Locks are per process: the second run is a child process.
     const pid_t child = ::fork();
     if (child == 0) {
+      if (checkpoint_holder(dir) != "process " + std::to_string(::getppid())) ::_exit(3);
       try {
         CheckpointStore second(dir, p, "hash", "", FrameType::float32, 0);
       } catch (const ResultsError& e) {
@@ -118,10 +119,11 @@ TEST(CheckpointStore, ASecondRunOfTheSameOutputIsRefused) {
     int status = 0;
     ASSERT_EQ(::waitpid(child, &status, 0), child);
     ASSERT_TRUE(WIFEXITED(status));
-    EXPECT_EQ(WEXITSTATUS(status), 0) << "1: refused without naming the holder; 2: not refused";
+    EXPECT_EQ(WEXITSTATUS(status), 0) << "1: refused without naming the holder; 2: not refused; 3: holder not seen";
     EXPECT_TRUE(fs::exists(dir + "/state.h5")) << "the first run's checkpoint is untouched";
   }
   // Once the first has ended, the directory is free again.
+  EXPECT_EQ(checkpoint_holder(dir), "");
   CheckpointStore later(dir, p, "hash", "", FrameType::float32, 0);
   EXPECT_EQ(later.load()[0]->epoch, 2);
   fs::remove_all(dir);

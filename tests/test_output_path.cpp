@@ -2,6 +2,7 @@
 // (OUT.partial-HOST-PID) is removed by the next process writing OUT, and
 // nothing that may still be in use.
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -56,21 +57,62 @@ TEST(OutputPath, StalePartialsOfGoneProcessesAreRemovedOthersKept) {
 
   const std::vector<std::string> lines = clear_stale_partials(out);
   EXPECT_FALSE(fs::exists(dead_file));
-  EXPECT_FALSE(fs::exists(dead_dir));
   EXPECT_TRUE(any_line(lines, "removed " + dead_file + ", left by a process that is gone"));
-  EXPECT_TRUE(any_line(lines, "removed " + dead_dir + ", left by a process that is gone"));
-  for (const auto& kept : {live, other_host, odd}) {
-    EXPECT_TRUE(fs::exists(kept)) << kept;
-    EXPECT_TRUE(any_line(lines, kept + " exists: another process is writing " + out)) << kept;
-  }
+  EXPECT_TRUE(fs::exists(dead_dir)) << "a results file's partial is a file: a directory is not one";
+  EXPECT_TRUE(any_line(lines, live + " exists: another process is writing " + out + " now"));
+  for (const auto& other : {other_host, odd})
+    EXPECT_TRUE(any_line(lines, other + " exists: of another host, or not named as this host's")) << other;
+  for (const auto& kept : {live, other_host, odd}) EXPECT_TRUE(fs::exists(kept)) << kept;
   EXPECT_TRUE(fs::exists(mine)) << "this process's own partial";
   EXPECT_FALSE(any_line(lines, mine));
   EXPECT_TRUE(fs::exists(unrelated));
-  EXPECT_EQ(lines.size(), 5u);
+  EXPECT_EQ(lines.size(), 4u);
+
+  // A gallery's: directories, not files.
+  const std::vector<std::string> gallery = clear_stale_partials(out, true);
+  EXPECT_FALSE(fs::exists(dead_dir));
+  EXPECT_TRUE(any_line(gallery, "removed " + dead_dir + ", left by a process that is gone"));
+  EXPECT_EQ(gallery.size(), 1u);
+  EXPECT_TRUE(fs::exists(live));
   fs::remove_all(dir);
 }
 
 // An unfinished output opened as a results file is named as such.
+// A partial whose writer's pid is not one of this PID namespace's (a
+// container sharing the host name) is kept while the writer holds its lock.
+TEST(OutputPath, ALockedPartialIsKeptWhateverItsPid) {
+  const fs::path dir = fs::path(::testing::TempDir()) / "netsweep_locked_partial";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const std::string out = (dir / "sweep.h5").string();
+  const std::string mine = partial_path(out);
+  const std::string other_namespace = mine.substr(0, mine.rfind('-') + 1) + std::to_string(gone_pid());
+  std::ofstream(other_namespace) << "x";
+  int ready[2];
+  ASSERT_EQ(::pipe(ready), 0);
+  const pid_t writer = ::fork();  // another process holds the lock: locks are per open file description
+  if (writer == 0) {
+    const PartialLock lock(other_namespace);
+    const char held = 1;
+    if (::write(ready[1], &held, 1) != 1) ::_exit(1);
+    ::pause();
+    ::_exit(0);
+  }
+  char held = 0;
+  ASSERT_EQ(::read(ready[0], &held, 1), 1);
+  ::close(ready[0]);
+  ::close(ready[1]);
+  const std::vector<std::string> lines = clear_stale_partials(out);
+  ::kill(writer, SIGKILL);
+  ::waitpid(writer, nullptr, 0);
+  EXPECT_TRUE(fs::exists(other_namespace));
+  EXPECT_TRUE(any_line(lines, other_namespace + " exists: another process is writing " + out + " now"));
+  const std::vector<std::string> after = clear_stale_partials(out);  // the writer gone, its lock with it
+  EXPECT_FALSE(fs::exists(other_namespace));
+  EXPECT_TRUE(any_line(after, "removed " + other_namespace));
+  fs::remove_all(dir);
+}
+
 TEST(OutputPath, AnUnfinishedOutputIsSaidToBeOne) {
   const std::string path = ::testing::TempDir() + "netsweep_unfinished.h5.partial-host-1";
   std::ofstream(path) << "not yet an HDF5 file";

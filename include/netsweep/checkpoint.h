@@ -33,6 +33,10 @@ namespace netsweep {
 // The longest interval between checkpoints (--checkpoint-every), a week.
 constexpr double kMaxCheckpointInterval = 7 * 86400.0;
 
+// "process N" (or "a process") when another run holds the checkpoint
+// directory DIR; "" when none does or there is none.
+std::string checkpoint_holder(const std::string& dir);
+
 class CheckpointStore : public FrameSink, public Checkpointer {
  public:
   // interval_seconds: how often state.h5 is rewritten (0: after every frame).

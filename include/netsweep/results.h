@@ -51,14 +51,32 @@ struct RunMetadata {
 // path, a directory, a device, FIFO or socket, a symbolic link, a missing or
 // unwritable directory, a name too long for PATH.partial-HOST-PID beside it.
 void check_output_path(const std::string& path);
+// Makes a rename into PATH's directory durable (fsync of the directory; where
+// a file system cannot, nothing more is done).
+void sync_parent_directory(const std::string& path);
 // PATH.partial-HOST-PID: the name an output (results or plan file, gallery
 // directory) is written under until it is complete and renamed to PATH.
 std::string partial_path(const std::string& path);
 // Removes what processes of this host that are gone (kill -9, out of memory)
-// left of PATH: its PATH.partial-HOST-PID files or directories. Returns one
+// left of PATH: its PATH.partial-HOST-PID files, or with `directories` (a
+// gallery) directories, that no process holds a PartialLock on. Returns one
 // line per partial removed, and per partial kept (another host's, or of a
 // process still running: it may be writing PATH now).
-std::vector<std::string> clear_stale_partials(const std::string& path);
+std::vector<std::string> clear_stale_partials(const std::string& path, bool directories = false);
+// Held by the process writing a partial output (results or plan file, gallery
+// directory) while it writes: a lock (fcntl, on the open file description)
+// that clear_stale_partials sees whatever PID namespace or host the writer is
+// in; the pid in the name only decides where the file system has no locks.
+class PartialLock {
+ public:
+  explicit PartialLock(const std::string& path);
+  ~PartialLock();
+  PartialLock(const PartialLock&) = delete;
+  PartialLock& operator=(const PartialLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
 // Refuses (ResultsError) a file given twice among `inputs`, by any spelling
 // or link: its networks would count twice.
 void check_distinct_inputs(const std::vector<std::string>& inputs);

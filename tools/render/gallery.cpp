@@ -224,9 +224,10 @@ void render_gallery(const RenderOptions& given) {
   if (fs::exists(out) && !fs::exists(out / kMarker) && !fs::is_empty(out))
     throw RenderError(o.output + ": exists and is not a netsweep gallery; refusing to replace it");
   const StopSignals signals;
-  for (const std::string& line : clear_stale_partials(out.string()))
+  for (const std::string& line : clear_stale_partials(out.string(), true))
     std::fprintf(stderr, "netsweep-render: %s\n", one_line(line).c_str());
   StagingDir staging(partial_path(out.string()));
+  const PartialLock staging_lock(staging.path().string());
   const fs::path& tmp = staging.path();
 
   std::vector<std::vector<int>> frames;  // per file
