@@ -73,18 +73,26 @@ TEST(Gallery, RendersEveryNetworkAndAtomically) {
   EXPECT_TRUE(fs::exists(out + "/nets/net-0000/final.png"));
 }
 
-TEST(Gallery, RegressionFilesRenderCurves) {
-  const std::string path = temp_path("poly.h5");
-  const std::string cmd = std::string(NETSWEEP_BINARY) +
-                          " run --dataset poly:n=60 --loss mse --layers 2 --widths 12 --activations tanh --lr 0.01 "
-                          "--epochs 20 --snapshot-every 10 --grid 40 --device cpu -q -o " +
-                          path;
-  ASSERT_EQ(std::system(cmd.c_str()), 0);
+namespace {
+// Trains `netsweep run ARGS` on the CPU into NAME.h5 and renders its gallery into NAME_gallery.
+RenderOptions trained_gallery(const std::string& name, const std::string& args, int scale = 0) {
   RenderOptions o;
-  o.inputs = {path};
-  o.output = temp_path("poly_gallery");
+  o.inputs = {temp_path(name + ".h5")};
+  o.output = temp_path(name + "_gallery");
   o.quiet = true;
+  o.scale = scale;
+  const std::string cmd = std::string(NETSWEEP_BINARY) + " run " + args + " --device cpu -q -o " + o.inputs[0];
+  if (std::system(cmd.c_str()) != 0) throw std::runtime_error("failed: " + cmd);
   render_gallery(o);
+  return o;
+}
+}  // namespace
+
+TEST(Gallery, RegressionFilesRenderCurves) {
+  const RenderOptions o =
+      trained_gallery("poly",
+                      "--dataset poly:n=60 --loss mse --layers 2 --widths 12 --activations tanh --lr 0.01 --epochs 20 "
+                      "--snapshot-every 10 --grid 40");
   int w = 0, h = 0, n = 0;
   unsigned char* png = stbi_load((o.output + "/nets/net-0000/final.png").c_str(), &w, &h, &n, 3);
   ASSERT_NE(png, nullptr);
@@ -209,18 +217,9 @@ TEST(Gallery, FilesOfDifferentSweepsNeverGroupAsReplicas) {
 // The disagreement map reaches full colour where the replicas disagree as much
 // as they can: with 3 replicas and 2 classes that is 1 of 3 (not 1 of 2).
 TEST(Gallery, DisagreementReachesFullColourWithOddReplicas) {
-  const std::string path = temp_path("three_seeds.h5");
-  const std::string cmd = std::string(NETSWEEP_BINARY) +
-                          " run --layers 1 --widths 4 --activations tanh --seeds 3 --epochs 2 --lr 0.1 --grid 24 "
-                          "--dataset xor:n=60 --device cpu -q -o " +
-                          path;
-  ASSERT_EQ(std::system(cmd.c_str()), 0);
-  RenderOptions o;
-  o.inputs = {path};
-  o.output = temp_path("three_seeds_gallery");
-  o.quiet = true;
-  o.scale = 4;
-  render_gallery(o);
+  const RenderOptions o = trained_gallery(
+      "three_seeds",
+      "--layers 1 --widths 4 --activations tanh --seeds 3 --epochs 2 --lr 0.1 --grid 24 --dataset xor:n=60", 4);
   int w = 0, h = 0, n = 0;
   unsigned char* png = stbi_load((o.output + "/groups/g-0000/disagreement.png").c_str(), &w, &h, &n, 3);
   ASSERT_NE(png, nullptr);
