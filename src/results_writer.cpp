@@ -425,8 +425,7 @@ std::string ResultsWriter::beyond_f16_warning() const {
 
 void write_plan_file(const std::string& path, const SweepSpec& spec, const Dataset& data,
                      const TrainingProblem& problem, const std::string& sweep_hash) {
-  h5::silence_errors();
-  check_output_path(path);
+  check_output_path(path);  // (h5::create_file silences HDF5's printing)
   const std::string tmp = partial_path(path);
   std::error_code ec;
   try {

@@ -1,6 +1,7 @@
-// The checkpoint store when writing fails or two runs share it: a state.h5
-// that cannot be written whole never replaces the last good one, and a second
-// run of the same output is refused while the first holds the directory.
+// The checkpoint store when writing fails, the disk is short, or two runs
+// share it: a state.h5 that cannot be written whole never replaces the last
+// good one, a run that needs its frames twice is refused up front, and a
+// second run of the same output is refused while the first holds the directory.
 #include <gtest/gtest.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -9,11 +10,13 @@
 #include <cmath>
 #include <filesystem>
 
+#include "cli_command.h"
 #include "netsweep/checkpoint.h"
 #include "netsweep/problem.h"
 #include "netsweep/stop_signals.h"
 
 using namespace netsweep;
+using netsweep::test::run_cli;
 namespace fs = std::filesystem;
 
 namespace {
@@ -127,4 +130,27 @@ TEST(CheckpointStore, ASecondRunOfTheSameOutputIsRefused) {
   CheckpointStore later(dir, p, "hash", "", FrameType::float32, 0);
   EXPECT_EQ(later.load()[0]->epoch, 2);
   fs::remove_all(dir);
+}
+
+// With checkpoints the frames are kept twice at the end (OUT.ckpt/frames.bin
+// and the results file made from it): a sweep whose frames fit once is refused
+// up front, not at the end of its training.
+TEST(CheckpointStore, FramesThatDoNotFitTwiceOnDiskAreRefusedUpFront) {
+  const std::string dir = ::testing::TempDir() + "netsweep_ckpt_tiny_fs";
+  fs::create_directories(dir);
+  if (std::system(("mount -t tmpfs -o size=2m tmpfs " + dir + " 2>/dev/null").c_str()) != 0)
+    GTEST_SKIP() << "cannot mount a small tmpfs here (needs root)";
+  // 1 network x 11 frames x 160^2 x 2 outputs x 2 bytes = 1.07 MiB: once fits in 2 MiB, twice not.
+  const std::string args =
+      "run --layers 1 --widths 4 --activations relu --epochs 10 --snapshot-every 1 --grid 160 --neuron-maps none "
+      "--record-weights none "
+      "--dataset xor:n=40 --device cpu -q";
+  const auto once = run_cli(args + " -o " + dir + "/once.h5");
+  fs::remove(dir + "/once.h5");
+  const auto twice = run_cli(args + " --resume -o " + dir + "/twice.h5");
+  std::system(("umount " + dir).c_str());
+  EXPECT_EQ(once.exit_code, 0) << once.output;
+  EXPECT_EQ(twice.exit_code, 2) << twice.output;
+  EXPECT_NE(twice.output.find("with checkpoints (--resume, --checkpoint-every) the frames"), std::string::npos)
+      << twice.output;
 }

@@ -363,29 +363,6 @@ TEST(Cli, NeuronMapsThatDoNotFitOnDiskAreRefusedUpFront) {
   EXPECT_NE(r.output.find("--neuron-grid"), std::string::npos) << r.output;
 }
 
-// With checkpoints the frames are kept twice at the end (OUT.ckpt/frames.bin
-// and the results file made from it): a sweep whose frames fit once is refused
-// up front, not at the end of its training.
-TEST(Cli, CheckpointedFramesThatDoNotFitTwiceAreRefusedUpFront) {
-  const std::string dir = temp_path("tiny_fs_ckpt");
-  fs::create_directories(dir);
-  if (std::system(("mount -t tmpfs -o size=2m tmpfs " + dir + " 2>/dev/null").c_str()) != 0)
-    GTEST_SKIP() << "cannot mount a small tmpfs here (needs root)";
-  // 1 network x 11 frames x 160^2 x 2 outputs x 2 bytes = 1.07 MiB: once fits in 2 MiB, twice not.
-  const std::string args =
-      "run --layers 1 --widths 4 --activations relu --epochs 10 --snapshot-every 1 --grid 160 --neuron-maps none "
-      "--record-weights none "
-      "--dataset xor:n=40 --device cpu -q";
-  const auto once = run_cli(args + " -o " + dir + "/once.h5");
-  fs::remove(dir + "/once.h5");
-  const auto twice = run_cli(args + " --resume -o " + dir + "/twice.h5");
-  std::system(("umount " + dir).c_str());
-  EXPECT_EQ(once.exit_code, 0) << once.output;
-  EXPECT_EQ(twice.exit_code, 2) << twice.output;
-  EXPECT_NE(twice.output.find("with checkpoints (--resume, --checkpoint-every) the frames"), std::string::npos)
-      << twice.output;
-}
-
 TEST(Cli, ShapeAloneTrainsJustThatShapeAndListsAreAxes) {
   // --shape alone: no slide grid added.
   const std::string shape = temp_path("shape.h5");
