@@ -34,6 +34,7 @@ void check_replaceable(const std::string& path) {
                        ": exists and is not a netsweep results or plan file (or cannot be read); netsweep replaces "
                        "only its own files: remove it or give another name");
 }
+
 // This host's short name, as it can stand in a file name.
 std::string host_name() {
   char name[256] = {};
