@@ -224,8 +224,11 @@ void render_gallery(const RenderOptions& given) {
   if (fs::exists(out) && !fs::exists(out / kMarker) && !fs::is_empty(out))
     throw RenderError(o.output + ": exists and is not a netsweep gallery; refusing to replace it");
   const StopSignals signals;
-  for (const std::string& line : clear_stale_partials(out.string(), true))
-    std::fprintf(stderr, "netsweep-render: %s\n", one_line(line).c_str());
+  // What killed renders left: a staging directory, or (where the swap takes two
+  // renames) the gallery it was replacing.
+  for (const std::string& gone : {out.string(), out.string() + ".old"})
+    for (const std::string& line : clear_stale_partials(gone, true))
+      std::fprintf(stderr, "netsweep-render: %s\n", one_line(line).c_str());
   StagingDir staging(partial_path(out.string()));
   const PartialLock staging_lock(staging.path().string());
   const fs::path& tmp = staging.path();
@@ -312,7 +315,7 @@ void render_gallery(const RenderOptions& given) {
     fs::rename(tmp, out);
     staging.committed();
   } else if (::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, out.c_str(), RENAME_EXCHANGE) != 0) {
-    const fs::path old = out.string() + ".old-" + std::to_string(::getpid());
+    const fs::path old = partial_path(out.string() + ".old");
     fs::rename(out, old);
     fs::rename(tmp, out);
     staging.committed();
