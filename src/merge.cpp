@@ -93,8 +93,10 @@ void merge_results(const std::vector<std::string>& inputs, const std::string& ou
   for (const std::string& line : clear_stale_partials(output)) log_line(line);
   ResultsWriter writer(output, problem, data, meta);
   const int frames = int(problem.frame_epochs.size());
+  CountProgress merging("merging into " + output, int64_t(n), !quiet);
   for (size_t id = 0; id < n; ++id) {
     if (g_stop_requested) throw interrupted_by_signal("merge: ", "; nothing written to " + output);
+    merging.done(int64_t(id));
     const ResultsFile& f = files[size_t(where[id].first)];
     const int row = where[id].second;
     results[id] = f.network_result(row);
@@ -108,6 +110,7 @@ void merge_results(const std::vector<std::string>& inputs, const std::string& ou
       writer.write_frame(int(id), fr, f.frame(row, fr).data());
     }
   }
+  merging.clear();
   writer.finish(initial, final_params, results, elapsed);
   if (const std::string warning = writer.beyond_f16_warning(); !warning.empty()) log_line(warning);  // even with -q
   if (!quiet)

@@ -2,8 +2,10 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <ctime>
+#include <utility>
 
 #include "netsweep/text.h"
 
@@ -45,6 +47,45 @@ std::string format_duration(double s) {
   else
     std::snprintf(buf, sizeof buf, "%dh%02dm", int(s) / 3600, (int(s) % 3600) / 60);
   return buf;
+}
+
+CountProgress::CountProgress(std::string what, int64_t total, bool enabled, std::chrono::milliseconds quiet_for)
+    : what_(std::move(what)),
+      total_(total),
+      enabled_(enabled),
+      tty_(isatty(STDERR_FILENO) != 0),
+      start_(std::chrono::steady_clock::now()),
+      quiet_for_(quiet_for.count() >= 0 ? std::chrono::steady_clock::duration(quiet_for)
+                 : tty_                 ? std::chrono::steady_clock::duration(std::chrono::seconds(2))
+                                        : std::chrono::steady_clock::duration(kLogInterval)),
+      interval_(tty_ ? std::chrono::steady_clock::duration(kTtyInterval)
+                     : std::chrono::steady_clock::duration(kLogInterval)),
+      shown_(start_) {}
+
+void CountProgress::clear() {
+  if (live_) std::fprintf(stderr, "\r\x1b[2K");
+  live_ = false;
+}
+
+void CountProgress::done(int64_t count) {
+  if (!enabled_ || total_ <= 0) return;
+  const auto now = std::chrono::steady_clock::now();
+  if (now - start_ < quiet_for_ || (shown_any_ && now - shown_ < interval_)) return;
+  shown_ = now;
+  shown_any_ = true;
+  const double elapsed = std::chrono::duration<double>(now - start_).count();
+  const double fraction = double(std::min(count, total_)) / double(total_);
+  char buf[160];
+  std::snprintf(buf, sizeof buf, ": %lld/%lld networks (%.0f%%), %s elapsed, ETA %s", static_cast<long long>(count),
+                static_cast<long long>(total_), 100 * fraction, format_duration(elapsed).c_str(),
+                fraction > 0 ? format_duration(elapsed * (1 - fraction) / fraction).c_str() : "?");
+  const std::string line = log_prefix() + one_line(what_) + buf;
+  if (tty_)
+    std::fprintf(stderr, "\r\x1b[2K%s", line.c_str());
+  else
+    std::fprintf(stderr, "%s\n", line.c_str());
+  std::fflush(stderr);
+  live_ = tty_;
 }
 
 ProgressReporter::ProgressReporter(const Progress& progress, int networks, bool enabled)

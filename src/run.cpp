@@ -282,7 +282,12 @@ void train_and_write(const SweepSpec& spec, const Dataset& data, const RunOption
       const std::string while_writing = " while writing " + o.output + " (nothing written)";
       writer = std::make_unique<ResultsWriter>(o.output, problem, data, meta);
       if (!o.quiet) log_line("writing " + o.output + " from " + checkpoint->directory());
-      checkpoint->replay_frames(*writer, [&] { stop_if_asked(while_writing.c_str()); });
+      CountProgress writing("writing " + o.output, int64_t(problem.networks.size()), !o.quiet);
+      int64_t replayed = 0;
+      checkpoint->replay_frames(*writer, [&] {
+        stop_if_asked(while_writing.c_str());
+        writing.done(replayed++);
+      });
       stop_if_asked(while_writing.c_str());
     }
     // The last step (the tables, the rename) runs to its end, as does all the
