@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <limits>
 
 #include "colormap.h"
 #include "draw.h"
@@ -215,6 +216,34 @@ TEST(Frame, CleanFieldHasNoPointsNoCaption) {
   for (int j = 0; j < 32; ++j)
     for (int i = 0; i < 32; ++i)
       expect_color(img.at(i, j), field_color(s.style, &field[size_t(j * 32 + i) * 2]), 0, "grid point");
+}
+
+// A float16 frame beyond +-65504 holds +-inf (a diverged network's): drawn as
+// the end of the scale it is past, never black (inf * 0 in the interpolation
+// was NaN, and NaN's byte undefined).
+TEST(Frame, InfiniteValuesTakeTheEndOfTheScale) {
+  FrameScene s;
+  s.grid_h = s.grid_w = 4;
+  s.outputs = 1;
+  s.extent = {0, 1, 0, 1};
+  s.scale = 3;  // pixels between grid points: interpolated
+  s.style = {ColorMap::playground, false, 2, 1};
+  s.points = false;
+  s.caption = false;
+  const float inf = std::numeric_limits<float>::infinity();
+  std::vector<float> field(16, -inf);
+  for (int k = 8; k < 16; ++k) field[size_t(k)] = k == 12 ? 0.75f : inf;  // the lower half +inf, one finite point
+  const Image img = render_frame(s, field.data(), "", font());
+  const float low = 0, high = 1;
+  for (int y = 0; y < img.height; ++y)
+    for (int x = 0; x < img.width; ++x) {
+      const Rgb c = img.at(x, y);
+      EXPECT_TRUE(c == field_color(s.style, &low) || c == field_color(s.style, &high) || y >= 6)
+          << "pixel " << x << "," << y << ": " << int(c[0]) << "," << int(c[1]) << "," << int(c[2]);
+      EXPECT_FALSE(c[0] == 0 && c[1] == 0 && c[2] == 0) << "black at " << x << "," << y;
+    }
+  EXPECT_EQ(img.at(0, 0), field_color(s.style, &low));
+  EXPECT_EQ(img.at(img.width - 1, img.height - 1), field_color(s.style, &high));
 }
 
 TEST(Frame, AxesCarryTickMarksAndValues) {

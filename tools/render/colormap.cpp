@@ -7,7 +7,8 @@ namespace netsweep::render {
 namespace {
 // v + 0.5 truncated: lround for v in [0, 255], without a libm call per channel.
 uint8_t round_byte(float v) { return uint8_t(int(v + 0.5f)); }
-uint8_t to_byte(float v) { return round_byte(std::clamp(v, 0.0f, 1.0f) * 255.0f); }
+// NaN (no value) as the middle of the scale; int(NaN) would be undefined.
+uint8_t to_byte(float v) { return round_byte(std::isnan(v) ? 127.5f : std::clamp(v, 0.0f, 1.0f) * 255.0f); }
 Rgb mix(Rgb a, Rgb b, float t) {
   return {round_byte(a[0] + (b[0] - a[0]) * t), round_byte(a[1] + (b[1] - a[1]) * t),
           round_byte(a[2] + (b[2] - a[2]) * t)};
@@ -38,7 +39,7 @@ const char* to_string(ColorMap m) {
 }
 
 Rgb viridis(float t) {
-  // Polynomial fit of matplotlib's viridis (max error about 1/255 per channel).
+  // Polynomial fit of matplotlib's viridis (within 4/255 of it per channel).
   t = std::clamp(t, 0.0f, 1.0f);
   const double c[7][3] = {{0.2777273272234177, 0.005407344544966578, 0.3340998053353061},
                           {0.1050930431085774, 1.404613529898575, 1.384590162594685},

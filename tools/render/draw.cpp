@@ -134,8 +134,22 @@ void draw_field(Image& img, const FrameScene& s, const FrameLayout& l, const flo
       const float* b = values + (size_t(j0) * size_t(s.grid_w) + size_t(i1)) * stride;
       const float* c = values + (size_t(j1) * size_t(s.grid_w) + size_t(i0)) * stride;
       const float* d = values + (size_t(j1) * size_t(s.grid_w) + size_t(i1)) * stride;
-      for (size_t k = 0; k < stride; ++k)
-        p[k] = (a[k] * (1 - tx) + b[k] * tx) * (1 - ty) + (c[k] * (1 - tx) + d[k] * tx) * ty;
+      const float w[4] = {(1 - tx) * (1 - ty), tx * (1 - ty), (1 - tx) * ty, tx * ty};
+      const float* corner[4] = {a, b, c, d};
+      const int nearest = int(std::max_element(w, w + 4) - w);
+      for (size_t k = 0; k < stride; ++k) {
+        // Bilinear; where a corner that counts is not finite (a float16 frame
+        // beyond +-65504 holds +-inf), the nearest grid point's value, as inf * 0
+        // or inf - inf would give NaN.
+        float sum = 0;
+        bool finite = true;
+        for (int q = 0; q < 4; ++q)
+          if (w[q] > 0) {
+            finite &= std::isfinite(corner[q][k]);
+            sum += w[q] * corner[q][k];
+          }
+        p[k] = finite ? sum : corner[nearest][k];
+      }
       img.set(l.field_x + x, l.field_y + y, color ? (*color)(p.data()) : field_color(s.style, p.data()));
     }
   }
