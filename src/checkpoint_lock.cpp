@@ -29,7 +29,7 @@ void CheckpointStore::lock_directory() {
       if (errno != EACCES && errno != EAGAIN) throw ResultsError(path + ": cannot lock: " + std::strerror(errno));
       ::close(lock_fd_);
       lock_fd_ = -1;
-      const std::string holder = checkpoint_holder(dir_);
+      const std::string holder = lock_holder(path);
       throw ResultsError(dir_ + ": in use by another run of the same output (" +
                          (holder.empty() ? std::string("a process") : holder) +
                          "); wait for it to end, or give another -o");
@@ -49,16 +49,6 @@ void CheckpointStore::lock_directory() {
   throw ResultsError(path + ": cannot lock: it keeps being replaced (other runs of the same output?)");
 }
 
-std::string checkpoint_holder(const std::string& dir) {
-  const int fd = ::open((dir + "/lock").c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return "";
-  struct flock probe {};
-  probe.l_type = F_WRLCK;
-  probe.l_whence = SEEK_SET;
-  const bool held = ::fcntl(fd, F_GETLK, &probe) == 0 && probe.l_type != F_UNLCK;
-  ::close(fd);
-  if (!held) return "";
-  return probe.l_pid > 0 ? "process " + std::to_string(probe.l_pid) : "a process";
-}
+std::string checkpoint_holder(const std::string& dir) { return lock_holder(dir + "/lock"); }
 
 }  // namespace netsweep

@@ -6,7 +6,6 @@
 
 #include <CLI/CLI.hpp>
 #include <cmath>
-#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -82,9 +81,7 @@ void print_info(const InfoOptions& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  // Output into a closed pipe (`2>&1 | head`) is an error of that write, not
-  // a kill: a stop or an error still ends with its own line and status.
-  std::signal(SIGPIPE, SIG_IGN);
+  ignore_write_signals();  // a stop or an error still ends with its own line and status
   CLI::App app{"netsweep: train sweeps of small neural networks on 2-D data at once and record their decision fields"};
   app.set_version_flag("--version", std::string("netsweep ") + kVersion);
   app.require_subcommand(1);

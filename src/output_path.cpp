@@ -47,19 +47,19 @@ std::string host_name() {
 
 bool process_alive(pid_t pid) { return ::kill(pid, 0) == 0 || errno == EPERM; }
 
-// Whether a process holds a PartialLock on `path` (false where the file
-// system cannot say).
-bool partial_locked(const std::string& path) {
+}  // namespace
+
+std::string lock_holder(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
+  if (fd < 0) return "";
   struct flock probe {};
   probe.l_type = F_WRLCK;
   probe.l_whence = SEEK_SET;
-  const bool held = ::fcntl(fd, F_OFD_GETLK, &probe) == 0 && probe.l_type != F_UNLCK;
+  const bool held = ::fcntl(fd, F_GETLK, &probe) == 0 && probe.l_type != F_UNLCK;  // sees OFD locks too (pid -1)
   ::close(fd);
-  return held;
+  if (!held) return "";
+  return probe.l_pid > 0 ? "process " + std::to_string(probe.l_pid) : "a process";
 }
-}  // namespace
 
 PartialLock::PartialLock(const std::string& path) : fd_(::open(path.c_str(), O_RDONLY | O_CLOEXEC)) {
   struct flock lock {};
@@ -102,7 +102,7 @@ std::vector<std::string> clear_stale_partials(const std::string& path, bool dire
     const fs::file_status type = fs::symlink_status(dir / name, type_ec);
     if (directories ? !fs::is_directory(type) : !fs::is_regular_file(type)) continue;
     const std::string shown = out.parent_path().empty() ? name : (dir / name).string();
-    if (writer > 0 && !process_alive(writer) && !partial_locked((dir / name).string())) {
+    if (writer > 0 && !process_alive(writer) && lock_holder((dir / name).string()).empty()) {
       std::error_code removed;
       fs::remove_all(dir / name, removed);
       lines.push_back(removed ? "cannot remove " + shown + ", left by a process that is gone: " + removed.message()

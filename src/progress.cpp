@@ -13,6 +13,15 @@ namespace netsweep {
 namespace {
 constexpr auto kTtyInterval = std::chrono::milliseconds(250);
 constexpr auto kLogInterval = std::chrono::seconds(10);
+
+// A progress line: rewritten in place on a terminal, a line of its own in a log.
+void show_progress(bool tty, const std::string& line) {
+  if (tty)
+    std::fprintf(stderr, "\r\x1b[2K%s%s", log_prefix().c_str(), line.c_str());
+  else
+    std::fprintf(stderr, "%s%s\n", log_prefix().c_str(), line.c_str());
+  std::fflush(stderr);
+}
 }  // namespace
 
 namespace {
@@ -79,12 +88,7 @@ void CountProgress::done(int64_t count) {
   std::snprintf(buf, sizeof buf, ": %lld/%lld networks (%.0f%%), %s elapsed, ETA %s", static_cast<long long>(count),
                 static_cast<long long>(total_), 100 * fraction, format_duration(elapsed).c_str(),
                 fraction > 0 ? format_duration(elapsed * (1 - fraction) / fraction).c_str() : "?");
-  const std::string line = log_prefix() + one_line(what_) + buf;
-  if (tty_)
-    std::fprintf(stderr, "\r\x1b[2K%s", line.c_str());
-  else
-    std::fprintf(stderr, "%s\n", line.c_str());
-  std::fflush(stderr);
+  show_progress(tty_, one_line(what_) + buf);
   live_ = tty_;
 }
 
@@ -140,11 +144,7 @@ void ProgressReporter::loop() {
                          tty_ ? std::chrono::duration_cast<std::chrono::milliseconds>(kTtyInterval)
                               : std::chrono::duration_cast<std::chrono::milliseconds>(kLogInterval),
                          [&] { return stopping_; })) {
-    if (tty_)
-      std::fprintf(stderr, "\r\x1b[2K%s%s", log_prefix().c_str(), line(false).c_str());
-    else
-      std::fprintf(stderr, "%s%s\n", log_prefix().c_str(), line(false).c_str());
-    std::fflush(stderr);
+    show_progress(tty_, line(false));
   }
 }
 

@@ -78,8 +78,8 @@ TEST(CheckpointStore, AStateThatCannotBeWrittenWholeKeepsTheLastGoodOne) {
     ASSERT_GT(good, 8192u);
 
     // A disk that fills as the next state is written (here a file size limit
-    // below the state's size; SIGXFSZ ignored as during a run).
-    const StopSignals signals;
+    // below the state's size; SIGXFSZ ignored as by netsweep's main).
+    ignore_write_signals();
     rlimit old{};
     ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &old), 0);
     rlimit small = old;

@@ -63,6 +63,10 @@ std::string partial_path(const std::string& path);
 // line per partial removed, and per partial kept (another host's, or of a
 // process still running: it may be writing PATH now).
 std::vector<std::string> clear_stale_partials(const std::string& path, bool directories = false);
+// Who holds a lock on PATH that writing it would conflict with (fcntl, of
+// either kind): "process N", or "a process" for a lock on an open file
+// description; "" if none does, or the file or its file system cannot say.
+std::string lock_holder(const std::string& path);
 // Held by the process writing a partial output (results or plan file, gallery
 // directory) while it writes: a lock (fcntl, on the open file description)
 // that clear_stale_partials sees whatever PID namespace or host the writer is

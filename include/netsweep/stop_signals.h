@@ -1,8 +1,7 @@
 // Host only: stopping on SIGTERM, SIGINT or SIGHUP (the terminal closed)
 // between units of work, so that nothing half-written is left. `run` and
 // netsweep-render hold a StopSignals while they work and check the flag where
-// a stop is safe. SIGPIPE (stderr piped into `head`) and SIGXFSZ (ulimit -f)
-// are ignored meanwhile: the write that met them fails instead, and is handled.
+// a stop is safe.
 #pragma once
 
 #include <signal.h>
@@ -24,6 +23,14 @@ inline const char* signal_name(int sig) {
   return sig == SIGINT ? "SIGINT" : sig == SIGHUP ? "SIGHUP" : sig == SIGTERM ? "SIGTERM" : "a signal";
 }
 
+// For the whole program (both mains): output into a closed pipe (`2>&1 |
+// head`) or past `ulimit -f` fails that write (EPIPE, EFBIG), which is
+// reported, instead of killing the process with whatever it was writing.
+inline void ignore_write_signals() {
+  signal(SIGPIPE, SIG_IGN);
+  signal(SIGXFSZ, SIG_IGN);
+}
+
 // The handlers, for the outermost object's lifetime (the flags cleared as it
 // starts); nested ones (each part of a sweep inside the parts loop) keep them
 // and a signal already noted.
@@ -41,19 +48,12 @@ class StopSignals {
     // Under nohup SIGHUP is ignored, and stays so.
     sigaction(SIGHUP, nullptr, &old_hup_);
     if (old_hup_.sa_handler != SIG_IGN) sigaction(SIGHUP, &sa, nullptr);
-    struct sigaction ignore {};
-    ignore.sa_handler = SIG_IGN;
-    sigemptyset(&ignore.sa_mask);
-    sigaction(SIGPIPE, &ignore, &old_pipe_);
-    sigaction(SIGXFSZ, &ignore, &old_xfsz_);
   }
   ~StopSignals() {
     if (--g_stop_signals_held > 0) return;
     sigaction(SIGTERM, &old_term_, nullptr);
     sigaction(SIGINT, &old_int_, nullptr);
     sigaction(SIGHUP, &old_hup_, nullptr);
-    sigaction(SIGPIPE, &old_pipe_, nullptr);
-    sigaction(SIGXFSZ, &old_xfsz_, nullptr);
   }
   StopSignals(const StopSignals&) = delete;
   StopSignals& operator=(const StopSignals&) = delete;
@@ -62,8 +62,6 @@ class StopSignals {
   struct sigaction old_term_ {};
   struct sigaction old_int_ {};
   struct sigaction old_hup_ {};
-  struct sigaction old_pipe_ {};
-  struct sigaction old_xfsz_ {};
 };
 
 }  // namespace netsweep

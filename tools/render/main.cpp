@@ -1,17 +1,15 @@
 // netsweep-render RESULTS.h5 -o gallery/ : frames, GIFs, loss plots and an HTML gallery.
 #include <CLI/CLI.hpp>
-#include <csignal>
 #include <cstdio>
 #include <new>
 
 #include "gallery.h"
+#include "netsweep/stop_signals.h"
 #include "netsweep/text.h"
 #include "netsweep/version.h"
 
 int main(int argc, char** argv) {
-  // Output into a closed pipe (`2>&1 | head`) is an error of that write, not
-  // a kill: a stop or an error still ends with its own line and status.
-  std::signal(SIGPIPE, SIG_IGN);
+  netsweep::ignore_write_signals();  // a stop or an error still ends with its own line and status
   netsweep::render::RenderOptions o;
   CLI::App app{"netsweep-render: turn a netsweep results file into frames, GIFs, loss plots and an HTML gallery"};
   app.set_version_flag("--version", std::string("netsweep-render ") + netsweep::kVersion);
