@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
-"""Independent float64 NumPy replay of netsweep's full-batch training.
+"""Independent float64 NumPy replay of netsweep's training, full batch and minibatch.
 
 Usage: check_training_numpy.py NETSWEEP [--self-test] [--device cpu|cuda] [--gpu-path auto|fused|gemm]
 (the GPU session's `cudatest` phase runs it with --device cuda, on each path)
 
-Runs a few tiny full-batch sweeps (`--batch 0`) with NETSWEEP in a temporary directory, then, for
+Runs a few tiny sweeps (full batch and minibatch) with NETSWEEP in a temporary directory, then, for
 every network of every results file, replays training from `weights/initial` in float64 following
 only the documentation (README "netsweep run" / "Training semantics", docs/results-format.md) and
 Keras's documented formulas, and compares:
@@ -14,7 +14,7 @@ Keras's documented formulas, and compares:
   plus per file: frame_epochs (0, every k, the last), grid orientation, and data/*_targets
   against the labels by the documented target rules.
 
-Sweeps (all `--threads 1 --batch 0`, <= 15 epochs, 320 networks in 5 files):
+Sweeps (all `--threads 1`, <= 15 epochs, 396 networks in 9 files; the first four `--batch 0`):
   bce2    moons, 2 sigmoid outputs, shapes 3-2 and 2x4, sigmoid/tanh/relu/linear,
           adam/sgd/momentum (0.5, 0.9)
   bce1    circle, --outputs 1, two --features sets (x1,x2 and x1,x2,x1^2,x1*x2,sin(x1): two parts),
@@ -23,10 +23,17 @@ Sweeps (all `--threads 1 --batch 0`, <= 15 epochs, 320 networks in 5 files):
   softmax 3-class CSV, softmax loss, 1x5 and 2x5, relu/gelu/tanh/sigmoid, adam/momentum 0.8,
           l2 {0,.01}, 2 seeds
   mse     poly (1-D regression), 1x6 and 2x6, all 8 activations, adam/sgd/momentum, l1 {0,.001}
+  mb_*    minibatch, 3-4 epochs (tests/replay_minibatch.py): moons BCE 2 outputs tanh/relu adam/sgd/momentum
+          batch {1,7,32} 2 seeds; 3-class softmax sigmoid/gelu l2 batch {5,32}; poly MSE elu/leaky_relu
+          l1 batch {6,32,64}, two parts: last batches partial, two with a --test-fraction split
 
 Rules replayed (tests/training_replay.py, written from the docs / Keras, not from netsweep's code):
   * full batch: one step per epoch; the epoch loss is the data loss on the whole train set before
     that epoch's update (sample mean); L1/L2 are not in the reported loss.
+  * minibatch: epoch e (from 0) visits the stored train rows in the order of random.h's
+    epoch_permutation(network_stream_key(seed, id), e, n), in consecutive batches, the last partial one
+    used; a step per batch; the epoch loss is the sample-weighted mean of the batch losses, each
+    before its batch's update.
   * loss (Keras `*_crossentropy` / `mean_squared_error`, mean over the batch):
       bce     sigmoid outputs, p clipped to [1e-7, 1-1e-7], -(y log p + (1-y) log(1-p)) averaged
               over the outputs (Keras/PyTorch mean) and samples; gradient through the clip (0 where
@@ -55,7 +62,9 @@ accuracies exact up to samples whose replayed prediction is a near-tie (margin <
 
 --self-test additionally re-checks the same files with one documented rule of the replay broken at
 a time (leaky slope, elu alpha, gelu form, Adam's eps placement / bias correction, L1/L2 gradient,
-penalised biases, BCE sum vs mean, loss after the update, Nesterov, a wrong feature) and fails if
+penalised biases, BCE sum vs mean, loss after the update, Nesterov, a wrong feature; minibatch: the
+shuffle of the next epoch, one permutation for all epochs, no shuffle, the partial batch dropped, an
+unweighted epoch loss, the key from (id, seed)), each on the networks it can affect, and fails if
 any of them goes unnoticed: evidence that the comparison is sharp enough to see such deviations.
 
 Exit status 0 when everything matches within tolerance, 1 on any mismatch, 2 on a setup error.
@@ -73,60 +82,62 @@ import h5py
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from training_replay import (RULES, Optimizer, accuracy, features, forward, gradients,  # noqa: E402
+from training_replay import (RULES, Optimizer, accuracy, features, forward,  # noqa: E402
                              loss_value, pack, unpack)
+from replay_minibatch import MB_MUTATIONS, MB_SWEEPS, stream_key, train_epoch  # noqa: E402
 
 # tolerances: netsweep trains in float32, the replay in float64
 LOSS_RTOL, LOSS_ATOL = 1e-4, 1e-6
 W_TOL = 1e-4          # |stored - replayed| <= W_TOL * (1 + |replayed|)
 OUT_RTOL, OUT_ATOL = 1e-4, 1e-5   # frames / neuron maps (f32)
 
+# (label, RULES change, the networks it can affect: a predicate on check_file's `net`, None = all)
 MUTATIONS = [
-    ("leaky_relu slope 0.2 (Keras 3 default)", dict(leaky_slope=0.2)),
-    ("elu alpha 0.5", dict(elu_alpha=0.5)),
-    ("gelu tanh approximation", dict(gelu="tanh")),
-    ("adam with eps added to sqrt(v_hat) (PyTorch form)", dict(adam="torch")),
-    ("adam without bias correction", dict(adam="nobias")),
-    ("L2 gradient l2*W (no factor 2)", dict(l2_grad_factor=1.0)),
-    ("no L1 gradient", dict(l1_grad=False)),
-    ("penalties on biases too", dict(penalise_biases=True)),
-    ("BCE summed over outputs", dict(bce_over_outputs="sum")),
-    ("epoch loss after the update", dict(loss_before_update=False)),
-    ("Nesterov momentum", dict(momentum="nesterov")),
-    ("sin feature as cos", dict(features_sin=False)),
-]
+    ("leaky_relu slope 0.2 (Keras 3 default)", dict(leaky_slope=0.2), lambda c: c["activation"] == "leaky_relu"),
+    ("elu alpha 0.5", dict(elu_alpha=0.5), lambda c: c["activation"] == "elu"),
+    ("gelu tanh approximation", dict(gelu="tanh"), lambda c: c["activation"] == "gelu"),
+    ("adam with eps added to sqrt(v_hat) (PyTorch form)", dict(adam="torch"), lambda c: c["optimizer"] == "adam"),
+    ("adam without bias correction", dict(adam="nobias"), lambda c: c["optimizer"] == "adam"),
+    ("L2 gradient l2*W (no factor 2)", dict(l2_grad_factor=1.0), lambda c: c["l2"] > 0),
+    ("no L1 gradient", dict(l1_grad=False), lambda c: c["l1"] > 0),
+    ("penalties on biases too", dict(penalise_biases=True), lambda c: c["l1"] > 0 or c["l2"] > 0),
+    ("BCE summed over outputs", dict(bce_over_outputs="sum"), lambda c: c["loss"] == "bce" and c["outputs"] > 1),
+    ("epoch (batch) loss after the update", dict(loss_before_update=False), None),
+    ("Nesterov momentum", dict(momentum="nesterov"), lambda c: c["optimizer"] == "momentum"),
+    ("sin feature as cos", dict(features_sin=False), lambda c: any(x.startswith("sin") for x in c["features"])),
+] + MB_MUTATIONS
 
-COMMON = ["--threads", "1", "-q", "--batch", "0", "--frame-dtype", "f32",
+COMMON = ["--threads", "1", "-q", "--frame-dtype", "f32",
           "--neuron-maps", "all", "--record-weights", "all", "--neuron-grid", "5"]
 
 SWEEPS = [
     # 2 sigmoid outputs (the default for two classes), BCE; shapes from --shape and --layers x --widths
-    ("bce2", ["--dataset", "moons:n=120,noise=0.1", "--test-fraction", "0.25",
+    ("bce2", ["--batch", "0", "--dataset", "moons:n=120,noise=0.1", "--test-fraction", "0.25",
               "--shape", "3-2", "--layers", "2", "--widths", "4",
               "--activations", "sigmoid,tanh,relu,linear",
               "--optimizers", "adam,sgd,momentum", "--momentum", "0.5,0.9",
               "--lr", "0.05", "--epochs", "12", "--snapshot-every", "4", "--grid", "6"]),
     # 1 sigmoid output, BCE, two feature sets (two parts), L1 x L2 penalties
-    ("bce1", ["--dataset", "circle:n=120,noise=0.1", "--test-fraction", "0.3", "--outputs", "1",
+    ("bce1", ["--batch", "0", "--dataset", "circle:n=120,noise=0.1", "--test-fraction", "0.3", "--outputs", "1",
               "--features", "x1,x2", "--features", "x1,x2,x1^2,x1*x2,sin(x1)",
               "--shape", "4", "--shape", "3-3",
               "--activations", "leaky_relu,elu,gelu,sine", "--optimizers", "adam,sgd",
               "--l1", "0,0.01", "--l2", "0,0.02", "--lr", "0.03", "--epochs", "10",
               "--snapshot-every", "3", "--grid", "5"]),
     # 3 classes, softmax (categorical cross-entropy), from a CSV written below
-    ("softmax", ["--csv", "@three.csv", "--loss", "softmax", "--test-fraction", "0.2",
+    ("softmax", ["--batch", "0", "--csv", "@three.csv", "--loss", "softmax", "--test-fraction", "0.2",
                  "--layers", "1,2", "--widths", "5",
                  "--activations", "relu,gelu,tanh,sigmoid", "--optimizers", "adam,momentum",
                  "--momentum", "0.8", "--l2", "0,0.01", "--lr", "0.02", "--epochs", "15",
                  "--snapshot-every", "5", "--grid", "5", "--seeds", "2"]),
     # 1-D regression, MSE, one linear output; all activations, all optimizers, L1
-    ("mse", ["--dataset", "poly:n=80", "--test-fraction", "0.2",
+    ("mse", ["--batch", "0", "--dataset", "poly:n=80", "--test-fraction", "0.2",
              "--layers", "1,2", "--widths", "6",
              "--activations", "sigmoid,tanh,relu,linear,leaky_relu,elu,gelu,sine",
              "--optimizers", "adam,sgd,momentum", "--momentum", "0.9",
              "--l1", "0,0.001", "--lr", "0.005", "--epochs", "15",
              "--snapshot-every", "5", "--grid", "12"]),
-]
+] + MB_SWEEPS
 
 
 def write_three_csv(path):
@@ -153,6 +164,7 @@ class Report:
         self.values = 0
         self.networks = 0
         self.lines = []
+        self.worst = {}    # what -> (largest |diff|/tol, largest |diff|)
 
     def compare(self, where, what, stored, replayed, rtol, atol, index_names=None, slack=None):
         stored = np.asarray(stored, dtype=np.float64).ravel()
@@ -166,10 +178,13 @@ class Report:
             tol = tol + np.asarray(slack, dtype=np.float64).ravel()
         both_nan = np.isnan(stored) & np.isnan(replayed)
         bad = ~both_nan & ~(np.abs(stored - replayed) <= tol)
+        err = np.where(both_nan, 0.0, np.abs(stored - replayed))
+        if err.size:
+            r0, e0 = self.worst.get(what, (0.0, 0.0))
+            self.worst[what] = (max(r0, float(np.max(err / np.maximum(tol, 1e-300)))), max(e0, float(np.max(err))))
         if bad.any():
             i = int(np.argmax(bad))
             label = index_names(i) if index_names else f"index {i}"
-            err = np.abs(stored - replayed)
             self.fail(where, what,
                       f"{int(bad.sum())}/{stored.size} values off; first at {label}: stored "
                       f"{stored[i]:.9g} vs replayed {replayed[i]:.9g} (|diff| {err[i]:.3g}, "
@@ -183,7 +198,7 @@ class Report:
             print(self.lines[-1], flush=True)
 
 
-def check_file(path, rep):
+def check_file(path, rep, only=None):
     f = h5py.File(path, "r")
     assert f.attrs["format"] in (b"netsweep-results", "netsweep-results"), path
     loss = f.attrs["loss"]
@@ -248,19 +263,27 @@ def check_file(path, rep):
     lrs, l1s, l2s, mus = nets["lr"][:], nets["l1"][:], nets["l2"][:], nets["momentum"][:]
     status = nets["status"].asstr()[:]
     ep_trained = nets["epochs_trained"][:]
+    nets = {k: nets[k][:] for k in ("id", "seed", "batch", "parameters") + tuple(
+        "final_" + c for c in ("epoch_loss", "train_loss", "test_loss", "train_accuracy", "test_accuracy"))}
     losses = f["losses/epoch"][:]
     s_trl, s_tel = f["snapshots/train_loss"][:], f["snapshots/test_loss"][:]
     s_tra, s_tea = f["snapshots/train_accuracy"][:], f["snapshots/test_accuracy"][:]
 
     for n in range(len(shapes)):
-        rep.networks += 1
         hidden = [int(w) for w in shapes[n].split("-")]
         dims = [len(feat)] + hidden + [O]
         lr, l1, l2 = float(lrs[n]), float(l1s[n]), float(l2s[n])
         mu = float(mus[n]) if opts[n] == "momentum" else 0.0
-        where = (f"{name} net {n} (shape {shapes[n]}, {acts[n]}, {opts[n]}"
-                 + (f" m={mu:g}" if opts[n] == "momentum" else "")
-                 + f", lr {lr:g}, l1 {l1:g}, l2 {l2:g}, {loss}/{O} out, features {','.join(feat)})")
+        batch = int(nets["batch"][n])
+        where = (f"{name} net {n} (id {nets['id'][n]}, seed {nets['seed'][n]}, shape {shapes[n]}, "
+                 f"{acts[n]}, {opts[n]}" + (f" m={mu:g}" if opts[n] == "momentum" else "")
+                 + f", lr {lr:g}, batch {batch}, l1 {l1:g}, l2 {l2:g}, {loss}/{O} out, "
+                 f"features {','.join(feat)})")
+        net = dict(activation=acts[n], optimizer=opts[n], l1=l1, l2=l2, batch=batch, train=len(Xtr),
+                   loss=loss, outputs=O, features=feat, seed=int(nets["seed"][n]), id=int(nets["id"][n]))
+        if only is not None and not only(net):
+            continue      # (self-test) a network the broken rule cannot affect
+        rep.networks += 1
         if status[n] != "trained" or ep_trained[n] != E:
             rep.fail(where, "status", f"status {status[n]}, epochs_trained {ep_trained[n]} (expected trained, {E})")
             continue
@@ -291,17 +314,9 @@ def check_file(path, rep):
 
         if 0 in frame_epochs:
             snapshot(0)
+        key = stream_key(nets["seed"][n], nets["id"][n])
         for e in range(E):
-            lval, grads = gradients(layers, Xtr, Ytr, acts[n], loss)
-            ep_loss[e] = lval
-            for li in range(len(layers)):
-                for k in ((0, 1) if RULES["penalise_biases"] else (0,)):
-                    W = layers[li][k]
-                    grads[li][k] = (grads[li][k] + (l1 * np.sign(W) if RULES["l1_grad"] else 0.0)
-                                    + RULES["l2_grad_factor"] * l2 * W)
-            opt.step(layers, grads)
-            if not RULES["loss_before_update"]:
-                ep_loss[e] = loss_value(forward(layers, Xtr, acts[n], loss)[1], Ytr, loss)
+            ep_loss[e] = train_epoch(layers, opt, Xtr, Ytr, acts[n], loss, l1, l2, batch, key, e)
             if (e + 1) in frame_epochs:
                 snapshot(e + 1)
 
@@ -360,7 +375,7 @@ def check_file(path, rep):
 
 
 def main():
-    parser = argparse.ArgumentParser(description="netsweep's full-batch training against a NumPy replay")
+    parser = argparse.ArgumentParser(description="netsweep's training against a NumPy replay")
     parser.add_argument("netsweep")
     parser.add_argument("--self-test", action="store_true", help="also break each replay rule and expect a mismatch")
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
@@ -399,11 +414,11 @@ def check_all(exe, work, device, self_test):
     if self_test:
         # break one documented rule of the replay at a time: each must make the check fail
         saved = dict(RULES)
-        for label, change in MUTATIONS:
+        for label, change, only in MUTATIONS:
             RULES.update(change)
             mrep = Report(quiet=True)
             for path in files:
-                check_file(path, mrep)
+                check_file(path, mrep, only)
             RULES.clear()
             RULES.update(saved)
             kinds = sorted({ln.split("[", 1)[1].split("]", 1)[0] for ln in mrep.lines})
@@ -417,6 +432,8 @@ def check_all(exe, work, device, self_test):
           f"(netsweep {t_run:.1f} s, total {time.time() - t0:.1f} s): "
           + ("all match" if rep.mismatches == 0 else
              f"{rep.mismatches} MISMATCHES in {len(rep.failed_nets)} networks"))
+    worst = sorted(rep.worst.items(), key=lambda kv: -kv[1][0])
+    print("largest |diff|/tol (|diff|): " + ", ".join(f"{w} {r:.2g} ({e:.2g})" for w, (r, e) in worst[:8]))
     return status
 
 

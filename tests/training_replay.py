@@ -16,7 +16,10 @@ B1, B2, ADAM_EPS = 0.9, 0.999, 1e-7
 # The documented rules. --self-test breaks one at a time and expects the check to notice.
 RULES = dict(leaky_slope=0.01, elu_alpha=1.0, gelu="erf", adam="keras", l2_grad_factor=2.0,
              l1_grad=True, penalise_biases=False, bce_over_outputs="mean", loss_before_update=True,
-             momentum="keras", features_sin=True)
+             momentum="keras", features_sin=True,
+             # minibatch rules (tests/replay_minibatch.py)
+             stream_key="seed,id", shuffle="per-epoch", shuffle_epoch_base=0, drop_last=False,
+             epoch_loss="weighted")
 _erf = np.frompyfunc(math.erf, 1, 1)
 
 
@@ -130,11 +133,11 @@ def sigmoid_f32(z):
 
 def loss_value(p, Y, loss):
     if loss == "bce":
-        pc = np.clip(p, EPS_LO, EPS_HI)
+        pc = np.minimum(np.maximum(p, EPS_LO), EPS_HI)
         per = -(Y * np.log(pc) + (1 - Y) * np.log(1 - pc))
         return (per.mean(axis=1) if RULES['bce_over_outputs'] == 'mean' else per.sum(axis=1)).mean()
     if loss == "softmax":
-        pc = np.clip(p, EPS_LO, EPS_HI)
+        pc = np.minimum(np.maximum(p, EPS_LO), EPS_HI)
         return (-(Y * np.log(pc)).sum(axis=1)).mean()
     return ((p - Y) ** 2).mean(axis=1).mean()
 
@@ -143,12 +146,12 @@ def loss_grad_z(p, Y, loss):
     """d(mean loss)/d(output pre-activation)"""
     n, O = p.shape
     if loss == "bce":
-        pc = np.clip(p, EPS_LO, EPS_HI)
+        pc = np.minimum(np.maximum(p, EPS_LO), EPS_HI)
         mask = ((p >= EPS_LO) & (p <= EPS_HI)).astype(np.float64)
         dp = (-(Y / pc) + (1 - Y) / (1 - pc)) * mask / (n * (O if RULES["bce_over_outputs"] == "mean" else 1))
         return dp * p * (1 - p)
     if loss == "softmax":
-        pc = np.clip(p, EPS_LO, EPS_HI)
+        pc = np.minimum(np.maximum(p, EPS_LO), EPS_HI)
         mask = ((p >= EPS_LO) & (p <= EPS_HI)).astype(np.float64)
         dp = -(Y / pc) * mask / n
         return p * (dp - (dp * p).sum(axis=1, keepdims=True))
