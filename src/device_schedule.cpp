@@ -153,12 +153,20 @@ std::vector<int> plan_group_blocks(const TrainingProblem& p, int budget, int64_t
     const int64_t k = std::min<int64_t>(kMaxGroupBlocks, step_macs[i] / macs_per_block);
     if (k >= 2) wanted += k;
   }
-  // Scale down evenly if the wide networks want more blocks than the budget.
-  for (size_t i = 0; i < n; ++i) {
+  // Scale down evenly if the wide networks want more blocks than the budget;
+  // past it (each group keeps 2 blocks at least), the networks with the least
+  // work train in one block: a group's blocks must all be resident at once.
+  std::vector<size_t> order(n);
+  for (size_t i = 0; i < n; ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return step_macs[a] > step_macs[b]; });
+  int64_t used = 0;
+  for (size_t i : order) {
     if (blocks[i] == 0) continue;
     int64_t k = std::min<int64_t>(kMaxGroupBlocks, step_macs[i] / macs_per_block);
     if (k < 2) continue;
     if (wanted > budget) k = std::max<int64_t>(2, k * budget / wanted);
+    if (used + k > budget) continue;
+    used += k;
     blocks[i] = int(k);
   }
   return blocks;

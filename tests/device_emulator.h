@@ -3,6 +3,8 @@
 // kernels rely on (same code, same thread-strided loops, same barriers).
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <algorithm>
 #include <cmath>
 #include <condition_variable>
@@ -16,26 +18,53 @@
 
 namespace netsweep::test {
 
+// Thrown in every thread of a block once its barriers can no longer match:
+// a thread left the block while others wait, or waits after one left (on the
+// device: undefined behaviour, a hang or a half-updated network).
+struct BarrierMismatch {};
+
 class HostBarrier {
  public:
-  explicit HostBarrier(int n) : n_(n) {}
-  void wait() {
+  // lag >= 0: after every barrier, thread `lag` resumes only once every other
+  // thread has reached the next barrier or left, an order the device may take
+  // too. A value it reads after a barrier that another thread overwrites
+  // before the next one is then read overwritten: a race made certain.
+  explicit HostBarrier(int n, int lag = -1) : n_(n), lag_(lag) {}
+  void wait(int tid) {
     std::unique_lock<std::mutex> lock(m_);
+    if (left_ > 0) broken_ = true;
     const long gen = generation_;
-    if (++arrived_ == n_) {
+    if (!broken_ && ++arrived_ == n_) {
       arrived_ = 0;
       ++generation_;
       cv_.notify_all();
-    } else {
-      cv_.wait(lock, [&] { return gen != generation_; });
+    } else if (!broken_) {
+      if (lag_ >= 0) cv_.notify_all();  // the lagging thread counts the arrivals
+      cv_.wait(lock, [&] { return gen != generation_ || broken_; });
     }
+    if (tid == lag_) cv_.wait(lock, [&] { return arrived_ + left_ >= n_ - 1 || broken_; });
+    if (broken_) {
+      cv_.notify_all();
+      throw BarrierMismatch{};
+    }
+  }
+  void leave() {
+    std::lock_guard<std::mutex> lock(m_);
+    ++left_;
+    if (arrived_ > 0) broken_ = true;
+    cv_.notify_all();
+  }
+  bool broken() {
+    std::lock_guard<std::mutex> lock(m_);
+    return broken_;
   }
 
  private:
   std::mutex m_;
   std::condition_variable cv_;
-  int n_, arrived_ = 0;
+  int n_, lag_, arrived_ = 0, left_ = 0;
   long generation_ = 0;
+  bool broken_ = false;
 };
 
 struct HostBlock {
@@ -43,19 +72,27 @@ struct HostBlock {
   HostBarrier* barrier;
   int tid() const { return id; }
   int size() const { return n; }
-  void sync() { barrier->wait(); }
+  void sync() { barrier->wait(id); }
 };
 
+// Runs f on `threads` host threads as one block; lag: as HostBarrier. A
+// barrier mismatch fails the current test.
 template <typename F>
-void run_block(int threads, F&& f) {
-  HostBarrier barrier(threads);
+void run_block(int threads, F&& f, int lag = -1) {
+  HostBarrier barrier(threads, lag < threads ? lag : -1);
   std::vector<std::thread> pool;
   for (int t = 0; t < threads; ++t)
     pool.emplace_back([&, t] {
       HostBlock b{t, threads, &barrier};
-      f(b);
+      try {
+        f(b);
+      } catch (const BarrierMismatch&) {
+      }
+      barrier.leave();
     });
   for (auto& t : pool) t.join();
+  if (barrier.broken())
+    ADD_FAILURE() << "barrier mismatch in a block of " << threads << " threads (lagging " << lag << ")";
 }
 
 // BLAS semantics on the host: column-major, C = op(A) op(B).
@@ -160,6 +197,8 @@ class EmulatedExecutor : public DeviceExecutor {
   bool fitted_blocks() const override { return fitted_blocks_; }
   // The block size of each launch of single-block networks in the last upload's plan.
   const std::vector<int>& launch_threads() const { return launch_threads_; }
+  // Training blocks run with thread `lag` lagging (HostBarrier); -1: none.
+  void lag_thread(int lag) { lag_ = lag; }
   std::string description() const override { return "host emulation of the CUDA kernels"; }
   int group_budget() const override { return budget_; }
   int64_t macs_per_block() const override { return macs_per_block_; }
@@ -212,12 +251,15 @@ class EmulatedExecutor : public DeviceExecutor {
         const device::Net& N = nets_[i];
         std::vector<float> own(size_t(scratch_floats(N)), std::nanf(""));
         std::vector<int32_t> order(size_t(P_.n_train), -1);
-        run_block(single_threads_[i],
-                  [&](HostBlock& b) { device::train_until(b, P_, int(i), epoch_end, own.data(), order.data()); });
+        run_block(
+            single_threads_[i],
+            [&](HostBlock& b) { device::train_until(b, P_, int(i), epoch_end, own.data(), order.data()); }, lag_);
       } else if (blocks_[i] == 1) {
-        run_block(single_threads_[i], [&](HostBlock& b) { device::train_until(b, P_, int(i), epoch_end); });
+        run_block(
+            single_threads_[i], [&](HostBlock& b) { device::train_until(b, P_, int(i), epoch_end); }, lag_);
       } else if (blocks_[i] > 0) {
-        run_block(threads_ * blocks_[i], [&](HostBlock& b) { device::train_until(b, P_, int(i), epoch_end); });
+        run_block(
+            threads_ * blocks_[i], [&](HostBlock& b) { device::train_until(b, P_, int(i), epoch_end); }, lag_);
       }
     }
     train_gemm_groups_until(*gemm_ops_, P_, gemm_members_.data(), gemm_groups_, epoch_end);
@@ -283,7 +325,7 @@ class EmulatedExecutor : public DeviceExecutor {
   }
 
  private:
-  int threads_, budget_;
+  int threads_, budget_, lag_ = -1;
   int64_t macs_per_block_;
   bool grid_gemm_;
   TrainPath path_;

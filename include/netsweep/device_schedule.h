@@ -124,7 +124,8 @@ void check_device_memory(const DeviceBufferSizes& sizes, int64_t extra, int64_t 
 
 // Blocks for networks whose per-step work (multiply-adds x batch) is large:
 // one block per kMacsPerBlock, at most kMaxGroupBlocks, within a budget of
-// `group_budget` blocks in all (what can be resident beside the rest).
+// `group_budget` blocks in all (what can be resident beside the rest): past
+// it, the networks with the least work train in one block.
 constexpr int64_t kMacsPerBlock = int64_t(1) << 21;
 constexpr int kMaxGroupBlocks = 32;
 // Networks with `skip` set (the GEMM path's) get 0 blocks.
