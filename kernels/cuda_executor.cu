@@ -185,6 +185,9 @@ class CudaExecutor : public DeviceExecutor {
     buf(DeviceBuffer::group_block_rank).upload(ints(plan.group_block_rank));
     buf(DeviceBuffer::group_blocks).upload(ints(plan.blocks));
     buf(DeviceBuffer::gemm_state).zero();
+    // Sample 0 until an epoch's order is drawn, as in the emulation: a GEMM-path member inactive from the
+    // start (resumed diverged or stopped) still gathers its rows, and cudaMalloc's garbage would be out of range.
+    buf(DeviceBuffer::perm).zero();
     buf(DeviceBuffer::gemm_members).upload(plan.gemm_members);
     gemm_groups_ = plan.gemm_groups;
     buf(DeviceBuffer::gemm_table)

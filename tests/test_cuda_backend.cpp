@@ -10,6 +10,7 @@
 
 #include "netsweep/cuda_backend.h"
 #include "parity.h"
+#include "recording_checkpointer.h"
 
 using namespace netsweep;
 using namespace netsweep::test;
@@ -23,13 +24,14 @@ namespace {
     if (info.count == 0) GTEST_SKIP() << "no CUDA device: " << info.error; \
   } while (0)
 
-void run_cuda(SweepRun& r, const SweepSpec& s, const Dataset& d, const CudaOptions& options = {}) {
+void run_cuda(SweepRun& r, const SweepSpec& s, const Dataset& d, const CudaOptions& options = {},
+              const TrainControl& control = {}) {
   start(r, s, d);
   std::string why;
   auto backend = make_cuda_backend(why, options);
   ASSERT_TRUE(backend) << why;
   Progress progress;
-  EXPECT_TRUE(backend->train(r.problem, r.params, r.results, r.frames, progress, {}));
+  EXPECT_TRUE(backend->train(r.problem, r.params, r.results, r.frames, progress, control));
 }
 
 // The CPU backend against the GPU with `options` on the moons data: after s's
@@ -241,6 +243,36 @@ TEST(CudaBackend, MatchesCpuForBatchesDivergenceAndRegression) {
       EXPECT_EQ(gpu_d.results[i].status,
                 gpu_d.problem.networks[i].optimizer.lr > 1 ? NetStatus::diverged : NetStatus::trained);
     expect_parity(cpu_d, gpu_d, std::string("cuda divergence, ") + to_string(path), real_gpu_bounds(1e-2f));
+  }
+}
+
+TEST(CudaBackend, ResumesStoppedAndDivergedNetworksOnEveryPath) {
+  // From a CPU checkpoint taken mid-run, in which the networks at 1e38 have
+  // diverged: on the GEMM path these are members that never draw an epoch
+  // order on the device (their rows stay at sample 0, as in the emulation).
+  NS_REQUIRE_GPU();
+  SweepSpec s = base_spec();
+  s.widths = {3, 48};  // 48 takes the GEMM path under auto
+  s.activations = {Activation::linear};  // a diverged network's huge values stay comparable
+  s.optimizers = {Optimizer::momentum};
+  s.learning_rates = {1e-2f, 1e38f};
+  s.loss = Loss::mse;
+  SweepRun whole;
+  run_cpu(whole, s, data("gauss"));
+  for (TrainPath path : kPaths) {
+    RecordingCheckpointer rec(int(whole.problem.networks.size()) * 2);  // after the second frame
+    SweepRun first;
+    run_cpu(first, s, data("gauss"), rec.control());
+    const auto states = rec.resume_states(first.problem.networks.size());
+    TrainControl resume;
+    resume.resume = &states;
+    SweepRun gpu;
+    run_cuda(gpu, s, data("gauss"), {path, false}, resume);
+    take_recorded(gpu, first, false);
+    for (size_t i = 0; i < gpu.results.size(); ++i)
+      EXPECT_EQ(gpu.results[i].status,
+                gpu.problem.networks[i].optimizer.lr > 1 ? NetStatus::diverged : NetStatus::trained);
+    expect_parity(whole, gpu, std::string("cuda resume, ") + to_string(path), real_gpu_bounds(1e-2f));
   }
 }
 

@@ -168,6 +168,35 @@ TEST(GemmPath, ResumesMidEpochAndHandsOverToTheCpu) {
   expect_parity(whole, on_cpu, "GEMM path stop, CPU resume");
 }
 
+TEST(GemmPath, ResumesDivergedMembersFromACheckpoint) {
+  // As CudaBackend.ResumesStoppedAndDivergedNetworksOnEveryPath: members
+  // diverged before the checkpoint never draw an epoch order on the device;
+  // they still gather rows (sample 0) and must change nothing.
+  SweepSpec s = base_spec();
+  s.widths = {3, 48};
+  s.activations = {Activation::linear};  // a diverged network's huge values stay comparable
+  s.optimizers = {Optimizer::momentum};
+  s.learning_rates = {1e-2f, 1e38f};  // 1e38: diverged at the first update
+  s.loss = Loss::mse;
+  SweepRun whole;
+  run_cpu(whole, s, data("gauss"));
+  RecordingCheckpointer rec(int(whole.problem.networks.size()) * 2);  // after the second frame
+  SweepRun first;
+  run_cpu(first, s, data("gauss"), rec.control());
+  const auto states = rec.resume_states(first.problem.networks.size());
+  TrainControl resume;
+  resume.resume = &states;
+  for (TrainPath path : {TrainPath::gemm, TrainPath::automatic}) {
+    SweepRun dev;
+    EXPECT_TRUE(run_gemm(dev, s, data("gauss"), resume, path));
+    take_recorded(dev, first, false);
+    for (size_t i = 0; i < dev.results.size(); ++i)
+      EXPECT_EQ(dev.results[i].status,
+                dev.problem.networks[i].optimizer.lr > 1 ? NetStatus::diverged : NetStatus::trained);
+    expect_parity(whole, dev, std::string("resume with diverged members, ") + to_string(path));
+  }
+}
+
 TEST(GemmPath, AutomaticPathSendsWideNetworksToGemmGroups) {
   SweepSpec s = base_spec();
   s.layers = {1, 2};
