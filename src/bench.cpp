@@ -266,9 +266,18 @@ BenchReport run_bench(const SweepSpec& spec, const Dataset& data, const std::vec
   check_training_memory(problem, threads);
   BenchReport report;
   report.threads = worker_threads(threads);
-  for (const auto& device : devices)
+  for (const auto& device : devices) {
     report.rows.push_back(device.cuda ? time_device_in_child(problem, device, threads)
                                       : time_device(problem, device, threads));
+    // Progress, and each row's figure kept (in a log) should a later row hang and the run be killed.
+    const BenchRow& row = report.rows.back();
+    if (row.error.empty())
+      std::fprintf(stderr, "bench %zu/%zu: %s %.3f s\n", report.rows.size(), devices.size(), row.device.c_str(),
+                   row.seconds);
+    else
+      std::fprintf(stderr, "bench %zu/%zu: %s unavailable: %s\n", report.rows.size(), devices.size(),
+                   row.device.c_str(), row.error.c_str());
+  }
   if (by_width) report.width_classes = time_width_classes(spec, data, report.threads);
   return report;
 }

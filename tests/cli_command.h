@@ -14,8 +14,9 @@ struct CommandResult {
   std::string output;
 };
 
-inline CommandResult run_cli(const std::string& args) {
-  const std::string command = std::string(NETSWEEP_BINARY) + " " + args + " 2>&1";
+// stderr_too false: stdout alone (a JSON document), stderr left to the test's log.
+inline CommandResult run_cli(const std::string& args, bool stderr_too = true) {
+  const std::string command = std::string(NETSWEEP_BINARY) + " " + args + (stderr_too ? " 2>&1" : "");
   FILE* pipe = popen(command.c_str(), "r");
   std::string output;
   char buf[4096];

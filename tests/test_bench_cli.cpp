@@ -15,7 +15,8 @@ TEST(Cli, BenchTimesEachDeviceInOneTable) {
       "cuda-gemm-merge,cuda-gemm-merge-pershape,cuda-fused-smem,cuda-fused-terms1,cuda-block256 --layers 1,2 "
       "--widths 4,80 "
       "--activations relu "
-      "--epochs 3 --grid 8 --json");
+      "--epochs 3 --grid 8 --json",
+      false);
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const auto rows = nlohmann::json::parse(r.output);
   ASSERT_EQ(rows.size(), 12u);
@@ -49,7 +50,8 @@ TEST(Cli, BenchTimesEachDeviceInOneTable) {
 
 TEST(Cli, BenchByWidthSetsEachClassBesideATunedGemm) {
   const auto r = run_cli(
-      "bench --devices cpu --layers 1,2 --widths 4,40,100 --activations relu --epochs 2 --grid 8 --by-width --json");
+      "bench --devices cpu --layers 1,2 --widths 4,40,100 --activations relu --epochs 2 --grid 8 --by-width --json",
+      false);
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const auto rows = nlohmann::json::parse(r.output);
   ASSERT_EQ(rows.size(), 4u) << rows;  // the sweep, then widths 4 (up to 16), 40 (17-64), 100 (65-256)
@@ -93,8 +95,8 @@ TEST(Cli, BenchByWidthSetsEachClassBesideATunedGemm) {
 TEST(Cli, BenchRunsEachCudaVariantInAProcessOfItsOwn) {
   // connN sets CUDA_DEVICE_MAX_CONNECTIONS, which CUDA reads when the context
   // is made: only a process per variant makes the A/B honest.
-  const auto r =
-      run_cli("bench --devices cpu,cuda-conn8,cuda-gemm-conn32 --layers 1 --widths 4,80 --epochs 2 --grid 8 --json");
+  const auto r = run_cli(
+      "bench --devices cpu,cuda-conn8,cuda-gemm-conn32 --layers 1 --widths 4,80 --epochs 2 --grid 8 --json", false);
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const auto rows = nlohmann::json::parse(r.output);
   ASSERT_EQ(rows.size(), 3u);
@@ -107,6 +109,10 @@ TEST(Cli, BenchRunsEachCudaVariantInAProcessOfItsOwn) {
     else
       EXPECT_GT(rows[i]["seconds"].get<double>(), 0.0);
   }
+  // Each row is said on stderr once done: progress, kept in a log should a later row hang.
+  const auto said = run_cli("bench --devices cpu,cuda-conn8 --layers 1 --widths 4 --epochs 1 --grid 4");
+  EXPECT_NE(said.output.find("bench 1/2: cpu "), std::string::npos) << said.output;
+  EXPECT_NE(said.output.find("bench 2/2: cuda-conn8 "), std::string::npos) << said.output;
   for (const char* bad : {"cuda-conn0", "cuda-conn33", "cuda-connx", "cuda-split0", "cuda-split", "cuda-split6x"}) {
     const auto b = run_cli(std::string("bench --devices ") + bad + " --layers 1 --widths 4 --epochs 1 --grid 4");
     EXPECT_EQ(b.exit_code, 2) << b.output;
@@ -129,7 +135,7 @@ TEST(Cli, BenchCountsTheStepsThatRan) {
       "bench --devices cpu --layers 2 --widths 8 --dataset moons:n=64 --epochs 50 --grid 4 --json";
   for (const auto& [extra, steps] :
        {std::pair<const char*, double>{"", 2 * 2 * 50}, {" --early-stop-loss 10", 2 * 2}}) {
-    const auto r = run_cli(sweep + extra);
+    const auto r = run_cli(sweep + extra, false);
     ASSERT_EQ(r.exit_code, 0) << r.output;
     const auto row = nlohmann::json::parse(r.output).at(0);
     EXPECT_NEAR(row["steps_per_s"].get<double>() * row["seconds"].get<double>(), steps, 1e-6 * steps) << extra;
