@@ -12,14 +12,15 @@
 #
 # With the device tool, after `prepare` (and `reference`) here, two calls, both with carry [".carry"]
 # and timeout_s 360, the second right after the first (the machine stays warm 30 s):
-#   bash tools/gpu_session.sh run .carry "$OUT" env test sanitize classes parity
-#   bash tools/gpu_session.sh run .carry "$OUT" slide frames tf32 peers peer-loop seeds
+#   bash tools/gpu_session.sh run .carry "$OUT" env cudatest sanitize classes parity
+#   bash tools/gpu_session.sh run .carry "$OUT" slide frames tf32 peers peer-loop seeds-bench
 # Each call stops starting steps after GPU_SESSION_BUDGET seconds (default 300) and cuts the last one
-# to fit, so both calls and two machine starts fit in ~13 minutes. Before any phase, `run` checks
-# that every carried binary finds all its shared libraries (ldd) and stops (exit 3) if not.
+# to fit (or skips it, under half its limit left), so both calls and two machine starts fit in ~13
+# minutes. Before any phase, `run` checks that every carried binary finds all its shared libraries
+# (ldd) and that the carry was built from the sources beside it (.carry/SOURCES); else it stops (exit 3).
 #
-# Exit status: 0 if every step succeeded, 1 if any failed or timed out (all still ran), 3 if libraries
-# are missing. Phases (run in the order given; `first` and `speed` name the first session's two calls'
+# Exit status: 0 if every step succeeded, 1 if any failed, timed out or was skipped (all still ran),
+# 3 as above. Phases (run in the order given; `first` and `speed` name the first session's two calls'
 # lists, `again` the single call of a session after the kernels have run once):
 #   env       GPU name, driver and memory, nvcc and compute-sanitizer, the CUDA library folders used
 #   test      the real-kernel tests (CudaBackend.*, DevicePlan.*), then the device-algorithm emulations
@@ -83,6 +84,14 @@ h5_python() {
   return 1
 }
 
+# A digest of every file the build reads, without git (the device's copy of the checkout may lack it):
+# `run` refuses a carry built from other sources than those beside it.
+source_hash() {
+  (cd "$ROOT" && find CMakeLists.txt cmake include src kernels tests tools -type f \( -name '*.cpp' -o -name '*.h' \
+    -o -name '*.cu' -o -name '*.cuh' -o -name '*.in' -o -name '*.cmake' -o -name CMakeLists.txt \) |
+    LC_ALL=C sort | xargs cat | sha256sum | cut -c1-16)
+}
+
 prepare() {
   local shared=${1:-$ROOT/../shared}
   set -e
@@ -101,7 +110,8 @@ prepare() {
   cp -r "$shared/peers" "$ROOT/.carry/shared/"
   # What the binaries were built from: a later session skips `prepare` if this still matches.
   git -C "$ROOT" describe --always --dirty --abbrev=12 >"$ROOT/.carry/COMMIT"
-  echo "carry built from $(cat "$ROOT/.carry/COMMIT")"
+  source_hash >"$ROOT/.carry/SOURCES"
+  echo "carry built from $(cat "$ROOT/.carry/COMMIT"), sources $(cat "$ROOT/.carry/SOURCES")"
   du -sh "$ROOT/.carry"
 }
 
@@ -153,9 +163,9 @@ run() {
   local phases=() phase
   for phase in "$@"; do
     case $phase in
-      first) phases+=(env test sanitize classes parity) ;;
-      speed) phases+=(slide frames tf32 peers peer-loop seeds) ;;
-      again) phases+=(cudatest merge slide slide-best seeds-bench parts steady sanitize profile crossover drift \
+      first) phases+=(env cudatest sanitize classes parity) ;;
+      speed) phases+=(slide frames tf32 peers peer-loop seeds-bench) ;;
+      again) phases+=(env cudatest merge slide slide-best seeds-bench parts steady sanitize profile crossover drift \
         cpu-vs-gpu tf32 peers peer-loop) ;;
       env | test | cudatest | drift | sanitize | classes | crossover | split | dot | slide-dot | merge | slide-best | \
         parts | cpu-vs-gpu | profile | steady | parity | slide | frames | tf32 | peers | peer-loop | seeds | \
@@ -171,6 +181,15 @@ run() {
   work=$(mktemp -d "${TMPDIR:-/tmp}/gpu_session.XXXXXX") || return 2
   # shellcheck disable=SC2064 # expand now: the scratch folder and its results files go at exit
   trap "rm -rf '$work'" EXIT
+
+  local sources
+  sources=$(source_hash)
+  if [ "$sources" != "$(cat "$carry/SOURCES" 2>/dev/null)" ]; then
+    echo "stopping: $carry was not built from these sources ($sources; carry: $(cat "$carry/SOURCES" \
+      2>/dev/null || echo none), $(cat "$carry/COMMIT" 2>/dev/null)): run '$0 prepare' again" | tee -a "$log"
+    echo "carry-stale rc=3" >>"$out/timings.txt"
+    return 3
+  fi
 
   # Wrappers: the carried libraries (and CUDA's folders) for the carried binaries only, so that
   # python3 (PyTorch, JAX) keeps the image's own libraries.
@@ -225,8 +244,16 @@ run() {
     shift 2
     [ "${1:-}" = --json ] && json=1 && shift
     local left=$((budget - (SECONDS - start) - 5))
-    if [ "$left" -lt 10 ]; then
-      printf '%-18s skipped: budget of %ss spent\n' "$name" "$budget" | tee -a "$out/timings.txt"
+    if [ -n "$stop_all" ]; then
+      printf '%-18s skipped: %s\n' "$name" "$stop_all" | tee -a "$out/timings.txt"
+      failed+=("$name(skipped)")
+      return 124
+    fi
+    # Benches and ncu print only at their end: a step cut to under half its limit would likely
+    # give nothing, and take the time shorter steps after it could use.
+    if [ "$left" -lt 10 ] || [ "$left" -lt $((limit / 2)) ]; then
+      printf '%-18s skipped: %ss left of the budget, its limit %ss\n' "$name" "$left" "$limit" |
+        tee -a "$out/timings.txt"
       failed+=("$name(skipped)")
       return 124
     fi
@@ -252,14 +279,15 @@ run() {
       printf '{"step": "%s", "rc": %d, "seconds": %s, "result": %s}\n' "$name" "$rc" "$secs" "${doc:-null}" \
         >>"$out/bench.jsonl"
       doc=$(grep -o '"error": *"[^"][^"]*"' "$work/step.json" | head -n 1 | sed 's/"error": *//')
-      [ -n "$doc" ] && note+="  unavailable: $doc"
+      # A variant that could not run (no device, a refused option) is a failure, not a figure.
+      [ -n "$doc" ] && note+="  unavailable: $doc" && [ "$rc" = 0 ] && rc=1
     fi
     printf '%-18s rc=%-3d %8s s  (limit %3ss)%s\n' "$name" "$rc" "$secs" "$limit" "$note" | tee -a "$out/timings.txt"
     [ "$rc" = 0 ] || failed+=("$name")
     return "$rc"
   }
 
-  local py failed=()
+  local py failed=() stop_all=""
   py=$(h5_python) || py=""
 
   run_phases "${phases[@]}"
