@@ -227,6 +227,25 @@ inline SweepSpec regression_spec() {
   return s;
 }
 
+// Linear networks, MSE, momentum at 1e-2 and at 1e38 (diverged at the first update; linear keeps a
+// diverged network's huge values comparable), widths 3 and 48 (48 takes the GEMM path under auto).
+inline SweepSpec diverging_members_spec() {
+  SweepSpec s = base_spec();
+  s.widths = {3, 48};
+  s.activations = {Activation::linear};
+  s.optimizers = {Optimizer::momentum};
+  s.learning_rates = {1e-2f, 1e38f};
+  s.loss = Loss::mse;
+  return s;
+}
+
+// Networks at a learning rate above 1 diverged, the others trained.
+inline void expect_diverged_where_lr_is_huge(const SweepRun& r, const std::string& label) {
+  for (size_t i = 0; i < r.results.size(); ++i)
+    EXPECT_EQ(r.results[i].status, r.problem.networks[i].optimizer.lr > 1 ? NetStatus::diverged : NetStatus::trained)
+        << label << " net " << i;
+}
+
 inline Dataset data(const std::string& name, float test_fraction = 0.2f) {
   DataOptions o;
   o.datasets = {name};

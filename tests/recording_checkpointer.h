@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "netsweep/backend.h"
+#include "parity.h"
 
 namespace netsweep::test {
 
@@ -40,6 +41,29 @@ struct RecordingCheckpointer : Checkpointer {
     for (const auto& [index, state] : latest) states[size_t(index)] = state;
     return states;
   }
+};
+
+// s on the CPU into `first`, stopped after `snapshots` snapshot states; its states as a resume list.
+inline std::vector<std::optional<NetworkState>> stop_cpu_after(SweepRun& first, const SweepSpec& s, const Dataset& d,
+                                                               int snapshots) {
+  RecordingCheckpointer rec(snapshots);
+  run_cpu(first, s, d, rec.control());
+  return rec.resume_states(first.problem.networks.size());
+}
+
+// diverging_members_spec on the gauss data: the whole run on the CPU, and one
+// stopped after its second frame, whose states `resume` resumes.
+struct DivergedMembersCheckpoint {
+  const SweepSpec spec = diverging_members_spec();
+  SweepRun whole, first;
+  std::vector<std::optional<NetworkState>> states;
+  TrainControl resume;
+  DivergedMembersCheckpoint() {
+    run_cpu(whole, spec, data("gauss"));
+    states = stop_cpu_after(first, spec, data("gauss"), int(whole.problem.networks.size()) * 2);
+    resume.resume = &states;
+  }
+  DivergedMembersCheckpoint(const DivergedMembersCheckpoint&) = delete;
 };
 
 }  // namespace netsweep::test

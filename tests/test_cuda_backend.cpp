@@ -251,28 +251,14 @@ TEST(CudaBackend, ResumesStoppedAndDivergedNetworksOnEveryPath) {
   // diverged: on the GEMM path these are members that never draw an epoch
   // order on the device (their rows stay at sample 0, as in the emulation).
   NS_REQUIRE_GPU();
-  SweepSpec s = base_spec();
-  s.widths = {3, 48};  // 48 takes the GEMM path under auto
-  s.activations = {Activation::linear};  // a diverged network's huge values stay comparable
-  s.optimizers = {Optimizer::momentum};
-  s.learning_rates = {1e-2f, 1e38f};
-  s.loss = Loss::mse;
-  SweepRun whole;
-  run_cpu(whole, s, data("gauss"));
+  const DivergedMembersCheckpoint c;
   for (TrainPath path : kPaths) {
-    RecordingCheckpointer rec(int(whole.problem.networks.size()) * 2);  // after the second frame
-    SweepRun first;
-    run_cpu(first, s, data("gauss"), rec.control());
-    const auto states = rec.resume_states(first.problem.networks.size());
-    TrainControl resume;
-    resume.resume = &states;
+    const std::string label = std::string("cuda resume, ") + to_string(path);
     SweepRun gpu;
-    run_cuda(gpu, s, data("gauss"), {path, false}, resume);
-    take_recorded(gpu, first, false);
-    for (size_t i = 0; i < gpu.results.size(); ++i)
-      EXPECT_EQ(gpu.results[i].status,
-                gpu.problem.networks[i].optimizer.lr > 1 ? NetStatus::diverged : NetStatus::trained);
-    expect_parity(whole, gpu, std::string("cuda resume, ") + to_string(path), real_gpu_bounds(1e-2f));
+    run_cuda(gpu, c.spec, data("gauss"), {path, false}, c.resume);
+    take_recorded(gpu, c.first, false);
+    expect_diverged_where_lr_is_huge(gpu, label);
+    expect_parity(c.whole, gpu, label, real_gpu_bounds(1e-2f));
   }
 }
 

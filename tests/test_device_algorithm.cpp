@@ -99,10 +99,8 @@ TEST(DeviceAlgorithm, ResumesFromCheckpointsOfEitherBackend) {
   expect_parity(whole, on_cpu, "device stop, CPU resume");
 
   // CPU stopped mid-epoch, device resumes.
-  RecordingCheckpointer rec2(5);
   SweepRun cpu_first;
-  run_cpu(cpu_first, s, data("circle"), rec2.control());
-  const auto states2 = rec2.resume_states(cpu_first.problem.networks.size());
+  const auto states2 = stop_cpu_after(cpu_first, s, data("circle"), 5);
   TrainControl resume2;
   resume2.resume = &states2;
   SweepRun on_dev;

@@ -139,10 +139,8 @@ TEST(GemmPath, ResumesMidEpochAndHandsOverToTheCpu) {
 
   // The CPU stops mid-epoch; the GEMM path resumes each network where it stood
   // (networks at different positions fall into different groups).
-  RecordingCheckpointer rec(5);
   SweepRun cpu_first;
-  run_cpu(cpu_first, s, data("circle"), rec.control());
-  const auto states = rec.resume_states(cpu_first.problem.networks.size());
+  const auto states = stop_cpu_after(cpu_first, s, data("circle"), 5);
   bool mid_epoch = false;
   for (const auto& st : states) mid_epoch |= st && st->next_sample != 0;
   TrainControl resume;
@@ -172,28 +170,14 @@ TEST(GemmPath, ResumesDivergedMembersFromACheckpoint) {
   // As CudaBackend.ResumesStoppedAndDivergedNetworksOnEveryPath: members
   // diverged before the checkpoint never draw an epoch order on the device;
   // they still gather rows (sample 0) and must change nothing.
-  SweepSpec s = base_spec();
-  s.widths = {3, 48};
-  s.activations = {Activation::linear};  // a diverged network's huge values stay comparable
-  s.optimizers = {Optimizer::momentum};
-  s.learning_rates = {1e-2f, 1e38f};  // 1e38: diverged at the first update
-  s.loss = Loss::mse;
-  SweepRun whole;
-  run_cpu(whole, s, data("gauss"));
-  RecordingCheckpointer rec(int(whole.problem.networks.size()) * 2);  // after the second frame
-  SweepRun first;
-  run_cpu(first, s, data("gauss"), rec.control());
-  const auto states = rec.resume_states(first.problem.networks.size());
-  TrainControl resume;
-  resume.resume = &states;
+  const DivergedMembersCheckpoint c;
   for (TrainPath path : {TrainPath::gemm, TrainPath::automatic}) {
+    const std::string label = std::string("resume with diverged members, ") + to_string(path);
     SweepRun dev;
-    EXPECT_TRUE(run_gemm(dev, s, data("gauss"), resume, path));
-    take_recorded(dev, first, false);
-    for (size_t i = 0; i < dev.results.size(); ++i)
-      EXPECT_EQ(dev.results[i].status,
-                dev.problem.networks[i].optimizer.lr > 1 ? NetStatus::diverged : NetStatus::trained);
-    expect_parity(whole, dev, std::string("resume with diverged members, ") + to_string(path));
+    EXPECT_TRUE(run_gemm(dev, c.spec, data("gauss"), c.resume, path));
+    take_recorded(dev, c.first, false);
+    expect_diverged_where_lr_is_huge(dev, label);
+    expect_parity(c.whole, dev, label);
   }
 }
 
