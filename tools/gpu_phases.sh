@@ -33,7 +33,7 @@ run_phases() {
         local rc=0
         step test-cuda 120 "$wrap/netsweep_tests" --gtest_filter='CudaBackend.*:DevicePlan.*' || rc=$?
         # Skipped tests (no device visible) pass in CTest, not here; a hang would hang every later step.
-        if grep -q '^\[  SKIPPED \]' "$work/step.out"; then
+        if grep -qs '^\[  SKIPPED \]' "$work/step.out"; then
           echo "test-cuda          SKIPPED tests: the GPU is not usable (see the log)" | tee -a "$out/timings.txt"
           failed+=("test-cuda(skipped tests)")
         fi

@@ -238,16 +238,17 @@ run() {
 
   # step NAME LIMIT [--json] COMMAND...: runs COMMAND under min(LIMIT, what is left of the budget),
   # its output into the log (with --json: its stdout's last JSON line, or the whole stdout if it is
-  # one JSON document, into bench.jsonl), one line into timings.txt. Returns COMMAND's status.
+  # one JSON document, into bench.jsonl), one line into timings.txt. Returns COMMAND's status (125: skipped).
   step() {
     local name=$1 limit=$2 json=0
     shift 2
     [ "${1:-}" = --json ] && json=1 && shift
     local left=$((budget - (SECONDS - start) - 5))
+    rm -f "$work/step.out" "$work/step.json"  # no earlier step's output read as this one's
     if [ -n "$stop_all" ]; then
       printf '%-18s skipped: %s\n' "$name" "$stop_all" | tee -a "$out/timings.txt"
       failed+=("$name(skipped)")
-      return 124
+      return 125  # skipped: not a timeout
     fi
     # Benches and ncu print only at their end: a step cut to under half its limit would likely
     # give nothing, and take the time shorter steps after it could use.
@@ -255,7 +256,7 @@ run() {
       printf '%-18s skipped: %ss left of the budget, its limit %ss\n' "$name" "$left" "$limit" |
         tee -a "$out/timings.txt"
       failed+=("$name(skipped)")
-      return 124
+      return 125  # skipped: not a timeout
     fi
     [ "$limit" -gt "$left" ] && limit=$left
     echo "== $(date +%T) $name (limit ${limit}s): $*" >>"$log"
