@@ -131,13 +131,18 @@ def sigmoid_f32(z):
         return (np.float32(1) / (np.float32(1) + np.exp(-z32))).astype(np.float64)
 
 
+def clip_probabilities(p):
+    """p within [EPS_LO, EPS_HI], as the backends clip probabilities before their logarithms"""
+    return np.minimum(np.maximum(p, EPS_LO), EPS_HI)
+
+
 def loss_value(p, Y, loss):
     if loss == "bce":
-        pc = np.minimum(np.maximum(p, EPS_LO), EPS_HI)
+        pc = clip_probabilities(p)
         per = -(Y * np.log(pc) + (1 - Y) * np.log(1 - pc))
         return (per.mean(axis=1) if RULES['bce_over_outputs'] == 'mean' else per.sum(axis=1)).mean()
     if loss == "softmax":
-        pc = np.minimum(np.maximum(p, EPS_LO), EPS_HI)
+        pc = clip_probabilities(p)
         return (-(Y * np.log(pc)).sum(axis=1)).mean()
     return ((p - Y) ** 2).mean(axis=1).mean()
 
@@ -146,12 +151,12 @@ def loss_grad_z(p, Y, loss):
     """d(mean loss)/d(output pre-activation)"""
     n, O = p.shape
     if loss == "bce":
-        pc = np.minimum(np.maximum(p, EPS_LO), EPS_HI)
+        pc = clip_probabilities(p)
         mask = ((p >= EPS_LO) & (p <= EPS_HI)).astype(np.float64)
         dp = (-(Y / pc) + (1 - Y) / (1 - pc)) * mask / (n * (O if RULES["bce_over_outputs"] == "mean" else 1))
         return dp * p * (1 - p)
     if loss == "softmax":
-        pc = np.minimum(np.maximum(p, EPS_LO), EPS_HI)
+        pc = clip_probabilities(p)
         mask = ((p >= EPS_LO) & (p <= EPS_HI)).astype(np.float64)
         dp = -(Y / pc) * mask / n
         return p * (dp - (dp * p).sum(axis=1, keepdims=True))

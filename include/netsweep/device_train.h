@@ -331,8 +331,9 @@ NS_HD void train_until(Block& blk, const Problem& P, int index, int epoch_end, f
   blk.sync();
   while (epoch < epoch_end && epoch < P.epochs) {
     if (active) {
-      if (perm_epoch != epoch) {  // nothing in the scratch region is live between steps: it holds the partners
-        // The partners overwrite the last step's flag: every thread has read it first.
+      if (perm_epoch != epoch) {
+        // The partners take the scratch region, where only the last step's flag is still read:
+        // every thread has read it before they overwrite it.
         if (partners) blk.sync();
         epoch_order(blk, N.stream_key, uint64_t(epoch), perm, P.n_train, partners);
         perm_epoch = epoch;
