@@ -72,6 +72,27 @@ expect 1 "$python" "$compare" a.h5 p.h5 --loss-rtol 0.02 --frame-atol 0.05
 grep -q "RESULT: 1 of 4 networks beyond tolerance" out.txt || { cat out.txt; fail "expected only net 0"; }
 expect 0 "$python" "$compare" a.h5 p.h5 --loss-rtol 0.02 --frame-atol 0.2
 
+# A diverged network's overflow in both files (inf against inf) is no mismatch; inf against a number is.
+"$python" - <<'PY'
+import shutil
+import h5py
+import numpy as np
+for name, other in (("inf_a.h5", np.inf), ("inf_b.h5", np.inf), ("inf_c.h5", 3.0)):
+    shutil.copy("a.h5", name)
+    with h5py.File(name, "r+") as f:
+        loss = f["losses/epoch"][()]
+        loss[0, 25:] = other
+        f["losses/epoch"][...] = loss
+        fr = f["frames"]
+        frame = fr[1, 2].astype(np.float32)
+        frame[3, 4, 0] = np.inf if other == np.inf else 0.5
+        fr[1, 2] = frame.astype(fr.dtype)
+PY
+expect 0 "$python" "$compare" inf_a.h5 inf_b.h5
+expect 1 "$python" "$compare" inf_a.h5 inf_c.h5
+for n in 0 1; do grep -q "^FAIL net $n (" out.txt || { cat out.txt; fail "inf against a number: net $n not named"; }; done
+echo "ok: inf against inf equal, inf against a number a mismatch"
+
 # Unusable input: another sweep, a file that is not a results file, a missing file.
 "$netsweep" run --layers 1,2 --widths 4 --epochs 20 --snapshot-every 10 --grid 16 --dataset moons -q -o other.h5
 expect 2 "$python" "$compare" a.h5 other.h5

@@ -48,6 +48,8 @@ def main():
     p.add_argument("--device", choices=["cpu", "cuda"], default="cpu", help="where both run")
     p.add_argument("--peer-epochs", type=int, default=0, help="peer epochs (0: --epochs), time scaled to --epochs")
     p.add_argument("--extra", default="", help="more netsweep run options, e.g. '--gpu-path gemm'")
+    p.add_argument("--seeds", type=int, default=1,
+                   help="networks a configuration: the peer's --repeats (its stacks hold them), netsweep's --seeds")
     a = p.parse_args()
 
     slide = os.path.join(a.shared, "data", "slide")
@@ -56,30 +58,34 @@ def main():
              "--snapshot-every", str(a.snapshot_every), "--grid", str(a.grid)]
     peer_epochs = a.peer_epochs or a.epochs
     scale = a.epochs / peer_epochs
-    peer_cmd = [a.python, peer] + shape + ["--epochs", str(peer_epochs), "--mode", a.mode, "--device", a.device]
-    out = os.path.join(tempfile.mkdtemp(), "bench.h5")
-    ours_cmd = [a.netsweep, "run"] + shape + ["--epochs", str(a.epochs)] + [
+    peer_cmd = [a.python, peer] + shape + ["--epochs", str(peer_epochs), "--mode", a.mode, "--device", a.device,
+                                          "--repeats", str(a.seeds)]
+    tmp = tempfile.TemporaryDirectory()
+    out = os.path.join(tmp.name, "bench.h5")
+    ours_cmd = [a.netsweep, "run"] + shape + ["--epochs", str(a.epochs), "--seeds", str(a.seeds)] + [
         "--points", os.path.join(slide, "green_points.json") + ":0",
         "--points", os.path.join(slide, "red_points.json") + ":1", "--device", a.device, "-q", "-o", out
     ] + a.extra.split()
     print("peer:     " + " ".join(peer_cmd))
     print("netsweep: " + " ".join(ours_cmd))
     peer_times, ours_times = [], []
+    scaled = f" (ran {peer_epochs} epochs, x{scale:g})" if scale != 1 else ""
     for r in range(a.repeats):
         res = subprocess.run(peer_cmd, check=True, capture_output=True, text=True)
         peer_times.append(json.loads(res.stdout.strip().splitlines()[-1])["wall_s"] * scale)
+        # Said at once: a run cut short during netsweep's half keeps the peer's time in the log.
+        print(f"  repeat {r + 1}: torch-{a.mode} {peer_times[-1]:.2f} s{scaled}", flush=True)
         t0 = time.perf_counter()
         subprocess.run(ours_cmd, check=True)
         ours_times.append(time.perf_counter() - t0)
-        scaled = f" (ran {peer_epochs} epochs, x{scale:g})" if scale != 1 else ""
-        print(f"  repeat {r + 1}: torch-{a.mode} {peer_times[-1]:.2f} s{scaled}, netsweep {ours_times[-1]:.2f} s",
-              flush=True)
+        print(f"  repeat {r + 1}: netsweep {ours_times[-1]:.2f} s", flush=True)
+    tmp.cleanup()
     tp, to = statistics.median(peer_times), statistics.median(ours_times)
     print(f"median over {a.repeats}: torch-{a.mode} {tp:.2f} s | netsweep {a.device} {to:.2f} s | "
           f"netsweep is {tp / to:.1f}x faster")
     print(json.dumps({"torch_mode": a.mode, "device": a.device, "torch_s": tp, "netsweep_s": to,
                       "speedup": round(tp / to, 2), "peer_epochs": peer_epochs, "peer_scale": scale,
-                      "repeats": a.repeats, "cpus": os.cpu_count()}))
+                      "repeats": a.repeats, "seeds": a.seeds, "cpus": os.cpu_count()}))
 
 
 if __name__ == "__main__":

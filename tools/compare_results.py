@@ -139,13 +139,18 @@ def exact(a_path, b_path):
 
 # ---------------------------------------------------------------- tolerances
 
-def normalised(a, b, atol, rtol):
-    """(|a-b|, |a-b| / (atol + rtol|a|)): over 1 is beyond tolerance; NaN vs NaN is 0, NaN vs a number inf."""
-    a = np.asarray(a, np.float64)
-    b = np.asarray(b, np.float64)
+def abs_diff(a, b):
+    """|a-b|, 0 where both are NaN or equal (inf against inf), inf where one is NaN or one infinite."""
     with np.errstate(invalid="ignore"):
         d = np.abs(a - b)
-    d = np.where(np.isnan(a) & np.isnan(b), 0.0, np.where(np.isnan(d), np.inf, d))
+    return np.where((a == b) | (np.isnan(a) & np.isnan(b)), 0.0, np.where(np.isnan(d), np.inf, d))
+
+
+def normalised(a, b, atol, rtol):
+    """(|a-b|, |a-b| / (atol + rtol|a|)): over 1 is beyond tolerance (abs_diff's rules)."""
+    a = np.asarray(a, np.float64)
+    b = np.asarray(b, np.float64)
+    d = abs_diff(a, b)
     return d, d / (atol + rtol * np.abs(np.nan_to_num(a, nan=0.0, posinf=0.0, neginf=0.0)))
 
 
@@ -266,9 +271,7 @@ def compare(a_path, b_path, o):
         for n in nets:  # one network at a time: frames can be GBs
             x = fra[n.row].astype(np.float32)
             y = frb[int(order[n.row])].astype(np.float32)
-            with np.errstate(invalid="ignore"):
-                diff = np.abs(x - y)
-            diff = np.where(np.isnan(x) & np.isnan(y), 0.0, np.where(np.isnan(diff), np.inf, diff))
+            diff = abs_diff(x, y)
             per_frame = diff.reshape(len(diff), -1).max(axis=1, initial=0) if len(diff) else np.zeros(0)
             n.frame_series = np.maximum(n.frame_series, per_frame / o.frame_atol)
             k = int(np.argmax(per_frame)) if per_frame.size else 0

@@ -13,7 +13,7 @@ run_phases() {
         {
           echo "== $(date +%T) env"
           date -u; uname -srm; echo "cpus: $(nproc)"; free -g | head -n 2
-          nvidia-smi --query-gpu=name,driver_version,memory.total,compute_cap --format=csv 2>&1 ||
+          timeout 20 nvidia-smi --query-gpu=name,driver_version,memory.total,compute_cap --format=csv 2>&1 ||
             echo "nvidia-smi: not available"
           local nvcc
           nvcc=$(command -v nvcc || ls /usr/local/cuda/bin/nvcc 2>/dev/null) && "$nvcc" --version | tail -n 2 ||
@@ -26,14 +26,15 @@ run_phases() {
           "$ns" --version
           echo "carry built from: $(cat "$carry/COMMIT" 2>/dev/null || echo 'unknown (prepared before COMMIT was written)')"
         } >>"$log" 2>&1
-        echo "env: $(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null ||
+        echo "env: $(timeout 20 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null ||
           echo 'no nvidia-smi')" | tee -a "$out/timings.txt"
         ;;
       test | cudatest)
         local rc=0
         step test-cuda 120 "$wrap/netsweep_tests" --gtest_filter='CudaBackend.*:DevicePlan.*' || rc=$?
-        # Skipped tests (no device visible) pass in CTest, not here; a hang would hang every later step.
-        if grep -qs '^\[  SKIPPED \]' "$work/step.out"; then
+        # Tests skipped for want of a device pass in CTest, not here (DeviceCudaWithoutAGpuIsAClearError
+        # skips itself on a GPU: not counted); a hang would hang every later step.
+        if grep -qs '^no CUDA device' "$work/step.out"; then
           echo "test-cuda          SKIPPED tests: the GPU is not usable (see the log)" | tee -a "$out/timings.txt"
           failed+=("test-cuda(skipped tests)")
         fi
@@ -42,6 +43,9 @@ run_phases() {
         if [ -n "$py" ]; then
           step replay-cuda-fused 60 "$py" "$ROOT/tests/check_training_numpy.py" "$ns" --device cuda --gpu-path fused
           step replay-cuda-gemm 60 "$py" "$ROOT/tests/check_training_numpy.py" "$ns" --device cuda --gpu-path gemm
+        else
+          echo "replay-cuda        skipped: no python3 with h5py and NumPy here" | tee -a "$out/timings.txt"
+          failed+=("replay-cuda(skipped)")
         fi
         [ "$phase" = test ] && step test-emulation 60 "$wrap/netsweep_tests" --gtest_filter='GemmPath.*:DeviceAlgorithm.*'
         ;;
@@ -105,7 +109,9 @@ PY
           $points --epochs 200 --snapshot-every 100 --grid 256 --devices cuda,cuda-merge,cuda-merge-dot --json
         ;;
       slide-best)
-        # The full slide sweep on merge-slide's fastest variant, if it beat plain cuda by 3% or more.
+        # The slide sweep at 1000 epochs on merge-slide's fastest variant, if it beat plain cuda by 3%
+        # or more, beside plain cuda in the same bench (start-up ~10% of each row, not ~45% as at 200
+        # epochs; two full sweeps would take ~130 s of the call).
         local best
         best=$(python3 - "$out/bench.jsonl" <<'PY' 2>>"$log"
 import json, sys
@@ -123,7 +129,8 @@ PY
         if [ -z "$best" ]; then
           echo "slide-best         skipped: no variant of merge-slide beat cuda by 3%" | tee -a "$out/timings.txt"
         else
-          step "slide-$best" 150 --json "$ns" bench $full --devices "$best" --json
+          step "slide-$best" 80 --json "$ns" bench $slide --epochs 1000 --snapshot-every 100 --grid 256 \
+            --devices "$best",cuda --json
         fi
         ;;
       parts)
@@ -140,9 +147,13 @@ PY
           --devices cuda,cuda-prio,cuda --json
         ;;
       cpu-vs-gpu)
-        # 100 epochs: at 20 (2026-11-30) the GPU's start-up and the two frame sets outweighed its training.
+        # 100 epochs: at 20 (2026-11-30) the GPU's start-up and the two frame sets outweighed its training;
+        # at 100 its start-up (~1.9 s) is still most of its row: again at 200, for the steady ratio.
         step cpu-vs-gpu 90 --json "$ns" bench $slide --epochs 100 --snapshot-every 100 --grid 256 --devices cpu,cuda \
           --threads "$(nproc)" --json
+        step cpu-vs-gpu-200 120 --json "$ns" bench $slide --epochs 200 --snapshot-every 200 --grid 256 \
+          --devices cpu,cuda --threads "$(nproc)" --json
+        steady_ratio "cpu against gpu" cpu-vs-gpu/cpu cpu-vs-gpu-200/cpu cpu-vs-gpu/cuda cpu-vs-gpu-200/cuda
         ;;
       profile)
         # The slowest stream of the sweep, the 8x384 GEMM group (its step time sets the sweep's):
@@ -151,11 +162,19 @@ PY
         ncu=$(command -v ncu || ls /usr/local/cuda/bin/ncu /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -n 1)
         if [ -z "$ncu" ]; then
           echo "profile            skipped: ncu not found" | tee -a "$out/timings.txt"
+          failed+=("profile(no ncu)")
         else
-          step profile-8x384 90 "$ncu" --clock-control none --target-processes all --section SpeedOfLight \
+          # Limit 120: skipped with under 60 s left (it took 54 s, and ncu prints only at its end).
+          step profile-8x384 120 "$ncu" --clock-control none --target-processes all --section SpeedOfLight \
             --launch-skip 300 --launch-count 150 --print-summary per-kernel \
             "$ns" run --layers 8 --widths 384 --activations relu $points --epochs 2 --snapshot-every 2 --grid 16 \
             --gpu-path gemm --device cuda -q -o "$work/profile.h5"
+          # ncu may exit 0 having profiled nothing (counters not readable here).
+          if grep -qs '==ERROR==\|No kernels were profiled' "$work/step.out"; then
+            echo "profile-8x384      no profile: $(grep -m1 '==ERROR==\|No kernels' "$work/step.out")" |
+              tee -a "$out/timings.txt"
+            failed+=("profile-8x384(no profile)")
+          fi
           rm -f "$work/profile.h5"
         fi
         ;;
@@ -198,6 +217,15 @@ PY
           --devices cuda,cuda-merge,cuda-block256 --json
         step seeds-10-bench 90 --json "$ns" bench $slide --seeds 10 --epochs 100 --snapshot-every 100 --grid 256 \
           --devices cuda,cuda-merge,cuda-block256 --json
+        # Every row above includes start-up (~1.9 s for the 108), which pulls the ratio toward 1: both
+        # again at 200 epochs; the differences are 100 epochs of steady training (both runs make
+        # frames at their first and last epochs only: those cancel).
+        step seeds-1-bench-200 30 --json "$ns" bench $slide --epochs 200 --snapshot-every 200 --grid 256 \
+          --devices cuda --json
+        step seeds-10-bench-200 60 --json "$ns" bench $slide --seeds 10 --epochs 200 --snapshot-every 200 \
+          --grid 256 --devices cuda --json
+        steady_ratio "seeds ratio" seeds-10-bench/cuda seeds-10-bench-200/cuda seeds-1-bench/cuda \
+          seeds-1-bench-200/cuda
         ;;
       frames-400)
         # Frame cost at 400 epochs: 41 frames against 2 (scaled to the full sweep in the notes).
@@ -212,6 +240,7 @@ PY
         if ! cs=$(sanitizer); then
           echo "sanitize           skipped: compute-sanitizer is not on PATH nor in /usr/local/cuda/bin" |
             tee -a "$out/timings.txt"
+          failed+=("sanitize(no compute-sanitizer)")
         else
           local p
           for p in fused gemm; do
@@ -282,11 +311,41 @@ PY
           --devices cuda-gemm,cuda-gemm-tf32 --json
         ;;
       peers)
-        # The batched peers first: their ratio is the one the targets name at 5x.
+        # The stacked and padded peers. torch_sweep.py stacks networks of one shape (its --repeats,
+        # here 1): on the slide sweep each stack holds one network (peer-seeds stacks 10).
         # PyTorch's 20 epochs did not finish in 90 s (stacked) on the H200: 5, scaled.
         step peer-torch-stacked 90 --json python3 "$ROOT/tools/bench_vs_torch.py" $peer_sweep --mode stacked --peer-epochs 5
-        step peer-jax-padded 60 --json python3 "$carry/shared/peers/jax_sweep.py" --mode padded --epochs 20 \
-          --snapshot-every 100 --grid 256 --data "$carry/shared/data/slide"
+        # JAX at two lengths: its wall time includes a jit compilation per depth, which scaling one
+        # short run to 4000 epochs would multiply; without a GPU it runs on the CPU and exits 0.
+        local e
+        for e in 10 20; do
+          step "peer-jax-padded-$e" 60 --json python3 "$carry/shared/peers/jax_sweep.py" --mode padded \
+            --epochs "$e" --snapshot-every 100 --grid 256 --data "$carry/shared/data/slide" || continue
+          if ! grep -qiE '"device": *"[^"]*(cuda|gpu)' "$work/step.json"; then
+            echo "peer-jax-padded-$e  not on a GPU: $(grep -o '"device": *"[^"]*"' "$work/step.json")" |
+              tee -a "$out/timings.txt"
+            failed+=("peer-jax-padded-$e(not on a GPU)")
+          fi
+        done
+        python3 - "$out/bench.jsonl" <<'PY' 2>>"$log" | tee -a "$out/timings.txt"
+import json, sys
+t = {}
+for line in open(sys.argv[1]):
+    d = json.loads(line)
+    if d["step"].startswith("peer-jax-padded-") and isinstance(d["result"], dict) and "wall_s" in d["result"]:
+        t[d["result"]["epochs"]] = d["result"]["wall_s"]
+if 10 in t and 20 in t:
+    per = (t[20] - t[10]) / 10
+    print(f"jax padded         {per:.3f} s/epoch steady (20 minus 10 epochs), 4000 epochs ~{per * 4000:.0f} s "
+          f"+ {t[10] - 10 * per:.1f} s start-up and compilation")
+else:
+    print("jax padded         n/a: a run is missing")
+PY
+        ;;
+      peer-seeds)
+        # The stacked peer with 10 networks a stack (--repeats 10) beside netsweep --seeds 10.
+        step peer-torch-seeds 150 --json python3 "$ROOT/tools/bench_vs_torch.py" $peer_sweep --mode stacked \
+          --peer-epochs 2 --seeds 10
         ;;
       peer-loop)
         step peer-torch-loop 90 --json python3 "$ROOT/tools/bench_vs_torch.py" $peer_sweep --mode loop --peer-epochs 1
@@ -298,6 +357,30 @@ PY
     esac
   done
   return 0
+}
+
+# steady_ratio LABEL A_SHORT A_LONG B_SHORT B_LONG (each STEP/DEVICE, a bench row in bench.jsonl; the
+# long run has more epochs than the short, the same frames): A's time over B's at the short length
+# (start-up in both), and their steady ratio (long minus short: start-up and frames cancel), into
+# timings.txt.
+steady_ratio() {
+  python3 - "$out/bench.jsonl" "$@" <<'PY' 2>>"$log" | tee -a "$out/timings.txt"
+import json, sys
+rows = {}
+for line in open(sys.argv[1]):
+    d = json.loads(line)
+    res = d["result"] if isinstance(d["result"], list) else [d["result"]] if d["result"] else []
+    for r in res:
+        if isinstance(r, dict) and "device" in r and "seconds" in r and not r.get("error"):
+            rows.setdefault(d["step"] + "/" + r["device"], r["seconds"])
+label, keys = sys.argv[2], sys.argv[3:]
+if all(k in rows for k in keys):
+    a, a2, b, b2 = (rows[k] for k in keys)
+    print(f"{label:<18} {a / b:.2f}x at the short length (start-up in both); steady {(a2 - a) / (b2 - b):.2f}x "
+          f"(long minus short: {a2 - a:.2f} s against {b2 - b:.2f} s)")
+else:
+    print(f"{label:<18} n/a: no row for {', '.join(k for k in keys if k not in rows)}")
+PY
 }
 
 sanitizer() {

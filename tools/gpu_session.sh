@@ -9,6 +9,8 @@
 #       session spends no device time on it (without it, `parity` trains 100 epochs on the GPU
 #       machine's CPU)
 #   tools/gpu_session.sh run CARRY OUT [PHASE...]   on the GPU machine, from the repository root
+#   tools/gpu_session.sh check [CARRY]      here, free: was CARRY (default .carry) built from these
+#       sources? (exit 0, else 3: `run` would stop before its first phase)
 #
 # With the device tool, after `prepare` (and `reference`) here, two calls, both with carry [".carry"]
 # and timeout_s 360, the second right after the first (the machine stays warm 30 s):
@@ -19,9 +21,11 @@
 # minutes. Before any phase, `run` checks that every carried binary finds all its shared libraries
 # (ldd) and that the carry was built from the sources beside it (.carry/SOURCES); else it stops (exit 3).
 #
-# Exit status: 0 if every step succeeded, 1 if any failed, timed out or was skipped (all still ran),
-# 3 as above. Phases (run in the order given; `first` and `speed` name the first session's two calls'
-# lists, `again` the single call of a session after the kernels have run once):
+# Exit status: 0 if every step succeeded, 1 if any failed, timed out or was skipped, or a tool it
+# needs (ncu, compute-sanitizer, python3 with h5py for the replays) was missing (all still ran;
+# slide-best's skip when no variant won is an answer, not a failure), 3 as above. Phases (run in
+# the order given; `first` and `speed` name the first session's two calls' lists, `again` the single
+# call of a session after the kernels have run once):
 #   env       GPU name, driver and memory, nvcc and compute-sanitizer, the CUDA library folders used
 #   test      the real-kernel tests (CudaBackend.*, DevicePlan.*), then the device-algorithm emulations
 #   cudatest  the real-kernel tests alone
@@ -39,11 +43,13 @@
 #             (cuda-merge, -pershape, -dot), own products (cuda-dot), the fused networks' scratch in
 #             shared memory (cuda-smem, cuda-merge-smem), the fused sums a term at a time (cuda-terms1),
 #             every fused block of 256 threads (cuda-block256) against cuda, one bench; the 8-layer groups
-#   slide-best the full slide sweep on merge's fastest variant, if it beat cuda by 3% or more
+#   slide-best the slide sweep (1000 epochs) on merge's fastest variant, if it beat cuda by 3% or
+#             more, beside cuda in one bench
 #   parts     the slide sweep's fused networks (also cuda-smem, cuda-terms1, cuda-block256), its GEMM
 #             groups and its 8-layer GEMM groups alone, and
 #             the sweep with the GEMM streams at priorities by depth (cuda-prio), 200 epochs each
-#   cpu-vs-gpu `bench --devices cpu,cuda` of the slide sweep, 100 epochs: the table users read
+#   cpu-vs-gpu `bench --devices cpu,cuda` of the slide sweep, 100 epochs: the table users read; again
+#             at 200 epochs, for the ratio without the GPU's start-up
 #   profile   ncu's per-kernel summary of the 8x384 GEMM group's launches (the sweep's slowest stream)
 #   steady    that group alone at 20 and 220 epochs: its steady s/epoch (start-up cancels), with cuBLAS
 #             in pedantic FP32 (netsweep's default) against its default math mode (cuda-gemm-defaultmath),
@@ -55,11 +61,14 @@
 #   frames    the same with only the first and last frame (frames-vs-no-frames ratio)
 #   tf32      `bench` of the slide sweep (400 epochs): cuda-gemm against cuda-gemm-tf32
 #   peers     PyTorch peer, stacked (5 epochs scaled to 400) beside netsweep (400 epochs), via
-#             tools/bench_vs_torch.py; the JAX peer (padded mode, 20 epochs) if it runs
+#             tools/bench_vs_torch.py; the JAX peer (padded mode) at 10 and 20 epochs (their
+#             difference is its steady time; a run not on a GPU fails the step)
+#   peer-seeds the stacked peer with 10 networks a stack (--repeats 10, 2 epochs scaled to 400)
+#             beside netsweep --seeds 10
 #   peer-loop the PyTorch peer's loop mode (1 epoch scaled to 400)
 #   seeds     the full slide sweep with --seeds 10 (1,080 networks), timed
 #   seeds-bench  `bench` of the slide sweep, 100 epochs, with 1 and with 10 seeds (cuda, cuda-merge,
-#                cuda-block256)
+#                cuda-block256), then cuda at 200 epochs: the ratio with start-up and the steady one
 #   frames-400   the slide sweep at 400 epochs with 41 frames and with 2 (the frames' cost)
 # OUT gets at most 6 files: gpu_session.log (every command's output), timings.txt (one line a step:
 # rc, seconds, limit), bench.jsonl (one JSON line a bench or peer step), parity.txt and parity.json
@@ -165,10 +174,10 @@ run() {
     case $phase in
       first) phases+=(env cudatest sanitize classes parity) ;;
       speed) phases+=(slide frames tf32 peers peer-loop seeds-bench) ;;
-      again) phases+=(env cudatest merge slide slide-best seeds-bench parts steady sanitize profile crossover drift \
+      again) phases+=(env cudatest sanitize merge slide slide-best seeds-bench parts steady profile crossover drift \
         cpu-vs-gpu tf32 peers peer-loop) ;;
       env | test | cudatest | drift | sanitize | classes | crossover | split | dot | slide-dot | merge | slide-best | \
-        parts | cpu-vs-gpu | profile | steady | parity | slide | frames | tf32 | peers | peer-loop | seeds | \
+        parts | cpu-vs-gpu | profile | steady | parity | slide | frames | tf32 | peers | peer-seeds | peer-loop | seeds | \
         seeds-bench | frames-400) phases+=("$phase") ;;
       *) echo "unknown phase '$phase' (see the usage; lists: first, speed, again)" >&2
         return 2 ;;
@@ -182,11 +191,9 @@ run() {
   # shellcheck disable=SC2064 # expand now: the scratch folder and its results files go at exit
   trap "rm -rf '$work'" EXIT
 
-  local sources
-  sources=$(source_hash)
-  if [ "$sources" != "$(cat "$carry/SOURCES" 2>/dev/null)" ]; then
-    echo "stopping: $carry was not built from these sources ($sources; carry: $(cat "$carry/SOURCES" \
-      2>/dev/null || echo none), $(cat "$carry/COMMIT" 2>/dev/null)): run '$0 prepare' again" | tee -a "$log"
+  local stale
+  if ! stale=$(check "$carry"); then
+    echo "stopping: $stale" | tee -a "$log"
     echo "carry-stale rc=3" >>"$out/timings.txt"
     return 3
   fi
@@ -250,8 +257,8 @@ run() {
       failed+=("$name(skipped)")
       return 125  # skipped: not a timeout
     fi
-    # Benches and ncu print only at their end: a step cut to under half its limit would likely
-    # give nothing, and take the time shorter steps after it could use.
+    # A bench's figures come row by row, ncu's only at its end: a step cut to under half its
+    # limit would likely give little or nothing, and take the time shorter steps after it could use.
     if [ "$left" -lt 10 ] || [ "$left" -lt $((limit / 2)) ]; then
       printf '%-18s skipped: %ss left of the budget, its limit %ss\n' "$name" "$left" "$limit" |
         tee -a "$out/timings.txt"
@@ -274,14 +281,14 @@ run() {
     secs=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN {printf "%.2f", b - a}')
     { [ "$rc" = 124 ] || [ "$rc" = 137 ]; } && note="  TIMEOUT"
     if [ "$json" = 1 ]; then
-      local doc
+      local doc error
+      error=$(grep -o '"error": *"[^"][^"]*"' "$work/step.json" | head -n 1 | sed 's/"error": *//')
+      # A variant that could not run (no device, a refused option) is a failure, not a figure.
+      [ -n "$error" ] && note+="  unavailable: $error" && [ "$rc" = 0 ] && rc=1
       if head -c1 "$work/step.json" | grep -q '\['; then doc=$(tr -d '\n' <"$work/step.json"); else
         doc=$(grep '^{' "$work/step.json" | tail -n 1); fi
       printf '{"step": "%s", "rc": %d, "seconds": %s, "result": %s}\n' "$name" "$rc" "$secs" "${doc:-null}" \
         >>"$out/bench.jsonl"
-      doc=$(grep -o '"error": *"[^"][^"]*"' "$work/step.json" | head -n 1 | sed 's/"error": *//')
-      # A variant that could not run (no device, a refused option) is a failure, not a figure.
-      [ -n "$doc" ] && note+="  unavailable: $doc" && [ "$rc" = 0 ] && rc=1
     fi
     printf '%-18s rc=%-3d %8s s  (limit %3ss)%s\n' "$name" "$rc" "$secs" "$limit" "$note" | tee -a "$out/timings.txt"
     [ "$rc" = 0 ] || failed+=("$name")
@@ -300,7 +307,20 @@ run() {
 }
 
 
+check() {
+  local carry=${1:-$ROOT/.carry} sources
+  sources=$(source_hash)
+  if [ "$sources" = "$(cat "$carry/SOURCES" 2>/dev/null)" ]; then
+    echo "$carry matches these sources ($sources, built from $(cat "$carry/COMMIT"))"
+  else
+    echo "$carry was not built from these sources ($sources; carry: $(cat "$carry/SOURCES" 2>/dev/null ||
+      echo none), $(cat "$carry/COMMIT" 2>/dev/null)): run '$0 prepare' again"
+    return 3
+  fi
+}
+
 case ${1:-} in
+  check) shift && check "$@" ;;
   prepare) shift && prepare "$@" ;;
   reference) shift && reference "$@" ;;
   run) shift && run "$@" ;;

@@ -17,10 +17,11 @@ struct BenchDevice {
   CudaOptions options;
   int max_connections = 0;  // CUDA_DEVICE_MAX_CONNECTIONS of this variant; 0: netsweep's default (32)
 };
-// "cpu", "cuda", or "cuda-" with any of fused, gemm, auto, tf32, fp32,
-// defaultmath (cuBLAS's default math mode for FP32 rather than pedantic) and
-// connN (N hardware work queues, 1..32) joined by '-', over `defaults`
-// (--gpu-path, --precision). Throws SpecError naming the word.
+// "cpu", "cuda", or "cuda-" with any of fused, gemm, auto, tf32, fp32, connN
+// (N hardware work queues, 1..32), splitN (the auto path's GEMM width) and the
+// flag words of bench.cpp's kFlagVariants (defaultmath, dot, merge, pershape,
+// smem, prio, terms1, block256) joined by '-', over `defaults` (--gpu-path,
+// --precision). Throws SpecError naming the word and listing the known ones.
 BenchDevice parse_bench_device(const std::string& name, const CudaOptions& defaults);
 
 struct BenchRow {
