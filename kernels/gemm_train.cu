@@ -4,6 +4,8 @@
 #include <cublas_v2.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <string>
 
 #include "cuda_block.cuh"
 #include "gemm_train.cuh"
@@ -127,16 +129,40 @@ void CublasGemmOps::full_epoch(const Problem& P, const GemmGroup& G, const GemmG
     graph.warmed = true;
     return;
   }
-  if (!graph.exec) {  // every kernel reads the epoch and step from device memory: one graph serves all epochs
-    NS_CUDA_CHECK(cudaStreamBeginCapture(stream(), cudaStreamCaptureModeThreadLocal));
-    GemmOps::full_epoch(P, G, g);
-    cudaGraph_t captured = nullptr;
-    NS_CUDA_CHECK(cudaStreamEndCapture(stream(), &captured));
-    const cudaError_t made = cudaGraphInstantiate(&graph.exec, captured, 0);
-    cudaGraphDestroy(captured);
-    NS_CUDA_CHECK(made);
-  }
+  // every kernel reads the epoch and step from device memory: one graph serves all epochs
+  if (graph.uncaptured || (!graph.exec && !capture_epoch(P, G, g, graph))) return GemmOps::full_epoch(P, G, g);
   NS_CUDA_CHECK(cudaGraphLaunch(graph.exec, stream()));
+}
+
+bool CublasGemmOps::capture_epoch(const Problem& P, const GemmGroup& G, const GemmGroupPlan& g, EpochGraph& graph) {
+  NS_CUDA_CHECK(cudaStreamBeginCapture(stream(), cudaStreamCaptureModeThreadLocal));
+  std::string failure;
+  try {
+    GemmOps::full_epoch(P, G, g);
+  } catch (const CudaError& e) {
+    failure = e.what();
+  }
+  cudaGraph_t captured = nullptr;
+  const cudaError_t ended = cudaStreamEndCapture(stream(), &captured);  // always: the stream leaves capture mode
+  if (failure.empty() && ended != cudaSuccess) failure = std::string("end of capture: ") + cudaGetErrorName(ended);
+  if (failure.empty()) {
+    const cudaError_t made = cudaGraphInstantiate(&graph.exec, captured, 0);
+    if (made != cudaSuccess) {
+      graph.exec = nullptr;
+      failure = std::string("instantiation: ") + cudaGetErrorName(made);
+    }
+  }
+  if (captured) cudaGraphDestroy(captured);
+  if (failure.empty()) return true;
+  (void)cudaGetLastError();  // a capture's errors are not sticky; a sticky one recurs uncaptured and throws there
+  graph.uncaptured = true;
+  if (!capture_failure_said_)
+    std::fprintf(stderr,
+                 "netsweep: a GEMM group's epoch could not be captured as a CUDA graph (%s); such groups "
+                 "train without graphs (same results, more launch overhead)\n",
+                 failure.c_str());
+  capture_failure_said_ = true;
+  return false;
 }
 
 }  // namespace netsweep::device

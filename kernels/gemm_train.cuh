@@ -50,9 +50,15 @@ class CublasGemmOps : public GemmOps {
 
  private:
   struct EpochGraph {
-    bool warmed = false;  // one epoch ran uncaptured (cuBLAS initialises lazily)
+    bool warmed = false;      // one epoch ran uncaptured (cuBLAS initialises lazily)
+    bool uncaptured = false;  // its capture failed: every epoch runs uncaptured
     cudaGraphExec_t exec = nullptr;
   };
+  // Captures an epoch of the current group into graph.exec; false if the capture or its
+  // instantiation failed (the stream is out of capture mode, nothing captured ran: the epoch
+  // is still to run), said once on stderr. Whether cuBLAS's grouped-batched GEMMs may be
+  // captured is not documented.
+  bool capture_epoch(const Problem& P, const GemmGroup& G, const GemmGroupPlan& g, EpochGraph& graph);
   size_t lane() const { return size_t(group_) % streams_.size(); }
   cudaStream_t stream() const { return streams_[lane()]; }
 
@@ -72,6 +78,7 @@ class CublasGemmOps : public GemmOps {
   std::vector<cublasHandle_t> handles_;
   std::vector<void*> workspaces_;
   std::map<int, EpochGraph> graphs_;
+  bool capture_failure_said_ = false;
 };
 
 }  // namespace netsweep::device

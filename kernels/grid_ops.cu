@@ -41,6 +41,7 @@ __global__ void convert_to_half_kernel(const float* values, uint16_t* bits, int6
 void bias_activate(float* Z, const float* bias, int units, int points, Activation act, bool output, Loss loss,
                    cudaStream_t stream) {
   const int64_t total = output ? int64_t(points) : int64_t(units) * points;
+  if (total == 0) return;
   const int threads = 256;
   const int blocks = int(std::min<int64_t>((total + threads - 1) / threads, 65535));
   if (output)

@@ -136,7 +136,9 @@ std::vector<int> priorities_by_depth(const std::vector<GemmGroupPlan>& groups, i
   size_t deepest = 1;
   for (const GemmGroupPlan& g : groups) deepest = std::max(deepest, g.in.size());
   for (size_t k = 0; k < groups.size(); ++k) {
-    const int p = least - int(int64_t(least - greatest) * int64_t(groups[k].in.size()) / int64_t(deepest));
+    // Rounded up: the shallowest groups too rank above the default (least) priority.
+    const int64_t steps = (int64_t(least - greatest) * int64_t(groups[k].in.size()) + int64_t(deepest) - 1);
+    const int p = least - int(steps / int64_t(deepest));
     int& lane = priorities[k % priorities.size()];
     lane = std::min(lane, p);
   }

@@ -302,6 +302,37 @@ TEST(CudaBackend, Tf32StaysCloseToTheCpuOnEveryPath) {
     }
 }
 
+TEST(CudaBackend, Tf32WithLayersOffSixteenByteBoundaries) {
+  // Batched GEMMs take their matrices from pointer tables in device memory, which cuBLAS cannot
+  // read when it picks a kernel; its docs ask fast-math callers for 16-byte aligned matrices. A
+  // layer after one with a parameter count of 2 mod 4 starts 8 bytes off, with every size a
+  // multiple of 4 (2-64's output layer, 6-32's weight gradients): a misaligned-address error if
+  // cuBLAS assumed alignment. Per-shape calls and one grouped call.
+  NS_REQUIRE_GPU();
+  SweepSpec s = base_spec();
+  s.layers = {1};
+  s.widths = {32};
+  s.shapes = {{6, 32}, {2, 64}, {6, 32, 8}};
+  s.epochs = 20;
+  SweepRun cpu;
+  run_cpu(cpu, s, data("moons"));
+  bool off = false;
+  for (const NetworkLayout& net : cpu.problem.layout.networks)
+    for (const LayerView& l : net.layers) off |= l.in % 4 == 0 && (net.offset + l.weights) % 4 != 0;
+  ASSERT_TRUE(off) << "no layer of sizes in multiples of 4 starts off a 16-byte boundary: the test lost its case";
+  for (bool merged : {false, true}) {
+    CudaOptions tf32{TrainPath::gemm, true};
+    tf32.merge_depths = merged;
+    SweepRun gpu;
+    run_cuda(gpu, s, data("moons"), tf32);
+    const std::string what = std::string("tf32 gemm, layers off 16 bytes") + (merged ? ", merged depths" : "");
+    for (size_t i = 0; i < cpu.results.size(); ++i)
+      compare(cpu.results[i].epoch_loss, gpu.results[i].epoch_loss, 1e-3f, 2e-2f,
+              what + " net " + std::to_string(i) + " epoch loss");
+    expect_tf32_frames_close(cpu, gpu, what);
+  }
+}
+
 TEST(CudaBackend, WidestNetworksOnGroupsOfBlocksMatchTheCpu) {
   // 8 x 384 on the fused path: each network trains on a group of blocks
   // joined by a device-wide barrier (cooperative launch). The plan gives

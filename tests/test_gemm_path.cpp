@@ -318,8 +318,13 @@ TEST(GemmPath, StreamPrioritiesFollowDepth) {
   const int depths[] = {2, 9, 5, 3};
   for (size_t k = 0; k < groups.size(); ++k) groups[k].in.assign(size_t(depths[k]), 1);
   // stream 0: groups 0 and 3 (depths 2 and 3), stream 1: 9, stream 2: 5
-  EXPECT_EQ(priorities_by_depth(groups, 3, 0, -5), (std::vector<int>{-1, -5, -2}));
-  EXPECT_EQ(priorities_by_depth(groups, 8, 0, -5), (std::vector<int>{-1, -5, -2, -1, 0, 0, 0, 0}));
+  EXPECT_EQ(priorities_by_depth(groups, 3, 0, -5), (std::vector<int>{-2, -5, -3}));
+  EXPECT_EQ(priorities_by_depth(groups, 8, 0, -5), (std::vector<int>{-2, -5, -3, -2, 0, 0, 0, 0}));
+  // A group of depth 1 beside one of 8 still ranks above the default streams (0).
+  std::vector<GemmGroupPlan> shallow(2);
+  shallow[0].in.assign(1, 1);
+  shallow[1].in.assign(8, 1);
+  EXPECT_EQ(priorities_by_depth(shallow, 2, 0, -5), (std::vector<int>{-1, -5}));
   EXPECT_EQ(priorities_by_depth(groups, 2, 0, 0), (std::vector<int>{0, 0}));  // no priorities on the device
 }
 

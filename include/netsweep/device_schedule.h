@@ -221,7 +221,9 @@ class DeviceExecutor {
                         std::vector<double>* correct) = 0;
   // Every network's frame (networks, grid points, outputs) from the current
   // parameters: started here (the device copies it back while it goes on),
-  // as float16 bits when `half`, else floats.
+  // as float16 bits when `half`, else floats. The frames started before must have been
+  // waited for (frames()): nothing orders a second start, or an evaluate with probs, after
+  // the first one's copy on the device.
   virtual void start_frames(bool half) = 0;
   // Waits for the frames started last; valid until the next start_frames().
   virtual const void* frames() = 0;
