@@ -86,20 +86,25 @@ void CublasGemmOps::gemm_grouped(bool trans_a, bool trans_b, const std::vector<G
     return;
   }
   // One call: per-shape parameters in host arrays, the pointer tables as they lie (shapes consecutive).
+  // A captured call's arrays are kept for the graph's life; an uncaptured call has read them on return.
+  cudaStreamCaptureStatus capturing = cudaStreamCaptureStatusNone;
+  NS_CUDA_CHECK(cudaStreamIsCapturing(stream(), &capturing));
   const size_t n = dims.size();
-  GroupedArgs& g = grouped_args_.emplace_back();
+  GroupedArgs& g = capturing != cudaStreamCaptureStatusNone ? grouped_args_.emplace_back() : uncaptured_args_;
   g.op_a.assign(n, op_a);
   g.op_b.assign(n, op_b);
   g.alpha.assign(n, one);
   g.beta.assign(n, zero);
-  for (const GemmDims& d : dims) {
-    g.m.push_back(d.m);
-    g.n.push_back(d.n);
-    g.k.push_back(d.k);
-    g.lda.push_back(d.lda);
-    g.ldb.push_back(d.ldb);
-    g.ldc.push_back(d.ldc);
-    g.size.push_back(d.members);
+  for (std::vector<int>* v : {&g.m, &g.n, &g.k, &g.lda, &g.ldb, &g.ldc, &g.size}) v->resize(n);
+  for (size_t i = 0; i < n; ++i) {
+    const GemmDims& d = dims[i];
+    g.m[i] = d.m;
+    g.n[i] = d.n;
+    g.k[i] = d.k;
+    g.lda[i] = d.lda;
+    g.ldb[i] = d.ldb;
+    g.ldc[i] = d.ldc;
+    g.size[i] = d.members;
   }
   NS_CUBLAS_CHECK(cublasSgemmGroupedBatched(handles_[lane()], g.op_a.data(), g.op_b.data(), g.m.data(), g.n.data(),
                                             g.k.data(), g.alpha.data(), table(a), g.lda.data(), table(b), g.ldb.data(),
@@ -156,7 +161,7 @@ bool CublasGemmOps::capture_epoch(const Problem& P, const GemmGroup& G, const Ge
   if (failure.empty()) return true;
   (void)cudaGetLastError();  // a capture's errors are not sticky; a sticky one recurs uncaptured and throws there
   graph.uncaptured = true;
-  if (!capture_failure_said_)
+  if (!capture_failure_said_)  // an earlier kernel's error would recur uncaptured and stop the run there
     std::fprintf(stderr,
                  "netsweep: a GEMM group's epoch could not be captured as a CUDA graph (%s); such groups "
                  "train without graphs (same results, more launch overhead)\n",

@@ -64,15 +64,17 @@ class CublasGemmOps : public GemmOps {
 
   float* const* table_;
   bool per_shape_gemms_;
-  // The host arrays of every grouped-batched call, kept for the ops' life in
-  // case a captured graph refers to them (calls are made only while warming
-  // up, capturing or resuming, so they are few).
+  // The host arrays of a grouped-batched call: those of captured calls kept for
+  // the ops' life in case the graph refers to them (a few a group), those of an
+  // uncaptured one (warm-up, a resumed partial epoch, a group whose capture
+  // failed: every step) reused.
   struct GroupedArgs {
     std::vector<cublasOperation_t> op_a, op_b;
     std::vector<float> alpha, beta;
     std::vector<int> m, n, k, lda, ldb, ldc, size;
   };
   std::deque<GroupedArgs> grouped_args_;
+  GroupedArgs uncaptured_args_;
   int group_ = 0;
   std::vector<cudaStream_t> streams_;
   std::vector<cublasHandle_t> handles_;

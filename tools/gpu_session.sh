@@ -96,7 +96,7 @@ h5_python() {
 # A digest of every file the build reads, without git (the device's copy of the checkout may lack it):
 # `run` refuses a carry built from other sources than those beside it.
 source_hash() {
-  (cd "$ROOT" && find CMakeLists.txt cmake include src kernels tests tools -type f \( -name '*.cpp' -o -name '*.h' \
+  (cd "$ROOT" && find CMakeLists.txt cmake include src kernels tests tools -type f \( -name '*.cpp' -o -name '*.c' -o -name '*.h' \
     -o -name '*.cu' -o -name '*.cuh' -o -name '*.in' -o -name '*.cmake' -o -name CMakeLists.txt \) |
     LC_ALL=C sort | xargs cat | sha256sum | cut -c1-16)
 }
