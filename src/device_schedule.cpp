@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <limits>
+#include <numeric>
 #include <tuple>
 
 #include "host_util.h"
@@ -297,6 +298,7 @@ bool run_device_schedule(const TrainingProblem& p, DeviceExecutor& exec, std::ve
   std::vector<float> state1(params.size(), 0.0f), state2(params.size(), 0.0f), epoch_loss(n * e_count, kNaN);
   std::vector<int> frames_done(n, 0);
   std::vector<double> wall_before(n, 0.0);
+  std::vector<int64_t> resumed_epoch(n, 0);  // epochs a checkpoint had done
   results.assign(n, NetworkResult{});
   for (size_t i = 0; i < n; ++i) {
     NetworkResult& r = results[i];
@@ -311,6 +313,7 @@ bool run_device_schedule(const TrainingProblem& p, DeviceExecutor& exec, std::ve
       r = st.result;
       frames_done[i] = st.frames_done;
       wall_before[i] = st.result.wall_seconds;
+      resumed_epoch[i] = st.epoch;
     }
   }
   exec.upload(plan, p, params, state1, state2, epoch_loss);
@@ -327,7 +330,8 @@ bool run_device_schedule(const TrainingProblem& p, DeviceExecutor& exec, std::ve
       r.epoch_loss.assign(epoch_loss.begin() + long(i * e_count), epoch_loss.begin() + long((i + 1) * e_count));
       r.status = NetStatus(plan.nets[i].status);
       r.epochs_trained = plan.nets[i].epochs_trained;
-      r.wall_seconds = wall_before[i] + elapsed;  // all networks train at once
+      // All networks train at once; one that had finished before a resume trains no more.
+      r.wall_seconds = wall_before[i] + (resumed_epoch[i] >= p.epochs ? 0.0 : elapsed);
     }
   };
   const std::vector<int64_t> map_offsets = neuron_map_offsets(p);
@@ -341,7 +345,10 @@ bool run_device_schedule(const TrainingProblem& p, DeviceExecutor& exec, std::ve
         due_frames.push_back(f);
         break;
       }
-  int64_t epochs_seen = 0;
+  // What a checkpoint had done counts as done, not toward this run's rate (as on the CPU).
+  int64_t epochs_seen = std::accumulate(resumed_epoch.begin(), resumed_epoch.end(), int64_t(0));
+  progress.network_epochs.fetch_add(epochs_seen);
+  progress.network_epochs_resumed.fetch_add(epochs_seen);
   bool training = false;  // a segment started and not yet waited for
   for (size_t d = 0; d < due_frames.size(); ++d) {
     const size_t f = due_frames[d];
@@ -387,9 +394,11 @@ bool run_device_schedule(const TrainingProblem& p, DeviceExecutor& exec, std::ve
         control.checkpointer->snapshot_state(int(i),
                                              capture(p, i, plan.nets[i], params, state1, state2, r, frames_done[i]));
     }
-    const int64_t now = int64_t(epoch) * int64_t(n);
+    int64_t now = 0;  // every network at the frame's epoch, or beyond it if resumed there
+    for (size_t i = 0; i < n; ++i) now += std::max<int64_t>(epoch, resumed_epoch[i]);
     progress.network_epochs.fetch_add(now - epochs_seen);
-    progress.work_done.store(progress.work_total * epoch / std::max(1, p.epochs));
+    // In double: work_total x epoch can pass int64 (~1e16 multiply-adds at epoch 900).
+    progress.work_done.store(int64_t(double(progress.work_total) * epoch / std::max(1, p.epochs)));
     epochs_seen = now;
     if (stopping) {
       // Stop between frames: every network's state was just recorded.

@@ -109,6 +109,36 @@ TEST(DeviceAlgorithm, ResumesFromCheckpointsOfEitherBackend) {
   expect_parity(whole, on_dev, "CPU stop, device resume");
 }
 
+TEST(DeviceAlgorithm, AResumeCountsTheCheckpointsEpochsAsDoneAndItsFinishedNetworksTakeNoTime) {
+  // The CPU stopped once some networks had finished and others had not; the device resumes.
+  SweepSpec s = base_spec();
+  s.activations = {Activation::tanh, Activation::relu};
+  SweepRun first;
+  const auto states = stop_cpu_after(first, s, data("circle"), 14);
+  int64_t resumed = 0;
+  int finished = 0;
+  for (const auto& st : states) {
+    resumed += st ? st->epoch : 0;
+    finished += st && st->epoch == s.epochs;
+  }
+  ASSERT_GT(finished, 0);
+  ASSERT_LT(resumed, int64_t(states.size()) * s.epochs);
+  TrainControl resume;
+  resume.resume = &states;
+  SweepRun dev;
+  start(dev, s, data("circle"));
+  Progress progress;
+  progress.work_total = 1000;
+  test::EmulatedExecutor exec(8, 0, kMacsPerBlock, false);
+  ASSERT_TRUE(run_device_schedule(dev.problem, exec, dev.params, dev.results, dev.frames, progress, resume));
+  EXPECT_EQ(progress.network_epochs_resumed.load(), resumed);  // not this run's rate
+  EXPECT_EQ(progress.network_epochs.load(), int64_t(states.size()) * s.epochs);
+  EXPECT_EQ(progress.work_done.load(), 1000);
+  for (size_t i = 0; i < states.size(); ++i)
+    if (states[i] && states[i]->epoch == s.epochs)
+      EXPECT_EQ(dev.results[i].wall_seconds, states[i]->result.wall_seconds) << "network " << i << " was done";
+}
+
 TEST(DeviceAlgorithm, WideNetworksTrainAsGroupsOfBlocks) {
   // A low threshold gives the 2 x 24 networks groups of several emulated blocks.
   SweepSpec s = base_spec();
