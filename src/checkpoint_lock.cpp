@@ -25,7 +25,10 @@ void CheckpointStore::lock_directory() {
     lock.l_type = F_WRLCK;
     lock.l_whence = SEEK_SET;
     if (::fcntl(lock_fd_, F_SETLK, &lock) != 0) {
-      if (errno == ENOLCK) return;  // a file system without locks
+      if (errno == ENOLCK) {  // a file system without locks: the run goes on, and says so
+        without_lock_ = true;
+        return;
+      }
       if (errno != EACCES && errno != EAGAIN) throw ResultsError(path + ": cannot lock: " + std::strerror(errno));
       ::close(lock_fd_);
       lock_fd_ = -1;

@@ -236,6 +236,9 @@ void train_and_write(const SweepSpec& spec, const Dataset& data, const RunOption
         std::make_unique<CheckpointStore>(o.output + ".ckpt", problem, hash, o.shard.sharded() ? o.shard.label() : "",
                                           o.frame_type, o.checkpoint_every >= 0 ? o.checkpoint_every : 60.0);
     control.checkpointer = checkpoint.get();
+    if (checkpoint->without_lock())  // even with -q
+      log_line(checkpoint->directory() + ": its file system has no locks (ENOLCK): a second run of " + o.output +
+               " at the same time would not be refused");
     if (o.resume) {
       resume_states = checkpoint->load();
       control.resume = &resume_states;

@@ -61,6 +61,9 @@ class CheckpointStore : public FrameSink, public Checkpointer {
   bool resumable() const;  // a state.h5 was loaded or written: --resume can continue from it
   void remove();           // delete the checkpoint directory
   const std::string& directory() const { return dir_; }
+  // The file system refused locks (ENOLCK, e.g. NFS without lockd): a second run of the
+  // same output would not be refused.
+  bool without_lock() const { return without_lock_; }
   // Every recorded frame, in order; `between` runs before each network's (it may throw to stop).
   void replay_frames(FrameSink& sink, const std::function<void()>& between = {});
 
@@ -89,6 +92,7 @@ class CheckpointStore : public FrameSink, public Checkpointer {
   int frames_fd_ = -1;
   int lock_fd_ = -1;  // DIR/lock, locked (fcntl) while this run uses the checkpoint
   bool loaded_any_ = false;
+  bool without_lock_ = false;
 
   std::mutex mutex_;
   std::condition_variable wake_;
