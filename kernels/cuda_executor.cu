@@ -190,6 +190,7 @@ class CudaExecutor : public DeviceExecutor {
     buf(DeviceBuffer::perm).zero();
     buf(DeviceBuffer::gemm_members).upload(plan.gemm_members);
     gemm_groups_ = plan.gemm_groups;
+    mark_idle_gemm_groups(gemm_groups_, plan.nets);
     buf(DeviceBuffer::gemm_table)
         .upload(gemm_pointer_tables(gemm_groups_, plan.layers, plan.nets, ptr<float>(DeviceBuffer::params),
                                     ptr<float>(DeviceBuffer::grad), ptr<float>(DeviceBuffer::scratch)));
@@ -352,6 +353,7 @@ class CudaExecutor : public DeviceExecutor {
     wait_for_training(nullptr);
     buf(DeviceBuffer::nets).download(nets);
     buf(DeviceBuffer::epoch_loss).download(epoch_loss);
+    mark_idle_gemm_groups(gemm_groups_, nets);
   }
   void neuron_maps(std::vector<float>& maps) override {
     const TrainingProblem& p = *p_;

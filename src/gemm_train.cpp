@@ -122,6 +122,9 @@ void train_gemm_groups_until(GemmOps& ops, const Problem& P, const int32_t* memb
       if (g.next_sample > 0) {  // a resumed epoch, from where it stopped
         enqueue_gemm_epoch(ops, P, g.desc(member_list), g, g.next_sample);
         g.next_sample = 0;
+      } else if (g.idle) {  // the epoch's counters and flags move on as in a full epoch; no step would change a thing
+        ops.run(device::EpochBeginOp{P, g.desc(member_list)});
+        ops.run(device::EpochEndOp{P, g.desc(member_list)});
       } else {
         ops.full_epoch(P, g.desc(member_list), g);
       }
@@ -129,6 +132,11 @@ void train_gemm_groups_until(GemmOps& ops, const Problem& P, const int32_t* memb
       more = true;
     }
   }
+}
+
+void mark_idle_gemm_groups(std::vector<GemmGroupPlan>& groups, const std::vector<device::Net>& nets) {
+  for (GemmGroupPlan& g : groups)
+    g.idle = std::none_of(g.nets.begin(), g.nets.end(), [&](int n) { return nets[size_t(n)].active != 0; });
 }
 
 std::vector<int> priorities_by_depth(const std::vector<GemmGroupPlan>& groups, int streams, int least, int greatest) {

@@ -239,6 +239,7 @@ class EmulatedExecutor : public DeviceExecutor {
         std::fill_n(perm_.begin() + int64_t(i) * p.n_train, p.n_train, 0);  // every sample 0
       }
     gemm_groups_ = plan.gemm_groups;
+    mark_idle_gemm_groups(gemm_groups_, plan.nets);  // as the CUDA executor: from the state the host has seen
     gemm_members_ = plan.gemm_members;
     gemm_ops_ = std::make_unique<HostGemmOps>(
         gemm_pointer_tables(gemm_groups_, layers_, nets_, params_.data(), grad_.data(), scratch_.data()),
@@ -312,6 +313,7 @@ class EmulatedExecutor : public DeviceExecutor {
   void download_state(std::vector<device::Net>& nets, std::vector<float>& epoch_loss) override {
     nets = nets_;
     epoch_loss = epoch_loss_;
+    mark_idle_gemm_groups(gemm_groups_, nets);
   }
   void neuron_maps(std::vector<float>& maps) override {
     maps.assign(size_t(neuron_map_offsets(*p_).back()), 0.0f);

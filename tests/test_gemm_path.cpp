@@ -131,6 +131,35 @@ TEST(GemmPath, DivergedMembersAreFrozenWithoutSpoilingTheirGroup) {
   }
 }
 
+TEST(GemmPath, GroupsWhoseMembersAllStoppedRunNoMoreSteps) {
+  // A threshold every network passes early: once a frame has seen all of a group's members stopped,
+  // its epochs only begin and end. The results are the CPU's, with far fewer GEMM calls than with
+  // the threshold out of reach.
+  SweepSpec s = base_spec();
+  s.widths = {10, 40};
+  s.epochs = 60;
+  s.early_stop_loss = 0.6f;
+  SweepRun cpu;
+  run_cpu(cpu, s, data("moons"));
+  for (const auto& r : cpu.results) {
+    ASSERT_EQ(r.status, NetStatus::early_stopped);
+    ASSERT_LT(r.epochs_trained, 20);
+  }
+  auto gemm_calls = [&](SweepRun& r, const SweepSpec& spec) {
+    start(r, spec, data("moons"));
+    Progress progress;
+    test::EmulatedExecutor exec(4, 0, kMacsPerBlock, true, TrainPath::gemm);
+    run_device_schedule(r.problem, exec, r.params, r.results, r.frames, progress, {});
+    return exec.gemm_ops()->gemms;
+  };
+  SweepRun dev, never;
+  const int64_t stopping = gemm_calls(dev, s);
+  expect_parity(cpu, dev, "GEMM path, every member stopped early");
+  s.early_stop_loss = 1e-6f;
+  const int64_t training = gemm_calls(never, s);
+  EXPECT_LT(stopping, training / 2) << "groups of stopped members kept running their steps";
+}
+
 TEST(GemmPath, ResumesMidEpochAndHandsOverToTheCpu) {
   SweepSpec s = base_spec();
   s.activations = {Activation::tanh, Activation::relu};

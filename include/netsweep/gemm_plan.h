@@ -32,6 +32,9 @@ struct GemmGroupPlan {
   int epoch = 0, next_sample = 0;  // where every member stands (resumed members may start mid-epoch)
   int64_t table_offset = 0;        // into the pointer table: (layers, kinds, 3 operands, members)
   int64_t member_offset = 0;       // into the member list
+  // Every member stopped or diverged, as of the state last seen on the host (mark_idle_gemm_groups):
+  // its epochs only begin and end (their steps would change nothing).
+  bool idle = false;
   device::GemmGroup desc(const int32_t* member_list) const {
     return {member_list + member_offset, int32_t(nets.size()), int32_t(in.size()), int32_t(batch), params};
   }
@@ -92,6 +95,10 @@ void enqueue_gemm_epoch(GemmOps& ops, const device::Problem& P, const device::Ge
 std::vector<GemmGroupPlan> group_gemm_networks(const std::vector<device::Net>& nets,
                                                const std::vector<device::Layer>& layers,
                                                const std::vector<uint8_t>& uses_gemm, bool merge_depths);
+
+// Sets each group's `idle` from its members' state (nets as uploaded or last downloaded: a
+// network that stopped or diverged never trains again, so a stale state only idles less).
+void mark_idle_gemm_groups(std::vector<GemmGroupPlan>& groups, const std::vector<device::Net>& nets);
 
 // Trains every group until its members have completed epoch_end epochs, one
 // epoch of each group in turn (on the device every group's stream has work
