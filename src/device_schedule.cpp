@@ -345,10 +345,16 @@ bool run_device_schedule(const TrainingProblem& p, DeviceExecutor& exec, std::ve
         due_frames.push_back(f);
         break;
       }
-  // What a checkpoint had done counts as done, not toward this run's rate (as on the CPU).
+  // What a checkpoint had done counts as done, not toward this run's rate (as on the CPU). The work's
+  // share in double: work_total x network-epochs can pass int64 (~1e16 multiply-adds at epoch 900).
+  const auto work_share = [&](int64_t network_epochs) {
+    return int64_t(double(progress.work_total) * double(network_epochs) /
+                   (double(std::max<size_t>(n, 1)) * std::max(1, p.epochs)));
+  };
   int64_t epochs_seen = std::accumulate(resumed_epoch.begin(), resumed_epoch.end(), int64_t(0));
   progress.network_epochs.fetch_add(epochs_seen);
   progress.network_epochs_resumed.fetch_add(epochs_seen);
+  progress.work_done.store(work_share(epochs_seen));
   bool training = false;  // a segment started and not yet waited for
   for (size_t d = 0; d < due_frames.size(); ++d) {
     const size_t f = due_frames[d];
@@ -397,8 +403,7 @@ bool run_device_schedule(const TrainingProblem& p, DeviceExecutor& exec, std::ve
     int64_t now = 0;  // every network at the frame's epoch, or beyond it if resumed there
     for (size_t i = 0; i < n; ++i) now += std::max<int64_t>(epoch, resumed_epoch[i]);
     progress.network_epochs.fetch_add(now - epochs_seen);
-    // In double: work_total x epoch can pass int64 (~1e16 multiply-adds at epoch 900).
-    progress.work_done.store(int64_t(double(progress.work_total) * epoch / std::max(1, p.epochs)));
+    progress.work_done.store(work_share(now));
     epochs_seen = now;
     if (stopping) {
       // Stop between frames: every network's state was just recorded.

@@ -56,9 +56,15 @@ hid_t float16_type() {
   return type;
 }
 
-Handle create_file(const std::string& path, const std::string& what) {
+Handle unlocked_file_access() {
   silence_errors();
   Handle access(H5Pcreate(H5P_FILE_ACCESS), H5Pclose, "file access properties");
+  check(H5Pset_file_locking(access, false, true), "file access properties: locking");
+  return access;
+}
+
+Handle create_file(const std::string& path, const std::string& what) {
+  Handle access = unlocked_file_access();
   check(H5Pset_libver_bounds(access, H5F_LIBVER_V110, H5F_LIBVER_V110), "file format bounds");
   return Handle(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, access), H5Fclose, what);
 }

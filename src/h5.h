@@ -87,6 +87,10 @@ hid_t native_type() {
 // carry checksums: a damaged file is refused by the library with an error
 // instead of being trusted. `what` is the message if it cannot be created.
 Handle create_file(const std::string& path, const std::string& what);
+// File access properties without HDF5's own file locks (flock): netsweep writes every file under a
+// temporary name, renamed into place under its own locks, and where the file system has no locks
+// (NFS without lockd: ENOLCK) HDF5's would fail every create and open.
+Handle unlocked_file_access();
 // Flushes and closes a file written through `file`, then fsyncs it; throws on
 // any failure (a full disk may surface only here), so that a file renamed
 // into place afterwards is whole.

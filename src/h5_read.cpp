@@ -65,7 +65,7 @@ Handle open_for_reading(const std::string& path) {
     throw Error(path + ": HDF5 superblock version " + std::to_string(version) +
                 " (the 1.8 format, without metadata checksums: an older netsweep's or another program's file); "
                 "netsweep reads the checksummed 1.10 format it writes");
-  return Handle(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose,
+  return Handle(H5Fopen(path.c_str(), H5F_ACC_RDONLY, unlocked_file_access()), H5Fclose,
                 path + ": cannot open (a damaged or truncated HDF5 file?)");
 }
 

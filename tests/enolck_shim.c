@@ -1,10 +1,21 @@
-// LD_PRELOAD shim for a test: fcntl's lock requests fail with ENOLCK, as on a
-// file system without locks (NFS without lockd); every other request is passed on.
+// LD_PRELOAD shim for a test: lock requests (fcntl's and flock, which HDF5 uses) fail
+// with ENOLCK, as on a file system without locks (NFS without lockd); every other
+// request is passed on.
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <sys/file.h>
+
+int flock(int fd, int operation) {
+  if (!(operation & LOCK_UN)) {
+    errno = ENOLCK;
+    return -1;
+  }
+  int (*real)(int, int) = (int (*)(int, int))dlsym(RTLD_NEXT, "flock");
+  return real(fd, operation);
+}
 
 static int lock_or_forward(const char* name, int fd, int cmd, void* arg) {
   if (cmd == F_SETLK || cmd == F_SETLKW || cmd == F_OFD_SETLK || cmd == F_OFD_SETLKW) {
