@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <string>
+#include <utility>
 
 #include "cuda_block.cuh"
 #include "gemm_train.cuh"
@@ -161,12 +162,11 @@ bool CublasGemmOps::capture_epoch(const Problem& P, const GemmGroup& G, const Ge
   if (failure.empty()) return true;
   (void)cudaGetLastError();  // a capture's errors are not sticky; a sticky one recurs uncaptured and throws there
   graph.uncaptured = true;
-  if (!capture_failure_said_)  // an earlier kernel's error would recur uncaptured and stop the run there
+  if (!std::exchange(capture_failure_said_, true))
     std::fprintf(stderr,
                  "netsweep: a GEMM group's epoch could not be captured as a CUDA graph (%s); such groups "
                  "train without graphs (same results, more launch overhead)\n",
                  failure.c_str());
-  capture_failure_said_ = true;
   return false;
 }
 

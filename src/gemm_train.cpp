@@ -123,8 +123,9 @@ void train_gemm_groups_until(GemmOps& ops, const Problem& P, const int32_t* memb
         enqueue_gemm_epoch(ops, P, g.desc(member_list), g, g.next_sample);
         g.next_sample = 0;
       } else if (g.idle) {  // the epoch's counters and flags move on as in a full epoch; no step would change a thing
-        ops.run(device::EpochBeginOp{P, g.desc(member_list)});
-        ops.run(device::EpochEndOp{P, g.desc(member_list)});
+        const device::GemmGroup G = g.desc(member_list);
+        ops.run(device::EpochBeginOp{P, G});
+        ops.run(device::EpochEndOp{P, G});
       } else {
         ops.full_epoch(P, g.desc(member_list), g);
       }
@@ -145,7 +146,7 @@ std::vector<int> priorities_by_depth(const std::vector<GemmGroupPlan>& groups, i
   for (const GemmGroupPlan& g : groups) deepest = std::max(deepest, g.in.size());
   for (size_t k = 0; k < groups.size(); ++k) {
     // Rounded up: the shallowest groups too rank above the default (least) priority.
-    const int64_t steps = (int64_t(least - greatest) * int64_t(groups[k].in.size()) + int64_t(deepest) - 1);
+    const int64_t steps = int64_t(least - greatest) * int64_t(groups[k].in.size()) + int64_t(deepest) - 1;
     const int p = least - int(steps / int64_t(deepest));
     int& lane = priorities[k % priorities.size()];
     lane = std::min(lane, p);

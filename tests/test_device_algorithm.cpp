@@ -22,11 +22,12 @@ using namespace netsweep::test;
 namespace {
 
 bool run_emulated(SweepRun& r, const SweepSpec& s, const Dataset& d, int threads, const TrainControl& c = {},
-                  int group_budget = 0, int64_t macs_per_block = kMacsPerBlock, bool grid_gemm = false) {
+                  int group_budget = 0, int64_t macs_per_block = kMacsPerBlock, bool grid_gemm = false,
+                  Progress* progress = nullptr) {
   start(r, s, d);
-  Progress progress;
+  Progress own;
   test::EmulatedExecutor exec(threads, group_budget, macs_per_block, grid_gemm);
-  return run_device_schedule(r.problem, exec, r.params, r.results, r.frames, progress, c);
+  return run_device_schedule(r.problem, exec, r.params, r.results, r.frames, progress ? *progress : own, c);
 }
 
 }  // namespace
@@ -126,11 +127,9 @@ TEST(DeviceAlgorithm, AResumeCountsTheCheckpointsEpochsAsDoneAndItsFinishedNetwo
   TrainControl resume;
   resume.resume = &states;
   SweepRun dev;
-  start(dev, s, data("circle"));
   Progress progress;
   progress.work_total = 1000;
-  test::EmulatedExecutor exec(8, 0, kMacsPerBlock, false);
-  ASSERT_TRUE(run_device_schedule(dev.problem, exec, dev.params, dev.results, dev.frames, progress, resume));
+  ASSERT_TRUE(run_emulated(dev, s, data("circle"), 8, resume, 0, kMacsPerBlock, false, &progress));
   EXPECT_EQ(progress.network_epochs_resumed.load(), resumed);  // not this run's rate
   EXPECT_EQ(progress.network_epochs.load(), int64_t(states.size()) * s.epochs);
   EXPECT_EQ(progress.work_done.load(), 1000);

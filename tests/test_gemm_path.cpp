@@ -20,12 +20,16 @@ using namespace netsweep::test;
 
 namespace {
 
+// gemm_calls: if given, the run's batched-GEMM calls.
 bool run_gemm(SweepRun& r, const SweepSpec& s, const Dataset& d, const TrainControl& c = {},
-              TrainPath path = TrainPath::gemm, bool own_products = false, bool merge_depths = false) {
+              TrainPath path = TrainPath::gemm, bool own_products = false, bool merge_depths = false,
+              int64_t* gemm_calls = nullptr) {
   start(r, s, d);
   Progress progress;
   test::EmulatedExecutor exec(4, 0, kMacsPerBlock, true, path, own_products, merge_depths);
-  return run_device_schedule(r.problem, exec, r.params, r.results, r.frames, progress, c);
+  const bool done = run_device_schedule(r.problem, exec, r.params, r.results, r.frames, progress, c);
+  if (gemm_calls) *gemm_calls = exec.gemm_ops()->gemms;
+  return done;
 }
 
 // The same run with groups of one shape and with every width of a depth in one group.
@@ -145,18 +149,12 @@ TEST(GemmPath, GroupsWhoseMembersAllStoppedRunNoMoreSteps) {
     ASSERT_EQ(r.status, NetStatus::early_stopped);
     ASSERT_LT(r.epochs_trained, 20);
   }
-  auto gemm_calls = [&](SweepRun& r, const SweepSpec& spec) {
-    start(r, spec, data("moons"));
-    Progress progress;
-    test::EmulatedExecutor exec(4, 0, kMacsPerBlock, true, TrainPath::gemm);
-    run_device_schedule(r.problem, exec, r.params, r.results, r.frames, progress, {});
-    return exec.gemm_ops()->gemms;
-  };
   SweepRun dev, never;
-  const int64_t stopping = gemm_calls(dev, s);
+  int64_t stopping = 0, training = 0;
+  run_gemm(dev, s, data("moons"), {}, TrainPath::gemm, false, false, &stopping);
   expect_parity(cpu, dev, "GEMM path, every member stopped early");
   s.early_stop_loss = 1e-6f;
-  const int64_t training = gemm_calls(never, s);
+  run_gemm(never, s, data("moons"), {}, TrainPath::gemm, false, false, &training);
   EXPECT_LT(stopping, training / 2) << "groups of stopped members kept running their steps";
 }
 
