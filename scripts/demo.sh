@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The quick start's demo: trains 72 networks (hidden layers 1-8 x widths 2-64 x
 # sigmoid/relu) on the two-arm spiral, renders the gallery and says which file
-# to open. About 15 seconds on a 2-core machine without a GPU.
+# to open. 15-35 seconds on a 2-core machine without a GPU.
 # Prints each command it runs, to copy and change.
 # usage: scripts/demo.sh [NAME]   (writes NAME.h5 and the gallery NAME/; default demo)
 set -euo pipefail
