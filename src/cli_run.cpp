@@ -205,6 +205,19 @@ void resolve_run_options(CliRun& c, int argc, char** argv, const CLI::App& app) 
   c.run.device = parse_device(c.device);
   c.run.cuda = {parse_train_path(c.gpu_path), parse_precision_tf32(c.precision)};
   if (!c.shard.empty()) c.run.shard = parse_shard(c.shard);
+  // Options that would change nothing are refused rather than ignored: a
+  // user who asked for them expects them to act.
+  if (c.run.device == DeviceChoice::cpu && c.run.cuda.tf32)
+    throw SpecError("--precision tf32: the GPU's GEMMs only; --device cpu trains in FP32");
+  if (c.run.device == DeviceChoice::cpu && c.run.cuda.path != TrainPath::automatic)
+    throw SpecError("--gpu-path " + c.gpu_path + ": the GPU's only; --device cpu trains on the CPU");
+  const CLI::Option* momentum = app.get_option_no_throw("--momentum");
+  if (c.from.empty() && momentum && momentum->count() > 0 &&  // (--from refuses every spec option)
+      std::none_of(c.optimizers.begin(), c.optimizers.end(),
+                   [](const std::string& o) { return parse_optimizer(o) == Optimizer::momentum; }))
+    throw SpecError(
+        "--momentum: only the momentum optimizer uses it (Keras's SGD with momentum); add momentum "
+        "to --optimizers (sgd is plain SGD)");
 }
 
 void add_run_config(CLI::App& app, CLI::App& run, const std::string& config_path) {

@@ -133,7 +133,10 @@ std::unique_ptr<Backend> choose_backend(const RunOptions& o) {
   auto backend = make_cuda_backend(why_not, o.cuda);
   if (backend) return backend;
   if (o.device == DeviceChoice::cuda) throw SpecError("--device cuda: " + why_not);
-  if (!o.quiet) log_line("no GPU backend (" + why_not + "); training on the CPU");
+  const bool gpu_options = o.cuda.tf32 || o.cuda.path != TrainPath::automatic;  // which the CPU has no use for
+  if (!o.quiet)
+    log_line("no GPU backend (" + why_not + "); training on the CPU" +
+             (gpu_options ? " (--gpu-path and --precision apply to the GPU only: FP32 on the CPU)" : ""));
   return make_cpu_backend(o.threads);
 }
 

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "cli_command.h"
 #include "netsweep/cuda_backend.h"
 #include "parity.h"
 #include "recording_checkpointer.h"
@@ -366,4 +367,14 @@ TEST(CudaBackend, DeviceCudaWithoutAGpuIsAClearError) {
   while (size_t n = fread(buf, 1, sizeof buf, pipe)) out.append(buf, n);
   EXPECT_NE(pclose(pipe), 0);
   EXPECT_NE(out.find("--device cuda: "), std::string::npos) << out;
+}
+
+TEST(CudaBackend, GpuOptionsOnTheCpuFallbackAreSaid) {
+  if (cuda_device_info().count > 0) GTEST_SKIP() << "a GPU is present";
+  const auto r = netsweep::test::run_cli("run --precision tf32 --layers 1 --widths 2 --epochs 1 --grid 4 -o " +
+                                         std::string("/tmp/netsweep_fallback.h5"));
+  EXPECT_EQ(r.exit_code, 0) << r.output;  // --device auto: the CPU trains, in FP32, and says so
+  EXPECT_NE(r.output.find("training on the CPU (--gpu-path and --precision apply to the GPU only"), std::string::npos)
+      << r.output;
+  std::remove("/tmp/netsweep_fallback.h5");
 }
