@@ -211,8 +211,18 @@ void resolve_run_options(CliRun& c, int argc, char** argv, const CLI::App& app) 
     throw SpecError("--precision tf32: the GPU's GEMMs only; --device cpu trains in FP32");
   if (c.run.device == DeviceChoice::cpu && c.run.cuda.path != TrainPath::automatic)
     throw SpecError("--gpu-path " + c.gpu_path + ": the GPU's only; --device cpu trains on the CPU");
-  const CLI::Option* momentum = app.get_option_no_throw("--momentum");
-  if (c.from.empty() && momentum && momentum->count() > 0 &&  // (--from refuses every spec option)
+  const auto given = [&](const char* name) {
+    const CLI::Option* o = app.get_option_no_throw(name);
+    return o && o->count() > 0;
+  };
+  const bool files_only = c.data.datasets.empty() && !(c.data.points.empty() && c.data.csv.empty());
+  if (files_only && given("--n-points"))
+    throw SpecError("--n-points: the data are files (--points, --csv); it sets the generators' (--dataset) size");
+  if (files_only && given("--data-seed") && c.data.test_fraction == 0)
+    throw SpecError("--data-seed: the data are files (--points, --csv) and none is held out (--test-fraction 0)");
+  if (given("--neuron-grid") && c.neuron_maps == "none")
+    throw SpecError("--neuron-grid: --neuron-maps none records no neuron maps");
+  if (c.from.empty() && given("--momentum") &&  // (--from refuses every spec option)
       std::none_of(c.optimizers.begin(), c.optimizers.end(),
                    [](const std::string& o) { return parse_optimizer(o) == Optimizer::momentum; }))
     throw SpecError(

@@ -4,6 +4,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -170,10 +171,18 @@ std::vector<DataPart> load_data_parts(const DataOptions& o) {
   std::vector<std::string> generators = o.datasets;
   if (out.empty() && generators.empty()) generators.push_back(kDefaultDataset);
   const std::vector<float> noises = o.noises.empty() ? std::vector<float>{o.generator.noise} : o.noises;
+  const auto takes_noise_axis = [&](const std::string& value) {
+    bool any_default_noise = false;
+    for (const auto& g : split_plus(value)) any_default_noise |= !parse_generator(g, o.generator).noise_given;
+    return any_default_noise;
+  };
+  // Refused rather than ignored: noise the user asked for would be missing from the data.
+  if (!o.noises.empty() && std::none_of(generators.begin(), generators.end(), takes_noise_axis))
+    throw DataError(generators.empty() ? "--noise: the data are files (--points, --csv), which it does not change"
+                                       : "--noise: every --dataset sets its own noise=, which wins over it");
   for (const auto& value : generators) {
     const std::vector<std::string> joined = split_plus(value);
-    bool any_default_noise = false;
-    for (const auto& g : joined) any_default_noise |= !parse_generator(g, o.generator).noise_given;
+    const bool any_default_noise = takes_noise_axis(value);
     // --noise is an axis for generators without their own noise=.
     for (size_t k = 0; k < (any_default_noise ? noises.size() : 1); ++k) {
       GeneratorOptions defaults = o.generator;

@@ -38,7 +38,8 @@ expect("extent too narrow for the grid in float32", [NETSWEEP, "run", *SMALL[:6]
        "--extent=1,1.0000001,0,1", "-o", out], "--extent (x from 1 to 1.00000012) is too narrow for --grid 8",
        out=out)
 expect("negative seed", [NETSWEEP, "run", *SMALL, "--seed", "-1", "-o", out], "--seed", out=out)
-expect("NaN momentum", [NETSWEEP, "run", *SMALL, "--momentum", "nan", "-o", out], "--momentum", out=out)
+expect("NaN momentum", [NETSWEEP, "run", *SMALL, "--optimizers", "momentum", "--momentum", "nan", "-o", out],
+       "--momentum: must be a finite number", out=out)
 expect("too many networks", [NETSWEEP, "run", *SMALL, "--seeds", "1000000", "--activations", "relu,tanh", "-o", out],
        "networks", out=out)
 expect("too wide to fit in memory", [NETSWEEP, "run", *SMALL[4:], "--layers", "100", "--widths", "1000000", "-o", out],

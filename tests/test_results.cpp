@@ -270,6 +270,11 @@ TEST(Cli, BadInputsFailWithAClearMessage) {
       {"run --device cpu --precision tf32", "--precision tf32: the GPU's GEMMs only; --device cpu trains in FP32"},
       {"run --device cpu --gpu-path gemm", "--gpu-path gemm: the GPU's only; --device cpu trains on the CPU"},
       {"run --optimizers sgd --momentum 0.9", "--momentum: only the momentum optimizer uses it"},
+      {"run --points " + good + ":0 --points " + good1 + ":1 --noise 0.2", "--noise: the data are files"},
+      {"run --dataset circle:noise=0.1+xor:noise=0 --noise 0.3", "every --dataset sets its own noise="},
+      {"run --points " + good + ":0 --points " + good1 + ":1 --n-points 50", "--n-points: the data are files"},
+      {"run --points " + good + ":0 --points " + good1 + ":1 --data-seed 3", "--data-seed: the data are files"},
+      {"run --neuron-maps none --neuron-grid 8", "--neuron-grid: --neuron-maps none records no neuron maps"},
       {"run --config " + write_file("sgd.toml", "optimizers = [\"adam\", \"sgd\"]\nmomentum = [0.5]\n"),
        "add momentum to --optimizers"},
       {"bench --devices cuda-fast", "--devices: 'cuda-fast': unknown variant 'fast'"},
@@ -410,13 +415,13 @@ TEST(Cli, ShapeAloneTrainsJustThatShapeAndListsAreAxes) {
   }
   EXPECT_FALSE(fs::exists(parts)) << "a sweep of several parts writes one file per part";
   // Bad values name the option.
-  for (const auto& [args, message] :
-       std::vector<std::pair<std::string, std::string>>{{"--l2 0,-1", "--l1/--l2: penalties must be >= 0"},
-                                                        {"--l1 abc", "--l1"},
-                                                        {"--momentum 0.9,nan", "--momentum"},
-                                                        {"--layers 2", "--layers and --widths go together"},
-                                                        {"--features x1 --features bogus", "unknown feature 'bogus'"},
-                                                        {"--noise 0,-1", "noise"}}) {
+  for (const auto& [args, message] : std::vector<std::pair<std::string, std::string>>{
+           {"--l2 0,-1", "--l1/--l2: penalties must be >= 0"},
+           {"--l1 abc", "--l1"},
+           {"--optimizers momentum --momentum 0.9,nan", "--momentum: must be a finite number"},
+           {"--layers 2", "--layers and --widths go together"},
+           {"--features x1 --features bogus", "unknown feature 'bogus'"},
+           {"--noise 0,-1", "noise"}}) {
     const auto b =
         run_cli("run " + args + " --epochs 1 --grid 4 --dataset xor:n=40 --device cpu -o " + temp_path("b.h5"));
     EXPECT_EQ(b.exit_code, 2) << args << "\n" << b.output;
