@@ -145,6 +145,15 @@ TEST(Gallery, BadInputsGiveClearErrors) {
   o.inputs = {noframes};
   expect_error("has no frames");
   EXPECT_FALSE(fs::exists(o.output)) << "a failed render left a gallery";
+  // --lines where no network can have them (no parameters recorded) is said, not ignored.
+  o.inputs = {small_results("no_weights.h5", "--record-weights none")};
+  o.lines = true;
+  expect_error("--lines: no network rendered from " + o.inputs[0] + " has its parameters recorded");
+  o.inputs = {small_results("gallery.h5")};  // the same with them: lines on every frame
+  render_gallery(o);
+  EXPECT_TRUE(fs::exists(o.output + "/index.html"));
+  fs::remove_all(o.output);
+  o.lines = false;
   // A missing font is named; nothing is left looking complete.
   o.inputs = {small_results("gallery.h5")};
   o.font = "/nonexistent/font.ttf";

@@ -79,6 +79,11 @@ std::string numbered(const char* pattern, int f) {
   return name;
 }
 
+// Whether a network's first-layer lines w.x + b = 0 can be drawn over its frames.
+bool lines_drawable(bool weights_recorded, const FrameScene& scene, const NetworkLayout& layout) {
+  return weights_recorded && !scene.regression && layout.layers.size() > 1 && layout.layers[0].out <= kMaxLinedUnits;
+}
+
 // Every picture of one network into dir: frames (with first-layer lines where
 // asked), its GIF and final frame, the loss plot, and what is inside it.
 NetworkPictures render_network(const Sweep& s, const NetworkRow& row, const NetworkResult& r,
@@ -89,8 +94,7 @@ NetworkPictures render_network(const Sweep& s, const NetworkRow& row, const Netw
   NetworkPictures pics;
   fs::create_directories(dir);
   // First-layer lines: on every frame with --lines, else as a second set the page can switch to.
-  const bool can_line = inside.has_weights() && !scene.regression && inside.layout.layers[0].out <= kMaxLinedUnits &&
-                        inside.hidden_layers() > 0;
+  const bool can_line = lines_drawable(inside.has_weights(), scene, inside.layout);
   pics.lines = can_line && !o.lines;
   std::vector<Image> images;
   for (size_t k = 0; k < frames.size(); ++k) {
@@ -204,6 +208,15 @@ void render_gallery(const RenderOptions& given) {
       networks.push_back(std::move(n));
     }
   if (networks.empty()) throw RenderError("--runs '" + o.runs + "': no network matches");
+  if (o.lines && std::none_of(networks.begin(), networks.end(), [&](const GalleryNetwork& n) {
+        const Sweep& s = *n.sweep;
+        return lines_drawable(files[size_t(&s - sweeps.data())].has_weight_snapshots(s.rows_index[n.k]), s.scene,
+                              single_network_layout(s.rows[n.k].hidden_shape, s.inputs, s.shape[4]));
+      }))
+    throw RenderError("--lines: no network rendered from " + o.inputs[0] +
+                      (o.inputs.size() > 1 ? " and the rest" : "") +
+                      " has its parameters recorded (run --record-weights) and a first hidden layer of at most " +
+                      std::to_string(kMaxLinedUnits) + " units");
 
   // Render into a temporary directory; rename it into place at the end.
   fs::path out = fs::absolute(o.output).lexically_normal();
