@@ -215,7 +215,8 @@ void render_gallery(const RenderOptions& given) {
       }))
     throw RenderError("--lines: no network rendered from " + o.inputs[0] +
                       (o.inputs.size() > 1 ? " and the rest" : "") +
-                      " has its parameters recorded (run --record-weights) and a first hidden layer of at most " +
+                      " has its parameters recorded (run --record-weights), a 2-D plane and a first hidden layer of "
+                      "at most " +
                       std::to_string(kMaxLinedUnits) + " units");
 
   // Render into a temporary directory; rename it into place at the end.
