@@ -104,6 +104,11 @@ source_hash() {
 prepare() {
   local shared=${1:-$ROOT/../shared}
   set -e
+  # Taken before the build: a source changed while it ran may not be in the binaries, and the
+  # carry must not claim it (checked again at the end).
+  local sources commit
+  sources=$(source_hash)
+  commit=$(git -C "$ROOT" describe --always --dirty --abbrev=12)
   cmake -S "$ROOT" -B "$ROOT/build-gpu" -G Ninja -DCMAKE_BUILD_TYPE=Release -DNETSWEEP_CUDA=ON \
     -DNETSWEEP_NATIVE=OFF -DCMAKE_CXX_FLAGS=-march=x86-64-v3 # AVX2/FMA: runs on the GPU machine's CPU too
   cmake --build "$ROOT/build-gpu"
@@ -118,8 +123,13 @@ prepare() {
   cp "$shared"/data/slide/*.json "$ROOT/.carry/shared/data/slide/"
   cp -r "$shared/peers" "$ROOT/.carry/shared/"
   # What the binaries were built from: a later session skips `prepare` if this still matches.
-  git -C "$ROOT" describe --always --dirty --abbrev=12 >"$ROOT/.carry/COMMIT"
-  source_hash >"$ROOT/.carry/SOURCES"
+  if [ "$(source_hash)" != "$sources" ]; then
+    echo "prepare: the sources changed while it built; run it again" >&2
+    rm -rf "$ROOT/.carry"
+    return 1
+  fi
+  echo "$commit" >"$ROOT/.carry/COMMIT"
+  echo "$sources" >"$ROOT/.carry/SOURCES"
   echo "carry built from $(cat "$ROOT/.carry/COMMIT"), sources $(cat "$ROOT/.carry/SOURCES")"
   du -sh "$ROOT/.carry"
 }
