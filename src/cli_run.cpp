@@ -192,7 +192,11 @@ void add_checkpoint_options(CLI::App& run, CliRun& c) {
 }
 
 void resolve_run_options(CliRun& c, int argc, char** argv, const CLI::App& app) {
-  if (const CLI::Option* every = app.get_option_no_throw("--checkpoint-every"); every && every->count() > 0)
+  const auto given = [&](const char* name) {
+    const CLI::Option* o = app.get_option_no_throw(name);
+    return o && o->count() > 0;
+  };
+  if (given("--checkpoint-every"))
     if (!(c.run.checkpoint_every >= 0 && c.run.checkpoint_every <= kMaxCheckpointInterval))
       throw SpecError("--checkpoint-every: must be between 0 and " + std::to_string(int(kMaxCheckpointInterval)) +
                       " seconds (a week)");
@@ -211,10 +215,6 @@ void resolve_run_options(CliRun& c, int argc, char** argv, const CLI::App& app) 
     throw SpecError("--precision tf32: the GPU's GEMMs only; --device cpu trains in FP32");
   if (c.run.device == DeviceChoice::cpu && c.run.cuda.path != TrainPath::automatic)
     throw SpecError("--gpu-path " + c.gpu_path + ": the GPU's only; --device cpu trains on the CPU");
-  const auto given = [&](const char* name) {
-    const CLI::Option* o = app.get_option_no_throw(name);
-    return o && o->count() > 0;
-  };
   const bool files_only = c.data.datasets.empty() && !(c.data.points.empty() && c.data.csv.empty());
   if (files_only && given("--n-points"))
     throw SpecError("--n-points: the data are files (--points, --csv); it sets the generators' (--dataset) size");

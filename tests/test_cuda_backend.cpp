@@ -359,14 +359,10 @@ TEST(CudaBackend, DeviceCudaWithoutAGpuIsAClearError) {
   std::string why;
   EXPECT_EQ(make_cuda_backend(why), nullptr);
   EXPECT_FALSE(why.empty());
-  const std::string cmd = std::string(NETSWEEP_BINARY) +
-                          " run --device cuda --layers 1 --widths 2 --epochs 1 --grid 4 -o /tmp/netsweep_nogpu.h5 2>&1";
-  FILE* pipe = popen(cmd.c_str(), "r");
-  std::string out;
-  char buf[512];
-  while (size_t n = fread(buf, 1, sizeof buf, pipe)) out.append(buf, n);
-  EXPECT_NE(pclose(pipe), 0);
-  EXPECT_NE(out.find("--device cuda: "), std::string::npos) << out;
+  const auto r = netsweep::test::run_cli("run --device cuda --layers 1 --widths 2 --epochs 1 --grid 4 -o " +
+                                         std::string("/tmp/netsweep_nogpu.h5"));
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("--device cuda: "), std::string::npos) << r.output;
 }
 
 TEST(CudaBackend, GpuOptionsOnTheCpuFallbackAreSaid) {
