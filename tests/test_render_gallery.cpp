@@ -220,6 +220,7 @@ TEST(Gallery, FilesOfDifferentSweepsNeverGroupAsReplicas) {
   o.quiet = true;
   render_gallery(o);
   EXPECT_FALSE(fs::exists(o.output + "/groups/g-0000.html")) << "the two networks were grouped as replicas";
+  EXPECT_FALSE(fs::exists(o.output + "/groups")) << "an empty groups/ folder in a gallery without replicas";
   EXPECT_TRUE(fs::exists(o.output + "/nets/p1-net-0000.html"));
 }
 

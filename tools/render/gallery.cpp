@@ -310,7 +310,6 @@ void render_gallery(const RenderOptions& given) {
     }
   }
   const std::vector<Configuration> configs = configurations(networks);
-  fs::create_directories(tmp / "groups");
   for (size_t c = 0; c < configs.size(); ++c)
     if (configs[c].summary.count > 1) write_configuration(configs[c], c, networks, final_frames, font, tmp);
   std::vector<const Sweep*> sweep_list;
