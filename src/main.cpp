@@ -73,7 +73,7 @@ void print_info(const InfoOptions& o) {
             "(rerun with --frame-dtype f32 to keep them)\n",
             static_cast<long long>(f.int_attribute("values_beyond_f16")));
     }
-  const std::string text = axes.empty() ? format_networks(networks, format)
+  const std::string text = axes.empty() ? format_networks(networks, format, options)
                                         : format_groups(group_networks(networks, axes), axes, format, options);
   std::fputs(text.c_str(), stdout);
 }
@@ -104,7 +104,7 @@ int main(int argc, char** argv) {
                    "activation, optimizer, lr, batch, l1, l2, momentum, seed, replica, status)");
   info->add_option("--format", info_options.format, "table, csv or json")->capture_default_str();
   info->add_option("--target-accuracy", info_options.target_accuracy,
-                   "the accuracy whose reach --by counts (share of replicas, median epochs to it)")
+                   "the accuracy each network's row says when it reached (--by: the share that did, median epochs)")
       ->capture_default_str();
   info->add_option("--target-set", info_options.target_set, "measure it on the train or test set")
       ->capture_default_str();

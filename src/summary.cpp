@@ -23,6 +23,8 @@ size_t characters(const std::string& text) {
   for (unsigned char c : text) n += (c & 0xC0u) != 0x80u;
   return n;
 }
+// printf's field width for `text` to take `width` characters (printf counts bytes).
+int byte_width(const std::string& text, int width) { return width + int(text.size() - characters(text)); }
 // Text and spaces to `width` characters: a table's column, never cut (labels
 // cut to 28 bytes printed two parts alike, or split a character).
 std::string padded(const std::string& text, size_t width) {
@@ -201,7 +203,8 @@ SummaryFormat parse_summary_format(const std::string& name) {
   throw SpecError("--format '" + name + "': expected table, csv or json");
 }
 
-std::string format_networks(const std::vector<NetworkSummary>& networks, SummaryFormat format) {
+std::string format_networks(const std::vector<NetworkSummary>& networks, SummaryFormat format,
+                            const SummaryOptions& options) {
   const bool parts = std::any_of(networks.begin(), networks.end(), [](const auto& n) { return !n.part.empty(); });
   std::ostringstream out;
   if (format == SummaryFormat::json) {
@@ -257,22 +260,27 @@ std::string format_networks(const std::vector<NetworkSummary>& networks, Summary
   size_t part_width = characters("part");
   for (const auto& n : networks) part_width = std::max(part_width, characters(n.part));
   if (parts) out << padded("part", part_width);
-  std::snprintf(buf, sizeof buf, "%5s %-16s %-10s %-9s %9s %6s %5s %-13s %6s %11s %11s %9s %9s %9s\n", "id", "shape",
-                "activation", "optimizer", "lr", "batch", "seed", "status", "epochs", "epoch_loss", "train_loss",
-                "train_acc", "test_acc", "time_s");
+  const std::string target = g(options.target_accuracy), reach = "≥" + target;
+  const int reach_width = int(std::max<size_t>(8, characters(reach)));
+  std::snprintf(buf, sizeof buf, "%5s %-16s %-10s %-9s %9s %6s %5s %-13s %6s %11s %11s %9s %9s %*s %9s\n", "id",
+                "shape", "activation", "optimizer", "lr", "batch", "seed", "status", "epochs", "epoch_loss",
+                "train_loss", "train_acc", "test_acc", byte_width(reach, reach_width), reach.c_str(), "time_s");
   out << buf;
   for (const auto& n : networks) {
     const NetworkRow& r = n.row;
     if (parts) out << padded(n.part, part_width);
     // Numbers through g: a missing one "nan" (printf wrote "-nan" for some), an overflowed one "inf".
-    std::snprintf(buf, sizeof buf, "%5d %-16s %-10s %-9s %9s %6d %5llu %-13s %6d %11s %11s %9s %9s %9s\n", r.id,
+    const std::string reached = n.reached_target ? std::to_string(n.epochs_to_target) : n.target_measured ? "-" : "n/a";
+    std::snprintf(buf, sizeof buf, "%5d %-16s %-10s %-9s %9s %6d %5llu %-13s %6d %11s %11s %9s %9s %*s %9s\n", r.id,
                   r.hidden_shape.c_str(), r.activation.c_str(), r.optimizer.c_str(), g(r.lr, "%.3g").c_str(), r.batch,
                   static_cast<unsigned long long>(r.seed), r.status.c_str(), r.epochs_trained,
                   g(r.final_epoch_loss, "%.5f").c_str(), g(r.final_train_loss, "%.5f").c_str(),
-                  g(r.final_train_accuracy, "%.4f").c_str(), g(r.final_test_accuracy, "%.4f").c_str(),
-                  g(r.wall_seconds, "%.2f").c_str());
+                  g(r.final_train_accuracy, "%.4f").c_str(), g(r.final_test_accuracy, "%.4f").c_str(), reach_width,
+                  reached.c_str(), g(r.wall_seconds, "%.2f").c_str());
     out << buf;
   }
+  out << "(" << reach << ": the first frame epoch whose " << (options.target_on_test ? "test" : "train")
+      << " accuracy reached " << target << "; - never, n/a not measured on that set)\n";
   return out.str();
 }
 
@@ -332,9 +340,11 @@ std::string format_groups(const std::vector<GroupSummary>& groups, const std::ve
   }
   char buf[256];
   for (size_t a = 0; a < axes.size(); ++a) out << padded(axes[a], widths[a]);
-  std::snprintf(buf, sizeof buf, "%5s %-24s %-24s %-21s %-21s %8s %10s %8s\n", "n", "train_loss med [IQR]",
-                "test_loss med [IQR]", "train_acc med [IQR]", "test_acc med [IQR]", ("≥" + target).c_str(), "epochs_to",
-                "diverged");
+  const std::string reach = "≥" + target;
+  const int reach_width = int(std::max<size_t>(8, characters(reach)));
+  std::snprintf(buf, sizeof buf, "%5s %-24s %-24s %-21s %-21s %*s %10s %8s\n", "n", "train_loss med [IQR]",
+                "test_loss med [IQR]", "train_acc med [IQR]", "test_acc med [IQR]", byte_width(reach, reach_width),
+                reach.c_str(), "epochs_to", "diverged");
   out << buf;
   auto cell = [](const Distribution& d, const char* f) {
     return g(d.median, f) + " [" + g(d.q25, f) + "," + g(d.q75, f) + "]";
@@ -342,10 +352,10 @@ std::string format_groups(const std::vector<GroupSummary>& groups, const std::ve
   for (const auto& grp : groups) {
     for (size_t a = 0; a < axes.size(); ++a) out << padded(grp.key[a], widths[a]);
     const std::string share = std::isnan(grp.reached_share) ? "n/a" : g(100 * grp.reached_share, "%.0f") + "%";
-    std::snprintf(buf, sizeof buf, "%5d %-24s %-24s %-21s %-21s %8s %10s %8d\n", grp.count,
+    std::snprintf(buf, sizeof buf, "%5d %-24s %-24s %-21s %-21s %*s %10s %8d\n", grp.count,
                   cell(grp.train_loss, "%.4f").c_str(), cell(grp.test_loss, "%.4f").c_str(),
-                  cell(grp.train_accuracy, "%.3f").c_str(), cell(grp.test_accuracy, "%.3f").c_str(), share.c_str(),
-                  g(grp.median_epochs_to_target).c_str(), grp.diverged);
+                  cell(grp.train_accuracy, "%.3f").c_str(), cell(grp.test_accuracy, "%.3f").c_str(), reach_width,
+                  share.c_str(), g(grp.median_epochs_to_target).c_str(), grp.diverged);
     out << buf;
   }
   out << "(" << (options.target_on_test ? "test" : "train") << " accuracy ≥ " << target

@@ -39,7 +39,7 @@ TEST(Summary, TablesKeepWholePartLabels) {
     n.row.activation = "tanh";
     n.row.status = "trained";
   }
-  const std::string table = format_networks(networks, SummaryFormat::table);
+  const std::string table = format_networks(networks, SummaryFormat::table, SummaryOptions{});
   const std::string groups =
       format_groups(group_networks(networks, {"part"}), {"part"}, SummaryFormat::table, SummaryOptions{});
   for (const std::string& text : {table, groups}) {
@@ -80,4 +80,41 @@ TEST(Summary, TargetShareCountsOnlyMeasuredReplicas) {
   for (auto& n : networks) n.target_measured = false;
   networks[0].reached_target = false;
   EXPECT_TRUE(std::isnan(group_networks(networks, {"activation"})[0].reached_share));
+}
+
+// The per-network table says when each network reached the target (it used
+// to show it in CSV and JSON only, so --target-accuracy changed nothing
+// there), and its columns line up by characters although "≥" is 3 bytes.
+TEST(Summary, NetworkTableSaysWhenTheTargetWasReached) {
+  std::vector<NetworkSummary> networks(3);
+  for (size_t i = 0; i < networks.size(); ++i) {
+    networks[i].row.id = int(i);
+    networks[i].row.hidden_shape = "4";
+    networks[i].row.activation = "tanh";
+    networks[i].row.status = "trained";
+    networks[i].target_measured = i < 2;
+  }
+  networks[0].reached_target = true;
+  networks[0].epochs_to_target = 1200;
+  SummaryOptions options;
+  options.target_accuracy = 0.9f;
+  options.target_on_test = true;
+  const std::string table = format_networks(networks, SummaryFormat::table, options);
+  std::istringstream lines(table);
+  std::vector<std::string> rows;
+  for (std::string line; std::getline(lines, line);) rows.push_back(line);
+  ASSERT_EQ(rows.size(), 5u) << table;  // header, 3 networks, the note
+  const auto column_end = [](const std::string& line, const std::string& cell) {
+    const size_t at = line.find(" " + cell + " ");
+    if (at == std::string::npos) return std::string::npos;
+    size_t chars = 0;
+    for (size_t b = 0; b < at + 1 + cell.size(); ++b) chars += (static_cast<unsigned char>(line[b]) & 0xC0u) != 0x80u;
+    return chars;
+  };
+  const size_t end = column_end(rows[0], "≥0.9");
+  ASSERT_NE(end, std::string::npos) << table;
+  EXPECT_EQ(column_end(rows[1], "1200"), end) << table;
+  EXPECT_EQ(column_end(rows[2], "-"), end) << table;    // measured, never reached
+  EXPECT_EQ(column_end(rows[3], "n/a"), end) << table;  // no test set
+  EXPECT_NE(rows[4].find("test accuracy reached 0.9"), std::string::npos) << table;
 }

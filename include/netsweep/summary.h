@@ -57,7 +57,9 @@ std::vector<GroupSummary> group_networks(const std::vector<NetworkSummary>& netw
 
 enum class SummaryFormat { table, csv, json };
 SummaryFormat parse_summary_format(const std::string& name);  // throws SpecError
-std::string format_networks(const std::vector<NetworkSummary>& networks, SummaryFormat format);
+// The table says when each network reached options' target accuracy (CSV and JSON: epochs_to_target).
+std::string format_networks(const std::vector<NetworkSummary>& networks, SummaryFormat format,
+                            const SummaryOptions& options);
 std::string format_groups(const std::vector<GroupSummary>& groups, const std::vector<std::string>& axes,
                           SummaryFormat format, const SummaryOptions& options);
 
