@@ -91,18 +91,30 @@ void check_frame_disk(const TrainingProblem& p, const RunOptions& o, bool checkp
                     "or use --neuron-maps none or --record-weights none");
 }
 
+// With --resume: true if OUTPUT is this sweep's and shard's complete file
+// (nothing to do); throws if it is another's, which the run would replace (a
+// copied command with the wrong -o or --shard). Anything else is trained over.
 bool output_is_complete(const std::string& path, const std::string& hash, const ShardId& shard) {
+  std::string found;
   try {
     ResultsFile f(path);
     // Shard files of one sweep share its hash: the shard must be this one too.
     auto stored = [&](const char* name) { return f.has_attribute(name) ? f.int_attribute(name) : 0; };
-    return f.has_attribute("sweep_hash") && f.attribute("sweep_hash") == hash && stored("shard_index") == shard.index &&
-           stored("shard_count") == shard.count;
+    const std::string stored_hash = f.has_attribute("sweep_hash") ? f.attribute("sweep_hash") : "";
+    const ShardId stored_shard{int(stored("shard_index")), int(stored("shard_count"))};
+    if (stored_hash == hash && stored_shard.index == shard.index && stored_shard.count == shard.count) return true;
+    const auto shard_text = [](const ShardId& id) {
+      return id.sharded() ? "shard " + id.label() + " of this sweep" : std::string("this whole sweep");
+    };
+    found = stored_hash != hash ? "of another sweep (" + (stored_hash.empty() ? "unknown" : stored_hash) +
+                                      "; this run's is " + hash + ")"
+                                : "of " + shard_text(stored_shard) + " (this run trains " + shard_text(shard) + ")";
   } catch (const std::exception&) {
-    return false;
+    return false;  // not a complete results file
   }
+  throw ResultsError(path + ": holds the complete results " + found +
+                     "; --resume would replace them: remove it or give another -o");
 }
-
 }  // namespace
 
 std::string part_output_path(const std::string& output, int index) {

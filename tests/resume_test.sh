@@ -130,3 +130,25 @@ wait "$pid" || status=$?
 [ "$status" -eq 143 ] || { echo "FAIL: exit $status after SIGTERM with stderr into a closed pipe, expected 143"; exit 1; }
 [ -f pipeterm.h5.ckpt/state.h5 ] || { echo "FAIL: no checkpoint after SIGTERM"; exit 1; }
 echo "SIGTERM with stderr into a closed pipe: exit 143, checkpoint kept"
+
+# --resume onto the complete file of another sweep, or of another shard of this
+# one (a copied command with the wrong -o or --shard), is refused and the file
+# kept; before, the run trained and replaced it without a word.
+cp write-reference.h5 kept.h5
+refused() {  # what the message must say, then the run's options
+  local says=$1
+  shift
+  status=0
+  "$netsweep" run "$@" -q --resume -o kept.h5 2>kept.log || status=$?
+  [ "$status" -eq 2 ] || { echo "FAIL: --resume onto another's complete file: exit $status"; cat kept.log; exit 1; }
+  grep -q "kept.h5: holds the complete results of $says" kept.log || { echo "FAIL: no reason"; cat kept.log; exit 1; }
+  cmp -s write-reference.h5 kept.h5 || { echo "FAIL: kept.h5 changed"; exit 1; }
+}
+refused "another sweep" "${wargs[@]}" --lr 0.01
+"$netsweep" run "${wargs[@]}" -q --shard 1/2 -o kept.h5
+cp kept.h5 write-reference.h5
+refused "shard 1/2 of this sweep (this run trains shard 0/2" "${wargs[@]}" --shard 0/2
+refused "shard 1/2 of this sweep (this run trains this whole sweep)" "${wargs[@]}"
+"$netsweep" run "${wargs[@]}" --shard 1/2 --resume -o kept.h5 2>&1 | grep -q "already complete" ||
+  { echo "FAIL: its own shard's file was not taken as done"; exit 1; }
+echo "--resume onto another sweep's or shard's complete file: refused, the file kept"
