@@ -8,6 +8,7 @@
 #include "cli_config.h"
 #include "netsweep/checkpoint.h"
 #include "netsweep/cuda_backend.h"
+#include "netsweep/text.h"
 
 namespace netsweep {
 
@@ -196,6 +197,20 @@ void resolve_run_options(CliRun& c, int argc, char** argv, const CLI::App& app) 
     const CLI::Option* o = app.get_option_no_throw(name);
     return o && o->count() > 0;
   };
+  // CLI11 drops a list's empty items: "--lr 0.1,,0.2" would train two rates, silently. (A comma at
+  // the end is kept: "--layers 1, 2" is a list of two.)
+  for (const CLI::Option* o : app.get_options()) {
+    if (o->get_delimiter() == '\0' || o->count() == 0) continue;
+    const std::string name = o->get_name(), with_value = name + "=";
+    for (int i = 1; i < argc; ++i) {
+      const std::string arg = argv[i];
+      const bool separate = arg == name && i + 1 < argc;
+      if (!separate && arg.rfind(with_value, 0) != 0) continue;
+      const std::string list = separate ? argv[i + 1] : arg.substr(with_value.size());
+      if (list.rfind(',', 0) == 0 || list.find(",,") != std::string::npos)
+        throw SpecError(name + " '" + printable(list) + "': an empty item in the list (a comma too many?)");
+    }
+  }
   if (given("--checkpoint-every"))
     if (!(c.run.checkpoint_every >= 0 && c.run.checkpoint_every <= kMaxCheckpointInterval))
       throw SpecError("--checkpoint-every: must be between 0 and " + std::to_string(int(kMaxCheckpointInterval)) +

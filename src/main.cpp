@@ -174,6 +174,20 @@ int main(int argc, char** argv) {
                   "report its GFLOP/s beside a tuned SGEMM (OpenBLAS) on the class's product, and its optimizer step's "
                   "GB/s beside the same memory traffic without arithmetic, measured in the same run");
 
+  if (argc == 1 || argv[1][0] != '-') {  // no command, or an unknown one: CLI11 would say only "required"
+    std::string known;
+    bool found = false;
+    for (const CLI::App* sub : app.get_subcommands({})) {
+      known += (known.empty() ? "" : ", ") + sub->get_name();
+      found |= argc > 1 && sub->get_name() == argv[1];
+    }
+    if (!found) {
+      const std::string what = argc == 1 ? "a command is required" : "'" + printable(argv[1]) + "': not a command";
+      std::fprintf(stderr, "netsweep: error: %s; expected one of %s (see netsweep --help)\n", what.c_str(),
+                   known.c_str());
+      return 2;
+    }
+  }
   try {
     if (!config_path.empty()) check_config_file(config_path);
     app.parse(argc, argv);

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <regex>
 
 #include "netsweep/text.h"
 #include "netsweep/version.h"
@@ -39,9 +40,19 @@ std::string write_slurm_job(const SweepSpec& spec, const Dataset& data, const Ru
       if (c <= ' ' || c == 0x7f)
         throw SpecError(std::string(option) + " '" + value + "': no spaces or control characters (sbatch reads " +
                         "each as one word of an #SBATCH line)");
+  // sbatch's time formats; a typo would fail only at sbatch, or on the cluster.
+  static const std::regex time_format(R"(\d+(:\d+){0,2}|\d+-\d+(:\d+){0,2}|UNLIMITED|INFINITE)", std::regex::icase);
+  if (!s.time.empty() && !std::regex_match(s.time, time_format))
+    throw SpecError("--time '" + s.time +
+                    "': expected sbatch's MINUTES, MINUTES:SECONDS, HOURS:MINUTES:SECONDS, DAYS-HOURS, "
+                    "DAYS-HOURS:MINUTES or DAYS-HOURS:MINUTES:SECONDS");
+  if (run.device == DeviceChoice::cpu && s.gres.find("gpu") != std::string::npos)
+    throw SpecError("--gres " + s.gres + ": the tasks train on the CPU (--device cpu); drop --gres or use --device "
+                    "cuda or auto");
   // sbatch takes 0 to 65535 seconds.
   if (s.signal_seconds < 0 || s.signal_seconds > 65535)
     throw SpecError("--signal-seconds " + std::to_string(s.signal_seconds) + ": must be from 0 to 65535");
+  check_output_path(run.output);  // where merge will write: a file name in a writable directory
   // The output's directory and name are in the #SBATCH --output line too.
   const std::string absolute_output = std::filesystem::absolute(run.output).string();
   for (unsigned char c : absolute_output)

@@ -1,0 +1,66 @@
+// Typing mistakes a user makes on the command line, each answered with one
+// line naming the command or option and exit status 2 (found by a review
+// that tried them: each used to be accepted, or answered vaguely).
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <string>
+
+#include "cli_command.h"
+
+namespace fs = std::filesystem;
+using netsweep::test::run_cli;
+
+namespace {
+std::string temp_path(const std::string& name) { return ::testing::TempDir() + "netsweep_mistakes_" + name; }
+
+void expect_refused(const std::string& args, const std::string& message) {
+  const auto r = run_cli(args);
+  EXPECT_EQ(r.exit_code, 2) << args << "\n" << r.output;
+  EXPECT_NE(r.output.find("netsweep: error: " + message), std::string::npos)
+      << args << "\nexpected: " << message << "\ngot: " << r.output;
+}
+}  // namespace
+
+TEST(Cli, UnknownOrMissingCommandsAreNamed) {
+  expect_refused("frobnicate", "'frobnicate': not a command; expected one of run, info, merge, slurm, bench");
+  expect_refused("", "a command is required; expected one of run, info");
+  EXPECT_EQ(run_cli("--version").exit_code, 0);
+}
+
+TEST(Cli, EmptyListItemsAreRefused) {
+  const std::string rest = " --widths 2 --epochs 1 --grid 4 --device cpu -q -o " + temp_path("list.h5");
+  expect_refused("run --layers 1 --lr 0.1,,0.2" + rest, "--lr '0.1,,0.2': an empty item in the list");
+  expect_refused("run --layers 1 --activations=relu,,tanh" + rest, "--activations 'relu,,tanh': an empty item");
+  expect_refused("run --layers ,1" + rest, "--layers ',1': an empty item");
+  EXPECT_FALSE(fs::exists(temp_path("list.h5")));
+  // A comma at the end, then the next value: still a list of two (2 layer counts x 2 activations).
+  const auto r = run_cli("run --layers 1, 2 --activations relu,tanh" + rest);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(run_cli("info " + temp_path("list.h5")).output.find("networks: 4,"), std::string::npos);
+  fs::remove(temp_path("list.h5"));
+}
+
+TEST(Cli, EarlyStopBelowZeroIsRefused) {  // losses are never negative: it would never stop a network
+  expect_refused("run --layers 1 --widths 2 --epochs 1 --grid 4 --early-stop-loss -0.5 -o " + temp_path("stop.h5"),
+                 "--early-stop-loss: must be finite and >= 0");
+}
+
+TEST(Cli, SlurmOptionsAreCheckedBeforeTheScript) {
+  const std::string dir = temp_path("slurm");
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const std::string sweep = "slurm --layers 1,2 --widths 4 --epochs 2 --grid 4 --shards 2 ";
+  expect_refused(sweep + "-o " + dir + "/", dir + "/: is a directory; give a file name");
+  expect_refused(sweep + "--time 30min -o " + dir + "/s.h5", "--time '30min': expected sbatch's MINUTES");
+  expect_refused(sweep + "--time 1:2:3:4 -o " + dir + "/s.h5", "--time '1:2:3:4'");
+  expect_refused(sweep + "--device cpu --gres gpu:1 -o " + dir + "/s.h5",
+                 "--gres gpu:1: the tasks train on the CPU (--device cpu)");
+  EXPECT_TRUE(fs::is_empty(dir)) << "a refused script left a plan file";
+  for (const char* time : {"90", "30:00", "12:00:00", "2-12", "1-00:30", "1-00:00:30", "UNLIMITED"}) {
+    const auto r = run_cli(sweep + "--time " + time + " --gres gpu:1 -o " + dir + "/s.h5", false);
+    EXPECT_EQ(r.exit_code, 0) << time << "\n" << r.output;
+    EXPECT_NE(r.output.find("#SBATCH --time=" + std::string(time) + "\n"), std::string::npos) << r.output;
+  }
+  fs::remove_all(dir);
+}
