@@ -145,10 +145,19 @@ TEST(Gallery, BadInputsGiveClearErrors) {
   o.inputs = {noframes};
   expect_error("has no frames");
   EXPECT_FALSE(fs::exists(o.output)) << "a failed render left a gallery";
-  // --lines where no network can have them (no parameters recorded) is said, not ignored.
+  // --lines where no network can have them is said, not ignored, with why.
   o.inputs = {small_results("no_weights.h5", "--record-weights none")};
   o.lines = true;
-  expect_error("--lines: no network rendered from " + o.inputs[0] + " has its parameters recorded");
+  expect_error("--lines: no network rendered from " + o.inputs[0] +
+               " can have first-layer lines: parameters not recorded (run with --record-weights all) (8 networks)");
+  o.inputs = {temp_path("wide.h5")};
+  ASSERT_EQ(std::system((std::string(NETSWEEP_BINARY) +
+                         " run --layers 1 --widths 4,40 --activations relu --epochs 2 --grid 8 --dataset circle:n=40 "
+                         "--record-weights none --device cpu -q -o " +
+                         o.inputs[0])
+                            .c_str()),
+            0);
+  expect_error(": a first hidden layer wider than 32 units (1 network); parameters not recorded");
   o.inputs = {small_results("gallery.h5")};  // the same with them: lines on every frame
   render_gallery(o);
   EXPECT_TRUE(fs::exists(o.output + "/index.html"));

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <map>
 #include <mutex>
 #include <thread>
 
@@ -79,9 +80,18 @@ std::string numbered(const char* pattern, int f) {
   return name;
 }
 
-// Whether a network's first-layer lines w.x + b = 0 can be drawn over its frames.
+// Why a network's first-layer lines w.x + b = 0 cannot be drawn over its
+// frames; empty if they can.
+std::string lines_missing(bool weights_recorded, const FrameScene& scene, const NetworkLayout& layout) {
+  if (scene.regression) return "1-D data, no plane to draw them on";
+  if (layout.layers.size() < 2) return "no hidden layer";
+  if (layout.layers[0].out > kMaxLinedUnits)
+    return "a first hidden layer wider than " + std::to_string(kMaxLinedUnits) + " units";
+  if (!weights_recorded) return "parameters not recorded (run with --record-weights all)";
+  return "";
+}
 bool lines_drawable(bool weights_recorded, const FrameScene& scene, const NetworkLayout& layout) {
-  return weights_recorded && !scene.regression && layout.layers.size() > 1 && layout.layers[0].out <= kMaxLinedUnits;
+  return lines_missing(weights_recorded, scene, layout).empty();
 }
 
 // Every picture of one network into dir: frames (with first-layer lines where
@@ -208,16 +218,25 @@ void render_gallery(const RenderOptions& given) {
       networks.push_back(std::move(n));
     }
   if (networks.empty()) throw RenderError("--runs '" + o.runs + "': no network matches");
-  if (o.lines && std::none_of(networks.begin(), networks.end(), [&](const GalleryNetwork& n) {
-        const Sweep& s = *n.sweep;
-        return lines_drawable(files[size_t(&s - sweeps.data())].has_weight_snapshots(s.rows_index[n.k]), s.scene,
-                              single_network_layout(s.rows[n.k].hidden_shape, s.inputs, s.shape[4]));
-      }))
-    throw RenderError("--lines: no network rendered from " + o.inputs[0] +
-                      (o.inputs.size() > 1 ? " and the rest" : "") +
-                      " has its parameters recorded (run --record-weights), a 2-D plane and a first hidden layer of "
-                      "at most " +
-                      std::to_string(kMaxLinedUnits) + " units");
+  if (o.lines) {  // refused where no network can have them, with why (by how many networks, most first)
+    std::map<std::string, int> why;
+    for (const GalleryNetwork& n : networks) {
+      const Sweep& s = *n.sweep;
+      ++why[lines_missing(files[size_t(&s - sweeps.data())].has_weight_snapshots(s.rows_index[n.k]), s.scene,
+                          single_network_layout(s.rows[n.k].hidden_shape, s.inputs, s.shape[4]))];
+    }
+    if (!why.count("")) {
+      std::vector<std::pair<int, std::string>> reasons;
+      for (const auto& [reason, count] : why) reasons.push_back({-count, reason});
+      std::sort(reasons.begin(), reasons.end());
+      std::string text;
+      for (const auto& [count, reason] : reasons)
+        text += (text.empty() ? "" : "; ") + reason + " (" + std::to_string(-count) +
+                (count == -1 ? " network)" : " networks)");
+      throw RenderError("--lines: no network rendered from " + o.inputs[0] +
+                        (o.inputs.size() > 1 ? " and the rest" : "") + " can have first-layer lines: " + text);
+    }
+  }
 
   // Render into a temporary directory; rename it into place at the end.
   fs::path out = fs::absolute(o.output).lexically_normal();
