@@ -203,7 +203,7 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     // One line and status 2, like every other bad input (CLI11's own codes
     // and its "Run with --help" line are not part of netsweep's contract).
-    std::string what = e.what();
+    std::string what = plain_cli_error(e.what());
     if (what.empty()) what = e.get_name();
     // A value CLI11 could not take may come from the config file (checked for
     // types, not ranges: epochs = 9223372036854775807).

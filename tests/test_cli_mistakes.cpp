@@ -64,3 +64,9 @@ TEST(Cli, SlurmOptionsAreCheckedBeforeTheScript) {
   }
   fs::remove_all(dir);
 }
+
+TEST(Cli, OptionsGivenTwiceOrWithoutAValueAreSaidPlainly) {
+  expect_refused("run --epochs 5 --epochs 0", "--epochs: given 2 times; give it once");
+  expect_refused("info x.h5 --format csv --format json", "--format: given 2 times; give it once");
+  expect_refused("run --layers", "--layers: its value (INT) is missing");
+}

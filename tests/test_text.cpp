@@ -33,3 +33,11 @@ TEST(Text, FormatNumberAsPrintfWithAWordForMissing) {
   EXPECT_EQ(format_number(std::numeric_limits<double>::infinity(), "%.1f%%", "–"), "inf");
   EXPECT_EQ(format_number(2.5, "%.1f", "–"), "2.5");
 }
+
+TEST(Text, PlainCliErrorRewordsTwiceAndMissingValues) {
+  EXPECT_EQ(plain_cli_error("--epochs: At Most 1 required but received 2"), "--epochs: given 2 times; give it once");
+  EXPECT_EQ(plain_cli_error("--output: 1 required TEXT missing"), "--output: its value (TEXT) is missing");
+  EXPECT_EQ(plain_cli_error("--extent: 4 required FLOAT missing"), "--extent: 4 required FLOAT missing");
+  EXPECT_EQ(plain_cli_error("files is required"), "files is required");
+  EXPECT_EQ(plain_cli_error("-x: 1 required missing"), "-x: 1 required missing");  // too short: left as it is
+}

@@ -29,6 +29,20 @@ inline std::string printable(const std::string& text, size_t limit = 80) {
 // byte escaped (a path may hold a newline), nothing cut.
 inline std::string one_line(const std::string& message) { return printable(message, std::string::npos); }
 
+// CLI11's message for an option given twice, or given without its value, in
+// plain words ("--epochs: At Most 1 required but received 2"); others as they are.
+inline std::string plain_cli_error(const std::string& what) {
+  const std::string twice = ": At Most 1 required but received ", needs = ": 1 required ", missing = " missing";
+  if (const size_t at = what.find(twice); at != std::string::npos)
+    return what.substr(0, at) + ": given " + what.substr(at + twice.size()) + " times; give it once";
+  const size_t at = what.find(needs);
+  if (at != std::string::npos && what.size() >= at + needs.size() + missing.size() &&
+      what.compare(what.size() - missing.size(), missing.size(), missing) == 0)
+    return what.substr(0, at) + ": its value (" +
+           what.substr(at + needs.size(), what.size() - missing.size() - at - needs.size()) + ") is missing";
+  return what;
+}
+
 // A number as printf writes it with `format` (%g: 0.95, 1e-05; inf, -inf);
 // `missing`, when given, in place of a NaN (the CSV's "nan", a page's "–").
 inline std::string format_number(double v, const char* format = "%g", const char* missing = nullptr) {

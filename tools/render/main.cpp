@@ -43,7 +43,8 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "netsweep-render: error: %s (see --help)\n", netsweep::one_line(e.what()).c_str());
+    std::fprintf(stderr, "netsweep-render: error: %s (see --help)\n",
+                 netsweep::one_line(netsweep::plain_cli_error(e.what())).c_str());
     return 2;
   }
   try {
