@@ -61,6 +61,8 @@ SweepSpec make_spec(const CliRun& c) {
   once(s.l1, "--l1");
   once(s.l2, "--l2");
   once(s.momentum, "--momentum");
+  // Losses are never negative: below 0 it would never stop a network. (Here too, not in validate().)
+  if (s.early_stop_loss && *s.early_stop_loss < 0) throw SpecError("--early-stop-loss: must be >= 0");
   return s;
 }
 

@@ -174,19 +174,17 @@ int main(int argc, char** argv) {
                   "report its GFLOP/s beside a tuned SGEMM (OpenBLAS) on the class's product, and its optimizer step's "
                   "GB/s beside the same memory traffic without arithmetic, measured in the same run");
 
-  if (argc == 1 || argv[1][0] != '-') {  // no command, or an unknown one: CLI11 would say only "required"
-    std::string known;
-    bool found = false;
-    for (const CLI::App* sub : app.get_subcommands({})) {
-      known += (known.empty() ? "" : ", ") + sub->get_name();
-      found |= argc > 1 && sub->get_name() == argv[1];
-    }
-    if (!found) {
-      const std::string what = argc == 1 ? "a command is required" : "'" + printable(argv[1]) + "': not a command";
-      std::fprintf(stderr, "netsweep: error: %s; expected one of %s (see netsweep --help)\n", what.c_str(),
-                   known.c_str());
-      return 2;
-    }
+  // No command, or an unknown one: CLI11 would say only that one is required.
+  std::string commands;
+  bool known = false;
+  for (const CLI::App* sub : app.get_subcommands({})) {
+    commands += (commands.empty() ? "" : ", ") + sub->get_name();
+    known |= argc > 1 && sub->get_name() == argv[1];
+  }
+  const std::string expected = "; expected one of " + commands + " (see netsweep --help)";
+  if (argc > 1 && argv[1][0] != '-' && !known) {
+    std::fprintf(stderr, "netsweep: error: '%s': not a command%s\n", printable(argv[1]).c_str(), expected.c_str());
+    return 2;
   }
   try {
     if (!config_path.empty()) check_config_file(config_path);
@@ -205,6 +203,10 @@ int main(int argc, char** argv) {
     // and its "Run with --help" line are not part of netsweep's contract).
     std::string what = plain_cli_error(e.what());
     if (what.empty()) what = e.get_name();
+    if (app.get_subcommands().empty() && dynamic_cast<const CLI::RequiredError*>(&e)) {
+      std::fprintf(stderr, "netsweep: error: a command is required%s\n", expected.c_str());
+      return 2;
+    }
     // A value CLI11 could not take may come from the config file (checked for
     // types, not ranges: epochs = 9223372036854775807).
     if (!config_path.empty() &&

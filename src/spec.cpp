@@ -165,8 +165,7 @@ void SweepSpec::validate() const {
     for (float v : e) require_in(v, -kMaxCoordinate, kMaxCoordinate, "--extent: each value");
     require(e[0] < e[1] && e[2] < e[3], "--extent: need x0 < x1 and y0 < y1");
   }
-  if (early_stop_loss)  // losses are never negative: below 0 it would never stop a network
-    require(std::isfinite(*early_stop_loss) && *early_stop_loss >= 0, "--early-stop-loss: must be finite and >= 0");
+  if (early_stop_loss) require(std::isfinite(*early_stop_loss), "--early-stop-loss: must be finite");
   require_in(neuron_grid, 2, kMaxNeuronGrid, "--neuron-grid");
   for (const auto& f : features) require(!f.empty(), "--features: a feature name is empty");
   const int64_t frames = snapshot_count(epochs, snapshot_every);
