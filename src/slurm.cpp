@@ -1,11 +1,14 @@
 // `netsweep slurm`: the plan file, the job-array script, and its submission.
 #include "netsweep/slurm.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <regex>
 
+#include "h5.h"
+#include "netsweep/results.h"
 #include "netsweep/text.h"
 #include "netsweep/version.h"
 
@@ -16,6 +19,51 @@ std::string shell_quote(const std::string& v) {
   std::string q = "'";
   for (char c : v) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
   return q + "'";
+}
+
+// The shard files and checkpoints beside OUTPUT that belong to another sweep,
+// or to another --shards of this one: each task would refuse to replace its
+// own (exit 2 on the cluster, after the queue), so they are named up front.
+std::vector<std::string> stale_shard_files(const std::filesystem::path& out, const std::string& hash, int shards) {
+  namespace fs = std::filesystem;
+  const std::string prefix = out.stem().string() + ".shard-",
+                    ext = out.has_extension() ? out.extension().string() : ".h5";
+  const std::string count = "/" + std::to_string(shards);
+  std::vector<std::string> stale;
+  std::error_code ec;
+  for (const fs::directory_entry& e : fs::directory_iterator(out.parent_path(), ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.rfind(prefix, 0) != 0) continue;
+    std::string index = name.substr(prefix.size());  // "3.h5" or "3.h5.ckpt"
+    const auto strip = [&index](const std::string& suffix) {
+      const bool has =
+          index.size() > suffix.size() && index.compare(index.size() - suffix.size(), suffix.size(), suffix) == 0;
+      if (has) index.resize(index.size() - suffix.size());
+      return has;
+    };
+    const bool checkpoint = strip(ext + ".ckpt");
+    if ((!checkpoint && !strip(ext)) || index.empty() || index.find_first_not_of("0123456789") != std::string::npos)
+      continue;
+    try {  // unreadable ones (partial, damaged) are the tasks' to report
+      if (checkpoint) {
+        h5::silence_errors();
+        const h5::Handle f = h5::open_for_reading((e.path() / "state.h5").string());
+        const std::string where = (e.path() / "state.h5").string();
+        const std::string shard = h5::get_string_attr(f, "shard", where);
+        if (h5::get_string_attr(f, "sweep_hash", where) != hash || shard.size() < count.size() ||
+            shard.compare(shard.size() - count.size(), count.size(), count) != 0)
+          stale.push_back(e.path().string());
+      } else {
+        ResultsFile f(e.path().string());
+        if (!f.has_attribute("sweep_hash") || f.attribute("sweep_hash") != hash || !f.has_attribute("shard_count") ||
+            f.int_attribute("shard_count") != shards)
+          stale.push_back(e.path().string());
+      }
+    } catch (const std::exception&) {
+    }
+  }
+  std::sort(stale.begin(), stale.end());
+  return stale;
 }
 }  // namespace
 
@@ -47,7 +95,8 @@ std::string write_slurm_job(const SweepSpec& spec, const Dataset& data, const Ru
                     "': expected sbatch's MINUTES, MINUTES:SECONDS, HOURS:MINUTES:SECONDS, DAYS-HOURS, "
                     "DAYS-HOURS:MINUTES or DAYS-HOURS:MINUTES:SECONDS");
   if (run.device == DeviceChoice::cpu && s.gres.find("gpu") != std::string::npos)
-    throw SpecError("--gres " + s.gres + ": the tasks train on the CPU (--device cpu); drop --gres or use --device "
+    throw SpecError("--gres " + s.gres +
+                    ": the tasks train on the CPU (--device cpu); drop --gres or use --device "
                     "cuda or auto");
   // sbatch takes 0 to 65535 seconds.
   if (s.signal_seconds < 0 || s.signal_seconds > 65535)
@@ -68,6 +117,10 @@ std::string write_slurm_job(const SweepSpec& spec, const Dataset& data, const Ru
   const std::string stem = out.stem().string();
   const fs::path plan = out.parent_path() / (stem + ".plan.h5");
   check_output_path(plan.string());
+  if (const std::vector<std::string> stale = stale_shard_files(out, sweep_hash(spec, data), s.shards); !stale.empty())
+    throw SpecError(stale[0] + (stale.size() > 1 ? " (and " + std::to_string(stale.size() - 1) + " more)" : "") +
+                    ": shard results or checkpoints of another sweep, or of another --shards, which the tasks would "
+                    "refuse to replace; remove them, or give another -o");
   for (const std::string& line : clear_stale_partials(plan.string()))  // stderr: the script goes to stdout
     std::fprintf(stderr, "netsweep: %s\n", one_line(line).c_str());
   write_plan_file(plan.string(), spec, data, problem, sweep_hash(spec, data));

@@ -68,6 +68,14 @@ TEST(Cli, SlurmOptionsAreCheckedBeforeTheScript) {
     EXPECT_EQ(r.exit_code, 0) << time << "\n" << r.output;
     EXPECT_NE(r.output.find("#SBATCH --time=" + std::string(time) + "\n"), std::string::npos) << r.output;
   }
+  // A shard file of this script's sweep is left for its task (a resubmission);
+  // one of another sweep or --shards is named before the plan is replaced.
+  ASSERT_EQ(run_cli("run --from " + dir + "/s.plan.h5 --shard 1/2 -q -o " + dir + "/s.shard-1.h5").exit_code, 0);
+  EXPECT_EQ(run_cli(sweep + "-o " + dir + "/s.h5", false).exit_code, 0);
+  expect_refused("slurm --layers 1,2 --widths 4 --epochs 3 --grid 4 --shards 2 -o " + dir + "/s.h5",
+                 dir + "/s.shard-1.h5: shard results or checkpoints of another sweep, or of another --shards");
+  expect_refused("slurm --layers 1,2 --widths 4 --epochs 2 --grid 4 --shards 3 -o " + dir + "/s.h5",
+                 dir + "/s.shard-1.h5: shard results");
   fs::remove_all(dir);
 }
 
