@@ -171,11 +171,22 @@ BenchDevice parse_bench_device(const std::string& name, const CudaOptions& defau
   d.options = defaults;
   std::stringstream rest(name.substr(4));
   std::string word;
-  std::getline(rest, word, '-');  // empty: the text before the first '-'
+  std::getline(rest, word, '-');       // empty: the text before the first '-'
+  std::string words, precision, path;  // a second of either would silently win over the first
+  auto one_of = [&](std::string& chosen, const char* what) {
+    if (!chosen.empty())
+      throw SpecError("--devices: '" + name + "': two " + what + " (" + chosen + ", " + word + "); give one");
+    chosen = word;
+  };
   while (std::getline(rest, word, '-')) {
+    if (("-" + words + "-").find("-" + word + "-") != std::string::npos)
+      throw SpecError("--devices: '" + name + "': '" + word + "' is given twice");
+    words += "-" + word;
     if (word == "tf32" || word == "fp32") {
+      one_of(precision, "precisions");
       d.options.tf32 = word == "tf32";
     } else if (word == "fused" || word == "gemm" || word == "auto") {
+      one_of(path, "paths");
       d.options.path = parse_train_path(word);
     } else if (word.rfind("conn", 0) == 0 && word.size() > 4 &&
                word.find_first_not_of("0123456789", 4) == std::string::npos && word.size() <= 6 &&
@@ -261,7 +272,7 @@ std::vector<WidthClassRow> time_width_classes(const SweepSpec& spec, const Datas
 }  // namespace
 
 BenchReport run_bench(const SweepSpec& spec, const Dataset& data, const std::vector<BenchDevice>& devices, int threads,
-                      bool by_width) {
+                      bool by_width, bool quiet) {
   const TrainingProblem problem = build_problem(spec, data);
   check_training_memory(problem, threads);
   BenchReport report;
@@ -271,6 +282,7 @@ BenchReport run_bench(const SweepSpec& spec, const Dataset& data, const std::vec
                                       : time_device(problem, device, threads));
     // Progress, and each row's figure kept (in a log) should a later row hang and the run be killed.
     const BenchRow& row = report.rows.back();
+    if (quiet) continue;
     if (row.error.empty())
       std::fprintf(stderr, "bench %zu/%zu: %s %.3f s\n", report.rows.size(), devices.size(), row.device.c_str(),
                    row.seconds);
@@ -284,7 +296,9 @@ BenchReport run_bench(const SweepSpec& spec, const Dataset& data, const std::vec
 
 std::string format_bench(const BenchReport& report, bool json) {
   const std::vector<BenchRow>& rows = report.rows;
-  const double base = !rows.empty() && rows[0].error.empty() ? rows[0].seconds : 0;
+  // Speedups against the first device that ran (a GPU row may be unavailable).
+  const auto first_ran = std::find_if(rows.begin(), rows.end(), [](const BenchRow& r) { return r.error.empty(); });
+  const double base = first_ran != rows.end() ? first_ran->seconds : 0;
   if (json) {
     nlohmann::json out = nlohmann::json::array();
     for (const auto& r : rows) {

@@ -157,7 +157,7 @@ int main(int argc, char** argv) {
   bench
       ->add_option(
           "--devices", bench_devices,
-          "devices to time, in order (speedups are relative to the first): cpu, cuda, or cuda with variants "
+          "devices to time, in order (speedups are relative to the first that ran): cpu, cuda, or cuda with variants "
           "joined by '-' (e.g. cuda-gemm-tf32): fused or gemm (--gpu-path), tf32 (--precision), defaultmath (FP32 "
           "GEMMs in cuBLAS's default math mode, not pedantic), connN (CUDA_DEVICE_MAX_CONNECTIONS), splitN "
           "(networks at least N wide take the automatic path's GEMMs), prio (GEMM streams prioritised by depth), "
@@ -260,10 +260,15 @@ int main(int argc, char** argv) {
       resolve_run_options(bc, argc, argv, *bench);
       std::vector<BenchDevice> devices;
       for (const auto& name : bench_devices) devices.push_back(parse_bench_device(name, bc.run.cuda));
+      if (std::none_of(devices.begin(), devices.end(), [](const BenchDevice& d) { return d.cuda; }) &&
+          (bc.run.cuda.tf32 || bc.run.cuda.path != TrainPath::automatic))
+        throw SpecError(std::string(bc.run.cuda.tf32 ? "--precision tf32" : "--gpu-path " + bc.gpu_path) +
+                        ": the GPU's only; --devices times no cuda device");
       const SweepPart part = single_part(sweep_parts(bc, bench_spec_options), "bench");
-      std::fputs(
-          format_bench(run_bench(part.spec, part.data, devices, bc.run.threads, bench_by_width), bench_json).c_str(),
-          stdout);
+      std::fputs(format_bench(run_bench(part.spec, part.data, devices, bc.run.threads, bench_by_width, bc.run.quiet),
+                              bench_json)
+                     .c_str(),
+                 stdout);
     } else if (*merge) {
       merge_results(merge_inputs, merge_output, joined_command_line(argc, argv), merge_quiet);
     } else if (*slurm) {

@@ -141,3 +141,27 @@ TEST(Cli, BenchCountsTheStepsThatRan) {
     EXPECT_NEAR(row["steps_per_s"].get<double>() * row["seconds"].get<double>(), steps, 1e-6 * steps) << extra;
   }
 }
+
+// -q says nothing on stderr; speedups are against the first device that ran
+// (where no GPU is, the cuda row first is unavailable and the cpu row is 1x,
+// not 0x); variants that contradict each other or options no device uses are refused.
+TEST(Cli, BenchQuietSpeedupsAndContradictions) {
+  const std::string sweep = "bench --layers 1 --widths 4 --epochs 3 --grid 4 ";
+  const auto quiet = run_cli(sweep + "--devices cuda,cpu --json -q 2>/dev/null", false);
+  const auto loud = run_cli(sweep + "--devices cpu -q", true);
+  ASSERT_EQ(quiet.exit_code, 0) << quiet.output;
+  EXPECT_EQ(loud.output.find("bench 1/1"), std::string::npos) << loud.output;
+  const auto rows = nlohmann::json::parse(quiet.output);
+  if (rows.at(0).contains("error")) EXPECT_EQ(rows.at(1)["speedup_vs_first"].get<double>(), 1.0) << quiet.output;
+  const std::pair<const char*, const char*> refused[] = {
+      {"--devices cuda-fused-gemm", "'cuda-fused-gemm': two paths (fused, gemm); give one"},
+      {"--devices cuda-tf32-fp32", "'cuda-tf32-fp32': two precisions (tf32, fp32); give one"},
+      {"--devices cuda-dot-dot", "'cuda-dot-dot': 'dot' is given twice"},
+      {"--devices cpu --gpu-path gemm", "--gpu-path gemm: the GPU's only; --devices times no cuda device"},
+      {"--devices cpu --precision tf32", "--precision tf32: the GPU's only"}};
+  for (const auto& [args, message] : refused) {
+    const auto r = run_cli(sweep + args);
+    EXPECT_EQ(r.exit_code, 2) << args << "\n" << r.output;
+    EXPECT_NE(r.output.find(message), std::string::npos) << args << "\n" << r.output;
+  }
+}

@@ -56,10 +56,10 @@ struct BenchReport {
 // device memory measured from a clean slate), so variants never disturb each
 // other; the CPU runs in this process.
 // With by_width, the CPU then trains each width class (widths up to 16,
-// 17-64, 65-256, above 256) alone.
+// 17-64, 65-256, above 256) alone. Each row is said on stderr unless quiet.
 BenchReport run_bench(const SweepSpec& spec, const Dataset& data, const std::vector<BenchDevice>& devices, int threads,
-                      bool by_width = false);
-// A table (speedups relative to the first device), or JSON.
+                      bool by_width = false, bool quiet = false);
+// A table (speedups relative to the first device that ran), or JSON.
 std::string format_bench(const BenchReport& report, bool json);
 
 }  // namespace netsweep
