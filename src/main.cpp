@@ -216,6 +216,9 @@ int main(int argc, char** argv) {
     return 2;
   }
   try {
+    if (!config_path.empty() && !*run)  // the file's keys are filed under run
+      throw SpecError("--config " + config_path + ": read by run only; give " + app.get_subcommands()[0]->get_name() +
+                      "'s options on the command line");
     if (*run) {
       resolve_run_options(c, argc, argv, *run);
       const std::vector<SweepPart> parts = sweep_parts(c, spec_options);
@@ -294,6 +297,12 @@ int main(int argc, char** argv) {
     return 2;
   } catch (const std::exception& e) {
     // One line whatever a path or value it quotes holds (a newline, a NUL).
+    // A bad value may come from the config file: it is named too.
+    if (!config_path.empty() && *run && (dynamic_cast<const SpecError*>(&e) || dynamic_cast<const DataError*>(&e))) {
+      std::fprintf(stderr, "%snetsweep: error: %s (options from the command line and %s)\n", line_break(),
+                   one_line(e.what()).c_str(), one_line(config_path).c_str());
+      return 2;
+    }
     std::fprintf(stderr, "%snetsweep: error: %s\n", line_break(), one_line(e.what()).c_str());
     return 2;
   }

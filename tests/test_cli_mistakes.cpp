@@ -84,3 +84,22 @@ TEST(Cli, OptionsGivenTwiceOrWithoutAValueAreSaidPlainly) {
   expect_refused("info x.h5 --format csv --format json", "--format: given 2 times; give it once");
   expect_refused("run --layers", "--layers: its value (INT) is missing");
 }
+
+// --config is read by run alone: elsewhere it would be ignored without a word
+// (bench timed the default slide sweep); a bad value from it names the file.
+TEST(Cli, ConfigFilesAreRunsAndNamedInErrors) {
+  const std::string seeds = temp_path("seeds.toml"), bad = temp_path("bad.toml");
+  for (const auto& [path, text] :
+       {std::pair<std::string, const char*>{seeds, "seeds = 3\n"}, {bad, "activations = [\"bogus\"]\n"}}) {
+    std::FILE* f = std::fopen(path.c_str(), "w");
+    std::fputs(text, f);
+    std::fclose(f);
+  }
+  expect_refused("--config " + seeds + " bench --layers 1 --widths 2 --epochs 1",
+                 "--config " + seeds + ": read by run only; give bench's options on the command line");
+  expect_refused("--config " + seeds + " info x.h5", "--config " + seeds + ": read by run only");
+  expect_refused("--config " + bad + " run --layers 1 --widths 2 --epochs 1 -o " + temp_path("bad.h5"),
+                 "unknown activation 'bogus' (known: sigmoid, tanh, relu, linear, leaky_relu, elu, gelu, sine) "
+                 "(options from the command line and " +
+                     bad + ")");
+}
