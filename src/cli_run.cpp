@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
+#include <filesystem>
 
 #include "cli_config.h"
 #include "netsweep/checkpoint.h"
@@ -213,6 +214,10 @@ void resolve_run_options(CliRun& c, int argc, char** argv, const CLI::App& app) 
         throw SpecError(name + " '" + printable(list) + "': an empty item in the list (a comma too many?)");
     }
   }
+  std::error_code same_error;  // a rerun written over its own source (merge refuses the same of its inputs)
+  if (!c.from.empty() && app.get_option_no_throw("--output") &&
+      std::filesystem::equivalent(c.from, c.run.output, same_error))
+    throw SpecError("-o " + c.run.output + ": is the --from file, which the results would replace; give a new file");
   if (given("--checkpoint-every"))
     if (!(c.run.checkpoint_every >= 0 && c.run.checkpoint_every <= kMaxCheckpointInterval))
       throw SpecError("--checkpoint-every: must be between 0 and " + std::to_string(int(kMaxCheckpointInterval)) +
@@ -281,6 +286,15 @@ std::vector<SweepPart> sweep_parts(const CliRun& c, const std::vector<CLI::Optio
   const std::vector<DataPart> data = load_data_parts(c.data);
   const std::vector<std::vector<std::string>> sets =
       c.feature_sets.empty() ? std::vector<std::vector<std::string>>{{}} : c.feature_sets;
+  for (size_t i = 0; i < sets.size(); ++i)  // the same inputs in another order: the same part twice
+    for (size_t j = 0; j < i; ++j) {
+      std::vector<std::string> a = sets[i], b = sets[j];
+      std::sort(a.begin(), a.end());
+      std::sort(b.begin(), b.end());
+      if (a == b)
+        throw SpecError("--features: the sets " + CLI::detail::join(sets[j], ",") + " and " +
+                        CLI::detail::join(sets[i], ",") + " hold the same inputs");
+    }
   std::vector<SweepPart> parts;
   for (const DataPart& d : data)
     for (const auto& features : sets) {

@@ -103,3 +103,17 @@ TEST(Cli, ConfigFilesAreRunsAndNamedInErrors) {
                  "(options from the command line and " +
                      bad + ")");
 }
+
+// A rerun written over its own source, and one feature set given twice (in
+// another order), are refused; bench writes nothing, so --from is its to read.
+TEST(Cli, RerunsOverTheirSourceAndRepeatedFeatureSetsAreRefused) {
+  const std::string from = temp_path("from.h5");
+  ASSERT_EQ(run_cli("run --layers 1 --widths 2 --epochs 1 --grid 4 --device cpu -q -o " + from).exit_code, 0);
+  expect_refused("run --from " + from + " -o " + from, "-o " + from + ": is the --from file");
+  expect_refused("slurm --from " + from + " --shards 1 -o " + from, "-o " + from + ": is the --from file");
+  EXPECT_EQ(run_cli("bench --from " + from + " --devices cpu -q", false).exit_code, 0);
+  EXPECT_TRUE(fs::exists(from));
+  fs::remove(from);
+  expect_refused("run --layers 1 --widths 2 --epochs 1 --features x1,x2 --features x2,x1 -o " + temp_path("f.h5"),
+                 "--features: the sets x1,x2 and x2,x1 hold the same inputs");
+}
