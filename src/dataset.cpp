@@ -146,9 +146,15 @@ PointSet parse_points_json(const std::string& text, int label, const std::string
 PointSet load_csv(const std::string& path) { return parse_csv(read_file(path), path); }
 
 PointSet parse_csv(const std::string& text, const std::string& path) {
-  std::istringstream in(text);
+  // A UTF-8 byte-order mark (spreadsheets write one) is not part of the header.
+  const bool bom = text.compare(0, 3, "\xEF\xBB\xBF") == 0;
+  std::istringstream in(bom ? text.substr(3) : text);
   std::string line;
-  if (!std::getline(in, line)) throw DataError(path + ": empty file (expected a header x1,x2,label or x,y)");
+  int64_t line_no = 0;
+  do {  // blank lines before the header, as after the rows, are skipped
+    if (!std::getline(in, line)) throw DataError(path + ": empty file (expected a header x1,x2,label or x,y)");
+    ++line_no;
+  } while (trim(line).empty());
   const auto header = split(trim(line), ',');
   PointSet p;
   if (header == std::vector<std::string>{"x1", "x2", "label"}) {
@@ -156,10 +162,10 @@ PointSet parse_csv(const std::string& text, const std::string& path) {
   } else if (header == std::vector<std::string>{"x", "y"}) {
     p.dims = 1;
   } else {
-    throw DataError(path + ": line 1: header must be 'x1,x2,label' (classification) or 'x,y' (1-D regression), got '" +
+    throw DataError(path + ": line " + std::to_string(line_no) +
+                    ": header must be 'x1,x2,label' (classification) or 'x,y' (1-D regression), got '" +
                     printable(trim(line)) + "'");
   }
-  int64_t line_no = 1;
   while (std::getline(in, line)) {
     ++line_no;
     if (trim(line).empty()) continue;

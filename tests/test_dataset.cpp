@@ -140,6 +140,12 @@ TEST(Loaders, CsvGoodAndBad) {
   expect_data_error([] { load_csv(temp_file("cols.csv", "x1,x2,label\n0.1,0.2\n")); }, "line 2: expected 3 fields");
   expect_data_error([] { load_csv(temp_file("lab.csv", "x1,x2,label\n0.1,0.2,1.5\n")); }, "field 'label'");
   expect_data_error([] { load_csv(temp_file("empty.csv", "x,y\n")); }, "no data rows");
+  // A spreadsheet's byte-order mark and blank lines before the header are read past; line numbers still count them.
+  const PointSet bom = load_csv(temp_file("bom.csv", "\xEF\xBB\xBF\r\n\nx1,x2,label\r\n0.1,0.2,0\r\n0.3,0.4,1\r\n"));
+  ASSERT_EQ(bom.size(), 2u);
+  EXPECT_EQ(bom.labels[1], 1);
+  expect_data_error([] { load_csv(temp_file("late.csv", "\n\nx1,x2,label\n0.1,nan,0\n")); }, "late.csv: line 4");
+  expect_data_error([] { load_csv(temp_file("blank.csv", "\n \n")); }, "blank.csv: empty file");
 }
 
 // Points that share a coordinate far from 0 (all on x = 20000; 1-D data all
