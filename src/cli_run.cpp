@@ -1,6 +1,7 @@
 #include "cli_run.h"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
@@ -200,18 +201,25 @@ void resolve_run_options(CliRun& c, int argc, char** argv, const CLI::App& app) 
     const CLI::Option* o = app.get_option_no_throw(name);
     return o && o->count() > 0;
   };
-  // CLI11 drops a list's empty items: "--lr 0.1,,0.2" would train two rates, silently. (A comma at
-  // the end is kept: "--layers 1, 2" is a list of two.)
+  // CLI11 drops a list's empty items: "--lr 0.1,,0.2" would train two rates, silently. Every word
+  // the option takes is checked ("--lr 0.1 ,,0.2" too); a comma at a word's end is kept ("--layers 1, 2").
+  const auto option_like = [](const std::string& w) {  // "-0.5" is a value
+    return w.size() > 1 && w[0] == '-' && !std::isdigit(static_cast<unsigned char>(w[1])) && w[1] != '.';
+  };
   for (const CLI::Option* o : app.get_options()) {
     if (o->get_delimiter() == '\0' || o->count() == 0) continue;
     const std::string name = o->get_name(), with_value = name + "=";
     for (int i = 1; i < argc; ++i) {
       const std::string arg = argv[i];
-      const bool separate = arg == name && i + 1 < argc;
-      if (!separate && arg.rfind(with_value, 0) != 0) continue;
-      const std::string list = separate ? argv[i + 1] : arg.substr(with_value.size());
-      if (list.rfind(',', 0) == 0 || list.find(",,") != std::string::npos)
-        throw SpecError(name + " '" + printable(list) + "': an empty item in the list (a comma too many?)");
+      if (arg != name && arg.rfind(with_value, 0) != 0) continue;
+      std::vector<std::string> words;
+      if (arg != name)
+        words.push_back(arg.substr(with_value.size()));
+      else
+        for (int k = i + 1; k < argc && !option_like(argv[k]); ++k) words.push_back(argv[k]);
+      for (const std::string& list : words)
+        if (list.rfind(',', 0) == 0 || list.find(",,") != std::string::npos)
+          throw SpecError(name + " '" + printable(list) + "': an empty item in the list (a comma too many?)");
     }
   }
   std::error_code same_error;  // a rerun written over its own source (merge refuses the same of its inputs)

@@ -39,6 +39,8 @@ TEST(Cli, EmptyListItemsAreRefused) {
   expect_refused("run --layers 1 --lr 0.1,,0.2" + rest, "--lr '0.1,,0.2': an empty item in the list");
   expect_refused("run --layers 1 --activations=relu,,tanh" + rest, "--activations 'relu,,tanh': an empty item");
   expect_refused("run --layers ,1" + rest, "--layers ',1': an empty item");
+  expect_refused("run --layers 1 --lr 0.1 ,,0.2" + rest, "--lr ',,0.2': an empty item");  // the option's later words
+  expect_refused("run --layers 1 --lr 0.1 , 0.2" + rest, "--lr ',': an empty item");
   EXPECT_FALSE(fs::exists(temp_path("list.h5")));
   // A comma at the end, then the next value: still a list of two (2 layer counts x 2 activations).
   const auto r = run_cli("run --layers 1, 2 --activations relu,tanh" + rest);
