@@ -48,6 +48,15 @@ void merge_results(const std::vector<std::string>& inputs, const std::string& ou
     if (hash_of(files[k]) != hash)
       throw ResultsError("merge: " + inputs[k] + " belongs to sweep " + hash_of(files[k]) + " but " + inputs[0] +
                          " to sweep " + hash + ": shards of different sweeps cannot be merged");
+  // Shards of two splits of one sweep overlap in ways the duplicates below would not explain.
+  const auto split_of = [](const ResultsFile& f) {
+    return f.has_attribute("shard_count") ? f.int_attribute("shard_count") : int64_t(0);
+  };
+  for (size_t k = 1; k < files.size(); ++k)
+    if (split_of(files[k]) > 0 && split_of(files[0]) > 0 && split_of(files[k]) != split_of(files[0]))
+      throw ResultsError("merge: " + inputs[k] + " is a shard of " + std::to_string(split_of(files[k])) + " but " +
+                         inputs[0] + " of " + std::to_string(split_of(files[0])) +
+                         ": shards of one split (--shards) merge, not of two");
   const SweepSpec spec = spec_from_json(files[0].attribute("spec"));
   const Dataset data = files[0].dataset();
   const TrainingProblem problem = build_problem(spec, data);

@@ -119,3 +119,17 @@ TEST(Cli, RerunsOverTheirSourceAndRepeatedFeatureSetsAreRefused) {
   expect_refused("run --layers 1 --widths 2 --epochs 1 --features x1,x2 --features x2,x1 -o " + temp_path("f.h5"),
                  "--features: the sets x1,x2 and x2,x1 hold the same inputs");
 }
+
+// Shards of two splits of one sweep are named as such, not by a network both hold.
+TEST(Cli, MergeOfTwoSplitsIsNamed) {
+  const std::string sweep = "run --layers 1,2 --widths 2,3 --epochs 1 --grid 4 --device cpu -q ";
+  const std::string a = temp_path("split.shard-0.h5"), b = temp_path("split3.shard-1.h5");
+  ASSERT_EQ(run_cli(sweep + "--shard 0/2 -o " + a).exit_code, 0);
+  ASSERT_EQ(run_cli(sweep + "--shard 1/3 -o " + b).exit_code, 0);
+  expect_refused(
+      "merge " + a + " " + b + " -o " + temp_path("split.h5"),
+      "merge: " + b + " is a shard of 3 but " + a + " of 2: shards of one split (--shards) merge, not of two");
+  EXPECT_FALSE(fs::exists(temp_path("split.h5")));
+  fs::remove(a);
+  fs::remove(b);
+}
