@@ -99,13 +99,24 @@ std::vector<std::optional<NetworkState>> CheckpointStore::load() {
 // Reads and checks state.h5: every dataset is checksummed (Fletcher-32) and
 // sized for this sweep, every value in range, and every frame a state counts
 // is in frames.bin with the checksum recorded when it was written.
+namespace {
+CheckpointOwner owner_of(hid_t file, const std::string& path) {
+  if (!h5::has_attr(file, "format") || h5::get_string_attr(file, "format", path) != kCheckpointFormat)
+    throw ResultsError(path + ": not a netsweep checkpoint");
+  return {h5::get_string_attr(file, "sweep_hash", path), h5::get_string_attr(file, "shard", path)};
+}
+}  // namespace
+
+CheckpointOwner checkpoint_owner(const std::string& dir) {
+  const std::string path = dir + "/state.h5";
+  h5::silence_errors();
+  return owner_of(h5::open_for_reading(path), path);
+}
+
 std::vector<std::optional<NetworkState>> CheckpointStore::read_states(const std::string& path) {
   h5::silence_errors();
   h5::Handle file = h5::open_for_reading(path);
-  if (!h5::has_attr(file, "format") || h5::get_string_attr(file, "format", path) != kCheckpointFormat)
-    throw ResultsError(path + ": not a netsweep checkpoint");
-  const std::string hash = h5::get_string_attr(file, "sweep_hash", path);
-  const std::string shard = h5::get_string_attr(file, "shard", path);
+  const auto [hash, shard] = owner_of(file, path);
   if (hash != hash_ || shard != shard_)
     throw ForeignCheckpoint(path + ": checkpoint of another sweep or shard (sweep " + hash + ", shard '" + shard +
                             "'; this run is sweep " + hash_ + ", shard '" + shard_ + "'); remove " + dir_ +

@@ -40,18 +40,14 @@ void merge_results(const std::vector<std::string>& inputs, const std::string& ou
       throw ResultsError("merge: -o " + output + " is one of the inputs (" + path + "); give a new file");
   std::vector<ResultsFile> files;
   for (const auto& path : inputs) files.emplace_back(path);
-  const auto hash_of = [](const ResultsFile& f) {
-    return f.has_attribute("sweep_hash") ? f.attribute("sweep_hash") : std::string("(none)");
-  };
+  const auto hash_of = [](const ResultsFile& f) { return f.sweep_hash().empty() ? "(none)" : f.sweep_hash(); };
   const std::string hash = hash_of(files[0]);
   for (size_t k = 1; k < files.size(); ++k)
     if (hash_of(files[k]) != hash)
       throw ResultsError("merge: " + inputs[k] + " belongs to sweep " + hash_of(files[k]) + " but " + inputs[0] +
                          " to sweep " + hash + ": shards of different sweeps cannot be merged");
   // Shards of two splits of one sweep overlap in ways the duplicates below would not explain.
-  const auto split_of = [](const ResultsFile& f) {
-    return f.has_attribute("shard_count") ? f.int_attribute("shard_count") : int64_t(0);
-  };
+  const auto split_of = [](const ResultsFile& f) { return f.shard().count; };
   for (size_t k = 1; k < files.size(); ++k)
     if (split_of(files[k]) > 0 && split_of(files[0]) > 0 && split_of(files[k]) != split_of(files[0]))
       throw ResultsError("merge: " + inputs[k] + " is a shard of " + std::to_string(split_of(files[k])) + " but " +

@@ -416,6 +416,13 @@ int64_t ResultsFile::int_attribute(const std::string& name) const {
   return h5::get_int_attr(impl_->file, name, impl_->path);
 }
 
+std::string ResultsFile::sweep_hash() const { return has_attribute("sweep_hash") ? attribute("sweep_hash") : ""; }
+
+ShardId ResultsFile::shard() const {
+  const auto stored = [&](const char* name) { return has_attribute(name) ? int(int_attribute(name)) : 0; };
+  return {stored("shard_index"), stored("shard_count")};
+}
+
 double ResultsFile::double_attribute(const std::string& name) const {
   return h5::get_double_attr(impl_->file, name, impl_->path);
 }

@@ -99,9 +99,8 @@ bool output_is_complete(const std::string& path, const std::string& hash, const 
   try {
     ResultsFile f(path);
     // Shard files of one sweep share its hash: the shard must be this one too.
-    auto stored = [&](const char* name) { return f.has_attribute(name) ? f.int_attribute(name) : 0; };
-    const std::string stored_hash = f.has_attribute("sweep_hash") ? f.attribute("sweep_hash") : "";
-    const ShardId stored_shard{int(stored("shard_index")), int(stored("shard_count"))};
+    const std::string stored_hash = f.sweep_hash();
+    const ShardId stored_shard = f.shard();
     if (stored_hash == hash && stored_shard.index == shard.index && stored_shard.count == shard.count) return true;
     const auto shard_text = [](const ShardId& id) {
       return id.sharded() ? "shard " + id.label() + " of this sweep" : std::string("this whole sweep");

@@ -7,7 +7,7 @@
 #include <fstream>
 #include <regex>
 
-#include "h5.h"
+#include "netsweep/checkpoint.h"
 #include "netsweep/results.h"
 #include "netsweep/text.h"
 #include "netsweep/version.h"
@@ -46,18 +46,13 @@ std::vector<std::string> stale_shard_files(const std::filesystem::path& out, con
       continue;
     try {  // unreadable ones (partial, damaged) are the tasks' to report
       if (checkpoint) {
-        h5::silence_errors();
-        const h5::Handle f = h5::open_for_reading((e.path() / "state.h5").string());
-        const std::string where = (e.path() / "state.h5").string();
-        const std::string shard = h5::get_string_attr(f, "shard", where);
-        if (h5::get_string_attr(f, "sweep_hash", where) != hash || shard.size() < count.size() ||
+        const auto [owner_hash, shard] = checkpoint_owner(e.path().string());
+        if (owner_hash != hash || shard.size() < count.size() ||
             shard.compare(shard.size() - count.size(), count.size(), count) != 0)
           stale.push_back(e.path().string());
       } else {
-        ResultsFile f(e.path().string());
-        if (!f.has_attribute("sweep_hash") || f.attribute("sweep_hash") != hash || !f.has_attribute("shard_count") ||
-            f.int_attribute("shard_count") != shards)
-          stale.push_back(e.path().string());
+        const ResultsFile f(e.path().string());
+        if (f.sweep_hash() != hash || f.shard().count != shards) stale.push_back(e.path().string());
       }
     } catch (const std::exception&) {
     }

@@ -58,7 +58,7 @@ std::vector<NetworkSummary> summarize_networks(const std::vector<std::string>& f
     const ResultsFile& f = opened.emplace_back(files[k]);
     parts[k] = f.has_attribute("part_label") ? f.attribute("part_label") : "";
     if (parts[k].empty() && files.size() > 1) parts[k] = std::filesystem::path(files[k]).stem().string();
-    hashes[k] = f.has_attribute("sweep_hash") ? f.attribute("sweep_hash") : files[k];
+    hashes[k] = f.sweep_hash().empty() ? files[k] : f.sweep_hash();
   }
   const std::vector<std::string> named = parts;
   for (size_t k = 0; k < files.size(); ++k)

@@ -37,6 +37,13 @@ constexpr double kMaxCheckpointInterval = 7 * 86400.0;
 // directory DIR; "" when none does or there is none.
 std::string checkpoint_holder(const std::string& dir);
 
+// The sweep hash and shard label ("3/16"; "" for a whole sweep) a checkpoint
+// directory holds; throws ResultsError if DIR/state.h5 is not a netsweep checkpoint.
+struct CheckpointOwner {
+  std::string sweep_hash, shard;
+};
+CheckpointOwner checkpoint_owner(const std::string& dir);
+
 class CheckpointStore : public FrameSink, public Checkpointer {
  public:
   // interval_seconds: how often state.h5 is rewritten (0: after every frame).

@@ -12,6 +12,7 @@
 
 #include "netsweep/backend.h"
 #include "netsweep/dataset.h"
+#include "netsweep/shard.h"
 #include "netsweep/spec.h"
 
 namespace netsweep {
@@ -162,6 +163,10 @@ class ResultsFile {
   bool has_attribute(const std::string& name) const;
   int64_t int_attribute(const std::string& name) const;
   double double_attribute(const std::string& name) const;
+  // Which sweep and shard the file holds: "" and {0, 0} where it says none
+  // (files from before sharding; a whole sweep's file has no shard).
+  std::string sweep_hash() const;
+  ShardId shard() const;
   // The dataset as stored (raw points, labels/values, split), for --from.
   Dataset dataset() const;
   std::vector<std::string> features() const;  // the input features, in input order (data/features)
