@@ -171,8 +171,8 @@ BenchDevice parse_bench_device(const std::string& name, const CudaOptions& defau
   d.options = defaults;
   std::stringstream rest(name.substr(4));
   std::string word;
-  std::getline(rest, word, '-');       // empty: the text before the first '-'
-  std::string words, precision, path;  // a second of either would silently win over the first
+  std::getline(rest, word, '-');                    // empty: the text before the first '-'
+  std::string words, precision, path, conn, split;  // a second of any would silently win over the first
   auto one_of = [&](std::string& chosen, const char* what) {
     if (!chosen.empty())
       throw SpecError("--devices: '" + name + "': two " + what + " (" + chosen + ", " + word + "); give one");
@@ -191,9 +191,11 @@ BenchDevice parse_bench_device(const std::string& name, const CudaOptions& defau
     } else if (word.rfind("conn", 0) == 0 && word.size() > 4 &&
                word.find_first_not_of("0123456789", 4) == std::string::npos && word.size() <= 6 &&
                std::atoi(word.c_str() + 4) >= 1 && std::atoi(word.c_str() + 4) <= 32) {
+      one_of(conn, "work-queue counts");
       d.max_connections = std::atoi(word.c_str() + 4);
     } else if (word.rfind("split", 0) == 0 && word.size() > 5 && word.size() <= 10 &&
                word.find_first_not_of("0123456789", 5) == std::string::npos && std::atoi(word.c_str() + 5) >= 1) {
+      one_of(split, "splits");
       d.options.gemm_min_width = std::atoi(word.c_str() + 5);  // the automatic path's GEMM width
     } else if (const auto* flag = std::find_if(std::begin(kFlagVariants), std::end(kFlagVariants),
                                                [&](const FlagVariant& f) { return word == f.word; });

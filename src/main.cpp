@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -268,10 +269,13 @@ int main(int argc, char** argv) {
         throw SpecError(std::string(bc.run.cuda.tf32 ? "--precision tf32" : "--gpu-path " + bc.gpu_path) +
                         ": the GPU's only; --devices times no cuda device");
       const SweepPart part = single_part(sweep_parts(bc, bench_spec_options), "bench");
-      std::fputs(format_bench(run_bench(part.spec, part.data, devices, bc.run.threads, bench_by_width, bc.run.quiet),
-                              bench_json)
-                     .c_str(),
-                 stdout);
+      const BenchReport report = run_bench(part.spec, part.data, devices, bc.run.threads, bench_by_width, bc.run.quiet);
+      std::fputs(format_bench(report, bench_json).c_str(), stdout);
+      // The table says why each device is missing; a bench that timed nothing is not a success.
+      if (!report.rows.empty() &&
+          std::all_of(report.rows.begin(), report.rows.end(), [](const BenchRow& r) { return !r.error.empty(); }))
+        throw std::runtime_error("bench: no device in --devices ran (" + report.rows.front().device + ": " +
+                                 report.rows.front().error + ")");
     } else if (*merge) {
       merge_results(merge_inputs, merge_output, joined_command_line(argc, argv), merge_quiet);
     } else if (*slurm) {

@@ -144,7 +144,8 @@ TEST(Cli, BenchCountsTheStepsThatRan) {
 
 // -q says nothing on stderr; speedups are against the first device that ran
 // (where no GPU is, the cuda row first is unavailable and the cpu row is 1x,
-// not 0x); variants that contradict each other or options no device uses are refused.
+// not 0x); a bench where no device ran fails; variants that contradict each
+// other or options no device uses are refused.
 TEST(Cli, BenchQuietSpeedupsAndContradictions) {
   const std::string sweep = "bench --layers 1 --widths 4 --epochs 3 --grid 4 ";
   const auto quiet = run_cli(sweep + "--devices cuda,cpu --json -q 2>/dev/null", false);
@@ -153,10 +154,21 @@ TEST(Cli, BenchQuietSpeedupsAndContradictions) {
   EXPECT_EQ(loud.output.find("bench 1/1"), std::string::npos) << loud.output;
   const auto rows = nlohmann::json::parse(quiet.output);
   if (rows.at(0).contains("error")) EXPECT_EQ(rows.at(1)["speedup_vs_first"].get<double>(), 1.0) << quiet.output;
+  const auto gpu_only = run_cli(sweep + "--devices cuda", true);
+  if (rows.at(0).contains("error")) {  // the table, then the failure
+    EXPECT_EQ(gpu_only.exit_code, 2) << gpu_only.output;
+    EXPECT_NE(gpu_only.output.find("unavailable"), std::string::npos) << gpu_only.output;
+    EXPECT_NE(gpu_only.output.find("netsweep: error: bench: no device in --devices ran (cuda: "), std::string::npos)
+        << gpu_only.output;
+  } else {
+    EXPECT_EQ(gpu_only.exit_code, 0) << gpu_only.output;
+  }
   const std::pair<const char*, const char*> refused[] = {
       {"--devices cuda-fused-gemm", "'cuda-fused-gemm': two paths (fused, gemm); give one"},
       {"--devices cuda-tf32-fp32", "'cuda-tf32-fp32': two precisions (tf32, fp32); give one"},
       {"--devices cuda-dot-dot", "'cuda-dot-dot': 'dot' is given twice"},
+      {"--devices cuda-conn8-conn16", "'cuda-conn8-conn16': two work-queue counts (conn8, conn16); give one"},
+      {"--devices cuda-split65-split129", "two splits (split65, split129); give one"},
       {"--devices cpu --gpu-path gemm", "--gpu-path gemm: the GPU's only; --devices times no cuda device"},
       {"--devices cpu --precision tf32", "--precision tf32: the GPU's only"}};
   for (const auto& [args, message] : refused) {
