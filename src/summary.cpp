@@ -25,6 +25,15 @@ size_t characters(const std::string& text) {
 }
 // printf's field width for `text` to take `width` characters (printf counts bytes).
 int byte_width(const std::string& text, int width) { return width + int(text.size() - characters(text)); }
+// The tables' "≥TARGET" column: its title, and its width in characters (at least 8).
+struct ReachColumn {
+  std::string title;
+  int width;
+};
+ReachColumn reach_column(const std::string& target) {
+  const std::string title = "≥" + target;
+  return {title, int(std::max<size_t>(8, characters(title)))};
+}
 // Text and spaces to `width` characters: a table's column, never cut (labels
 // cut to 28 bytes printed two parts alike, or split a character).
 std::string padded(const std::string& text, size_t width) {
@@ -260,8 +269,8 @@ std::string format_networks(const std::vector<NetworkSummary>& networks, Summary
   size_t part_width = characters("part");
   for (const auto& n : networks) part_width = std::max(part_width, characters(n.part));
   if (parts) out << padded("part", part_width);
-  const std::string target = g(options.target_accuracy), reach = "≥" + target;
-  const int reach_width = int(std::max<size_t>(8, characters(reach)));
+  const std::string target = g(options.target_accuracy);
+  const auto [reach, reach_width] = reach_column(target);
   std::snprintf(buf, sizeof buf, "%5s %-16s %-10s %-9s %9s %6s %5s %-13s %6s %11s %11s %9s %9s %*s %9s\n", "id",
                 "shape", "activation", "optimizer", "lr", "batch", "seed", "status", "epochs", "epoch_loss",
                 "train_loss", "train_acc", "test_acc", byte_width(reach, reach_width), reach.c_str(), "time_s");
@@ -340,8 +349,7 @@ std::string format_groups(const std::vector<GroupSummary>& groups, const std::ve
   }
   char buf[256];
   for (size_t a = 0; a < axes.size(); ++a) out << padded(axes[a], widths[a]);
-  const std::string reach = "≥" + target;
-  const int reach_width = int(std::max<size_t>(8, characters(reach)));
+  const auto [reach, reach_width] = reach_column(target);
   std::snprintf(buf, sizeof buf, "%5s %-24s %-24s %-21s %-21s %*s %10s %8s\n", "n", "train_loss med [IQR]",
                 "test_loss med [IQR]", "train_acc med [IQR]", "test_acc med [IQR]", byte_width(reach, reach_width),
                 reach.c_str(), "epochs_to", "diverged");
