@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 packages=(build-essential cmake ninja-build pkg-config
           libhdf5-dev zlib1g-dev libcli11-dev libtomlplusplus-dev nlohmann-json3-dev libgtest-dev
-          libstb-dev libgif-dev libfreetype-dev fonts-dejavu-core
+          libstb-dev libgif-dev libfreetype-dev fonts-dejavu-core fonts-cantarell
           python3 python3-h5py python3-numpy python3-pandas python3-xarray python3-h5netcdf
           clang libclang-rt-dev  # the fuzz tests (tests/fuzz): clang and its libFuzzer
           libopenblas0)          # bench --by-width's SGEMM reference (loaded at run time)

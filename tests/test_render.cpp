@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <limits>
 
 #include "colormap.h"
@@ -110,6 +111,31 @@ TEST(Font, TextIsUtf8) {
   EXPECT_EQ(drawn("\xe2").pixels, drawn("?").pixels);
   EXPECT_EQ(drawn("a\xc3(").pixels, drawn("a?(").pixels);
   EXPECT_EQ(drawn("\xed\xa0\x80").pixels, drawn("???").pixels);  // a surrogate: 3 bytes, none whole
+}
+
+// OpenType with CFF outlines (fonts-cantarell, installed by setup.sh) loads
+// and draws: glyphs with ink under the baseline's line, as wide as the text.
+TEST(Font, OpenTypeWithCffOutlinesDraws) {
+  const std::string path = "/usr/share/fonts/opentype/cantarell/Cantarell-Regular.otf";
+  std::ifstream in(path, std::ios::binary);
+  char tag[4] = {};
+  ASSERT_TRUE(in.read(tag, 4)) << path << ": missing (scripts/setup.sh installs fonts-cantarell)";
+  ASSERT_EQ(std::string(tag, 4), "OTTO") << path << " has no CFF outlines";
+  const Font cff(path);
+  EXPECT_GT(cff.width("epoch 10", 12), cff.width("epoch 1", 12));
+  EXPECT_NEAR(cff.width("epoch 1", 24), 2 * cff.width("epoch 1", 12), 0.5);
+  Image img(200, 60);
+  cff.draw(img, "H", 10, 45, 40, {0, 0, 0});
+  const auto [top, bottom] = inked_rows(img);
+  ASSERT_GE(top, 0) << "the CFF font drew nothing";
+  EXPECT_NEAR(bottom, 44, 1) << "an H sits on the baseline";
+  EXPECT_NEAR(bottom - top + 1, 40 * 0.7, 40 * 0.15) << "an H is about a cap height tall";
+  int left = img.width, right = -1;
+  for (int y = 0; y < img.height; ++y)
+    for (int x = 0; x < img.width; ++x)
+      if (img.at(x, y)[0] != 255) left = std::min(left, x), right = std::max(right, x);
+  EXPECT_GE(left, 10);
+  EXPECT_LE(right, 10 + cff.width("H", 40));
 }
 
 TEST(Frame, FieldPointsAndCaption) {
