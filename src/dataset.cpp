@@ -203,11 +203,15 @@ GeneratorSpec parse_generator(const std::string& spec, const GeneratorOptions& o
   g.options = options;
   GeneratorOptions& o = g.options;
   if (colon != std::string::npos) {
+    std::vector<std::string> keys;
     for (const auto& kv : split(spec.substr(colon + 1), ',')) {
       const auto eq = kv.find('=');
       const std::string where = "--dataset " + spec;
       if (eq == std::string::npos) throw DataError(where + ": '" + kv + "' is not key=value");
       const std::string key = kv.substr(0, eq), value = kv.substr(eq + 1);
+      if (std::find(keys.begin(), keys.end(), key) != keys.end())  // the last would win without a word
+        throw DataError(where + ": '" + key + "' is given twice");
+      keys.push_back(key);
       const double v = parse_number(value, where + ": " + key);
       const bool whole = v == std::floor(v) && v >= 0;
       if (key == "n") {

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -143,6 +144,17 @@ std::vector<DataPart> load_data_parts(const DataOptions& o) {
   std::vector<DataPart> out;
   // Files: one data source, joined (the slide experiment's green and red points).
   {
+    // A file given twice (a copied --points FILE:0 left as FILE:1) counts each of its points twice.
+    std::vector<std::pair<std::string, std::string>> given;  // (file, as given)
+    for (const auto& arg : o.points) given.push_back({split_points_arg(arg).first, "--points " + arg});
+    for (const auto& file : o.csv) given.push_back({file, "--csv " + file});
+    for (size_t i = 0; i < given.size(); ++i)
+      for (size_t j = 0; j < i; ++j) {
+        std::error_code ec;
+        if (given[i].first == given[j].first || std::filesystem::equivalent(given[i].first, given[j].first, ec))
+          throw DataError(given[i].first + ": given twice (" + given[j].second + " and " + given[i].second +
+                          "): each of its points would be counted twice");
+      }
     std::vector<PointSet> files;
     nlohmann::json source = nlohmann::json::array();
     std::string names;  // the files, for what is wrong with their points together (one class, a gap)
@@ -198,8 +210,20 @@ std::vector<DataPart> load_data_parts(const DataOptions& o) {
                           {"noise", spec.options.noise},
                           {"seed", spec.options.seed}});
       }
+      for (size_t i = 0; i < source.size(); ++i)  // circle+circle: each point twice
+        for (size_t j = 0; j < i; ++j)
+          if (source[i] == source[j])
+            throw DataError("--dataset '" + value + "': '" + joined[j] + "' and '" + joined[i] +
+                            "' generate the same points; each would be counted twice");
       std::string label = value;
       if (any_default_noise && noises.size() > 1) label += " noise=" + format_number(noises[k]);
+      // The same data twice (--dataset moons --dataset moons, --noise 0.1,0.10) would train the
+      // same networks twice, which the summaries then count as replicas.
+      for (const DataPart& earlier : out)
+        if (nlohmann::json::parse(earlier.data.description_json).at("source") == source)
+          throw DataError("--dataset '" + value + "'" +
+                          (any_default_noise && noises.size() > 1 ? " at --noise " + format_number(noises[k]) : "") +
+                          ": the same data as the part '" + earlier.label + "'; give each data set once");
       out.push_back({label, make_dataset(sets, o.test_fraction, o.split_seed, source.dump())});
     }
   }

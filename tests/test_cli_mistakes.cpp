@@ -133,3 +133,32 @@ TEST(Cli, MergeOfTwoSplitsIsNamed) {
   fs::remove(a);
   fs::remove(b);
 }
+
+// The same data twice would train the same networks twice (the summaries then
+// count them as replicas) or count each point twice: a repeated --dataset or
+// --noise, a generator joined with itself, a file given twice, a key given twice.
+TEST(Cli, DataGivenTwiceIsRefused) {
+  const std::string rest = " --layers 1 --widths 2 --epochs 1 --grid 4 --device cpu -q -o " + temp_path("data.h5");
+  expect_refused("run --dataset moons --dataset moons" + rest,
+                 "--dataset 'moons': the same data as the part 'moons'; give each data set once");
+  expect_refused("run --dataset moons:n=500 --dataset moons:seed=0,n=500" + rest,
+                 "--dataset 'moons:seed=0,n=500': the same data as the part 'moons:n=500'");
+  expect_refused("run --dataset circle --noise 0.1,0.10" + rest,
+                 "--dataset 'circle' at --noise 0.1: the same data as the part 'circle noise=0.1'");
+  expect_refused("run --dataset circle+circle" + rest,
+                 "--dataset 'circle+circle': 'circle' and 'circle' generate the same points");
+  expect_refused("run --dataset moons:n=10,n=20" + rest, "--dataset moons:n=10,n=20: 'n' is given twice");
+  const std::string csv = temp_path("points.csv");
+  std::FILE* f = std::fopen(csv.c_str(), "w");
+  std::fputs("x1,x2,label\n0,0,0\n1,1,1\n0,1,0\n1,0,1\n", f);
+  std::fclose(f);
+  const std::string again = fs::path(csv).parent_path().string() + "/./" + fs::path(csv).filename().string();
+  expect_refused("run --csv " + csv + " --csv " + again + rest,
+                 again + ": given twice (--csv " + csv + " and --csv " + again + ")");
+  EXPECT_FALSE(fs::exists(temp_path("data.h5")));
+  // Different data in each part still trains: other noise, another seed, the same generator joined with another.
+  const auto r = run_cli("run --dataset circle+circle:seed=5 --dataset circle --noise 0,0.1" + rest);
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  for (int k = 0; k < 4; ++k) fs::remove(temp_path("data.part-" + std::to_string(k) + ".h5"));
+  fs::remove(csv);
+}
