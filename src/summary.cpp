@@ -69,6 +69,9 @@ std::vector<NetworkSummary> summarize_networks(const std::vector<std::string>& f
     if (parts[k].empty() && files.size() > 1) parts[k] = std::filesystem::path(files[k]).stem().string();
     hashes[k] = f.sweep_hash().empty() ? files[k] : f.sweep_hash();
   }
+  std::vector<const ResultsFile*> each;
+  for (const ResultsFile& f : opened) each.push_back(&f);
+  check_distinct_networks(each);
   const std::vector<std::string> named = parts;
   for (size_t k = 0; k < files.size(); ++k)
     for (size_t j = 0; j < files.size(); ++j)

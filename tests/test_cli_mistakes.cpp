@@ -162,3 +162,22 @@ TEST(Cli, DataGivenTwiceIsRefused) {
   for (int k = 0; k < 4; ++k) fs::remove(temp_path("data.part-" + std::to_string(k) + ".h5"));
   fs::remove(csv);
 }
+
+// A merged file given with its shards, or a copy beside the file, holds the
+// same networks twice: info would count each as two replicas.
+TEST(Cli, InfoRefusesTheSameNetworksTwice) {
+  const std::string sweep = "run --layers 1,2 --widths 2 --epochs 1 --grid 4 --seeds 2 --device cpu -q ";
+  const std::string a = temp_path("twice.shard-0.h5"), b = temp_path("twice.shard-1.h5"), all = temp_path("twice.h5");
+  ASSERT_EQ(run_cli(sweep + "--shard 0/2 -o " + a).exit_code, 0);
+  ASSERT_EQ(run_cli(sweep + "--shard 1/2 -o " + b).exit_code, 0);
+  ASSERT_EQ(run_cli("merge " + a + " " + b + " -q -o " + all).exit_code, 0);
+  expect_refused("info " + all + " " + b + " --by layers",
+                 b + ": network 1 of its sweep is in " + all + " too (a merged file given with its shards");
+  const auto shards = run_cli("info " + a + " " + b + " --by layers");  // the shards alone: each network once
+  EXPECT_EQ(shards.exit_code, 0) << shards.output;
+  // Another --seed is another sweep: its replicas add to these.
+  const std::string more = temp_path("twice_more.h5");
+  ASSERT_EQ(run_cli(sweep + "--seed 100 -o " + more).exit_code, 0);
+  EXPECT_EQ(run_cli("info " + all + " " + more + " --by layers").exit_code, 0);
+  for (const auto& f : {a, b, all, more}) fs::remove(f);
+}

@@ -163,6 +163,12 @@ TEST(Gallery, BadInputsGiveClearErrors) {
   EXPECT_TRUE(fs::exists(o.output + "/index.html"));
   fs::remove_all(o.output);
   o.lines = false;
+  // A copy of a file beside it: each network would be drawn, and grouped as a replica, twice.
+  const std::string copy = temp_path("copy.h5");
+  fs::copy_file(small_results("gallery.h5"), copy, fs::copy_options::overwrite_existing);
+  o.inputs = {small_results("gallery.h5"), copy};
+  expect_error(copy + ": network 0 of its sweep is in " + small_results("gallery.h5") + " too");
+  EXPECT_FALSE(fs::exists(o.output));
   // A missing font is named; nothing is left looking complete.
   o.inputs = {small_results("gallery.h5")};
   o.font = "/nonexistent/font.ttf";

@@ -185,4 +185,9 @@ class ResultsFile {
   std::unique_ptr<Impl> impl_;
 };
 
+// Refuses (ResultsError) files that hold one network of one sweep twice: a
+// merged file with its shards, or a copy. Its networks would count twice, as
+// replicas. Files that record no sweep are not compared.
+void check_distinct_networks(const std::vector<const ResultsFile*>& files);
+
 }  // namespace netsweep

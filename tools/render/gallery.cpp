@@ -202,6 +202,9 @@ void render_gallery(const RenderOptions& given) {
   std::vector<Sweep> sweeps;
   check_distinct_inputs(o.inputs);
   for (const auto& path : o.inputs) files.emplace_back(path);
+  std::vector<const ResultsFile*> each;
+  for (const ResultsFile& f : files) each.push_back(&f);
+  check_distinct_networks(each);
   for (size_t k = 0; k < files.size(); ++k) {
     sweeps.push_back(read_sweep(files[k], o));
     if (files.size() > 1) sweeps.back().prefix = "p" + std::to_string(k) + "-";
