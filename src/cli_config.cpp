@@ -106,7 +106,8 @@ std::vector<CLI::ConfigItem> parse_config_toml(const std::string& text, const Co
   // Each option once: toml++ refuses a key written twice, but not the same option spelled
   // snapshot_every and snapshot-every, or given at the top level and under [section]
   // (CLI11 then kept one of the values and dropped the other without a word).
-  std::map<std::string, std::string> seen;  // option -> where it was first given
+  // Option -> where and as what it was seen first; tables are visited in key order, not the file's.
+  std::map<std::string, std::pair<toml::source_region, std::string>> seen;
   auto take = [&](const toml::key& key_node, const toml::node& value) {
     std::string key = toml_unicode::restored(key_node.str());
     auto it = keys.find(key);
@@ -118,8 +119,15 @@ std::vector<CLI::ConfigItem> parse_config_toml(const std::string& text, const Co
     }
     const std::string here = at(where, value.source()) + ": '" + toml_unicode::restored(key_node.str()) + "'";
     if (it == keys.end()) throw CLI::ConfigError(here + " is not a " + section + " option");
-    if (const auto [first, inserted] = seen.emplace(key, at(where, value.source())); !inserted)
-      throw CLI::ConfigError(here + " gives option --" + key + " again (first given at " + first->second + ")");
+    const std::string as_written = toml_unicode::restored(key_node.str());
+    if (const auto [first, inserted] = seen.emplace(key, std::pair{value.source(), as_written}); !inserted) {
+      const auto line_column = [](const toml::source_region& r) { return std::pair{r.begin.line, r.begin.column}; };
+      const bool later = line_column(value.source()) > line_column(first->second.first);
+      const toml::source_region& again = later ? value.source() : first->second.first;
+      const std::string& again_as = later ? as_written : first->second.second;
+      throw CLI::ConfigError(at(where, again) + ": '" + again_as + "' gives option --" + key +
+                             " again (first given at " + at(where, later ? first->second.first : value.source()) + ")");
+    }
     const ConfigKey& k = it->second;
     CLI::ConfigItem item;
     item.parents = {section};

@@ -120,3 +120,25 @@ TEST(TomlUnicode, FuzzFindingsEndInOneError) {
     EXPECT_THROW(first_input(text), CLI::ConfigError) << text;
   }
 }
+
+// An option given twice names the later place as the repeat and the earlier
+// as the first, whatever order the table's keys are visited in (by name).
+TEST(ConfigFile, AnOptionGivenTwiceNamesItsLinesInFileOrder) {
+  ConfigKeys keys;
+  keys["seeds"] = ConfigKey{ConfigKey::integer};
+  keys["snapshot-every"] = ConfigKey{ConfigKey::integer};
+  const auto message = [&](const std::string& text) {
+    try {
+      parse_config_toml(text, keys, "run", "r.toml");
+    } catch (const CLI::ConfigError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_EQ(message("\n\n\nseeds = 2\n\n[run]\nseeds = 3\n"),
+            "r.toml:7:9: 'seeds' gives option --seeds again (first given at r.toml:4:9)");
+  EXPECT_EQ(message("snapshot_every = 1\nsnapshot-every = 2\n"),
+            "r.toml:2:18: 'snapshot-every' gives option --snapshot-every again (first given at r.toml:1:18)");
+  EXPECT_EQ(message("snapshot-every = 1\nsnapshot_every = 2\n"),
+            "r.toml:2:18: 'snapshot_every' gives option --snapshot-every again (first given at r.toml:1:18)");
+}
