@@ -65,6 +65,8 @@ SweepSpec make_spec(const CliRun& c) {
   once(s.momentum, "--momentum");
   // Losses are never negative: below 0 it would never stop a network. (Here too, not in validate().)
   if (s.early_stop_loss && *s.early_stop_loss < 0) throw SpecError("--early-stop-loss: must be >= 0");
+  for (float m : s.momentum)  // above 1 each past step weighs more than the last: the steps grow without bound
+    if (m > 1) throw SpecError("--momentum: must be from 0 to 1, as in Keras (got " + format_number(m) + ")");
   return s;
 }
 

@@ -50,7 +50,7 @@ double parse_number(const std::string& text, const std::string& where) {
 void check_value(double v, const std::string& where) {
   if (!std::isfinite(v)) throw DataError(where + " is not finite");
   if (std::abs(v) > kMaxCoordinate)
-    throw DataError(where + " is out of range (" + std::to_string(v) + "; |value| must be at most 1e15)");
+    throw DataError(where + " is out of range (" + format_number(v) + "; |value| must be at most 1e15)");
 }
 
 void check_label(double v, const std::string& where, const std::string& text) {

@@ -104,9 +104,12 @@ int64_t SweepSpec::network_count() const {
 }
 
 namespace {
-std::string number(double v) {
+std::string number(double v) {  // whole numbers in full (a count of 2147483647, not 2.14748e+09)
   std::ostringstream out;
-  out << v;
+  if (std::isfinite(v) && v == std::floor(v) && std::fabs(v) < 1e15)
+    out << int64_t(v);
+  else
+    out << v;
   return out.str();
 }
 void require_in(double v, double lo, double hi, const std::string& what) {
@@ -132,7 +135,7 @@ void SweepSpec::validate() const {
   require(!optimizers.empty(), "--optimizers: give at least one");
   require(!learning_rates.empty(), "--lr: give at least one");
   for (float lr : learning_rates)
-    require(std::isfinite(lr) && lr > 0, "--lr: a learning rate must be > 0 (got " + std::to_string(lr) + ")");
+    require(std::isfinite(lr) && lr > 0, "--lr: a learning rate must be > 0 (got " + number(lr) + ")");
   require(!batch_sizes.empty(), "--batch: give at least one");
   for (int b : batch_sizes) require(b >= 0, "--batch: a batch size must be >= 0 (0 = full batch)");
   for (int b : batch_sizes) require_in(b, 0, kMaxBatch, "--batch: a batch size");

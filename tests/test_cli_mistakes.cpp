@@ -181,3 +181,24 @@ TEST(Cli, InfoRefusesTheSameNetworksTwice) {
   EXPECT_EQ(run_cli("info " + all + " " + more + " --by layers").exit_code, 0);
   for (const auto& f : {a, b, all, more}) fs::remove(f);
 }
+
+// Momentum above 1 makes each past step weigh more than the last (Keras refuses
+// it too); numbers in messages are written as given, not 2.14748e+09 or 40 digits.
+TEST(Cli, ValuesOutOfRangeAreSaidPlainly) {
+  const std::string rest = " --layers 1 --widths 2 --epochs 1 --grid 4 --device cpu -q -o " + temp_path("range.h5");
+  expect_refused("run --optimizers momentum --momentum 0.9,1.5" + rest,
+                 "--momentum: must be from 0 to 1, as in Keras (got 1.5)");
+  expect_refused("run --seeds 2147483647" + rest, "--seeds must be between 1 and 1000000 (got 2147483647)");
+  expect_refused("run --lr 0" + rest, "--lr: a learning rate must be > 0 (got 0)");
+  const std::string csv = temp_path("far.csv");
+  std::FILE* f = std::fopen(csv.c_str(), "w");
+  std::fputs("x1,x2,label\n1e40,0,0\n1,1,1\n", f);
+  std::fclose(f);
+  expect_refused("run --csv " + csv + rest,
+                 csv + ": line 2, field 'x1' is out of range (1e+40; |value| must be at most 1e15)");
+  EXPECT_FALSE(fs::exists(temp_path("range.h5")));
+  fs::remove(csv);
+  const auto one = run_cli("run --optimizers momentum --momentum 1" + rest);  // Keras's range includes 1
+  EXPECT_EQ(one.exit_code, 0) << one.output;
+  fs::remove(temp_path("range.h5"));
+}
