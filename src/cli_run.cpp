@@ -305,6 +305,17 @@ std::vector<SweepPart> sweep_parts(const CliRun& c, const std::vector<CLI::Optio
         throw SpecError("--features: the sets " + CLI::detail::join(sets[j], ",") + " and " +
                         CLI::detail::join(sets[i], ",") + " hold the same inputs");
     }
+  // --batch 0,600 of 500 points: the same full batch twice (where every part is that small;
+  // over parts of several sizes, 100 and 0 differ for the larger).
+  const auto full = [](int batch, const DataPart& d) { return batch == 0 || batch >= int(d.data.train.size()); };
+  for (size_t i = 0; i < base.batch_sizes.size(); ++i)
+    for (size_t j = 0; j < i; ++j) {
+      const int a = base.batch_sizes[j], b = base.batch_sizes[i];
+      if (std::all_of(data.begin(), data.end(), [&](const DataPart& d) { return full(a, d) && full(b, d); }))
+        throw SpecError("--batch " + std::to_string(a) + " and " + std::to_string(b) + ": both the full batch (" +
+                        data.front().label + " has " + std::to_string(data.front().data.train.size()) +
+                        " training points); give one");
+    }
   std::vector<SweepPart> parts;
   for (const DataPart& d : data)
     for (const auto& features : sets) {

@@ -136,7 +136,8 @@ TEST(Cli, MergeOfTwoSplitsIsNamed) {
 
 // The same data twice would train the same networks twice (the summaries then
 // count them as replicas) or count each point twice: a repeated --dataset or
-// --noise, a generator joined with itself, a file given twice, a key given twice.
+// --noise, a generator joined with itself, a file given twice, a key given
+// twice; so would two batch sizes that both mean the full batch.
 TEST(Cli, DataGivenTwiceIsRefused) {
   const std::string rest = " --layers 1 --widths 2 --epochs 1 --grid 4 --device cpu -q -o " + temp_path("data.h5");
   expect_refused("run --dataset moons --dataset moons" + rest,
@@ -148,6 +149,8 @@ TEST(Cli, DataGivenTwiceIsRefused) {
   expect_refused("run --dataset circle+circle" + rest,
                  "--dataset 'circle+circle': 'circle' and 'circle' generate the same points");
   expect_refused("run --dataset moons:n=10,n=20" + rest, "--dataset moons:n=10,n=20: 'n' is given twice");
+  expect_refused("run --dataset moons:n=80 --batch 0,100" + rest,
+                 "--batch 0 and 100: both the full batch (moons:n=80 has 80 training points); give one");
   const std::string csv = temp_path("points.csv");
   std::FILE* f = std::fopen(csv.c_str(), "w");
   std::fputs("x1,x2,label\n0,0,0\n1,1,1\n0,1,0\n1,0,1\n", f);
@@ -156,8 +159,10 @@ TEST(Cli, DataGivenTwiceIsRefused) {
   expect_refused("run --csv " + csv + " --csv " + again + rest,
                  again + ": given twice (--csv " + csv + " and --csv " + again + ")");
   EXPECT_FALSE(fs::exists(temp_path("data.h5")));
-  // Different data in each part still trains: other noise, another seed, the same generator joined with another.
-  const auto r = run_cli("run --dataset circle+circle:seed=5 --dataset circle --noise 0,0.1" + rest);
+  // Different data in each part still trains: other noise, another seed, the same generator joined with
+  // another; and --batch 80,0 is two batch sizes for the part of 100 points.
+  const auto r =
+      run_cli("run --dataset circle:n=40+circle:seed=5,n=40 --dataset circle:n=100 --noise 0,0.1 --batch 80,0" + rest);
   EXPECT_EQ(r.exit_code, 0) << r.output;
   for (int k = 0; k < 4; ++k) fs::remove(temp_path("data.part-" + std::to_string(k) + ".h5"));
   fs::remove(csv);
