@@ -68,6 +68,9 @@ void print_info(const InfoOptions& o) {
       std::printf("device: %s\n", f.attribute("device").c_str());
       std::printf("networks: %d, frames: %d of %dx%d x %d outputs, loss: %s\n", shape[0], shape[1], shape[3], shape[2],
                   shape[4], f.attribute("loss").c_str());
+      if (const ShardId shard = f.shard(); shard.sharded())
+        std::printf("shard %s: this shard's networks only; netsweep merge joins the shards into the sweep's file\n",
+                    shard.label().c_str());
       if (f.has_attribute("values_beyond_f16") && f.int_attribute("values_beyond_f16") > 0)
         std::printf(
             "warning: %lld frame and neuron-map values are beyond float16's +-65504, stored as +-inf "

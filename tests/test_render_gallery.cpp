@@ -258,3 +258,25 @@ TEST(Gallery, DisagreementReachesFullColourWithOddReplicas) {
   ASSERT_GT(tinted, 0) << "the replicas agree everywhere: nothing to check";
   EXPECT_GT(full, tinted / 2) << "1 of 3 disagreeing is as much as 3 replicas can: full colour";
 }
+
+// A shard's gallery says it holds the shard's networks only, and its heat
+// map's columns run in numeric order (the shard's networks come 8 before 4).
+TEST(Gallery, AShardIsSaidAndItsColumnsRunInOrder) {
+  RenderOptions o;
+  o.inputs = {temp_path("shard.h5")};
+  const std::string cmd = std::string(NETSWEEP_BINARY) +
+                          " run --layers 1,2 --widths 4,8 --activations tanh --epochs 3 --grid 8 --dataset circle:n=40 "
+                          "--shard 1/2 --device cpu -q -o " +
+                          o.inputs[0];
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  o.output = temp_path("shard_gallery");
+  o.quiet = true;
+  render_gallery(o);
+  std::ifstream in(o.output + "/index.html");
+  const std::string html((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(html.find("(shard 1/2: this shard's networks only; netsweep merge joins the shards)"), std::string::npos);
+  EXPECT_NE(html.find("<th>layers \\ width</th><th>4</th><th>8</th></tr>"), std::string::npos) << html;
+  EXPECT_EQ(html.find("<th>8</th><th>4</th>"), std::string::npos);
+  fs::remove_all(o.output);
+  fs::remove(o.inputs[0]);
+}

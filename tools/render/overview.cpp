@@ -216,6 +216,19 @@ std::string overview_html(const std::vector<Configuration>& configs, const std::
       if (std::find(rows.begin(), rows.end(), c->row) == rows.end()) rows.push_back(c->row);
       if (std::find(cols.begin(), cols.end(), c->column) == cols.end()) cols.push_back(c->column);
     }
+    // Layer counts and widths in numeric order (a shard's networks may come 8 before 4), explicit shapes
+    // after them as they came: panels of one sweep line up.
+    const auto numeric_first = [](std::vector<std::string>& labels) {
+      const auto whole = [](const std::string& s) {
+        return !s.empty() && s.size() < 10 && s.find_first_not_of("0123456789") == std::string::npos;
+      };
+      std::stable_sort(labels.begin(), labels.end(), [&](const std::string& a, const std::string& b) {
+        if (whole(a) != whole(b)) return whole(a);
+        return whole(a) && std::stoi(a) < std::stoi(b);
+      });
+    };
+    numeric_first(rows);
+    numeric_first(cols);
     auto cell_of = [&](const std::string& r, const std::string& col) -> const Configuration* {
       for (const auto* c : in)
         if (c->row == r && c->column == col) return c;

@@ -98,7 +98,10 @@ std::string settings_table(const Sweep& s, int shown) {
   };
   const auto& sp = s.spec;
   h << "<table class=\"settings\">\n";
-  row("file", s.path + (s.part_label.empty() ? "" : "  (part: " + s.part_label + ")"));
+  row("file", s.path + (s.part_label.empty() ? "" : "  (part: " + s.part_label + ")") +
+                  (s.shard.sharded() ? "  (shard " + s.shard.label() +
+                                           ": this shard's networks only; netsweep merge joins the shards)"
+                                     : ""));
   if (!sp.at("layers").empty()) row("layers x widths", list_of(sp.at("layers")) + "  x  " + list_of(sp.at("widths")));
   if (!sp.at("shapes").empty()) {
     std::string shapes;

@@ -118,6 +118,7 @@ Sweep read_sweep(const ResultsFile& file, const RenderOptions& o) {
   s.frame_epochs = file.frame_epochs();
   const auto all_rows = file.networks();
   s.total_networks = int(all_rows.size());
+  s.shard = file.shard();
   for (size_t i = 0; i < all_rows.size(); ++i)
     if (matches(all_rows[i], o.runs)) {
       s.rows.push_back(all_rows[i]);

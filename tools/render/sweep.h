@@ -11,6 +11,7 @@
 #include "draw.h"
 #include "gallery.h"
 #include "netsweep/results.h"
+#include "netsweep/shard.h"
 
 namespace netsweep::render {
 
@@ -36,6 +37,7 @@ struct Sweep {
   std::vector<Feature> features;
   std::array<int, 2> neuron_grid{0, 0};  // H, W of the neuron maps (0 where none were recorded)
   std::string part_label;                // of a sweep of several parts ("" otherwise)
+  ShardId shard;                         // of a sharded sweep (count 0 otherwise)
   std::string prefix;                    // of its networks' directories, among several files ("p1-")
 };
 
