@@ -58,6 +58,13 @@ TEST(Colormap, KnownColorsAtKnownValues) {
   disc.map = ColorMap::playground;
   expect_color(field_color(disc, mostly_red), {0x08, 0x77, 0xbd}, 0, "discretized playground: class 1 blue");
   EXPECT_THROW(parse_colormap("jet"), RenderError);
+  // No value is grey on every map, discretized or not, and with more classes: never a value's colour.
+  const float nan = std::numeric_limits<float>::quiet_NaN(), no_value[3] = {0.5f, nan, 0.25f};
+  for (FieldStyle style : {seed, pg, vi, disc, FieldStyle{ColorMap::playground, false, 3, 3}}) {
+    expect_color(field_color(style, no_value), kNoValue, 0, "NaN");
+    style.discretize = true;
+    expect_color(field_color(style, no_value), kNoValue, 0, "NaN, discretized");
+  }
 }
 
 TEST(Font, DefaultIsTheEnvironmentsUnlessEmptyAndTextHasWidth) {

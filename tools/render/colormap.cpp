@@ -77,6 +77,9 @@ Rgb class_color(const FieldStyle& s, int label) {
 Rgb class_outline(const FieldStyle&) { return {25, 25, 25}; }
 
 Rgb field_color(const FieldStyle& s, const float* p) {
+  // No value (a damaged file, or a diverged network's overflow): grey, never a colour a value could have.
+  for (int k = 0; k < s.outputs; ++k)
+    if (std::isnan(p[k])) return kNoValue;
   if (s.discretize) {
     const Rgb c = class_color(s, predicted(s, p));
     return s.map == ColorMap::seed && s.classes == 2 ? (predicted(s, p) ? Rgb{255, 0, 0} : Rgb{0, 255, 0}) : c;

@@ -23,8 +23,9 @@ struct FieldStyle {
   int classes = 2;  // 0: regression
 };
 
-// The colour of one grid point from its outputs p[0..outputs).
+// The colour of one grid point from its outputs p[0..outputs); kNoValue where one is NaN.
 Rgb field_color(const FieldStyle& s, const float* p);
+constexpr Rgb kNoValue{150, 150, 150};
 // The colour of a point of class `label`, and the dark edge drawn around it
 // (frames add a white halo outside the edge).
 Rgb class_color(const FieldStyle& s, int label);
