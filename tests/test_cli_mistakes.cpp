@@ -81,10 +81,12 @@ TEST(Cli, SlurmOptionsAreCheckedBeforeTheScript) {
   fs::remove_all(dir);
 }
 
-TEST(Cli, OptionsGivenTwiceOrWithoutAValueAreSaidPlainly) {
+TEST(Cli, OptionsGivenTwiceWithoutAValueOrOutOfTypeAreSaidPlainly) {
   expect_refused("run --epochs 5 --epochs 0", "--epochs: given 2 times; give it once");
   expect_refused("info x.h5 --format csv --format json", "--format: given 2 times; give it once");
   expect_refused("run --layers", "--layers: its value (INT) is missing");
+  expect_refused("run --epochs 10000000000",
+                 "--epochs: '10000000000' is not a number of the kind it takes, or out of its range");
 }
 
 // --config is read by run alone: elsewhere it would be ignored without a word

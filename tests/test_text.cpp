@@ -40,4 +40,7 @@ TEST(Text, PlainCliErrorRewordsTwiceAndMissingValues) {
   EXPECT_EQ(plain_cli_error("--extent: 4 required FLOAT missing"), "--extent: 4 required FLOAT missing");
   EXPECT_EQ(plain_cli_error("files is required"), "files is required");
   EXPECT_EQ(plain_cli_error("-x: 1 required missing"), "-x: 1 required missing");  // too short: left as it is
+  EXPECT_EQ(plain_cli_error("Could not convert: --epochs = 10000000000"),
+            "--epochs: '10000000000' is not a number of the kind it takes, or out of its range");
+  EXPECT_EQ(plain_cli_error("Could not convert: nothing to split"), "Could not convert: nothing to split");
 }

@@ -33,6 +33,13 @@ inline std::string one_line(const std::string& message) { return printable(messa
 // plain words ("--epochs: At Most 1 required but received 2"); others as they are.
 inline std::string plain_cli_error(const std::string& what) {
   const std::string twice = ": At Most 1 required but received ", needs = ": 1 required ", missing = " missing";
+  const std::string convert = "Could not convert: ";  // "Could not convert: --epochs = 1e10"
+  if (what.compare(0, convert.size(), convert) == 0) {
+    const size_t eq = what.find(" = ", convert.size());
+    if (eq != std::string::npos)
+      return what.substr(convert.size(), eq - convert.size()) + ": '" + what.substr(eq + 3) +
+             "' is not a number of the kind it takes, or out of its range";
+  }
   if (const size_t at = what.find(twice); at != std::string::npos)
     return what.substr(0, at) + ": given " + what.substr(at + twice.size()) + " times; give it once";
   const size_t at = what.find(needs);
