@@ -59,6 +59,7 @@ Handle open_for_reading(const std::string& path) {
   const bool there = std::filesystem::exists(path, ec);
   if (ec) throw Error(path + ": " + ec.message());
   if (!there) throw Error(path + ": no such file");
+  if (std::filesystem::is_directory(path, ec)) throw Error(path + ": a directory, not a file");
   const int version = superblock_version(path);
   if (version < 0) throw Error(path + ": not an HDF5 file");
   if (version < 2)

@@ -48,10 +48,15 @@ h5::Handle open_results(const std::string& path) {
     return h5::open_for_reading(path);
   } catch (const h5::Error& e) {
     // OUT.partial-HOST-PID: what a run, merge or slurm writes until it renames the file into place.
-    const bool partial = std::filesystem::path(path).filename().string().find(".partial-") != std::string::npos;
+    const std::string name = std::filesystem::path(path).filename().string();
+    const bool partial = name.find(".partial-") != std::string::npos;
+    // OUT.ckpt/: the checkpoints of a run of OUT that has not finished.
+    const bool checkpoint = name.size() > 5 && name.compare(name.size() - 5, 5, ".ckpt") == 0;
     throw ResultsError(
         std::string(e.what()) +
-        (partial ? " (an unfinished output, of a process still writing it or one that was killed)" : ""));
+        (partial      ? " (an unfinished output, of a process still writing it or one that was killed)"
+         : checkpoint ? " (the checkpoints of an unfinished run: finish it with run --resume, then read its output)"
+                      : ""));
   }
 }
 

@@ -163,6 +163,16 @@ TEST(Gallery, BadInputsGiveClearErrors) {
   EXPECT_TRUE(fs::exists(o.output + "/index.html"));
   fs::remove_all(o.output);
   o.lines = false;
+  // A run's checkpoint directory is named as one; an output where no directory can be made is named as given.
+  fs::create_directories(temp_path("run.h5.ckpt"));
+  o.inputs = {temp_path("run.h5.ckpt")};
+  expect_error("run.h5.ckpt: a directory, not a file (the checkpoints of an unfinished run: finish it with run");
+  fs::remove(temp_path("run.h5.ckpt"));
+  o.inputs = {small_results("gallery.h5")};
+  const std::string output = o.output;
+  o.output = "/proc/netsweep_gallery/";
+  expect_error("/proc/netsweep_gallery/: cannot write a gallery there (");
+  o.output = output;
   // A copy of a file beside it: each network would be drawn, and grouped as a replica, twice.
   const std::string copy = temp_path("copy.h5");
   fs::copy_file(small_results("gallery.h5"), copy, fs::copy_options::overwrite_existing);

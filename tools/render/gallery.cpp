@@ -32,9 +32,12 @@ constexpr const char* kMarker = ".netsweep-gallery";
 // The gallery being written (OUTPUT.partial-HOST-PID): removed unless it was moved into place.
 class StagingDir {
  public:
-  explicit StagingDir(fs::path path) : path_(std::move(path)) {
-    fs::remove_all(path_);
-    fs::create_directories(path_ / "nets");
+  // `output`: the gallery's path as given, named in errors (the staging path is the tool's own).
+  StagingDir(fs::path path, const std::string& output) : path_(std::move(path)) {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+    if (!ec) fs::create_directories(path_ / "nets", ec);
+    if (ec) throw RenderError(output + ": cannot write a gallery there (" + ec.message() + ")");
   }
   ~StagingDir() {
     std::error_code ec;
@@ -265,7 +268,7 @@ void render_gallery(const RenderOptions& given) {
   for (const std::string& gone : {out.string(), out.string() + ".old"})
     for (const std::string& line : clear_stale_partials(gone, true))
       std::fprintf(stderr, "netsweep-render: %s\n", one_line(line).c_str());
-  StagingDir staging(partial_path(out.string()));
+  StagingDir staging(partial_path(out.string()), o.output);
   const PartialLock staging_lock(staging.path().string());
   const fs::path& tmp = staging.path();
 
