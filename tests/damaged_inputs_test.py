@@ -180,7 +180,8 @@ if "asan" not in subprocess.run(["ldd", NETSWEEP], capture_output=True, text=Tru
 
 expect("config: an integer beyond the option's type", [NETSWEEP, "run", "--config",
        write("huge.toml", "epochs = 9223372036854775807\n"), *SMALL[:4], *SMALL[6:], "-o", out],
-       "--epochs = 9223372036854775807 (on the command line or in ", out=out)
+       "--epochs: '9223372036854775807' is not a number of the kind it takes, or out of its range "
+       "(on the command line or in ", out=out)
 expect("csv: one class, naming the file", [NETSWEEP, "run", *SMALL, "--csv",
        write("one_class.csv", "x1,x2,label\n0,0,1\n1,1,1\n"), "-o", out], "one_class.csv: the data has only one class",
        out=out)
