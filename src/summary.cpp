@@ -16,6 +16,9 @@ namespace {
 // The CSV's and the table's numbers: "nan" for a missing one and "inf" for an
 // overflowed one, as pandas reads them.
 std::string g(double v, const char* format = "%g") { return format_number(v, format, "nan"); }
+// A table's loss: fixed decimals, or 4 significant digits where a diverged network's loss would
+// print 30 digits and push the row out of its columns.
+std::string loss_text(double v, const char* fixed) { return g(v, std::fabs(v) < 1e6 ? fixed : "%.4g"); }
 
 // Characters of UTF-8 text (a part label's '·' is two bytes, one character).
 size_t characters(const std::string& text) {
@@ -286,7 +289,7 @@ std::string format_networks(const std::vector<NetworkSummary>& networks, Summary
     std::snprintf(buf, sizeof buf, "%5d %-16s %-10s %-9s %9s %6d %5llu %-13s %6d %11s %11s %9s %9s %*s %9s\n", r.id,
                   r.hidden_shape.c_str(), r.activation.c_str(), r.optimizer.c_str(), g(r.lr, "%.3g").c_str(), r.batch,
                   static_cast<unsigned long long>(r.seed), r.status.c_str(), r.epochs_trained,
-                  g(r.final_epoch_loss, "%.5f").c_str(), g(r.final_train_loss, "%.5f").c_str(),
+                  loss_text(r.final_epoch_loss, "%.5f").c_str(), loss_text(r.final_train_loss, "%.5f").c_str(),
                   g(r.final_train_accuracy, "%.4f").c_str(), g(r.final_test_accuracy, "%.4f").c_str(), reach_width,
                   reached.c_str(), g(r.wall_seconds, "%.2f").c_str());
     out << buf;
@@ -358,7 +361,7 @@ std::string format_groups(const std::vector<GroupSummary>& groups, const std::ve
                 reach.c_str(), "epochs_to", "diverged");
   out << buf;
   auto cell = [](const Distribution& d, const char* f) {
-    return g(d.median, f) + " [" + g(d.q25, f) + "," + g(d.q75, f) + "]";
+    return loss_text(d.median, f) + " [" + loss_text(d.q25, f) + "," + loss_text(d.q75, f) + "]";
   };
   for (const auto& grp : groups) {
     for (size_t a = 0; a < axes.size(); ++a) out << padded(grp.key[a], widths[a]);

@@ -96,6 +96,8 @@ TEST(Summary, NetworkTableSaysWhenTheTargetWasReached) {
   }
   networks[0].reached_target = true;
   networks[0].epochs_to_target = 1200;
+  networks[2].row.status = "diverged";  // its loss in 4 digits, not 30: the row keeps its columns
+  networks[2].row.final_epoch_loss = 6.2226e26f;
   SummaryOptions options;
   options.target_accuracy = 0.9f;
   options.target_on_test = true;
@@ -116,5 +118,6 @@ TEST(Summary, NetworkTableSaysWhenTheTargetWasReached) {
   EXPECT_EQ(column_end(rows[1], "1200"), end) << table;
   EXPECT_EQ(column_end(rows[2], "-"), end) << table;    // measured, never reached
   EXPECT_EQ(column_end(rows[3], "n/a"), end) << table;  // no test set
+  EXPECT_NE(rows[3].find(" 6.223e+26 "), std::string::npos) << table;
   EXPECT_NE(rows[4].find("test accuracy reached 0.9"), std::string::npos) << table;
 }
