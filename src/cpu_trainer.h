@@ -75,7 +75,7 @@ class NetworkTrainer {
     const size_t count = size_t(net_.count);
     const size_t frames = p_.frame_epochs.size();
     std::vector<int32_t> order(size_t(p_.n_train));
-    const uint64_t key = network_stream_key(cfg_.seed, uint64_t(cfg_.id));
+    const uint64_t key = cfg_.stream_key();
     const int64_t work_per_epoch = epoch_work(p_, net_);
     double wall_before = 0;
 

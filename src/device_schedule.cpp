@@ -251,7 +251,7 @@ DevicePlan plan_device(const TrainingProblem& p, int block_threads,
                                         device::eval_scratch_floats(plan.layers.data() + net.first_layer, net.layers));
     net.activation = cfg.activation;
     net.optimizer = cfg.optimizer;
-    net.stream_key = network_stream_key(cfg.seed, uint64_t(cfg.id));
+    net.stream_key = cfg.stream_key();
     net.active = 1;
     net.status = int32_t(NetStatus::trained);
     if (resume && (*resume)[n]) restore_position(net, *(*resume)[n]);

@@ -58,7 +58,7 @@ void initialize_parameters(const PackedLayout& layout, const std::vector<Network
   std::fill(params, params + layout.total, 0.0f);  // biases and padding are zero
   for (size_t n = 0; n < nets.size(); ++n) {
     const NetworkLayout& net = layout.networks[n];
-    const uint64_t key = network_stream_key(nets[n].seed, uint64_t(nets[n].id));
+    const uint64_t key = nets[n].stream_key();
     for (const LayerView& l : net.layers)
       for (int64_t k = 0; k < int64_t(l.in) * l.out; ++k) {
         const int64_t index = l.weights + k;  // position within the network: stable across sweeps

@@ -5,6 +5,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "netsweep/random.h"
+
 namespace netsweep {
 namespace {
 
@@ -78,6 +80,11 @@ std::string NetworkConfig::shape_label() const {
   std::string label;
   for (size_t i = 0; i < hidden.size(); ++i) label += (i ? "-" : "") + std::to_string(hidden[i]);
   return label.empty() ? "0" : label;
+}
+
+uint64_t NetworkConfig::stream_key() const {
+  return network_stream_key(
+      seed, streams == StreamRule::id ? uint64_t(id) : shape_stream_id(hidden.data(), int(hidden.size())));
 }
 
 int64_t saturating_mul(int64_t a, int64_t b) {
@@ -214,6 +221,7 @@ std::vector<NetworkConfig> expand(const SweepSpec& spec) {
                     n.batch = batch;
                     n.replica = r;
                     n.seed = spec.base_seed + uint64_t(r);
+                    n.streams = spec.streams;
                     nets.push_back(std::move(n));
                   }
   return nets;
@@ -266,6 +274,7 @@ std::string spec_to_json(const SweepSpec& s) {
   j["neuron_maps"] = to_string(s.neuron_maps);
   j["record_weights"] = to_string(s.record_weights);
   j["neuron_grid"] = s.neuron_grid;
+  j["streams"] = s.streams == StreamRule::shape ? "shape" : "id";
   return j.dump();
 }
 
@@ -367,6 +376,10 @@ SweepSpec spec_from_json(const std::string& text) {
     s.record_weights = parse_inside_rule(
         j.contains("record_weights") ? string_of(j.at("record_weights"), "record_weights") : "none", "record_weights");
     s.neuron_grid = j.contains("neuron_grid") ? to_int(j.at("neuron_grid"), "neuron_grid") : kDefaultNeuronGrid;
+    // Absent from files of earlier versions, whose networks drew by id.
+    const std::string streams = j.contains("streams") ? string_of(j.at("streams"), "streams") : "id";
+    if (streams != "shape" && streams != "id") bad("streams", "is not shape or id");
+    s.streams = streams == "shape" ? StreamRule::shape : StreamRule::id;
   } catch (const json::exception& e) {
     throw SpecError(std::string("stored spec: ") + e.what());
   }

@@ -5,8 +5,10 @@ The batch order is the published contract of include/netsweep/random.h (the coun
 reimplemented here in exact uint64 arithmetic (Python ints masked to 64 bits); nothing else of
 netsweep's code was read. What the documentation leaves open was settled by experiment against the
 binary (each marked "by experiment"; the check's minibatch sweeps exercise each of them):
-  * a network's key is network_stream_key(networks/seed, networks/id) as stored in the file (ids
-    restart at 0 in each part of a several-part sweep, are sweep-wide in a shard) (by experiment);
+  * a network's key is network_stream_key(networks/seed, stream id) (random.h). The stream id is
+    shape_stream_id of its networks/hidden_shape where the stored spec's "streams" is "shape" (so
+    networks of one shape and seed shuffle alike), and networks/id in files without it (earlier
+    versions; ids restart at 0 in each part of a several-part sweep, are sweep-wide in a shard);
   * epoch e (0-based: the first epoch is epoch 0) visits the train samples in the order
     epoch_permutation(key, e, n), whose indices are rows of data/train_points / train_targets as
     stored in the file, also after a --test-fraction split (by experiment);
@@ -58,8 +60,7 @@ MB_MUTATIONS = [
     ("no shuffle (stored order)", dict(shuffle="none"), MINIBATCH),
     ("the last partial batch dropped", dict(drop_last=True), PARTIAL),
     ("epoch loss an unweighted mean of batch losses", dict(epoch_loss="unweighted"), PARTIAL),
-    ("network key from (id, seed), swapped", dict(stream_key="id,seed"),
-     lambda c: MINIBATCH(c) and c["seed"] != c["id"]),
+    ("network key from (seed, id), as in earlier versions", dict(stream_key="seed,id"), MINIBATCH),
 ]
 
 
@@ -73,6 +74,14 @@ def mix64(z):
 
 def network_stream_key(seed, network_id):
     return mix64(mix64(seed & M64) ^ mix64((network_id + 0x5851f42d4c957f2d) & M64))
+
+
+def shape_stream_id(widths):
+    """random.h shape_stream_id"""
+    h = mix64(len(widths))
+    for w in widths:
+        h = mix64(h ^ (w & 0xFFFFFFFF))
+    return h
 
 
 def random_bits(key, domain, index):
@@ -91,10 +100,12 @@ def epoch_permutation(key, epoch, n):
     return np.array(perm, dtype=np.int64)
 
 
-def stream_key(seed, network_id):
-    if RULES["stream_key"] == "id,seed":
-        seed, network_id = network_id, seed
-    return network_stream_key(int(seed), int(network_id))
+def stream_key(seed, network_id, hidden_shape, streams):
+    """the key of a network of `hidden_shape` ("3-2", "0" for none) under the spec's "streams" rule"""
+    if RULES["stream_key"] == "seed,id" or streams == "id":
+        return network_stream_key(int(seed), int(network_id))
+    widths = [] if hidden_shape == "0" else [int(w) for w in hidden_shape.split("-")]
+    return network_stream_key(int(seed), shape_stream_id(widths))
 
 
 def batch_order(key, epoch, n, batch):

@@ -155,6 +155,39 @@ TEST(CpuBackend, ResultsDoNotDependOnThreadCount) {
   EXPECT_FALSE(same_bits(network_params(one, 0), network_params(one, 1)));
 }
 
+// A network trains the same alone as in a sweep (its streams are keyed by seed
+// and shape, not its place), and networks alike but for lr or activation
+// start from the same weights: a controlled comparison.
+TEST(CpuBackend, ANetworkTrainsTheSameAloneAsInItsSweep) {
+  SweepSpec sweep = small_spec();
+  sweep.widths = {4, 8};
+  sweep.activations = {Activation::tanh, Activation::relu};
+  sweep.learning_rates = {1e-2f, 1e-1f};
+  SweepSpec alone = small_spec();
+  alone.activations = {Activation::relu};
+  alone.learning_rates = {1e-1f};
+  Outcome in_sweep, by_itself;
+  train(sweep, generated("xor"), in_sweep);
+  train(alone, generated("xor"), by_itself);
+  int match = -1;
+  for (size_t i = 0; i < in_sweep.problem.networks.size(); ++i) {
+    const NetworkConfig& n = in_sweep.problem.networks[i];
+    if (n.hidden == std::vector<int>{8, 8} && n.activation == Activation::relu && n.optimizer.lr == 1e-1f)
+      match = int(i);
+  }
+  ASSERT_GT(match, 0) << "not the sweep's first network: its id differs from the lone one's";
+  EXPECT_TRUE(same_bits(network_params(in_sweep, match), network_params(by_itself, 0)));
+  EXPECT_TRUE(same_bits(in_sweep.results[size_t(match)].epoch_loss, by_itself.results[0].epoch_loss));
+  const auto& layout = in_sweep.problem.layout.networks;
+  for (size_t i = 0; i < layout.size(); ++i) {  // the same start for the same shape
+    const std::vector<float> start(in_sweep.initial.begin() + layout[i].offset,
+                                   in_sweep.initial.begin() + layout[i].offset + layout[i].count);
+    const std::vector<float> lone(by_itself.initial.begin(), by_itself.initial.begin() + layout[i].count);
+    const bool same_shape = in_sweep.problem.networks[i].hidden == std::vector<int>{8, 8};
+    EXPECT_EQ(same_bits(start, lone), same_shape) << i;
+  }
+}
+
 TEST(CpuBackend, IdleThreadsShareWideNetworksWithIdenticalResults) {
   // A wide network and more threads than networks: the idle threads join its
   // steps and frames (rows of each product, chunks of each frame), and every

@@ -85,6 +85,10 @@ TEST(DeviceAlgorithm, ResumesFromCheckpointsOfEitherBackend) {
   // (and the other way round): the result is the uninterrupted one.
   SweepSpec s = base_spec();
   s.activations = {Activation::tanh, Activation::relu};
+  // Seed 1: at seed 0 a pre-activation of the 10-10 relu network meets the kink within
+  // an ulp at epoch 7, and the device's and the CPU's trajectories part (drift: equal
+  // until then; seeds 1 to 5 stay within 1e-6 of each other throughout).
+  s.base_seed = 1;
   SweepRun whole;
   run_cpu(whole, s, data("circle"));
 

@@ -1,8 +1,11 @@
 #include <gtest/gtest.h>
 
+#include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "netsweep/layout.h"
+#include "netsweep/random.h"
 #include "netsweep/spec.h"
 #include "sweeps.h"
 
@@ -81,6 +84,38 @@ TEST(Spec, JsonRoundTrip) {
   EXPECT_EQ(spec_to_json(back), spec_to_json(s));
   EXPECT_EQ(back.shapes, s.shapes);
   EXPECT_FLOAT_EQ(*back.early_stop_loss, 0.05f);
+}
+
+// Networks draw their streams by (seed, hidden shape): alike but for activation,
+// optimizer, lr or batch, they start alike, whatever their place in the sweep;
+// another shape or seed draws others. Stored specs without "streams" (earlier
+// versions) keep drawing by (seed, id).
+TEST(Spec, StreamsAreKeyedBySeedAndShapeExceptInEarlierFiles) {
+  SweepSpec s = slide_spec();
+  s.learning_rates = {0.01f, 0.1f};
+  s.seeds = 2;
+  const std::vector<NetworkConfig> nets = expand(s);
+  std::map<std::pair<std::vector<int>, uint64_t>, uint64_t> key_of;  // (shape, seed) -> key
+  std::set<uint64_t> keys;
+  for (const NetworkConfig& n : nets) {
+    const auto [it, first] = key_of.emplace(std::pair{n.hidden, n.seed}, n.stream_key());
+    EXPECT_EQ(it->second, n.stream_key()) << "network " << n.id;
+    if (first) EXPECT_TRUE(keys.insert(n.stream_key()).second) << "network " << n.id << " shares another's key";
+  }
+  EXPECT_EQ(keys.size(), 54u * 2);  // 54 shapes x 2 seeds
+  NetworkConfig alone = nets[7];
+  alone.id = 0;  // the same network in a sweep of its own
+  EXPECT_EQ(alone.stream_key(), nets[7].stream_key());
+  auto j = nlohmann::json::parse(spec_to_json(s));
+  EXPECT_EQ(j.at("streams"), "shape");
+  j.erase("streams");
+  const SweepSpec earlier = spec_from_json(j.dump());
+  EXPECT_EQ(earlier.streams, StreamRule::id);
+  const std::vector<NetworkConfig> old = expand(earlier);
+  EXPECT_EQ(old[7].stream_key(), network_stream_key(old[7].seed, 7));
+  EXPECT_NE(old[7].stream_key(), old[8].stream_key());
+  j["streams"] = "chaos";
+  EXPECT_THROW(spec_from_json(j.dump()), SpecError);
 }
 
 // Found by fuzz_spec_json: values of the wrong kind were converted

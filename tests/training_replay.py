@@ -18,7 +18,7 @@ RULES = dict(leaky_slope=0.01, elu_alpha=1.0, gelu="erf", adam="keras", l2_grad_
              l1_grad=True, penalise_biases=False, bce_over_outputs="mean", loss_before_update=True,
              momentum="keras", features_sin=True,
              # minibatch rules (tests/replay_minibatch.py)
-             stream_key="seed,id", shuffle="per-epoch", shuffle_epoch_base=0, drop_last=False,
+             stream_key="spec", shuffle="per-epoch", shuffle_epoch_base=0, drop_last=False,
              epoch_loss="weighted")
 _erf = np.frompyfunc(math.erf, 1, 1)
 

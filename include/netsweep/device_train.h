@@ -40,7 +40,7 @@ struct Net {
   int64_t scratch_offset;             // into scratch (train_scratch_floats(net) floats)
   Activation activation;
   OptimizerConfig optimizer;
-  uint64_t stream_key;  // network_stream_key(seed, id)
+  uint64_t stream_key;  // NetworkConfig::stream_key()
   // Training state, written by thread 0 (see NetworkState).
   int32_t epoch, next_sample, active, status, epochs_trained;
   int64_t step;

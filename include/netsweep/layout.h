@@ -45,7 +45,7 @@ struct PackedLayout {
 };
 
 // Glorot-uniform weights from each network's own stream
-// (network_stream_key(seed, id), kDomainInit, index within the network) and
+// (NetworkConfig::stream_key(), kDomainInit, index within the network) and
 // zero biases, into a buffer of layout.total floats.
 void initialize_parameters(const PackedLayout& layout, const std::vector<NetworkConfig>& nets, float* params);
 

@@ -26,9 +26,17 @@ enum : uint64_t {
   kDomainSplit = 4,    // train/test split
 };
 
-// A network's stream key, derived from (seed, network id) as the spec says.
-NS_HD uint64_t network_stream_key(uint64_t seed, uint64_t network_id) {
-  return mix64(mix64(seed) ^ mix64(network_id + 0x5851f42d4c957f2dull));
+// A network's stream key, from its seed and its stream id (NetworkConfig::stream_key says which).
+NS_HD uint64_t network_stream_key(uint64_t seed, uint64_t stream_id) {
+  return mix64(mix64(seed) ^ mix64(stream_id + 0x5851f42d4c957f2dull));
+}
+
+// The stream id of a hidden shape (widths[0..layers)): networks of one shape
+// and seed draw the same initial weights and batch orders, in any sweep.
+NS_HD uint64_t shape_stream_id(const int* widths, int layers) {
+  uint64_t h = mix64(uint64_t(layers));
+  for (int i = 0; i < layers; ++i) h = mix64(h ^ uint64_t(uint32_t(widths[i])));
+  return h;
 }
 
 NS_HD uint64_t random_bits(uint64_t key, uint64_t domain, uint64_t index) {

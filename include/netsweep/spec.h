@@ -40,6 +40,13 @@ constexpr int64_t kAutoWeightParameters = 20000;
 constexpr int kDefaultNeuronGrid = 32;
 constexpr int kMaxNeuronGrid = 1024;
 
+// Which random streams a network draws (its initial weights and batch orders):
+// by (seed, hidden shape), so that networks that differ only in activation,
+// optimizer, learning rate, batch size or penalties start alike and a network
+// trains the same in any sweep; or by (seed, network id), as files of earlier
+// versions were trained (kept so that --from and resume reproduce them).
+enum class StreamRule : int32_t { id = 0, shape = 1 };
+
 struct SweepSpec {
   // Hidden shapes: every (layers x widths) uniform shape, then each explicit one.
   std::vector<int> layers;
@@ -65,6 +72,7 @@ struct SweepSpec {
   InsideRule neuron_maps = InsideRule::automatic;     // per-neuron maps at every frame
   InsideRule record_weights = InsideRule::automatic;  // every parameter at every frame
   int neuron_grid = kDefaultNeuronGrid;               // per-neuron maps are neuron_grid^2 (x 1 for 1-D data)
+  StreamRule streams = StreamRule::shape;             // "id" in the specs of earlier versions' files
 
   // Throws SpecError naming the field for any value out of range, including
   // a sweep of more than kMaxNetworks networks or kMaxFrames frames.
@@ -78,7 +86,7 @@ struct SpecError : std::runtime_error {
 };
 
 // One network of the expanded sweep. `id` is its index in the full expansion
-// (stable across shards); its random stream is network_stream_key(seed, id).
+// (stable across shards); its random streams are keyed by stream_key().
 struct NetworkConfig {
   int id = 0;
   std::vector<int> hidden;  // hidden layer widths
@@ -88,8 +96,11 @@ struct NetworkConfig {
   int batch = 32;  // 0 = full batch
   uint64_t seed = 0;
   int replica = 0;
+  StreamRule streams = StreamRule::shape;  // the sweep's
 
   std::string shape_label() const;  // "64-64-64"
+  // network_stream_key(seed, shape_stream_id(hidden)), or (seed, id) under StreamRule::id.
+  uint64_t stream_key() const;
 };
 
 // Expansion order (outermost first): shape, activation, optimizer, lr, batch,
