@@ -63,6 +63,15 @@ SweepSpec make_spec(const CliRun& c) {
   once(s.l1, "--l1");
   once(s.l2, "--l2");
   once(s.momentum, "--momentum");
+  for (const auto& shape : s.shapes)  // 2-2 with --layers 2 --widths 2: one network trained twice, alike
+    if (!shape.empty() && std::count(shape.begin(), shape.end(), shape[0]) == long(shape.size()) &&
+        std::count(s.layers.begin(), s.layers.end(), int(shape.size())) &&
+        std::count(s.widths.begin(), s.widths.end(), shape[0])) {
+      std::string text;
+      for (int w : shape) text += (text.empty() ? "" : "-") + std::to_string(w);
+      throw SpecError("--shape " + text + ": also a --layers x --widths shape (" + std::to_string(shape.size()) +
+                      " x " + std::to_string(shape[0]) + "); give it once");
+    }
   // Losses are never negative: below 0 it would never stop a network. (Here too, not in validate().)
   if (s.early_stop_loss && *s.early_stop_loss < 0) throw SpecError("--early-stop-loss: must be >= 0");
   for (float m : s.momentum)  // above 1 each past step weighs more than the last: the steps grow without bound

@@ -438,8 +438,8 @@ void check_distinct_networks(const std::vector<const ResultsFile*>& files) {
       if (const auto [it, fresh] = seen.emplace(std::pair{hash, row.id}, f); !fresh)
         throw ResultsError(f->path() + ": network " + std::to_string(row.id) + " of its sweep is in " +
                            it->second->path() +
-                           " too (a merged file given with its shards, or a copy?); give each network once, or it "
-                           "counts twice");
+                           " too (a merged file given with its shards, a copy, or two runs of one sweep: "
+                           "tools/compare_results.py compares those); give each network once, or it counts twice");
   }
 }
 

@@ -274,7 +274,9 @@ std::string spec_to_json(const SweepSpec& s) {
   j["neuron_maps"] = to_string(s.neuron_maps);
   j["record_weights"] = to_string(s.record_weights);
   j["neuron_grid"] = s.neuron_grid;
-  j["streams"] = s.streams == StreamRule::shape ? "shape" : "id";
+  // Only the new rule is written: a spec of the id rule reads as earlier versions wrote it, so
+  // its sweep hash (of this text) is theirs, and their shards still merge and resume.
+  if (s.streams == StreamRule::shape) j["streams"] = "shape";
   return j.dump();
 }
 

@@ -139,7 +139,8 @@ TEST(Cli, MergeOfTwoSplitsIsNamed) {
 // The same data twice would train the same networks twice (the summaries then
 // count them as replicas) or count each point twice: a repeated --dataset or
 // --noise, a generator joined with itself, a file given twice, a key given
-// twice; so would two batch sizes that both mean the full batch.
+// twice; so would two batch sizes that both mean the full batch, or a --shape
+// that --layers x --widths makes too (one shape draws one start).
 TEST(Cli, DataGivenTwiceIsRefused) {
   const std::string rest = " --layers 1 --widths 2 --epochs 1 --grid 4 --device cpu -q -o " + temp_path("data.h5");
   expect_refused("run --dataset moons --dataset moons" + rest,
@@ -151,6 +152,8 @@ TEST(Cli, DataGivenTwiceIsRefused) {
   expect_refused("run --dataset circle+circle" + rest,
                  "--dataset 'circle+circle': 'circle' and 'circle' generate the same points");
   expect_refused("run --dataset moons:n=10,n=20" + rest, "--dataset moons:n=10,n=20: 'n' is given twice");
+  expect_refused("run --layers 1,2 --widths 2,4 --shape 4-4 --epochs 1 --device cpu -q -o " + temp_path("data.h5"),
+                 "--shape 4-4: also a --layers x --widths shape (2 x 4); give it once");
   expect_refused("run --dataset moons:n=80 --batch 0,100" + rest,
                  "--batch 0 and 100: both the full batch (moons:n=80 has 80 training points); give one");
   const std::string csv = temp_path("points.csv");

@@ -111,6 +111,7 @@ TEST(Spec, StreamsAreKeyedBySeedAndShapeExceptInEarlierFiles) {
   j.erase("streams");
   const SweepSpec earlier = spec_from_json(j.dump());
   EXPECT_EQ(earlier.streams, StreamRule::id);
+  EXPECT_EQ(spec_to_json(earlier), j.dump()) << "an earlier file's spec (and its sweep hash) must read back unchanged";
   const std::vector<NetworkConfig> old = expand(earlier);
   EXPECT_EQ(old[7].stream_key(), network_stream_key(old[7].seed, 7));
   EXPECT_NE(old[7].stream_key(), old[8].stream_key());
