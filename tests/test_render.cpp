@@ -260,7 +260,8 @@ TEST(Frame, InfiniteValuesTakeTheEndOfTheScale) {
   s.outputs = 1;
   s.extent = {0, 1, 0, 1};
   s.scale = 3;  // pixels between grid points: interpolated
-  s.style = {ColorMap::playground, false, 2, 1};
+  // One output (P(class 1)) of two classes, as the scene and its field.
+  s.style = {ColorMap::playground, false, 1, 2};
   s.points = false;
   s.caption = false;
   const float inf = std::numeric_limits<float>::infinity();
