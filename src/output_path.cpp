@@ -1,6 +1,6 @@
 // Paths the commands are given (results.h): where a results or plan file may
 // be written (made under a temporary name beside the path, renamed onto it),
-// and inputs that are the same file.
+// and inputs that are the same file, or hold the same networks.
 #include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
@@ -8,6 +8,7 @@
 #include <cctype>
 #include <cerrno>
 #include <filesystem>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -154,6 +155,20 @@ void check_distinct_inputs(const std::vector<std::string>& inputs) {
       if (std::filesystem::equivalent(inputs[j], inputs[k], ec))
         throw ResultsError(inputs[k] + ": given twice (as " + inputs[j] + ")");
     }
+}
+
+void check_distinct_networks(const std::vector<const ResultsFile*>& files) {
+  std::map<std::pair<std::string, int>, const ResultsFile*> seen;  // (sweep, network id) -> its first file
+  for (const ResultsFile* f : files) {
+    const std::string hash = f->sweep_hash();
+    if (hash.empty()) continue;
+    for (const NetworkRow& row : f->networks())
+      if (const auto [it, fresh] = seen.emplace(std::pair{hash, row.id}, f); !fresh)
+        throw ResultsError(f->path() + ": network " + std::to_string(row.id) + " of its sweep is in " +
+                           it->second->path() +
+                           " too (a merged file given with its shards, a copy, or two runs of one sweep: "
+                           "tools/compare_results.py compares those); give each network once, or it counts twice");
+  }
 }
 
 }  // namespace netsweep

@@ -5,7 +5,6 @@
 #include <cmath>
 #include <filesystem>
 #include <limits>
-#include <map>
 #include <nlohmann/json.hpp>
 #include <type_traits>
 
@@ -427,20 +426,6 @@ std::string ResultsFile::sweep_hash() const { return has_attribute("sweep_hash")
 ShardId ResultsFile::shard() const {
   const auto stored = [&](const char* name) { return has_attribute(name) ? int(int_attribute(name)) : 0; };
   return {stored("shard_index"), stored("shard_count")};
-}
-
-void check_distinct_networks(const std::vector<const ResultsFile*>& files) {
-  std::map<std::pair<std::string, int>, const ResultsFile*> seen;  // (sweep, network id) -> its first file
-  for (const ResultsFile* f : files) {
-    const std::string hash = f->sweep_hash();
-    if (hash.empty()) continue;
-    for (const NetworkRow& row : f->networks())
-      if (const auto [it, fresh] = seen.emplace(std::pair{hash, row.id}, f); !fresh)
-        throw ResultsError(f->path() + ": network " + std::to_string(row.id) + " of its sweep is in " +
-                           it->second->path() +
-                           " too (a merged file given with its shards, a copy, or two runs of one sweep: "
-                           "tools/compare_results.py compares those); give each network once, or it counts twice");
-  }
 }
 
 double ResultsFile::double_attribute(const std::string& name) const {
