@@ -76,6 +76,11 @@ SweepSpec make_spec(const CliRun& c) {
   if (s.early_stop_loss && *s.early_stop_loss < 0) throw SpecError("--early-stop-loss: must be >= 0");
   for (float m : s.momentum)  // above 1 each past step weighs more than the last: the steps grow without bound
     if (m > 1) throw SpecError("--momentum: must be from 0 to 1, as in Keras (got " + format_number(m) + ")");
+  const auto has = [&](Optimizer o) { return std::count(s.optimizers.begin(), s.optimizers.end(), o) > 0; };
+  if (has(Optimizer::sgd) && has(Optimizer::momentum) && std::count(s.momentum.begin(), s.momentum.end(), 0.0f))
+    throw SpecError(
+        "--momentum 0 with --optimizers sgd and momentum: momentum 0 steps as sgd does, so those "
+        "networks would train twice, alike; drop one");
   return s;
 }
 
@@ -320,10 +325,14 @@ std::vector<SweepPart> sweep_parts(const CliRun& c, const std::vector<CLI::Optio
   for (size_t i = 0; i < base.batch_sizes.size(); ++i)
     for (size_t j = 0; j < i; ++j) {
       const int a = base.batch_sizes[j], b = base.batch_sizes[i];
-      if (std::all_of(data.begin(), data.end(), [&](const DataPart& d) { return full(a, d) && full(b, d); }))
+      if (std::all_of(data.begin(), data.end(), [&](const DataPart& d) { return full(a, d) && full(b, d); })) {
+        const DataPart& largest = *std::max_element(data.begin(), data.end(), [](const DataPart& x, const DataPart& y) {
+          return x.data.train.size() < y.data.train.size();
+        });
         throw SpecError("--batch " + std::to_string(a) + " and " + std::to_string(b) + ": both the full batch (" +
-                        data.front().label + " has " + std::to_string(data.front().data.train.size()) +
-                        " training points); give one");
+                        std::string(data.size() > 1 ? "the largest part, " : "") + largest.label + " has " +
+                        std::to_string(largest.data.train.size()) + " training points); give one");
+      }
     }
   std::vector<SweepPart> parts;
   for (const DataPart& d : data)

@@ -14,6 +14,8 @@
 
 #include "h5.h"
 #include "netsweep/results.h"
+#include "netsweep/shard.h"
+#include "netsweep/spec.h"
 #include "results_schema.h"
 
 namespace netsweep {
@@ -157,17 +159,65 @@ void check_distinct_inputs(const std::vector<std::string>& inputs) {
     }
 }
 
+namespace {
+// What trains a network, written out: its own settings as a sweep of one, with
+// what only records (frames, maps) and Adam's constants for other optimizers
+// left at defaults.
+std::string training_of(SweepSpec one, const Dataset& data, const NetworkConfig& n) {
+  const SweepSpec defaults;
+  one.layers.clear();
+  one.widths.clear();
+  one.shapes = {n.hidden};
+  one.activations = {n.activation};
+  one.optimizers = {n.optimizer.kind};
+  one.learning_rates = {float(n.optimizer.lr)};
+  one.batch_sizes = {n.batch};
+  one.seeds = 1;
+  one.base_seed = n.seed;
+  one.outputs = one.outputs == 0 ? default_outputs(data) : one.outputs;
+  one.l1 = {float(n.optimizer.l1)};
+  one.l2 = {float(n.optimizer.l2)};
+  one.momentum = {n.optimizer.kind == Optimizer::momentum ? float(n.optimizer.momentum) : 0.0f};
+  if (n.optimizer.kind != Optimizer::adam) {
+    one.beta1 = defaults.beta1;
+    one.beta2 = defaults.beta2;
+    one.adam_eps = defaults.adam_eps;
+  }
+  one.snapshot_every = defaults.snapshot_every;
+  one.grid = defaults.grid;
+  one.extent = defaults.extent;
+  one.neuron_maps = defaults.neuron_maps;
+  one.record_weights = defaults.record_weights;
+  one.neuron_grid = defaults.neuron_grid;
+  // Under the id rule a network's streams follow its place in its sweep.
+  return spec_to_json(one) + (n.streams == StreamRule::id ? " id " + std::to_string(n.id) : "");
+}
+}  // namespace
+
 void check_distinct_networks(const std::vector<const ResultsFile*>& files) {
-  std::map<std::pair<std::string, int>, const ResultsFile*> seen;  // (sweep, network id) -> its first file
+  // A network trains the same in any sweep of the same data (its streams follow its seed and shape), so
+  // two files hold the same network where its training is the same, not only where its sweep is.
+  std::map<std::string, std::pair<const ResultsFile*, int>> seen;  // training -> (its first file, its id there)
   for (const ResultsFile* f : files) {
     const std::string hash = f->sweep_hash();
-    if (hash.empty()) continue;
-    for (const NetworkRow& row : f->networks())
-      if (const auto [it, fresh] = seen.emplace(std::pair{hash, row.id}, f); !fresh)
-        throw ResultsError(f->path() + ": network " + std::to_string(row.id) + " of its sweep is in " +
-                           it->second->path() +
-                           " too (a merged file given with its shards, a copy, or two runs of one sweep: "
-                           "tools/compare_results.py compares those); give each network once, or it counts twice");
+    if (hash.empty()) continue;  // files from before shards record no sweep
+    const SweepSource source = read_sweep_source(f->path());
+    const std::vector<NetworkConfig> configs = expand(source.spec);
+    const std::string data = sweep_hash(SweepSpec{}, source.data);  // the points' hash
+    for (const NetworkRow& row : f->networks()) {
+      const std::string key = row.id >= 0 && size_t(row.id) < configs.size()
+                                  ? data + training_of(source.spec, source.data, configs[size_t(row.id)])
+                                  : hash + " network " + std::to_string(row.id);
+      if (const auto [it, fresh] = seen.emplace(key, std::pair{f, row.id}); !fresh) {
+        const auto [first, id] = it->second;
+        throw ResultsError(f->path() + ": network " + std::to_string(row.id) + " (" + row.hidden_shape + " " +
+                           row.activation + " " + row.optimizer + ", seed " + std::to_string(row.seed) +
+                           ") is network " + std::to_string(id) + " of " + first->path() +
+                           " too: the same data, settings and seed train it the same (a merged file given with its "
+                           "shards, a copy, or two sweeps that overlap; tools/compare_results.py compares runs of "
+                           "one sweep); give each network once, or it counts twice");
+      }
+    }
   }
 }
 

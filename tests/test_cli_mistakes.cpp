@@ -156,6 +156,9 @@ TEST(Cli, DataGivenTwiceIsRefused) {
                  "--shape 4-4: also a --layers x --widths shape (2 x 4); give it once");
   expect_refused("run --dataset moons:n=80 --batch 0,100" + rest,
                  "--batch 0 and 100: both the full batch (moons:n=80 has 80 training points); give one");
+  expect_refused("run --dataset circle:n=60 --dataset moons:n=80 --batch 100,0" + rest,
+                 "--batch 100 and 0: both the full batch (the largest part, moons:n=80 has 80 training points); "
+                 "give one");
   const std::string csv = temp_path("points.csv");
   std::FILE* f = std::fopen(csv.c_str(), "w");
   std::fputs("x1,x2,label\n0,0,0\n1,1,1\n0,1,0\n1,0,1\n", f);
@@ -182,14 +185,23 @@ TEST(Cli, InfoRefusesTheSameNetworksTwice) {
   ASSERT_EQ(run_cli(sweep + "--shard 1/2 -o " + b).exit_code, 0);
   ASSERT_EQ(run_cli("merge " + a + " " + b + " -q -o " + all).exit_code, 0);
   expect_refused("info " + all + " " + b + " --by layers",
-                 b + ": network 1 of its sweep is in " + all + " too (a merged file given with its shards");
+                 b + ": network 1 (2 sigmoid adam, seed 1) is network 1 of " + all + " too: the same data");
   const auto shards = run_cli("info " + a + " " + b + " --by layers");  // the shards alone: each network once
   EXPECT_EQ(shards.exit_code, 0) << shards.output;
-  // Another --seed is another sweep: its replicas add to these.
+  // Other seeds are other networks: their replicas add to these.
   const std::string more = temp_path("twice_more.h5");
   ASSERT_EQ(run_cli(sweep + "--seed 100 -o " + more).exit_code, 0);
   EXPECT_EQ(run_cli("info " + all + " " + more + " --by layers").exit_code, 0);
-  for (const auto& f : {a, b, all, more}) fs::remove(f);
+  // A sweep that overlaps: a network trains the same in any sweep, so seed 1 (network 2 there, 1 here) is in both.
+  const std::string overlap = temp_path("twice_overlap.h5");
+  ASSERT_EQ(run_cli(sweep + "--seed 1 -o " + overlap).exit_code, 0);
+  expect_refused("info " + all + " " + overlap + " --by layers",
+                 overlap + ": network 0 (2 sigmoid adam, seed 1) is network 1 of " + all + " too");
+  // The same seeds at another learning rate are other networks.
+  const std::string lr = temp_path("twice_lr.h5");
+  ASSERT_EQ(run_cli(sweep + "--lr 0.01 -o " + lr).exit_code, 0);
+  EXPECT_EQ(run_cli("info " + all + " " + lr + " --by layers").exit_code, 0);
+  for (const auto& f : {a, b, all, more, overlap, lr}) fs::remove(f);
 }
 
 // Momentum above 1 makes each past step weigh more than the last (Keras refuses
@@ -198,6 +210,8 @@ TEST(Cli, ValuesOutOfRangeAreSaidPlainly) {
   const std::string rest = " --layers 1 --widths 2 --epochs 1 --grid 4 --device cpu -q -o " + temp_path("range.h5");
   expect_refused("run --optimizers momentum --momentum 0.9,1.5" + rest,
                  "--momentum: must be from 0 to 1, as in Keras (got 1.5)");
+  expect_refused("run --optimizers sgd,momentum --momentum 0.9,0" + rest,
+                 "--momentum 0 with --optimizers sgd and momentum: momentum 0 steps as sgd does");
   expect_refused("run --seeds 2147483647" + rest, "--seeds must be between 1 and 1000000 (got 2147483647)");
   expect_refused("run --lr 0" + rest, "--lr: a learning rate must be > 0 (got 0)");
   const std::string csv = temp_path("far.csv");

@@ -177,7 +177,8 @@ TEST(Gallery, BadInputsGiveClearErrors) {
   const std::string copy = temp_path("copy.h5");
   fs::copy_file(small_results("gallery.h5"), copy, fs::copy_options::overwrite_existing);
   o.inputs = {small_results("gallery.h5"), copy};
-  expect_error(copy + ": network 0 of its sweep is in " + small_results("gallery.h5") + " too");
+  expect_error(copy + ": network 0 (");
+  expect_error(") is network 0 of " + small_results("gallery.h5") + " too: the same data, settings and seed");
   EXPECT_FALSE(fs::exists(o.output));
   // A missing font is named; nothing is left looking complete.
   o.inputs = {small_results("gallery.h5")};
