@@ -47,7 +47,7 @@ h5::Handle open_results(const std::string& path) {
     return h5::open_for_reading(path);
   } catch (const h5::Error& e) {
     // OUT.partial-HOST-PID: what a run, merge or slurm writes until it renames the file into place.
-    const std::string name = std::filesystem::path(path).filename().string();
+    const std::string name = std::filesystem::path(path.substr(0, path.find_last_not_of('/') + 1)).filename().string();
     const bool partial = name.find(".partial-") != std::string::npos;
     // OUT.ckpt/: the checkpoints of a run of OUT that has not finished.
     const bool checkpoint = name.size() > 5 && name.compare(name.size() - 5, 5, ".ckpt") == 0;

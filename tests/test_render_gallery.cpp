@@ -167,6 +167,8 @@ TEST(Gallery, BadInputsGiveClearErrors) {
   fs::create_directories(temp_path("run.h5.ckpt"));
   o.inputs = {temp_path("run.h5.ckpt")};
   expect_error("run.h5.ckpt: a directory, not a file (the checkpoints of an unfinished run: finish it with run");
+  o.inputs = {temp_path("run.h5.ckpt") + "/"};  // as shell completion writes it
+  expect_error("run.h5.ckpt/: a directory, not a file (the checkpoints of an unfinished run: finish it with run");
   fs::remove(temp_path("run.h5.ckpt"));
   o.inputs = {small_results("gallery.h5")};
   const std::string output = o.output;
@@ -288,6 +290,30 @@ TEST(Gallery, AShardIsSaidAndItsColumnsRunInOrder) {
   EXPECT_NE(html.find("(shard 1/2: this shard's networks only; netsweep merge joins the shards)"), std::string::npos);
   EXPECT_NE(html.find("<th>layers \\ width</th><th>4</th><th>8</th></tr>"), std::string::npos) << html;
   EXPECT_EQ(html.find("<th>8</th><th>4</th>"), std::string::npos);
+  fs::remove_all(o.output);
+  fs::remove(o.inputs[0]);
+}
+
+// An explicit shape's row is named as one, after the layer counts: --shape 3
+// (one layer of 3) is not the row of 3 layers.
+TEST(Gallery, AnExplicitShapeHasItsOwnRow) {
+  RenderOptions o;
+  o.inputs = {temp_path("shape_rows.h5")};
+  const std::string cmd = std::string(NETSWEEP_BINARY) +
+                          " run --layers 3,1 --widths 4 --shape 3 --activations tanh --epochs 2 --grid 8 "
+                          "--dataset circle:n=40 --device cpu -q -o " +
+                          o.inputs[0];
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  o.output = temp_path("shape_rows_gallery");
+  o.quiet = true;
+  render_gallery(o);
+  std::ifstream in(o.output + "/index.html");
+  const std::string html((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const size_t one = html.find("<tr><th>1</th>"), three = html.find("<tr><th>3</th>"),
+               shape = html.find("<tr><th>shape 3</th>");
+  ASSERT_NE(shape, std::string::npos) << html;
+  EXPECT_LT(one, three);
+  EXPECT_LT(three, shape);
   fs::remove_all(o.output);
   fs::remove(o.inputs[0]);
 }

@@ -68,7 +68,7 @@ std::vector<Configuration> configurations(const std::vector<GalleryNetwork>& net
       c.row = std::to_string(r.hidden_layers);
       c.column = std::to_string(r.width);
     } else {
-      c.row = r.hidden_shape;
+      c.row = "shape " + r.hidden_shape;  // not "3", the row of 3 layers: --shape 3 is one layer of 3
       c.column = "-";
     }
     c.summary = std::move(g);
