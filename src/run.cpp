@@ -174,7 +174,33 @@ void train_and_write(const SweepSpec& spec, const Dataset& data, const RunOption
                      std::unique_ptr<CheckpointStore>& checkpoint);
 }  // namespace
 
+namespace {
+// A run begun by an earlier netsweep (its networks' streams followed their ids) resumes as it began: its
+// checkpoint, or its complete output, is this command's sweep under the id rule.
+bool begun_under_id_rule(const SweepSpec& spec, const Dataset& data, const RunOptions& o) {
+  if (!o.resume || spec.streams != StreamRule::shape) return false;
+  SweepSpec earlier = spec;
+  earlier.streams = StreamRule::id;
+  const std::string hash = sweep_hash(earlier, data);
+  try {
+    if (std::filesystem::exists(o.output + ".ckpt/state.h5"))
+      return checkpoint_owner(o.output + ".ckpt").sweep_hash == hash;
+    return ResultsFile(o.output).sweep_hash() == hash;
+  } catch (const std::exception&) {
+    return false;  // refused, or trained over, as it would be anyway
+  }
+}
+}  // namespace
+
 void run_sweep(const SweepSpec& spec, const Dataset& data, const RunOptions& o) {
+  if (begun_under_id_rule(spec, data, o)) {
+    SweepSpec earlier = spec;
+    earlier.streams = StreamRule::id;
+    if (!o.quiet)
+      log_line(o.output + ": begun by an earlier netsweep, whose networks' random streams follow their place in " +
+               "the sweep; it resumes so (a new run of this command starts each network by its seed and shape)");
+    return run_sweep(earlier, data, o);
+  }
   std::unique_ptr<CheckpointStore> checkpoint;
   try {
     train_and_write(spec, data, o, checkpoint);

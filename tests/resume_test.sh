@@ -12,9 +12,10 @@ args=(--layers 1,2,3 --widths 32,96 --activations relu,tanh --seeds 2 --epochs 3
 
 "$netsweep" run "${args[@]}" -q -o reference.h5
 
-interrupt() {  # signal name, output
+stop_midway() {  # signal name, output, the run's options: the run stopped once it has checkpointed
   local sig=$1 out=$2
-  "$netsweep" run "${args[@]}" -q --resume --checkpoint-every 0 -o "$out" &
+  shift 2
+  "$netsweep" run "$@" -q --resume --checkpoint-every 0 -o "$out" &
   local pid=$!
   for _ in $(seq 1 400); do [ -f "$out.ckpt/state.h5" ] && break; sleep 0.02; done
   sleep 0.3
@@ -25,6 +26,11 @@ interrupt() {  # signal name, output
   [ ! -e "$out" ] || { echo "FAIL: $out exists after $sig: the run finished before the signal (make the sweep longer)"; exit 1; }
   [ -f "$out.ckpt/state.h5" ] || { echo "FAIL: no checkpoint after $sig"; exit 1; }
   if [ "$sig" = TERM ]; then [ "$status" -eq 143 ] || { echo "FAIL: exit $status after SIGTERM, expected 143"; exit 1; }; fi
+}
+
+interrupt() {  # signal name, output
+  local sig=$1 out=$2
+  stop_midway "$sig" "$out" "${args[@]}"
   "$netsweep" run "${args[@]}" --resume -o "$out" 2>resume.log
   grep -q "resuming from $out.ckpt" resume.log || { echo "FAIL: the rerun did not resume"; cat resume.log; exit 1; }
   [ ! -e "$out.ckpt" ] || { echo "FAIL: checkpoint left behind after completion"; exit 1; }
@@ -36,6 +42,30 @@ interrupt() {  # signal name, output
 interrupt TERM sigterm.h5
 interrupt KILL sigkill.h5
 echo "resume after SIGTERM and kill -9: identical to the uninterrupted run"
+
+# A run begun by an earlier netsweep (its spec has no "streams": network ids keyed the random streams) is
+# resumed by the same command as it began: the result is that version's uninterrupted run, and a rerun on
+# the complete file does nothing (neither is refused as another sweep's).
+"$python" - reference.h5 earlier.h5 <<'EOF'
+import json, shutil, sys
+import h5py, numpy as np
+shutil.copy(sys.argv[1], sys.argv[2])
+with h5py.File(sys.argv[2], "r+") as f:
+    spec = json.loads(f.attrs["spec"])
+    del spec["streams"]
+    f.attrs["spec"] = np.bytes_(json.dumps(spec))
+EOF
+"$netsweep" run --from earlier.h5 --device cpu --threads 2 -q -o reference-earlier.h5
+if "$python" "$compare" --exact reference.h5 reference-earlier.h5 >/dev/null 2>&1; then
+  echo "FAIL: the id rule trained as the shape rule does: the case below would show nothing"; exit 1
+fi
+stop_midway TERM begun.h5 --from earlier.h5 --device cpu --threads 2
+"$netsweep" run "${args[@]}" --resume -o begun.h5 2>begun.log
+grep -q "begun.h5: begun by an earlier netsweep" begun.log || { echo "FAIL: not resumed as begun"; cat begun.log; exit 1; }
+"$python" "$compare" --exact reference-earlier.h5 begun.h5
+"$netsweep" run "${args[@]}" --resume -o begun.h5 2>begun.log
+grep -q "begun.h5 is already complete; nothing to do" begun.log || { echo "FAIL: not a no-op"; cat begun.log; exit 1; }
+echo "a run begun by an earlier version: resumed as it began"
 
 # A SIGTERM once training is done, while the file is assembled from the
 # checkpoint (many large frames, so that takes a while): either the run stops
