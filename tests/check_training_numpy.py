@@ -85,7 +85,8 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from training_replay import (RULES, Optimizer, accuracy, features, forward,  # noqa: E402
                              loss_value, pack, unpack)
-from replay_minibatch import MB_MUTATIONS, MB_SWEEPS, stream_key, train_epoch  # noqa: E402
+from replay_minibatch import (MB_MUTATIONS, MB_SWEEPS, rerun_as_earlier_version, stream_key,  # noqa: E402
+                              train_epoch)
 
 # tolerances: netsweep trains in float32, the replay in float64
 LOSS_RTOL, LOSS_ATOL = 1e-4, 1e-6
@@ -407,6 +408,10 @@ def check_all(exe, work, device, self_test):
             print(f"ERROR: {tag}: no results file written", file=sys.stderr)
             return 2
         files += got
+    earlier = rerun_as_earlier_version(exe, os.path.join(work, "mb_bce2.h5"), device)
+    if earlier is None:
+        return 2
+    files.append(earlier)
     t_run = time.time() - t0
 
     rep = Report()

@@ -21,7 +21,12 @@ binary (each marked "by experiment"; the check's minibatch sweeps exercise each 
 Full batch (`--batch 0`) is one step per epoch on all train samples in stored order.
 """
 import functools
+import json
+import shutil
+import subprocess
+import sys
 
+import h5py
 import numpy as np
 
 from training_replay import RULES, forward, gradients, loss_value
@@ -142,3 +147,22 @@ def train_epoch(layers, opt, X, Y, activation, loss, l1, l2, batch, key, epoch):
     if RULES["epoch_loss"] == "unweighted":
         return float(np.mean(losses))
     return float(np.dot(losses, sizes) / np.sum(sizes))
+
+
+def rerun_as_earlier_version(exe, path, device):
+    """`run --from` a copy of `path` whose spec has no "streams", as earlier versions wrote it (keys from
+    network ids): the binary must follow the file's rule, as the replay does (the networks of one shape and
+    seed would shuffle alike under the new rule). Returns the new file, or None where the run failed."""
+    earlier = path[:-3] + "_earlier.h5"
+    shutil.copy(path, earlier)
+    with h5py.File(earlier, "r+") as f:
+        spec = json.loads(f.attrs["spec"])
+        del spec["streams"]
+        f.attrs["spec"] = np.bytes_(json.dumps(spec))
+    out = path[:-3] + "_id_rule.h5"
+    cmd = [exe, "run", "--from", earlier] + device + ["--threads", "1", "-q", "--frame-dtype", "f32", "-o", out]
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode != 0:
+        print(f"ERROR: {' '.join(cmd)}\nexit {r.returncode}\n{r.stdout}{r.stderr}", file=sys.stderr)
+        return None
+    return out
