@@ -272,48 +272,41 @@ TEST(Gallery, DisagreementReachesFullColourWithOddReplicas) {
   EXPECT_GT(full, tinted / 2) << "1 of 3 disagreeing is as much as 3 replicas can: full colour";
 }
 
-// A shard's gallery says it holds the shard's networks only, and its heat
-// map's columns run in numeric order (the shard's networks come 8 before 4).
-TEST(Gallery, AShardIsSaidAndItsColumnsRunInOrder) {
+namespace {
+// The front page of the gallery of a small CPU run with these options (tanh, 40 circle points).
+std::string front_page_of(const std::string& name, const std::string& options) {
   RenderOptions o;
-  o.inputs = {temp_path("shard.h5")};
-  const std::string cmd = std::string(NETSWEEP_BINARY) +
-                          " run --layers 1,2 --widths 4,8 --activations tanh --epochs 3 --grid 8 --dataset circle:n=40 "
-                          "--shard 1/2 --device cpu -q -o " +
-                          o.inputs[0];
-  ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
-  o.output = temp_path("shard_gallery");
+  o.inputs = {temp_path(name + ".h5")};
+  const std::string cmd = std::string(NETSWEEP_BINARY) + " run " + options +
+                          " --activations tanh --grid 8 --dataset circle:n=40 --device cpu -q -o " + o.inputs[0];
+  if (std::system(cmd.c_str()) != 0) ADD_FAILURE() << cmd;
+  o.output = temp_path(name + "_gallery");
   o.quiet = true;
   render_gallery(o);
   std::ifstream in(o.output + "/index.html");
   const std::string html((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  fs::remove_all(o.output);
+  fs::remove(o.inputs[0]);
+  return html;
+}
+}  // namespace
+
+// A shard's gallery says it holds the shard's networks only, and its heat
+// map's columns run in numeric order (the shard's networks come 8 before 4).
+TEST(Gallery, AShardIsSaidAndItsColumnsRunInOrder) {
+  const std::string html = front_page_of("shard", "--layers 1,2 --widths 4,8 --epochs 3 --shard 1/2");
   EXPECT_NE(html.find("(shard 1/2: this shard's networks only; netsweep merge joins the shards)"), std::string::npos);
   EXPECT_NE(html.find("<th>layers \\ width</th><th>4</th><th>8</th></tr>"), std::string::npos) << html;
   EXPECT_EQ(html.find("<th>8</th><th>4</th>"), std::string::npos);
-  fs::remove_all(o.output);
-  fs::remove(o.inputs[0]);
 }
 
 // An explicit shape's row is named as one, after the layer counts: --shape 3
 // (one layer of 3) is not the row of 3 layers.
 TEST(Gallery, AnExplicitShapeHasItsOwnRow) {
-  RenderOptions o;
-  o.inputs = {temp_path("shape_rows.h5")};
-  const std::string cmd = std::string(NETSWEEP_BINARY) +
-                          " run --layers 3,1 --widths 4 --shape 3 --activations tanh --epochs 2 --grid 8 "
-                          "--dataset circle:n=40 --device cpu -q -o " +
-                          o.inputs[0];
-  ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
-  o.output = temp_path("shape_rows_gallery");
-  o.quiet = true;
-  render_gallery(o);
-  std::ifstream in(o.output + "/index.html");
-  const std::string html((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string html = front_page_of("shape_rows", "--layers 3,1 --widths 4 --shape 3 --epochs 2");
   const size_t one = html.find("<tr><th>1</th>"), three = html.find("<tr><th>3</th>"),
                shape = html.find("<tr><th>shape 3</th>");
   ASSERT_NE(shape, std::string::npos) << html;
   EXPECT_LT(one, three);
   EXPECT_LT(three, shape);
-  fs::remove_all(o.output);
-  fs::remove(o.inputs[0]);
 }
