@@ -8,6 +8,7 @@
 #include <cctype>
 #include <cerrno>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -163,8 +164,9 @@ namespace {
 // What trains a network, written out: its own settings as a sweep of one, with
 // what only records (frames, maps) and Adam's constants for other optimizers
 // left at defaults.
-std::string training_of(SweepSpec one, const Dataset& data, const NetworkConfig& n) {
+std::string training_of(SweepSpec one, const ResultsFile& file, const Dataset& data, const NetworkConfig& n) {
   const SweepSpec defaults;
+  one.features = file.features();  // (none given: the default ones, named)
   one.layers.clear();
   one.widths.clear();
   one.shapes = {n.hidden};
@@ -192,30 +194,50 @@ std::string training_of(SweepSpec one, const Dataset& data, const NetworkConfig&
   // Under the id rule a network's streams follow its place in its sweep.
   return spec_to_json(one) + (n.streams == StreamRule::id ? " id " + std::to_string(n.id) : "");
 }
+
+// Each network's training (as training_of writes it, hashed with the points: up to
+// a million networks a file), or where the stored spec or data does not stand the
+// checks run applies, its place in its sweep.
+std::vector<std::string> trainings(const ResultsFile& f) {
+  std::vector<std::string> keys;
+  try {
+    const SweepSource source = read_sweep_source(f.path());
+    source.spec.validate();
+    const std::vector<NetworkConfig> configs = expand(source.spec);
+    const std::string data = sweep_hash(SweepSpec{}, source.data);  // the points' hash
+    for (const NetworkRow& row : f.networks()) {
+      if (row.id < 0 || size_t(row.id) >= configs.size()) throw ResultsError("a network id out of its sweep");
+      keys.push_back(data + std::to_string(std::hash<std::string>{}(
+                                training_of(source.spec, f, source.data, configs[size_t(row.id)]))));
+    }
+  } catch (const std::exception&) {
+    keys.clear();
+    for (const NetworkRow& row : f.networks()) keys.push_back(f.sweep_hash() + " network " + std::to_string(row.id));
+  }
+  return keys;
+}
 }  // namespace
 
-void check_distinct_networks(const std::vector<const ResultsFile*>& files) {
+void check_distinct_networks(const std::vector<const ResultsFile*>& files,
+                             const std::function<bool(const NetworkRow&)>& counted) {
   // A network trains the same in any sweep of the same data (its streams follow its seed and shape), so
   // two files hold the same network where its training is the same, not only where its sweep is.
   std::map<std::string, std::pair<const ResultsFile*, int>> seen;  // training -> (its first file, its id there)
   for (const ResultsFile* f : files) {
-    const std::string hash = f->sweep_hash();
-    if (hash.empty()) continue;  // files from before shards record no sweep
-    const SweepSource source = read_sweep_source(f->path());
-    const std::vector<NetworkConfig> configs = expand(source.spec);
-    const std::string data = sweep_hash(SweepSpec{}, source.data);  // the points' hash
-    for (const NetworkRow& row : f->networks()) {
-      const std::string key = row.id >= 0 && size_t(row.id) < configs.size()
-                                  ? data + training_of(source.spec, source.data, configs[size_t(row.id)])
-                                  : hash + " network " + std::to_string(row.id);
-      if (const auto [it, fresh] = seen.emplace(key, std::pair{f, row.id}); !fresh) {
+    if (f->sweep_hash().empty()) continue;  // files from before shards record no sweep
+    const std::vector<std::string> keys = trainings(*f);
+    for (size_t i = 0; i < keys.size(); ++i) {
+      const NetworkRow& row = f->networks()[i];
+      if (counted && !counted(row)) continue;
+      if (const auto [it, fresh] = seen.emplace(keys[i], std::pair{f, row.id}); !fresh) {
         const auto [first, id] = it->second;
         throw ResultsError(f->path() + ": network " + std::to_string(row.id) + " (" + row.hidden_shape + " " +
                            row.activation + " " + row.optimizer + ", seed " + std::to_string(row.seed) +
                            ") is network " + std::to_string(id) + " of " + first->path() +
-                           " too: the same data, settings and seed train it the same (a merged file given with its "
-                           "shards, a copy, or two sweeps that overlap; tools/compare_results.py compares runs of "
-                           "one sweep); give each network once, or it counts twice");
+                           " too: the same data, settings and seed train it the same, whatever the files record "
+                           "(--grid, --snapshot-every...) (a merged file given with its shards, a copy, or two sweeps "
+                           "that overlap; tools/compare_results.py compares runs of one sweep); give each network "
+                           "once (--runs selects in netsweep-render), or it counts twice");
       }
     }
   }

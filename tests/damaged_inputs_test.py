@@ -6,6 +6,7 @@ damaged_files_test.py's).
 
 usage: damaged_inputs_test.py NETSWEEP NETSWEEP_RENDER
 """
+import json
 import os
 import shutil
 import signal
@@ -150,6 +151,12 @@ for label, edit, needle in [
     damaged = damaged_copy(good, "row.h5", edit)
     expect(f"info: {label}", [NETSWEEP, "info", damaged], needle)
     expect(f"render: {label}", [RENDER, damaged, "-o", path("gallery"), "-q"], needle, out=path("gallery"))
+
+# A stored spec that reads but does not stand run's checks (no momentum value: expanding it would read past
+# the list) is not expanded to compare networks: info reads the file as it did.
+unchecked = damaged_copy(good, "unchecked.h5", lambda f: f.attrs.__setitem__(
+    "spec", np.bytes_(json.dumps({**json.loads(f.attrs["spec"]), "momentum": []}))))
+expect("info: a spec that does not stand run's checks", [NETSWEEP, "info", unchecked], "networks: 2,", status=0)
 
 # Output paths a new file cannot be renamed onto: refused before any work, and left as they were.
 odd = path("odd_out.h5")
