@@ -176,16 +176,20 @@ void train_and_write(const SweepSpec& spec, const Dataset& data, const RunOption
 
 namespace {
 // A run begun by an earlier netsweep (its networks' streams followed their ids) resumes as it began: its
-// checkpoint, or its complete output, is this command's sweep under the id rule.
+// checkpoint, or its complete output, is this command's sweep under the id rule. Not a shard or a part:
+// the others, decided alone, could take the other rule (and shards then not merge); those are refused.
 bool begun_under_id_rule(const SweepSpec& spec, const Dataset& data, const RunOptions& o) {
-  if (!o.resume || spec.streams != StreamRule::shape) return false;
+  if (!o.resume || spec.streams != StreamRule::shape || o.shard.sharded() || o.part.count > 1) return false;
   SweepSpec earlier = spec;
   earlier.streams = StreamRule::id;
   const std::string hash = sweep_hash(earlier, data);
   try {
-    if (std::filesystem::exists(o.output + ".ckpt/state.h5"))
-      return checkpoint_owner(o.output + ".ckpt").sweep_hash == hash;
-    return ResultsFile(o.output).sweep_hash() == hash;
+    if (std::filesystem::exists(o.output + ".ckpt/state.h5")) {
+      const CheckpointOwner owner = checkpoint_owner(o.output + ".ckpt");
+      return owner.sweep_hash == hash && owner.shard.empty();
+    }
+    const ResultsFile file(o.output);
+    return file.sweep_hash() == hash && !file.shard().sharded();
   } catch (const std::exception&) {
     return false;  // refused, or trained over, as it would be anyway
   }

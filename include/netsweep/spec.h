@@ -44,7 +44,8 @@ constexpr int kMaxNeuronGrid = 1024;
 // by (seed, hidden shape), so that networks that differ only in activation,
 // optimizer, learning rate, batch size or penalties start alike and a network
 // trains the same in any sweep; or by (seed, network id), as files of earlier
-// versions were trained (kept so that --from reproduces them and their shards still merge).
+// versions were trained (kept so that --from reproduces them, their shards still merge,
+// and --resume finishes a whole run they began).
 enum class StreamRule : int32_t { id = 0, shape = 1 };
 
 struct SweepSpec {
