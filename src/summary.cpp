@@ -74,7 +74,7 @@ std::vector<NetworkSummary> summarize_networks(const std::vector<std::string>& f
   }
   std::vector<const ResultsFile*> each;
   for (const ResultsFile& f : opened) each.push_back(&f);
-  check_distinct_networks(each);
+  if (options.check_distinct) check_distinct_networks(each);
   const std::vector<std::string> named = parts;
   for (size_t k = 0; k < files.size(); ++k)
     for (size_t j = 0; j < files.size(); ++j)

@@ -275,14 +275,7 @@ TEST(Gallery, DisagreementReachesFullColourWithOddReplicas) {
 namespace {
 // The front page of the gallery of a small CPU run with these options (tanh, 40 circle points).
 std::string front_page_of(const std::string& name, const std::string& options) {
-  RenderOptions o;
-  o.inputs = {temp_path(name + ".h5")};
-  const std::string cmd = std::string(NETSWEEP_BINARY) + " run " + options +
-                          " --activations tanh --grid 8 --dataset circle:n=40 --device cpu -q -o " + o.inputs[0];
-  if (std::system(cmd.c_str()) != 0) ADD_FAILURE() << cmd;
-  o.output = temp_path(name + "_gallery");
-  o.quiet = true;
-  render_gallery(o);
+  const RenderOptions o = trained_gallery(name, options + " --activations tanh --grid 8 --dataset circle:n=40");
   std::ifstream in(o.output + "/index.html");
   const std::string html((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   fs::remove_all(o.output);
@@ -309,4 +302,37 @@ TEST(Gallery, AnExplicitShapeHasItsOwnRow) {
   ASSERT_NE(shape, std::string::npos) << html;
   EXPECT_LT(one, three);
   EXPECT_LT(three, shape);
+}
+
+// Sweeps that overlap (seeds 0, 1 and 1, 2) hold one network twice; --runs
+// can leave it out of one, and then nothing is counted twice.
+TEST(Gallery, RunsCanLeaveOutWhatTwoSweepsShare) {
+  RenderOptions o =
+      trained_gallery("seeds01", "--layers 1 --widths 3 --activations tanh --epochs 2 --grid 8 --seeds 2");
+  const RenderOptions more =
+      trained_gallery("seeds12", "--layers 1 --widths 3 --activations tanh --epochs 2 --grid 8 --seeds 2 --seed 1");
+  o.inputs.push_back(more.inputs[0]);
+  fs::remove_all(o.output);
+  EXPECT_THROW(
+      {
+        try {
+          render_gallery(o);
+        } catch (const std::exception& e) {
+          EXPECT_NE(std::string(e.what()).find("(3 tanh adam, seed 1) is network 1 of " + o.inputs[0] + " too"),
+                    std::string::npos)
+              << e.what();
+          throw;
+        }
+      },
+      std::exception);
+  o.runs = "seed=0|2";
+  render_gallery(o);
+  // Each network is named with its file: the two are alike in all but their seeds.
+  std::ifstream in(o.output + "/index.html");
+  const std::string html((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  for (const auto& file : o.inputs)
+    EXPECT_NE(html.find(">" + fs::path(file).stem().string() + " · 3 tanh</a>"), std::string::npos) << file;
+  fs::remove_all(o.output);
+  fs::remove_all(more.output);
+  for (const auto& f : o.inputs) fs::remove(f);
 }

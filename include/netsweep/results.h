@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -185,9 +186,11 @@ class ResultsFile {
   std::unique_ptr<Impl> impl_;
 };
 
-// Refuses (ResultsError) files that hold one network of one sweep twice: a
-// merged file with its shards, or a copy. Its networks would count twice, as
-// replicas. Files that record no sweep are not compared.
-void check_distinct_networks(const std::vector<const ResultsFile*>& files);
+// Refuses (ResultsError) files that hold one network twice, the same training
+// (data, settings, seed) in any sweep: a merged file with its shards, a copy,
+// sweeps that overlap. It would count twice, as replicas. Only the networks
+// `counted` selects (all without it); files that record no sweep are not compared.
+void check_distinct_networks(const std::vector<const ResultsFile*>& files,
+                             const std::function<bool(const NetworkRow&)>& counted = nullptr);
 
 }  // namespace netsweep

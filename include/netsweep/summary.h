@@ -25,6 +25,7 @@ struct NetworkSummary {
 struct SummaryOptions {
   float target_accuracy = 0.95f;
   bool target_on_test = false;  // measure the target on the test set (else the training set)
+  bool check_distinct = true;   // refuse a network given twice (false: the caller checked, as it selects)
 };
 
 // Every network of the files, in file order.

@@ -207,7 +207,7 @@ void render_gallery(const RenderOptions& given) {
   for (const auto& path : o.inputs) files.emplace_back(path);
   std::vector<const ResultsFile*> each;
   for (const ResultsFile& f : files) each.push_back(&f);
-  check_distinct_networks(each);
+  check_distinct_networks(each, [&](const NetworkRow& r) { return matches(r, o.runs); });
   for (size_t k = 0; k < files.size(); ++k) {
     sweeps.push_back(read_sweep(files[k], o));
     if (files.size() > 1) sweeps.back().prefix = "p" + std::to_string(k) + "-";
@@ -326,7 +326,9 @@ void render_gallery(const RenderOptions& given) {
 
   // The answer at a glance: configurations (replicas grouped) and their pages.
   {
-    const std::vector<NetworkSummary> summaries = summarize_networks(o.inputs, {});
+    SummaryOptions checked;
+    checked.check_distinct = false;  // above, of the networks --runs selects
+    const std::vector<NetworkSummary> summaries = summarize_networks(o.inputs, checked);
     std::vector<size_t> first_of_file(files.size() + 1, 0);
     for (size_t k = 0; k < files.size(); ++k) first_of_file[k + 1] = first_of_file[k] + files[k].networks().size();
     for (auto& n : networks) {

@@ -302,7 +302,11 @@ void write_network_page(const GalleryNetwork& n, const std::vector<int>& frames,
 std::string network_label(const GalleryNetwork& n) {
   const Sweep& s = *n.sweep;
   const NetworkRow& r = s.rows[n.k];
-  return (s.part_label.empty() ? "" : s.part_label + " · ") + r.hidden_shape + " " + configuration_label(r, s.axes);
+  // Of several files, each network is named with its part, or its file (the axes that vary are each file's).
+  const std::string part = !s.part_label.empty() ? s.part_label
+                           : s.prefix.empty()    ? ""
+                                                 : fs::path(s.path).stem().string();
+  return (part.empty() ? "" : part + " · ") + r.hidden_shape + " " + configuration_label(r, s.axes);
 }
 
 }  // namespace netsweep::render
