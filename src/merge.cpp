@@ -38,6 +38,7 @@ void merge_results(const std::vector<std::string>& inputs, const std::string& ou
   for (const auto& path : inputs)  // the merged file would replace a shard it is made from
     if (std::filesystem::equivalent(path, output, ec))
       throw ResultsError("merge: -o " + output + " is one of the inputs (" + path + "); give a new file");
+  check_distinct_inputs(inputs);  // one shard given twice: named so, not as its networks "in both"
   std::vector<ResultsFile> files;
   for (const auto& path : inputs) files.emplace_back(path);
   const auto hash_of = [](const ResultsFile& f) { return f.sweep_hash().empty() ? "(none)" : f.sweep_hash(); };
@@ -119,7 +120,8 @@ void merge_results(const std::vector<std::string>& inputs, const std::string& ou
   writer.finish(initial, final_params, results, elapsed);
   if (const std::string warning = writer.beyond_f16_warning(); !warning.empty()) log_line(warning);  // even with -q
   if (!quiet)
-    log_line("merged " + std::to_string(files.size()) + " files (" + std::to_string(n) + " networks) into " + output);
+    log_line("merged " + std::to_string(files.size()) + (files.size() == 1 ? " file (" : " files (") +
+             std::to_string(n) + " networks) into " + output);
 }
 
 }  // namespace netsweep

@@ -24,8 +24,11 @@ expect_error() {  # message, command...
   echo "ok: $message"
 }
 expect_error "networks are missing, e.g." "$netsweep" merge sweep.shard-0.h5 sweep.shard-1.h5 -o bad.h5
-expect_error "is in both sweep.shard-1.h5 and sweep.shard-1.h5" \
+expect_error "sweep.shard-1.h5: given twice (as sweep.shard-1.h5)" \
   "$netsweep" merge sweep.shard-0.h5 sweep.shard-1.h5 sweep.shard-1.h5 sweep.shard-2.h5 -o bad.h5
+cp sweep.shard-1.h5 copy-of-shard-1.h5
+expect_error "is in both sweep.shard-1.h5 and copy-of-shard-1.h5" \
+  "$netsweep" merge sweep.shard-0.h5 sweep.shard-1.h5 copy-of-shard-1.h5 sweep.shard-2.h5 -o bad.h5
 "$netsweep" run --layers 1 --widths 4 --epochs 3 --grid 8 --dataset moons:n=50 --device cpu -q -o other.h5
 expect_error "shards of different sweeps cannot be merged" "$netsweep" merge sweep.shard-0.h5 other.h5 -o bad.h5
 expect_error "--shard '3/3': expected I/N" "$netsweep" run "${args[@]}" --shard 3/3 -o bad.h5
