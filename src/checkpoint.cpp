@@ -118,9 +118,9 @@ std::vector<std::optional<NetworkState>> CheckpointStore::read_states(const std:
   h5::Handle file = h5::open_for_reading(path);
   const auto [hash, shard] = owner_of(file, path);
   if (hash != hash_ || shard != shard_)
-    throw ForeignCheckpoint(path + ": checkpoint of another sweep or shard (sweep " + hash + ", shard '" + shard +
-                            "'; this run is sweep " + hash_ + ", shard '" + shard_ + "'); remove " + dir_ +
-                            " to start over");
+    throw ForeignCheckpoint(path + ": checkpoint of another sweep or shard (sweep " + hash + ", " +
+                            (shard.empty() ? "whole" : "shard " + shard) + "; this run is sweep " + hash_ + ", " +
+                            (shard_.empty() ? "whole" : "shard " + shard_) + "); remove " + dir_ + " to start over");
   // frames.bin holds frames in the type they were made with (a checkpoint of
   // an earlier build has no attribute: its frames are checked by size below).
   if (h5::has_attr(file, "frame_dtype")) {

@@ -60,6 +60,10 @@ if "$python" "$compare" --exact reference.h5 reference-earlier.h5 >/dev/null 2>&
   echo "FAIL: the id rule trained as the shape rule does: the case below would show nothing"; exit 1
 fi
 stop_midway TERM begun.h5 --from earlier.h5 --device cpu --threads 2
+# Another sweep's --resume onto that checkpoint is refused, saying whose it is; the checkpoint is kept.
+if out=$("$netsweep" run "${args[@]}" --lr 0.01 --resume -o begun.h5 2>&1); then echo "FAIL: resumed as another sweep"; exit 1; fi
+grep -Eq "begun.h5.ckpt/state.h5: checkpoint of another sweep or shard \(sweep [0-9a-f]{16}, whole; this run is sweep [0-9a-f]{16}, whole\)" <<<"$out" ||
+  { echo "FAIL: $out"; exit 1; }
 "$netsweep" run "${args[@]}" --resume -o begun.h5 2>begun.log
 grep -q "begun.h5: begun by an earlier netsweep" begun.log || { echo "FAIL: not resumed as begun"; cat begun.log; exit 1; }
 "$python" "$compare" --exact reference-earlier.h5 begun.h5
