@@ -161,12 +161,25 @@ void check_distinct_inputs(const std::vector<std::string>& inputs) {
 }
 
 namespace {
-// What trains a network, written out: its own settings as a sweep of one, with
-// what only records (frames, maps) and Adam's constants for other optimizers
-// left at defaults.
-std::string training_of(SweepSpec one, const ResultsFile& file, const Dataset& data, const NetworkConfig& n) {
+// A stored spec as it trains: what only records (frames, maps, weights) at its
+// defaults, and the defaults that follow the data (features, outputs) written out.
+SweepSpec as_trained(SweepSpec s, const ResultsFile& file, const Dataset& data) {
   const SweepSpec defaults;
-  one.features = file.features();  // (none given: the default ones, named)
+  s.features = file.features();
+  s.outputs = s.outputs == 0 ? default_outputs(data) : s.outputs;
+  s.snapshot_every = defaults.snapshot_every;
+  s.grid = defaults.grid;
+  s.extent = defaults.extent;
+  s.neuron_maps = defaults.neuron_maps;
+  s.record_weights = defaults.record_weights;
+  s.neuron_grid = defaults.neuron_grid;
+  return s;
+}
+
+// What trains a network, written out: its own settings as a sweep of one (of a
+// spec as_trained), Adam's constants at their defaults for other optimizers.
+std::string training_of(SweepSpec one, const NetworkConfig& n) {
+  const SweepSpec defaults;
   one.layers.clear();
   one.widths.clear();
   one.shapes = {n.hidden};
@@ -176,7 +189,6 @@ std::string training_of(SweepSpec one, const ResultsFile& file, const Dataset& d
   one.batch_sizes = {n.batch};
   one.seeds = 1;
   one.base_seed = n.seed;
-  one.outputs = one.outputs == 0 ? default_outputs(data) : one.outputs;
   one.l1 = {float(n.optimizer.l1)};
   one.l2 = {float(n.optimizer.l2)};
   one.momentum = {n.optimizer.kind == Optimizer::momentum ? float(n.optimizer.momentum) : 0.0f};
@@ -185,12 +197,6 @@ std::string training_of(SweepSpec one, const ResultsFile& file, const Dataset& d
     one.beta2 = defaults.beta2;
     one.adam_eps = defaults.adam_eps;
   }
-  one.snapshot_every = defaults.snapshot_every;
-  one.grid = defaults.grid;
-  one.extent = defaults.extent;
-  one.neuron_maps = defaults.neuron_maps;
-  one.record_weights = defaults.record_weights;
-  one.neuron_grid = defaults.neuron_grid;
   // Under the id rule a network's streams follow its place in its sweep.
   return spec_to_json(one) + (n.streams == StreamRule::id ? " id " + std::to_string(n.id) : "");
 }
@@ -204,11 +210,11 @@ std::vector<std::string> trainings(const ResultsFile& f) {
     const SweepSource source = read_sweep_source(f.path());
     source.spec.validate();
     const std::vector<NetworkConfig> configs = expand(source.spec);
+    const SweepSpec spec = as_trained(source.spec, f, source.data);
     const std::string data = sweep_hash(SweepSpec{}, source.data);  // the points' hash
     for (const NetworkRow& row : f.networks()) {
       if (row.id < 0 || size_t(row.id) >= configs.size()) throw ResultsError("a network id out of its sweep");
-      keys.push_back(data + std::to_string(std::hash<std::string>{}(
-                                training_of(source.spec, f, source.data, configs[size_t(row.id)]))));
+      keys.push_back(data + std::to_string(std::hash<std::string>{}(training_of(spec, configs[size_t(row.id)]))));
     }
   } catch (const std::exception&) {
     keys.clear();
@@ -217,6 +223,20 @@ std::vector<std::string> trainings(const ResultsFile& f) {
   return keys;
 }
 }  // namespace
+
+std::string sweep_family(const ResultsFile& f) {
+  if (f.sweep_hash().empty()) return "";
+  try {
+    SweepSource source = read_sweep_source(f.path());
+    source.spec.validate();
+    SweepSpec spec = as_trained(source.spec, f, source.data);
+    spec.seeds = 1;
+    spec.base_seed = 0;
+    return sweep_hash(spec, source.data);
+  } catch (const std::exception&) {
+    return "";
+  }
+}
 
 void check_distinct_networks(const std::vector<const ResultsFile*>& files,
                              const std::function<bool(const NetworkRow&)>& counted) {

@@ -336,3 +336,31 @@ TEST(Gallery, RunsCanLeaveOutWhatTwoSweepsShare) {
   fs::remove_all(more.output);
   for (const auto& f : o.inputs) fs::remove(f);
 }
+
+// Seeds run later (--seed 2 beside --seeds 2) are more replicas of the same
+// configurations: one panel, n=4 in each cell; another lr is another panel.
+TEST(Gallery, SeedsRunLaterAreMoreReplicas) {
+  const std::string sweep = "--layers 1 --widths 3,4 --activations tanh --epochs 2 --grid 8 --seeds 2";
+  RenderOptions o = trained_gallery("first_seeds", sweep);
+  const RenderOptions later = trained_gallery("later_seeds", sweep + " --seed 2");
+  const RenderOptions lr = trained_gallery("other_lr", sweep + " --lr 0.01");
+  const auto front_page = [&] {
+    fs::remove_all(o.output);
+    render_gallery(o);
+    std::ifstream in(o.output + "/index.html");
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  };
+  o.inputs.push_back(later.inputs[0]);
+  std::string html = front_page();
+  EXPECT_NE(html.find("<h3>all networks</h3>"), std::string::npos) << html;
+  EXPECT_EQ(html.find("n=2<"), std::string::npos);
+  EXPECT_NE(html.find("n=4<"), std::string::npos);
+  o.inputs.push_back(lr.inputs[0]);
+  html = front_page();
+  const std::string first = fs::path(o.inputs[0]).stem().string(), second = fs::path(o.inputs[1]).stem().string();
+  EXPECT_NE(html.find("<h3>" + first + " + " + second + " · "), std::string::npos) << html;
+  EXPECT_NE(html.find("<h3>" + fs::path(o.inputs[2]).stem().string()), std::string::npos);
+  fs::remove_all(o.output);
+  for (const RenderOptions& r : {later, lr}) fs::remove_all(r.output);
+  for (const auto& f : o.inputs) fs::remove(f);
+}

@@ -186,6 +186,11 @@ class ResultsFile {
   std::unique_ptr<Impl> impl_;
 };
 
+// Files whose sweeps differ only in their seeds (more replicas of a sweep, run
+// later; its shards) share a family, this hash; "" for a file that records no
+// sweep, or whose spec does not stand run's checks.
+std::string sweep_family(const ResultsFile& file);
+
 // Refuses (ResultsError) files that hold one network twice, the same training
 // (data, settings, seed) in any sweep: a merged file with its shards, a copy,
 // sweeps that overlap. It would count twice, as replicas. Only the networks
