@@ -58,6 +58,18 @@ void print_info(const InfoOptions& o) {
   options.target_on_test = o.target_set == "test";
   const std::vector<std::string> axes = o.by.empty() ? std::vector<std::string>{} : parse_axes(o.by);
   const std::vector<NetworkSummary> networks = summarize_networks(o.files, options);
+  // Groups pool the files' networks as replicas: say where the files train otherwise than --by can tell.
+  if (!axes.empty() && std::find(axes.begin(), axes.end(), "part") == axes.end())
+    for (size_t k = 1; k < o.files.size(); ++k) {
+      std::string said;
+      for (const std::string& d : unnamed_differences(ResultsFile(o.files[0]), ResultsFile(o.files[k])))
+        said += (said.empty() ? "" : ", ") + d;
+      if (!said.empty())
+        std::fprintf(stderr,
+                     "warning: %s trains otherwise than %s in %s, which --by does not group by: their networks "
+                     "pool as replicas (add part to --by to keep the files apart)\n",
+                     o.files[k].c_str(), o.files[0].c_str(), said.c_str());
+    }
   if (format == SummaryFormat::table)  // a header per file
     for (const auto& path : o.files) {
       ResultsFile f(path);

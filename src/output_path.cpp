@@ -5,11 +5,13 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -236,6 +238,29 @@ std::string sweep_family(const ResultsFile& f) {
   } catch (const std::exception&) {
     return "";
   }
+}
+
+std::vector<std::string> unnamed_differences(const ResultsFile& a, const ResultsFile& b) {
+  // What --by can name, and the seeds (other replicas); the rest is the same in replicas of one configuration.
+  static const char* const named[] = {"seed", "seeds", "streams",  "activations", "optimizers", "lr",     "batch",
+                                      "l1",   "l2",    "momentum", "layers",      "widths",     "shapes", "features"};
+  std::vector<std::string> differences;
+  try {
+    if (a.sweep_hash().empty() || b.sweep_hash().empty()) return {};
+    const SweepSource sa = read_sweep_source(a.path()), sb = read_sweep_source(b.path());
+    sa.spec.validate();
+    sb.spec.validate();
+    if (sweep_hash(SweepSpec{}, sa.data) != sweep_hash(SweepSpec{}, sb.data)) differences.push_back("the data");
+    const auto ja = nlohmann::json::parse(spec_to_json(as_trained(sa.spec, a, sa.data)));
+    const auto jb = nlohmann::json::parse(spec_to_json(as_trained(sb.spec, b, sb.data)));
+    for (const auto& [key, value] : ja.items())
+      if (std::find(std::begin(named), std::end(named), key) == std::end(named) &&
+          jb.value(key, nlohmann::json()) != value)
+        differences.push_back(key + " (" + value.dump() + " and " + jb.value(key, nlohmann::json()).dump() + ")");
+  } catch (const std::exception&) {
+    return {};  // a spec that does not stand run's checks: nothing to say of it
+  }
+  return differences;
 }
 
 void check_distinct_networks(const std::vector<const ResultsFile*>& files,

@@ -201,7 +201,21 @@ TEST(Cli, InfoRefusesTheSameNetworksTwice) {
   const std::string lr = temp_path("twice_lr.h5");
   ASSERT_EQ(run_cli(sweep + "--lr 0.01 -o " + lr).exit_code, 0);
   EXPECT_EQ(run_cli("info " + all + " " + lr + " --by layers").exit_code, 0);
-  for (const auto& f : {a, b, all, more, overlap, lr}) fs::remove(f);
+  // Files that differ in seeds or an axis pool as --by says; in what no axis names (epochs), info warns.
+  const auto pooled = run_cli("info " + all + " " + more + " " + lr + " --by layers");
+  EXPECT_EQ(pooled.output.find("warning"), std::string::npos) << pooled.output;
+  const std::string longer = temp_path("twice_longer.h5");
+  ASSERT_EQ(run_cli(std::string(sweep).replace(sweep.find("--epochs 1"), 10, "--epochs 2") + "--seed 50 -o " + longer)
+                .exit_code,
+            0);
+  const auto warned = run_cli("info " + all + " " + longer + " --by layers");
+  EXPECT_EQ(warned.exit_code, 0);
+  EXPECT_NE(warned.output.find("warning: " + longer + " trains otherwise than " + all +
+                               " in epochs (1 and 2), which --by does not group by"),
+            std::string::npos)
+      << warned.output;
+  EXPECT_EQ(run_cli("info " + all + " " + longer + " --by part,layers").output.find("warning"), std::string::npos);
+  for (const auto& f : {a, b, all, more, overlap, lr, longer}) fs::remove(f);
 }
 
 // Momentum above 1 makes each past step weigh more than the last (Keras refuses

@@ -191,6 +191,11 @@ class ResultsFile {
 // sweep, or whose spec does not stand run's checks.
 std::string sweep_family(const ResultsFile& file);
 
+// What two files' sweeps train differently beyond the seeds and what `info --by`
+// can group by: "the data", or a spec key with both values ("epochs (100 and 4000)").
+// Their networks would pool as replicas. Empty where either records no sweep.
+std::vector<std::string> unnamed_differences(const ResultsFile& a, const ResultsFile& b);
+
 // Refuses (ResultsError) files that hold one network twice, the same training
 // (data, settings, seed) in any sweep: a merged file with its shards, a copy,
 // sweeps that overlap. It would count twice, as replicas. Only the networks
