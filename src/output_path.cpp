@@ -232,6 +232,8 @@ std::string sweep_family(const ResultsFile& f) {
     SweepSource source = read_sweep_source(f.path());
     source.spec.validate();
     SweepSpec spec = as_trained(source.spec, f, source.data);
+    spec.grid = source.spec.grid;  // replicas are drawn and averaged on one plane
+    spec.extent = source.spec.extent;
     spec.seeds = 1;
     spec.base_seed = 0;
     return sweep_hash(spec, source.data);

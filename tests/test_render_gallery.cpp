@@ -338,12 +338,15 @@ TEST(Gallery, RunsCanLeaveOutWhatTwoSweepsShare) {
 }
 
 // Seeds run later (--seed 2 beside --seeds 2) are more replicas of the same
-// configurations: one panel, n=4 in each cell; another lr is another panel.
+// configurations: one panel, n=4 in each cell; another lr is another panel, and
+// so is another plane (--grid: the replicas' views are averaged point by point).
 TEST(Gallery, SeedsRunLaterAreMoreReplicas) {
   const std::string sweep = "--layers 1 --widths 3,4 --activations tanh --epochs 2 --grid 8 --seeds 2";
   RenderOptions o = trained_gallery("first_seeds", sweep);
   const RenderOptions later = trained_gallery("later_seeds", sweep + " --seed 2");
   const RenderOptions lr = trained_gallery("other_lr", sweep + " --lr 0.01");
+  const RenderOptions plane =
+      trained_gallery("other_plane", std::string(sweep).replace(sweep.find("--grid 8"), 8, "--grid 6") + " --seed 4");
   const auto front_page = [&] {
     fs::remove_all(o.output);
     render_gallery(o);
@@ -360,7 +363,11 @@ TEST(Gallery, SeedsRunLaterAreMoreReplicas) {
   const std::string first = fs::path(o.inputs[0]).stem().string(), second = fs::path(o.inputs[1]).stem().string();
   EXPECT_NE(html.find("<h3>" + first + " + " + second + " · "), std::string::npos) << html;
   EXPECT_NE(html.find("<h3>" + fs::path(o.inputs[2]).stem().string()), std::string::npos);
+  o.inputs.push_back(plane.inputs[0]);
+  html = front_page();  // it threw: a configuration's replicas of two planes
+  EXPECT_NE(html.find("<h3>" + first + " + " + second + " · "), std::string::npos) << html;
+  EXPECT_NE(html.find("<h3>" + fs::path(o.inputs[3]).stem().string() + " · "), std::string::npos) << html;
   fs::remove_all(o.output);
-  for (const RenderOptions& r : {later, lr}) fs::remove_all(r.output);
+  for (const RenderOptions& r : {later, lr, plane}) fs::remove_all(r.output);
   for (const auto& f : o.inputs) fs::remove(f);
 }

@@ -187,8 +187,8 @@ class ResultsFile {
 };
 
 // Files whose sweeps differ only in their seeds (more replicas of a sweep, run
-// later; its shards) share a family, this hash; "" for a file that records no
-// sweep, or whose spec does not stand run's checks.
+// later; its shards) or in what they record but the plane share a family, this
+// hash; "" for a file that records no sweep, or whose spec does not stand run's checks.
 std::string sweep_family(const ResultsFile& file);
 
 // What two files' sweeps train differently beyond the seeds and what `info --by`

@@ -91,8 +91,8 @@ void write_configuration(const Configuration& c, size_t index, const std::vector
   const GalleryNetwork& first = networks[size_t(c.summary.members[0])];
   const Sweep& s = *first.sweep;
   const FrameScene& scene = s.scene;
-  // Replicas come from one sweep (summarize_networks keeps other sweeps'
-  // files apart): the same epochs and plane, which the loops below read.
+  // Replicas come from one sweep family (summarize_networks and the gallery keep
+  // others' files apart): the same epochs and plane, which the loops below read.
   for (int m : c.summary.members)
     if (networks[size_t(m)].result.epoch_loss.size() != first.result.epoch_loss.size() ||
         final_frames[size_t(m)].size() != final_frames[size_t(c.summary.members[0])].size())
