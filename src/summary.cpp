@@ -61,27 +61,39 @@ Distribution distribution(const std::vector<double>& v) {
 std::vector<NetworkSummary> summarize_networks(const std::vector<std::string>& files, const SummaryOptions& options) {
   std::vector<NetworkSummary> out;
   check_distinct_inputs(files);
-  // Each file's part: its label, else its name; files of different sweeps that
-  // share one (A/run.h5 and B/run.h5, or two sweeps' "circle" parts) are told
-  // apart by their paths, so their networks never group as replicas.
+  // Each file's part: its label, else (of several files) its name, joined with
+  // those of its sweep family ("a + b": its seeds run later, its shards), whose
+  // networks are replicas of the same configurations. Files of different sweeps
+  // that share a part (A/run.h5 and B/run.h5, or two sweeps' "circle" parts) are
+  // told apart by their paths, so their networks never group as replicas.
   std::vector<ResultsFile> opened;  // each opened (and its layout checked) once
   std::vector<std::string> parts(files.size()), hashes(files.size());
+  std::vector<bool> labelled(files.size());
   for (size_t k = 0; k < files.size(); ++k) {
     const ResultsFile& f = opened.emplace_back(files[k]);
-    parts[k] = f.has_attribute("part_label") ? f.attribute("part_label") : "";
-    if (parts[k].empty() && files.size() > 1) parts[k] = std::filesystem::path(files[k]).stem().string();
-    hashes[k] = f.sweep_hash().empty() ? files[k] : f.sweep_hash();
+    labelled[k] = f.has_attribute("part_label");
+    parts[k] = labelled[k] ? f.attribute("part_label") : "";
+    const std::string family = sweep_family(f);
+    hashes[k] = !family.empty() ? family : f.sweep_hash().empty() ? files[k] : f.sweep_hash();
   }
+  for (size_t k = 0; k < files.size() && files.size() > 1; ++k)
+    for (size_t j = 0; j < files.size() && !labelled[k]; ++j)
+      if (!labelled[j] && hashes[j] == hashes[k])
+        parts[k] += (parts[k].empty() ? "" : " + ") + std::filesystem::path(files[j]).stem().string();
   std::vector<const ResultsFile*> each;
   for (const ResultsFile& f : opened) each.push_back(&f);
   if (options.check_distinct) check_distinct_networks(each);
   const std::vector<std::string> named = parts;
-  for (size_t k = 0; k < files.size(); ++k)
+  for (size_t k = 0; k < files.size(); ++k) {
+    std::string same;  // the files of k's name and family, which stay one part
+    bool other = false;
     for (size_t j = 0; j < files.size(); ++j)
-      if (j != k && named[j] == named[k] && hashes[j] != hashes[k]) {
-        parts[k] = (parts[k].empty() ? "" : parts[k] + " ") + "(" + files[k] + ")";
-        break;
-      }
+      if (named[j] == named[k] && hashes[j] == hashes[k])
+        same += (same.empty() ? "" : " + ") + files[j];
+      else if (named[j] == named[k])
+        other = true;
+    if (other) parts[k] = (parts[k].empty() ? "" : parts[k] + " ") + "(" + same + ")";
+  }
   for (size_t k = 0; k < files.size(); ++k) {
     const ResultsFile& f = opened[k];
     const std::string& part = parts[k];

@@ -218,6 +218,28 @@ TEST(Cli, InfoRefusesTheSameNetworksTwice) {
   for (const auto& f : {a, b, all, more, overlap, lr, longer}) fs::remove(f);
 }
 
+// A multi-data sweep's part run again with other seeds is the same part: its
+// networks group as replicas under the part's label. A part of that name on
+// another plane is another part (its replicas' views are averaged per point).
+TEST(Cli, PartsRunAgainWithOtherSeedsAreOnePart) {
+  const std::string sweep =
+      "run --layers 1 --widths 2 --epochs 1 --dataset moons:n=40 --dataset circle:n=40 "
+      "--device cpu -q ";
+  const std::string a = temp_path("again.h5"), b = temp_path("again_more.h5"), c = temp_path("again_plane.h5");
+  ASSERT_EQ(run_cli(sweep + "--grid 4 -o " + a).exit_code, 0);
+  ASSERT_EQ(run_cli(sweep + "--grid 4 --seed 5 -o " + b).exit_code, 0);
+  ASSERT_EQ(run_cli(sweep + "--grid 8 --seed 9 -o " + c).exit_code, 0);
+  const std::string pa = temp_path("again.part-0.h5"), pb = temp_path("again_more.part-0.h5"),
+                    pc = temp_path("again_plane.part-0.h5");
+  const auto two = run_cli("info " + pa + " " + pb + " --by part --format csv", false);
+  EXPECT_NE(two.output.find("\nmoons:n=40,4,"), std::string::npos) << two.output;
+  const auto three = run_cli("info " + pa + " " + pb + " " + pc + " --by part --format csv", false);
+  EXPECT_NE(three.output.find("\nmoons:n=40 (" + pa + " + " + pb + "),4,"), std::string::npos) << three.output;
+  EXPECT_NE(three.output.find("\nmoons:n=40 (" + pc + "),2,"), std::string::npos) << three.output;
+  for (const auto& f : {a, b, c})
+    for (const char* k : {".part-0.h5", ".part-1.h5"}) fs::remove(f.substr(0, f.size() - 3) + k);
+}
+
 // Momentum above 1 makes each past step weigh more than the last (Keras refuses
 // it too); numbers in messages are written as given, not 2.14748e+09 or 40 digits.
 TEST(Cli, ValuesOutOfRangeAreSaidPlainly) {

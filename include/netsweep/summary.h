@@ -13,7 +13,8 @@
 namespace netsweep {
 
 struct NetworkSummary {
-  std::string part;      // the file's part label (or its name, among several files); "" for one file of one part
+  std::string part;      // the file's part label, else among several files its name ("a + b" with the seeds
+                         // of its sweep run later, its shards); "" for one file of one part
   std::string features;  // "x1,x2"
   NetworkRow row;
   int file = 0;               // which of the files given

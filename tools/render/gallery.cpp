@@ -189,33 +189,6 @@ std::vector<std::string> matching_inputs(const RenderOptions& o) {
 }
 }  // namespace
 
-namespace {
-// Files of one sweep but for its seeds (replicas run later, its shards) are one
-// part, "a + b", so their networks group as replicas; "" where a file keeps its
-// own (a part label, no other file of its family, or a name another family has).
-std::vector<std::string> pooled_parts(const std::vector<ResultsFile>& files) {
-  std::vector<std::string> family(files.size()), part(files.size());
-  for (size_t k = 0; k < files.size(); ++k)
-    if (!files[k].has_attribute("part_label")) family[k] = sweep_family(files[k]);
-  for (size_t k = 0; k < files.size(); ++k) {
-    int members = 0;
-    for (size_t j = 0; j < files.size() && !family[k].empty(); ++j)
-      if (family[j] == family[k]) {
-        part[k] += (part[k].empty() ? "" : " + ") + fs::path(files[j].path()).stem().string();
-        ++members;
-      }
-    if (members < 2) part[k].clear();
-  }
-  for (size_t k = 0; k < files.size(); ++k)
-    for (size_t j = 0; j < files.size(); ++j)
-      if (!part[k].empty() && part[j] == part[k] && family[j] != family[k]) {
-        part[k].clear();
-        part[j].clear();
-      }
-  return part;
-}
-}  // namespace
-
 void render_gallery(const RenderOptions& given) {
   RenderOptions o = given;
   o.inputs = matching_inputs(given);
@@ -358,11 +331,9 @@ void render_gallery(const RenderOptions& given) {
     const std::vector<NetworkSummary> summaries = summarize_networks(o.inputs, checked);
     std::vector<size_t> first_of_file(files.size() + 1, 0);
     for (size_t k = 0; k < files.size(); ++k) first_of_file[k + 1] = first_of_file[k] + files[k].networks().size();
-    const std::vector<std::string> parts = pooled_parts(files);
     for (auto& n : networks) {
       const size_t file_index = size_t(n.sweep - sweeps.data());
       n.summary = summaries[first_of_file[file_index] + size_t(n.sweep->rows_index[n.k])];
-      if (!parts[file_index].empty()) n.summary.part = parts[file_index];
     }
   }
   const std::vector<Configuration> configs = configurations(networks);
