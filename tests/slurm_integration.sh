@@ -130,9 +130,18 @@ grep -h "shard 0/4" "sweep.${job}_0.log" | head -n 2
 
 # Case 2: a task is signalled mid-run, as SLURM does before a time limit, and the array is resubmitted.
 # Long enough that task 0 is still running a second after it starts on a fast machine (600 epochs took
-# 2.7 s on a 2-core Zen 5 once ReLU units off for a batch were left out, and ended before the signal).
-long=(--layers 2,3 --widths 128,256 --activations relu,tanh --epochs 2400 --snapshot-every 200 --grid 24
+# 2.7 s on a 2-core Zen 5 once ReLU units off for a batch were left out, and ended before the signal),
+# and short enough to end in minutes on a slow one (2400 epochs took 4.5 min a task on a 2-core AVX2
+# EPYC, past the test's limit): a task's epochs are sized to about 20 s by a 50-epoch run of one.
+long=(--layers 2,3 --widths 128,256 --activations relu,tanh --snapshot-every 200 --grid 24
       --dataset spiral:n=400 --device cpu)
+t0=$(date +%s%N)
+"$netsweep" run "${long[@]}" --epochs 50 --shard 0/2 --threads 1 -q -o probe.h5
+probe_ms=$(( ($(date +%s%N) - t0) / 1000000 + 1 ))
+epochs=$(( 50 * 20000 / probe_ms / 200 * 200 ))
+epochs=$(( epochs < 200 ? 200 : epochs > 2400 ? 2400 : epochs ))
+echo "long sweep: $epochs epochs (50 epochs of a task took $probe_ms ms)"
+long+=(--epochs "$epochs")
 "$netsweep" run "${long[@]}" -q -o long-single.h5
 "$netsweep" slurm "${long[@]}" --threads 1 --shards 2 --job-name nslong --checkpoint-every 5 -o "$dir/out/long.h5" >long.sbatch
 grep -q -- "--checkpoint-every 5" long.sbatch || fail "the script does not pass --checkpoint-every"
