@@ -58,12 +58,13 @@ void print_info(const InfoOptions& o) {
   options.target_on_test = o.target_set == "test";
   const std::vector<std::string> axes = o.by.empty() ? std::vector<std::string>{} : parse_axes(o.by);
   const std::vector<NetworkSummary> networks = summarize_networks(o.files, options);
+  std::vector<ResultsFile> opened;  // each read once here (its stored sweep too)
+  for (const auto& path : o.files) opened.emplace_back(path);
   // Groups pool the files' networks as replicas: say where the files train otherwise than --by can tell.
   if (!axes.empty() && std::find(axes.begin(), axes.end(), "part") == axes.end())
     for (size_t k = 1; k < o.files.size(); ++k) {
       std::string said;
-      for (const std::string& d : unnamed_differences(ResultsFile(o.files[0]), ResultsFile(o.files[k])))
-        said += (said.empty() ? "" : ", ") + d;
+      for (const std::string& d : unnamed_differences(opened[0], opened[k])) said += (said.empty() ? "" : ", ") + d;
       if (!said.empty())
         std::fprintf(stderr,
                      "warning: %s trains otherwise than %s in %s, which --by does not group by: their networks "
@@ -71,8 +72,8 @@ void print_info(const InfoOptions& o) {
                      o.files[k].c_str(), o.files[0].c_str(), said.c_str());
     }
   if (format == SummaryFormat::table)  // a header per file
-    for (const auto& path : o.files) {
-      ResultsFile f(path);
+    for (const ResultsFile& f : opened) {
+      const std::string& path = f.path();
       const auto shape = f.frame_shape();
       std::printf("%s: netsweep %s, format %lld, created %s%s\n", path.c_str(), f.attribute("tool_version").c_str(),
                   static_cast<long long>(f.format_version()), f.attribute("created").c_str(),

@@ -5,13 +5,11 @@
 #include <signal.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <filesystem>
 #include <functional>
 #include <map>
-#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -162,24 +160,26 @@ void check_distinct_inputs(const std::vector<std::string>& inputs) {
     }
 }
 
-namespace {
-// A stored spec as it trains: what only records (frames, maps, weights) at its
-// defaults, and the defaults that follow the data (features, outputs) written out.
-SweepSpec as_trained(SweepSpec s, const ResultsFile& file, const Dataset& data) {
+SweepSpec trained_spec(const ResultsFile& file, bool plane) {
+  const SweepSource& source = file.sweep_source();
   const SweepSpec defaults;
+  SweepSpec s = source.spec;
   s.features = file.features();
-  s.outputs = s.outputs == 0 ? default_outputs(data) : s.outputs;
+  s.outputs = s.outputs == 0 ? default_outputs(source.data) : s.outputs;
   s.snapshot_every = defaults.snapshot_every;
-  s.grid = defaults.grid;
-  s.extent = defaults.extent;
+  if (!plane) {
+    s.grid = defaults.grid;
+    s.extent = defaults.extent;
+  }
   s.neuron_maps = defaults.neuron_maps;
   s.record_weights = defaults.record_weights;
   s.neuron_grid = defaults.neuron_grid;
   return s;
 }
 
+namespace {
 // What trains a network, written out: its own settings as a sweep of one (of a
-// spec as_trained), Adam's constants at their defaults for other optimizers.
+// trained_spec), Adam's constants at their defaults for other optimizers.
 std::string training_of(SweepSpec one, const NetworkConfig& n) {
   const SweepSpec defaults;
   one.layers.clear();
@@ -209,11 +209,9 @@ std::string training_of(SweepSpec one, const NetworkConfig& n) {
 std::vector<std::string> trainings(const ResultsFile& f) {
   std::vector<std::string> keys;
   try {
-    const SweepSource source = read_sweep_source(f.path());
-    source.spec.validate();
-    const std::vector<NetworkConfig> configs = expand(source.spec);
-    const SweepSpec spec = as_trained(source.spec, f, source.data);
-    const std::string data = sweep_hash(SweepSpec{}, source.data);  // the points' hash
+    const std::vector<NetworkConfig> configs = expand(f.sweep_source().spec);
+    const SweepSpec spec = trained_spec(f);
+    const std::string data = sweep_hash(SweepSpec{}, f.sweep_source().data);  // the points' hash
     for (const NetworkRow& row : f.networks()) {
       if (row.id < 0 || size_t(row.id) >= configs.size()) throw ResultsError("a network id out of its sweep");
       keys.push_back(data + std::to_string(std::hash<std::string>{}(training_of(spec, configs[size_t(row.id)]))));
@@ -229,40 +227,13 @@ std::vector<std::string> trainings(const ResultsFile& f) {
 std::string sweep_family(const ResultsFile& f) {
   if (f.sweep_hash().empty()) return "";
   try {
-    SweepSource source = read_sweep_source(f.path());
-    source.spec.validate();
-    SweepSpec spec = as_trained(source.spec, f, source.data);
-    spec.grid = source.spec.grid;  // replicas are drawn and averaged on one plane
-    spec.extent = source.spec.extent;
+    SweepSpec spec = trained_spec(f, true);  // replicas are drawn and averaged on one plane
     spec.seeds = 1;
     spec.base_seed = 0;
-    return sweep_hash(spec, source.data);
+    return sweep_hash(spec, f.sweep_source().data);
   } catch (const std::exception&) {
     return "";
   }
-}
-
-std::vector<std::string> unnamed_differences(const ResultsFile& a, const ResultsFile& b) {
-  // What --by can name, and the seeds (other replicas); the rest is the same in replicas of one configuration.
-  static const char* const named[] = {"seed", "seeds", "streams",  "activations", "optimizers", "lr",     "batch",
-                                      "l1",   "l2",    "momentum", "layers",      "widths",     "shapes", "features"};
-  std::vector<std::string> differences;
-  try {
-    if (a.sweep_hash().empty() || b.sweep_hash().empty()) return {};
-    const SweepSource sa = read_sweep_source(a.path()), sb = read_sweep_source(b.path());
-    sa.spec.validate();
-    sb.spec.validate();
-    if (sweep_hash(SweepSpec{}, sa.data) != sweep_hash(SweepSpec{}, sb.data)) differences.push_back("the data");
-    const auto ja = nlohmann::json::parse(spec_to_json(as_trained(sa.spec, a, sa.data)));
-    const auto jb = nlohmann::json::parse(spec_to_json(as_trained(sb.spec, b, sb.data)));
-    for (const auto& [key, value] : ja.items())
-      if (std::find(std::begin(named), std::end(named), key) == std::end(named) &&
-          jb.value(key, nlohmann::json()) != value)
-        differences.push_back(key + " (" + value.dump() + " and " + jb.value(key, nlohmann::json()).dump() + ")");
-  } catch (const std::exception&) {
-    return {};  // a spec that does not stand run's checks: nothing to say of it
-  }
-  return differences;
 }
 
 void check_distinct_networks(const std::vector<const ResultsFile*>& files,

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <limits>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <type_traits>
 
 #include "h5.h"
@@ -17,6 +18,7 @@
 namespace netsweep {
 namespace {
 
+using results_schema::check_network_row;
 using results_schema::for_each_network_column;
 using results_schema::kPlanFormat;
 using results_schema::Stored;
@@ -94,54 +96,6 @@ void read_column(hid_t group, const char* name, std::vector<NetworkRow>& rows, T
   for (size_t i = 0; i < rows.size(); ++i) rows[i].*member = T(values[i]);
 }
 
-// A network's row against itself: what the pictures and the summaries draw
-// from (its shape, its parameter count, its names) must describe one network.
-void check_network_row(const NetworkRow& r, int index, int64_t inputs, int64_t outputs, int64_t epochs,
-                       const std::string& path) {
-  auto fail = [&](const std::string& field, const std::string& what) {
-    throw ResultsError(path + ": network " + std::to_string(index) + ": networks/" + field + " " + what);
-  };
-  std::vector<int> hidden;
-  if (r.hidden_shape != "0") {  // "0": no hidden layer
-    try {
-      hidden = parse_shape(r.hidden_shape);
-    } catch (const SpecError&) {
-      fail("hidden_shape", "'" + r.hidden_shape + "' is not a list of layer widths");
-    }
-  }
-  if (int64_t(hidden.size()) != r.hidden_layers)
-    fail("hidden_shape", "'" + r.hidden_shape + "' does not have networks/hidden_layers (" +
-                             std::to_string(r.hidden_layers) + ") layers");
-  for (int width : hidden)
-    if (r.uniform ? width != r.width : r.width != -1)
-      fail("width", std::to_string(r.width) + " does not match networks/hidden_shape '" + r.hidden_shape + "'");
-  int64_t parameters = 0, in = inputs;  // saturating: every value here is the file's
-  for (size_t l = 0; l <= hidden.size(); ++l) {
-    const int64_t out = l < hidden.size() ? hidden[l] : outputs;
-    parameters = saturating_add(parameters, saturating_mul(saturating_add(in, 1), out));
-    in = out;
-  }
-  if (parameters != r.parameters)
-    fail("parameters", std::to_string(r.parameters) + " is not what networks/hidden_shape '" + r.hidden_shape +
-                           "' has with " + std::to_string(inputs) + " inputs and " + std::to_string(outputs) +
-                           " outputs");
-  auto known = [&](const char* field, const std::string& value, auto parse) {
-    try {
-      parse(value);
-    } catch (const SpecError&) {
-      fail(field, "'" + value + "' is not one netsweep knows");
-    }
-  };
-  known("activation", r.activation, parse_activation);
-  known("optimizer", r.optimizer, parse_optimizer);
-  known("status", r.status, parse_status);
-  if (r.batch < 0) fail("batch", "is negative");  // 0: full batch
-  for (const auto& [field, value] : {std::pair<const char*, float>{"final_train_accuracy", r.final_train_accuracy},
-                                     {"final_test_accuracy", r.final_test_accuracy}})
-    if (value < 0 || value > 1) fail(field, "is not a share from 0 to 1");  // NaN: no such set
-  if (r.epochs_trained < 0 || r.epochs_trained > epochs) fail("epochs_trained", "is not within 0..epochs");
-}
-
 }  // namespace
 
 struct ResultsFile::Impl {
@@ -152,6 +106,7 @@ struct ResultsFile::Impl {
   // neurons/offsets and weights/snapshot_offsets ((networks + 1), zeros in files without them), read by check_layout
   std::vector<int64_t> neuron_offsets, snapshot_offsets;
   std::array<int, 2> neuron_grid{0, 0};
+  std::optional<SweepSource> source;  // the stored sweep, read once where it stands run's checks
 };
 
 ResultsFile::ResultsFile(const std::string& path) : impl_(std::make_unique<Impl>()) {
@@ -432,10 +387,8 @@ double ResultsFile::double_attribute(const std::string& name) const {
   return h5::get_double_attr(impl_->file, name, impl_->path);
 }
 
-SweepSource read_sweep_source(const std::string& path) {
-  h5::silence_errors();
-  h5::Handle file = open_results(path);
-  check_format(file, path, true);
+namespace {
+SweepSource read_source(hid_t file, const std::string& path) {
   SweepSource s;
   try {
     s.spec = spec_from_json(h5::get_string_attr(file, "spec", path));
@@ -444,6 +397,23 @@ SweepSource read_sweep_source(const std::string& path) {
   }
   s.data = read_data_group(file, path, h5::get_string_attr(file, "dataset", path));
   return s;
+}
+}  // namespace
+
+SweepSource read_sweep_source(const std::string& path) {
+  h5::silence_errors();
+  h5::Handle file = open_results(path);
+  check_format(file, path, true);
+  return read_source(file, path);
+}
+
+const SweepSource& ResultsFile::sweep_source() const {
+  if (!impl_->source) {  // a sweep that fails its checks is read, and refused, again when asked again
+    SweepSource s = read_source(impl_->file, impl_->path);
+    s.spec.validate();
+    impl_->source = std::move(s);
+  }
+  return *impl_->source;
 }
 
 }  // namespace netsweep

@@ -1,6 +1,7 @@
 // The results file's schema shared by its writer (results_writer.cpp) and
 // its reader (results_reader.cpp): the networks table's columns and how each
-// is stored, and the plan file's format name. Internal to the results layer.
+// is stored, the plan file's format name, and the check of a row (results_schema.cpp).
+// Internal to the results layer.
 #pragma once
 
 #include <cstdint>
@@ -58,5 +59,10 @@ template <>
 struct Stored<bool> {
   using type = int8_t;
 };
+
+// A network's row against itself (its shape, parameter count and names describe
+// one network); throws ResultsError naming the network and the column.
+void check_network_row(const NetworkRow& r, int index, int64_t inputs, int64_t outputs, int64_t epochs,
+                       const std::string& path);
 
 }  // namespace netsweep::results_schema

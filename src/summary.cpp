@@ -123,50 +123,6 @@ std::vector<NetworkSummary> summarize_networks(const std::vector<std::string>& f
   return out;
 }
 
-const std::vector<std::string>& summary_axes() {
-  static const std::vector<std::string> axes = {"part",       "features",  "shape", "layers",  "width",
-                                                "activation", "optimizer", "lr",    "batch",   "l1",
-                                                "l2",         "momentum",  "seed",  "replica", "status"};
-  return axes;
-}
-
-std::string axis_value(const NetworkSummary& n, const std::string& axis) {
-  const NetworkRow& r = n.row;
-  if (axis == "part") return n.part;
-  if (axis == "features") return n.features;
-  if (axis == "shape") return r.hidden_shape;
-  if (axis == "layers") return std::to_string(r.hidden_layers);
-  if (axis == "width") return r.width > 0 ? std::to_string(r.width) : "-";
-  if (axis == "activation") return r.activation;
-  if (axis == "optimizer") return r.optimizer;
-  if (axis == "lr") return g(r.lr);
-  if (axis == "batch") return r.batch == 0 ? "full" : std::to_string(r.batch);
-  if (axis == "l1") return g(r.l1);
-  if (axis == "l2") return g(r.l2);
-  if (axis == "momentum") return std::isfinite(r.momentum) ? g(r.momentum) : "-";
-  if (axis == "seed") return std::to_string(r.seed);
-  if (axis == "replica") return std::to_string(r.replica);
-  if (axis == "status") return r.status;
-  std::string known;
-  for (const auto& a : summary_axes()) known += (known.empty() ? "" : ", ") + a;
-  throw ResultsError("--by: unknown axis '" + axis + "' (known: " + known + ")");
-}
-
-std::vector<std::string> parse_axes(const std::string& comma_list) {
-  std::vector<std::string> axes;
-  std::stringstream in(comma_list);
-  for (std::string a; std::getline(in, a, ',');) {
-    if (std::find(summary_axes().begin(), summary_axes().end(), a) == summary_axes().end()) {
-      NetworkSummary probe;
-      axis_value(probe, a);  // throws, naming the known axes
-    }
-    if (std::find(axes.begin(), axes.end(), a) != axes.end()) throw ResultsError("--by: '" + a + "' given twice");
-    axes.push_back(a);
-  }
-  if (axes.empty()) throw ResultsError("--by: give at least one axis");
-  return axes;
-}
-
 double quantile(std::vector<double> values, double q) {
   values.erase(std::remove_if(values.begin(), values.end(), [](double v) { return std::isnan(v); }), values.end());
   if (values.empty()) return NAN;

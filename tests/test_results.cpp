@@ -93,6 +93,10 @@ TEST(ResultsFile, RoundTripThroughHdf5) {
   EXPECT_EQ(back.train.coords, data.train.coords);
   EXPECT_EQ(back.test.labels, data.test.labels);
   EXPECT_EQ(back.classes, 2);
+  const SweepSource& source = f.sweep_source();  // read once, then the same object
+  EXPECT_EQ(&f.sweep_source(), &source);
+  EXPECT_EQ(spec_to_json(source.spec), spec_to_json(spec));
+  EXPECT_EQ(source.data.train.coords, data.train.coords);
 
   // --from reruns the stored sweep exactly.
   const std::string again = temp_path("again.h5");

@@ -171,6 +171,9 @@ class ResultsFile {
   // The dataset as stored (raw points, labels/values, split), for --from.
   Dataset dataset() const;
   std::vector<std::string> features() const;  // the input features, in input order (data/features)
+  // The stored spec (checked as run checks it) and data, read once: the checks over
+  // several files (sweep_family, the same network twice) ask for it more than once.
+  const SweepSource& sweep_source() const;  // throws ResultsError or SpecError
 
   // Inside the networks: empty/0 where a network recorded nothing (and in
   // files of earlier versions, which recorded none of it).
@@ -186,15 +189,15 @@ class ResultsFile {
   std::unique_ptr<Impl> impl_;
 };
 
+// A file's sweep as it trains: what only records (frames, maps, weights; the plane
+// unless `plane`) at its defaults, and the defaults that follow the data (features,
+// outputs) written out. Throws where the stored sweep does not stand run's checks.
+SweepSpec trained_spec(const ResultsFile& file, bool plane = false);
+
 // Files whose sweeps differ only in their seeds (more replicas of a sweep, run
 // later; its shards) or in what they record but the plane share a family, this
 // hash; "" for a file that records no sweep, or whose spec does not stand run's checks.
 std::string sweep_family(const ResultsFile& file);
-
-// What two files' sweeps train differently beyond the seeds and what `info --by`
-// can group by: "the data", or a spec key with both values ("epochs (100 and 4000)").
-// Their networks would pool as replicas. Empty where either records no sweep.
-std::vector<std::string> unnamed_differences(const ResultsFile& a, const ResultsFile& b);
 
 // Refuses (ResultsError) files that hold one network twice, the same training
 // (data, settings, seed) in any sweep: a merged file with its shards, a copy,

@@ -37,6 +37,12 @@ const std::vector<std::string>& summary_axes();
 std::string axis_value(const NetworkSummary& n, const std::string& axis);  // throws ResultsError for an unknown axis
 std::vector<std::string> parse_axes(const std::string& comma_list);        // checked
 
+// What two files' sweeps train differently beyond what the axes can tell apart
+// (the seeds among them): "the data", or a spec key with both values ("epochs (100
+// and 4000)"). Grouped by axes, their networks pool as replicas. Empty where
+// either records no sweep, or one that does not stand run's checks.
+std::vector<std::string> unnamed_differences(const ResultsFile& a, const ResultsFile& b);
+
 // Quantile q of the values but NaN (linear interpolation between order
 // statistics, as NumPy's default); NaN if there are none. An infinite loss
 // (a diverged network's) counts, sorted to the end.

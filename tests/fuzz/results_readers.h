@@ -150,6 +150,11 @@ inline void read_results(const std::string& path) {
     const Dataset d = f.dataset();
     validate_dataset(d, "fuzz");
   });
+  attempt([&] {
+    const SweepSource& s = f.sweep_source();  // checked as run checks it, then kept
+    FUZZ_CHECK(&f.sweep_source() == &s);
+    validate_dataset(s.data, "fuzz");
+  });
 }
 
 inline void read_source(const std::string& path) {

@@ -1,0 +1,56 @@
+// The results schema's checks shared by the reader: what a network's row must
+// say of itself before the pictures and summaries draw from it.
+#include "results_schema.h"
+
+#include "host_util.h"
+#include "netsweep/results.h"
+
+namespace netsweep::results_schema {
+
+void check_network_row(const NetworkRow& r, int index, int64_t inputs, int64_t outputs, int64_t epochs,
+                       const std::string& path) {
+  auto fail = [&](const std::string& field, const std::string& what) {
+    throw ResultsError(path + ": network " + std::to_string(index) + ": networks/" + field + " " + what);
+  };
+  std::vector<int> hidden;
+  if (r.hidden_shape != "0") {  // "0": no hidden layer
+    try {
+      hidden = parse_shape(r.hidden_shape);
+    } catch (const SpecError&) {
+      fail("hidden_shape", "'" + r.hidden_shape + "' is not a list of layer widths");
+    }
+  }
+  if (int64_t(hidden.size()) != r.hidden_layers)
+    fail("hidden_shape", "'" + r.hidden_shape + "' does not have networks/hidden_layers (" +
+                             std::to_string(r.hidden_layers) + ") layers");
+  for (int width : hidden)
+    if (r.uniform ? width != r.width : r.width != -1)
+      fail("width", std::to_string(r.width) + " does not match networks/hidden_shape '" + r.hidden_shape + "'");
+  int64_t parameters = 0, in = inputs;  // saturating: every value here is the file's
+  for (size_t l = 0; l <= hidden.size(); ++l) {
+    const int64_t out = l < hidden.size() ? hidden[l] : outputs;
+    parameters = saturating_add(parameters, saturating_mul(saturating_add(in, 1), out));
+    in = out;
+  }
+  if (parameters != r.parameters)
+    fail("parameters", std::to_string(r.parameters) + " is not what networks/hidden_shape '" + r.hidden_shape +
+                           "' has with " + std::to_string(inputs) + " inputs and " + std::to_string(outputs) +
+                           " outputs");
+  auto known = [&](const char* field, const std::string& value, auto parse) {
+    try {
+      parse(value);
+    } catch (const SpecError&) {
+      fail(field, "'" + value + "' is not one netsweep knows");
+    }
+  };
+  known("activation", r.activation, parse_activation);
+  known("optimizer", r.optimizer, parse_optimizer);
+  known("status", r.status, parse_status);
+  if (r.batch < 0) fail("batch", "is negative");  // 0: full batch
+  for (const auto& [field, value] : {std::pair<const char*, float>{"final_train_accuracy", r.final_train_accuracy},
+                                     {"final_test_accuracy", r.final_test_accuracy}})
+    if (value < 0 || value > 1) fail(field, "is not a share from 0 to 1");  // NaN: no such set
+  if (r.epochs_trained < 0 || r.epochs_trained > epochs) fail("epochs_trained", "is not within 0..epochs");
+}
+
+}  // namespace netsweep::results_schema
