@@ -186,14 +186,16 @@ std::string training_of(SweepSpec one, const NetworkConfig& n) {
   one.widths.clear();
   one.shapes = {n.hidden};
   one.activations = {n.activation};
-  one.optimizers = {n.optimizer.kind};
+  // Momentum 0 steps as sgd does, to the bit (run refuses the two in one sweep).
+  const bool plain = n.optimizer.kind == Optimizer::momentum && n.optimizer.momentum == 0;
+  one.optimizers = {plain ? Optimizer::sgd : n.optimizer.kind};
   one.learning_rates = {float(n.optimizer.lr)};
   one.batch_sizes = {n.batch};
   one.seeds = 1;
   one.base_seed = n.seed;
   one.l1 = {float(n.optimizer.l1)};
   one.l2 = {float(n.optimizer.l2)};
-  one.momentum = {n.optimizer.kind == Optimizer::momentum ? float(n.optimizer.momentum) : 0.0f};
+  one.momentum = {one.optimizers[0] == Optimizer::momentum ? float(n.optimizer.momentum) : 0.0f};
   if (n.optimizer.kind != Optimizer::adam) {
     one.beta1 = defaults.beta1;
     one.beta2 = defaults.beta2;

@@ -33,6 +33,22 @@ const std::vector<std::pair<std::string, std::vector<std::string>>>& axis_keys()
       {"status", {}}};
   return axes;
 }
+// A spec value as it was given: 0.9, not the float's double 0.8999999761581421.
+std::string shown(const nlohmann::json& v) {
+  if (v.is_number_float()) return format_number(v.get<double>(), "%.7g");
+  if (!v.is_array()) return v.dump();
+  std::string list;
+  for (const auto& item : v) list += (list.empty() ? "" : ",") + shown(item);
+  return "[" + list + "]";
+}
+// A network's width: its hidden layers' one width (of an explicit --shape 8-8 too),
+// "-" where they differ or it has none.
+std::string width_of(const NetworkRow& r) {
+  if (r.width > 0) return std::to_string(r.width);
+  const std::vector<int> widths = r.hidden_shape == "0" ? std::vector<int>{} : parse_shape(r.hidden_shape);
+  const bool one = !widths.empty() && std::count(widths.begin(), widths.end(), widths[0]) == long(widths.size());
+  return one ? std::to_string(widths[0]) : "-";
+}
 }  // namespace
 
 const std::vector<std::string>& summary_axes() {
@@ -56,7 +72,7 @@ std::vector<std::string> unnamed_differences(const ResultsFile& a, const Results
       bool named = false;  // by an axis (the seeds: other replicas)
       for (const auto& [axis, keys] : axis_keys()) named |= std::find(keys.begin(), keys.end(), key) != keys.end();
       if (!named && jb.value(key, nlohmann::json()) != value)
-        differences.push_back(key + " (" + value.dump() + " and " + jb.value(key, nlohmann::json()).dump() + ")");
+        differences.push_back(key + " (" + shown(value) + " and " + shown(jb.value(key, nlohmann::json())) + ")");
     }
   } catch (const std::exception&) {
     return {};  // a spec that does not stand run's checks: nothing to say of it
@@ -71,7 +87,7 @@ std::string axis_value(const NetworkSummary& n, const std::string& axis) {
   if (axis == "features") return n.features;
   if (axis == "shape") return r.hidden_shape;
   if (axis == "layers") return std::to_string(r.hidden_layers);
-  if (axis == "width") return r.width > 0 ? std::to_string(r.width) : "-";
+  if (axis == "width") return width_of(r);
   if (axis == "activation") return r.activation;
   if (axis == "optimizer") return r.optimizer;
   if (axis == "lr") return number(r.lr);

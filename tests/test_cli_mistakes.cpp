@@ -215,7 +215,13 @@ TEST(Cli, InfoRefusesTheSameNetworksTwice) {
             std::string::npos)
       << warned.output;
   EXPECT_EQ(run_cli("info " + all + " " + longer + " --by part,layers").output.find("warning"), std::string::npos);
-  for (const auto& f : {a, b, all, more, overlap, lr, longer}) fs::remove(f);
+  // A float setting is said as given (0.3, not the float's 0.30000001192092896).
+  const std::string stops = temp_path("twice_stops.h5");
+  ASSERT_EQ(run_cli(sweep + "--early-stop-loss 0.3 --seed 70 -o " + stops).exit_code, 0);
+  const auto stop_warned = run_cli("info " + all + " " + stops + " --by layers");
+  EXPECT_NE(stop_warned.output.find("in early_stop_loss (null and 0.3), which"), std::string::npos)
+      << stop_warned.output;
+  for (const auto& f : {a, b, all, more, overlap, lr, longer, stops}) fs::remove(f);
 }
 
 // A multi-data sweep's part run again with other seeds is the same part: its
@@ -261,4 +267,18 @@ TEST(Cli, ValuesOutOfRangeAreSaidPlainly) {
   const auto one = run_cli("run --optimizers momentum --momentum 1" + rest);  // Keras's range includes 1
   EXPECT_EQ(one.exit_code, 0) << one.output;
   fs::remove(temp_path("range.h5"));
+}
+
+// Momentum 0 steps as sgd does, so a momentum-0 sweep holds the sgd sweep's
+// networks; an explicit shape of one width has that width on the width axis.
+TEST(Cli, InfoKnowsMomentumZeroAsSgdAndTheWidthOfAShape) {
+  const std::string sweep = "run --shape 3-3 --activations sigmoid --epochs 1 --grid 4 --seeds 2 --device cpu -q ";
+  const std::string sgd = temp_path("plain_sgd.h5"), zero = temp_path("plain_zero.h5");
+  ASSERT_EQ(run_cli(sweep + "--optimizers sgd -o " + sgd).exit_code, 0);
+  ASSERT_EQ(run_cli(sweep + "--optimizers momentum --momentum 0 -o " + zero).exit_code, 0);
+  expect_refused("info " + sgd + " " + zero + " --by width",
+                 zero + ": network 0 (3-3 sigmoid momentum, seed 0) is network 0 of " + sgd + " too");
+  const auto widths = run_cli("info " + sgd + " --by width --format csv");
+  EXPECT_NE(widths.output.find("\n3,2,"), std::string::npos) << widths.output;  // width 3: both replicas
+  for (const auto& f : {sgd, zero}) fs::remove(f);
 }
