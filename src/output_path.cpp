@@ -180,7 +180,7 @@ SweepSpec trained_spec(const ResultsFile& file, bool plane) {
 namespace {
 // What trains a network, written out: its own settings as a sweep of one (of a
 // trained_spec), Adam's constants at their defaults for other optimizers.
-std::string training_of(SweepSpec one, const NetworkConfig& n) {
+std::string training_of(SweepSpec one, const NetworkConfig& n, size_t train_points) {
   const SweepSpec defaults;
   one.layers.clear();
   one.widths.clear();
@@ -190,7 +190,7 @@ std::string training_of(SweepSpec one, const NetworkConfig& n) {
   const bool plain = n.optimizer.kind == Optimizer::momentum && n.optimizer.momentum == 0;
   one.optimizers = {plain ? Optimizer::sgd : n.optimizer.kind};
   one.learning_rates = {float(n.optimizer.lr)};
-  one.batch_sizes = {n.batch};
+  one.batch_sizes = {size_t(n.batch) >= train_points ? 0 : n.batch};  // a batch of them all: full batch
   one.seeds = 1;
   one.base_seed = n.seed;
   one.l1 = {float(n.optimizer.l1)};
@@ -214,9 +214,11 @@ std::vector<std::string> trainings(const ResultsFile& f) {
     const std::vector<NetworkConfig> configs = expand(f.sweep_source().spec);
     const SweepSpec spec = trained_spec(f);
     const std::string data = sweep_hash(SweepSpec{}, f.sweep_source().data);  // the points' hash
+    const size_t points = f.sweep_source().data.train.size();
     for (const NetworkRow& row : f.networks()) {
       if (row.id < 0 || size_t(row.id) >= configs.size()) throw ResultsError("a network id out of its sweep");
-      keys.push_back(data + std::to_string(std::hash<std::string>{}(training_of(spec, configs[size_t(row.id)]))));
+      keys.push_back(data +
+                     std::to_string(std::hash<std::string>{}(training_of(spec, configs[size_t(row.id)], points))));
     }
   } catch (const std::exception&) {
     keys.clear();

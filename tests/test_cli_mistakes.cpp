@@ -270,7 +270,8 @@ TEST(Cli, ValuesOutOfRangeAreSaidPlainly) {
 }
 
 // Momentum 0 steps as sgd does, so a momentum-0 sweep holds the sgd sweep's
-// networks; an explicit shape of one width has that width on the width axis.
+// networks, as a batch of every point is the full batch; an explicit shape of
+// one width has that width on the width axis.
 TEST(Cli, InfoKnowsMomentumZeroAsSgdAndTheWidthOfAShape) {
   const std::string sweep = "run --shape 3-3 --activations sigmoid --epochs 1 --grid 4 --seeds 2 --device cpu -q ";
   const std::string sgd = temp_path("plain_sgd.h5"), zero = temp_path("plain_zero.h5");
@@ -280,5 +281,10 @@ TEST(Cli, InfoKnowsMomentumZeroAsSgdAndTheWidthOfAShape) {
                  zero + ": network 0 (3-3 sigmoid momentum, seed 0) is network 0 of " + sgd + " too");
   const auto widths = run_cli("info " + sgd + " --by width --format csv");
   EXPECT_NE(widths.output.find("\n3,2,"), std::string::npos) << widths.output;  // width 3: both replicas
-  for (const auto& f : {sgd, zero}) fs::remove(f);
+  // A batch of every point is the full batch: the same networks as --batch 0.
+  const std::string full = temp_path("plain_full.h5"), all_points = temp_path("plain_all.h5");
+  ASSERT_EQ(run_cli(sweep + "--dataset moons:n=40 --batch 0 -o " + full).exit_code, 0);
+  ASSERT_EQ(run_cli(sweep + "--dataset moons:n=40 --batch 40 -o " + all_points).exit_code, 0);
+  expect_refused("info " + full + " " + all_points, all_points + ": network 0 (3-3 sigmoid adam, seed 0) is network 0");
+  for (const auto& f : {sgd, zero, full, all_points}) fs::remove(f);
 }
