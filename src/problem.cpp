@@ -174,7 +174,7 @@ std::vector<DataPart> load_data_parts(const DataOptions& o) {
         out.push_back({o.csv.empty()      ? "points"
                        : o.points.empty() ? "csv"
                                           : "points+csv",
-                       make_dataset(files, o.test_fraction, o.split_seed, source.dump())});
+                       make_dataset(files, o.test_fraction, o.generator.seed, source.dump())});
       } catch (const DataError& e) {
         throw DataError(names + ": " + e.what());
       }
@@ -224,7 +224,7 @@ std::vector<DataPart> load_data_parts(const DataOptions& o) {
           throw DataError("--dataset '" + value + "'" +
                           (any_default_noise && noises.size() > 1 ? " at --noise " + format_number(noises[k]) : "") +
                           ": the same data as the part '" + earlier.label + "'; give each data set once");
-      out.push_back({label, make_dataset(sets, o.test_fraction, o.split_seed, source.dump())});
+      out.push_back({label, make_dataset(sets, o.test_fraction, o.generator.seed, source.dump())});
     }
   }
   return out;

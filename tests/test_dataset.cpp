@@ -5,6 +5,7 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <nlohmann/json.hpp>
 
 #include "netsweep/dataset.h"
 #include "netsweep/problem.h"
@@ -197,4 +198,21 @@ TEST(Datasets, FeaturesAndTargets) {
   const Dataset d = make_dataset({p}, 0, 0, "[]");
   EXPECT_EQ(make_targets(d, d.train, 2), (std::vector<float>{0, 1, 1, 0}));  // output 0 = P(class 1)
   EXPECT_EQ(make_targets(d, d.train, 1), (std::vector<float>{0, 1}));
+}
+
+// --data-seed draws the test split too: of points that are the same for every
+// seed (moons at noise 0), each seed holds out its own.
+TEST(Datasets, TheDataSeedDrawsTheTestSplit) {
+  DataOptions o;
+  o.datasets = {"moons"};
+  o.generator.n_points = 40;
+  o.test_fraction = 0.5f;
+  auto test_points = [&](uint64_t seed) {
+    o.generator.seed = seed;
+    const std::vector<DataPart> parts = load_data_parts(o);
+    EXPECT_EQ(nlohmann::json::parse(parts.at(0).data.description_json).at("split_seed"), seed);
+    return parts.at(0).data.test.coords;
+  };
+  EXPECT_EQ(test_points(1), test_points(1));
+  EXPECT_NE(test_points(1), test_points(2));
 }

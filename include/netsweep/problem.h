@@ -22,8 +22,7 @@ struct DataOptions {
   std::vector<std::string> datasets;
   GeneratorOptions generator;
   std::vector<float> noises;  // --noise: generator noise levels, an axis (empty: generator.noise)
-  float test_fraction = 0.0f;
-  uint64_t split_seed = 0;
+  float test_fraction = 0.0f;  // held out by a split drawn with generator.seed (--data-seed)
 };
 
 // The built-in dataset used when no data option is given.
