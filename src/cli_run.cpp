@@ -264,7 +264,8 @@ void resolve_run_options(CliRun& c, int argc, char** argv, const CLI::App& app) 
   const bool files_only = c.data.datasets.empty() && !(c.data.points.empty() && c.data.csv.empty());
   if (files_only && given("--n-points"))
     throw SpecError("--n-points: the data are files (--points, --csv); it sets the generators' (--dataset) size");
-  if (files_only && given("--data-seed") && c.data.test_fraction == 0)
+  c.data_seed_given = given("--data-seed");
+  if (files_only && c.data_seed_given && c.data.test_fraction == 0)
     throw SpecError("--data-seed: the data are files (--points, --csv) and none is held out (--test-fraction 0)");
   if (given("--neuron-grid") && c.neuron_maps == "none")
     throw SpecError("--neuron-grid: --neuron-maps none records no neuron maps");
@@ -308,6 +309,18 @@ std::vector<SweepPart> sweep_parts(const CliRun& c, const std::vector<CLI::Optio
   }
   const SweepSpec base = make_spec(c);
   const std::vector<DataPart> data = load_data_parts(c.data);
+  if (c.data_seed_given) {  // as the options above: one that changes nothing is refused, not ignored
+    DataOptions other = c.data;
+    ++other.generator.seed;
+    const std::vector<DataPart> again = load_data_parts(other);
+    const auto same = [](const DataPart& x, const DataPart& y) {
+      return x.data.train.coords == y.data.train.coords && x.data.test.coords == y.data.test.coords;
+    };
+    if (std::equal(data.begin(), data.end(), again.begin(), again.end(), same))
+      throw SpecError("--data-seed " + std::to_string(c.data.generator.seed) +
+                      ": every seed gives these points (moons and spiral at noise 0, generators with their own "
+                      "seed=, files; no --test-fraction to split); drop it");
+  }
   const std::vector<std::vector<std::string>> sets =
       c.feature_sets.empty() ? std::vector<std::vector<std::string>>{{}} : c.feature_sets;
   for (size_t i = 0; i < sets.size(); ++i)  // the same inputs in another order: the same part twice

@@ -47,6 +47,8 @@ struct CliRun {
   std::string neuron_maps = "auto", record_weights = "auto";
   int neuron_grid = kDefaultNeuronGrid;
   DataOptions data;
+  // --data-seed given: refused in sweep_parts where every seed gives the same points.
+  bool data_seed_given = false;
   RunOptions run;  // filled from the strings below by resolve_run_options
   std::string device = "auto", gpu_path = "auto", precision = "fp32";
   std::string frame_dtype = "f16";

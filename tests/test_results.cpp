@@ -278,6 +278,7 @@ TEST(Cli, BadInputsFailWithAClearMessage) {
       {"run --dataset circle:noise=0.1+xor:noise=0 --noise 0.3", "every --dataset sets its own noise="},
       {"run --points " + good + ":0 --points " + good1 + ":1 --n-points 50", "--n-points: the data are files"},
       {"run --points " + good + ":0 --points " + good1 + ":1 --data-seed 3", "--data-seed: the data are files"},
+      {"run --dataset moons:n=40 --data-seed 3", "--data-seed 3: every seed gives these points"},
       {"run --neuron-maps none --neuron-grid 8", "--neuron-grid: --neuron-maps none records no neuron maps"},
       {"run --config " + write_file("sgd.toml", "optimizers = [\"adam\", \"sgd\"]\nmomentum = [0.5]\n"),
        "add momentum to --optimizers"},
