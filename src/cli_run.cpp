@@ -312,11 +312,15 @@ std::vector<SweepPart> sweep_parts(const CliRun& c, const std::vector<CLI::Optio
   if (c.data_seed_given) {  // as the options above: one that changes nothing is refused, not ignored
     DataOptions other = c.data;
     ++other.generator.seed;
-    const std::vector<DataPart> again = load_data_parts(other);
+    std::vector<DataPart> again;
+    try {
+      again = load_data_parts(other);
+    } catch (const DataError&) {  // what the next seed's points refuse (a split, two parts alike): they differ
+    }
     const auto same = [](const DataPart& x, const DataPart& y) {
       return x.data.train.coords == y.data.train.coords && x.data.test.coords == y.data.test.coords;
     };
-    if (std::equal(data.begin(), data.end(), again.begin(), again.end(), same))
+    if (!again.empty() && std::equal(data.begin(), data.end(), again.begin(), again.end(), same))
       throw SpecError("--data-seed " + std::to_string(c.data.generator.seed) +
                       ": every seed gives these points (moons and spiral at noise 0, generators with their own "
                       "seed=, files; no --test-fraction to split); drop it");

@@ -221,7 +221,12 @@ TEST(Cli, InfoRefusesTheSameNetworksTwice) {
   const auto stop_warned = run_cli("info " + all + " " + stops + " --by layers");
   EXPECT_NE(stop_warned.output.find("in early_stop_loss (null and 0.3), which"), std::string::npos)
       << stop_warned.output;
-  for (const auto& f : {a, b, all, more, overlap, lr, longer, stops}) fs::remove(f);
+  const std::string closer = temp_path("twice_closer.h5");  // the next float: as many digits as it takes
+  ASSERT_EQ(run_cli(sweep + "--early-stop-loss 0.30000004 --seed 80 -o " + closer).exit_code, 0);
+  const auto close_warned = run_cli("info " + stops + " " + closer + " --by layers");
+  EXPECT_NE(close_warned.output.find("in early_stop_loss (0.3 and 0.30000004), which"), std::string::npos)
+      << close_warned.output;
+  for (const auto& f : {a, b, all, more, overlap, lr, longer, stops, closer}) fs::remove(f);
 }
 
 // A multi-data sweep's part run again with other seeds is the same part: its
@@ -287,4 +292,18 @@ TEST(Cli, InfoKnowsMomentumZeroAsSgdAndTheWidthOfAShape) {
   ASSERT_EQ(run_cli(sweep + "--dataset moons:n=40 --batch 40 -o " + all_points).exit_code, 0);
   expect_refused("info " + full + " " + all_points, all_points + ": network 0 (3-3 sigmoid adam, seed 0) is network 0");
   for (const auto& f : {sgd, zero, full, all_points}) fs::remove(f);
+}
+
+// --data-seed is refused only where every seed gives the same points: where
+// the next seed's points would be refused (a split leaving a class no training
+// point, two parts alike), this seed's still run.
+TEST(Cli, DataSeedRunsWhereTheNextSeedsPointsWouldBeRefused) {
+  const std::string run = "run --layers 1 --widths 2 --epochs 1 --grid 4 --device cpu -q -o " + temp_path("seeded.h5");
+  for (const std::string data :
+       {"--dataset moons:n=4,noise=0.1 --test-fraction 0.5 --data-seed 3",
+        "--dataset moons:n=40,noise=0.1,seed=3 --dataset moons:n=40,noise=0.1 --data-seed 2"}) {
+    const auto r = run_cli(run + " " + data);
+    EXPECT_EQ(r.exit_code, 0) << data << "\n" << r.output;
+  }
+  for (const char* f : {"seeded.h5", "seeded.part-0.h5", "seeded.part-1.h5"}) fs::remove(temp_path(f));
 }
