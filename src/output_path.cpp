@@ -186,7 +186,8 @@ std::string training_of(SweepSpec one, const NetworkConfig& n, size_t train_poin
   one.widths.clear();
   one.shapes = {n.hidden};
   one.activations = {n.activation};
-  // Momentum 0 steps as sgd does, to the bit (run refuses the two in one sweep).
+  // Momentum 0 steps as sgd does: the same arithmetic, though a compiler's fused multiply-add
+  // may round the two apart in the last bit (run refuses the two in one sweep).
   const bool plain = n.optimizer.kind == Optimizer::momentum && n.optimizer.momentum == 0;
   one.optimizers = {plain ? Optimizer::sgd : n.optimizer.kind};
   one.learning_rates = {float(n.optimizer.lr)};

@@ -3,6 +3,7 @@
 // unwarned, as their networks pool).
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -35,7 +36,16 @@ const std::vector<std::pair<std::string, std::vector<std::string>>>& axis_keys()
 }
 // A spec value as it was given: 0.9, not the float's double 0.8999999761581421.
 std::string shown(const nlohmann::json& v) {
-  if (v.is_number_float()) return format_number(v.get<double>(), "%.7g");
+  if (v.is_number_float()) {  // the fewest digits that read back as the value (a float's as that float)
+    const double value = v.get<double>();
+    const bool single = double(float(value)) == value;
+    for (int digits = 1; digits < 17; ++digits) {
+      const std::string text = format_number(value, ("%." + std::to_string(digits) + "g").c_str());
+      const double back = std::strtod(text.c_str(), nullptr);
+      if (single ? float(back) == float(value) : back == value) return text;
+    }
+    return format_number(value, "%.17g");
+  }
   if (!v.is_array()) return v.dump();
   std::string list;
   for (const auto& item : v) list += (list.empty() ? "" : ",") + shown(item);
