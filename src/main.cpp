@@ -57,9 +57,8 @@ void print_info(const InfoOptions& o) {
   options.target_accuracy = o.target_accuracy;
   options.target_on_test = o.target_set == "test";
   const std::vector<std::string> axes = o.by.empty() ? std::vector<std::string>{} : parse_axes(o.by);
-  const std::vector<NetworkSummary> networks = summarize_networks(o.files, options);
-  std::vector<ResultsFile> opened;  // each read once here (its stored sweep too)
-  for (const auto& path : o.files) opened.emplace_back(path);
+  const std::vector<ResultsFile> opened = open_distinct(o.files);  // each read once (its stored sweep too)
+  const std::vector<NetworkSummary> networks = summarize_networks(opened, options);
   // Groups pool the files' networks as replicas: say where the files train otherwise than --by can tell.
   if (!axes.empty() && std::find(axes.begin(), axes.end(), "part") == axes.end())
     for (size_t k = 1; k < o.files.size(); ++k) {

@@ -38,9 +38,8 @@ void merge_results(const std::vector<std::string>& inputs, const std::string& ou
   for (const auto& path : inputs)  // the merged file would replace a shard it is made from
     if (std::filesystem::equivalent(path, output, ec))
       throw ResultsError("merge: -o " + output + " is one of the inputs (" + path + "); give a new file");
-  check_distinct_inputs(inputs);  // one shard given twice: named so, not as its networks "in both"
-  std::vector<ResultsFile> files;
-  for (const auto& path : inputs) files.emplace_back(path);
+  // One shard given twice is named so, not as its networks "in both".
+  const std::vector<ResultsFile> files = open_distinct(inputs);
   const auto hash_of = [](const ResultsFile& f) { return f.sweep_hash().empty() ? "(none)" : f.sweep_hash(); };
   const std::string hash = hash_of(files[0]);
   for (size_t k = 1; k < files.size(); ++k)

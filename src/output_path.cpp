@@ -160,6 +160,13 @@ void check_distinct_inputs(const std::vector<std::string>& inputs) {
     }
 }
 
+std::vector<ResultsFile> open_distinct(const std::vector<std::string>& inputs) {
+  check_distinct_inputs(inputs);
+  std::vector<ResultsFile> files;
+  for (const auto& path : inputs) files.emplace_back(path);
+  return files;
+}
+
 SweepSpec trained_spec(const ResultsFile& file, bool plane) {
   const SweepSource& source = file.sweep_source();
   const SweepSpec defaults;

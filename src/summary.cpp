@@ -58,19 +58,19 @@ Distribution distribution(const std::vector<double>& v) {
 
 }  // namespace
 
-std::vector<NetworkSummary> summarize_networks(const std::vector<std::string>& files, const SummaryOptions& options) {
+std::vector<NetworkSummary> summarize_networks(const std::vector<ResultsFile>& opened, const SummaryOptions& options) {
   std::vector<NetworkSummary> out;
-  check_distinct_inputs(files);
   // Each file's part: its label, else (of several files) its name, joined with
   // those of its sweep family ("a + b": its seeds run later, its shards), whose
   // networks are replicas of the same configurations. Files of different sweeps
   // that share a part (A/run.h5 and B/run.h5, or two sweeps' "circle" parts) are
   // told apart by their paths, so their networks never group as replicas.
-  std::vector<ResultsFile> opened;  // each opened (and its layout checked) once
+  std::vector<std::string> files;
+  for (const ResultsFile& f : opened) files.push_back(f.path());
   std::vector<std::string> parts(files.size()), hashes(files.size());
   std::vector<bool> labelled(files.size());
   for (size_t k = 0; k < files.size(); ++k) {
-    const ResultsFile& f = opened.emplace_back(files[k]);
+    const ResultsFile& f = opened[k];
     labelled[k] = f.has_attribute("part_label");
     parts[k] = labelled[k] ? f.attribute("part_label") : "";
     const std::string family = sweep_family(f);

@@ -2,8 +2,8 @@
 // network, and the spec keys it tells apart (what two files may differ in
 // unwarned, as their networks pool).
 #include <algorithm>
+#include <charconv>
 #include <cmath>
-#include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -38,13 +38,10 @@ const std::vector<std::pair<std::string, std::vector<std::string>>>& axis_keys()
 std::string shown(const nlohmann::json& v) {
   if (v.is_number_float()) {  // the fewest digits that read back as the value (a float's as that float)
     const double value = v.get<double>();
-    const bool single = double(float(value)) == value;
-    for (int digits = 1; digits < 17; ++digits) {
-      const std::string text = format_number(value, ("%." + std::to_string(digits) + "g").c_str());
-      const double back = std::strtod(text.c_str(), nullptr);
-      if (single ? float(back) == float(value) : back == value) return text;
-    }
-    return format_number(value, "%.17g");
+    char text[64];
+    const auto end = double(float(value)) == value ? std::to_chars(text, text + sizeof text, float(value)).ptr
+                                                   : std::to_chars(text, text + sizeof text, value).ptr;
+    return std::string(text, end);
   }
   if (!v.is_array()) return v.dump();
   std::string list;

@@ -237,7 +237,7 @@ TEST(Gallery, FilesOfDifferentSweepsNeverGroupAsReplicas) {
                             " --snapshot-every 3 --device cpu -q -o " + files.back();
     ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
   }
-  const std::vector<NetworkSummary> networks = summarize_networks(files, SummaryOptions{});
+  const std::vector<NetworkSummary> networks = summarize_networks(open_distinct(files), SummaryOptions{});
   ASSERT_EQ(networks.size(), 2u);
   EXPECT_NE(networks[0].part, networks[1].part);
   EXPECT_NE(networks[0].part.find("sweepA"), std::string::npos) << networks[0].part;

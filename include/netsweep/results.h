@@ -194,6 +194,9 @@ class ResultsFile {
 // outputs) written out. Throws where the stored sweep does not stand run's checks.
 SweepSpec trained_spec(const ResultsFile& file, bool plane = false);
 
+// Opens each of `inputs` once, refusing (check_distinct_inputs) one given twice.
+std::vector<ResultsFile> open_distinct(const std::vector<std::string>& inputs);
+
 // Files whose sweeps differ only in their seeds (more replicas of a sweep, run
 // later; its shards) or in what they record but the plane share a family, this
 // hash; "" for a file that records no sweep, or whose spec does not stand run's checks.

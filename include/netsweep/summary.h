@@ -29,8 +29,8 @@ struct SummaryOptions {
   bool check_distinct = true;   // refuse a network given twice (false: the caller checked, as it selects)
 };
 
-// Every network of the files, in file order.
-std::vector<NetworkSummary> summarize_networks(const std::vector<std::string>& files, const SummaryOptions& options);
+// Every network of the files (open_distinct's), in file order.
+std::vector<NetworkSummary> summarize_networks(const std::vector<ResultsFile>& files, const SummaryOptions& options);
 
 // The axes networks can be grouped by, and a network's value on one.
 const std::vector<std::string>& summary_axes();

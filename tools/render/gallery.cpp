@@ -201,10 +201,8 @@ void render_gallery(const RenderOptions& given) {
   if (o.output.empty()) throw RenderError("-o: the output directory is empty");
   if (o.threads < 0 || o.threads > 4096) throw RenderError("--threads: must be 0..4096 (0 = all cores)");
   const Font font(o.font.empty() ? Font::default_path() : o.font);
-  std::vector<ResultsFile> files;
+  const std::vector<ResultsFile> files = open_distinct(o.inputs);
   std::vector<Sweep> sweeps;
-  check_distinct_inputs(o.inputs);
-  for (const auto& path : o.inputs) files.emplace_back(path);
   std::vector<const ResultsFile*> each;
   for (const ResultsFile& f : files) each.push_back(&f);
   check_distinct_networks(each, [&](const NetworkRow& r) { return matches(r, o.runs); });
@@ -328,7 +326,7 @@ void render_gallery(const RenderOptions& given) {
   {
     SummaryOptions checked;
     checked.check_distinct = false;  // above, of the networks --runs selects
-    const std::vector<NetworkSummary> summaries = summarize_networks(o.inputs, checked);
+    const std::vector<NetworkSummary> summaries = summarize_networks(files, checked);
     std::vector<size_t> first_of_file(files.size() + 1, 0);
     for (size_t k = 0; k < files.size(); ++k) first_of_file[k + 1] = first_of_file[k] + files[k].networks().size();
     for (auto& n : networks) {
