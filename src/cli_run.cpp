@@ -310,20 +310,27 @@ std::vector<SweepPart> sweep_parts(const CliRun& c, const std::vector<CLI::Optio
   const SweepSpec base = make_spec(c);
   const std::vector<DataPart> data = load_data_parts(c.data);
   if (c.data_seed_given) {  // as the options above: one that changes nothing is refused, not ignored
-    DataOptions other = c.data;
-    ++other.generator.seed;
-    std::vector<DataPart> again;
-    try {
-      again = load_data_parts(other);
-    } catch (const DataError&) {  // what the next seed's points refuse (a split, two parts alike): they differ
+    // The seed draws each held-out split; without one, only the generators' points can
+    // change: they are built again at the next seed (the files, first, are not read again).
+    bool acts = std::any_of(data.begin(), data.end(), [](const DataPart& p) { return p.data.test.size() > 0; });
+    const size_t generated = c.data.points.empty() && c.data.csv.empty() ? 0 : 1;
+    if (!acts && data.size() > generated) {
+      DataOptions other = c.data;
+      ++other.generator.seed;
+      other.points.clear();
+      other.csv.clear();
+      const auto same = [](const DataPart& x, const DataPart& y) { return x.data.train.coords == y.data.train.coords; };
+      try {
+        const std::vector<DataPart> again = load_data_parts(other);
+        acts = !std::equal(data.begin() + long(generated), data.end(), again.begin(), again.end(), same);
+      } catch (const DataError&) {  // what the next seed's points refuse (two parts alike): they differ
+        acts = true;
+      }
     }
-    const auto same = [](const DataPart& x, const DataPart& y) {
-      return x.data.train.coords == y.data.train.coords && x.data.test.coords == y.data.test.coords;
-    };
-    if (!again.empty() && std::equal(data.begin(), data.end(), again.begin(), again.end(), same))
+    if (!acts)
       throw SpecError("--data-seed " + std::to_string(c.data.generator.seed) +
                       ": every seed gives these points (moons and spiral at noise 0, generators with their own "
-                      "seed=, files; no --test-fraction to split); drop it");
+                      "seed=, files; no point held out by --test-fraction); drop it");
   }
   const std::vector<std::vector<std::string>> sets =
       c.feature_sets.empty() ? std::vector<std::vector<std::string>>{{}} : c.feature_sets;

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "cli_command.h"
+#include "netsweep/problem.h"
 
 namespace fs = std::filesystem;
 using netsweep::test::run_cli;
@@ -306,4 +307,34 @@ TEST(Cli, DataSeedRunsWhereTheNextSeedsPointsWouldBeRefused) {
     EXPECT_EQ(r.exit_code, 0) << data << "\n" << r.output;
   }
   for (const char* f : {"seeded.h5", "seeded.part-0.h5", "seeded.part-1.h5"}) fs::remove(temp_path(f));
+}
+
+// The seed draws a held-out split: --data-seed acts there, and runs, even at a seed
+// whose next seed holds out the same points (one of four points, alike at 1 seed in 4).
+TEST(Cli, DataSeedRunsWhereTheNextSeedHoldsOutTheSamePoints) {
+  netsweep::DataOptions data;
+  for (const auto& [name, points] : {std::pair{"green.json", R"([{"x":0.1,"y":0.2},{"x":0.3,"y":0.4}])"},
+                                     std::pair{"red.json", R"([{"x":0.6,"y":0.7},{"x":0.8,"y":0.9}])"}}) {
+    std::FILE* f = std::fopen(temp_path(name).c_str(), "w");
+    std::fputs(points, f);
+    std::fclose(f);
+    data.points.push_back(temp_path(name) + ":" + std::to_string(data.points.size()));
+  }
+  data.test_fraction = 0.25f;
+  const auto held_out = [&](uint64_t seed) {
+    data.generator.seed = seed;
+    return netsweep::load_data(data).test.coords;
+  };
+  uint64_t seed = 1;
+  while (seed < 100 && held_out(seed) != held_out(seed + 1)) ++seed;
+  ASSERT_LT(seed, 100u) << "no seed whose next seed holds out the same point";
+  uint64_t other = seed + 2;
+  while (other < seed + 100 && held_out(other) == held_out(seed)) ++other;
+  ASSERT_NE(held_out(other), held_out(seed)) << "the seed never moves the split";
+  const std::string run =
+      "run --layers 1 --widths 2 --epochs 1 --grid 4 --device cpu -q --test-fraction 0.25 --points " + data.points[0] +
+      " --points " + data.points[1] + " -o " + temp_path("split.h5");
+  const auto r = run_cli(run + " --data-seed " + std::to_string(seed));
+  EXPECT_EQ(r.exit_code, 0) << run << "\n" << r.output;
+  for (const char* f : {"green.json", "red.json", "split.h5"}) fs::remove(temp_path(f));
 }

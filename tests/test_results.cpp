@@ -279,6 +279,11 @@ TEST(Cli, BadInputsFailWithAClearMessage) {
       {"run --points " + good + ":0 --points " + good1 + ":1 --n-points 50", "--n-points: the data are files"},
       {"run --points " + good + ":0 --points " + good1 + ":1 --data-seed 3", "--data-seed: the data are files"},
       {"run --dataset moons:n=40 --data-seed 3", "--data-seed 3: every seed gives these points"},
+      // 0.1 of 3 points holds none out; moons at noise 0 are the same at every seed
+      {"run --points " + good + ":0 --points " + good1 + ":1 --test-fraction 0.1 --data-seed 3",
+       "--data-seed 3: every seed gives these points"},
+      {"run --points " + good + ":0 --points " + good1 + ":1 --dataset moons:n=40 --data-seed 3",
+       "--data-seed 3: every seed gives these points"},
       {"run --neuron-maps none --neuron-grid 8", "--neuron-grid: --neuron-maps none records no neuron maps"},
       {"run --config " + write_file("sgd.toml", "optimizers = [\"adam\", \"sgd\"]\nmomentum = [0.5]\n"),
        "add momentum to --optimizers"},
