@@ -59,17 +59,28 @@ void print_info(const InfoOptions& o) {
   const std::vector<std::string> axes = o.by.empty() ? std::vector<std::string>{} : parse_axes(o.by);
   const std::vector<ResultsFile> opened = open_distinct(o.files);  // each read once (its stored sweep too)
   const std::vector<NetworkSummary> networks = summarize_networks(opened, options);
-  // Groups pool the files' networks as replicas: say where the files train otherwise than --by can tell.
+  // Groups pool the files' networks as replicas: say where the files train otherwise than --by can tell,
+  // one line for the files that differ alike (the parts of a multi-data sweep: in the data).
+  std::vector<std::pair<std::string, std::vector<std::string>>> warnings;  // (differences, files)
   if (!axes.empty() && std::find(axes.begin(), axes.end(), "part") == axes.end())
     for (size_t k = 1; k < o.files.size(); ++k) {
       std::string said;
       for (const std::string& d : unnamed_differences(opened[0], opened[k])) said += (said.empty() ? "" : ", ") + d;
-      if (!said.empty())
-        std::fprintf(stderr,
-                     "warning: %s trains otherwise than %s in %s, which --by does not group by: their networks "
-                     "pool as replicas (add part to --by to keep the files apart)\n",
-                     o.files[k].c_str(), o.files[0].c_str(), said.c_str());
+      if (said.empty()) continue;
+      const auto alike = std::find_if(warnings.begin(), warnings.end(), [&](const auto& w) { return w.first == said; });
+      if (alike != warnings.end())
+        alike->second.push_back(o.files[k]);
+      else
+        warnings.push_back({said, {o.files[k]}});
     }
+  for (const auto& [said, files] : warnings) {
+    std::string which;
+    for (const std::string& f : files) which += (which.empty() ? "" : ", ") + f;
+    std::fprintf(stderr,
+                 "warning: %s %s otherwise than %s in %s, which --by does not group by: their networks pool as "
+                 "replicas (add part to --by to keep the files apart)\n",
+                 which.c_str(), files.size() > 1 ? "train" : "trains", o.files[0].c_str(), said.c_str());
+  }
   if (format == SummaryFormat::table)  // a header per file
     for (const ResultsFile& f : opened) {
       const std::string& path = f.path();

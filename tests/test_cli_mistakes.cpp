@@ -216,6 +216,17 @@ TEST(Cli, InfoRefusesTheSameNetworksTwice) {
             std::string::npos)
       << warned.output;
   EXPECT_EQ(run_cli("info " + all + " " + longer + " --by part,layers").output.find("warning"), std::string::npos);
+  // Files that differ alike are said in one line.
+  const std::string longer2 = temp_path("twice_longer2.h5");
+  ASSERT_EQ(run_cli(std::string(sweep).replace(sweep.find("--epochs 1"), 10, "--epochs 2") + "--seed 60 -o " + longer2)
+                .exit_code,
+            0);
+  const auto alike = run_cli("info " + all + " " + longer + " " + longer2 + " --by layers").output;
+  EXPECT_NE(alike.find("warning: " + longer + ", " + longer2 + " train otherwise than " + all +
+                       " in epochs (1 and 2), which"),
+            std::string::npos)
+      << alike;
+  EXPECT_EQ(alike.find("warning", alike.find("warning") + 1), std::string::npos) << alike;
   // A float setting is said as given (0.3, not the float's 0.30000001192092896).
   const std::string stops = temp_path("twice_stops.h5");
   ASSERT_EQ(run_cli(sweep + "--early-stop-loss 0.3 --seed 70 -o " + stops).exit_code, 0);
@@ -227,7 +238,7 @@ TEST(Cli, InfoRefusesTheSameNetworksTwice) {
   const auto close_warned = run_cli("info " + stops + " " + closer + " --by layers");
   EXPECT_NE(close_warned.output.find("in early_stop_loss (0.3 and 0.30000004), which"), std::string::npos)
       << close_warned.output;
-  for (const auto& f : {a, b, all, more, overlap, lr, longer, stops, closer}) fs::remove(f);
+  for (const auto& f : {a, b, all, more, overlap, lr, longer, longer2, stops, closer}) fs::remove(f);
 }
 
 // A multi-data sweep's part run again with other seeds is the same part: its
