@@ -105,6 +105,32 @@ TEST(Gallery, RegressionFilesRenderCurves) {
   stbi_image_free(png);
 }
 
+// The colour maps are two classes': where no file has two (values, three classes),
+// --colormap would change nothing and is refused; beside a two-class file it acts there.
+TEST(Gallery, AColormapNoFileUsesIsRefused) {
+  const std::string csv = temp_path("three.csv");
+  std::ofstream(csv) << "x1,x2,label\n0.1,0.1,0\n0.2,0.1,0\n0.5,0.5,1\n0.6,0.5,1\n0.9,0.9,2\n0.8,0.9,2\n";
+  const std::string small = " --layers 1 --widths 4 --epochs 2 --grid 8";
+  RenderOptions o = trained_gallery("three", "--csv " + csv + small);
+  RenderOptions values = trained_gallery("values", "--dataset poly:n=20 --loss mse" + small);
+  const RenderOptions two = trained_gallery("two", "--dataset moons:n=20" + small);
+  for (auto [options, why] : {std::pair{&o, std::string(" holds 3 classes, each drawn in its own colour")},
+                              std::pair{&values, std::string(" holds 1-D regression values, drawn in viridis")}}) {
+    options->colormap = "viridis";
+    try {
+      render_gallery(*options);
+      ADD_FAILURE() << "--colormap rendered " << options->inputs[0];
+    } catch (const RenderError& e) {
+      EXPECT_NE(std::string(e.what()).find("--colormap viridis: " + options->inputs[0] + why), std::string::npos)
+          << e.what();
+    }
+  }
+  o.inputs.push_back(two.inputs[0]);
+  EXPECT_NO_THROW(render_gallery(o));
+  for (const auto& r : {o, values, two}) fs::remove_all(r.output);
+  for (const auto& f : {csv, o.inputs[0], values.inputs[0], two.inputs[0]}) fs::remove(f);
+}
+
 TEST(Gallery, BadInputsGiveClearErrors) {
   RenderOptions o;
   o.quiet = true;

@@ -212,6 +212,21 @@ void render_gallery(const RenderOptions& given) {
     if (sweeps.back().scene.regression != sweeps[0].scene.regression)
       throw RenderError(o.inputs[k] + ": one gallery cannot mix 1-D regression with 2-D classification files");
   }
+  if (!o.colormap.empty()) {  // two classes' map: more are blended from their own colours, values drawn in viridis
+    const auto drawn_otherwise = [](const Sweep& s) { return s.scene.regression || s.scene.style.classes != 2; };
+    for (size_t k = 0; k < sweeps.size(); ++k) {
+      if (!drawn_otherwise(sweeps[k])) continue;
+      const std::string why = sweeps[k].scene.regression ? "1-D regression values, drawn in viridis"
+                                                         : std::to_string(sweeps[k].scene.style.classes) +
+                                                               " classes, each drawn in its own colour";
+      if (std::all_of(sweeps.begin(), sweeps.end(), drawn_otherwise))  // an option that changes nothing
+        throw RenderError("--colormap " + o.colormap + ": " + o.inputs[k] + " holds " + why +
+                          "; the colour maps are for two classes");
+      if (!o.quiet)
+        std::fprintf(stderr, "netsweep-render: %s: %s; --colormap %s is for two classes\n",
+                     one_line(o.inputs[k]).c_str(), why.c_str(), one_line(o.colormap).c_str());
+    }
+  }
   std::vector<GalleryNetwork> networks;
   for (const Sweep& s : sweeps)
     for (size_t k = 0; k < s.rows.size(); ++k) {

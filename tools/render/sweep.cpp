@@ -149,9 +149,6 @@ Sweep read_sweep(const ResultsFile& file, const RenderOptions& o) {
   scene.style.map = !o.colormap.empty()                         ? parse_colormap(o.colormap)
                     : (data.classes == 2 && scene.outputs == 2) ? ColorMap::seed
                                                                 : ColorMap::playground;
-  if (!o.colormap.empty() && data.classes > 2 && !o.quiet)  // field_color blends the classes' own colours
-    std::fprintf(stderr, "netsweep-render: %s: %d classes, each drawn in its own colour; --colormap %s is for two\n",
-                 one_line(file.path()).c_str(), data.classes, one_line(o.colormap).c_str());
   for (auto [src, dst] : {std::pair<const PointSet*, Points*>{&data.train, &scene.train}, {&data.test, &scene.test}}) {
     dst->coords = src->coords;
     dst->labels.assign(src->labels.begin(), src->labels.end());
