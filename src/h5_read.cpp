@@ -7,6 +7,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <type_traits>
 
 #include "h5.h"
 #include "host_util.h"  // half_bits_to_float
@@ -120,6 +121,17 @@ hsize_t stored_count(hid_t set, const std::string& name, const std::string& wher
   check_stored(set, count, name, where);
   return count;
 }
+
+// Integers (ids, labels, epochs, offsets) are read only from integers: HDF5 would convert
+// 0.7 to 0 and 19.9 to 19 without a word.
+template <typename T>
+void check_class(hid_t set, const std::string& name, const std::string& where) {
+  if constexpr (std::is_integral_v<T>) {
+    Handle type(H5Dget_type(set), H5Tclose, where + ": type of '" + name + "'");
+    if (H5Tget_class(type) != H5T_INTEGER)
+      throw Error(where + ": dataset '" + name + "' does not hold integers (damaged, or not written by netsweep)");
+  }
+}
 }  // namespace
 
 void check_stored(hid_t parent, const std::string& name, const std::string& where) {
@@ -131,6 +143,7 @@ void check_stored(hid_t parent, const std::string& name, const std::string& wher
 template <typename T>
 std::vector<T> read(hid_t parent, const std::string& name, const std::string& where) {
   Handle set = open_dataset(parent, name, where);
+  check_class<T>(set, name, where);
   const hsize_t count = stored_count(set, name, where);
   std::vector<T> out(count);
   if (count > 0)
@@ -151,6 +164,7 @@ template <typename T>
 std::vector<T> read_slab(hid_t parent, const std::string& name, const std::vector<hsize_t>& start,
                          const std::vector<hsize_t>& count, const std::string& where) {
   Handle set = open_dataset(parent, name, where);
+  check_class<T>(set, name, where);
   stored_count(set, name, where);
   Handle file_space(H5Dget_space(set), H5Sclose, where + ": dataspace of " + name);
   check(H5Sselect_hyperslab(file_space, H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr),

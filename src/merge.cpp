@@ -2,10 +2,12 @@
 #include "netsweep/merge.h"
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "netsweep/backend.h"
 #include "netsweep/problem.h"
 #include "netsweep/results.h"
 #include "netsweep/run.h"
@@ -25,6 +27,26 @@ std::string merged_options(const std::string& shard_options, const std::string& 
     out += line + "\n";
   }
   return out;
+}
+
+// A shard's row is the sweep's network of its id, or its results would be written under
+// another network (its parameters into another's block): a row edited, or a shard's
+// table out of step with its spec.
+void check_row_is_network(const NetworkRow& row, const TrainingProblem& p, const std::string& file) {
+  const NetworkConfig& c = p.networks[size_t(row.id)];
+  const auto same = [](float a, double b) { return a == float(b) || (std::isnan(a) && std::isnan(float(b))); };
+  const bool momentum = c.optimizer.kind == Optimizer::momentum;
+  if (row.hidden_shape != c.shape_label() || row.activation != to_string(c.activation) ||
+      row.optimizer != to_string(c.optimizer.kind) || !same(row.lr, c.optimizer.lr) || !same(row.l1, c.optimizer.l1) ||
+      !same(row.l2, c.optimizer.l2) || !same(row.momentum, momentum ? c.optimizer.momentum : NAN) ||
+      row.batch != c.batch || row.seed != c.seed || row.replica != c.replica ||
+      row.parameters != p.layout.networks[size_t(row.id)].count)
+    throw ResultsError("merge: " + file + ": network " + std::to_string(row.id) + " is " + row.hidden_shape + " " +
+                       row.activation + " " + row.optimizer + ", seed " + std::to_string(row.seed) + " (" +
+                       std::to_string(row.parameters) + " parameters), but the sweep's network " +
+                       std::to_string(row.id) + " is " + c.shape_label() + " " + to_string(c.activation) + " " +
+                       to_string(c.optimizer.kind) + ", seed " + std::to_string(c.seed) + " (" +
+                       std::to_string(p.layout.networks[size_t(row.id)].count) + " parameters)");
 }
 }  // namespace
 
@@ -56,8 +78,9 @@ void merge_results(const std::vector<std::string>& inputs, const std::string& ou
   const SweepSpec spec = spec_from_json(files[0].attribute("spec"));
   const Dataset data = files[0].dataset();
   const TrainingProblem problem = build_problem(spec, data);
-  if (sweep_hash(spec, data) != hash)
-    throw ResultsError("merge: " + inputs[0] + ": sweep hash does not match its spec");
+  for (size_t k = 0; k < files.size(); ++k)  // each shard's, not only the first's: a damaged one would merge
+    if (sweep_hash(spec_from_json(files[k].attribute("spec")), files[k].dataset()) != hash)
+      throw ResultsError("merge: " + inputs[k] + ": sweep hash does not match its spec");
 
   // Where each network id lives: (file, row).
   const size_t n = problem.networks.size();
@@ -72,6 +95,7 @@ void merge_results(const std::vector<std::string>& inputs, const std::string& ou
         throw ResultsError("merge: network " + std::to_string(id) + " (" + rows[r].hidden_shape + " " +
                            rows[r].activation + ") is in both " + inputs[size_t(where[size_t(id)].first)] + " and " +
                            inputs[k]);
+      check_row_is_network(rows[r], problem, inputs[k]);
       where[size_t(id)] = {int(k), int(r)};
     }
   }
@@ -106,13 +130,27 @@ void merge_results(const std::vector<std::string>& inputs, const std::string& ou
     const int row = where[id].second;
     results[id] = f.network_result(row);
     const auto& net = problem.layout.networks[id];
-    const auto w0 = f.weights(row, false), w1 = f.weights(row, true);
+    // What is copied holds as many values as the sweep's network takes (never read or written past).
+    const auto sized = [&](std::vector<float> values, size_t want, const char* what) {
+      if (values.size() != want)
+        throw ResultsError("merge: " + f.path() + ": network " + std::to_string(id) + "'s " + what + " hold " +
+                           std::to_string(values.size()) + " values, but the sweep's network takes " +
+                           std::to_string(want));
+      return values;
+    };
+    const size_t count = size_t(net.count),
+                 frame = size_t(problem.grid_h) * size_t(problem.grid_w) * size_t(problem.outputs);
+    const size_t maps = size_t(hidden_units(problem, int(id))) * size_t(problem.neuron_grid_h * problem.neuron_grid_w);
+    const auto w0 = sized(f.weights(row, false), count, "initial parameters");
+    const auto w1 = sized(f.weights(row, true), count, "final parameters");
     std::copy(w0.begin(), w0.end(), initial.begin() + net.offset);
     std::copy(w1.begin(), w1.end(), final_params.begin() + net.offset);
     for (int fr = 0; fr < frames; ++fr) {
-      if (problem.record_neurons[id]) writer.write_neuron_maps(int(id), fr, f.neuron_maps(row, fr).data());
-      if (problem.record_weights[id]) writer.write_weights(int(id), fr, f.weights_at(row, fr).data());
-      writer.write_frame(int(id), fr, f.frame(row, fr).data());
+      if (problem.record_neurons[id])
+        writer.write_neuron_maps(int(id), fr, sized(f.neuron_maps(row, fr), maps, "neuron maps").data());
+      if (problem.record_weights[id])
+        writer.write_weights(int(id), fr, sized(f.weights_at(row, fr), count, "parameter snapshots").data());
+      writer.write_frame(int(id), fr, sized(f.frame(row, fr), frame, "frames").data());
     }
   }
   merging.clear();

@@ -2,6 +2,8 @@
 // say of itself before the pictures and summaries draw from it.
 #include "results_schema.h"
 
+#include <cmath>
+
 #include "host_util.h"
 #include "netsweep/results.h"
 
@@ -51,6 +53,11 @@ void check_network_row(const NetworkRow& r, int index, int64_t inputs, int64_t o
                                      {"final_test_accuracy", r.final_test_accuracy}})
     if (value < 0 || value > 1) fail(field, "is not a share from 0 to 1");  // NaN: no such set
   if (r.epochs_trained < 0 || r.epochs_trained > epochs) fail("epochs_trained", "is not within 0..epochs");
+  // Settings and a time that the tables print: a value no run writes would be printed as if one had.
+  if (!(r.lr > 0) || std::isinf(r.lr)) fail("lr", "is not a positive learning rate");
+  for (const auto& [field, value] : {std::pair<const char*, float>{"l1", r.l1}, {"l2", r.l2}})
+    if (value < 0 || std::isinf(value)) fail(field, "is not a penalty of 0 or more");  // NaN: files before 1.1
+  if (r.wall_seconds < 0 || std::isinf(r.wall_seconds)) fail("wall_seconds", "is not a time in seconds");
 }
 
 }  // namespace netsweep::results_schema

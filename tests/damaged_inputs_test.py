@@ -137,6 +137,14 @@ def repeat_frame_epoch(f):
     f["frame_epochs"][:] = epochs
 
 
+def as_floats(name):  # an integer column stored as floats (HDF5 would read 0.5 as 0)
+    def edit(f):
+        values = f["networks/" + name][:].astype(np.float64) + 0.5
+        del f["networks/" + name]
+        f["networks"].create_dataset(name, data=values)
+    return edit
+
+
 for label, edit, needle in [
         ("a hidden shape wider than the network", set_row("hidden_shape", b"9"), "networks/width"),
         ("hidden layers not matching the shape", set_row("hidden_layers", 5), "networks/hidden_shape"),
@@ -147,7 +155,12 @@ for label, edit, needle in [
         ("a frame epoch repeated", repeat_frame_epoch, "frame_epochs"),
         ("a spec that is not JSON", set_attr("spec", b"garbage"), "attribute 'spec'"),
         ("a dataset attribute that is a list", set_attr("dataset", b"[1, 2, 3]"), "attribute 'dataset'"),
-        ("an unknown loss", set_attr("loss", b"hinge"), "attribute 'loss'")]:
+        ("an unknown loss", set_attr("loss", b"hinge"), "attribute 'loss'"),
+        ("ids stored as floats", as_floats("id"), "dataset 'id' does not hold integers"),
+        ("epochs trained stored as floats", as_floats("epochs_trained"), "'epochs_trained' does not hold integers"),
+        ("a NaN learning rate", set_row("lr", np.nan), "networks/lr"),
+        ("a negative L2 penalty", set_row("l2", -1), "networks/l2"),
+        ("a time of -1e300 seconds", set_row("wall_seconds", -1e300), "networks/wall_seconds")]:
     damaged = damaged_copy(good, "row.h5", edit)
     expect(f"info: {label}", [NETSWEEP, "info", damaged], needle)
     expect(f"render: {label}", [RENDER, damaged, "-o", path("gallery"), "-q"], needle, out=path("gallery"))
@@ -381,5 +394,21 @@ if r.returncode != 2 or "holds the complete results of shard 0/2 of this sweep" 
     failures.append(f"--resume with another shard's file: status {r.returncode}, file kept {kept}: {r.stderr}")
 else:
     print("ok   --resume with another shard's complete file is refused, the file kept")
+
+# Shards merge only where each row is the sweep's network of its id and each shard's spec is its sweep's: a row
+# moved to another id had its results written under that network (a wider one's parameters past its block: SIGSEGV).
+shards = [path(f"merge_shard{k}.h5") for k in range(2)]
+for k, shard in enumerate(shards):
+    subprocess.run([NETSWEEP, "run", *two, "--shard", f"{k}/2", "-o", shard], check=True)
+merged = path("merged_shards.h5")
+swapped = [damaged_copy(shards[k], f"swapped{k}.h5", lambda f, k=k: f["networks/id"].__setitem__(0, 1 - k))
+           for k in range(2)]
+expect("merge: shards whose ids were swapped", [NETSWEEP, "merge", "-q", *swapped, "-o", merged],
+       "network 1 is 3 sigmoid adam, seed 0 (17 parameters), but the sweep's network 1 is 3 relu adam", out=merged)
+longer = damaged_copy(shards[1], "longer.h5", lambda f: f.attrs.__setitem__(
+    "spec", np.bytes_(json.dumps({**json.loads(f.attrs["spec"]), "epochs": 3}))))
+expect("merge: the second shard's spec edited", [NETSWEEP, "merge", "-q", shards[0], longer, "-o", merged],
+       "longer.h5: sweep hash does not match its spec", out=merged)
+expect("merge: whole shards", [NETSWEEP, "merge", "-q", *shards, "-o", merged], "", status=0)
 
 finish("all damaged inputs refused cleanly")
