@@ -23,10 +23,18 @@ using results_schema::for_each_network_column;
 using results_schema::kPlanFormat;
 using results_schema::Stored;
 
+// The data group's kind: 1-D regression (else 2-D classification), one of the two named.
+bool stored_regression(hid_t data_group, const std::string& where) {
+  const std::string kind = h5::get_string_attr(data_group, "kind", where);
+  if (kind != "regression-1d" && kind != "classification-2d")
+    throw ResultsError(where + ": data attribute 'kind' is '" + kind + "', not classification-2d or regression-1d");
+  return kind == "regression-1d";
+}
+
 Dataset read_data_group(hid_t file, const std::string& where, const std::string& description) {
   auto g = h5::open_group(file, "data");
   Dataset d;
-  d.regression = h5::get_string_attr(g, "kind", where) == "regression-1d";
+  d.regression = stored_regression(g, where);
   const int64_t classes = h5::get_int_attr(g, "classes", where);
   if (classes < 0 || classes > kMaxLabel + 1) throw ResultsError(where + ": data attribute 'classes' is out of range");
   d.classes = int(classes);
@@ -184,6 +192,7 @@ void ResultsFile::check_layout() const {
   const int64_t outputs = h5::get_int_attr(g, "outputs", w), classes = h5::get_int_attr(g, "classes", w);
   if (outputs != int64_t(fr[4])) fail("data attribute 'outputs' does not match 'frames'");
   if (classes < 0 || classes > kMaxLabel + 1) fail("data attribute 'classes' is out of range");
+  stored_regression(g, w);
   // The attributes the summaries and pictures parse, each refused here naming it.
   auto parsed = [&](const char* name, auto parse) {
     const std::string text = h5::get_string_attr(f, name, w);
@@ -198,6 +207,13 @@ void ResultsFile::check_layout() const {
     if (!nlohmann::json::parse(t).is_object()) throw std::runtime_error("is not a JSON object");
   });
   parsed("loss", [](const std::string& t) { parse_loss(t); });
+  // The spec and the tables say one training (the summaries print one, the pictures draw the other).
+  const SweepSpec spec = spec_from_json(h5::get_string_attr(f, "spec", w));
+  if (spec.epochs != epochs)
+    fail("attribute 'spec' says " + std::to_string(spec.epochs) + " epochs but the file holds " +
+         std::to_string(epochs));
+  if (const std::string loss = h5::get_string_attr(f, "loss", w); loss != to_string(spec.loss))
+    fail("attribute 'loss' is " + loss + " but attribute 'spec' says " + to_string(spec.loss));
   const int64_t inputs = h5::get_int_attr(g, "inputs", w);
   if (inputs < 1 || inputs > std::numeric_limits<int32_t>::max()) fail("data attribute 'inputs' is out of range");
   for (size_t i = 0; i < n; ++i) check_network_row(networks()[i], int(i), inputs, outputs, epochs, w);

@@ -160,7 +160,13 @@ for label, edit, needle in [
         ("epochs trained stored as floats", as_floats("epochs_trained"), "'epochs_trained' does not hold integers"),
         ("a NaN learning rate", set_row("lr", np.nan), "networks/lr"),
         ("a negative L2 penalty", set_row("l2", -1), "networks/l2"),
-        ("a time of -1e300 seconds", set_row("wall_seconds", -1e300), "networks/wall_seconds")]:
+        ("a time of -1e300 seconds", set_row("wall_seconds", -1e300), "networks/wall_seconds"),
+        ("a loss other than the spec's", set_attr("loss", b"mse"), "attribute 'loss' is mse but attribute 'spec' says"),
+        ("a spec of other epochs", lambda f: f.attrs.__setitem__(
+            "spec", np.bytes_(json.dumps({**json.loads(f.attrs["spec"]), "epochs": 30}))),
+         "attribute 'spec' says 30 epochs but the file holds 2"),
+        ("an unknown data kind", lambda f: f["data"].attrs.__setitem__("kind", np.bytes_(b"blah")),
+         "data attribute 'kind' is 'blah'")]:
     damaged = damaged_copy(good, "row.h5", edit)
     expect(f"info: {label}", [NETSWEEP, "info", damaged], needle)
     expect(f"render: {label}", [RENDER, damaged, "-o", path("gallery"), "-q"], needle, out=path("gallery"))
@@ -405,10 +411,10 @@ swapped = [damaged_copy(shards[k], f"swapped{k}.h5", lambda f, k=k: f["networks/
            for k in range(2)]
 expect("merge: shards whose ids were swapped", [NETSWEEP, "merge", "-q", *swapped, "-o", merged],
        "network 1 is 3 sigmoid adam, seed 0 (17 parameters), but the sweep's network 1 is 3 relu adam", out=merged)
-longer = damaged_copy(shards[1], "longer.h5", lambda f: f.attrs.__setitem__(
-    "spec", np.bytes_(json.dumps({**json.loads(f.attrs["spec"]), "epochs": 3}))))
-expect("merge: the second shard's spec edited", [NETSWEEP, "merge", "-q", shards[0], longer, "-o", merged],
-       "longer.h5: sweep hash does not match its spec", out=merged)
+edited = damaged_copy(shards[1], "beta1.h5", lambda f: f.attrs.__setitem__(
+    "spec", np.bytes_(json.dumps({**json.loads(f.attrs["spec"]), "beta1": 0.5}))))
+expect("merge: the second shard's spec edited", [NETSWEEP, "merge", "-q", shards[0], edited, "-o", merged],
+       "beta1.h5: sweep hash does not match its spec", out=merged)
 expect("merge: whole shards", [NETSWEEP, "merge", "-q", *shards, "-o", merged], "", status=0)
 
 finish("all damaged inputs refused cleanly")
