@@ -12,6 +12,7 @@
 #include "netsweep/results.h"
 #include "netsweep/run.h"
 #include "netsweep/stop_signals.h"
+#include "netsweep/text.h"
 #include "progress.h"
 
 namespace netsweep {
@@ -34,19 +35,34 @@ std::string merged_options(const std::string& shard_options, const std::string& 
 // table out of step with its spec.
 void check_row_is_network(const NetworkRow& row, const TrainingProblem& p, const std::string& file) {
   const NetworkConfig& c = p.networks[size_t(row.id)];
-  const auto same = [](float a, double b) { return a == float(b) || (std::isnan(a) && std::isnan(float(b))); };
+  struct Field {
+    const char* name;
+    bool same;
+    std::string stored, sweep;
+  };
+  const auto text = [](const char* name, const std::string& stored, const std::string& sweep) {
+    return Field{name, stored == sweep, stored, sweep};
+  };
+  // NaN says nothing: files before format 1.1 have no l1, l2 and momentum columns (read as NaN).
+  const auto number = [](const char* name, float stored, double sweep) {
+    return Field{name, std::isnan(stored) || stored == float(sweep), format_number(stored), format_number(sweep)};
+  };
   const bool momentum = c.optimizer.kind == Optimizer::momentum;
-  if (row.hidden_shape != c.shape_label() || row.activation != to_string(c.activation) ||
-      row.optimizer != to_string(c.optimizer.kind) || !same(row.lr, c.optimizer.lr) || !same(row.l1, c.optimizer.l1) ||
-      !same(row.l2, c.optimizer.l2) || !same(row.momentum, momentum ? c.optimizer.momentum : NAN) ||
-      row.batch != c.batch || row.seed != c.seed || row.replica != c.replica ||
-      row.parameters != p.layout.networks[size_t(row.id)].count)
-    throw ResultsError("merge: " + file + ": network " + std::to_string(row.id) + " is " + row.hidden_shape + " " +
-                       row.activation + " " + row.optimizer + ", seed " + std::to_string(row.seed) + " (" +
-                       std::to_string(row.parameters) + " parameters), but the sweep's network " +
-                       std::to_string(row.id) + " is " + c.shape_label() + " " + to_string(c.activation) + " " +
-                       to_string(c.optimizer.kind) + ", seed " + std::to_string(c.seed) + " (" +
-                       std::to_string(p.layout.networks[size_t(row.id)].count) + " parameters)");
+  const std::string id = std::to_string(row.id);
+  for (const Field& f :
+       {text("hidden_shape", row.hidden_shape, c.shape_label()),
+        text("activation", row.activation, to_string(c.activation)),
+        text("optimizer", row.optimizer, to_string(c.optimizer.kind)), number("lr", row.lr, c.optimizer.lr),
+        number("l1", row.l1, c.optimizer.l1), number("l2", row.l2, c.optimizer.l2),
+        number("momentum", row.momentum, momentum ? c.optimizer.momentum : NAN),
+        text("batch", std::to_string(row.batch), std::to_string(c.batch)),
+        text("seed", std::to_string(row.seed), std::to_string(c.seed)),
+        text("replica", std::to_string(row.replica), std::to_string(c.replica)),
+        text("parameters", std::to_string(row.parameters), std::to_string(p.layout.networks[size_t(row.id)].count))})
+    if (!f.same)
+      throw ResultsError("merge: " + file + ": network " + id + "'s " + f.name + " is " + f.stored +
+                         ", but the sweep's network " + id + " (" + c.shape_label() + " " + to_string(c.activation) +
+                         " " + to_string(c.optimizer.kind) + ", seed " + std::to_string(c.seed) + ") has " + f.sweep);
 }
 }  // namespace
 

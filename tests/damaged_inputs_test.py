@@ -410,11 +410,21 @@ merged = path("merged_shards.h5")
 swapped = [damaged_copy(shards[k], f"swapped{k}.h5", lambda f, k=k: f["networks/id"].__setitem__(0, 1 - k))
            for k in range(2)]
 expect("merge: shards whose ids were swapped", [NETSWEEP, "merge", "-q", *swapped, "-o", merged],
-       "network 1 is 3 sigmoid adam, seed 0 (17 parameters), but the sweep's network 1 is 3 relu adam", out=merged)
+       "network 1's activation is sigmoid, but the sweep's network 1 (3 relu adam, seed 0) has relu", out=merged)
 edited = damaged_copy(shards[1], "beta1.h5", lambda f: f.attrs.__setitem__(
     "spec", np.bytes_(json.dumps({**json.loads(f.attrs["spec"]), "beta1": 0.5}))))
 expect("merge: the second shard's spec edited", [NETSWEEP, "merge", "-q", shards[0], edited, "-o", merged],
        "beta1.h5: sweep hash does not match its spec", out=merged)
 expect("merge: whole shards", [NETSWEEP, "merge", "-q", *shards, "-o", merged], "", status=0)
+os.remove(merged)
+
+
+def before_1_1(f):  # files before format 1.1 have no l1, l2, momentum columns: read as NaN, they merge
+    for name in ("l1", "l2", "momentum"):
+        del f["networks/" + name]
+
+
+old_shards = [damaged_copy(shards[k], f"old_shard{k}.h5", before_1_1) for k in range(2)]
+expect("merge: shards without the 1.1 columns", [NETSWEEP, "merge", "-q", *old_shards, "-o", merged], "", status=0)
 
 finish("all damaged inputs refused cleanly")
