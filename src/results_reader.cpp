@@ -192,7 +192,12 @@ void ResultsFile::check_layout() const {
   const int64_t outputs = h5::get_int_attr(g, "outputs", w), classes = h5::get_int_attr(g, "classes", w);
   if (outputs != int64_t(fr[4])) fail("data attribute 'outputs' does not match 'frames'");
   if (classes < 0 || classes > kMaxLabel + 1) fail("data attribute 'classes' is out of range");
-  stored_regression(g, w);
+  // A line of values for 1-D regression, a plane of at least 2x2 (--grid >= 2) for 2-D classification.
+  if (fr[3] < 2 || (stored_regression(g, w) ? fr[2] != 1 : fr[2] < 2))
+    fail("'frames' has a frame shape its data kind cannot have (" + std::to_string(fr[2]) + "x" +
+         std::to_string(fr[3]) + ")");
+  if (h5::has_attr(f, "values_beyond_f16") && h5::get_int_attr(f, "values_beyond_f16", w) < 0)
+    fail("attribute 'values_beyond_f16' is negative");
   // The attributes the summaries and pictures parse, each refused here naming it.
   auto parsed = [&](const char* name, auto parse) {
     const std::string text = h5::get_string_attr(f, name, w);

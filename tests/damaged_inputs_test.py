@@ -145,6 +145,13 @@ def as_floats(name):  # an integer column stored as floats (HDF5 would read 0.5 
     return edit
 
 
+def one_row(f):  # a 2-D classification file's plane cut to one row, as a 1-D regression file's
+    frames, y = f["frames"][:, :, :1], f["grid/y"][:1]
+    del f["frames"], f["grid/y"]
+    f.create_dataset("frames", data=frames)
+    f["grid"].create_dataset("y", data=y)
+
+
 for label, edit, needle in [
         ("a hidden shape wider than the network", set_row("hidden_shape", b"9"), "networks/width"),
         ("hidden layers not matching the shape", set_row("hidden_layers", 5), "networks/hidden_shape"),
@@ -166,7 +173,10 @@ for label, edit, needle in [
             "spec", np.bytes_(json.dumps({**json.loads(f.attrs["spec"]), "epochs": 30}))),
          "attribute 'spec' says 30 epochs but the file holds 2"),
         ("an unknown data kind", lambda f: f["data"].attrs.__setitem__("kind", np.bytes_(b"blah")),
-         "data attribute 'kind' is 'blah'")]:
+         "data attribute 'kind' is 'blah'"),
+        ("a classification plane of one row", one_row, "'frames' has a frame shape its data kind cannot have (1x4)"),
+        ("a negative count beyond float16", lambda f: f.attrs.__setitem__("values_beyond_f16", np.int64(-5)),
+         "attribute 'values_beyond_f16' is negative")]:
     damaged = damaged_copy(good, "row.h5", edit)
     expect(f"info: {label}", [NETSWEEP, "info", damaged], needle)
     expect(f"render: {label}", [RENDER, damaged, "-o", path("gallery"), "-q"], needle, out=path("gallery"))
