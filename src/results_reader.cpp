@@ -231,6 +231,11 @@ void ResultsFile::check_layout() const {
     for (size_t i = 0; i < n; ++i)
       if (v[i + 1] < v[i]) fail(std::string("'") + name + "' is not rising");
   };
+  for (const auto& [data, index] :  // an index without its data: deleted, not unrecorded
+       {std::pair<std::string, std::string>{"neurons/maps", "neurons/offsets"},
+        {"weights/snapshots", "weights/snapshot_offsets"}})
+    if (!h5::exists(f, data) && h5::exists(f, index))
+      fail("dataset '" + data + "' is missing ('" + index + "' is there)");
   if (h5::exists(f, "neurons/maps")) {
     if (dims_of("neurons/offsets", 1)[0] != n + 1) fail("'neurons/offsets' does not have networks + 1 entries");
     impl_->neuron_offsets = h5::read<int64_t>(f, "neurons/offsets", w);

@@ -176,7 +176,9 @@ for label, edit, needle in [
          "data attribute 'kind' is 'blah'"),
         ("a classification plane of one row", one_row, "'frames' has a frame shape its data kind cannot have (1x4)"),
         ("a negative count beyond float16", lambda f: f.attrs.__setitem__("values_beyond_f16", np.int64(-5)),
-         "attribute 'values_beyond_f16' is negative")]:
+         "attribute 'values_beyond_f16' is negative"),
+        ("parameter snapshots deleted", lambda f: f.__delitem__("weights/snapshots"),
+         "dataset 'weights/snapshots' is missing ('weights/snapshot_offsets' is there)")]:
     damaged = damaged_copy(good, "row.h5", edit)
     expect(f"info: {label}", [NETSWEEP, "info", damaged], needle)
     expect(f"render: {label}", [RENDER, damaged, "-o", path("gallery"), "-q"], needle, out=path("gallery"))
