@@ -320,6 +320,24 @@ TEST(Cli, DataSeedRunsWhereTheNextSeedsPointsWouldBeRefused) {
   for (const char* f : {"seeded.h5", "seeded.part-0.h5", "seeded.part-1.h5"}) fs::remove(temp_path(f));
 }
 
+// Where no seed changes a point, --data-seed is refused: files with none held out
+// (0.1 of 3 points), beside moons at noise 0; parts alike at the next seed (moons at 5).
+TEST(Cli, DataSeedWhereEverySeedGivesThesePointsIsRefused) {
+  std::string points;
+  for (const auto& [name, json] : {std::pair{"a.json", R"([{"x":0.1,"y":0.2},{"x":0.3,"y":0.4}])"},
+                                   std::pair{"b.json", R"([{"x":0.5,"y":0.6}])"}}) {
+    std::FILE* f = std::fopen(temp_path(name).c_str(), "w");
+    std::fputs(json, f);
+    std::fclose(f);
+    points += " --points " + temp_path(name) + ":" + (points.empty() ? "0" : "1");
+  }
+  const std::string rest = " --layers 1 --widths 2 --epochs 1 --grid 4 --device cpu -q -o " + temp_path("same.h5");
+  expect_refused("run" + points + " --test-fraction 0.1 --data-seed 3" + rest, "--data-seed 3: every seed gives");
+  expect_refused("run" + points + " --dataset moons:n=40 --data-seed 3" + rest, "--data-seed 3: every seed gives");
+  expect_refused("run --dataset moons:seed=5 --dataset moons --data-seed 4" + rest, "--data-seed 4: every seed gives");
+  for (const char* f : {"a.json", "b.json"}) fs::remove(temp_path(f));
+}
+
 // The seed draws a held-out split: --data-seed acts there, and runs, even at a seed
 // whose next seed holds out the same points (one of four points, alike at 1 seed in 4).
 TEST(Cli, DataSeedRunsWhereTheNextSeedHoldsOutTheSamePoints) {

@@ -279,13 +279,6 @@ TEST(Cli, BadInputsFailWithAClearMessage) {
       {"run --points " + good + ":0 --points " + good1 + ":1 --n-points 50", "--n-points: the data are files"},
       {"run --points " + good + ":0 --points " + good1 + ":1 --data-seed 3", "--data-seed: the data are files"},
       {"run --dataset moons:n=40 --data-seed 3", "--data-seed 3: every seed gives these points"},
-      // 0.1 of 3 points holds none out; moons at noise 0 are the same at every seed
-      {"run --points " + good + ":0 --points " + good1 + ":1 --test-fraction 0.1 --data-seed 3",
-       "--data-seed 3: every seed gives these points"},
-      {"run --points " + good + ":0 --points " + good1 + ":1 --dataset moons:n=40 --data-seed 3",
-       "--data-seed 3: every seed gives these points"},
-      // (at seed 5 the second part would be the first: the seed after is asked)
-      {"run --dataset moons:seed=5 --dataset moons --data-seed 4", "--data-seed 4: every seed gives these points"},
       {"run --neuron-maps none --neuron-grid 8", "--neuron-grid: --neuron-maps none records no neuron maps"},
       {"run --config " + write_file("sgd.toml", "optimizers = [\"adam\", \"sgd\"]\nmomentum = [0.5]\n"),
        "add momentum to --optimizers"},
