@@ -34,35 +34,13 @@ std::string merged_options(const std::string& shard_options, const std::string& 
 // another network (its parameters into another's block): a row edited, or a shard's
 // table out of step with its spec.
 void check_row_is_network(const NetworkRow& row, const TrainingProblem& p, const std::string& file) {
+  const RowDifference d = identity_difference(row, network_identity(p, size_t(row.id)));
+  if (d.column.empty()) return;
   const NetworkConfig& c = p.networks[size_t(row.id)];
-  struct Field {
-    const char* name;
-    bool same;
-    std::string stored, sweep;
-  };
-  const auto text = [](const char* name, const std::string& stored, const std::string& sweep) {
-    return Field{name, stored == sweep, stored, sweep};
-  };
-  // NaN says nothing: files before format 1.1 have no l1, l2 and momentum columns (read as NaN).
-  const auto number = [](const char* name, float stored, double sweep) {
-    return Field{name, std::isnan(stored) || stored == float(sweep), format_number(stored), format_number(sweep)};
-  };
-  const bool momentum = c.optimizer.kind == Optimizer::momentum;
   const std::string id = std::to_string(row.id);
-  for (const Field& f :
-       {text("hidden_shape", row.hidden_shape, c.shape_label()),
-        text("activation", row.activation, to_string(c.activation)),
-        text("optimizer", row.optimizer, to_string(c.optimizer.kind)), number("lr", row.lr, c.optimizer.lr),
-        number("l1", row.l1, c.optimizer.l1), number("l2", row.l2, c.optimizer.l2),
-        number("momentum", row.momentum, momentum ? c.optimizer.momentum : NAN),
-        text("batch", std::to_string(row.batch), std::to_string(c.batch)),
-        text("seed", std::to_string(row.seed), std::to_string(c.seed)),
-        text("replica", std::to_string(row.replica), std::to_string(c.replica)),
-        text("parameters", std::to_string(row.parameters), std::to_string(p.layout.networks[size_t(row.id)].count))})
-    if (!f.same)
-      throw ResultsError("merge: " + file + ": network " + id + "'s " + f.name + " is " + f.stored +
-                         ", but the sweep's network " + id + " (" + c.shape_label() + " " + to_string(c.activation) +
-                         " " + to_string(c.optimizer.kind) + ", seed " + std::to_string(c.seed) + ") has " + f.sweep);
+  throw ResultsError("merge: " + file + ": network " + id + "'s " + d.column + " is " + d.stored +
+                     ", but the sweep's network " + id + " (" + c.shape_label() + " " + to_string(c.activation) + " " +
+                     to_string(c.optimizer.kind) + ", seed " + std::to_string(c.seed) + ") has " + d.want);
 }
 }  // namespace
 
@@ -91,12 +69,14 @@ void merge_results(const std::vector<std::string>& inputs, const std::string& ou
       throw ResultsError("merge: " + inputs[k] + " is a shard of " + std::to_string(split_of(files[k])) + " but " +
                          inputs[0] + " of " + std::to_string(split_of(files[0])) +
                          ": shards of one split (--shards) merge, not of two");
-  const SweepSpec spec = spec_from_json(files[0].attribute("spec"));
-  const Dataset data = files[0].dataset();
-  const TrainingProblem problem = build_problem(spec, data);
-  for (size_t k = 0; k < files.size(); ++k)  // each shard's, not only the first's: a damaged one would merge
-    if (sweep_hash(spec_from_json(files[k].attribute("spec")), files[k].dataset()) != hash)
+  for (size_t k = 0; k < files.size(); ++k) {  // each shard's, not only the first's: a damaged one would merge
+    const SweepSource& source = files[k].sweep_source();
+    if (sweep_hash(source.spec, source.data) != hash)
       throw ResultsError("merge: " + inputs[k] + ": sweep hash does not match its spec");
+  }
+  const SweepSpec& spec = files[0].sweep_source().spec;
+  const Dataset& data = files[0].sweep_source().data;
+  const TrainingProblem problem = build_problem(spec, data);
 
   // Where each network id lives: (file, row).
   const size_t n = problem.networks.size();

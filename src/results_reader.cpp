@@ -207,13 +207,13 @@ void ResultsFile::check_layout() const {
       fail(std::string("attribute '") + name + "': " + e.what());
     }
   };
-  parsed("spec", [](const std::string& t) { spec_from_json(t); });
+  SweepSpec spec;
+  parsed("spec", [&spec](const std::string& t) { spec = spec_from_json(t); });
   parsed("dataset", [](const std::string& t) {
     if (!nlohmann::json::parse(t).is_object()) throw std::runtime_error("is not a JSON object");
   });
   parsed("loss", [](const std::string& t) { parse_loss(t); });
   // The spec and the tables say one training (the summaries print one, the pictures draw the other).
-  const SweepSpec spec = spec_from_json(h5::get_string_attr(f, "spec", w));
   if (spec.epochs != epochs)
     fail("attribute 'spec' says " + std::to_string(spec.epochs) + " epochs but the file holds " +
          std::to_string(epochs));
@@ -436,7 +436,11 @@ SweepSource read_sweep_source(const std::string& path) {
 const SweepSource& ResultsFile::sweep_source() const {
   if (!impl_->source) {  // a sweep that fails its checks is read, and refused, again when asked again
     SweepSource s = read_source(impl_->file, impl_->path);
-    s.spec.validate();
+    try {
+      s.spec.validate();
+    } catch (const SpecError& e) {  // the file's, not an option's: named as such
+      throw ResultsError(impl_->path + ": attribute 'spec': " + e.what());
+    }
     impl_->source = std::move(s);
   }
   return *impl_->source;

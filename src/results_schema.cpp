@@ -1,11 +1,16 @@
 // The results schema's checks shared by the reader: what a network's row must
-// say of itself before the pictures and summaries draw from it.
+// say of itself before the pictures and summaries draw from it; and what a row
+// says of its network (written by the writer, compared by merge).
 #include "results_schema.h"
 
 #include <cmath>
+#include <set>
+#include <type_traits>
 
 #include "host_util.h"
+#include "netsweep/problem.h"
 #include "netsweep/results.h"
+#include "netsweep/text.h"
 
 namespace netsweep::results_schema {
 
@@ -61,3 +66,51 @@ void check_network_row(const NetworkRow& r, int index, int64_t inputs, int64_t o
 }
 
 }  // namespace netsweep::results_schema
+
+namespace netsweep {
+
+NetworkRow network_identity(const TrainingProblem& p, size_t i) {
+  const NetworkConfig& c = p.networks[i];
+  NetworkRow row;
+  row.id = c.id;
+  row.hidden_shape = c.shape_label();
+  row.hidden_layers = int(c.hidden.size());
+  row.width = c.uniform && !c.hidden.empty() ? c.hidden[0] : -1;
+  row.uniform = c.uniform;
+  row.activation = to_string(c.activation);
+  row.optimizer = to_string(c.optimizer.kind);
+  row.lr = float(c.optimizer.lr);
+  row.l1 = float(c.optimizer.l1);
+  row.l2 = float(c.optimizer.l2);
+  row.momentum = c.optimizer.kind == Optimizer::momentum ? float(c.optimizer.momentum) : NAN;
+  row.batch = c.batch;
+  row.seed = c.seed;
+  row.replica = c.replica;
+  row.parameters = p.layout.networks[i].count;
+  return row;
+}
+
+RowDifference identity_difference(const NetworkRow& stored, const NetworkRow& want) {
+  // The columns training fills in: a network's, not what it is.
+  static const std::set<std::string> trained = {
+      "status",          "epochs_trained",       "final_epoch_loss",    "final_train_loss",
+      "final_test_loss", "final_train_accuracy", "final_test_accuracy", "wall_seconds"};
+  RowDifference d;
+  results_schema::for_each_network_column([&](const char* name, auto member, bool added_later) {
+    if (!d.column.empty() || trained.count(name)) return;
+    const auto& a = stored.*member;
+    const auto& b = want.*member;
+    using T = std::decay_t<decltype(a)>;
+    if constexpr (std::is_same_v<T, std::string>) {
+      if (a != b) d = {name, a, b};
+    } else if constexpr (std::is_floating_point_v<T>) {
+      const bool missing = added_later && std::isnan(a);  // NaN == NaN: momentum of other optimizers
+      if (!missing && !(a == b || (std::isnan(a) && std::isnan(b)))) d = {name, format_number(a), format_number(b)};
+    } else if (a != b) {
+      d = {name, std::to_string(a), std::to_string(b)};
+    }
+  });
+  return d;
+}
+
+}  // namespace netsweep

@@ -80,22 +80,7 @@ void write_column(hid_t group, const char* name, const std::vector<NetworkRow>& 
 }
 
 NetworkRow network_row(const TrainingProblem& p, size_t i, const NetworkResult& r) {
-  const NetworkConfig& c = p.networks[i];
-  NetworkRow row;
-  row.id = c.id;
-  row.hidden_shape = c.shape_label();
-  row.hidden_layers = int(c.hidden.size());
-  row.width = c.uniform && !c.hidden.empty() ? c.hidden[0] : -1;
-  row.uniform = c.uniform;
-  row.activation = to_string(c.activation);
-  row.optimizer = to_string(c.optimizer.kind);
-  row.lr = float(c.optimizer.lr);
-  row.l1 = float(c.optimizer.l1);
-  row.l2 = float(c.optimizer.l2);
-  row.momentum = c.optimizer.kind == Optimizer::momentum ? float(c.optimizer.momentum) : NAN;
-  row.batch = c.batch;
-  row.seed = c.seed;
-  row.replica = c.replica;
+  NetworkRow row = network_identity(p, i);
   row.status = to_string(r.status);
   row.epochs_trained = r.epochs_trained;
   row.parameters = p.layout.networks[i].count;

@@ -423,6 +423,9 @@ swapped = [damaged_copy(shards[k], f"swapped{k}.h5", lambda f, k=k: f["networks/
            for k in range(2)]
 expect("merge: shards whose ids were swapped", [NETSWEEP, "merge", "-q", *swapped, "-o", merged],
        "network 1's activation is sigmoid, but the sweep's network 1 (3 relu adam, seed 0) has relu", out=merged)
+lr = damaged_copy(shards[0], "lr.h5", lambda f: f["networks/lr"].__setitem__(0, 0.5))
+expect("merge: a shard row's lr edited", [NETSWEEP, "merge", "-q", lr, shards[1], "-o", merged],
+       "network 0's lr is 0.5, but the sweep's network 0 (3 sigmoid adam, seed 0) has 0.001", out=merged)
 edited = damaged_copy(shards[1], "beta1.h5", lambda f: f.attrs.__setitem__(
     "spec", np.bytes_(json.dumps({**json.loads(f.attrs["spec"]), "beta1": 0.5}))))
 expect("merge: the second shard's spec edited", [NETSWEEP, "merge", "-q", shards[0], edited, "-o", merged],

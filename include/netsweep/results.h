@@ -132,6 +132,17 @@ struct NetworkRow {
   double wall_seconds = 0;
 };
 
+// Network i's row as a run writes it, without what training gives (status, epochs
+// trained, final losses, time): what the network is.
+NetworkRow network_identity(const TrainingProblem& p, size_t i);
+// The first column saying what a network is where `stored` is not `want`:
+// {column, stored value, wanted value}; an empty column where none. NaN in a
+// column files before 1.1 lack says nothing.
+struct RowDifference {
+  std::string column, stored, want;
+};
+RowDifference identity_difference(const NetworkRow& stored, const NetworkRow& want);
+
 // What `run --from` needs: the spec and the data, from a results file or a
 // plan file (written by `netsweep slurm` for the tasks of a job array).
 struct SweepSource {
@@ -173,7 +184,7 @@ class ResultsFile {
   std::vector<std::string> features() const;  // the input features, in input order (data/features)
   // The stored spec (checked as run checks it) and data, read once: the checks over
   // several files (sweep_family, the same network twice) ask for it more than once.
-  const SweepSource& sweep_source() const;  // throws ResultsError or SpecError
+  const SweepSource& sweep_source() const;  // throws ResultsError
 
   // Inside the networks: empty/0 where a network recorded nothing (and in
   // files of earlier versions, which recorded none of it).
