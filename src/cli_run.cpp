@@ -310,28 +310,9 @@ std::vector<SweepPart> sweep_parts(const CliRun& c, const std::vector<CLI::Optio
   const SweepSpec base = make_spec(c);
   const std::vector<DataPart> data = load_data_parts(c.data);
   if (c.data_seed_given) {  // as the options above: one that changes nothing is refused, not ignored
-    // The seed draws each held-out split; without one, only the generators' points can
-    // change: they are built again at the next seed (the files, first, are not read again).
-    bool acts = std::any_of(data.begin(), data.end(), [](const DataPart& p) { return p.data.test.size() > 0; });
-    const size_t generated = c.data.points.empty() && c.data.csv.empty() ? 0 : 1;
-    if (!acts && data.size() > generated) {
-      DataOptions other = c.data;
-      other.points.clear();
-      other.csv.clear();
-      const auto same = [](const DataPart& x, const DataPart& y) { return x.data.train.coords == y.data.train.coords; };
-      // A seed whose points are refused (two parts alike: moons:seed=5 and moons at 5) says nothing: the next is
-      // tried; where three are refused, the seed is taken to act.
-      acts = true;
-      for (int k = 1; k <= 3; ++k) {
-        other.generator.seed = c.data.generator.seed + uint64_t(k);
-        try {
-          const std::vector<DataPart> again = load_data_parts(other);
-          acts = !std::equal(data.begin() + long(generated), data.end(), again.begin(), again.end(), same);
-          break;
-        } catch (const DataError&) {
-        }
-      }
-    }
+    // The seed draws each held-out split; without one, only the generators' points can follow it.
+    const bool acts = std::any_of(data.begin(), data.end(), [](const DataPart& p) { return p.data.test.size() > 0; }) ||
+                      generated_points_follow_seed(c.data);
     if (!acts)
       throw SpecError("--data-seed " + std::to_string(c.data.generator.seed) +
                       ": every seed gives these points (moons and spiral at noise 0, generators with their own "

@@ -138,7 +138,59 @@ std::vector<std::string> split_plus(const std::string& s) {
   parts.push_back(s.substr(start));
   return parts;
 }
+
+// A generated part of the data: a --dataset value at one --noise level.
+struct GeneratedPart {
+  std::string value, label, at_noise;  // at_noise: " at --noise 0.1" where --noise is an axis of it
+  std::vector<std::string> names;      // the generators joined with '+', as given
+  std::vector<GeneratorSpec> generators;
+};
+
+// Each generated part the options name, in order (files, if any, come first and are not among them).
+std::vector<GeneratedPart> generated_parts(const DataOptions& o, bool files) {
+  std::vector<std::string> generators = o.datasets;
+  if (!files && generators.empty()) generators.push_back(kDefaultDataset);
+  const std::vector<float> noises = o.noises.empty() ? std::vector<float>{o.generator.noise} : o.noises;
+  const auto takes_noise_axis = [&](const std::string& value) {
+    bool any_default_noise = false;
+    for (const auto& g : split_plus(value)) any_default_noise |= !parse_generator(g, o.generator).noise_given;
+    return any_default_noise;
+  };
+  // Refused rather than ignored: noise the user asked for would be missing from the data.
+  if (!o.noises.empty() && std::none_of(generators.begin(), generators.end(), takes_noise_axis))
+    throw DataError(generators.empty() ? "--noise: the data are files (--points, --csv), which it does not change"
+                                       : "--noise: every --dataset sets its own noise=, which wins over it");
+  std::vector<GeneratedPart> parts;
+  for (const auto& value : generators) {
+    const bool noise_axis = takes_noise_axis(value);  // --noise is an axis for generators without their own noise=
+    for (size_t k = 0; k < (noise_axis ? noises.size() : 1); ++k) {
+      GeneratorOptions defaults = o.generator;
+      defaults.noise = noises[k];
+      GeneratedPart part{value, value, "", split_plus(value), {}};
+      for (const auto& g : part.names) part.generators.push_back(parse_generator(g, defaults));
+      if (noise_axis && noises.size() > 1) {
+        part.label += " noise=" + format_number(noises[k]);
+        part.at_noise = " at --noise " + format_number(noises[k]);
+      }
+      parts.push_back(std::move(part));
+    }
+  }
+  return parts;
+}
 }  // namespace
+
+bool generated_points_follow_seed(const DataOptions& o) {
+  const bool files = !o.points.empty() || !o.csv.empty();
+  DataOptions next = o;
+  next.generator.seed = o.generator.seed + 1;
+  const std::vector<GeneratedPart> at = generated_parts(o, files), after = generated_parts(next, files);
+  for (size_t i = 0; i < at.size(); ++i)
+    for (size_t j = 0; j < at[i].generators.size(); ++j) {
+      const GeneratorSpec &a = at[i].generators[j], &b = after[i].generators[j];
+      if (a.options.seed != b.options.seed && generate(a).coords != generate(b).coords) return true;
+    }
+  return false;  // each generator's own seed=, or points no seed moves (moons at noise 0)
+}
 
 std::vector<DataPart> load_data_parts(const DataOptions& o) {
   std::vector<DataPart> out;
@@ -180,52 +232,29 @@ std::vector<DataPart> load_data_parts(const DataOptions& o) {
       }
     }
   }
-  std::vector<std::string> generators = o.datasets;
-  if (out.empty() && generators.empty()) generators.push_back(kDefaultDataset);
-  const std::vector<float> noises = o.noises.empty() ? std::vector<float>{o.generator.noise} : o.noises;
-  const auto takes_noise_axis = [&](const std::string& value) {
-    bool any_default_noise = false;
-    for (const auto& g : split_plus(value)) any_default_noise |= !parse_generator(g, o.generator).noise_given;
-    return any_default_noise;
-  };
-  // Refused rather than ignored: noise the user asked for would be missing from the data.
-  if (!o.noises.empty() && std::none_of(generators.begin(), generators.end(), takes_noise_axis))
-    throw DataError(generators.empty() ? "--noise: the data are files (--points, --csv), which it does not change"
-                                       : "--noise: every --dataset sets its own noise=, which wins over it");
-  for (const auto& value : generators) {
-    const std::vector<std::string> joined = split_plus(value);
-    const bool any_default_noise = takes_noise_axis(value);
-    // --noise is an axis for generators without their own noise=.
-    for (size_t k = 0; k < (any_default_noise ? noises.size() : 1); ++k) {
-      GeneratorOptions defaults = o.generator;
-      defaults.noise = noises[k];
-      std::vector<PointSet> sets;
-      nlohmann::json source = nlohmann::json::array();
-      for (const auto& g : joined) {
-        const GeneratorSpec spec = parse_generator(g, defaults);
-        sets.push_back(generate(spec));
-        // What was actually generated: the inline settings over the defaults.
-        source.push_back({{"generator", spec.name},
-                          {"n_points", spec.options.n_points},
-                          {"noise", spec.options.noise},
-                          {"seed", spec.options.seed}});
-      }
-      for (size_t i = 0; i < source.size(); ++i)  // circle+circle: each point twice
-        for (size_t j = 0; j < i; ++j)
-          if (source[i] == source[j])
-            throw DataError("--dataset '" + value + "': '" + joined[j] + "' and '" + joined[i] +
-                            "' generate the same points; each would be counted twice");
-      std::string label = value;
-      if (any_default_noise && noises.size() > 1) label += " noise=" + format_number(noises[k]);
-      // The same data twice (--dataset moons --dataset moons, --noise 0.1,0.10) would train the
-      // same networks twice, which the summaries then count as replicas.
-      for (const DataPart& earlier : out)
-        if (nlohmann::json::parse(earlier.data.description_json).at("source") == source)
-          throw DataError("--dataset '" + value + "'" +
-                          (any_default_noise && noises.size() > 1 ? " at --noise " + format_number(noises[k]) : "") +
-                          ": the same data as the part '" + earlier.label + "'; give each data set once");
-      out.push_back({label, make_dataset(sets, o.test_fraction, o.generator.seed, source.dump())});
+  for (const GeneratedPart& part : generated_parts(o, !out.empty())) {
+    std::vector<PointSet> sets;
+    nlohmann::json source = nlohmann::json::array();
+    for (const GeneratorSpec& spec : part.generators) {
+      sets.push_back(generate(spec));
+      // What was actually generated: the inline settings over the defaults.
+      source.push_back({{"generator", spec.name},
+                        {"n_points", spec.options.n_points},
+                        {"noise", spec.options.noise},
+                        {"seed", spec.options.seed}});
     }
+    for (size_t i = 0; i < source.size(); ++i)  // circle+circle: each point twice
+      for (size_t j = 0; j < i; ++j)
+        if (source[i] == source[j])
+          throw DataError("--dataset '" + part.value + "': '" + part.names[j] + "' and '" + part.names[i] +
+                          "' generate the same points; each would be counted twice");
+    // The same data twice (--dataset moons --dataset moons, --noise 0.1,0.10) would train the
+    // same networks twice, which the summaries then count as replicas.
+    for (const DataPart& earlier : out)
+      if (nlohmann::json::parse(earlier.data.description_json).at("source") == source)
+        throw DataError("--dataset '" + part.value + "'" + part.at_noise + ": the same data as the part '" +
+                        earlier.label + "'; give each data set once");
+    out.push_back({part.label, make_dataset(sets, o.test_fraction, o.generator.seed, source.dump())});
   }
   return out;
 }

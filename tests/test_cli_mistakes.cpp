@@ -321,7 +321,7 @@ TEST(Cli, DataSeedRunsWhereTheNextSeedsPointsWouldBeRefused) {
 }
 
 // Where no seed changes a point, --data-seed is refused: files with none held out
-// (0.1 of 3 points), beside moons at noise 0; parts alike at the next seed (moons at 5).
+// (0.1 of 3 points), beside moons at noise 0; parts alike at the next seeds (moons at 5, ...).
 TEST(Cli, DataSeedWhereEverySeedGivesThesePointsIsRefused) {
   std::string points;
   for (const auto& [name, json] : {std::pair{"a.json", R"([{"x":0.1,"y":0.2},{"x":0.3,"y":0.4}])"},
@@ -335,6 +335,12 @@ TEST(Cli, DataSeedWhereEverySeedGivesThesePointsIsRefused) {
   expect_refused("run" + points + " --test-fraction 0.1 --data-seed 3" + rest, "--data-seed 3: every seed gives");
   expect_refused("run" + points + " --dataset moons:n=40 --data-seed 3" + rest, "--data-seed 3: every seed gives");
   expect_refused("run --dataset moons:seed=5 --dataset moons --data-seed 4" + rest, "--data-seed 4: every seed gives");
+  // Each of the next seeds makes two parts alike (refused as data): each generator is asked on its own.
+  expect_refused(
+      "run --dataset moons:seed=5 --dataset moons:seed=6 --dataset moons:seed=7 --dataset moons:seed=8 "
+      "--dataset moons --data-seed 4" +
+          rest,
+      "--data-seed 4: every seed gives");
   for (const char* f : {"a.json", "b.json"}) fs::remove(temp_path(f));
 }
 

@@ -36,6 +36,9 @@ struct DataPart {
 // Every data source the options name (points and CSV files joined, each
 // --dataset, each --noise level of each generator), in order. Throws DataError.
 std::vector<DataPart> load_data_parts(const DataOptions& options);
+// Whether the generator seed (--data-seed) moves a generated point: each generator
+// built again at the next seed (files and generators with their own seed= do not follow it).
+bool generated_points_follow_seed(const DataOptions& options);  // throws DataError
 Dataset load_data(const DataOptions& options);  // exactly one data source (throws DataError otherwise)
 TrainingProblem build_problem(const SweepSpec& spec, const Dataset& data);  // throws SpecError/DataError
 
