@@ -427,6 +427,33 @@ TEST(LossPlot, ALoneFiniteLossIsADot) {
   expect_color(img.at(int(p[0]), int(p[1])), kTrainColor, 60, "the lone loss at epoch 1");
 }
 
+// A loss of 0 has no place on a log scale: the plot says how many it leaves out
+// (an all-zero curve had drawn empty axes), in ink along the bottom of the plot.
+TEST(LossPlot, LossesOfZeroOnALogScaleAreSaid) {
+  const auto ink_in_plot = [](const Image& img, const PlotAxes& ax) {
+    int dark = 0;
+    for (int y = ax.bottom - 18; y < ax.bottom - 2; ++y)
+      for (int x = ax.left + 3; x < ax.right; ++x) {
+        const Rgb c = img.at(x, y);
+        dark += c[0] < 80 && c[1] < 80 && c[2] < 80;  // ink (40), not the axes (90) or curves
+      }
+    return dark;
+  };
+  LossCurves zero;
+  zero.epoch_loss = {0, 0, 0, 0};
+  PlotAxes ax{};
+  Image img = render_loss_plot(zero, "perfect", true, 1, font(), &ax);
+  EXPECT_EQ(ax.note, "every loss is 0 or less: none on a log scale");
+  EXPECT_GT(ink_in_plot(img, ax), 40);
+  LossCurves some;
+  some.epoch_loss = {0.5f, 0.1f, 0, 0};
+  img = render_loss_plot(some, "perfect", true, 1, font(), &ax);
+  EXPECT_EQ(ax.note, "2 of 4 losses are 0 or less: not on a log scale");
+  img = render_loss_plot(some, "linear", false, 1, font(), &ax);  // drawn as they are
+  EXPECT_EQ(ax.note, "");
+  EXPECT_EQ(ink_in_plot(img, ax), 0);
+}
+
 // --runs names a full batch as info and the gallery do: batch=full (or 0).
 TEST(RunsFilter, AFullBatchIsBatchFull) {
   netsweep::NetworkRow r;

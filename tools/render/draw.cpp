@@ -345,6 +345,17 @@ Image render_loss_plot(const LossCurves& c, const std::string& title, bool log, 
     img.line(lx, ly, lx + 16.0f * float(scale), ly, kTestColor, 2.0f * float(scale));
     font.draw(img, "test", lx + 20.0f * float(scale), ly + 4.0f * float(scale), fs, kInk);
   }
+  // A loss of 0 (a perfect fit) has no place on a log scale: said, not left out unseen.
+  size_t losses = 0, below = 0;
+  for (const auto* v : {&c.epoch_loss, &c.snapshot_test_loss})
+    for (float x : *v) losses += std::isfinite(x), below += log && std::isfinite(x) && x <= 0;
+  if (below > 0) {
+    ax.note = below == losses ? "every loss is 0 or less: none on a log scale"
+                              : std::to_string(below) + " of " + std::to_string(losses) +
+                                    " losses are 0 or less: not on a log scale";
+    const float size = fs * std::min(1.0f, float(ax.right - ax.left - 8 * scale) / font.width(ax.note, fs));
+    font.draw(img, ax.note, float(ax.left) + 4.0f * float(scale), float(ax.bottom) - 6.0f * float(scale), size, kInk);
+  }
   if (axes_out) *axes_out = ax;
   return img;
 }

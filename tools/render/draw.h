@@ -63,6 +63,7 @@ struct PlotAxes {
   int left, right, top, bottom;      // plot area in pixels
   bool log;
   std::vector<double> y_tick_values;  // the y axis' labels, as values (not log10)
+  std::string note;  // what the plot leaves out and says so ("" where nothing): losses of 0 on a log scale
   std::array<float, 2> to_pixel(float x, float y) const;
 };
 
