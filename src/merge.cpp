@@ -69,6 +69,11 @@ void merge_results(const std::vector<std::string>& inputs, const std::string& ou
       throw ResultsError("merge: " + inputs[k] + " is a shard of " + std::to_string(split_of(files[k])) + " but " +
                          inputs[0] + " of " + std::to_string(split_of(files[0])) +
                          ": shards of one split (--shards) merge, not of two");
+  for (size_t k = 1; k < files.size(); ++k)  // the merged file stores one type: f16 would pass for f32, or be widened
+    if (files[k].frame_type() != files[0].frame_type())
+      throw ResultsError(std::string("merge: ") + inputs[k] + " has " + frame_dtype_name(files[k].frame_type()) +
+                         " frames but " + inputs[0] + " " + frame_dtype_name(files[0].frame_type()) +
+                         ": shards of one --frame-dtype merge; rerun one with the other's");
   for (size_t k = 0; k < files.size(); ++k) {  // each shard's, not only the first's: a damaged one would merge
     const SweepSource& source = files[k].sweep_source();
     if (sweep_hash(source.spec, source.data) != hash)

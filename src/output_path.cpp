@@ -106,7 +106,12 @@ std::vector<std::string> clear_stale_partials(const std::string& path, bool dire
     const fs::file_status type = fs::symlink_status(dir / name, type_ec);
     if (directories ? !fs::is_directory(type) : !fs::is_regular_file(type)) continue;
     const std::string shown = out.parent_path().empty() ? name : (dir / name).string();
-    if (writer > 0 && !process_alive(writer) && lock_holder((dir / name).string()).empty()) {
+    // A partial its writer holds: two writers of one output, the last to rename would win unseen.
+    if (const std::string holder = lock_holder((dir / name).string()); !holder.empty())
+      throw ResultsError(path + ": another run is writing it now (" +
+                         (writer > 0 ? "process " + std::to_string(writer) : holder) + ", into " + shown +
+                         "); wait for it to end, or give another output");
+    if (writer > 0 && !process_alive(writer)) {
       std::error_code removed;
       fs::remove_all(dir / name, removed);
       lines.push_back(removed ? "cannot remove " + shown + ", left by a process that is gone: " + removed.message()

@@ -91,26 +91,35 @@ void check_frame_disk(const TrainingProblem& p, const RunOptions& o, bool checkp
                     "or use --neuron-maps none or --record-weights none");
 }
 
-// With --resume: true if OUTPUT is this sweep's and shard's complete file
-// (nothing to do); throws if it is another's, which the run would replace (a
+// With --resume: true if OUTPUT is this sweep's and shard's complete file, of
+// this run's frame type (nothing to do); throws if it is another's, which the run would replace (a
 // copied command with the wrong -o or --shard). Anything else is trained over.
-bool output_is_complete(const std::string& path, const std::string& hash, const ShardId& shard) {
-  std::string found;
+bool output_is_complete(const std::string& path, const std::string& hash, const ShardId& shard, FrameType frames) {
+  std::string stored_hash;
+  ShardId stored_shard;
+  FrameType stored_frames;
   try {
-    ResultsFile f(path);
-    // Shard files of one sweep share its hash: the shard must be this one too.
-    const std::string stored_hash = f.sweep_hash();
-    const ShardId stored_shard = f.shard();
-    if (stored_hash == hash && stored_shard.index == shard.index && stored_shard.count == shard.count) return true;
-    const auto shard_text = [](const ShardId& id) {
-      return id.sharded() ? "shard " + id.label() + " of this sweep" : std::string("this whole sweep");
-    };
-    found = stored_hash != hash ? "of another sweep (" + (stored_hash.empty() ? "unknown" : stored_hash) +
-                                      "; this run's is " + hash + ")"
-                                : "of " + shard_text(stored_shard) + " (this run trains " + shard_text(shard) + ")";
+    const ResultsFile f(path);
+    stored_hash = f.sweep_hash();
+    stored_shard = f.shard();
+    stored_frames = f.frame_type();
   } catch (const std::exception&) {
     return false;  // not a complete results file
   }
+  // Shard files of one sweep share its hash: the shard must be this one too.
+  const bool same_shard = stored_shard.index == shard.index && stored_shard.count == shard.count;
+  if (stored_hash == hash && same_shard && stored_frames == frames) return true;
+  const auto shard_text = [](const ShardId& id) {
+    return id.sharded() ? "shard " + id.label() + " of this sweep" : std::string("this whole sweep");
+  };
+  std::string found;
+  if (stored_hash != hash)
+    found = "of another sweep (" + (stored_hash.empty() ? "unknown" : stored_hash) + "; this run's is " + hash + ")";
+  else if (!same_shard)
+    found = "of " + shard_text(stored_shard) + " (this run trains " + shard_text(shard) + ")";
+  else  // the frames' type is not in the sweep's hash
+    found = std::string("of this sweep with --frame-dtype ") + frame_dtype_name(stored_frames) + " (this run writes " +
+            frame_dtype_name(frames) + ")";
   throw ResultsError(path + ": holds the complete results " + found +
                      "; --resume would replace them: remove it or give another -o");
 }
@@ -236,7 +245,7 @@ void train_and_write(const SweepSpec& spec, const Dataset& data, const RunOption
                     " networks; use at most that many shards");
   TrainingProblem problem =
       o.shard.sharded() ? select_networks(whole, assign_shards(whole, o.shard.count)[size_t(o.shard.index)]) : whole;
-  if (o.resume && output_is_complete(o.output, hash, o.shard)) {
+  if (o.resume && output_is_complete(o.output, hash, o.shard, o.frame_type)) {
     if (!o.quiet) log_line(o.output + " is already complete; nothing to do");
     return;
   }
@@ -283,6 +292,11 @@ void train_and_write(const SweepSpec& spec, const Dataset& data, const RunOption
     if (checkpoint->without_lock())  // even with -q
       log_line(checkpoint->directory() + ": its file system has no locks (ENOLCK): a second run of " + o.output +
                " at the same time would not be refused");
+    // Its lock held: an earlier run's state, which this run would overwrite and remove at its end.
+    if (!o.resume && std::filesystem::exists(checkpoint->directory() + "/state.h5"))
+      throw ResultsError(checkpoint->directory() +
+                         ": holds the checkpoint of an earlier run, which --checkpoint-every without --resume "
+                         "would replace; add --resume to continue it, or remove it to start over");
     if (o.resume) {
       resume_states = checkpoint->load();
       control.resume = &resume_states;

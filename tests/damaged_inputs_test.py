@@ -430,6 +430,10 @@ edited = damaged_copy(shards[1], "beta1.h5", lambda f: f.attrs.__setitem__(
     "spec", np.bytes_(json.dumps({**json.loads(f.attrs["spec"]), "beta1": 0.5}))))
 expect("merge: the second shard's spec edited", [NETSWEEP, "merge", "-q", shards[0], edited, "-o", merged],
        "beta1.h5: sweep hash does not match its spec", out=merged)
+wide = path("merge_shard1_f32.h5")  # one --frame-dtype for the merged file: f16 had passed for f32
+subprocess.run([NETSWEEP, "run", *two, "--shard", "1/2", "--frame-dtype", "f32", "-q", "-o", wide], check=True)
+expect("merge: shards of two frame types", [NETSWEEP, "merge", "-q", shards[0], wide, "-o", merged],
+       f"merge: {wide} has f32 frames but {shards[0]} f16", out=merged)
 expect("merge: whole shards", [NETSWEEP, "merge", "-q", *shards, "-o", merged], "", status=0)
 os.remove(merged)
 

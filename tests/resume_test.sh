@@ -186,3 +186,34 @@ refused "shard 1/2 of this sweep (this run trains this whole sweep)" "${wargs[@]
 "$netsweep" run "${wargs[@]}" --shard 1/2 --resume -o kept.h5 2>&1 | grep -q "already complete" ||
   { echo "FAIL: its own shard's file was not taken as done"; exit 1; }
 echo "--resume onto another sweep's or shard's complete file: refused, the file kept"
+refused "this sweep with --frame-dtype f16 (this run writes f32)" "${wargs[@]}" --shard 1/2 --frame-dtype f32
+echo "--resume onto this sweep's complete file of the other --frame-dtype: refused, the file kept"
+
+# A run without checkpoints holds its partial file: a second run of that output is refused
+# (both had run, and the last to finish replaced the other's file without a word).
+"$netsweep" run "${args[@]}" -q -o streaming.h5 &
+pid=$!
+for _ in $(seq 1 3000); do compgen -G "streaming.h5.partial-*" >/dev/null && break; sleep 0.01; done
+for extra in "" "--resume" "--checkpoint-every 0"; do
+  status=0
+  "$netsweep" run "${wargs[@]}" -q $extra -o streaming.h5 2>streaming.log || status=$?
+  [ "$status" -eq 2 ] || { echo "FAIL: a second run ($extra) of a streaming output: exit $status"; cat streaming.log; exit 1; }
+  grep -q "streaming.h5: another run is writing it now (process $pid" streaming.log ||
+    { echo "FAIL: the writer is not named"; cat streaming.log; exit 1; }
+done
+wait "$pid"
+"$python" "$compare" --exact reference.h5 streaming.h5
+echo "a second run of an output another run streams into: refused, naming process $pid; the first completed"
+
+# --checkpoint-every without --resume beside an earlier run's checkpoint is refused and the
+# checkpoint kept: it had been overwritten, and removed at the end, without a word.
+stop_midway TERM before.h5 "${args[@]}"
+cp before.h5.ckpt/state.h5 before-state.h5
+status=0
+"$netsweep" run "${wargs[@]}" -q --checkpoint-every 0 -o before.h5 2>before.log || status=$?
+[ "$status" -eq 2 ] || { echo "FAIL: --checkpoint-every over an earlier checkpoint: exit $status"; cat before.log; exit 1; }
+grep -q "before.h5.ckpt: holds the checkpoint of an earlier run" before.log || { echo "FAIL: no reason"; cat before.log; exit 1; }
+cmp -s before-state.h5 before.h5.ckpt/state.h5 || { echo "FAIL: the earlier checkpoint changed"; exit 1; }
+"$netsweep" run "${args[@]}" -q --resume -o before.h5
+"$python" "$compare" --exact reference.h5 before.h5
+echo "--checkpoint-every without --resume over an earlier checkpoint: refused, the checkpoint kept and resumable"

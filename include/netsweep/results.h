@@ -61,9 +61,10 @@ void sync_parent_directory(const std::string& path);
 std::string partial_path(const std::string& path);
 // Removes what processes of this host that are gone (kill -9, out of memory)
 // left of PATH: its PATH.partial-HOST-PID files, or with `directories` (a
-// gallery) directories, that no process holds a PartialLock on. Returns one
-// line per partial removed, and per partial kept (another host's, or of a
-// process still running: it may be writing PATH now).
+// gallery) directories. Throws ResultsError where a process holds a PartialLock
+// on one (it is writing PATH now). Returns one line per partial removed, and per
+// partial kept (another host's, or of a process still running on a file system
+// without locks).
 std::vector<std::string> clear_stale_partials(const std::string& path, bool directories = false);
 // Who holds a lock on PATH that writing it would conflict with (fcntl, of
 // either kind): "process N", or "a process" for a lock on an open file
