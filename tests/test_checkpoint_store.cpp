@@ -9,6 +9,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <functional>
 
 #include "cli_command.h"
 #include "netsweep/checkpoint.h"
@@ -45,7 +46,8 @@ TrainingProblem small_problem() {
 NetworkState state_at(const TrainingProblem& p, int epoch) {
   NetworkState s;
   s.epoch = epoch;
-  s.step = 3 * epoch;
+  s.step = 3 * epoch;  // 40 points in batches of 16
+  s.result.epochs_trained = epoch;
   s.frames_done = 1;
   const int64_t count = p.layout.networks[0].count;
   s.params.assign(size_t(count), 0.5f + float(epoch));
@@ -183,4 +185,48 @@ TEST(CheckpointStore, FramesThatDoNotFitTwiceOnDiskAreRefusedUpFront) {
   EXPECT_EQ(twice.exit_code, 2) << twice.output;
   EXPECT_NE(twice.output.find("with checkpoints (--resume, --checkpoint-every) the frames"), std::string::npos)
       << twice.output;
+}
+
+// A network still training resumes from its state as training left it: a state
+// no training makes (an edit with the checksums redone) is refused by name. The
+// same values are taken where the network is out (diverged, its last parameters).
+TEST(CheckpointStore, AStateTrainingCannotMakeIsRefused) {
+  const TrainingProblem p = small_problem();
+  const std::string dir = fresh_dir("untrained_state");
+  const std::vector<float> frame(size_t(p.grid_h * p.grid_w * p.outputs), 0.25f);
+  const std::pair<const char*, std::function<void(NetworkState&)>> edits[] = {
+      {"its status is not training's", [](NetworkState& s) { s.result.status = NetStatus::diverged; }},
+      {"its epochs trained are not its epochs", [](NetworkState& s) { s.result.epochs_trained = 1; }},
+      {"its next sample does not begin a batch", [](NetworkState& s) { s.next_sample = 5; }},
+      {"its optimizer steps are not its batches", [](NetworkState& s) { s.step = 0; }},
+      {"its parameters are not finite", [](NetworkState& s) { s.params[3] = NAN; }},
+      {"its optimizer state is NaN", [](NetworkState& s) { s.state1[3] = NAN; }},
+      {"its optimizer's second moments are negative or NaN", [](NetworkState& s) { s.state2[3] = -1; }}};
+  for (const auto& [says, edit] : edits) {
+    for (const bool active : {true, false}) {
+      fs::remove_all(dir);
+      NetworkState s = state_at(p, 2);
+      s.next_sample = 16;  // mid-epoch: a batch in
+      s.step += 1;
+      edit(s);
+      s.active = active;
+      {
+        CheckpointStore store(dir, p, "hash", "", FrameType::float32, 0);
+        store.write_frame(0, 0, frame.data());
+        store.snapshot_state(0, s);
+      }
+      CheckpointStore again(dir, p, "hash", "", FrameType::float32, 0);
+      if (!active) {
+        EXPECT_NO_THROW(again.load()) << says << ", out of training";
+        continue;
+      }
+      try {
+        again.load();
+        ADD_FAILURE() << "not refused: " << says;
+      } catch (const ResultsError& e) {
+        EXPECT_NE(std::string(e.what()).find(std::string("network 0: ") + says), std::string::npos) << e.what();
+      }
+    }
+  }
+  fs::remove_all(dir);
 }

@@ -30,6 +30,8 @@
 
 namespace netsweep {
 
+constexpr const char* kCheckpointFormat = "netsweep-checkpoint";  // state.h5's attribute 'format'
+
 // The longest interval between checkpoints (--checkpoint-every), a week.
 constexpr double kMaxCheckpointInterval = 7 * 86400.0;
 
