@@ -138,7 +138,7 @@ grep -q "stale.h5.ckpt: a checkpoint of an earlier run, not used without --resum
   { echo "FAIL: the checkpoint left beside the output was not named"; cat stale.log; exit 1; }
 
 # While a run with checkpoints is under way, another run of the same output is
-# refused, with or without --resume, and the first is unharmed.
+# refused, with or without --resume, as is a merge into it, and the first is unharmed.
 "$netsweep" run "${args[@]}" -q --resume --checkpoint-every 0 -o busy.h5 &
 pid=$!
 for _ in $(seq 1 400); do [ -f busy.h5.ckpt/state.h5 ] && break; sleep 0.02; done
@@ -148,6 +148,10 @@ for extra in "" "--resume"; do
   [ "$status" -eq 2 ] || { echo "FAIL: a second run ($extra) of a busy output: exit $status"; cat busy.log; exit 1; }
   grep -q "busy.h5.*process $pid" busy.log || { echo "FAIL: the holder is not named"; cat busy.log; exit 1; }
 done
+status=0  # nor merge, whose file the run would replace at its end
+"$netsweep" merge -q reference.h5 -o busy.h5 2>busy.log || status=$?
+[ "$status" -eq 2 ] || { echo "FAIL: a merge onto a busy output: exit $status"; cat busy.log; exit 1; }
+grep -q "busy.h5: a run of it is under way (process $pid" busy.log || { echo "FAIL: not named"; cat busy.log; exit 1; }
 wait "$pid"
 "$python" "$compare" --exact reference.h5 busy.h5
 echo "a second run of a busy output: refused, naming process $pid; the first completed"

@@ -77,16 +77,17 @@ TEST(OutputPath, StalePartialsOfGoneProcessesAreRemovedOthersKept) {
   fs::remove_all(dir);
 }
 
-// An unfinished output opened as a results file is named as such.
-// A partial whose writer's pid is not one of this PID namespace's (a
-// container sharing the host name) is kept while the writer holds its lock.
-TEST(OutputPath, ALockedPartialIsKeptWhateverItsPid) {
+// A partial whose writer holds its lock is being written now: a second writer
+// of the output is refused, naming it, even where the pid in its name is not one
+// of this PID namespace's (a container sharing the host name); the partial is kept.
+TEST(OutputPath, ALockedPartialRefusesASecondWriterWhateverItsPid) {
   const fs::path dir = fs::path(::testing::TempDir()) / "netsweep_locked_partial";
   fs::remove_all(dir);
   fs::create_directories(dir);
   const std::string out = (dir / "sweep.h5").string();
   const std::string mine = partial_path(out);
-  const std::string other_namespace = mine.substr(0, mine.rfind('-') + 1) + std::to_string(gone_pid());
+  const pid_t elsewhere = gone_pid();
+  const std::string other_namespace = mine.substr(0, mine.rfind('-') + 1) + std::to_string(elsewhere);
   std::ofstream(other_namespace) << "x";
   int ready[2];
   ASSERT_EQ(::pipe(ready), 0);
@@ -99,20 +100,28 @@ TEST(OutputPath, ALockedPartialIsKeptWhateverItsPid) {
     ::_exit(0);
   }
   char held = 0;
-  ASSERT_EQ(::read(ready[0], &held, 1), 1);
+  const bool locked = ::read(ready[0], &held, 1) == 1;
   ::close(ready[0]);
   ::close(ready[1]);
-  const std::vector<std::string> lines = clear_stale_partials(out);
-  ::kill(writer, SIGKILL);
+  std::string refusal;
+  try {
+    clear_stale_partials(out);
+  } catch (const ResultsError& e) {
+    refusal = e.what();
+  }
+  ::kill(writer, SIGKILL);  // on every path: a writer left waiting would hold the test's output open
   ::waitpid(writer, nullptr, 0);
+  ASSERT_TRUE(locked);
   EXPECT_TRUE(fs::exists(other_namespace));
-  EXPECT_TRUE(any_line(lines, other_namespace + " exists: another process is writing " + out + " now"));
+  EXPECT_EQ(refusal, out + ": another run is writing it now (process " + std::to_string(elsewhere) + ", into " +
+                         other_namespace + "); wait for it to end, or give another output");
   const std::vector<std::string> after = clear_stale_partials(out);  // the writer gone, its lock with it
   EXPECT_FALSE(fs::exists(other_namespace));
   EXPECT_TRUE(any_line(after, "removed " + other_namespace));
   fs::remove_all(dir);
 }
 
+// An unfinished output opened as a results file is named as such.
 TEST(OutputPath, AnUnfinishedOutputIsSaidToBeOne) {
   const std::string path = ::testing::TempDir() + "netsweep_unfinished.h5.partial-host-1";
   std::ofstream(path) << "not yet an HDF5 file";
