@@ -29,10 +29,7 @@ struct CountingSink : FrameSink {
 // sweep's, and its frames are still evaluated.
 int64_t steps_run(const TrainingProblem& p, const std::vector<NetworkResult>& results) {
   int64_t steps = 0;
-  for (size_t i = 0; i < p.networks.size(); ++i) {
-    const int batch = effective_batch(p, int(i));
-    steps += int64_t((p.n_train + batch - 1) / batch) * results[i].epochs_trained;
-  }
+  for (size_t i = 0; i < p.networks.size(); ++i) steps += batches_per_epoch(p, int(i)) * results[i].epochs_trained;
   return steps;
 }
 int64_t macs_run(const TrainingProblem& p, const std::vector<NetworkResult>& results) {

@@ -116,7 +116,7 @@ std::vector<std::optional<NetworkState>> CheckpointStore::read_states(const std:
     if (!in_range) throw ResultsError(net_name + ": its training state is out of range");
     const auto& net = problem_.layout.networks[i];
     if (active[i]) {  // still training: what its training so far makes of it (an edit would train on from there)
-      const int64_t batch = effective_batch(problem_, int(i)), batches = (problem_.n_train + batch - 1) / batch;
+      const int64_t batch = effective_batch(problem_, int(i)), batches = batches_per_epoch(problem_, int(i));
       const auto block = [&](const std::vector<float>& v, auto ok) {
         return std::all_of(v.begin() + net.offset, v.begin() + net.offset + net.count, ok);
       };

@@ -219,8 +219,7 @@ DevicePlan plan_device(const TrainingProblem& p, int block_threads,
     const int batch = effective_batch(p, n);
     const int threads =
         fitted_blocks ? fitted_block_threads(fused_phase_items(layout, batch), block_threads) : block_threads;
-    order[size_t(n)] = {threads, (p.n_train + batch - 1) / batch * int64_t(layout.layers.size()),
-                        epoch_work(p, layout)};
+    order[size_t(n)] = {threads, batches_per_epoch(p, n) * int64_t(layout.layers.size()), epoch_work(p, layout)};
   }
   std::stable_sort(plan.single_block_nets.begin(), plan.single_block_nets.end(),
                    [&](int a, int b) { return order[size_t(a)] > order[size_t(b)]; });

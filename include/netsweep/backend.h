@@ -141,6 +141,12 @@ inline int effective_batch(const TrainingProblem& p, int index) {
   return batch == 0 ? p.n_train : std::min(batch, p.n_train);
 }
 
+// Optimizer steps in one epoch of network `index`; the last batch may be short.
+inline int64_t batches_per_epoch(const TrainingProblem& p, int index) {
+  const int64_t batch = effective_batch(p, index);
+  return (p.n_train + batch - 1) / batch;
+}
+
 // Estimated work, in multiply-add equivalents (training ~ 3 forward passes per
 // sample; a snapshot is one forward pass over train, test and grid points):
 // the multiply-adds plus what a sample costs besides them (activations, the
