@@ -8,7 +8,6 @@
 #include <sstream>
 
 #include "netsweep/backend.h"
-#include "netsweep/checkpoint.h"
 #include "netsweep/problem.h"
 #include "netsweep/results.h"
 #include "netsweep/run.h"
@@ -121,11 +120,7 @@ void merge_results(const std::vector<std::string>& inputs, const std::string& ou
   double elapsed = 0;  // shards run side by side: the longest one
   for (const auto& f : files) elapsed = std::max(elapsed, f.double_attribute("elapsed_seconds"));
   check_output_path(output);  // before anything beside it is touched
-  // A run training into it with checkpoints writes no partial file until its end: its lock says so.
-  if (const std::string holder = checkpoint_holder(output + ".ckpt"); !holder.empty())
-    throw ResultsError("merge: " + output + ": a run of it is under way (" + holder + ", with its checkpoint in " +
-                       output + ".ckpt); wait for it to end, or give another -o");
-  for (const std::string& line : clear_stale_partials(output)) log_line(line);
+  for (const std::string& line : claim_output(output)) log_line(line);
   ResultsWriter writer(output, problem, data, meta);
   const int frames = int(problem.frame_epochs.size());
   CountProgress merging("merging into " + output, int64_t(n), !quiet);

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "h5.h"
+#include "netsweep/checkpoint.h"
 #include "netsweep/results.h"
 #include "netsweep/shard.h"
 #include "netsweep/spec.h"
@@ -126,6 +127,13 @@ std::vector<std::string> clear_stale_partials(const std::string& path, bool dire
     }
   }
   return lines;
+}
+
+std::vector<std::string> claim_output(const std::string& output) {
+  if (const std::string holder = checkpoint_holder(output + ".ckpt"); !holder.empty())
+    throw ResultsError(output + ": another run is writing it now (" + holder + ", with its checkpoint in " + output +
+                       ".ckpt); wait for it to end, or give another output");
+  return clear_stale_partials(output);
 }
 
 void check_output_path(const std::string& path) {

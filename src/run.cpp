@@ -251,7 +251,7 @@ void train_and_write(const SweepSpec& spec, const Dataset& data, const RunOption
   }
   check_output_path(o.output);  // before any training
   // What killed runs left of the output goes before the disk check counts it.
-  for (const std::string& line : clear_stale_partials(o.output)) log_line(line);
+  for (const std::string& line : claim_output(o.output)) log_line(line);
   check_training_memory(problem, o.threads);
   std::unique_ptr<Backend> backend = choose_backend(o);
   // With checkpoints, frames go to the checkpoint and the results file is
@@ -273,13 +273,9 @@ void train_and_write(const SweepSpec& spec, const Dataset& data, const RunOption
   progress.work_total = problem_work(problem);
   progress.network_epochs_total = int64_t(problem.networks.size()) * problem.epochs;
 
-  if (!checkpointing && std::filesystem::exists(o.output + ".ckpt")) {
-    if (const std::string holder = checkpoint_holder(o.output + ".ckpt"); !holder.empty())
-      throw ResultsError(o.output + ": another run of it is under way (" + holder + ", with its checkpoint in " +
-                         o.output + ".ckpt); wait for it to end, or give another -o");
+  if (!checkpointing && std::filesystem::exists(o.output + ".ckpt"))
     log_line(o.output + ".ckpt: a checkpoint of an earlier run, not used without --resume (this run starts over); " +
              "remove it if it is not needed");
-  }
   std::unique_ptr<ResultsWriter> writer;
   std::vector<std::optional<NetworkState>> resume_states;
   TrainControl control;

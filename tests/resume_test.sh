@@ -151,7 +151,7 @@ done
 status=0  # nor merge, whose file the run would replace at its end
 "$netsweep" merge -q reference.h5 -o busy.h5 2>busy.log || status=$?
 [ "$status" -eq 2 ] || { echo "FAIL: a merge onto a busy output: exit $status"; cat busy.log; exit 1; }
-grep -q "busy.h5: a run of it is under way (process $pid" busy.log || { echo "FAIL: not named"; cat busy.log; exit 1; }
+grep -q "busy.h5: another run is writing it now (process $pid" busy.log || { echo "FAIL: not named"; cat busy.log; exit 1; }
 wait "$pid"
 "$python" "$compare" --exact reference.h5 busy.h5
 echo "a second run of a busy output: refused, naming process $pid; the first completed"

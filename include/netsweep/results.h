@@ -66,6 +66,11 @@ std::string partial_path(const std::string& path);
 // partial kept (another host's, or of a process still running on a file system
 // without locks).
 std::vector<std::string> clear_stale_partials(const std::string& path, bool directories = false);
+// Before a run or merge writes OUTPUT: throws ResultsError where another process
+// writes it now, through a partial (clear_stale_partials) or with checkpoints
+// (OUTPUT.ckpt's lock: such a run writes no partial until its end), then clears
+// what gone processes left. Returns clear_stale_partials' lines.
+std::vector<std::string> claim_output(const std::string& output);
 // Who holds a lock on PATH that writing it would conflict with (fcntl, of
 // either kind): "process N", or "a process" for a lock on an open file
 // description; "" if none does, or the file or its file system cannot say.
