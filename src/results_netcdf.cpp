@@ -35,7 +35,7 @@ void write_netcdf_view(hid_t file, const TrainingProblem& problem, const Dataset
   // The networks table along `network`, also at the root; every per-network
   // variable lists the table as its coordinates (the CF `coordinates` attribute).
   std::string table;
-  results_schema::for_each_network_column([&](const char* name, auto, bool) {
+  results_schema::for_each_network_column([&](const char* name, auto, results_schema::ColumnKind) {
     const std::string path = std::string("networks/") + name;
     h5::attach_dimensions(file, path, {"network"});
     if (std::string(name) == "id") return;  // the `network` coordinate itself

@@ -319,8 +319,9 @@ const std::vector<NetworkRow>& ResultsFile::networks() const {
   if (ids.size() != 1) throw ResultsError(w + ": networks/id is not a 1-D dataset");
   if (ids[0] > hsize_t(kMaxNetworks)) throw ResultsError(w + ": more networks than netsweep handles");
   std::vector<NetworkRow> rows(static_cast<size_t>(ids[0]));
-  for_each_network_column(
-      [&](const char* name, auto member, bool optional) { read_column(g, name, rows, member, w, optional); });
+  for_each_network_column([&](const char* name, auto member, results_schema::ColumnKind kind) {
+    read_column(g, name, rows, member, w, kind.added_later);
+  });
   impl_->rows = std::move(rows);
   return impl_->rows;
 }

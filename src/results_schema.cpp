@@ -4,7 +4,6 @@
 #include "results_schema.h"
 
 #include <cmath>
-#include <set>
 #include <type_traits>
 
 #include "host_util.h"
@@ -91,20 +90,16 @@ NetworkRow network_identity(const TrainingProblem& p, size_t i) {
 }
 
 RowDifference identity_difference(const NetworkRow& stored, const NetworkRow& want) {
-  // The columns training fills in: a network's, not what it is.
-  static const std::set<std::string> trained = {
-      "status",          "epochs_trained",       "final_epoch_loss",    "final_train_loss",
-      "final_test_loss", "final_train_accuracy", "final_test_accuracy", "wall_seconds"};
   RowDifference d;
-  results_schema::for_each_network_column([&](const char* name, auto member, bool added_later) {
-    if (!d.column.empty() || trained.count(name)) return;
+  results_schema::for_each_network_column([&](const char* name, auto member, results_schema::ColumnKind kind) {
+    if (!d.column.empty() || kind.trained) return;
     const auto& a = stored.*member;
     const auto& b = want.*member;
     using T = std::decay_t<decltype(a)>;
     if constexpr (std::is_same_v<T, std::string>) {
       if (a != b) d = {name, a, b};
     } else if constexpr (std::is_floating_point_v<T>) {
-      const bool missing = added_later && std::isnan(a);  // NaN == NaN: momentum of other optimizers
+      const bool missing = kind.added_later && std::isnan(a);  // NaN == NaN: momentum of other optimizers
       if (!missing && !(a == b || (std::isnan(a) && std::isnan(b)))) d = {name, format_number(a), format_number(b)};
     } else if (a != b) {
       d = {name, std::to_string(a), std::to_string(b)};

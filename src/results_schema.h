@@ -13,14 +13,19 @@ namespace netsweep::results_schema {
 
 constexpr const char* kPlanFormat = "netsweep-plan";
 
-// Columns files of earlier versions lack: read as NaN there.
-constexpr bool kAddedInVersion1_1 = true;
+// What a column is besides its name and field.
+struct ColumnKind {
+  bool added_later = false;  // files of earlier versions lack it: read as NaN there
+  bool trained = false;      // training fills it in: what a network did, not what it is
+};
+constexpr ColumnKind kAddedInVersion1_1{true, false};
+constexpr ColumnKind kTrained{false, true};
 
 // The networks table: one dataset per NetworkRow field, written and read
 // through this one list (in this order).
 template <typename F>
 void for_each_network_column(F&& column_of) {
-  auto column = [&](const char* name, auto member, bool optional = false) { column_of(name, member, optional); };
+  auto column = [&](const char* name, auto member, ColumnKind kind = {}) { column_of(name, member, kind); };
   column("id", &NetworkRow::id);
   column("hidden_shape", &NetworkRow::hidden_shape);
   column("hidden_layers", &NetworkRow::hidden_layers);
@@ -35,15 +40,15 @@ void for_each_network_column(F&& column_of) {
   column("momentum", &NetworkRow::momentum, kAddedInVersion1_1);
   column("seed", &NetworkRow::seed);
   column("replica", &NetworkRow::replica);
-  column("status", &NetworkRow::status);
-  column("epochs_trained", &NetworkRow::epochs_trained);
+  column("status", &NetworkRow::status, kTrained);
+  column("epochs_trained", &NetworkRow::epochs_trained, kTrained);
   column("parameters", &NetworkRow::parameters);
-  column("final_epoch_loss", &NetworkRow::final_epoch_loss);
-  column("final_train_loss", &NetworkRow::final_train_loss);
-  column("final_test_loss", &NetworkRow::final_test_loss);
-  column("final_train_accuracy", &NetworkRow::final_train_accuracy);
-  column("final_test_accuracy", &NetworkRow::final_test_accuracy);
-  column("wall_seconds", &NetworkRow::wall_seconds);
+  column("final_epoch_loss", &NetworkRow::final_epoch_loss, kTrained);
+  column("final_train_loss", &NetworkRow::final_train_loss, kTrained);
+  column("final_test_loss", &NetworkRow::final_test_loss, kTrained);
+  column("final_train_accuracy", &NetworkRow::final_train_accuracy, kTrained);
+  column("final_test_accuracy", &NetworkRow::final_test_accuracy, kTrained);
+  column("wall_seconds", &NetworkRow::wall_seconds, kTrained);
 }
 
 // How a NetworkRow field is stored: ints as int32, flags as int8, the rest as they are.

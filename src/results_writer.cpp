@@ -300,7 +300,8 @@ struct ResultsWriter::Impl {
     auto g = h5::create_group(file, "networks");
     std::vector<NetworkRow> rows;
     for (size_t i = 0; i < problem.networks.size(); ++i) rows.push_back(network_row(problem, i, results[i]));
-    for_each_network_column([&](const char* name, auto member, bool) { write_column(g, name, rows, member); });
+    for_each_network_column(
+        [&](const char* name, auto member, results_schema::ColumnKind) { write_column(g, name, rows, member); });
   }
 
   void write_curves(const std::vector<NetworkResult>& results) {
