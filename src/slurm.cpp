@@ -89,7 +89,8 @@ std::string write_slurm_job(const SweepSpec& spec, const Dataset& data, const Ru
     throw SpecError("--time '" + s.time +
                     "': expected sbatch's MINUTES, MINUTES:SECONDS, HOURS:MINUTES:SECONDS, DAYS-HOURS, "
                     "DAYS-HOURS:MINUTES or DAYS-HOURS:MINUTES:SECONDS");
-  if (run.device == DeviceChoice::cpu && s.gres.find("gpu") != std::string::npos)
+  // In any case: GPU:1 as much as gpu:1 asks for a GPU the tasks would not use.
+  if (run.device == DeviceChoice::cpu && std::regex_search(s.gres, std::regex("gpu", std::regex::icase)))
     throw SpecError("--gres " + s.gres +
                     ": the tasks train on the CPU (--device cpu); drop --gres or use --device "
                     "cuda or auto");

@@ -65,6 +65,7 @@ TEST(Cli, SlurmOptionsAreCheckedBeforeTheScript) {
   expect_refused(sweep + "--time 1:2:3:4 -o " + dir + "/s.h5", "--time '1:2:3:4'");
   expect_refused(sweep + "--device cpu --gres gpu:1 -o " + dir + "/s.h5",
                  "--gres gpu:1: the tasks train on the CPU (--device cpu)");
+  expect_refused(sweep + "--device cpu --gres GPU:2 -o " + dir + "/s.h5", "--gres GPU:2: the tasks train on the CPU");
   EXPECT_TRUE(fs::is_empty(dir)) << "a refused script left a plan file";
   for (const char* time : {"90", "30:00", "12:00:00", "2-12", "1-00:30", "1-00:00:30", "UNLIMITED"}) {
     const auto r = run_cli(sweep + "--time " + time + " --gres gpu:1 -o " + dir + "/s.h5", false);
